@@ -1,0 +1,420 @@
+//! The configuration: one typed [`Config`], resolved from command-line flags, `CAREVAULT_*`
+//! environment variables and an optional `carevault.toml`, in that order of precedence, then
+//! validated with messages that say which option is wrong and how to fix it.
+//! docs/CONFIGURATION.md lists every option.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "carevault",
+    version,
+    about = "Carevault hospital management system"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML). Default: ./carevault.toml if it exists.
+    #[arg(long, global = true, env = "CAREVAULT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the database, keys, checkpoints and backups live. Default: ./data
+    #[arg(long, global = true, env = "CAREVAULT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://…, postgres://… or mysql://…. Default: sqlite://<data-dir>/carevault.db
+    #[arg(
+        long,
+        global = true,
+        env = "CAREVAULT_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Directory of the key files. Default: <data-dir>/keys
+    #[arg(long, global = true, env = "CAREVAULT_KEY_DIR")]
+    pub key_dir: Option<PathBuf>,
+    /// Log format: pretty or json. Default: pretty
+    #[arg(long, global = true, env = "CAREVAULT_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log filter (tracing syntax), e.g. info or carevault_web=debug. Default: info
+    #[arg(long, global = true, env = "CAREVAULT_LOG")]
+    pub log_level: Option<String>,
+    /// Database pool size. Default: 10
+    #[arg(long, global = true, env = "CAREVAULT_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on. Default: 127.0.0.1:8080
+    #[arg(long, env = "CAREVAULT_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// The URL people use to reach the server. Default: http://<bind>
+    #[arg(long, env = "CAREVAULT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// End a session after this long without activity. Default: 15m
+    #[arg(long, env = "CAREVAULT_SESSION_IDLE_TIMEOUT")]
+    pub session_idle_timeout: Option<String>,
+    /// End a session this long after sign-in, however active. Default: 12h
+    #[arg(long, env = "CAREVAULT_SESSION_ABSOLUTE_TIMEOUT")]
+    pub session_absolute_timeout: Option<String>,
+    /// Send cookies without the Secure flag (plain http on a loopback address only).
+    #[arg(long, env = "CAREVAULT_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+    /// Largest accepted request body, e.g. 1MiB. Default: 1MiB
+    #[arg(long, env = "CAREVAULT_MAX_BODY_SIZE")]
+    pub max_body_size: Option<String>,
+    /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
+    #[arg(long, env = "CAREVAULT_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Demo mode: create the demo accounts on an empty data dir and show a demo banner.
+    #[arg(long, env = "CAREVAULT_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (the password is prompted for, or read from stdin).
+    Create {
+        #[arg(long)]
+        username: String,
+        /// admin, doctor, nurse, receptionist, pharmacist, patient or auditor
+        #[arg(long)]
+        role: String,
+        /// The name shown in the interface. Default: the username
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an account's password (ends all its sessions).
+    SetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account (ends all its sessions).
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// List accounts.
+    List,
+}
+
+/// `carevault.toml`: every key optional; flags and environment variables win.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub key_dir: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    pub log_level: Option<String>,
+    pub db_max_connections: Option<u32>,
+    pub bind: Option<SocketAddr>,
+    pub public_url: Option<String>,
+    pub session_idle_timeout: Option<String>,
+    pub session_absolute_timeout: Option<String>,
+    pub insecure_cookies: Option<bool>,
+    pub max_body_size: Option<String>,
+    pub trust_forwarded_for: Option<bool>,
+}
+
+/// The resolved, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub key_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub db_max_connections: u32,
+    pub bind: SocketAddr,
+    pub public_url: url::Url,
+    pub session_idle_timeout: Duration,
+    pub session_absolute_timeout: Duration,
+    pub insecure_cookies: bool,
+    pub max_body_bytes: usize,
+    pub trust_forwarded_for: bool,
+    pub demo: bool,
+}
+
+fn parse_duration(option: &str, value: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(value)
+        .with_context(|| format!("{option}: {value:?} is not a duration (examples: 90s, 15m, 12h)"))
+}
+
+fn parse_size(option: &str, value: &str) -> anyhow::Result<usize> {
+    let v = value.trim();
+    let (number, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+    let multiplier = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        _ => bail!("{option}: {value:?} is not a size (examples: 65536, 512KiB, 1MiB)"),
+    };
+    let n: usize = number.parse().with_context(|| {
+        format!("{option}: {value:?} is not a size (examples: 65536, 512KiB, 1MiB)")
+    })?;
+    Ok(n * multiplier)
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+impl Config {
+    /// Reads the config file (if any) and resolves every option.
+    pub fn load(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
+        let file = match &global.config {
+            Some(path) => Some(path.clone()),
+            None => Some(PathBuf::from("carevault.toml")).filter(|p| p.exists()),
+        };
+        let file_config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!("cannot read the configuration file {}", path.display())
+                })?;
+                toml::from_str(&text).with_context(|| {
+                    format!("the configuration file {} is not valid", path.display())
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        Self::resolve(global, serve, file_config)
+    }
+
+    /// Flags and environment (already merged by clap) over the file over the defaults.
+    pub fn resolve(
+        global: &GlobalArgs,
+        serve: &ServeArgs,
+        file: FileConfig,
+    ) -> anyhow::Result<Config> {
+        let data_dir = global
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = global
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| sqlite_url(&data_dir.join("carevault.db")));
+        carevault_store::Backend::from_url(&database_url)
+            .map_err(|e| anyhow::anyhow!("--database-url: {e}"))?;
+        let key_dir = global
+            .key_dir
+            .clone()
+            .or(file.key_dir)
+            .unwrap_or_else(|| data_dir.join("keys"));
+        let bind = serve
+            .bind
+            .or(file.bind)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url_text = serve
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"));
+        let public_url = url::Url::parse(&public_url_text)
+            .with_context(|| format!("--public-url: {public_url_text:?} is not a URL"))?;
+        if !matches!(public_url.scheme(), "http" | "https") {
+            bail!("--public-url: must start with http:// or https://");
+        }
+        let session_idle_timeout = parse_duration(
+            "--session-idle-timeout",
+            serve
+                .session_idle_timeout
+                .as_deref()
+                .or(file.session_idle_timeout.as_deref())
+                .unwrap_or("15m"),
+        )?;
+        let session_absolute_timeout = parse_duration(
+            "--session-absolute-timeout",
+            serve
+                .session_absolute_timeout
+                .as_deref()
+                .or(file.session_absolute_timeout.as_deref())
+                .unwrap_or("12h"),
+        )?;
+        if !(Duration::from_secs(60)..=Duration::from_secs(24 * 3600))
+            .contains(&session_idle_timeout)
+        {
+            bail!("--session-idle-timeout: must be between 1m and 24h");
+        }
+        if !(Duration::from_secs(300)..=Duration::from_secs(7 * 24 * 3600))
+            .contains(&session_absolute_timeout)
+        {
+            bail!("--session-absolute-timeout: must be between 5m and 7d");
+        }
+        if session_idle_timeout > session_absolute_timeout {
+            bail!("--session-idle-timeout: must not be longer than --session-absolute-timeout");
+        }
+        let max_body_bytes = parse_size(
+            "--max-body-size",
+            serve
+                .max_body_size
+                .as_deref()
+                .or(file.max_body_size.as_deref())
+                .unwrap_or("1MiB"),
+        )?;
+        if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes) {
+            bail!("--max-body-size: must be between 1KiB and 64MiB");
+        }
+        let demo = serve.demo;
+        let https = public_url.scheme() == "https";
+        // Demo mode serves plain http on localhost, where Secure cookies cannot be relied on.
+        let insecure_cookies =
+            serve.insecure_cookies || file.insecure_cookies.unwrap_or(false) || (demo && !https);
+        if insecure_cookies && !bind.ip().is_loopback() {
+            bail!(
+                "--insecure-cookies: only allowed when --bind is a loopback address (it is {bind}); \
+                 serve over https behind a reverse proxy instead"
+            );
+        }
+        let db_max_connections = global
+            .db_max_connections
+            .or(file.db_max_connections)
+            .unwrap_or(10);
+        if !(1..=500).contains(&db_max_connections) {
+            bail!("--db-max-connections: must be between 1 and 500");
+        }
+        Ok(Config {
+            data_dir,
+            database_url,
+            key_dir,
+            log_format: global
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Pretty),
+            log_level: global
+                .log_level
+                .clone()
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            db_max_connections,
+            bind,
+            public_url,
+            session_idle_timeout,
+            session_absolute_timeout,
+            insecure_cookies,
+            max_body_bytes,
+            trust_forwarded_for: serve.trust_forwarded_for
+                || file.trust_forwarded_for.unwrap_or(false),
+            demo,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_local_and_secure() {
+        let config = Config::resolve(
+            &GlobalArgs::default(),
+            &ServeArgs::default(),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://data/carevault.db");
+        assert_eq!(config.key_dir, PathBuf::from("data/keys"));
+        assert!(!config.insecure_cookies);
+        assert_eq!(config.session_idle_timeout, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file: FileConfig =
+            toml::from_str("bind = \"127.0.0.1:9000\"\nsession_idle_timeout = \"5m\"").unwrap();
+        let serve = ServeArgs {
+            bind: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Default::default()
+        };
+        let config = Config::resolve(&GlobalArgs::default(), &serve, file).unwrap();
+        assert_eq!(config.bind.port(), 9100);
+        assert_eq!(config.session_idle_timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        let bad = |serve: ServeArgs| {
+            Config::resolve(&GlobalArgs::default(), &serve, FileConfig::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            bad(ServeArgs {
+                session_idle_timeout: Some("soon".into()),
+                ..Default::default()
+            })
+            .contains("--session-idle-timeout")
+        );
+        assert!(
+            bad(ServeArgs {
+                max_body_size: Some("1GiB".into()),
+                ..Default::default()
+            })
+            .contains("--max-body-size")
+        );
+        assert!(
+            bad(ServeArgs {
+                insecure_cookies: true,
+                bind: Some("0.0.0.0:8080".parse().unwrap()),
+                ..Default::default()
+            })
+            .contains("--insecure-cookies")
+        );
+        let global = GlobalArgs {
+            database_url: Some("oracle://x".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&global, &ServeArgs::default(), FileConfig::default()).is_err());
+        assert!(toml::from_str::<FileConfig>("unknown_key = 1").is_err());
+    }
+
+    #[test]
+    fn demo_turns_on_insecure_cookies_for_plain_http() {
+        let serve = ServeArgs {
+            demo: true,
+            ..Default::default()
+        };
+        let config =
+            Config::resolve(&GlobalArgs::default(), &serve, FileConfig::default()).unwrap();
+        assert!(config.insecure_cookies);
+    }
+}

@@ -1,0 +1,18 @@
+//! Carevault's domain vocabulary: roles, the permission matrix, validated value types and
+//! domain errors.
+//!
+//! This crate does no I/O, no async, no SQL and no HTTP. Everything here is plain data and
+//! pure functions, so every other crate can depend on it and tests can exercise it directly.
+
+pub mod error;
+pub mod ids;
+pub mod permission;
+pub mod role;
+pub mod time;
+pub mod user;
+
+pub use error::{FieldError, ValidationErrors};
+pub use ids::{SessionId, UserId};
+pub use permission::{Capability, Grant, Scope};
+pub use role::Role;
+pub use user::{DisplayName, Password, UserStatus, Username};

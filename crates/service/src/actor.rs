@@ -1,0 +1,115 @@
+//! Who is acting. An [`Actor`] can only be made by the authentication code in this crate
+//! ([`crate::auth`]), so holding one proves a live session (or the operator's console, or
+//! the server itself for background jobs).
+
+use carevault_core::permission::{Capability, Grant, grant};
+use carevault_core::{DisplayName, Role, SessionId, UserId, Username};
+
+use crate::error::ServiceError;
+
+/// How the actor came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A signed-in user, through the web UI or the API.
+    User,
+    /// The operator at the server's console (`carevault user …`): whoever can run the binary
+    /// against the data directory.
+    Operator,
+    /// The server itself, for scheduled jobs.
+    System,
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub(crate) kind: ActorKind,
+    pub(crate) user_id: Option<UserId>,
+    pub(crate) username: Option<Username>,
+    pub(crate) display_name: String,
+    pub(crate) role: Option<Role>,
+    pub(crate) session_id: Option<SessionId>,
+    pub(crate) request_id: Option<String>,
+}
+
+impl Actor {
+    pub(crate) fn user(
+        user_id: UserId,
+        username: Username,
+        display_name: &DisplayName,
+        role: Role,
+        session_id: SessionId,
+        request_id: Option<String>,
+    ) -> Self {
+        Self {
+            kind: ActorKind::User,
+            user_id: Some(user_id),
+            username: Some(username),
+            display_name: display_name.as_str().to_owned(),
+            role: Some(role),
+            session_id: Some(session_id),
+            request_id,
+        }
+    }
+
+    pub(crate) fn operator() -> Self {
+        Self {
+            kind: ActorKind::Operator,
+            user_id: None,
+            username: None,
+            display_name: "console operator".into(),
+            role: None,
+            session_id: None,
+            request_id: None,
+        }
+    }
+
+    pub fn kind(&self) -> ActorKind {
+        self.kind
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user_id
+    }
+
+    pub fn username(&self) -> Option<&Username> {
+        self.username.as_ref()
+    }
+
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    /// The role of a signed-in user; `None` for the operator and the system.
+    pub fn role(&self) -> Option<Role> {
+        self.role
+    }
+
+    pub fn session_id(&self) -> Option<SessionId> {
+        self.session_id
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// What the permission matrix grants this actor for `capability`. The operator and the
+    /// system hold administrative capabilities only.
+    pub fn grant(&self, capability: Capability) -> Grant {
+        match (self.kind, self.role) {
+            (ActorKind::User, Some(role)) => grant(role, capability),
+            (ActorKind::Operator | ActorKind::System, _)
+                if capability == Capability::AdministerSystem =>
+            {
+                Grant::Yes
+            }
+            _ => Grant::No,
+        }
+    }
+
+    /// `Ok` only when the matrix says an unconditional yes.
+    pub fn require(&self, capability: Capability) -> Result<(), ServiceError> {
+        match self.grant(capability) {
+            Grant::Yes => Ok(()),
+            _ => Err(ServiceError::Forbidden),
+        }
+    }
+}

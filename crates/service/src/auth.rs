@@ -1,0 +1,279 @@
+//! Signing in and out, and turning a session token back into an [`Actor`].
+//!
+//! - Passwords are checked with Argon2id on a blocking thread; an unknown username costs the
+//!   same work as a known one, and every failure gives the same answer.
+//! - Failures are counted per account and per client address in a sliding window; past the
+//!   limit the answer is [`ServiceError::Throttled`] with the time to wait.
+//! - Tokens are 256-bit random values; only their SHA-256 is stored. Every sign-in issues a
+//!   new token (and revokes the one the client held before, if any).
+//! - A session ends when revoked (sign-out, password change, account disabled), after the
+//!   idle timeout, or at its absolute expiry.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use carevault_core::{Role, SessionId, UserId, UserStatus, Username, ValidationErrors};
+use carevault_crypto::password::{verify_against_dummy, verify_password};
+use carevault_crypto::token::{generate_session_token, looks_like_session_token, token_hash};
+use carevault_store::{TransactionTrait, sessions, throttle, users};
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use crate::Services;
+use crate::actor::Actor;
+use crate::error::ServiceError;
+
+/// A sign-in attempt as the client sent it.
+#[derive(Debug)]
+pub struct SignInRequest {
+    pub username: String,
+    pub password: SecretString,
+    /// The client's address, for per-address throttling (`None` if unknown).
+    pub client_addr: Option<IpAddr>,
+    /// The session token the client presented, if any: it is revoked, so a session id never
+    /// survives a sign-in (no session fixation).
+    pub previous_token: Option<SecretString>,
+}
+
+/// The account as the signed-in user may see it.
+#[derive(Debug, Clone)]
+pub struct AccountSummary {
+    pub id: UserId,
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// A new session. The token is shown to the client once and never again.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub token: SecretString,
+    pub session_id: SessionId,
+    pub expires_at: DateTime<Utc>,
+    pub account: AccountSummary,
+}
+
+fn throttle_key(kind: &str, value: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(kind.as_bytes());
+    hasher.update([0]);
+    hasher.update(value.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn to_std(duration: chrono::TimeDelta) -> Duration {
+    duration.to_std().unwrap_or_default()
+}
+
+impl Services {
+    /// The actor for the operator at the console. Only the CLI calls this: whoever can run
+    /// the binary against the data directory already holds the database and the keys.
+    pub fn console_operator(&self) -> Actor {
+        Actor::operator()
+    }
+
+    /// Checks a username and password and opens a session.
+    pub async fn sign_in(&self, request: SignInRequest) -> Result<SignedIn, ServiceError> {
+        let username = Username::for_sign_in(&request.username)
+            .map_err(|message| ValidationErrors::single("username", message))?;
+        if request.password.expose_secret().is_empty() {
+            return Err(ValidationErrors::single("password", "is required").into());
+        }
+        if request.password.expose_secret().chars().count() > carevault_core::user::PASSWORD_MAX {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        let settings = &self.settings().throttle;
+        let now = self.now();
+        let window_start = now - chrono::Duration::from_std(settings.window).unwrap_or_default();
+        let account_key = throttle_key("account", &username);
+        let address_key = request
+            .client_addr
+            .map(|addr| throttle_key("address", &addr.to_string()));
+        let conn = self.store().conn();
+
+        // Refuse before doing any password work when a limit is already reached.
+        let mut limits = vec![(account_key.clone(), settings.max_failures_per_account)];
+        if let Some(key) = &address_key {
+            limits.push((key.clone(), settings.max_failures_per_address));
+        }
+        for (key, limit) in &limits {
+            let (count, oldest) = throttle::failures_since(conn, key, window_start, *limit).await?;
+            if count >= *limit {
+                return Err(self.throttled(oldest, now));
+            }
+        }
+
+        let user = users::find_by_username(conn, &username).await?;
+        let password = request.password.clone();
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        let password_ok = tokio::task::spawn_blocking(move || match stored_hash {
+            Some(hash) => verify_password(&password, &hash),
+            None => {
+                verify_against_dummy(&password);
+                false
+            }
+        })
+        .await
+        .map_err(ServiceError::internal)?;
+
+        let user = match user {
+            Some(user) if password_ok && user.status == UserStatus::Active => user,
+            _ => {
+                for (key, _) in &limits {
+                    throttle::record_failure(conn, key, now).await?;
+                }
+                let (count, oldest) = throttle::failures_since(
+                    conn,
+                    &account_key,
+                    window_start,
+                    settings.max_failures_per_account,
+                )
+                .await?;
+                if count >= settings.max_failures_per_account {
+                    return Err(self.throttled(oldest, now));
+                }
+                return Err(ServiceError::InvalidCredentials);
+            }
+        };
+
+        let token = generate_session_token();
+        let session_id = SessionId::generate();
+        let expires_at = now
+            + chrono::Duration::from_std(self.settings().session_absolute_timeout)
+                .unwrap_or_default();
+        let txn = self
+            .store()
+            .conn()
+            .begin()
+            .await
+            .map_err(carevault_store::StoreError::from)?;
+        if let Some(previous) = &request.previous_token {
+            if let Some(old) =
+                sessions::find_by_token_hash(&txn, &token_hash(previous.expose_secret())).await?
+            {
+                sessions::revoke(&txn, old.id, now).await?;
+            }
+        }
+        sessions::insert(
+            &txn,
+            &sessions::NewSession {
+                id: session_id,
+                token_hash: &token_hash(token.expose_secret()),
+                user_id: user.id,
+                now,
+                expires_at,
+            },
+        )
+        .await?;
+        users::set_last_login(&txn, user.id, now).await?;
+        throttle::clear(&txn, &account_key).await?;
+        txn.commit()
+            .await
+            .map_err(carevault_store::StoreError::from)?;
+        tracing::info!(user_id = %user.id, role = %user.role, session_id = %session_id, "signed in");
+
+        Ok(SignedIn {
+            token,
+            session_id,
+            expires_at,
+            account: AccountSummary {
+                id: user.id,
+                username: user.username,
+                display_name: user.display_name.to_string(),
+                role: user.role,
+            },
+        })
+    }
+
+    fn throttled(&self, oldest: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ServiceError {
+        let window = self.settings().throttle.window;
+        let chrono_window = chrono::Duration::from_std(window).unwrap_or_default();
+        let retry_after = oldest
+            .map(|oldest| to_std(oldest + chrono_window - now))
+            .unwrap_or(window)
+            .max(Duration::from_secs(1));
+        tracing::warn!(
+            retry_after_secs = retry_after.as_secs(),
+            "sign-in throttled"
+        );
+        ServiceError::Throttled { retry_after }
+    }
+
+    /// The actor behind a session token, or `Unauthenticated` if the token is unknown,
+    /// revoked, idle too long or past its absolute expiry.
+    pub async fn authenticate(
+        &self,
+        token: &SecretString,
+        request_id: Option<String>,
+    ) -> Result<Actor, ServiceError> {
+        let token = token.expose_secret();
+        if !looks_like_session_token(token) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let conn = self.store().conn();
+        let Some(session) = sessions::find_by_token_hash(conn, &token_hash(token)).await? else {
+            return Err(ServiceError::Unauthenticated);
+        };
+        let now = self.now();
+        if session.revoked_at.is_some() {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let idle = to_std(now - session.last_seen_at);
+        if now >= session.expires_at || idle >= self.settings().session_idle_timeout {
+            sessions::revoke(conn, session.id, now).await?;
+            tracing::info!(session_id = %session.id, "session expired");
+            return Err(ServiceError::Unauthenticated);
+        }
+        let Some(user) = users::find_by_id(conn, session.user_id).await? else {
+            return Err(ServiceError::Unauthenticated);
+        };
+        if user.status != UserStatus::Active {
+            return Err(ServiceError::Unauthenticated);
+        }
+        // Record activity, but not on every request: a write per request would cost more
+        // than it tells. The granularity is far below any sensible idle timeout.
+        let granularity = (self.settings().session_idle_timeout / 20).min(Duration::from_secs(30));
+        if idle >= granularity {
+            sessions::touch(conn, session.id, now).await?;
+        }
+        Ok(Actor::user(
+            user.id,
+            user.username,
+            &user.display_name,
+            user.role,
+            session.id,
+            request_id,
+        ))
+    }
+
+    /// Ends the actor's session, server-side: its token is useless from now on.
+    pub async fn sign_out(&self, actor: &Actor) -> Result<(), ServiceError> {
+        let Some(session_id) = actor.session_id() else {
+            return Err(ServiceError::Unauthenticated);
+        };
+        sessions::revoke(self.store().conn(), session_id, self.now()).await?;
+        tracing::info!(session_id = %session_id, "signed out");
+        Ok(())
+    }
+
+    /// The signed-in account.
+    pub fn whoami(&self, actor: &Actor) -> Result<AccountSummary, ServiceError> {
+        match (actor.user_id(), actor.username(), actor.role()) {
+            (Some(id), Some(username), Some(role)) => Ok(AccountSummary {
+                id,
+                username: username.clone(),
+                display_name: actor.display_name().to_owned(),
+                role,
+            }),
+            _ => Err(ServiceError::Unauthenticated),
+        }
+    }
+
+    /// Forgets failed sign-ins older than the throttling window (housekeeping).
+    pub async fn prune_sign_in_failures(&self) -> Result<u64, ServiceError> {
+        let cutoff = self.now()
+            - chrono::Duration::from_std(self.settings().throttle.window).unwrap_or_default();
+        Ok(throttle::prune(self.store().conn(), cutoff).await?)
+    }
+}

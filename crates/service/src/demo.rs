@@ -1,0 +1,74 @@
+//! Demo mode: the accounts of the source documents, created only by `serve --demo` on an
+//! empty database, which is then marked as demo data for good. A database so marked is
+//! refused by a server started without `--demo`, so the well-known demo passwords can never
+//! guard real patients.
+
+use carevault_store::{settings, users};
+use secrecy::SecretString;
+
+use crate::Services;
+use crate::error::ServiceError;
+use crate::users::NewAccount;
+
+/// The demo accounts: username, password, role, display name.
+pub const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 7] = [
+    ("admin", "admin123", "admin", "Ada Admin"),
+    ("drsmith", "doctor123", "doctor", "Dr. Sarah Smith"),
+    ("nurse", "nurse123", "nurse", "Nadia Nurse"),
+    ("reception", "staff123", "receptionist", "Rita Reception"),
+    ("pharma", "pharmacy123", "pharmacist", "Paul Pharmacist"),
+    ("john", "patient123", "patient", "John Patient"),
+    ("auditor", "audit123", "auditor", "Aude Auditor"),
+];
+
+/// What `seed_demo` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoSeed {
+    /// The database was empty; the demo accounts now exist.
+    Created,
+    /// The database already holds demo data; nothing changed.
+    AlreadyDemo,
+    /// The database holds real accounts; demo mode will not touch it.
+    RefusedRealData,
+}
+
+impl Services {
+    /// Whether this database was created in demo mode.
+    pub async fn holds_demo_data(&self) -> Result<bool, ServiceError> {
+        Ok(settings::get(self.store().conn(), settings::DEMO_DATA)
+            .await?
+            .as_deref()
+            == Some("true"))
+    }
+
+    /// Creates the demo accounts on an empty database.
+    pub async fn seed_demo(&self) -> Result<DemoSeed, ServiceError> {
+        if self.holds_demo_data().await? {
+            return Ok(DemoSeed::AlreadyDemo);
+        }
+        if users::count(self.store().conn()).await? > 0 {
+            return Ok(DemoSeed::RefusedRealData);
+        }
+        // Mark first: if seeding stops half-way, the database is still known to be demo.
+        settings::set(self.store().conn(), settings::DEMO_DATA, "true").await?;
+        let operator = self.console_operator();
+        for (username, password, role, display_name) in DEMO_ACCOUNTS {
+            self.create_account(
+                &operator,
+                NewAccount {
+                    username: username.into(),
+                    display_name: display_name.into(),
+                    role: role.into(),
+                    password: SecretString::from(password),
+                },
+            )
+            .await?;
+        }
+        Ok(DemoSeed::Created)
+    }
+
+    /// How many accounts exist (to tell a first-run operator how to create the first one).
+    pub async fn account_count(&self) -> Result<u64, ServiceError> {
+        Ok(users::count(self.store().conn()).await?)
+    }
+}

@@ -1,0 +1,113 @@
+//! The use cases. Every public function that touches data takes an [`Actor`], checks the
+//! permission matrix of `carevault-core` for it, and only then reads or writes through
+//! `carevault-store`, one transaction per use case.
+//!
+//! This crate never parses HTTP and never renders HTML: the web layer is a thin translation
+//! of requests into these calls and of their results into pages and JSON.
+
+pub mod actor;
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod status;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use carevault_store::Store;
+use chrono::{DateTime, Utc};
+
+pub use actor::{Actor, ActorKind};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ServiceError;
+
+/// Tunables of the use cases, resolved from the configuration at start-up.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// A session unused for this long ends.
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub session_absolute_timeout: Duration,
+    pub throttle: ThrottleSettings,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self {
+            session_idle_timeout: Duration::from_secs(15 * 60),
+            session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            throttle: ThrottleSettings::default(),
+        }
+    }
+}
+
+/// Sign-in throttling: failures counted in a sliding window, per account and per client
+/// address.
+#[derive(Debug, Clone)]
+pub struct ThrottleSettings {
+    pub window: Duration,
+    pub max_failures_per_account: u64,
+    pub max_failures_per_address: u64,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(15 * 60),
+            max_failures_per_account: 10,
+            max_failures_per_address: 100,
+        }
+    }
+}
+
+/// The use cases, sharing one store, one clock and one set of settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: ServiceSettings,
+    started_at: DateTime<Utc>,
+}
+
+impl Services {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: ServiceSettings) -> Self {
+        let started_at = clock.now();
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                settings,
+                started_at,
+            }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub fn settings(&self) -> &ServiceSettings {
+        &self.inner.settings
+    }
+
+    /// Whether the database answers now (for `/readyz`). Not audited: it reveals nothing.
+    pub async fn database_ready(&self) -> bool {
+        self.inner.store.ping().await.is_ok()
+    }
+
+    /// Closes the database pool (at shutdown).
+    pub async fn close(&self) {
+        let _ = self.inner.store.conn().clone().close().await;
+    }
+}

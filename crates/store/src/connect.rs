@@ -1,0 +1,228 @@
+//! Opening the database: one URL decides the backend (SQLite, PostgreSQL or MariaDB/MySQL),
+//! and the same code path serves all three.
+
+use std::fmt;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::error::StoreError;
+use crate::migration::Migrator;
+
+/// Which database engine a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    /// The backend a URL selects, from its scheme.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            "mysql" | "mariadb" => Ok(Backend::MySql),
+            _ => Err(format!(
+                "unsupported database URL scheme {scheme:?}: use sqlite://, postgres:// or mysql://"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+            Backend::MySql => "MariaDB/MySQL",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    pub max_connections: u32,
+    /// How long to wait for a connection before answering "unavailable".
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A failure to open the database: one line naming the URL without its password.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to the database at {url}: {reason}")]
+pub struct ConnectError {
+    pub url: String,
+    pub reason: String,
+}
+
+/// `url` with any password replaced by `***`, safe to print and log.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The open database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+    redacted_url: String,
+}
+
+impl Store {
+    /// Opens a pool for `url`. SQLite files are created if missing and opened in WAL mode with
+    /// `synchronous=FULL` (a committed transaction survives power loss), foreign keys on and
+    /// a busy timeout, on every connection of the pool.
+    pub async fn connect(url: &str, settings: &ConnectSettings) -> Result<Store, ConnectError> {
+        let redacted_url = redact_url(url);
+        let fail = |reason: String| ConnectError {
+            url: redacted_url.clone(),
+            reason,
+        };
+        let backend = Backend::from_url(url).map_err(fail)?;
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .connect_timeout(settings.acquire_timeout)
+            .acquire_timeout(settings.acquire_timeout)
+            // Statements can carry sealed bytes and blind indexes; they are not logged.
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            options.map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| fail(first_line(&e.to_string())))?;
+        // A pool opens lazily on some backends: make sure the server really answers.
+        db.ping()
+            .await
+            .map_err(|e| fail(first_line(&e.to_string())))?;
+        Ok(Store {
+            db,
+            backend,
+            redacted_url,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL with its password masked.
+    pub fn redacted_url(&self) -> &str {
+        &self.redacted_url
+    }
+
+    /// The pool, for repository calls outside a transaction.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Applies every embedded migration that has not been applied yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await.map_err(StoreError::from)
+    }
+
+    /// Names of the migrations applied to this database, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let applied = Migrator::get_applied_migrations(&self.db).await?;
+        Ok(applied.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Names of the migrations this binary knows but the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let pending = Migrator::get_pending_migrations(&self.db).await?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Whether the database answers a trivial query now.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(|e| StoreError::Unavailable(e))
+    }
+
+    /// Size of the database in bytes, where the backend can tell cheaply.
+    pub async fn size_bytes(&self) -> Option<i64> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()"
+            }
+            Backend::Postgres => "SELECT pg_database_size(current_database())::bigint AS size",
+            Backend::MySql => {
+                "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS SIGNED) AS size \
+                 FROM information_schema.tables WHERE table_schema = DATABASE()"
+            }
+        };
+        let backend: DbBackend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(backend, sql))
+            .await
+            .ok()??;
+        row.try_get::<i64>("", "size").ok()
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(self) {
+        let _ = self.db.close().await;
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.example:5432/cv"),
+            "postgres://app:***@db.example:5432/cv"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/carevault.db"),
+            "sqlite://data/carevault.db"
+        );
+        assert!(!redact_url("mysql://root:pw@127.0.0.1/x").contains("pw"));
+    }
+
+    #[test]
+    fn backends_from_urls() {
+        assert_eq!(Backend::from_url("sqlite://x.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgresql://h/d"), Ok(Backend::Postgres));
+        assert_eq!(Backend::from_url("mysql://h/d"), Ok(Backend::MySql));
+        assert!(Backend::from_url("oracle://h/d").is_err());
+    }
+}

@@ -1,0 +1,21 @@
+//! Persistence: SeaORM entities, the embedded migrations, and repository functions that
+//! speak in domain terms.
+//!
+//! This is the only crate that knows SQL. It never sees plaintext personal data (later
+//! issues hand it sealed bytes and blind indexes) and never decides who may do what: the
+//! service layer does that before it calls in here. Repository functions take any
+//! [`Conn`] (a pool or an open transaction), so a use case can run several of them in one
+//! transaction.
+
+pub mod connect;
+pub mod entity;
+pub mod error;
+pub mod migration;
+pub mod sessions;
+pub mod settings;
+pub mod throttle;
+pub mod users;
+
+pub use connect::{Backend, ConnectSettings, Store};
+pub use error::StoreError;
+pub use sea_orm::{ConnectionTrait as Conn, DatabaseTransaction as Transaction, TransactionTrait};

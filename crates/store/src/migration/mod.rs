@@ -1,0 +1,20 @@
+//! The schema, as embedded migrations. `carevault migrate` and `carevault serve` apply them;
+//! the same migrations create the same schema on SQLite, PostgreSQL and MariaDB.
+//!
+//! Conventions: ids are UUID text (`varchar(36)`); instants are `bigint` microseconds since
+//! the Unix epoch, UTC (see `carevault_core::time`); enumerations are short lowercase text.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_foundation;
+
+/// Every migration this binary knows, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,34 @@
+//! Named values the installation keeps about itself (for example whether it holds demo
+//! data).
+
+use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
+
+use crate::Conn;
+use crate::entity::settings::{self, Column, Entity};
+use crate::error::StoreError;
+
+/// Set when `serve --demo` created the demo accounts.
+pub const DEMO_DATA: &str = "demo_data";
+
+pub async fn get(conn: &impl Conn, name: &str) -> Result<Option<String>, StoreError> {
+    Ok(Entity::find_by_id(name.to_owned())
+        .one(conn)
+        .await?
+        .map(|m| m.value))
+}
+
+pub async fn set(conn: &impl Conn, name: &str, value: &str) -> Result<(), StoreError> {
+    let row = settings::ActiveModel {
+        name: Set(name.to_owned()),
+        value: Set(value.to_owned()),
+    };
+    Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(Column::Name)
+                .update_column(Column::Value)
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! User accounts.
+
+use carevault_core::time::{from_micros, to_micros};
+use carevault_core::{DisplayName, Role, UserId, UserStatus, Username};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+
+use crate::Conn;
+use crate::entity::users::{self, Column, Entity};
+use crate::error::StoreError;
+
+/// A stored account, turned back into domain types.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: Username,
+    pub display_name: DisplayName,
+    pub role: Role,
+    pub status: UserStatus,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<users::Model> for UserRecord {
+    type Error = StoreError;
+
+    fn try_from(m: users::Model) -> Result<Self, StoreError> {
+        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("users.{what}: {e}"));
+        Ok(UserRecord {
+            id: m.id.parse().map_err(|e| corrupt("id", e))?,
+            username: Username::parse(&m.username).map_err(|e| corrupt("username", e))?,
+            display_name: DisplayName::parse(&m.display_name)
+                .map_err(|e| corrupt("display_name", e))?,
+            role: m.role.parse().map_err(|e| corrupt("role", e))?,
+            status: m.status.parse().map_err(|e| corrupt("status", e))?,
+            password_hash: m.password_hash,
+            created_at: from_micros(m.created_at),
+            updated_at: from_micros(m.updated_at),
+            last_login_at: m.last_login_at.map(from_micros),
+        })
+    }
+}
+
+/// What is needed to create an account.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub username: &'a Username,
+    pub display_name: &'a DisplayName,
+    pub role: Role,
+    pub password_hash: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &impl Conn, new: &NewUser<'_>) -> Result<(), StoreError> {
+    let now = to_micros(new.now);
+    let row = users::ActiveModel {
+        id: Set(new.id.to_string()),
+        username: Set(new.username.as_str().to_owned()),
+        display_name: Set(new.display_name.as_str().to_owned()),
+        role: Set(new.role.as_str().to_owned()),
+        status: Set(UserStatus::Active.as_str().to_owned()),
+        password_hash: Set(new.password_hash.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_login_at: Set(None),
+    };
+    Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+pub async fn find_by_username(
+    conn: &impl Conn,
+    username: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    Entity::find()
+        .filter(Column::Username.eq(username))
+        .one(conn)
+        .await?
+        .map(UserRecord::try_from)
+        .transpose()
+}
+
+pub async fn find_by_id(conn: &impl Conn, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+    Entity::find_by_id(id.to_string())
+        .one(conn)
+        .await?
+        .map(UserRecord::try_from)
+        .transpose()
+}
+
+/// Every account, by username.
+pub async fn list(conn: &impl Conn) -> Result<Vec<UserRecord>, StoreError> {
+    Entity::find()
+        .order_by_asc(Column::Username)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(UserRecord::try_from)
+        .collect()
+}
+
+pub async fn count(conn: &impl Conn) -> Result<u64, StoreError> {
+    Ok(Entity::find().count(conn).await?)
+}
+
+async fn update(conn: &impl Conn, id: UserId, row: users::ActiveModel) -> Result<bool, StoreError> {
+    let result = Entity::update_many()
+        .set(row)
+        .filter(Column::Id.eq(id.to_string()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Replaces the password hash. Returns whether the account existed.
+pub async fn set_password_hash(
+    conn: &impl Conn,
+    id: UserId,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    update(
+        conn,
+        id,
+        users::ActiveModel {
+            password_hash: Set(password_hash.to_owned()),
+            updated_at: Set(to_micros(now)),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Changes the status. Returns whether the account existed.
+pub async fn set_status(
+    conn: &impl Conn,
+    id: UserId,
+    status: UserStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    update(
+        conn,
+        id,
+        users::ActiveModel {
+            status: Set(status.as_str().to_owned()),
+            updated_at: Set(to_micros(now)),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Records a successful sign-in.
+pub async fn set_last_login(
+    conn: &impl Conn,
+    id: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    update(
+        conn,
+        id,
+        users::ActiveModel {
+            last_login_at: Set(Some(to_micros(now))),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
+}

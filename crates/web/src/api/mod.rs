@@ -1,0 +1,46 @@
+//! The JSON API under `/api/v1`, described by an OpenAPI 3.1 document generated from these
+//! handlers' annotations ([`ApiDoc`]). A test checks that every API route in the route table
+//! is in the document and the other way round.
+
+pub mod auth;
+pub mod docs;
+pub mod system;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::{Problem, ProblemFieldError};
+
+/// The OpenAPI document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Carevault API",
+        description = "The JSON API of Carevault, a hospital management system. Sign in with \
+            POST /api/v1/auth/login to obtain a bearer token, then send it as \
+            `Authorization: Bearer <token>`. Errors are RFC 9457 problem documents \
+            (`application/problem+json`) with per-field `errors`.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    paths(auth::login, auth::logout, auth::me, system::status),
+    components(schemas(Problem, ProblemFieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Signing in and out"),
+        (name = "system", description = "Operating the installation"),
+    )
+)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Extractors shared by handlers: the actor the session layer established, the client
+//! address, and a JSON body parser whose every rejection is a problem+json naming the field.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use carevault_service::Actor;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::errors::PageError;
+use crate::problem::{ApiError, Problem};
+use crate::session::SessionToken;
+
+/// The actor of a guarded route. Present by construction (the route table put the session
+/// layer in front); its absence is a wiring bug and answers 500, never "allowed".
+#[derive(Debug, Clone)]
+pub struct CurrentActor(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentActor {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Actor>() {
+            Some(actor) => Ok(CurrentActor(actor.clone())),
+            None => {
+                tracing::error!("a guarded handler ran without an actor");
+                Err(PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, None))
+            }
+        }
+    }
+}
+
+/// The form token of the current session, for rendering into forms.
+#[derive(Debug, Clone)]
+pub struct FormToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for FormToken {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<SessionToken>()
+            .map(|t| FormToken(carevault_crypto::token::form_token(&t.0)))
+            .ok_or(PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, None))
+    }
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For` entry when the
+/// server is configured to trust its reverse proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.settings.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse().ok());
+            if forwarded.is_some() {
+                return Ok(ClientAddr(forwarded));
+            }
+        }
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
+
+/// A JSON request body. Wrong content type → 415; malformed JSON → 400; unknown fields,
+/// missing fields and wrong types → 422 naming the field; too large → 413.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == "application"
+                    && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+            });
+        if !is_json {
+            return Err(Problem::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                .with_detail("Send the body as JSON with Content-Type: application/json.")
+                .into());
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|_| {
+            ApiError::from(
+                Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE)
+                    .with_detail("The request body is larger than the server accepts."),
+            )
+        })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return ApiError::from(
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "malformed-json",
+                        "The body is not valid JSON",
+                    )
+                    .with_detail(inner.to_string()),
+                );
+            }
+            let message = inner.to_string();
+            let field = unknown_field_name(&message)
+                .or_else(|| missing_field_name(&message))
+                .map(|name| {
+                    if path == "." || path.is_empty() {
+                        name
+                    } else if path == name || path.ends_with(&format!(".{name}")) {
+                        path.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    }
+                })
+                .unwrap_or_else(|| path.trim_start_matches('.').to_owned());
+            let detail = strip_position(&message);
+            ApiError::from(
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    "The input is not valid",
+                )
+                .with_detail(format!(
+                    "{}: {detail}",
+                    if field.is_empty() { "body" } else { &field }
+                ))
+                .with_field_error(if field.is_empty() { "body" } else { &field }, detail),
+            )
+        })?;
+        Ok(ApiJson(value))
+    }
+}
+
+fn between_backticks(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    let rest = rest.strip_prefix('`')?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+fn unknown_field_name(message: &str) -> Option<String> {
+    between_backticks(message, "unknown field ")
+}
+
+fn missing_field_name(message: &str) -> Option<String> {
+    between_backticks(message, "missing field ")
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_from_serde_messages() {
+        assert_eq!(
+            unknown_field_name("unknown field `role`, expected `username` or `password`")
+                .as_deref(),
+            Some("role")
+        );
+        assert_eq!(
+            missing_field_name("missing field `password`").as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            strip_position("invalid type: integer `1` at line 1 column 14"),
+            "invalid type: integer `1`"
+        );
+    }
+}

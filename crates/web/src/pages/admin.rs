@@ -1,0 +1,148 @@
+//! Administration pages: accounts and the system status.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use carevault_core::{Role, ValidationErrors};
+use carevault_service::ServiceError;
+use carevault_service::status::SystemStatus;
+use carevault_service::users::{AccountView, NewAccount};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CurrentActor, FormToken};
+use crate::pages::dashboard::NoticeQuery;
+use crate::pages::{Layout, notice, render};
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    layout: Layout,
+    accounts: Vec<AccountView>,
+    roles: [Role; 7],
+    errors: ValidationErrors,
+    form: NewUserForm,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewUserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+impl std::fmt::Debug for NewUserForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewUserForm { .. }")
+    }
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    let accounts = state.services.list_accounts(&actor).await?;
+    render(&UsersPage {
+        layout: Layout::new(&state, &actor, "Users", "/admin/users", csrf)
+            .with_notice(notice(query.notice.as_deref())),
+        accounts,
+        roles: Role::ALL,
+        errors: ValidationErrors::new(),
+        form: NewUserForm::default(),
+    })
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, PageError> {
+    let result = state
+        .services
+        .create_account(
+            &actor,
+            NewAccount {
+                username: form.username.clone(),
+                display_name: form.display_name.clone(),
+                role: form.role.clone(),
+                password: SecretString::from(form.password.clone()),
+            },
+        )
+        .await;
+    let errors = match result {
+        Ok(_) => return Ok(Redirect::to("/admin/users?notice=user-created").into_response()),
+        Err(ServiceError::Validation(errors)) => errors,
+        Err(ServiceError::Conflict { field, message }) => {
+            ValidationErrors::single(field.unwrap_or("username"), message)
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let accounts = state.services.list_accounts(&actor).await?;
+    let mut response = render(&UsersPage {
+        layout: Layout::new(&state, &actor, "Users", "/admin/users", csrf),
+        accounts,
+        roles: Role::ALL,
+        errors,
+        form: NewUserForm {
+            password: String::new(),
+            ..form
+        },
+    })?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "admin_status.html")]
+struct StatusPage {
+    layout: Layout,
+    status: SystemStatus,
+    uptime: String,
+    size: String,
+}
+
+/// "3 d 4 h 5 min" style.
+pub fn format_uptime(uptime: std::time::Duration) -> String {
+    let secs = uptime.as_secs();
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, _) => format!("{m} min {s} s"),
+        (0, _, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h {m} min"),
+    }
+}
+
+fn format_bytes(bytes: Option<i64>) -> String {
+    match bytes {
+        None => "unknown".into(),
+        Some(b) if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        Some(b) => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+) -> Result<Response, PageError> {
+    let status = state.services.system_status(&actor).await?;
+    render(&StatusPage {
+        layout: Layout::new(&state, &actor, "System status", "/admin/status", csrf),
+        uptime: format_uptime(status.uptime),
+        size: format_bytes(status.database_size_bytes),
+        status,
+    })
+}

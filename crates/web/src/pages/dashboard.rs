@@ -1,0 +1,173 @@
+//! The dashboard: one per role, showing that role's day. Until the later parts of the system
+//! land, each card says what it will hold.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use carevault_core::Role;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CurrentActor, FormToken};
+use crate::pages::{Layout, notice, render};
+
+/// A card on a dashboard.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub title: &'static str,
+    pub body: &'static str,
+    pub link: Option<(&'static str, &'static str)>,
+}
+
+const fn card(title: &'static str, body: &'static str) -> Card {
+    Card {
+        title,
+        body,
+        link: None,
+    }
+}
+
+/// The cards of a role's dashboard.
+pub fn cards_for(role: Option<Role>) -> Vec<Card> {
+    match role {
+        Some(Role::Admin) => vec![
+            Card {
+                title: "System status",
+                body: "Version, database backend, uptime and applied migrations.",
+                link: Some(("/admin/status", "Open system status")),
+            },
+            Card {
+                title: "Users",
+                body: "Staff and patient accounts, their roles and status.",
+                link: Some(("/admin/users", "Manage users")),
+            },
+            card(
+                "Audit and integrity",
+                "Coming with the audit trail: the last verification of the tamper-evident log and recent denied requests.",
+            ),
+            card(
+                "Backups",
+                "Coming with backups: the last backup, its size and the result of the restore drill.",
+            ),
+            card(
+                "Break-the-glass reviews",
+                "Coming with clinical records: emergency accesses waiting for review.",
+            ),
+        ],
+        Some(Role::Doctor) => vec![
+            card(
+                "My day",
+                "Coming with scheduling: today's appointments, in order, with check-in status.",
+            ),
+            card(
+                "My patients",
+                "Coming with the patient registry: patients on your care team, searchable.",
+            ),
+            card(
+                "Open encounters",
+                "Coming with clinical records: drafts to finish and sign, prescriptions to review.",
+            ),
+        ],
+        Some(Role::Nurse) => vec![
+            card(
+                "Ward today",
+                "Coming with scheduling: patients checked in and waiting.",
+            ),
+            card(
+                "Treatment updates",
+                "Coming with clinical records: open encounters where you add notes and vitals.",
+            ),
+        ],
+        Some(Role::Receptionist) => vec![
+            card(
+                "Check-in desk",
+                "Coming with scheduling: today's arrivals to check in.",
+            ),
+            card(
+                "Registration",
+                "Coming with the patient registry: register patients and correct their details.",
+            ),
+            card(
+                "Billing",
+                "Coming with billing: invoices to issue and payments to record.",
+            ),
+        ],
+        Some(Role::Pharmacist) => vec![
+            card(
+                "Prescriptions to dispense",
+                "Coming with the pharmacy: active prescriptions waiting.",
+            ),
+            card(
+                "Stock alerts",
+                "Coming with the pharmacy: drugs at or below reorder level and batches nearing expiry.",
+            ),
+        ],
+        Some(Role::Patient) => vec![
+            card(
+                "My appointments",
+                "Coming with scheduling: your upcoming and past appointments, and requests.",
+            ),
+            card(
+                "My records",
+                "Coming with clinical records: your encounters, prescriptions and documents.",
+            ),
+            card(
+                "My bills",
+                "Coming with billing: your invoices and payments.",
+            ),
+            card(
+                "Who accessed my record",
+                "Coming with the audit trail: every staff access to your record.",
+            ),
+        ],
+        Some(Role::Auditor) => vec![
+            card(
+                "Audit log",
+                "Coming with the audit trail: every access and change, filterable and exportable.",
+            ),
+            card(
+                "Integrity",
+                "Coming with the audit trail: signed checkpoints and the last verification result.",
+            ),
+        ],
+        None => Vec::new(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    greeting: String,
+    cards: Vec<Card>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
+pub async fn home() -> Response {
+    Redirect::to("/dashboard").into_response()
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    let role = actor.role();
+    let title = match role {
+        Some(role) => format!("{} dashboard", role.label()),
+        None => "Dashboard".to_owned(),
+    };
+    let page = DashboardPage {
+        layout: Layout::new(&state, &actor, &title, "/dashboard", csrf)
+            .with_notice(notice(query.notice.as_deref())),
+        greeting: format!("Welcome, {}", actor.display_name()),
+        cards: cards_for(role),
+    };
+    render(&page)
+}

@@ -1,0 +1,107 @@
+//! HTML pages. Each handler calls the service and renders an askama template; the shared
+//! [`Layout`] gives every page the navigation of the actor's role, the form token and the
+//! demo banner.
+
+pub mod account;
+pub mod admin;
+pub mod dashboard;
+pub mod login;
+pub mod probes;
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use carevault_core::Role;
+use carevault_service::Actor;
+
+use crate::AppState;
+
+/// One entry of the navigation menu.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// What every signed-in page shows around its content.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub nav: Vec<NavItem>,
+    pub csrf_token: String,
+    pub demo: bool,
+    pub notice: Option<&'static str>,
+}
+
+impl Layout {
+    pub fn new(
+        state: &AppState,
+        actor: &Actor,
+        title: &str,
+        current: &str,
+        csrf_token: String,
+    ) -> Self {
+        let role = actor.role();
+        Self {
+            title: title.to_owned(),
+            display_name: actor.display_name().to_owned(),
+            role_label: role.map_or("", Role::label),
+            nav: navigation(role, current),
+            csrf_token,
+            demo: state.settings.demo,
+            notice: None,
+        }
+    }
+
+    pub fn with_notice(mut self, notice: Option<&'static str>) -> Self {
+        self.notice = notice;
+        self
+    }
+}
+
+/// The menu for a role. Only pages that exist are listed; later issues add theirs here.
+pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
+    let mut items: Vec<(&'static str, &'static str)> = vec![("/dashboard", "Dashboard")];
+    if role == Some(Role::Admin) {
+        items.push(("/admin/users", "Users"));
+        items.push(("/admin/status", "System status"));
+    }
+    if role.is_some_and(Role::is_staff) {
+        items.push(("/api/docs", "API"));
+    }
+    items.push(("/account/password", "Password"));
+    items
+        .into_iter()
+        .map(|(href, label)| NavItem {
+            href,
+            label,
+            current: href == current,
+        })
+        .collect()
+}
+
+/// A fixed set of notices shown after a redirect (`?notice=…`), so no text from the URL is
+/// ever echoed into a page.
+pub fn notice(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "signed-out" => Some("You have signed out."),
+        "session-ended" => Some("Your session has ended. Please sign in again."),
+        "password-changed" => {
+            Some("Your password has been changed. Your other sessions were signed out.")
+        }
+        "user-created" => Some("The account has been created."),
+        _ => None,
+    }
+}
+
+/// Renders a template into an HTML response.
+pub fn render(template: &impl askama::Template) -> Result<Response, crate::errors::PageError> {
+    let html = template.render()?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        Html(html),
+    )
+        .into_response())
+}
