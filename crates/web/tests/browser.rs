@@ -1,0 +1,693 @@
+//! End-to-end test in a real browser: headless Chromium, driven through chromedriver
+//! (WebDriver, via fantoccini), against a real Carevault server running in this process on
+//! a fresh SQLite database seeded with the demo accounts.
+//!
+//! Every demo account signs in through the sign-in form, sees its role's dashboard and its
+//! name, and signs out again; the administrator also opens the system status page, and a
+//! wrong password is refused. A screenshot of the administrator's dashboard is written to
+//! `target/browser-screenshots/admin-dashboard.png` for people to look at.
+//!
+//! Without `chromium` and `chromedriver` the test is skipped, unless
+//! `CAREVAULT_REQUIRE_BROWSER` is set (to anything but `0`), in which case it fails.
+//!
+//! Passwords are typed into the browser but never printed.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail, ensure};
+use carevault_service::demo::{DEMO_ACCOUNTS, DemoSeed};
+use carevault_service::{ServiceSettings, Services, SystemClock};
+use carevault_store::{ConnectSettings, Store};
+use carevault_web::{AppState, WebSettings};
+use fantoccini::wd::{Capabilities, TimeoutConfiguration};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+use url::Url;
+
+/// How long one wait for the page (a URL, a text) may take.
+const WAIT: Duration = Duration::from_secs(15);
+/// How long starting chromedriver and opening a browser session may take.
+const STARTUP: Duration = Duration::from_secs(60);
+/// How long the whole browser workflow may take.
+const WORKFLOW: Duration = Duration::from_secs(300);
+/// Pause between two polls.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Each demo account and the title of the dashboard it must land on.
+const EXPECTED_DASHBOARDS: [(&str, &str); 7] = [
+    ("admin", "Administrator dashboard"),
+    ("drsmith", "Doctor dashboard"),
+    ("nurse", "Nurse dashboard"),
+    ("reception", "Receptionist dashboard"),
+    ("pharma", "Pharmacist dashboard"),
+    ("john", "Patient dashboard"),
+    ("auditor", "Auditor dashboard"),
+];
+
+const DEMO_BANNER: &str = "Demo data — not for real patients";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_accounts_sign_in_and_out_in_headless_chromium() -> anyhow::Result<()> {
+    let Some(programs) = browser_programs()? else {
+        return Ok(());
+    };
+    println!(
+        "browser test: using {} and {}",
+        programs.chromium.display(),
+        programs.chromedriver.display()
+    );
+
+    let server = Server::start().await?;
+    println!("browser test: Carevault is serving at {}", server.url);
+
+    let scratch = TempDir::new("browser")?;
+    let profile = scratch.path().join("profile");
+    std::fs::create_dir_all(&profile)
+        .with_context(|| format!("cannot create {}", profile.display()))?;
+
+    let driver = Chromedriver::start(&programs.chromedriver, scratch.path()).await?;
+    println!("browser test: chromedriver answers on port {}", driver.port);
+
+    let client = match open_session(&driver, &programs.chromium, &profile).await {
+        Ok(client) => client,
+        Err(error) => {
+            drop(driver);
+            server.stop().await;
+            return Err(error);
+        }
+    };
+
+    let outcome = tokio::time::timeout(WORKFLOW, workflow(&client, &server.url)).await;
+    // Capture where the browser was before the session ends, for the failure message.
+    let last_page = match &outcome {
+        Ok(Ok(())) => String::new(),
+        _ => describe_page(&client).await,
+    };
+
+    // Always end the session (Chromium quits with it), then chromedriver, then the server.
+    match tokio::time::timeout(Duration::from_secs(10), client.close()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => eprintln!("browser test: warning: closing the session failed: {error}"),
+        Err(_) => eprintln!("browser test: warning: closing the session timed out"),
+    }
+    drop(driver);
+    server.stop().await;
+    drop(scratch);
+
+    match outcome {
+        Ok(Ok(())) => {
+            println!("browser test: all demo accounts passed");
+            Ok(())
+        }
+        Ok(Err(error)) => Err(error.context(format!("browser workflow failed; {last_page}"))),
+        Err(_) => bail!(
+            "browser workflow did not finish within {}s; {last_page}",
+            WORKFLOW.as_secs()
+        ),
+    }
+}
+
+/// The whole user journey.
+async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
+    ensure!(
+        DEMO_ACCOUNTS.len() == EXPECTED_DASHBOARDS.len(),
+        "the test expects {} demo accounts, the code defines {}",
+        EXPECTED_DASHBOARDS.len(),
+        DEMO_ACCOUNTS.len()
+    );
+    for (username, title) in EXPECTED_DASHBOARDS {
+        let (_, password, _, display_name) = DEMO_ACCOUNTS
+            .iter()
+            .find(|account| account.0 == username)
+            .copied()
+            .with_context(|| format!("no demo account named {username:?}"))?;
+
+        sign_in(client, base, username, password)
+            .await
+            .with_context(|| format!("signing in as {username}"))?;
+        wait_for_path(client, "/dashboard")
+            .await
+            .with_context(|| format!("{username} should land on the dashboard after signing in"))?;
+        wait_for_text(client, "main h1", title)
+            .await
+            .with_context(|| format!("{username}'s dashboard title"))?;
+        wait_for_text(client, "header .account .name", display_name)
+            .await
+            .with_context(|| format!("{username}'s name in the page header"))?;
+        wait_for_text(client, "main .lead", &format!("Welcome, {display_name}"))
+            .await
+            .with_context(|| format!("{username}'s greeting"))?;
+        wait_for_text(client, ".demo-banner", DEMO_BANNER)
+            .await
+            .with_context(|| format!("demo banner on {username}'s dashboard"))?;
+
+        if username == "admin" {
+            save_screenshot(client, "admin-dashboard.png").await?;
+            let link = client
+                .find(Locator::XPath(
+                    "//nav//a[normalize-space(.)='System status']",
+                ))
+                .await
+                .context("the administrator's menu has no \"System status\" link")?;
+            link.click()
+                .await
+                .context("cannot click \"System status\"")?;
+            wait_for_path(client, "/admin/status").await?;
+            wait_for_text(client, "main h1", "System status").await?;
+            wait_for_text(client, "#backend", "SQLite")
+                .await
+                .context("the status page should name the SQLite backend")?;
+        }
+
+        sign_out(client)
+            .await
+            .with_context(|| format!("signing out {username}"))?;
+        wait_for_path(client, "/login")
+            .await
+            .with_context(|| format!("{username} should land on /login after signing out"))?;
+        wait_for_text(client, "main .notice", "You have signed out.")
+            .await
+            .with_context(|| format!("sign-out notice for {username}"))?;
+        println!("browser test: {username}: signed in, saw \"{title}\", signed out");
+    }
+
+    // A wrong password is refused with a message, and no session is opened.
+    sign_in(client, base, "admin", "not-the-password")
+        .await
+        .context("signing in with a wrong password")?;
+    wait_for_text(client, "#login-error", "Invalid username or password.")
+        .await
+        .context("a wrong password should be refused on the sign-in page")?;
+    let path = client.current_url().await?.path().to_owned();
+    ensure!(
+        path == "/login",
+        "after a wrong password the browser is at {path}, not /login"
+    );
+    println!("browser test: wrong password refused");
+    Ok(())
+}
+
+/// Opens the sign-in page, checks the demo banner, fills in the form and submits it.
+async fn sign_in(
+    client: &Client,
+    base: &Url,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let login = base.join("/login")?;
+    client
+        .goto(login.as_str())
+        .await
+        .with_context(|| format!("cannot open {login}"))?;
+    wait_for_path(client, "/login").await?;
+    wait_for_text(client, ".demo-banner", DEMO_BANNER)
+        .await
+        .context("the sign-in page should show the demo banner")?;
+    fill(client, "username", username).await?;
+    fill(client, "password", password).await?;
+    client
+        .find(Locator::Css("main form button[type='submit']"))
+        .await
+        .context("the sign-in page has no submit button")?
+        .click()
+        .await
+        .context("cannot click \"Sign in\"")?;
+    Ok(())
+}
+
+/// Types `value` into the input with id `id`, replacing what it held.
+async fn fill(client: &Client, id: &str, value: &str) -> anyhow::Result<()> {
+    let input = client
+        .wait()
+        .at_most(WAIT)
+        .every(POLL)
+        .for_element(Locator::Id(id))
+        .await
+        .with_context(|| format!("no #{id} field on the page"))?;
+    input
+        .clear()
+        .await
+        .with_context(|| format!("cannot clear #{id}"))?;
+    input
+        .send_keys(value)
+        .await
+        .with_context(|| format!("cannot type into #{id}"))?;
+    Ok(())
+}
+
+/// Clicks the "Sign out" button in the page header.
+async fn sign_out(client: &Client) -> anyhow::Result<()> {
+    client
+        .find(Locator::XPath(
+            "//header//form[@action='/logout']//button[normalize-space(.)='Sign out']",
+        ))
+        .await
+        .context("the page has no \"Sign out\" button")?
+        .click()
+        .await
+        .context("cannot click \"Sign out\"")?;
+    Ok(())
+}
+
+/// Polls `check` until it succeeds or [`WAIT`] has passed; `check` returns `Err` with what it
+/// saw instead, which the timeout message repeats.
+async fn poll<T>(
+    what: &str,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> anyhow::Result<T> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match check().await {
+            Ok(value) => return Ok(value),
+            Err(seen) if Instant::now() >= deadline => {
+                bail!(
+                    "timed out after {}s waiting for {what}; {seen}",
+                    WAIT.as_secs()
+                )
+            }
+            Err(_) => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+async fn wait_for_path(client: &Client, path: &str) -> anyhow::Result<()> {
+    poll(
+        &format!("the browser to reach {path}"),
+        async || match client.current_url().await {
+            Ok(url) if url.path() == path => Ok(()),
+            Ok(url) => Err(format!("the browser is at {url}")),
+            Err(error) => Err(format!("cannot read the URL: {error}")),
+        },
+    )
+    .await
+}
+
+async fn wait_for_text(client: &Client, css: &str, needle: &str) -> anyhow::Result<()> {
+    poll(&format!("{css:?} to contain {needle:?}"), async || {
+        let element = client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|error| format!("no {css:?} element ({error})"))?;
+        let text = element
+            .text()
+            .await
+            .map_err(|error| format!("cannot read {css:?} ({error})"))?;
+        if text.contains(needle) {
+            Ok(())
+        } else {
+            Err(format!("{css:?} reads {text:?}"))
+        }
+    })
+    .await
+}
+
+/// Where the browser is and what its main heading says, for failure messages.
+async fn describe_page(client: &Client) -> String {
+    let url = match client.current_url().await {
+        Ok(url) => url.to_string(),
+        Err(error) => format!("<unknown: {error}>"),
+    };
+    let heading = match client.find(Locator::Css("h1")).await {
+        Ok(h1) => h1.text().await.unwrap_or_default(),
+        Err(_) => "<none>".to_owned(),
+    };
+    format!("the browser was at {url} with heading {heading:?}")
+}
+
+/// Writes a PNG of the current page to `target/browser-screenshots/<name>`.
+async fn save_screenshot(client: &Client, name: &str) -> anyhow::Result<()> {
+    let png = client
+        .screenshot()
+        .await
+        .context("cannot take a screenshot")?;
+    ensure!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "the screenshot is not a PNG"
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, &png).with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "browser test: screenshot saved to {} ({} bytes)",
+        path.display(),
+        png.len()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The browser and its driver.
+// ---------------------------------------------------------------------------------------
+
+struct BrowserPrograms {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+}
+
+/// Finds Chromium and chromedriver, or says why the test is skipped (or fails, when the
+/// browser is required).
+fn browser_programs() -> anyhow::Result<Option<BrowserPrograms>> {
+    let chromium = find_program("chromium");
+    let chromedriver = find_program("chromedriver");
+    if let (Some(chromium), Some(chromedriver)) = (&chromium, &chromedriver) {
+        return Ok(Some(BrowserPrograms {
+            chromium: chromium.clone(),
+            chromedriver: chromedriver.clone(),
+        }));
+    }
+    let missing: Vec<&str> = [("chromium", &chromium), ("chromedriver", &chromedriver)]
+        .into_iter()
+        .filter(|(_, found)| found.is_none())
+        .map(|(name, _)| name)
+        .collect();
+    let missing = missing.join(" and ");
+    let required =
+        std::env::var("CAREVAULT_REQUIRE_BROWSER").is_ok_and(|v| !v.is_empty() && v != "0");
+    if required {
+        bail!(
+            "CAREVAULT_REQUIRE_BROWSER is set but {missing} cannot be found (looked in /usr/bin and \
+             on PATH); install them (Debian: apt-get install chromium chromium-driver)"
+        );
+    }
+    println!(
+        "browser test SKIPPED: {missing} not found in /usr/bin or on PATH \
+         (set CAREVAULT_REQUIRE_BROWSER=1 to make this a failure)"
+    );
+    Ok(None)
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let usr_bin = Path::new("/usr/bin").join(name);
+    if is_executable(&usr_bin) {
+        return Some(usr_bin);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| is_executable(path))
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+/// A chromedriver process this test started; killed (with the browser it started) on drop,
+/// also when the test fails or panics.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+}
+
+impl Chromedriver {
+    /// Starts chromedriver on a free loopback port and waits until it answers. Writes its
+    /// output to `log_dir` (only its start-up lines: commands are not logged at this level).
+    async fn start(program: &Path, log_dir: &Path) -> anyhow::Result<Self> {
+        let mut last_error = None;
+        // A port found free can be taken before chromedriver binds it: try a few.
+        for attempt in 1..=3 {
+            let port = free_port()?;
+            let log_path = log_dir.join(format!("chromedriver-{attempt}.log"));
+            let log = File::create(&log_path)
+                .with_context(|| format!("cannot create {}", log_path.display()))?;
+            let mut command = Command::new(program);
+            command
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log);
+            #[cfg(unix)]
+            {
+                // Its own process group, so the browser it starts can be ended with it.
+                use std::os::unix::process::CommandExt;
+                command.process_group(0);
+            }
+            let child = command
+                .spawn()
+                .with_context(|| format!("cannot start {}", program.display()))?;
+            let mut driver = Chromedriver { child, port };
+            match driver.wait_until_ready(&log_path).await {
+                Ok(()) => return Ok(driver),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error
+            .unwrap_or_else(|| anyhow::anyhow!("chromedriver did not start"))
+            .context("cannot start chromedriver"))
+    }
+
+    async fn wait_until_ready(&mut self, log_path: &Path) -> anyhow::Result<()> {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                let output = std::fs::read_to_string(log_path).unwrap_or_default();
+                bail!(
+                    "chromedriver exited ({status}) before answering on port {}; its output:\n{}",
+                    self.port,
+                    output.trim()
+                );
+            }
+            if chromedriver_ready(self.port).await {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "chromedriver did not answer on 127.0.0.1:{} within {}s",
+                    self.port,
+                    STARTUP.as_secs()
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            // The group id is chromedriver's pid; chromedriver is not reaped until the end
+            // of this function, so the id cannot have been reused by another process.
+            let group = format!("-{}", self.child.id());
+            let signal = |name: &str| {
+                let _ = Command::new("kill")
+                    .args([name, "--", group.as_str()])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            };
+            signal("-TERM");
+            std::thread::sleep(Duration::from_millis(300));
+            signal("-KILL");
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether chromedriver's `/status` says it is ready for a session.
+async fn chromedriver_ready(port: u16) -> bool {
+    let request = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream
+            .write_all(
+                format!(
+                    "GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&response).into_owned())
+    };
+    match tokio::time::timeout(Duration::from_secs(2), request).await {
+        Ok(Ok(response)) => {
+            response.starts_with("HTTP/1.1 200") && response.contains("\"ready\":true")
+        }
+        _ => false,
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Opens a WebDriver session: headless Chromium with a fresh profile.
+async fn open_session(
+    driver: &Chromedriver,
+    chromium: &Path,
+    profile: &Path,
+) -> anyhow::Result<Client> {
+    let mut capabilities = Capabilities::new();
+    capabilities.insert("pageLoadStrategy".into(), json!("normal"));
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let client = tokio::time::timeout(
+        STARTUP,
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&driver.url()),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "chromedriver did not open a Chromium session within {}s",
+            STARTUP.as_secs()
+        )
+    })?
+    .context("chromedriver could not start Chromium")?;
+    let timeouts = TimeoutConfiguration::new(
+        Some(Duration::from_secs(10)),
+        Some(Duration::from_secs(20)),
+        Some(Duration::ZERO),
+    );
+    if let Err(error) = client.update_timeouts(timeouts).await {
+        let _ = client.close().await;
+        return Err(anyhow::Error::new(error).context("cannot set the WebDriver timeouts"));
+    }
+    Ok(client)
+}
+
+// ---------------------------------------------------------------------------------------
+// The server.
+// ---------------------------------------------------------------------------------------
+
+/// A Carevault server on a loopback port, on a fresh demo database.
+struct Server {
+    url: Url,
+    services: Services,
+    task: JoinHandle<()>,
+    _data: TempDir,
+}
+
+impl Server {
+    async fn start() -> anyhow::Result<Self> {
+        let data = TempDir::new("data")?;
+        let database_url = format!("sqlite://{}/carevault.db", data.path().display());
+        let store = Store::connect(&database_url, &ConnectSettings::default()).await?;
+        store
+            .migrate()
+            .await
+            .context("cannot apply the migrations")?;
+        let services = Services::new(store, Arc::new(SystemClock), ServiceSettings::default());
+        let seeded = services
+            .seed_demo()
+            .await
+            .context("cannot create the demo accounts")?;
+        ensure!(
+            seeded == DemoSeed::Created,
+            "seeding the demo accounts on a fresh database answered {seeded:?}"
+        );
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("cannot listen on 127.0.0.1")?;
+        let address = listener.local_addr()?;
+        let url = Url::parse(&format!("http://{address}/"))?;
+        let state = AppState::new(
+            services.clone(),
+            WebSettings {
+                insecure_cookies: true,
+                demo: true,
+                ..WebSettings::new(url.clone())
+            },
+        );
+        let app = carevault_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                eprintln!("browser test: the server stopped: {error}");
+            }
+        });
+        Ok(Self {
+            url,
+            services,
+            task,
+            _data: data,
+        })
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        self.services.close().await;
+    }
+}
+
+/// A private temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> anyhow::Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!(
+            "carevault-{label}-{}-{nanos}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
