@@ -148,12 +148,11 @@ impl Services {
             .begin()
             .await
             .map_err(carevault_store::StoreError::from)?;
-        if let Some(previous) = &request.previous_token {
-            if let Some(old) =
+        if let Some(previous) = &request.previous_token
+            && let Some(old) =
                 sessions::find_by_token_hash(&txn, &token_hash(previous.expose_secret())).await?
-            {
-                sessions::revoke(&txn, old.id, now).await?;
-            }
+        {
+            sessions::revoke(&txn, old.id, now).await?;
         }
         sessions::insert(
             &txn,

@@ -167,7 +167,7 @@ impl Store {
 
     /// Whether the database answers a trivial query now.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await.map_err(|e| StoreError::Unavailable(e))
+        self.db.ping().await.map_err(StoreError::Unavailable)
     }
 
     /// Size of the database in bytes, where the backend can tell cheaply.

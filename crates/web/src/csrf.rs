@@ -36,10 +36,10 @@ fn forbidden(reason: &str) -> Response {
 
 /// Whether the request comes from this site, by `Sec-Fetch-Site` and `Origin`.
 pub fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" {
-            return false;
-        }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+    {
+        return false;
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;

@@ -82,10 +82,10 @@ fn sign_in_redirect(state: &AppState, request: &Request) -> Response {
         "/login".to_owned()
     };
     let mut response = Redirect::to(&target).into_response();
-    if cookie(request.headers(), state.settings.session_cookie_name()).is_some() {
-        if let Ok(value) = clear_cookie(state, state.settings.session_cookie_name()).parse() {
-            response.headers_mut().insert(header::SET_COOKIE, value);
-        }
+    if cookie(request.headers(), state.settings.session_cookie_name()).is_some()
+        && let Ok(value) = clear_cookie(state, state.settings.session_cookie_name()).parse()
+    {
+        response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
 }

@@ -98,15 +98,14 @@ pub async fn form(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     // Already signed in: straight on.
-    if let Some(token) = cookie(&headers, state.settings.session_cookie_name()) {
-        if state
+    if let Some(token) = cookie(&headers, state.settings.session_cookie_name())
+        && state
             .services
             .authenticate(&SecretString::from(token.to_owned()), None)
             .await
             .is_ok()
-        {
-            return Ok(Redirect::to(safe_next(query.next.as_deref())).into_response());
-        }
+    {
+        return Ok(Redirect::to(safe_next(query.next.as_deref())).into_response());
     }
     login_page(
         &state,

@@ -430,7 +430,7 @@ pub struct Client<'a> {
 }
 
 impl Client<'_> {
-    pub fn from_addr(mut self, addr: IpAddr) -> Self {
+    pub fn with_addr(mut self, addr: IpAddr) -> Self {
         self.addr = Some(addr);
         self
     }

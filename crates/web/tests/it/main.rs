@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing expectation is how a test fails
+
 //! Integration tests of the whole router, in one binary. Every test that touches the
 //! database runs on SQLite, and on PostgreSQL and MariaDB when their URLs are set
 //! (`on_all_backends!`).

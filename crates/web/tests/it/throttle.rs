@@ -69,7 +69,7 @@ async fn many_failures_from_one_address_throttle_that_address(backend: Backend) 
         .build()
         .await;
     let attacker: IpAddr = "203.0.113.7".parse().expect("ip");
-    let mut client = app.anonymous().from_addr(attacker);
+    let mut client = app.anonymous().with_addr(attacker);
     for username in ["a1x", "b2x", "c3x", "d4x", "e5x"] {
         client
             .post_json("/api/v1/auth/login", &login(username, "guess-guess"))
@@ -81,7 +81,7 @@ async fn many_failures_from_one_address_throttle_that_address(backend: Backend) 
         .problem(StatusCode::TOO_MANY_REQUESTS);
     let mut elsewhere = app
         .anonymous()
-        .from_addr("198.51.100.4".parse().expect("ip"));
+        .with_addr("198.51.100.4".parse().expect("ip"));
     assert_eq!(
         elsewhere
             .post_json("/api/v1/auth/login", &login("nurse", "nurse123"))
