@@ -177,8 +177,8 @@ async fn housekeeping(services: Services) {
     let mut interval = tokio::time::interval(Duration::from_secs(600));
     loop {
         interval.tick().await;
-        if let Err(err) = services.prune_sign_in_failures().await {
-            tracing::warn!(error = %err, "could not prune old sign-in failures");
+        if let Err(err) = services.prune_expired_state().await {
+            tracing::warn!(error = %err, "housekeeping failed");
         }
     }
 }

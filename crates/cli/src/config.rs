@@ -47,7 +47,9 @@ pub struct GlobalArgs {
     /// Log format: pretty or json. Default: pretty
     #[arg(long, global = true, env = "CAREVAULT_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
-    /// Log filter (tracing syntax), e.g. info or carevault_web=debug. Default: info
+    /// Log level of Carevault's own crates (error, warn, info, debug, trace), or a complete
+    /// tracing filter such as `warn,carevault_web=debug` (which then replaces the default).
+    /// Default: info
     #[arg(long, global = true, env = "CAREVAULT_LOG")]
     pub log_level: Option<String>,
     /// Database pool size. Default: 10
@@ -188,7 +190,8 @@ fn parse_size(option: &str, value: &str) -> anyhow::Result<usize> {
     let n: usize = number.parse().with_context(|| {
         format!("{option}: {value:?} is not a size (examples: 65536, 512KiB, 1MiB)")
     })?;
-    Ok(n * multiplier)
+    n.checked_mul(multiplier)
+        .with_context(|| format!("{option}: {value:?} is too large"))
 }
 
 fn sqlite_url(path: &Path) -> String {
@@ -298,6 +301,12 @@ impl Config {
         // Demo mode serves plain http on localhost, where Secure cookies cannot be relied on.
         let insecure_cookies =
             serve.insecure_cookies || file.insecure_cookies.unwrap_or(false) || (demo && !https);
+        if demo && !https && !bind.ip().is_loopback() {
+            bail!(
+                "--demo: demo mode serves plain http and binds only to a loopback address \
+                 (it is {bind}); demo data is not for a network"
+            );
+        }
         if insecure_cookies && !bind.ip().is_loopback() {
             bail!(
                 "--insecure-cookies: only allowed when --bind is a loopback address (it is {bind}); \

@@ -12,7 +12,20 @@ use clap::Parser;
 
 use crate::config::Cli;
 
+/// Reports where a panic happened but not its message, which could carry data.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_else(|| "an unknown place".into());
+        tracing::error!(%location, "panic (message withheld: it could contain data)");
+        eprintln!("carevault: internal error at {location}");
+    }));
+}
+
 fn main() -> ExitCode {
+    install_panic_hook();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

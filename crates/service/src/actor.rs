@@ -19,7 +19,8 @@ pub enum ActorKind {
     System,
 }
 
-#[derive(Debug, Clone)]
+/// Its `Debug` output names the kind, ids and role, never the person's name.
+#[derive(Clone)]
 pub struct Actor {
     pub(crate) kind: ActorKind,
     pub(crate) user_id: Option<UserId>,
@@ -28,6 +29,17 @@ pub struct Actor {
     pub(crate) role: Option<Role>,
     pub(crate) session_id: Option<SessionId>,
     pub(crate) request_id: Option<String>,
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("kind", &self.kind)
+            .field("user_id", &self.user_id)
+            .field("role", &self.role)
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Actor {

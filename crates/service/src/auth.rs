@@ -15,7 +15,7 @@ use std::time::Duration;
 use carevault_core::{Role, SessionId, UserId, UserStatus, Username, ValidationErrors};
 use carevault_crypto::password::{verify_against_dummy, verify_password};
 use carevault_crypto::token::{generate_session_token, looks_like_session_token, token_hash};
-use carevault_store::{TransactionTrait, sessions, throttle, users};
+use carevault_store::{TransactionTrait, sessions, settings, throttle, users};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -24,8 +24,7 @@ use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
 
-/// A sign-in attempt as the client sent it.
-#[derive(Debug)]
+/// A sign-in attempt as the client sent it. Its `Debug` output shows nothing typed.
 pub struct SignInRequest {
     pub username: String,
     pub password: SecretString,
@@ -34,6 +33,12 @@ pub struct SignInRequest {
     /// The session token the client presented, if any: it is revoked, so a session id never
     /// survives a sign-in (no session fixation).
     pub previous_token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for SignInRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignInRequest { .. }")
+    }
 }
 
 /// The account as the signed-in user may see it.
@@ -54,8 +59,12 @@ pub struct SignedIn {
     pub account: AccountSummary,
 }
 
-fn throttle_key(kind: &str, value: &str) -> String {
+/// The key failures are counted under: a salted hash, so the table holds neither account
+/// names nor client addresses (and the salt keeps addresses from being enumerated back).
+fn throttle_key(salt: &str, kind: &str, value: &str) -> String {
     let mut hasher = Sha256::new();
+    hasher.update(salt.as_bytes());
+    hasher.update([0]);
     hasher.update(kind.as_bytes());
     hasher.update([0]);
     hasher.update(value.as_bytes());
@@ -86,10 +95,11 @@ impl Services {
         let settings = &self.settings().throttle;
         let now = self.now();
         let window_start = now - chrono::Duration::from_std(settings.window).unwrap_or_default();
-        let account_key = throttle_key("account", &username);
+        let salt = self.throttle_salt().await?;
+        let account_key = throttle_key(&salt, "account", &username);
         let address_key = request
             .client_addr
-            .map(|addr| throttle_key("address", &addr.to_string()));
+            .map(|addr| throttle_key(&salt, "address", &addr.to_string()));
         let conn = self.store().conn();
 
         // Refuse before doing any password work when a limit is already reached.
@@ -269,10 +279,53 @@ impl Services {
         }
     }
 
-    /// Forgets failed sign-ins older than the throttling window (housekeeping).
-    pub async fn prune_sign_in_failures(&self) -> Result<u64, ServiceError> {
-        let cutoff = self.now()
-            - chrono::Duration::from_std(self.settings().throttle.window).unwrap_or_default();
-        Ok(throttle::prune(self.store().conn(), cutoff).await?)
+    /// Housekeeping: forgets failed sign-ins older than the throttling window and deletes
+    /// sessions that ended more than a day ago.
+    pub async fn prune_expired_state(&self) -> Result<(), ServiceError> {
+        let now = self.now();
+        let window =
+            chrono::Duration::from_std(self.settings().throttle.window).unwrap_or_default();
+        throttle::prune(self.store().conn(), now - window).await?;
+        sessions::prune(self.store().conn(), now - chrono::Duration::days(1)).await?;
+        Ok(())
+    }
+
+    async fn throttle_salt(&self) -> Result<String, ServiceError> {
+        if let Some(salt) = self.inner.throttle_salt.get() {
+            return Ok(salt.clone());
+        }
+        let fresh = hex::encode(carevault_crypto::random_bytes::<16>());
+        let salt =
+            settings::get_or_insert(self.store().conn(), settings::THROTTLE_SALT, &fresh).await?;
+        Ok(self.inner.throttle_salt.get_or_init(|| salt).clone())
+    }
+
+    /// Refuses when the account has reached its failure limit; otherwise returns the key
+    /// to record a failure under. Used for checks of a known user's current password.
+    pub(crate) async fn check_account_throttle(
+        &self,
+        username: &str,
+    ) -> Result<String, ServiceError> {
+        let salt = self.throttle_salt().await?;
+        let key = throttle_key(&salt, "account", username);
+        let settings = &self.settings().throttle;
+        let now = self.now();
+        let window_start = now - chrono::Duration::from_std(settings.window).unwrap_or_default();
+        let (count, oldest) = throttle::failures_since(
+            self.store().conn(),
+            &key,
+            window_start,
+            settings.max_failures_per_account,
+        )
+        .await?;
+        if count >= settings.max_failures_per_account {
+            return Err(self.throttled(oldest, now));
+        }
+        Ok(key)
+    }
+
+    pub(crate) async fn record_account_failure(&self, key: &str) -> Result<(), ServiceError> {
+        throttle::record_failure(self.store().conn(), key, self.now()).await?;
+        Ok(())
     }
 }

@@ -74,6 +74,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: ServiceSettings,
     started_at: DateTime<Utc>,
+    throttle_salt: std::sync::OnceLock<String>,
 }
 
 impl Services {
@@ -85,6 +86,7 @@ impl Services {
                 clock,
                 settings,
                 started_at,
+                throttle_salt: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -13,13 +13,20 @@ use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
 
-/// A new account as submitted (unvalidated).
-#[derive(Debug)]
+/// A new account as submitted (unvalidated). Its `Debug` output shows only the role.
 pub struct NewAccount {
     pub username: String,
     pub display_name: String,
     pub role: String,
     pub password: SecretString,
+}
+
+impl std::fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An account as an administrator sees it: never the password hash.
@@ -156,11 +163,13 @@ impl Services {
         let user = users::find_by_id(self.store().conn(), user_id)
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
+        let throttle_key = self.check_account_throttle(user.username.as_str()).await?;
         let stored = user.password_hash.clone();
         let current_ok = tokio::task::spawn_blocking(move || verify_password(&current, &stored))
             .await
             .map_err(ServiceError::internal)?;
         if !current_ok {
+            self.record_account_failure(&throttle_key).await?;
             return Err(ValidationErrors::single(
                 "current_password",
                 "is not your current password",

@@ -127,3 +127,18 @@ pub async fn count_active(
         .count(conn)
         .await?)
 }
+
+/// Deletes sessions that ended (expired or revoked) before `before`; returns how many.
+pub async fn prune(conn: &impl Conn, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    use sea_orm::Condition;
+    let cutoff = to_micros(before);
+    Ok(Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(Column::ExpiresAt.lt(cutoff))
+                .add(Column::RevokedAt.lt(cutoff)),
+        )
+        .exec(conn)
+        .await?
+        .rows_affected)
+}

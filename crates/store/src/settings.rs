@@ -9,6 +9,8 @@ use crate::error::StoreError;
 
 /// Set when `serve --demo` created the demo accounts.
 pub const DEMO_DATA: &str = "demo_data";
+/// A random per-installation salt for the throttling keys.
+pub const THROTTLE_SALT: &str = "throttle_salt";
 
 pub async fn get(conn: &impl Conn, name: &str) -> Result<Option<String>, StoreError> {
     Ok(Entity::find_by_id(name.to_owned())
@@ -31,4 +33,28 @@ pub async fn set(conn: &impl Conn, name: &str, value: &str) -> Result<(), StoreE
         .exec_without_returning(conn)
         .await?;
     Ok(())
+}
+
+/// The value of `name`, storing `value` first if there is none. When several processes race,
+/// they all end up with the first value stored.
+pub async fn get_or_insert(
+    conn: &impl Conn,
+    name: &str,
+    value: &str,
+) -> Result<String, StoreError> {
+    let row = settings::ActiveModel {
+        name: Set(name.to_owned()),
+        value: Set(value.to_owned()),
+    };
+    Entity::insert(row)
+        // A no-op update rather than `DO NOTHING`, which sea-query renders invalidly for
+        // MariaDB; the stored value is left as it is on every backend.
+        .on_conflict(
+            OnConflict::column(Column::Name)
+                .update_column(Column::Name)
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(get(conn, name).await?.unwrap_or_else(|| value.to_owned()))
 }

@@ -11,8 +11,9 @@ use crate::Conn;
 use crate::entity::users::{self, Column, Entity};
 use crate::error::StoreError;
 
-/// A stored account, turned back into domain types.
-#[derive(Debug, Clone)]
+/// A stored account, turned back into domain types. Its `Debug` output leaves out the
+/// password hash and the name.
+#[derive(Clone)]
 pub struct UserRecord {
     pub id: UserId,
     pub username: Username,
@@ -24,6 +25,16 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TryFrom<users::Model> for UserRecord {

@@ -43,8 +43,12 @@ impl From<ServiceError> for PageError {
                 PageError::Status(StatusCode::NOT_FOUND, Some(format!("No such {what}.")))
             }
             ServiceError::Unavailable => PageError::Status(StatusCode::SERVICE_UNAVAILABLE, None),
+            ServiceError::Throttled { .. } => PageError::Status(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Too many failed attempts. Please wait a while and try again.".into()),
+            ),
             ServiceError::Internal(source) => {
-                tracing::error!(error = %source, "internal error");
+                tracing::error!(error = format!("{source:#}"), "internal error");
                 PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, None)
             }
             other => PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(other.to_string())),

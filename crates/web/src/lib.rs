@@ -79,15 +79,6 @@ impl WebSettings {
             "__Host-carevault-login"
         }
     }
-
-    /// The name of the one-shot flash message cookie.
-    pub fn flash_cookie_name(&self) -> &'static str {
-        if self.insecure_cookies {
-            "carevault-flash"
-        } else {
-            "__Host-carevault-flash"
-        }
-    }
 }
 
 /// What every handler can reach.

@@ -167,7 +167,7 @@ impl From<ServiceError> for ApiError {
                     .with_detail("The database cannot be reached. Please retry shortly.")
             }
             ServiceError::Internal(source) => {
-                tracing::error!(error = %source, "internal error");
+                tracing::error!(error = format!("{source:#}"), "internal error");
                 Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR)
             }
         };

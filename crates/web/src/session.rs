@@ -73,16 +73,23 @@ fn is_safe(method: &Method) -> bool {
 
 fn sign_in_redirect(state: &AppState, request: &Request) -> Response {
     let path = request.uri().path();
-    let target = if request.method() == Method::GET && path != "/" && path != "/dashboard" {
-        format!(
-            "/login?next={}",
-            url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>()
-        )
-    } else {
+    // A cookie that no longer works means the session ended (timeout, sign-out elsewhere).
+    let had_session = cookie(request.headers(), state.settings.session_cookie_name()).is_some();
+    let mut query = Vec::new();
+    if had_session {
+        query.push("notice=session-ended".to_owned());
+    }
+    if request.method() == Method::GET && path != "/" && path != "/dashboard" {
+        let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        query.push(format!("next={next}"));
+    }
+    let target = if query.is_empty() {
         "/login".to_owned()
+    } else {
+        format!("/login?{}", query.join("&"))
     };
     let mut response = Redirect::to(&target).into_response();
-    if cookie(request.headers(), state.settings.session_cookie_name()).is_some()
+    if had_session
         && let Ok(value) = clear_cookie(state, state.settings.session_cookie_name()).parse()
     {
         response.headers_mut().insert(header::SET_COOKIE, value);

@@ -22,7 +22,7 @@ async fn sign_out_revokes_the_cookie_and_the_bearer_token(backend: Backend) {
     );
     let page = replay.get("/dashboard").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(page.location(), Some("/login"));
+    assert_eq!(page.location(), Some("/login?notice=session-ended"));
     replay
         .get("/api/v1/auth/me")
         .await
@@ -201,3 +201,35 @@ on_all_backends!(
     a_password_change_ends_the_other_sessions,
     password_form_errors_are_shown_next_to_the_field,
 );
+
+async fn guessing_the_current_password_is_throttled(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let mut here = app.browser("nurse").await;
+    for _ in 0..10 {
+        let response = here
+            .post_form(
+                "/account/password",
+                &[
+                    ("current_password", "guess-guess"),
+                    ("new_password", "abcdefghij"),
+                    ("confirm_password", "abcdefghij"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let response = here
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", "nurse123"),
+                ("new_password", "abcdefghij"),
+                ("confirm_password", "abcdefghij"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.text().contains("Too many failed attempts"));
+}
+
+on_all_backends!(guessing_the_current_password_is_throttled);
