@@ -4,17 +4,17 @@ use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use carevault_service::demo::{DEMO_ACCOUNTS, DemoSeed};
+use carevault_service::jobs::JobIntervals;
 use carevault_service::users::NewAccount;
-use carevault_service::{ServiceSettings, Services, SystemClock, ThrottleSettings};
+use carevault_service::{AuditSettings, ServiceSettings, Services, SystemClock, ThrottleSettings};
 use carevault_store::{ConnectSettings, Store};
 use carevault_web::{AppState, WebSettings};
 use secrecy::SecretString;
 
-use crate::config::{Cli, Command, Config, ServeArgs, UserCommand};
+use crate::config::{AuditCommand, Cli, Command, Config, ServeArgs, UserCommand};
 use crate::logging;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -40,6 +40,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(command) => user(config, command).await,
+        Command::Audit(AuditCommand::Verify { checkpoint }) => {
+            verify_audit(config, checkpoint).await
+        }
     }
 }
 
@@ -84,8 +87,24 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn services(store: Store, config: &Config) -> Services {
-    Services::new(
+/// The audit trail's signing key: `<key-dir>/audit-signing.key`, created (0600) on first use.
+pub fn audit_key_path(config: &Config) -> std::path::PathBuf {
+    config.key_dir.join("audit-signing.key")
+}
+
+/// The checkpoint file outside the database.
+pub fn checkpoint_file(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("checkpoints").join("checkpoints.log")
+}
+
+fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
+    ensure_private_dir(&config.key_dir, "key directory")?;
+    let key_path = audit_key_path(config);
+    let signing_key = carevault_audit::load_or_create_signing_key(&key_path)
+        .with_context(|| format!("cannot use the audit signing key {}", key_path.display()))?;
+    ensure_private_dir(&config.data_dir.join("checkpoints"), "checkpoint directory")?;
+    let audit = AuditSettings::new(signing_key, Some(checkpoint_file(config)))?;
+    Ok(Services::new(
         store,
         Arc::new(SystemClock),
         ServiceSettings {
@@ -93,7 +112,8 @@ fn services(store: Store, config: &Config) -> Services {
             session_absolute_timeout: config.session_absolute_timeout,
             throttle: ThrottleSettings::default(),
         },
-    )
+        audit,
+    ))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -101,7 +121,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ensure_private_dir(&config.key_dir, "key directory")?;
     let store = open_store(&config).await?;
     let backend = store.backend();
-    let services = services(store, &config);
+    let services = services(store, &config)?;
 
     if config.demo {
         match services.seed_demo().await? {
@@ -153,13 +173,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             trust_forwarded_for: config.trust_forwarded_for,
         },
     );
-    let housekeeping = tokio::spawn(housekeeping(services.clone()));
+    println!(
+        "Audit checkpoints are signed with {}",
+        services.audit_verifier_key()
+    );
+    let jobs = services.start_jobs(JobIntervals::default());
     let app = carevault_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    housekeeping.abort();
+        .await;
+    // Requests in flight have finished: commit every accepted audit event, sign a final
+    // checkpoint, then stop.
+    for job in jobs {
+        job.abort();
+    }
+    services.shutdown().await;
     services.close().await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -169,17 +199,6 @@ fn data_dir_hint(config: &Config) -> String {
         String::new()
     } else {
         format!(" --data-dir {}", config.data_dir.display())
-    }
-}
-
-/// Periodic clean-up while serving.
-async fn housekeeping(services: Services) {
-    let mut interval = tokio::time::interval(Duration::from_secs(600));
-    loop {
-        interval.tick().await;
-        if let Err(err) = services.prune_expired_state().await {
-            tracing::warn!(error = %err, "housekeeping failed");
-        }
     }
 }
 
@@ -227,7 +246,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<SecretString> {
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let services = services(store, &config);
+    let services = services(store, &config)?;
     let operator = services.console_operator();
     let explain = |err: carevault_service::ServiceError| -> anyhow::Error {
         match err {
@@ -306,4 +325,81 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `carevault audit verify`: read-only; never migrates, never creates a key, never signs.
+async fn verify_audit(config: Config, extra_files: Vec<std::path::PathBuf>) -> anyhow::Result<()> {
+    let store = Store::connect(
+        &config.database_url,
+        &ConnectSettings {
+            max_connections: 2,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let pending = store.pending_migrations().await?;
+    if !pending.is_empty() {
+        bail!(
+            "the database has {} unapplied migrations; run `carevault migrate` first",
+            pending.len()
+        );
+    }
+    let key_path = audit_key_path(&config);
+    let signing_key = carevault_audit::load_signing_key(&key_path)
+        .with_context(|| format!("cannot read the audit signing key {}", key_path.display()))?;
+    let audit = AuditSettings::new(signing_key, None)?;
+    let verifier = audit.verifier();
+
+    let mut files = Vec::new();
+    let default_file = checkpoint_file(&config);
+    if default_file.exists() {
+        files.push(default_file);
+    }
+    files.extend(extra_files);
+    let mut supplied = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the checkpoint file {}", path.display()))?;
+        for record in carevault_audit::open_checkpoint_log(&text, &verifier, audit.origin()) {
+            match record {
+                Ok(checkpoint) => {
+                    let mut checkpoint = checkpoint;
+                    checkpoint.label = format!("{} in {}", checkpoint.label, path.display());
+                    supplied.push(checkpoint);
+                }
+                Err(err) => bail!(
+                    "audit trail verification FAILED: {}: {err} (signature invalid or record damaged)",
+                    path.display()
+                ),
+            }
+        }
+    }
+    let supplied_count = supplied.len();
+    let report = carevault_service::audit_verify::verify_audit_log(
+        &store,
+        &verifier,
+        audit.origin(),
+        supplied,
+        chrono::Utc::now(),
+    )
+    .await?;
+    if report.ok {
+        println!(
+            "audit trail verified: {} events, root {}, {} checkpoints matched ({} from files), origin {}",
+            report.size,
+            report.root,
+            report.checkpoints_matched,
+            supplied_count,
+            audit.origin()
+        );
+        Ok(())
+    } else {
+        let problem = report.problem.unwrap_or_default();
+        match report.first_bad_seq {
+            Some(seq) => {
+                bail!("audit trail verification FAILED at sequence number {seq}: {problem}")
+            }
+            None => bail!("audit trail verification FAILED: {problem}"),
+        }
+    }
 }

@@ -73,6 +73,21 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Work with the tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit tree from the database and check it against every stored
+    /// checkpoint, the checkpoint file in the data directory and any --checkpoint file.
+    /// Exits non-zero naming the first bad sequence number. Changes nothing.
+    Verify {
+        /// A checkpoint log saved elsewhere (C2SP signed notes, one after another).
+        #[arg(long)]
+        checkpoint: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]

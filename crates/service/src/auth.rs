@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 
 /// A sign-in attempt as the client sent it. Its `Debug` output shows nothing typed.
 pub struct SignInRequest {
@@ -33,6 +34,8 @@ pub struct SignInRequest {
     /// The session token the client presented, if any: it is revoked, so a session id never
     /// survives a sign-in (no session fixation).
     pub previous_token: Option<SecretString>,
+    /// The request's id, for the audit trail.
+    pub request_id: Option<String>,
 }
 
 impl std::fmt::Debug for SignInRequest {
@@ -110,6 +113,18 @@ impl Services {
         for (key, limit) in &limits {
             let (count, oldest) = throttle::failures_since(conn, key, window_start, *limit).await?;
             if count >= *limit {
+                let reason = if *key == account_key {
+                    "account throttled"
+                } else {
+                    "address throttled"
+                };
+                let mut event = self.anonymous_event(
+                    AuditAction::SignInThrottled,
+                    Outcome::Denied,
+                    request.request_id.clone(),
+                );
+                event.reason = Some(reason.into());
+                self.record(event).await?;
                 return Err(self.throttled(oldest, now));
             }
         }
@@ -133,6 +148,24 @@ impl Services {
                 for (key, _) in &limits {
                     throttle::record_failure(conn, key, now).await?;
                 }
+                // The typed username is never recorded; the account's id is, when it exists.
+                let mut event = self.anonymous_event(
+                    AuditAction::SignInFailed,
+                    Outcome::Failed,
+                    request.request_id.clone(),
+                );
+                event.resource_type = ResourceType::Account;
+                event.resource_id = user.as_ref().map(|u| u.id.to_string());
+                event.reason = Some(
+                    match &user {
+                        Some(u) if password_ok && u.status != UserStatus::Active => {
+                            "account disabled"
+                        }
+                        _ => "invalid credentials",
+                    }
+                    .into(),
+                );
+                self.record(event).await?;
                 let (count, oldest) = throttle::failures_since(
                     conn,
                     &account_key,
@@ -177,6 +210,17 @@ impl Services {
         .await?;
         users::set_last_login(&txn, user.id, now).await?;
         throttle::clear(&txn, &account_key).await?;
+        let actor = Actor::user(
+            user.id,
+            user.username.clone(),
+            &user.display_name,
+            user.role,
+            session_id,
+            request.request_id.clone(),
+        );
+        let mut event = self.audit_event(&actor, AuditAction::SignIn, ResourceType::Session);
+        event.resource_id = Some(session_id.to_string());
+        self.append_in(&txn, event).await?;
         txn.commit()
             .await
             .map_err(carevault_store::StoreError::from)?;
@@ -230,8 +274,32 @@ impl Services {
         }
         let idle = to_std(now - session.last_seen_at);
         if now >= session.expires_at || idle >= self.settings().session_idle_timeout {
-            sessions::revoke(conn, session.id, now).await?;
-            tracing::info!(session_id = %session.id, "session expired");
+            let reason = if now >= session.expires_at {
+                "absolute timeout"
+            } else {
+                "idle timeout"
+            };
+            let role = users::find_by_id(conn, session.user_id)
+                .await?
+                .map(|u| u.role);
+            let txn = conn
+                .begin()
+                .await
+                .map_err(carevault_store::StoreError::from)?;
+            if sessions::revoke(&txn, session.id, now).await? {
+                let mut event =
+                    self.anonymous_event(AuditAction::SessionExpired, Outcome::Allowed, request_id);
+                event.actor_kind = carevault_core::audit::ActorKind::User;
+                event.actor_id = Some(session.user_id);
+                event.actor_role = role;
+                event.resource_id = Some(session.id.to_string());
+                event.reason = Some(reason.into());
+                self.append_in(&txn, event).await?;
+            }
+            txn.commit()
+                .await
+                .map_err(carevault_store::StoreError::from)?;
+            tracing::info!(session_id = %session.id, reason, "session expired");
             return Err(ServiceError::Unauthenticated);
         }
         let Some(user) = users::find_by_id(conn, session.user_id).await? else {
@@ -261,8 +329,20 @@ impl Services {
         let Some(session_id) = actor.session_id() else {
             return Err(ServiceError::Unauthenticated);
         };
-        sessions::revoke(self.store().conn(), session_id, self.now()).await?;
-        tracing::info!(session_id = %session_id, "signed out");
+        let txn = self
+            .store()
+            .conn()
+            .begin()
+            .await
+            .map_err(carevault_store::StoreError::from)?;
+        sessions::revoke(&txn, session_id, self.now()).await?;
+        let mut event = self.audit_event(actor, AuditAction::SignOut, ResourceType::Session);
+        event.resource_id = Some(session_id.to_string());
+        self.append_in(&txn, event).await?;
+        txn.commit()
+            .await
+            .map_err(carevault_store::StoreError::from)?;
+        tracing::info!(session_id = %session_id, user_id = ?actor.user_id(), "signed out");
         Ok(())
     }
 

@@ -6,10 +6,14 @@
 //! of requests into these calls and of their results into pages and JSON.
 
 pub mod actor;
+pub mod audit_log;
+pub mod audit_trail;
+pub mod audit_verify;
 pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod jobs;
 pub mod status;
 pub mod users;
 
@@ -20,6 +24,7 @@ use carevault_store::Store;
 use chrono::{DateTime, Utc};
 
 pub use actor::{Actor, ActorKind};
+pub use audit_trail::AuditSettings;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ServiceError;
 
@@ -75,11 +80,23 @@ struct Inner {
     settings: ServiceSettings,
     started_at: DateTime<Utc>,
     throttle_salt: std::sync::OnceLock<String>,
+    audit: AuditSettings,
+    audit_writer: audit_trail::AuditWriter,
+    checkpoint_lock: tokio::sync::Mutex<()>,
+    verified: tokio::sync::Mutex<Option<carevault_audit::VerifierState>>,
 }
 
 impl Services {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: ServiceSettings) -> Self {
+    /// The use cases over `store`. Starts the audit trail's group-commit writer, so it must
+    /// be called inside a Tokio runtime.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        settings: ServiceSettings,
+        audit: AuditSettings,
+    ) -> Self {
         let started_at = clock.now();
+        let audit_writer = audit_trail::AuditWriter::start(store.clone(), &audit, clock.clone());
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -87,8 +104,57 @@ impl Services {
                 settings,
                 started_at,
                 throttle_salt: std::sync::OnceLock::new(),
+                audit,
+                audit_writer,
+                checkpoint_lock: tokio::sync::Mutex::new(()),
+                verified: tokio::sync::Mutex::new(None),
             }),
         }
+    }
+
+    /// "Verify now" from the status page: administrators only.
+    pub async fn verify_audit_trail_as(
+        &self,
+        actor: &Actor,
+    ) -> Result<audit_verify::VerificationReport, ServiceError> {
+        self.authorize(
+            actor,
+            carevault_core::Capability::AdministerSystem,
+            carevault_core::audit::ResourceType::AuditLog,
+        )
+        .await?;
+        self.verify_audit_trail(true).await
+    }
+
+    /// Verifies the audit trail: in full the first time (and when `full`), afterwards only
+    /// the events and checkpoints added since the last good run. Stores the report for the
+    /// status page.
+    pub async fn verify_audit_trail(
+        &self,
+        full: bool,
+    ) -> Result<audit_verify::VerificationReport, ServiceError> {
+        let mut verified = self.inner.verified.lock().await;
+        let start = if full { None } else { verified.clone() };
+        let (report, state) = audit_verify::verify_from(
+            &self.inner.store,
+            &self.inner.audit.verifier(),
+            self.inner.audit.origin(),
+            Vec::new(),
+            start.unwrap_or_default(),
+            self.now(),
+        )
+        .await?;
+        *verified = state;
+        if report.ok {
+            tracing::info!(events = report.size, "audit trail verified");
+        } else {
+            tracing::error!(
+                problem = report.problem.as_deref().unwrap_or_default(),
+                "audit trail verification FAILED"
+            );
+        }
+        self.store_verification(&report).await?;
+        Ok(report)
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -25,7 +25,12 @@ pub struct SystemStatus {
 
 impl Services {
     pub async fn system_status(&self, actor: &Actor) -> Result<SystemStatus, ServiceError> {
-        actor.require(Capability::AdministerSystem)?;
+        self.authorize(
+            actor,
+            Capability::AdministerSystem,
+            carevault_core::audit::ResourceType::System,
+        )
+        .await?;
         let store = self.store();
         let now = self.now();
         let idle =

@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use carevault_core::audit::{AuditAction, ResourceType};
 
 /// A new account as submitted (unvalidated). Its `Debug` output shows only the role.
 pub struct NewAccount {
@@ -70,7 +71,8 @@ impl Services {
         actor: &Actor,
         new: NewAccount,
     ) -> Result<AccountView, ServiceError> {
-        actor.require(Capability::AdministerSystem)?;
+        self.authorize(actor, Capability::AdministerSystem, ResourceType::Account)
+            .await?;
         let mut errors = ValidationErrors::new();
         let username = errors.check("username", Username::parse(&new.username));
         let display_name = errors.check("display_name", DisplayName::parse(&new.display_name));
@@ -84,8 +86,14 @@ impl Services {
         let hash = hash_off_thread(&password).await?;
         let id = UserId::generate();
         let now = self.now();
+        let txn = self
+            .store()
+            .conn()
+            .begin()
+            .await
+            .map_err(StoreError::from)?;
         let result = users::insert(
-            self.store().conn(),
+            &txn,
             &users::NewUser {
                 id,
                 username: &username,
@@ -106,6 +114,11 @@ impl Services {
             }
             Err(other) => return Err(other.into()),
         }
+        let mut event = self.audit_event(actor, AuditAction::AccountCreated, ResourceType::Account);
+        event.resource_id = Some(id.to_string());
+        event.reason = Some(format!("role {role}"));
+        self.append_in(&txn, event).await?;
+        txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(user_id = %id, role = %role, "account created");
         let created = users::find_by_id(self.store().conn(), id)
             .await?
@@ -115,7 +128,8 @@ impl Services {
 
     /// Every account. Administrators only.
     pub async fn list_accounts(&self, actor: &Actor) -> Result<Vec<AccountView>, ServiceError> {
-        actor.require(Capability::AdministerSystem)?;
+        self.authorize(actor, Capability::AdministerSystem, ResourceType::Account)
+            .await?;
         Ok(users::list(self.store().conn())
             .await?
             .into_iter()
@@ -130,7 +144,8 @@ impl Services {
         username: &str,
         password: SecretString,
     ) -> Result<(), ServiceError> {
-        actor.require(Capability::AdministerSystem)?;
+        self.authorize(actor, Capability::AdministerSystem, ResourceType::Account)
+            .await?;
         let password = Password::parse(password)
             .map_err(|message| ValidationErrors::single("password", message))?;
         let user = users::find_by_username(self.store().conn(), &username.trim().to_lowercase())
@@ -146,6 +161,9 @@ impl Services {
             .map_err(StoreError::from)?;
         users::set_password_hash(&txn, user.id, &hash, now).await?;
         sessions::revoke_all_for_user(&txn, user.id, None, now).await?;
+        let mut event = self.audit_event(actor, AuditAction::PasswordReset, ResourceType::Account);
+        event.resource_id = Some(user.id.to_string());
+        self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(user_id = %user.id, "password reset");
         Ok(())
@@ -188,6 +206,10 @@ impl Services {
             .map_err(StoreError::from)?;
         users::set_password_hash(&txn, user.id, &hash, now).await?;
         sessions::revoke_all_for_user(&txn, user.id, actor.session_id(), now).await?;
+        let mut event =
+            self.audit_event(actor, AuditAction::PasswordChanged, ResourceType::Account);
+        event.resource_id = Some(user.id.to_string());
+        self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(user_id = %user.id, "password changed");
         Ok(())
@@ -197,7 +219,8 @@ impl Services {
     /// their own account (so an installation cannot lock out its last administrator by
     /// accident).
     pub async fn disable_account(&self, actor: &Actor, username: &str) -> Result<(), ServiceError> {
-        actor.require(Capability::AdministerSystem)?;
+        self.authorize(actor, Capability::AdministerSystem, ResourceType::Account)
+            .await?;
         let user = users::find_by_username(self.store().conn(), &username.trim().to_lowercase())
             .await?
             .ok_or(ServiceError::NotFound("account"))?;
@@ -216,6 +239,10 @@ impl Services {
             .map_err(StoreError::from)?;
         users::set_status(&txn, user.id, UserStatus::Disabled, now).await?;
         sessions::revoke_all_for_user(&txn, user.id, None, now).await?;
+        let mut event =
+            self.audit_event(actor, AuditAction::AccountDisabled, ResourceType::Account);
+        event.resource_id = Some(user.id.to_string());
+        self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(user_id = %user.id, "account disabled");
         Ok(())

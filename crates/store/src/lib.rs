@@ -7,6 +7,7 @@
 //! [`Conn`] (a pool or an open transaction), so a use case can run several of them in one
 //! transaction.
 
+pub mod audit;
 pub mod connect;
 pub mod entity;
 pub mod error;

@@ -320,7 +320,11 @@ async fn describe_page(client: &Client) -> String {
         Ok(h1) => h1.text().await.unwrap_or_default(),
         Err(_) => "<none>".to_owned(),
     };
-    format!("the browser was at {url} with heading {heading:?}")
+    let alert = match client.find(Locator::Css("[role='alert']")).await {
+        Ok(alert) => format!(" and message {:?}", alert.text().await.unwrap_or_default()),
+        Err(_) => String::new(),
+    };
+    format!("the browser was at {url} with heading {heading:?}{alert}")
 }
 
 /// Writes a PNG of the current page to `target/browser-screenshots/<name>`.
@@ -519,8 +523,21 @@ async fn chromedriver_ready(port: u16) -> bool {
                 .as_bytes(),
             )
             .await?;
+        // chromedriver may keep the connection open: read until the answer is complete
+        // enough to judge, or until it closes.
         let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
+        let mut chunk = [0_u8; 4096];
+        loop {
+            let read = stream.read(&mut chunk).await?;
+            if read == 0 {
+                break;
+            }
+            response.extend_from_slice(&chunk[..read]);
+            let text = String::from_utf8_lossy(&response);
+            if text.contains("\"ready\":true") || text.contains("\"ready\":false") {
+                break;
+            }
+        }
         Ok::<_, std::io::Error>(String::from_utf8_lossy(&response).into_owned())
     };
     match tokio::time::timeout(Duration::from_secs(2), request).await {
@@ -610,7 +627,12 @@ impl Server {
             .migrate()
             .await
             .context("cannot apply the migrations")?;
-        let services = Services::new(store, Arc::new(SystemClock), ServiceSettings::default());
+        let services = Services::new(
+            store,
+            Arc::new(SystemClock),
+            ServiceSettings::default(),
+            carevault_service::AuditSettings::ephemeral(),
+        );
         let seeded = services
             .seed_demo()
             .await

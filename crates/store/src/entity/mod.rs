@@ -1,6 +1,9 @@
 //! SeaORM entities, one module per table. Column meanings are documented on the migration
 //! that creates them.
 
+pub mod audit_checkpoints;
+pub mod audit_events;
+pub mod audit_state;
 pub mod login_failures;
 pub mod sessions;
 pub mod settings;

@@ -7,6 +7,9 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_foundation;
+mod m20261122_000002_audit;
+
+pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
 /// Every migration this binary knows, oldest first.
 #[derive(Debug)]
@@ -15,6 +18,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261122_000001_foundation::Migration),
+            Box::new(m20261122_000002_audit::Migration),
+        ]
     }
 }

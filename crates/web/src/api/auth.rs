@@ -84,6 +84,7 @@ impl std::fmt::Debug for LoginResponse {
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client_addr): ClientAddr,
+    request_id: crate::headers::RequestId,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let signed_in = state
@@ -92,6 +93,7 @@ pub async fn login(
             username: body.username,
             password: SecretString::from(body.password),
             client_addr,
+            request_id: Some(request_id.0),
             previous_token: None,
         })
         .await?;

@@ -138,6 +138,7 @@ impl std::fmt::Debug for LoginForm {
 pub async fn submit(
     State(state): State<AppState>,
     ClientAddr(client_addr): ClientAddr,
+    request_id: crate::headers::RequestId,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -164,6 +165,7 @@ pub async fn submit(
             username: form.username.clone(),
             password: SecretString::from(form.password),
             client_addr,
+            request_id: Some(request_id.0),
             previous_token,
         })
         .await;

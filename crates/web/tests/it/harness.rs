@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use carevault_service::{ManualClock, ServiceSettings, Services};
+use carevault_service::{AuditSettings, ManualClock, ServiceSettings, Services};
 use carevault_store::{ConnectSettings, Store};
 use carevault_web::{AppState, WebSettings};
 use chrono::{TimeZone, Utc};
@@ -83,7 +83,8 @@ macro_rules! on_all_backends {
 struct TestDatabase {
     url: String,
     cleanup: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
+    /// The test's data directory (the SQLite file, keys, the checkpoint file).
+    dir: tempfile::TempDir,
 }
 
 fn unique_name() -> String {
@@ -105,7 +106,7 @@ impl TestDatabase {
                 TestDatabase {
                     url,
                     cleanup: None,
-                    _dir: Some(dir),
+                    dir,
                 }
             }
             Backend::Postgres(admin) | Backend::MySql(admin) => {
@@ -131,7 +132,7 @@ impl TestDatabase {
                 TestDatabase {
                     url: with_database(admin, &name),
                     cleanup: Some((admin.clone(), drop)),
-                    _dir: None,
+                    dir: tempfile::tempdir().expect("a temp dir"),
                 }
             }
         }
@@ -221,6 +222,10 @@ pub struct TestApp {
     pub services: Services,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
+    /// The test database, for tests that edit it behind the server's back.
+    pub database_url: String,
+    /// The audit checkpoint file.
+    pub checkpoint_file: std::path::PathBuf,
     _database: TestDatabase,
 }
 
@@ -269,7 +274,14 @@ impl TestAppBuilder {
                 .single()
                 .expect("a date"),
         ));
-        let services = Services::new(store, clock.clone(), self.service);
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let checkpoint_file = database
+            .dir
+            .path()
+            .join("checkpoints")
+            .join("checkpoints.log");
+        let audit = AuditSettings::new(key, Some(checkpoint_file.clone())).expect("audit settings");
+        let services = Services::new(store, clock.clone(), self.service, audit);
         services.seed_demo().await.expect("demo accounts");
         let mut settings = WebSettings::new(url::Url::parse(&self.public_url).expect("a URL"));
         settings.max_body_bytes = 64 * 1024;
@@ -279,6 +291,8 @@ impl TestAppBuilder {
             services,
             clock,
             state,
+            database_url: database.url.clone(),
+            checkpoint_file,
             _database: database,
         }
     }

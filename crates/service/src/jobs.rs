@@ -1,0 +1,70 @@
+//! Background jobs of a running server: audit checkpoints every few seconds, incremental
+//! re-verification of the audit trail, and housekeeping. `serve` starts them; other
+//! commands do not (they must not sign checkpoints over a database they only inspect).
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::Services;
+
+/// How often the jobs run.
+#[derive(Debug, Clone)]
+pub struct JobIntervals {
+    pub checkpoint: Duration,
+    pub verification: Duration,
+    pub housekeeping: Duration,
+}
+
+impl Default for JobIntervals {
+    fn default() -> Self {
+        Self {
+            checkpoint: Duration::from_secs(5),
+            verification: Duration::from_secs(300),
+            housekeeping: Duration::from_secs(600),
+        }
+    }
+}
+
+impl Services {
+    /// Starts the background jobs; abort the handles (after [`Services::shutdown`]) to stop.
+    pub fn start_jobs(&self, intervals: JobIntervals) -> Vec<JoinHandle<()>> {
+        let checkpoints = {
+            let services = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(intervals.checkpoint);
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = services.checkpoint_now().await {
+                        tracing::error!(error = %err, "could not sign an audit checkpoint");
+                    }
+                }
+            })
+        };
+        let verification = {
+            let services = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(intervals.verification);
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = services.verify_audit_trail(false).await {
+                        tracing::error!(error = %err, "could not verify the audit trail");
+                    }
+                }
+            })
+        };
+        let housekeeping = {
+            let services = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(intervals.housekeeping);
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = services.prune_expired_state().await {
+                        tracing::warn!(error = %err, "housekeeping failed");
+                    }
+                }
+            })
+        };
+        vec![checkpoints, verification, housekeeping]
+    }
+}
