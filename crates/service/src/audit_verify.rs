@@ -72,6 +72,38 @@ fn describe(error: &VerifyError) -> (String, Option<u64>) {
     (text, Some(seq))
 }
 
+/// [`describe`], and for a modified event whose stored hash fits the previous position (the
+/// row was moved up by one), the insertion that explains it.
+async fn explain(
+    store: &Store,
+    error: &VerifyError,
+) -> Result<(String, Option<u64>), ServiceError> {
+    let (problem, seq) = describe(error);
+    if let VerifyError::Modified { seq: bad } = *error
+        && bad > 0
+        && let Some(row) = audit_store::events_from(store.conn(), bad, 1)
+            .await?
+            .into_iter()
+            .next()
+        && row.seq == bad
+    {
+        let mut stored = [0u8; 32];
+        if hex::decode_to_slice(&row.leaf_hash, &mut stored).is_ok()
+            && carevault_audit::leaf_hash(&encode_leaf(bad - 1, &row.fields.canonical_bytes()))
+                == stored
+        {
+            return Ok((
+                format!(
+                    "an event was inserted at sequence number {} and the later events renumbered",
+                    bad - 1
+                ),
+                Some(bad - 1),
+            ));
+        }
+    }
+    Ok((problem, seq))
+}
+
 fn failed(
     problem: String,
     first_bad_seq: Option<u64>,
@@ -178,7 +210,7 @@ pub async fn verify_from(
                 stored_leaf_hash: Some(if stored_ok { stored } else { [0xff; 32] }),
             };
             if let Err(error) = log.push(&leaf) {
-                let (problem, seq) = describe(&error);
+                let (problem, seq) = explain(store, &error).await?;
                 return Ok((failed(problem, seq, row.seq, now), None));
             }
         }
@@ -186,8 +218,21 @@ pub async fn verify_from(
             break;
         }
     }
+    // Read again after the rows: anything the server appended meanwhile is covered, so a
+    // row beyond this state was not written by the append path.
+    let state_after = audit_store::read_state(store.conn()).await?;
     match log.finish() {
         Ok(summary) => {
+            if summary.size > state_after.size {
+                let problem = format!(
+                    "event {} was added outside the append path (the tree state records {} events, the log holds {})",
+                    state_after.size, state_after.size, summary.size
+                );
+                return Ok((
+                    failed(problem, Some(state_after.size), summary.size, now),
+                    None,
+                ));
+            }
             if summary.size < tree_state.size {
                 let problem = format!(
                     "the log was truncated: the tree state records {} events but only {} remain (events {} and later are missing)",
@@ -207,7 +252,7 @@ pub async fn verify_from(
             Ok((report, Some(summary.state)))
         }
         Err(error) => {
-            let (problem, seq) = describe(&error);
+            let (problem, seq) = explain(store, &error).await?;
             Ok((failed(problem, seq, 0, now), None))
         }
     }

@@ -8,6 +8,7 @@ mod harness;
 
 mod admin;
 mod api_input;
+mod audit_trail;
 mod csrf;
 mod headers;
 mod logs;
