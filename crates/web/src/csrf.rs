@@ -36,14 +36,19 @@ fn forbidden(reason: &str) -> Response {
 
 /// Whether the request comes from this site, by `Sec-Fetch-Site` and `Origin`.
 pub fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && site != "same-origin"
-    {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|site| site != "same-origin") {
         return false;
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
+    // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even for a
+    // same-origin form; the Fetch metadata then vouches for it. Without that, `null` (which
+    // sandboxed frames and data: URLs also send) is refused.
+    if origin == "null" {
+        return fetch_site == Some("same-origin");
+    }
     let Ok(origin) = url::Url::parse(origin) else {
         return false;
     };

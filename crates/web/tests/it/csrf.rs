@@ -167,3 +167,65 @@ on_all_backends!(
     the_form_token_header_works_for_scripts,
     cookies_alone_never_authorise_an_api_write,
 );
+
+/// What Chromium sends for a same-origin form under `Referrer-Policy: no-referrer`.
+async fn a_null_origin_passes_only_with_same_origin_fetch_metadata(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let mut client = app.anonymous();
+    let page = client.get("/login").await;
+    let nonce = crate::harness::hidden_field(&page.text(), "nonce").expect("nonce");
+    let fields = [
+        ("username", "admin"),
+        ("password", "admin123"),
+        ("nonce", nonce.as_str()),
+    ];
+    let refused = client
+        .post_form_raw("/login", &fields, &[("origin", "null")])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "a bare null origin is refused"
+    );
+    let refused = client
+        .post_form_raw(
+            "/login",
+            &fields,
+            &[("origin", "null"), ("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let page = client.get("/login").await;
+    let nonce = crate::harness::hidden_field(&page.text(), "nonce").expect("nonce");
+    let fields = [
+        ("username", "admin"),
+        ("password", "admin123"),
+        ("nonce", nonce.as_str()),
+    ];
+    let accepted = client
+        .post_form_raw(
+            "/login",
+            &fields,
+            &[("origin", "null"), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(
+        accepted.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        accepted.text()
+    );
+    // And for a signed-in form.
+    client.refresh_form_token().await;
+    let token = client.form_token.clone().expect("token");
+    let out = client
+        .post_form_raw(
+            "/logout",
+            &[("csrf_token", &token)],
+            &[("origin", "null"), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+}
+
+on_all_backends!(a_null_origin_passes_only_with_same_origin_fetch_metadata);
