@@ -5,7 +5,9 @@
 use carevault_audit::{Hash, consistency_proof, inclusion_proof, subtree_root};
 use carevault_core::Capability;
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
-use carevault_store::audit::{self as audit_store, AuditFilter, AuditRow};
+use carevault_store::audit::{self as audit_store, AuditRow};
+
+pub use carevault_store::audit::AuditFilter;
 use carevault_store::users;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -276,11 +278,28 @@ fn proof_input(field: &str, err: carevault_audit::ProofError) -> ServiceError {
     carevault_core::ValidationErrors::single(field, err.to_string()).into()
 }
 
+/// The filter in words, for the view's own audit event. Values are kept only when they are
+/// ids or names from a fixed vocabulary; anything else a user typed is recorded as
+/// "(other)", so no free text (possibly personal) enters the log.
 fn describe_filter(filter: &AuditFilter) -> String {
+    fn safe(value: &str) -> bool {
+        let pseudonym = value
+            .strip_prefix("ANON_")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let vocabulary = (1..=40).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        pseudonym || vocabulary || uuid::Uuid::parse_str(value).is_ok()
+    }
     let mut parts = Vec::new();
     let mut add = |name: &str, value: &Option<String>| {
         if let Some(v) = value {
-            parts.push(format!("{name}={v}"));
+            if safe(v) {
+                parts.push(format!("{name}={v}"));
+            } else {
+                parts.push(format!("{name}=(other)"));
+            }
         }
     };
     add("actor", &filter.actor_id);

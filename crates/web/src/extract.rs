@@ -1,5 +1,6 @@
 //! Extractors shared by handlers: the actor the session layer established, the client
-//! address, and a JSON body parser whose every rejection is a problem+json naming the field.
+//! address, and JSON body and query-string parsers whose every rejection is a problem+json
+//! naming the field.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -7,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use carevault_core::ValidationErrors;
 use carevault_service::Actor;
 use serde::de::DeserializeOwned;
 
@@ -160,6 +162,66 @@ where
     }
 }
 
+/// A query string parsed into `T` (declare it `#[serde(deny_unknown_fields)]`). Unknown,
+/// repeated or missing parameters and values of the wrong type → 422 naming the parameter;
+/// never axum's plain-text 400.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        query_params(parts.uri.query().unwrap_or_default())
+            .map(ApiQuery)
+            .map_err(|errors| Problem::validation(&errors).into())
+    }
+}
+
+/// Parses a query string into `T`; each problem names the parameter it is about. Shared by
+/// [`ApiQuery`] and the pages that show such problems next to their form fields.
+pub fn query_params<T: DeserializeOwned>(query: &str) -> Result<T, ValidationErrors> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let (field, detail) = if let Some(name) = unknown_field_name(&message) {
+            (name, "is not a parameter of this request".to_owned())
+        } else if let Some(name) = duplicate_field_name(&message) {
+            (name, "is given more than once".to_owned())
+        } else if let Some(name) = missing_field_name(&message) {
+            (name, "is required".to_owned())
+        } else {
+            let field = path.trim_start_matches('.').to_owned();
+            let detail = if is_integer_error(&message) {
+                "must be a whole number, 0 or more".to_owned()
+            } else {
+                message
+            };
+            (
+                if field.is_empty() {
+                    "query".to_owned()
+                } else {
+                    field
+                },
+                detail,
+            )
+        };
+        ValidationErrors::single(field, detail)
+    })
+}
+
+fn is_integer_error(message: &str) -> bool {
+    ["invalid digit", "number too large", "empty string"]
+        .iter()
+        .any(|m| message.contains(m))
+}
+
 fn between_backticks(message: &str, prefix: &str) -> Option<String> {
     let rest = message.strip_prefix(prefix)?;
     let rest = rest.strip_prefix('`')?;
@@ -172,6 +234,10 @@ fn unknown_field_name(message: &str) -> Option<String> {
 
 fn missing_field_name(message: &str) -> Option<String> {
     between_backticks(message, "missing field ")
+}
+
+fn duplicate_field_name(message: &str) -> Option<String> {
+    between_backticks(message, "duplicate field ")
 }
 
 fn strip_position(message: &str) -> String {
@@ -200,5 +266,32 @@ mod tests {
             strip_position("invalid type: integer `1` at line 1 column 14"),
             "invalid type: integer `1`"
         );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Proof {
+        index: u64,
+        size: Option<u64>,
+    }
+
+    fn query_error(query: &str) -> (String, String) {
+        let errors = query_params::<Proof>(query).expect_err("a bad query");
+        let first = errors.0.first().expect("one error");
+        (first.field.clone(), first.message.clone())
+    }
+
+    #[test]
+    fn query_rejections_name_the_parameter() {
+        let parsed: Proof = query_params("index=3&size=9").expect("a good query");
+        assert_eq!((parsed.index, parsed.size), (3, Some(9)));
+        assert_eq!(query_error("size=9").0, "index");
+        assert_eq!(query_error("index=x").0, "index");
+        assert_eq!(query_error("index=-1").0, "index");
+        assert_eq!(query_error("index=1&size=").0, "size");
+        assert_eq!(query_error("index=1&bogus=2").0, "bogus");
+        let (field, message) = query_error("index=1&index=2");
+        assert_eq!(field, "index");
+        assert!(message.contains("more than once"), "{message}");
     }
 }

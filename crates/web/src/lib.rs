@@ -13,7 +13,9 @@
 
 pub mod api;
 pub mod assets;
+pub mod audit_query;
 pub mod csrf;
+pub mod csv_export;
 pub mod errors;
 pub mod extract;
 pub mod headers;

@@ -118,6 +118,25 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             get(pages::admin::users).post(pages::admin::create_user),
         )
         .add(&["GET"], "/admin/status", Page, get(pages::admin::status))
+        .add(
+            &["POST"],
+            "/admin/audit/verify",
+            Page,
+            post(pages::admin::verify_audit_trail),
+        )
+        .add(&["GET"], "/audit", Page, get(pages::audit::log))
+        .add(
+            &["GET"],
+            "/audit/export.csv",
+            Page,
+            get(pages::audit::export_csv),
+        )
+        .add(
+            &["GET"],
+            "/account/access-history",
+            Page,
+            get(pages::audit::access_history),
+        )
         .add(&["GET"], "/api/docs", Page, get(api::docs::page))
         // JSON API.
         .add(
@@ -144,6 +163,36 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             "/api/v1/system/status",
             Api,
             get(api::system::status),
+        )
+        .add(
+            &["GET"],
+            "/api/v1/audit/events",
+            Api,
+            get(api::audit::events),
+        )
+        .add(
+            &["GET"],
+            "/api/v1/audit/export.csv",
+            Api,
+            get(api::audit::export_csv),
+        )
+        .add(
+            &["GET"],
+            "/api/v1/audit/checkpoint",
+            Api,
+            get(api::audit::checkpoint),
+        )
+        .add(
+            &["GET"],
+            "/api/v1/audit/proof/inclusion",
+            Api,
+            get(api::audit::inclusion_proof),
+        )
+        .add(
+            &["GET"],
+            "/api/v1/audit/proof/consistency",
+            Api,
+            get(api::audit::consistency_proof),
         );
 
     let RouteTable { router, routes, .. } = table;

@@ -2,6 +2,7 @@
 //! handlers' annotations ([`ApiDoc`]). A test checks that every API route in the route table
 //! is in the document and the other way round.
 
+pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod system;
@@ -22,12 +23,23 @@ use crate::problem::{Problem, ProblemFieldError};
             (`application/problem+json`) with per-field `errors`.",
         license(name = "AGPL-3.0-or-later")
     ),
-    paths(auth::login, auth::logout, auth::me, system::status),
+    paths(
+        auth::login,
+        auth::logout,
+        auth::me,
+        system::status,
+        audit::events,
+        audit::export_csv,
+        audit::checkpoint,
+        audit::inclusion_proof,
+        audit::consistency_proof,
+    ),
     components(schemas(Problem, ProblemFieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Signing in and out"),
         (name = "system", description = "Operating the installation"),
+        (name = "audit", description = "The tamper-evident audit log: events, export, signed checkpoints and proofs"),
     )
 )]
 pub struct ApiDoc;

@@ -1,4 +1,5 @@
-//! Administration pages: accounts and the system status.
+//! Administration pages: accounts, and the system status with the audit trail's integrity
+//! (last verification, latest signed checkpoint, verifier key, "Verify now").
 
 use askama::Template;
 use axum::Form;
@@ -7,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::{Role, ValidationErrors};
 use carevault_service::ServiceError;
+use carevault_service::audit_verify::VerificationReport;
 use carevault_service::status::SystemStatus;
 use carevault_service::users::{AccountView, NewAccount};
 use secrecy::SecretString;
@@ -104,6 +106,14 @@ pub async fn create_user(
     Ok(response)
 }
 
+/// The latest signed checkpoint, for display.
+#[derive(Debug, Clone)]
+struct CheckpointSummary {
+    tree_size: u64,
+    created_at: String,
+    root_hash: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin_status.html")]
 struct StatusPage {
@@ -111,6 +121,10 @@ struct StatusPage {
     status: SystemStatus,
     uptime: String,
     size: String,
+    verification: Option<VerificationReport>,
+    checkpoint: Option<CheckpointSummary>,
+    audit_origin: String,
+    verifier_key: String,
 }
 
 /// "3 d 4 h 5 min" style.
@@ -137,12 +151,44 @@ pub async fn status(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
     FormToken(csrf): FormToken,
+    Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
+    // The status call admits administrators only; the audit facts follow from it.
     let status = state.services.system_status(&actor).await?;
+    let verification = state.services.last_audit_verification().await?;
+    let checkpoint = state
+        .services
+        .latest_checkpoint(&actor)
+        .await?
+        .map(|c| CheckpointSummary {
+            tree_size: c.tree_size,
+            created_at: c.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            root_hash: c.root_hash,
+        });
     render(&StatusPage {
-        layout: Layout::new(&state, &actor, "System status", "/admin/status", csrf),
+        layout: Layout::new(&state, &actor, "System status", "/admin/status", csrf)
+            .with_notice(notice(query.notice.as_deref())),
         uptime: format_uptime(status.uptime),
         size: format_bytes(status.database_size_bytes),
         status,
+        verification,
+        checkpoint,
+        audit_origin: state.services.audit_origin().to_owned(),
+        verifier_key: state.services.audit_verifier_key(),
     })
+}
+
+/// `POST /admin/audit/verify`: "Verify now" — the whole audit trail, against every stored
+/// checkpoint; the result shows on the status page.
+pub async fn verify_audit_trail(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+) -> Result<Response, PageError> {
+    let report = state.services.verify_audit_trail_as(&actor).await?;
+    let notice = if report.ok {
+        "audit-verified"
+    } else {
+        "audit-verification-failed"
+    };
+    Ok(Redirect::to(&format!("/admin/status?notice={notice}")).into_response())
 }

@@ -42,10 +42,16 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "Staff and patient accounts, their roles and status.",
                 link: Some(("/admin/users", "Manage users")),
             },
-            card(
-                "Audit and integrity",
-                "Coming with the audit trail: the last verification of the tamper-evident log and recent denied requests.",
-            ),
+            Card {
+                title: "Audit log",
+                body: "Every sign-in, change and access, with who, when and the outcome; filter it (denied requests, one account, a date range) and download it as CSV.",
+                link: Some(("/audit", "Open the audit log")),
+            },
+            Card {
+                title: "Audit integrity",
+                body: "The last verification of the tamper-evident log, the latest signed checkpoint and the key that verifies it; verify the whole log now.",
+                link: Some(("/admin/status#audit-trail", "Check the audit trail")),
+            },
             card(
                 "Backups",
                 "Coming with backups: the last backup, its size and the result of the restore drill.",
@@ -116,20 +122,23 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 "My bills",
                 "Coming with billing: your invoices and payments.",
             ),
-            card(
-                "Who accessed my record",
-                "Coming with the audit trail: every staff access to your record.",
-            ),
+            Card {
+                title: "Who accessed my record",
+                body: "Every time staff opened or changed your record or your account: when, who, in which role, and what they did.",
+                link: Some(("/account/access-history", "See who accessed my record")),
+            },
         ],
         Some(Role::Auditor) => vec![
-            card(
-                "Audit log",
-                "Coming with the audit trail: every access and change, filterable and exportable.",
-            ),
-            card(
-                "Integrity",
-                "Coming with the audit trail: signed checkpoints and the last verification result.",
-            ),
+            Card {
+                title: "Audit log",
+                body: "Every sign-in, change and access, with who, when and the outcome; filter it by actor, action, patient pseudonym, outcome or date, and download it as CSV.",
+                link: Some(("/audit", "Open the audit log")),
+            },
+            Card {
+                title: "Integrity",
+                body: "Check the log from outside: the latest signed checkpoint and inclusion and consistency proofs are served by the API (/api/v1/audit/…).",
+                link: Some(("/api/docs", "Read the API reference")),
+            },
         ],
         None => Vec::new(),
     }

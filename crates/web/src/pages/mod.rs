@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod audit;
 pub mod dashboard;
 pub mod login;
 pub mod probes;
@@ -68,6 +69,12 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
         items.push(("/admin/users", "Users"));
         items.push(("/admin/status", "System status"));
     }
+    if matches!(role, Some(Role::Admin | Role::Auditor)) {
+        items.push(("/audit", "Audit log"));
+    }
+    if role == Some(Role::Patient) {
+        items.push(("/account/access-history", "Who accessed my record"));
+    }
     if role.is_some_and(Role::is_staff) {
         items.push(("/api/docs", "API"));
     }
@@ -92,6 +99,10 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
             Some("Your password has been changed. Your other sessions were signed out.")
         }
         "user-created" => Some("The account has been created."),
+        "audit-verified" => Some("The audit trail has been verified: it is intact."),
+        "audit-verification-failed" => {
+            Some("The audit trail was verified and a problem was found: see below.")
+        }
         _ => None,
     }
 }

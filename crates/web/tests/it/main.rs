@@ -9,6 +9,7 @@ mod harness;
 mod admin;
 mod api_input;
 mod audit_trail;
+mod audit_web;
 mod csrf;
 mod headers;
 mod logs;
