@@ -16,8 +16,10 @@ pub fn init(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     } else {
         EnvFilter::try_new(directives)?
     };
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Pretty => builder.try_init(),

@@ -26,6 +26,32 @@ fn carevault(data_dir: &Path) -> Command {
     command
 }
 
+/// Where the binary's stderr goes so CI can grep the whole run's logs for secrets:
+/// `$CAREVAULT_TEST_LOG_DIR/cli-<pid>.log` when that is set.
+fn test_log() -> Option<std::fs::File> {
+    let dir = std::env::var_os("CAREVAULT_TEST_LOG_DIR")?;
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::path::Path::new(&dir).join(format!("cli-{}.log", std::process::id())))
+        .ok()
+}
+
+/// Keeps a finished command's stderr in the test log, and hands the output back.
+fn logged(output: Output) -> Output {
+    if let Some(mut file) = test_log() {
+        use std::io::Write as _;
+        let _ = file.write_all(&output.stderr);
+    }
+    output
+}
+
+/// The stderr of a long-running child: the test log, or nowhere.
+fn child_stderr() -> Stdio {
+    test_log().map_or_else(Stdio::null, Stdio::from)
+}
+
 fn post_json(address: &str, path: &str, body: &str) -> u16 {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
@@ -53,7 +79,7 @@ fn make_log(root: &Path) -> PathBuf {
     let mut child = carevault(&data)
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(child_stderr())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -207,6 +233,7 @@ fn verify(data: &Path, saved: &Path) -> Output {
         .args(["audit", "verify", "--checkpoint"])
         .arg(saved)
         .output()
+        .map(logged)
         .unwrap()
 }
 
@@ -350,7 +377,11 @@ async fn every_kind_of_tampering_is_detected_and_named() {
     db.close().await.unwrap();
     std::fs::remove_file(dir.join("checkpoints").join("checkpoints.log")).unwrap();
     // Without the saved checkpoints the forgery is self-consistent…
-    let output = carevault(&dir).args(["audit", "verify"]).output().unwrap();
+    let output = carevault(&dir)
+        .args(["audit", "verify"])
+        .output()
+        .map(logged)
+        .unwrap();
     assert!(
         output.status.success(),
         "a full rewrite is invisible without outside checkpoints"
@@ -391,11 +422,16 @@ fn verify_needs_the_key_and_changes_nothing() {
         carevault(&data)
             .arg("migrate")
             .output()
+            .map(logged)
             .unwrap()
             .status
             .success()
     );
-    let output = carevault(&data).args(["audit", "verify"]).output().unwrap();
+    let output = carevault(&data)
+        .args(["audit", "verify"])
+        .output()
+        .map(logged)
+        .unwrap();
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("audit signing key"), "{err}");

@@ -19,6 +19,32 @@ fn carevault(data_dir: &Path) -> Command {
     command
 }
 
+/// Where the binary's stderr goes so CI can grep the whole run's logs for secrets:
+/// `$CAREVAULT_TEST_LOG_DIR/cli-<pid>.log` when that is set.
+fn test_log() -> Option<std::fs::File> {
+    let dir = std::env::var_os("CAREVAULT_TEST_LOG_DIR")?;
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(std::path::Path::new(&dir).join(format!("cli-{}.log", std::process::id())))
+        .ok()
+}
+
+/// Keeps a finished command's stderr in the test log, and hands the output back.
+fn logged(output: Output) -> Output {
+    if let Some(mut file) = test_log() {
+        use std::io::Write as _;
+        let _ = file.write_all(&output.stderr);
+    }
+    output
+}
+
+/// The stderr of a long-running child: the test log, or nowhere.
+fn child_stderr() -> Stdio {
+    test_log().map_or_else(Stdio::null, Stdio::from)
+}
+
 fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
@@ -32,7 +58,7 @@ fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    child.wait_with_output().unwrap()
+    logged(child.wait_with_output().unwrap())
 }
 
 fn stderr(output: &Output) -> String {
@@ -53,6 +79,7 @@ fn a_connection_failure_is_one_line_without_the_password() {
         let output = carevault(&dir.path().join("data"))
             .args(["--database-url", url, "migrate"])
             .output()
+            .map(logged)
             .unwrap();
         assert!(!output.status.success());
         let err = stderr(&output);
@@ -73,6 +100,7 @@ fn bad_options_are_named() {
     let output = carevault(&dir.path().join("data"))
         .args(["serve", "--session-idle-timeout", "soon"])
         .output()
+        .map(logged)
         .unwrap();
     assert!(!output.status.success());
     assert!(
@@ -83,6 +111,7 @@ fn bad_options_are_named() {
     let output = carevault(&dir.path().join("data"))
         .args(["--database-url", "oracle://x/y", "migrate"])
         .output()
+        .map(logged)
         .unwrap();
     assert!(
         stderr(&output).contains("--database-url"),
@@ -96,6 +125,7 @@ fn bad_options_are_named() {
         .arg(&config)
         .arg("migrate")
         .output()
+        .map(logged)
         .unwrap();
     assert!(
         stderr(&output).contains("no_such_option"),
@@ -166,7 +196,11 @@ fn operators_manage_accounts_from_the_console() {
         "{err}"
     );
 
-    let output = carevault(&data).args(["user", "list"]).output().unwrap();
+    let output = carevault(&data)
+        .args(["user", "list"])
+        .output()
+        .map(logged)
+        .unwrap();
     assert!(stdout(&output).contains("admin") && stdout(&output).contains("Head of IT"));
 
     let mut reset = carevault(&data);
@@ -188,6 +222,7 @@ fn operators_manage_accounts_from_the_console() {
         .args(["user", "create", "--username", "carl", "--role", "nurse"])
         .stdin(Stdio::null())
         .output()
+        .map(logged)
         .unwrap();
     assert!(
         stderr(&output).contains("--password-stdin"),
@@ -199,6 +234,7 @@ fn operators_manage_accounts_from_the_console() {
     let output = carevault(&data)
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
         .output()
+        .map(logged)
         .unwrap();
     assert!(!output.status.success());
     assert!(
@@ -210,6 +246,7 @@ fn operators_manage_accounts_from_the_console() {
     let output = carevault(&data)
         .args(["user", "disable", "--username", "admin"])
         .output()
+        .map(logged)
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
 }
@@ -341,6 +378,7 @@ fn a_demo_database_is_refused_without_demo() {
     let output = carevault(&data)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .output()
+        .map(logged)
         .unwrap();
     assert!(!output.status.success());
     assert!(

@@ -54,6 +54,9 @@ impl Username {
         if value.chars().count() > USERNAME_MAX {
             return Err(format!("must be at most {USERNAME_MAX} characters"));
         }
+        if value.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
         Ok(value)
     }
 
@@ -188,6 +191,7 @@ mod tests {
         assert!(Username::parse(".dot").is_err());
         assert!(Username::for_sign_in(&"a".repeat(300)).is_err());
         assert_eq!(Username::for_sign_in("Any Thing").unwrap(), "any thing");
+        assert!(Username::for_sign_in("nul\0byte").is_err());
     }
 
     #[test]

@@ -88,6 +88,13 @@ impl Services {
         Ok(entries)
     }
 
+    /// Whether `actor` may read the audit log; a refusal is recorded. Callers use it to
+    /// refuse before they even look at the request's parameters.
+    pub async fn require_audit_access(&self, actor: &Actor) -> Result<(), ServiceError> {
+        self.authorize(actor, Capability::ReadAuditLog, ResourceType::AuditLog)
+            .await
+    }
+
     /// A page of events matching `filter`, newest first. Administrators and auditors; the
     /// view is recorded.
     pub async fn audit_events(

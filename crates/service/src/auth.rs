@@ -86,15 +86,20 @@ impl Services {
     }
 
     /// Checks a username and password and opens a session.
+    ///
+    /// Throttling holds under concurrency: each attempt is first *reserved* as a failure
+    /// (one row per key), and only the attempts that fit within the limit are verified. A
+    /// successful attempt removes its reservation.
     pub async fn sign_in(&self, request: SignInRequest) -> Result<SignedIn, ServiceError> {
         let username = Username::for_sign_in(&request.username)
             .map_err(|message| ValidationErrors::single("username", message))?;
         if request.password.expose_secret().is_empty() {
             return Err(ValidationErrors::single("password", "is required").into());
         }
-        if request.password.expose_secret().chars().count() > carevault_core::user::PASSWORD_MAX {
-            return Err(ServiceError::InvalidCredentials);
-        }
+        // An absurdly long password is a wrong one: it counts and is recorded like any other,
+        // but is not worth hashing.
+        let too_long =
+            request.password.expose_secret().chars().count() > carevault_core::user::PASSWORD_MAX;
         let settings = &self.settings().throttle;
         let now = self.now();
         let window_start = now - chrono::Duration::from_std(settings.window).unwrap_or_default();
@@ -104,51 +109,57 @@ impl Services {
             .client_addr
             .map(|addr| throttle_key(&salt, "address", &addr.to_string()));
         let conn = self.store().conn();
-
-        // Refuse before doing any password work when a limit is already reached.
         let mut limits = vec![(account_key.clone(), settings.max_failures_per_account)];
         if let Some(key) = &address_key {
             limits.push((key.clone(), settings.max_failures_per_address));
         }
+
+        // Refuse before doing any work when a limit is already reached.
         for (key, limit) in &limits {
             let (count, oldest) = throttle::failures_since(conn, key, window_start, *limit).await?;
             if count >= *limit {
-                let reason = if *key == account_key {
-                    "account throttled"
-                } else {
-                    "address throttled"
-                };
-                let mut event = self.anonymous_event(
-                    AuditAction::SignInThrottled,
-                    Outcome::Denied,
-                    request.request_id.clone(),
-                );
-                event.reason = Some(reason.into());
-                self.record(event).await?;
-                return Err(self.throttled(oldest, now));
+                return Err(self
+                    .refuse_throttled(key == &account_key, oldest, now, &request)
+                    .await);
+            }
+        }
+        // Reserve the attempt, then make sure it still fits: an attempt counts the
+        // reservations made before its own (row ids grow with every insert), so of many
+        // concurrent attempts exactly those within the limit get past this point.
+        let mut reserved = Vec::with_capacity(limits.len());
+        for (key, _) in &limits {
+            reserved.push(throttle::record_failure(conn, key, now).await?);
+        }
+        for ((key, limit), id) in limits.iter().zip(&reserved) {
+            let position = throttle::failures_up_to(conn, key, window_start, *id).await?;
+            if position > *limit {
+                throttle::delete(conn, &reserved).await?;
+                let (_, oldest) = throttle::failures_since(conn, key, window_start, *limit).await?;
+                return Err(self
+                    .refuse_throttled(key == &account_key, oldest, now, &request)
+                    .await);
             }
         }
 
         let user = users::find_by_username(conn, &username).await?;
         let password = request.password.clone();
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        let password_ok = tokio::task::spawn_blocking(move || match stored_hash {
-            Some(hash) => verify_password(&password, &hash),
-            None => {
-                verify_against_dummy(&password);
-                false
-            }
-        })
-        .await
-        .map_err(ServiceError::internal)?;
+        let password_ok = !too_long
+            && tokio::task::spawn_blocking(move || match stored_hash {
+                Some(hash) => verify_password(&password, &hash),
+                None => {
+                    verify_against_dummy(&password);
+                    false
+                }
+            })
+            .await
+            .map_err(ServiceError::internal)?;
 
         let user = match user {
             Some(user) if password_ok && user.status == UserStatus::Active => user,
             _ => {
-                for (key, _) in &limits {
-                    throttle::record_failure(conn, key, now).await?;
-                }
-                // The typed username is never recorded; the account's id is, when it exists.
+                // The reservation stands as the recorded failure. The typed username is never
+                // recorded; the account's id is, when it exists.
                 let mut event = self.anonymous_event(
                     AuditAction::SignInFailed,
                     Outcome::Failed,
@@ -180,6 +191,14 @@ impl Services {
             }
         };
 
+        // Looked up before the transaction, so that the transaction starts with a write (a
+        // deferred SQLite transaction that reads first can fail to upgrade under load).
+        let previous_session = match &request.previous_token {
+            Some(previous) => {
+                sessions::find_by_token_hash(conn, &token_hash(previous.expose_secret())).await?
+            }
+            None => None,
+        };
         let token = generate_session_token();
         let session_id = SessionId::generate();
         let expires_at = now
@@ -191,12 +210,6 @@ impl Services {
             .begin()
             .await
             .map_err(carevault_store::StoreError::from)?;
-        if let Some(previous) = &request.previous_token
-            && let Some(old) =
-                sessions::find_by_token_hash(&txn, &token_hash(previous.expose_secret())).await?
-        {
-            sessions::revoke(&txn, old.id, now).await?;
-        }
         sessions::insert(
             &txn,
             &sessions::NewSession {
@@ -208,8 +221,12 @@ impl Services {
             },
         )
         .await?;
+        if let Some(old) = previous_session {
+            sessions::revoke(&txn, old.id, now).await?;
+        }
         users::set_last_login(&txn, user.id, now).await?;
         throttle::clear(&txn, &account_key).await?;
+        throttle::delete(&txn, &reserved).await?;
         let actor = Actor::user(
             user.id,
             user.username.clone(),
@@ -237,6 +254,33 @@ impl Services {
                 role: user.role,
             },
         })
+    }
+
+    /// Records a throttled attempt and returns the refusal.
+    async fn refuse_throttled(
+        &self,
+        account: bool,
+        oldest: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        request: &SignInRequest,
+    ) -> ServiceError {
+        let mut event = self.anonymous_event(
+            AuditAction::SignInThrottled,
+            Outcome::Denied,
+            request.request_id.clone(),
+        );
+        event.reason = Some(
+            if account {
+                "account throttled"
+            } else {
+                "address throttled"
+            }
+            .into(),
+        );
+        if let Err(err) = self.record(event).await {
+            return err;
+        }
+        self.throttled(oldest, now)
     }
 
     fn throttled(&self, oldest: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ServiceError {

@@ -45,9 +45,14 @@ impl Services {
             let services = self.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(intervals.verification);
+                // Incremental runs check only what was added; every 12th run (hourly by default)
+                // re-reads everything, so a change to old rows is found without a restart.
+                let mut runs: u64 = 0;
                 loop {
                     tick.tick().await;
-                    if let Err(err) = services.verify_audit_trail(false).await {
+                    let full = runs % 12 == 0;
+                    runs += 1;
+                    if let Err(err) = services.verify_audit_trail(full).await {
                         tracing::error!(error = %err, "could not verify the audit trail");
                     }
                 }

@@ -9,17 +9,28 @@ use crate::Conn;
 use crate::entity::login_failures::{self, Column, Entity};
 use crate::error::StoreError;
 
+/// Records a failure (or reserves an attempt) and returns its row id.
 pub async fn record_failure(
     conn: &impl Conn,
     key_hash: &str,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let row = login_failures::ActiveModel {
         key_hash: Set(key_hash.to_owned()),
         failed_at: Set(to_micros(at)),
         ..Default::default()
     };
-    Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(Entity::insert(row).exec(conn).await?.last_insert_id)
+}
+
+/// Deletes the failures with these row ids (a reserved attempt that turned out fine).
+pub async fn delete(conn: &impl Conn, ids: &[i64]) -> Result<(), StoreError> {
+    if !ids.is_empty() {
+        Entity::delete_many()
+            .filter(Column::Id.is_in(ids.to_vec()))
+            .exec(conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -41,6 +52,24 @@ pub async fn failures_since(
         .all(conn)
         .await?;
     Ok((times.len() as u64, times.last().copied().map(from_micros)))
+}
+
+/// How many failures for `key_hash` at or after `since` were recorded no later than the
+/// failure with row id `up_to` (row ids grow with every insert). Lets concurrent attempts
+/// agree on an order: the attempt whose reservation is the N-th is the N-th attempt.
+pub async fn failures_up_to(
+    conn: &impl Conn,
+    key_hash: &str,
+    since: DateTime<Utc>,
+    up_to: i64,
+) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(Entity::find()
+        .filter(Column::KeyHash.eq(key_hash))
+        .filter(Column::FailedAt.gte(to_micros(since)))
+        .filter(Column::Id.lte(up_to))
+        .count(conn)
+        .await?)
 }
 
 /// Forgets the failures of `key_hash` (after a successful sign-in).

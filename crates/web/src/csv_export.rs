@@ -41,9 +41,15 @@ pub fn rfc3339_utc(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// `cell`, with a leading apostrophe when a spreadsheet would read it as a formula.
+/// Characters that make a spreadsheet start a formula, including the full-width forms some
+/// spreadsheets also accept.
+const FORMULA_STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+
+/// `cell`, with a leading apostrophe when a spreadsheet would read it as a formula (also
+/// when the formula character follows leading spaces, which some spreadsheets skip).
 pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if cell.starts_with(FORMULA_STARTS) || cell.trim_start_matches(' ').starts_with(FORMULA_STARTS)
+    {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
@@ -147,6 +153,13 @@ mod tests {
 
     fn csv(rows: &[&[&str]]) -> String {
         String::from_utf8(csv_rows(rows.iter().map(|r| r.iter())).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn formulas_behind_spaces_and_full_width_forms_are_neutralised() {
+        assert_eq!(neutralise_formula("  =1+1"), "'  =1+1");
+        assert_eq!(neutralise_formula("＝HYPERLINK(1)"), "'＝HYPERLINK(1)");
+        assert_eq!(neutralise_formula("plain = text"), "plain = text");
     }
 
     #[test]

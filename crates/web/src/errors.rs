@@ -150,7 +150,10 @@ pub async fn render_errors(
         .to_owned();
     // A page that rendered its own HTML for an error status (a form shown again with
     // messages) is already what the user should see.
-    if problem.is_none() && page.is_none() && content_type.starts_with("text/html") {
+    if problem.is_none()
+        && page.is_none()
+        && (content_type.starts_with("text/html") || content_type.starts_with("application/json"))
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();

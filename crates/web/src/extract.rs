@@ -158,6 +158,15 @@ where
                 .with_field_error(if field.is_empty() { "body" } else { &field }, detail),
             )
         })?;
+        if deserializer.end().is_err() {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "The body is not valid JSON",
+            )
+            .with_detail("There are characters after the JSON value.")
+            .into());
+        }
         Ok(ApiJson(value))
     }
 }

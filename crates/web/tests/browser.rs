@@ -57,6 +57,7 @@ const DEMO_BANNER: &str = "Demo data — not for real patients";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_accounts_sign_in_and_out_in_headless_chromium() -> anyhow::Result<()> {
+    init_test_log();
     let Some(programs) = browser_programs()? else {
         return Ok(());
     };
@@ -117,6 +118,27 @@ async fn demo_accounts_sign_in_and_out_in_headless_chromium() -> anyhow::Result<
 }
 
 /// The whole user journey.
+/// The in-process server's log lines go to `$CAREVAULT_TEST_LOG_DIR/browser-<pid>.log`, so
+/// CI's secret check covers the real sign-in form too.
+fn init_test_log() {
+    let Some(dir) = std::env::var_os("CAREVAULT_TEST_LOG_DIR") else {
+        return;
+    };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let path = std::path::Path::new(&dir).join(format!("browser-{}.log", std::process::id()));
+    if let Ok(file) = std::fs::File::create(path) {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                "debug,sqlx=info,sea_orm=info,hyper=info,h2=info,tower=info,fantoccini=info",
+            )
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    }
+}
+
 async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     ensure!(
         DEMO_ACCOUNTS.len() == EXPECTED_DASHBOARDS.len(),

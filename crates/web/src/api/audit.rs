@@ -106,8 +106,11 @@ impl From<AuditPage> for AuditEventsPage {
 pub async fn events(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
-    ApiQuery(params): ApiQuery<AuditEventsParams>,
+    params: Result<ApiQuery<AuditEventsParams>, ApiError>,
 ) -> Result<Json<AuditEventsPage>, ApiError> {
+    // Refuse (and record it) before looking at the parameters.
+    state.services.require_audit_access(&actor).await?;
+    let ApiQuery(params) = params?;
     let query = params
         .to_query()
         .map_err(|errors| Problem::validation(&errors))?;
@@ -139,8 +142,11 @@ pub async fn events(
 pub async fn export_csv(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
-    ApiQuery(params): ApiQuery<AuditExportParams>,
+    params: Result<ApiQuery<AuditExportParams>, ApiError>,
 ) -> Result<Response, ApiError> {
+    // Refuse (and record it) before looking at the parameters.
+    state.services.require_audit_access(&actor).await?;
+    let ApiQuery(params) = params?;
     let query = AuditEventsParams::from(params)
         .to_query()
         .map_err(|errors| Problem::validation(&errors))?;
@@ -253,8 +259,11 @@ impl From<InclusionProof> for AuditInclusionProof {
 pub async fn inclusion_proof(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
-    ApiQuery(params): ApiQuery<InclusionProofParams>,
+    params: Result<ApiQuery<InclusionProofParams>, ApiError>,
 ) -> Result<Json<AuditInclusionProof>, ApiError> {
+    // Refuse (and record it) before looking at the parameters.
+    state.services.require_audit_access(&actor).await?;
+    let ApiQuery(params) = params?;
     let proof = state
         .services
         .audit_inclusion_proof(&actor, params.index, params.size)
@@ -315,8 +324,11 @@ impl From<ConsistencyProof> for AuditConsistencyProof {
 pub async fn consistency_proof(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
-    ApiQuery(params): ApiQuery<ConsistencyProofParams>,
+    params: Result<ApiQuery<ConsistencyProofParams>, ApiError>,
 ) -> Result<Json<AuditConsistencyProof>, ApiError> {
+    // Refuse (and record it) before looking at the parameters.
+    state.services.require_audit_access(&actor).await?;
+    let ApiQuery(params) = params?;
     let proof = state
         .services
         .audit_consistency_proof(&actor, params.from, params.to)

@@ -199,6 +199,7 @@ pub async fn log(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    state.services.require_audit_access(&actor).await?;
     let layout = Layout::new(&state, &actor, "Audit log", "/audit", csrf);
     let parsed = query_params::<AuditEventsParams>(raw.as_deref().unwrap_or_default())
         .and_then(|params| params.to_query().map(|query| (params, query)));
@@ -277,6 +278,7 @@ pub async fn export_csv(
     CurrentActor(actor): CurrentActor,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    state.services.require_audit_access(&actor).await?;
     let query = query_params::<AuditExportParams>(raw.as_deref().unwrap_or_default())
         .and_then(|params| AuditEventsParams::from(params).to_query())
         .map_err(|errors| {

@@ -47,10 +47,19 @@ pub struct LoginQuery {
     notice: Option<String>,
 }
 
-/// Only local paths are followed after sign-in (no open redirect).
+/// Only local paths are followed after sign-in (no open redirect): a path that starts with
+/// one `/` and holds only visible ASCII (no `\\`, no whitespace or control characters, which
+/// browsers strip and could turn `/\t/evil.example` into `//evil.example`).
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.len() <= 512
+                && path
+                    .bytes()
+                    .all(|b| (0x21..=0x7e).contains(&b) && b != b'\\') =>
+        {
             path
         }
         _ => "/dashboard",

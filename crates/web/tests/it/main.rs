@@ -11,6 +11,7 @@ mod api_input;
 mod audit_trail;
 mod audit_web;
 mod csrf;
+mod hardening;
 mod headers;
 mod logs;
 mod routes;
