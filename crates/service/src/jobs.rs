@@ -50,7 +50,7 @@ impl Services {
                 let mut runs: u64 = 0;
                 loop {
                     tick.tick().await;
-                    let full = runs % 12 == 0;
+                    let full = runs.is_multiple_of(12);
                     runs += 1;
                     if let Err(err) = services.verify_audit_trail(full).await {
                         tracing::error!(error = %err, "could not verify the audit trail");
