@@ -40,11 +40,6 @@ fn logged(output: Output) -> Output {
     output
 }
 
-/// The stderr of a long-running child: the test log, or nowhere.
-fn child_stderr() -> Stdio {
-    test_log().map_or_else(Stdio::null, Stdio::from)
-}
-
 fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
