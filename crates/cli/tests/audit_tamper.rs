@@ -5,6 +5,9 @@
 //! untouched log verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing expectation is how a test fails
 
+mod common;
+
+use common::{carevault, child_stderr, logged};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -14,43 +17,6 @@ use std::time::{Duration, Instant};
 use carevault_audit::{Frontier, encode_leaf, leaf_hash};
 use carevault_core::audit::AuditFields;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
-
-fn carevault(data_dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_carevault"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .arg("--data-dir")
-        .arg(data_dir)
-        .current_dir(data_dir.parent().unwrap());
-    command
-}
-
-/// Where the binary's stderr goes so CI can grep the whole run's logs for secrets:
-/// `$CAREVAULT_TEST_LOG_DIR/cli-<pid>.log` when that is set.
-fn test_log() -> Option<std::fs::File> {
-    let dir = std::env::var_os("CAREVAULT_TEST_LOG_DIR")?;
-    std::fs::create_dir_all(&dir).ok()?;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(std::path::Path::new(&dir).join(format!("cli-{}.log", std::process::id())))
-        .ok()
-}
-
-/// Keeps a finished command's stderr in the test log, and hands the output back.
-fn logged(output: Output) -> Output {
-    if let Some(mut file) = test_log() {
-        use std::io::Write as _;
-        let _ = file.write_all(&output.stderr);
-    }
-    output
-}
-
-/// The stderr of a long-running child: the test log, or nowhere.
-fn child_stderr() -> Stdio {
-    test_log().map_or_else(Stdio::null, Stdio::from)
-}
 
 fn post_json(address: &str, path: &str, body: &str) -> u16 {
     let mut stream = TcpStream::connect(address).unwrap();
