@@ -105,6 +105,7 @@ async fn fixture() -> Fixture {
         Arc::new(SystemClock),
         ServiceSettings::default(),
         AuditSettings::ephemeral(),
+        carevault_crypto::keyring::KeyRing::from_master_key(&[9u8; 32]).unwrap(),
     );
     services.seed_demo().await.unwrap();
     let auditor = sign_in(&services, "auditor", "audit123").await;

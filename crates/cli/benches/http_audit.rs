@@ -684,6 +684,7 @@ fn run_backend(settings: &Settings, postgres_admin: Option<&str>) {
             Arc::new(SystemClock),
             ServiceSettings::default(),
             audit,
+            carevault_crypto::keyring::KeyRing::from_master_key(&[9u8; 32]).unwrap(),
         );
         services.seed_demo().await.unwrap();
         eprintln!("group-commit window {window:?}");

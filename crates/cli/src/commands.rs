@@ -14,7 +14,12 @@ use carevault_store::{ConnectSettings, Store};
 use carevault_web::{AppState, WebSettings};
 use secrecy::SecretString;
 
-use crate::config::{AuditCommand, Cli, Command, Config, ServeArgs, UserCommand};
+use carevault_service::keys::{KeySourceConfig, bind_key_ring};
+
+use crate::config::{
+    AuditCommand, Cli, Command, Config, DemoCommand, KeysCommand, ServeArgs, UserCommand,
+    master_key_from_env,
+};
 use crate::logging;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -43,7 +48,78 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify { checkpoint }) => {
             verify_audit(config, checkpoint).await
         }
+        Command::Keys(command) => keys(config, command).await,
+        Command::Demo(DemoCommand::Seed {
+            patients,
+            seed,
+            allow_real_database,
+        }) => demo_seed(config, patients, seed, allow_real_database).await,
     }
+}
+
+async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let services = services(store, &config).await?;
+    let operator = services.console_operator();
+    match command {
+        KeysCommand::Status => {}
+        KeysCommand::Rotate => {
+            let report = services.rotate_keys(&operator).await?;
+            println!(
+                "KEK v{} is now current; {} data keys re-wrapped, {} still under older versions.",
+                report.version, report.rewrapped, report.remaining
+            );
+        }
+        KeysCommand::Rewrap => {
+            let report = services.rewrap_data_keys(&operator).await?;
+            println!(
+                "{} data keys re-wrapped under KEK v{}; {} still under older versions.",
+                report.rewrapped, report.version, report.remaining
+            );
+        }
+    }
+    let status = services.key_status(&operator).await?;
+    println!("keys: {}", status.source);
+    println!("index key fingerprint: {}", status.index_fingerprint);
+    println!(
+        "{:<8} {:<34} {:>10}  state",
+        "KEK", "fingerprint", "data keys"
+    );
+    for kek in status.keks {
+        println!(
+            "v{:<7} {:<34} {:>10}  {}",
+            kek.version, kek.fingerprint, kek.data_keys, kek.state
+        );
+    }
+    services.shutdown().await;
+    Ok(())
+}
+
+async fn demo_seed(
+    config: Config,
+    patients: u64,
+    seed: Option<u64>,
+    allow_real_database: bool,
+) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let services = services(store, &config).await?;
+    if !services.holds_demo_data().await? && !allow_real_database {
+        bail!(
+            "this database was not created by `serve --demo`; synthetic patients go only into \
+             demo or scratch databases (add --allow-real-database for a benchmark database)"
+        );
+    }
+    let operator = services.console_operator();
+    let started = std::time::Instant::now();
+    let created = services
+        .seed_synthetic_patients(&operator, patients, seed)
+        .await?;
+    println!(
+        "Registered {created} synthetic patients in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
+    services.shutdown().await;
+    Ok(())
 }
 
 /// Creates `dir` (and parents) readable by the owner only.
@@ -97,7 +173,18 @@ pub fn checkpoint_file(config: &Config) -> std::path::PathBuf {
     config.data_dir.join("checkpoints").join("checkpoints.log")
 }
 
-fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
+/// Where the patient-data keys come from: `CAREVAULT_MASTER_KEY`, else the key directory.
+fn key_source(config: &Config) -> KeySourceConfig {
+    match master_key_from_env() {
+        Some(key) => KeySourceConfig::MasterKey(key),
+        None => KeySourceConfig::Directory(config.key_dir.clone()),
+    }
+}
+
+async fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
+    // First: the keys must be this database's keys (or the database new). Nothing else in
+    // the key directory is created before that holds.
+    let keys = bind_key_ring(&store, &key_source(config)).await?;
     ensure_private_dir(&config.key_dir, "key directory")?;
     let key_path = audit_key_path(config);
     let signing_key = carevault_audit::load_or_create_signing_key(&key_path)
@@ -111,17 +198,18 @@ fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
             session_idle_timeout: config.session_idle_timeout,
             session_absolute_timeout: config.session_absolute_timeout,
             throttle: ThrottleSettings::default(),
+            ..ServiceSettings::default()
         },
         audit,
+        keys,
     ))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     ensure_private_dir(&config.data_dir, "data directory")?;
-    ensure_private_dir(&config.key_dir, "key directory")?;
     let store = open_store(&config).await?;
     let backend = store.backend();
-    let services = services(store, &config)?;
+    let services = services(store, &config).await?;
 
     if config.demo {
         match services.seed_demo().await? {
@@ -246,7 +334,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<SecretString> {
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let services = services(store, &config)?;
+    let services = services(store, &config).await?;
     let operator = services.console_operator();
     let explain = |err: carevault_service::ServiceError| -> anyhow::Error {
         match err {

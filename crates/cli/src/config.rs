@@ -57,6 +57,16 @@ pub struct GlobalArgs {
     pub db_max_connections: Option<u32>,
 }
 
+/// `CAREVAULT_MASTER_KEY`: keys derived from one secret instead of a key directory
+/// (environment only, never a flag or the configuration file, so it stays out of shell
+/// history and `ps`).
+pub fn master_key_from_env() -> Option<secrecy::SecretString> {
+    std::env::var("CAREVAULT_MASTER_KEY")
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .map(secrecy::SecretString::from)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -76,6 +86,42 @@ pub enum Command {
     /// Work with the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Inspect and rotate the encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Synthetic data for demonstrations and benchmarks.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show the key source, the KEK versions with their fingerprints, and how many patient
+    /// data keys each wraps (a version that wraps none is retired).
+    Status,
+    /// Create a new KEK version and re-wrap every patient data key under it while servers
+    /// keep running (they pick the new key up within seconds).
+    Rotate,
+    /// Re-wrap data keys still under an older KEK version (after an interrupted rotation).
+    Rewrap,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Register N synthetic patients (realistic names, addresses, phones; all fictitious)
+    /// through the normal registration path: sealed, indexed and audited. Refused on a
+    /// database that holds real accounts, unless --allow-real-database.
+    Seed {
+        #[arg(long)]
+        patients: u64,
+        /// Seed for a reproducible set.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Also on a database that was not created by `serve --demo` (a benchmark scratch
+        /// database, say). Never on a hospital's database.
+        #[arg(long)]
+        allow_real_database: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -71,6 +71,7 @@ text_enum!(
         PasswordReset => "password_reset",
         Read => "read",
         Search => "search",
+        Listed => "listed",
         Create => "create",
         Update => "update",
         Delete => "delete",
@@ -89,6 +90,7 @@ text_enum!(
         Session => "session",
         Account => "account",
         Patient => "patient",
+        Keys => "keys",
         AuditLog => "audit_log",
         System => "system",
     }

@@ -49,3 +49,8 @@ opaque_id!(
     /// Identifies one server-side session. Never the session token itself.
     SessionId
 );
+opaque_id!(
+    /// Identifies a patient record. Used in URLs and audit events; reveals nothing about
+    /// the patient.
+    PatientId
+);

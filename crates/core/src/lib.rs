@@ -5,15 +5,18 @@
 //! pure functions, so every other crate can depend on it and tests can exercise it directly.
 
 pub mod audit;
+pub mod deidentify;
 pub mod error;
 pub mod ids;
+pub mod masking;
+pub mod patient;
 pub mod permission;
 pub mod role;
 pub mod time;
 pub mod user;
 
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{SessionId, UserId};
+pub use ids::{PatientId, SessionId, UserId};
 pub use permission::{Capability, Grant, Scope};
 pub use role::Role;
 pub use user::{DisplayName, Password, UserStatus, Username};

@@ -62,6 +62,25 @@ impl Actor {
         }
     }
 
+    /// A user acting without a session: only demo seeding, which runs at start-up through
+    /// the same use cases a signed-in user would.
+    pub(crate) fn seeding(
+        user_id: UserId,
+        username: Username,
+        display_name: &DisplayName,
+        role: Role,
+    ) -> Self {
+        Self {
+            kind: ActorKind::User,
+            user_id: Some(user_id),
+            username: Some(username),
+            display_name: display_name.as_str().to_owned(),
+            role: Some(role),
+            session_id: None,
+            request_id: None,
+        }
+    }
+
     pub(crate) fn operator() -> Self {
         Self {
             kind: ActorKind::Operator,

@@ -187,6 +187,30 @@ impl AuditWriter {
         wait.await.map_err(|_| ServiceError::Unavailable)?
     }
 
+    /// Submits several events at once (so they share a group commit) and waits until all
+    /// are durable.
+    async fn submit_many(&self, events: Vec<AuditEvent>) -> Result<(), ServiceError> {
+        let sender = self
+            .sender
+            .lock()
+            .await
+            .clone()
+            .ok_or(ServiceError::Unavailable)?;
+        let mut waits = Vec::with_capacity(events.len());
+        for event in events {
+            let (done, wait) = oneshot::channel();
+            sender
+                .send(Pending { event, done })
+                .await
+                .map_err(|_| ServiceError::Unavailable)?;
+            waits.push(wait);
+        }
+        for wait in waits {
+            wait.await.map_err(|_| ServiceError::Unavailable)??;
+        }
+        Ok(())
+    }
+
     /// Stops accepting events and waits until every accepted one is committed.
     pub(crate) async fn close(&self) {
         self.sender.lock().await.take();
@@ -298,6 +322,15 @@ impl Services {
     /// Records an event through the group-commit writer and waits until it is durable.
     pub(crate) async fn record(&self, event: AuditEvent) -> Result<u64, ServiceError> {
         self.inner.audit_writer.submit(event).await
+    }
+
+    /// Records several events through the group-commit writer (one batch) and waits until
+    /// all are durable.
+    pub(crate) async fn record_all(&self, events: Vec<AuditEvent>) -> Result<(), ServiceError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.inner.audit_writer.submit_many(events).await
     }
 
     /// Records an event inside the caller's transaction.

@@ -64,7 +64,62 @@ impl Services {
             )
             .await?;
         }
+        self.seed_demo_patients(&operator).await?;
         Ok(DemoSeed::Created)
+    }
+
+    /// The demo's patients: John Patient (linked to the `john` account, with Dr. Smith and
+    /// the demo nurse on his care team) and a few hundred synthetic ones.
+    async fn seed_demo_patients(&self, operator: &crate::Actor) -> Result<(), ServiceError> {
+        use crate::patients::{Change, PatientInput, Registration};
+        let admin = self.demo_admin().await?;
+        let set = |value: &str| Change::Set(value.to_owned());
+        let john = PatientInput {
+            given_name: set("John"),
+            family_name: set("Patient"),
+            date_of_birth: set("1978-04-12"),
+            sex: set("male"),
+            address: set("14 Mill Lane, Riverton RV3 4AB"),
+            phone: set("07700 900461"),
+            email: set("john.patient@example.org"),
+            preferred_language: set("English"),
+            blood_group: set("O+"),
+            allergies: set("Penicillin"),
+            primary_diagnosis: set("Essential hypertension"),
+            ..PatientInput::default()
+        };
+        let Registration::Registered(details) = self.register_patient(&admin, john, true).await?
+        else {
+            return Err(ServiceError::internal(anyhow::anyhow!(
+                "demo patient not registered"
+            )));
+        };
+        self.link_patient_account(&admin, details.id, "john")
+            .await?;
+        for clinician in ["drsmith", "nurse"] {
+            self.assign_care_team_member(&admin, details.id, clinician)
+                .await?;
+        }
+        self.seed_synthetic_patients(
+            operator,
+            self.settings().patients.demo_synthetic_patients,
+            Some(2026),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The demo administrator acting (for seeding through the same paths a person uses).
+    async fn demo_admin(&self) -> Result<crate::Actor, ServiceError> {
+        let user = users::find_by_username(self.store().conn(), "admin")
+            .await?
+            .ok_or(ServiceError::NotFound("account"))?;
+        Ok(crate::Actor::seeding(
+            user.id,
+            user.username,
+            &user.display_name,
+            user.role,
+        ))
     }
 
     /// How many accounts exist (to tell a first-run operator how to create the first one).

@@ -34,6 +34,10 @@ pub enum ServiceError {
         field: Option<&'static str>,
         message: String,
     },
+    /// Stored data failed its integrity check (a sealed field or data key that was altered
+    /// or moved behind the application's back). Recorded in the audit trail.
+    #[error("stored data failed its integrity check")]
+    Integrity,
     /// The database cannot be reached; retry later.
     #[error("the database is unavailable")]
     Unavailable,

@@ -14,6 +14,8 @@ pub struct JobIntervals {
     pub checkpoint: Duration,
     pub verification: Duration,
     pub housekeeping: Duration,
+    /// How often a running server checks whether `carevault keys rotate` added a KEK.
+    pub key_reload: Duration,
 }
 
 impl Default for JobIntervals {
@@ -22,6 +24,7 @@ impl Default for JobIntervals {
             checkpoint: Duration::from_secs(5),
             verification: Duration::from_secs(300),
             housekeeping: Duration::from_secs(600),
+            key_reload: Duration::from_secs(1),
         }
     }
 }
@@ -70,6 +73,18 @@ impl Services {
                 }
             })
         };
-        vec![checkpoints, verification, housekeeping]
+        let key_reload = {
+            let services = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(intervals.key_reload);
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = services.reload_keys_if_rotated().await {
+                        tracing::warn!(error = %err, "could not check for a rotated key");
+                    }
+                }
+            })
+        };
+        vec![checkpoints, verification, housekeeping, key_reload]
     }
 }

@@ -14,7 +14,10 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod jobs;
+pub mod keys;
+pub mod patients;
 pub mod status;
+pub mod synthetic;
 pub mod users;
 
 use std::sync::Arc;
@@ -36,6 +39,7 @@ pub struct ServiceSettings {
     /// A session ends this long after sign-in, however active.
     pub session_absolute_timeout: Duration,
     pub throttle: ThrottleSettings,
+    pub patients: PatientSettings,
 }
 
 impl Default for ServiceSettings {
@@ -44,6 +48,29 @@ impl Default for ServiceSettings {
             session_idle_timeout: Duration::from_secs(15 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
             throttle: ThrottleSettings::default(),
+            patients: PatientSettings::default(),
+        }
+    }
+}
+
+/// Tunables of the patient registry.
+#[derive(Debug, Clone)]
+pub struct PatientSettings {
+    /// The k of the research export's k-anonymity (every row shares its quasi-identifiers
+    /// with at least k−1 others).
+    pub research_export_k: usize,
+    /// Results per page when the caller does not say.
+    pub page_size: u64,
+    /// How many synthetic patients `serve --demo` creates on a new demo database.
+    pub demo_synthetic_patients: u64,
+}
+
+impl Default for PatientSettings {
+    fn default() -> Self {
+        Self {
+            research_export_k: 5,
+            page_size: 25,
+            demo_synthetic_patients: 300,
         }
     }
 }
@@ -84,6 +111,7 @@ struct Inner {
     audit_writer: audit_trail::AuditWriter,
     checkpoint_lock: tokio::sync::Mutex<()>,
     verified: tokio::sync::Mutex<Option<carevault_audit::VerifierState>>,
+    keys: std::sync::RwLock<Arc<carevault_crypto::keyring::KeyRing>>,
 }
 
 impl Services {
@@ -94,6 +122,7 @@ impl Services {
         clock: Arc<dyn Clock>,
         settings: ServiceSettings,
         audit: AuditSettings,
+        keys: carevault_crypto::keyring::KeyRing,
     ) -> Self {
         let started_at = clock.now();
         let audit_writer = audit_trail::AuditWriter::start(store.clone(), &audit, clock.clone());
@@ -108,6 +137,7 @@ impl Services {
                 audit_writer,
                 checkpoint_lock: tokio::sync::Mutex::new(()),
                 verified: tokio::sync::Mutex::new(None),
+                keys: std::sync::RwLock::new(Arc::new(keys)),
             }),
         }
     }

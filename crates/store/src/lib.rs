@@ -8,10 +8,12 @@
 //! transaction.
 
 pub mod audit;
+pub mod care_team;
 pub mod connect;
 pub mod entity;
 pub mod error;
 pub mod migration;
+pub mod patients;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;

@@ -51,6 +51,14 @@ impl From<ServiceError> for PageError {
                 tracing::error!(error = format!("{source:#}"), "internal error");
                 PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, None)
             }
+            ServiceError::Integrity => PageError::Status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(
+                    "This record's stored data failed its integrity check. It cannot be shown; \
+                     the incident has been recorded. Please tell the administrator."
+                        .into(),
+                ),
+            ),
             other => PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(other.to_string())),
         }
     }

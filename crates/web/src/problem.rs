@@ -170,6 +170,15 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = format!("{source:#}"), "internal error");
                 Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR)
             }
+            ServiceError::Integrity => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "integrity",
+                "Stored data failed its integrity check",
+            )
+            .with_detail(
+                "The record cannot be shown: its stored data was altered or moved outside the \
+                 application. The incident has been recorded.",
+            ),
         };
         Self {
             problem,

@@ -654,6 +654,9 @@ impl Server {
             Arc::new(SystemClock),
             ServiceSettings::default(),
             carevault_service::AuditSettings::ephemeral(),
+            carevault_crypto::keyring::KeyRing::from_master_key(
+                &carevault_crypto::random_bytes::<32>(),
+            )?,
         );
         let seeded = services
             .seed_demo()

@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_foundation;
 mod m20261122_000002_audit;
+mod m20261122_000003_patients;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_audit::Migration),
+            Box::new(m20261122_000003_patients::Migration),
         ]
     }
 }

@@ -226,6 +226,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The audit checkpoint file.
     pub checkpoint_file: std::path::PathBuf,
+    /// The key ring's master key (so a restart can open the same keys).
+    pub master_key: [u8; 32],
     _database: TestDatabase,
 }
 
@@ -243,11 +245,19 @@ pub struct TestAppBuilder {
     backend: Backend,
     service: ServiceSettings,
     public_url: String,
+    synthetic_patients: u64,
 }
 
 impl TestAppBuilder {
     pub fn service_settings(mut self, f: impl FnOnce(&mut ServiceSettings)) -> Self {
         f(&mut self.service);
+        self
+    }
+
+    /// How many synthetic patients the demo seeding adds (none by default: tests register
+    /// their own).
+    pub fn synthetic_patients(mut self, count: u64) -> Self {
+        self.synthetic_patients = count;
         self
     }
 
@@ -281,7 +291,12 @@ impl TestAppBuilder {
             .join("checkpoints")
             .join("checkpoints.log");
         let audit = AuditSettings::new(key, Some(checkpoint_file.clone())).expect("audit settings");
-        let services = Services::new(store, clock.clone(), self.service, audit);
+        let mut service = self.service;
+        service.patients.demo_synthetic_patients = self.synthetic_patients;
+        let master_key: [u8; 32] = carevault_crypto::random_bytes();
+        let keys =
+            carevault_crypto::keyring::KeyRing::from_master_key(&master_key).expect("a key ring");
+        let services = Services::new(store, clock.clone(), service, audit, keys);
         services.seed_demo().await.expect("demo accounts");
         let mut settings = WebSettings::new(url::Url::parse(&self.public_url).expect("a URL"));
         settings.max_body_bytes = 64 * 1024;
@@ -293,6 +308,7 @@ impl TestAppBuilder {
             state,
             database_url: database.url.clone(),
             checkpoint_file,
+            master_key,
             _database: database,
         }
     }
@@ -304,11 +320,46 @@ impl TestApp {
             backend,
             service: ServiceSettings::default(),
             public_url: "https://carevault.test".into(),
+            synthetic_patients: 0,
         }
     }
 
     pub async fn new(backend: Backend) -> TestApp {
         Self::builder(backend).build().await
+    }
+
+    /// Stops the services and starts new ones over the same database, keys and clock, as
+    /// a server restart would.
+    pub async fn restart(&mut self) {
+        self.services.shutdown().await;
+        let store = Store::connect(
+            &self.database_url,
+            &ConnectSettings {
+                max_connections: 5,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("reconnect to the test database");
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let audit =
+            AuditSettings::new(key, Some(self.checkpoint_file.clone())).expect("audit settings");
+        let keys = carevault_crypto::keyring::KeyRing::from_master_key(&self.master_key)
+            .expect("a key ring");
+        let services = Services::new(
+            store,
+            self.clock.clone(),
+            self.services.settings().clone(),
+            audit,
+            keys,
+        );
+        let mut settings =
+            WebSettings::new(url::Url::parse("https://carevault.test").expect("a URL"));
+        settings.max_body_bytes = 64 * 1024;
+        let state = AppState::new(services.clone(), settings);
+        self.router = carevault_web::router(state.clone());
+        self.services = services;
+        self.state = state;
     }
 
     /// Sends one request through the whole router.

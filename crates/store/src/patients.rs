@@ -1,0 +1,398 @@
+//! Patient rows (sealed), their blind indexes, and the counters that number them.
+//!
+//! Everything here is opaque bytes and keyed hashes: the service layer seals before it
+//! writes and opens after it reads. Rows are handed out as [`PatientRow`], the stored form.
+
+use carevault_core::{PatientId, UserId};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::Conn;
+use crate::entity::counters;
+use crate::entity::patient_search_index as search_index;
+use crate::entity::patients::{self, Column, Entity};
+use crate::error::StoreError;
+
+/// A patient row as stored: sealed columns are bytes, never plaintext.
+pub type PatientRow = patients::Model;
+
+/// The status of crypto-shredded records, which lists and searches leave out.
+pub const ERASED_STATUS: &str = "erased";
+
+/// One blind index of a patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// The index kind's label (`carevault_crypto::blind_index::IndexKind::label`).
+    pub kind: &'static str,
+    /// The blind index: lowercase hex.
+    pub value: String,
+    /// Lower sorts first in search results.
+    pub weight: i16,
+}
+
+/// How an unfiltered patient list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// Most recently registered first.
+    #[default]
+    NewestFirst,
+    /// Oldest registration first.
+    OldestFirst,
+    /// Most recently changed first.
+    RecentlyUpdated,
+}
+
+/// The next value of the counter `name`, starting at `first`. Call it inside the
+/// transaction that uses the value: on PostgreSQL and MariaDB the counter row stays locked
+/// until that transaction ends, so two registrations never get the same number.
+pub async fn next_counter_value(
+    conn: &impl Conn,
+    name: &str,
+    first: i64,
+) -> Result<i64, StoreError> {
+    for _ in 0..3 {
+        let updated = counters::Entity::update_many()
+            .col_expr(
+                counters::Column::Value,
+                Expr::col(counters::Column::Value).add(1),
+            )
+            .filter(counters::Column::Name.eq(name))
+            .exec(conn)
+            .await?;
+        if updated.rows_affected == 0 {
+            let row = counters::ActiveModel {
+                name: Set(name.to_owned()),
+                value: Set(first),
+            };
+            match counters::Entity::insert(row)
+                .exec_without_returning(conn)
+                .await
+            {
+                Ok(_) => return Ok(first),
+                // Another transaction created it first: take the next value after it.
+                Err(err) => match StoreError::from(err) {
+                    StoreError::UniqueViolation(_) => continue,
+                    other => return Err(other),
+                },
+            }
+        }
+        let row = counters::Entity::find_by_id(name.to_owned())
+            .one(conn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("counter {name} vanished")))?;
+        return Ok(row.value);
+    }
+    Err(StoreError::Corrupt(format!(
+        "counter {name} cannot be advanced"
+    )))
+}
+
+/// Stores a new patient row and its blind indexes.
+pub async fn insert(
+    conn: &impl Conn,
+    row: PatientRow,
+    index: &[IndexEntry],
+) -> Result<(), StoreError> {
+    let id = row.id.clone();
+    Entity::insert(row.into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    insert_index(conn, &id, index).await
+}
+
+async fn insert_index(
+    conn: &impl Conn,
+    patient_id: &str,
+    index: &[IndexEntry],
+) -> Result<(), StoreError> {
+    if index.is_empty() {
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<search_index::ActiveModel> = index
+        .iter()
+        .filter(|entry| seen.insert((entry.kind, entry.value.clone())))
+        .map(|entry| search_index::ActiveModel {
+            kind: Set(entry.kind.to_owned()),
+            value: Set(entry.value.clone()),
+            patient_id: Set(patient_id.to_owned()),
+            weight: Set(entry.weight),
+        })
+        .collect();
+    search_index::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes every column of an existing row and replaces its blind indexes.
+pub async fn update(
+    conn: &impl Conn,
+    row: PatientRow,
+    index: &[IndexEntry],
+) -> Result<(), StoreError> {
+    let id = row.id.clone();
+    let mut active = row.into_active_model();
+    for column in [
+        Column::Status,
+        Column::Sex,
+        Column::BirthYear,
+        Column::AccountId,
+        Column::WrappedDataKey,
+        Column::KekVersion,
+        Column::Mrn,
+        Column::GivenName,
+        Column::FamilyName,
+        Column::DateOfBirth,
+        Column::GenderIdentity,
+        Column::Address,
+        Column::Phone,
+        Column::Email,
+        Column::EmergencyContact,
+        Column::NationalId,
+        Column::PreferredLanguage,
+        Column::BloodGroup,
+        Column::Allergies,
+        Column::PrimaryDiagnosis,
+        Column::UpdatedAt,
+    ] {
+        active.reset(column);
+    }
+    Entity::update(active).exec(conn).await?;
+    search_index::Entity::delete_many()
+        .filter(search_index::Column::PatientId.eq(id.clone()))
+        .exec(conn)
+        .await?;
+    insert_index(conn, &id, index).await
+}
+
+pub async fn find(conn: &impl Conn, id: PatientId) -> Result<Option<PatientRow>, StoreError> {
+    Ok(Entity::find_by_id(id.to_string()).one(conn).await?)
+}
+
+/// The patient record linked to a portal account.
+pub async fn find_by_account(
+    conn: &impl Conn,
+    account: UserId,
+) -> Result<Option<PatientRow>, StoreError> {
+    Ok(Entity::find()
+        .filter(Column::AccountId.eq(account.to_string()))
+        .one(conn)
+        .await?)
+}
+
+pub async fn find_by_pseudonym(
+    conn: &impl Conn,
+    number: i64,
+) -> Result<Option<PatientRow>, StoreError> {
+    Ok(Entity::find()
+        .filter(Column::PseudonymNumber.eq(number))
+        .one(conn)
+        .await?)
+}
+
+pub async fn pseudonym_taken(conn: &impl Conn, number: i64) -> Result<bool, StoreError> {
+    Ok(Entity::find()
+        .filter(Column::PseudonymNumber.eq(number))
+        .count(conn)
+        .await?
+        > 0)
+}
+
+/// The rows with these ids, in the order of `ids` (missing ids are skipped).
+pub async fn find_many(conn: &impl Conn, ids: &[PatientId]) -> Result<Vec<PatientRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let mut rows = Entity::find()
+        .filter(Column::Id.is_in(wanted.clone()))
+        .all(conn)
+        .await?;
+    let position = |id: &str| wanted.iter().position(|w| w == id).unwrap_or(usize::MAX);
+    rows.sort_by_key(|row| position(&row.id));
+    Ok(rows)
+}
+
+/// One page of the patients not erased, and how many there are.
+pub async fn list(
+    conn: &impl Conn,
+    order: ListOrder,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<PatientRow>, u64), StoreError> {
+    let base = Entity::find().filter(Column::Status.ne(ERASED_STATUS));
+    let total = base.clone().count(conn).await?;
+    let ordered = match order {
+        ListOrder::NewestFirst => base.order_by_desc(Column::Id),
+        ListOrder::OldestFirst => base.order_by_asc(Column::Id),
+        ListOrder::RecentlyUpdated => base
+            .order_by_desc(Column::UpdatedAt)
+            .order_by_desc(Column::Id),
+    };
+    let rows = ordered.offset(offset).limit(limit).all(conn).await?;
+    Ok((rows, total))
+}
+
+/// The patients any of `entries` (kind label, blind index) points at: one page of ids, best
+/// match (lowest weight) first and newest first among equals, and the number of matches.
+pub async fn search(
+    conn: &impl Conn,
+    entries: &[(&str, String)],
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<PatientId>, u64), StoreError> {
+    if entries.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let mut any = Condition::any();
+    for (kind, value) in entries {
+        any = any.add(
+            Condition::all()
+                .add(search_index::Column::Kind.eq(*kind))
+                .add(search_index::Column::Value.eq(value.clone())),
+        );
+    }
+    let best = Alias::new("best");
+    let page = Query::select()
+        .column(search_index::Column::PatientId)
+        .expr_as(
+            Func::min(Expr::col(search_index::Column::Weight)),
+            best.clone(),
+        )
+        .from(search_index::Entity)
+        .cond_where(any.clone())
+        .group_by_col(search_index::Column::PatientId)
+        .order_by(best, Order::Asc)
+        .order_by(search_index::Column::PatientId, Order::Desc)
+        .offset(offset)
+        .limit(limit)
+        .to_owned();
+    let rows = conn.query_all(&page).await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get("", "patient_id")?;
+        ids.push(id.parse().map_err(|e: String| {
+            StoreError::Corrupt(format!("patient_search_index.patient_id: {e}"))
+        })?);
+    }
+    let count = Query::select()
+        .expr_as(
+            Func::count_distinct(Expr::col(search_index::Column::PatientId)),
+            Alias::new("n"),
+        )
+        .from(search_index::Entity)
+        .cond_where(any)
+        .to_owned();
+    let total = match conn.query_one(&count).await? {
+        Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
+        None => 0,
+    };
+    Ok((ids, total))
+}
+
+/// The patients that share any of `entries` (for the duplicate check at registration).
+pub async fn matching_ids(
+    conn: &impl Conn,
+    entries: &[(&str, String)],
+    limit: u64,
+) -> Result<Vec<PatientId>, StoreError> {
+    search(conn, entries, 0, limit).await.map(|(ids, _)| ids)
+}
+
+/// The index kinds stored for one patient (for the encryption view).
+pub async fn index_kinds(conn: &impl Conn, id: PatientId) -> Result<Vec<String>, StoreError> {
+    let mut kinds: Vec<String> = search_index::Entity::find()
+        .filter(search_index::Column::PatientId.eq(id.to_string()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| row.kind)
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    Ok(kinds)
+}
+
+/// Up to `limit` rows in id order after `after` (keyset paging over the whole table).
+pub async fn batch_after(
+    conn: &impl Conn,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<PatientRow>, StoreError> {
+    let mut query = Entity::find().order_by_asc(Column::Id);
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    Ok(query.limit(limit).all(conn).await?)
+}
+
+/// Up to `limit` (id, wrapped data key) pairs still wrapped under a KEK older than `version`.
+pub async fn wrapped_keys_below(
+    conn: &impl Conn,
+    version: u32,
+    limit: u64,
+) -> Result<Vec<(String, Vec<u8>, i32)>, StoreError> {
+    let version = i32::try_from(version).unwrap_or(i32::MAX);
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::WrappedDataKey)
+        .column(Column::KekVersion)
+        .filter(Column::KekVersion.lt(version))
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Replaces a wrapped data key if it is still the one read (`from_version`); `false` when
+/// another process changed it meanwhile.
+pub async fn replace_wrapped_key(
+    conn: &impl Conn,
+    id: &str,
+    from_version: i32,
+    wrapped: Vec<u8>,
+    to_version: u32,
+) -> Result<bool, StoreError> {
+    let result = Entity::update_many()
+        .col_expr(Column::WrappedDataKey, Expr::value(wrapped))
+        .col_expr(
+            Column::KekVersion,
+            Expr::value(i32::try_from(to_version).unwrap_or(i32::MAX)),
+        )
+        .filter(Column::Id.eq(id))
+        .filter(Column::KekVersion.eq(from_version))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// How many data keys each KEK version wraps.
+pub async fn count_by_kek_version(conn: &impl Conn) -> Result<Vec<(u32, u64)>, StoreError> {
+    let rows: Vec<(i32, i64)> = Entity::find()
+        .select_only()
+        .column(Column::KekVersion)
+        .column_as(Expr::col(Column::Id).count(), "n")
+        .group_by(Column::KekVersion)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, n)| {
+            (
+                u32::try_from(version).unwrap_or(0),
+                u64::try_from(n).unwrap_or(0),
+            )
+        })
+        .collect())
+}
+
+pub async fn count(conn: &impl Conn) -> Result<u64, StoreError> {
+    Ok(Entity::find().count(conn).await?)
+}
