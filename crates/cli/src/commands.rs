@@ -92,6 +92,7 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
         );
     }
     services.shutdown().await;
+    services.close().await;
     Ok(())
 }
 
@@ -119,6 +120,7 @@ async fn demo_seed(
         started.elapsed().as_secs_f64()
     );
     services.shutdown().await;
+    services.close().await;
     Ok(())
 }
 
@@ -412,6 +414,9 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             }
         }
     }
+    // Commit every audit event, then close the pool (SQLite folds its WAL back in).
+    services.shutdown().await;
+    services.close().await;
     Ok(())
 }
 

@@ -144,8 +144,8 @@ impl Services {
         })
     }
 
-    /// Who accessed the actor's own record: events about the patient by anyone else, newest
-    /// first. For patients only.
+    /// Who accessed the actor's own record: events about the patient's record (by its
+    /// pseudonym) and about their account, by anyone else, newest first. For patients only.
     pub async fn my_access_history(
         &self,
         actor: &Actor,
@@ -165,13 +165,27 @@ impl Services {
                 )
                 .await);
         }
-        // Until patient records exist, a patient's record is their account: events about it
-        // by anyone else. The patient registry extends this to their record's pseudonym.
-        let filter = AuditFilter {
-            resource_type: Some(ResourceType::Account.as_str().into()),
-            resource_id: Some(user_id.to_string()),
-            exclude_actor_id: Some(user_id.to_string()),
-            ..Default::default()
+        // The patient's record, by its pseudonym (every event about patient data carries
+        // it); a patient account not linked to a record has only the account itself.
+        let record =
+            carevault_store::patients::find_by_account(self.store().conn(), user_id).await?;
+        let filter = match record {
+            Some(row) => AuditFilter {
+                patient_or_account: Some((
+                    carevault_crypto::mask::pseudonym(
+                        u64::try_from(row.pseudonym_number).unwrap_or(0),
+                    ),
+                    user_id.to_string(),
+                )),
+                exclude_actor_id: Some(user_id.to_string()),
+                ..Default::default()
+            },
+            None => AuditFilter {
+                resource_type: Some(ResourceType::Account.as_str().into()),
+                resource_id: Some(user_id.to_string()),
+                exclude_actor_id: Some(user_id.to_string()),
+                ..Default::default()
+            },
         };
         let limit = limit.clamp(1, MAX_PAGE);
         let conn = self.store().conn();

@@ -111,6 +111,47 @@ impl std::fmt::Debug for PatientInput {
 }
 
 impl PatientInput {
+    /// The fields this input sets to a non-empty value (what a registration fills in).
+    pub fn given_fields(&self) -> Vec<PatientField> {
+        let blank = |c: &Change<String>| match c {
+            Change::Set(v) => v.trim().is_empty(),
+            _ => true,
+        };
+        let contact_blank = match &self.emergency_contact {
+            Change::Set(c) => {
+                c.name.trim().is_empty()
+                    && c.relation.trim().is_empty()
+                    && c.phone.trim().is_empty()
+            }
+            _ => true,
+        };
+        self.changed_fields()
+            .into_iter()
+            .filter(|field| {
+                use PatientField as F;
+                let change = match field {
+                    F::GivenName => &self.given_name,
+                    F::FamilyName => &self.family_name,
+                    F::DateOfBirth => &self.date_of_birth,
+                    F::Sex => &self.sex,
+                    F::GenderIdentity => &self.gender_identity,
+                    F::Address => &self.address,
+                    F::Phone => &self.phone,
+                    F::Email => &self.email,
+                    F::EmergencyContact => return !contact_blank,
+                    F::NationalId => &self.national_id,
+                    F::PreferredLanguage => &self.preferred_language,
+                    F::BloodGroup => &self.blood_group,
+                    F::Allergies => &self.allergies,
+                    F::PrimaryDiagnosis => &self.primary_diagnosis,
+                    F::Status => &self.status,
+                    _ => return true,
+                };
+                !blank(change)
+            })
+            .collect()
+    }
+
     /// The fields this input sets or clears.
     pub fn changed_fields(&self) -> Vec<PatientField> {
         use PatientField as F;
@@ -309,6 +350,10 @@ pub struct StoredField {
     pub prefix_hex: String,
     pub blind_index: Option<&'static str>,
 }
+
+/// A sealed column of a row: its name, its bytes (if any), and the blind index kind that
+/// covers it (if any).
+type SealedColumn<'a> = (&'static str, Option<&'a Vec<u8>>, Option<IndexKind>);
 
 /// The encryption view of one patient.
 #[derive(Debug, Clone)]
@@ -1341,7 +1386,7 @@ impl Services {
                         match query.sort {
                             PatientSort::Oldest => rows.sort_by(|a, b| a.id.cmp(&b.id)),
                             PatientSort::RecentlyUpdated => {
-                                rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at))
+                                rows.sort_by_key(|row| std::cmp::Reverse(row.updated_at))
                             }
                             _ => rows.sort_by(|a, b| b.id.cmp(&a.id)),
                         }
@@ -1414,6 +1459,12 @@ impl Services {
         }
         let status = parse_status_change(&input.status)?;
         let current = self.open_row(actor, &row, AuditAction::Update).await?;
+        if changed.is_empty() {
+            let details = present(&row, &current, view, self.today())?;
+            self.record(self.patient_event(actor, AuditAction::Read, &row))
+                .await?;
+            return Ok(details);
+        }
         let data = apply_input(&input, Some(&current), &current.mrn, self.today())?;
         let ring = self.key_ring();
         let dek = self
@@ -1617,7 +1668,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("patient"))?;
         let kinds = patients::index_kinds(self.store().conn(), id).await?;
-        let sealed_columns: [(&'static str, Option<&Vec<u8>>, Option<IndexKind>); 14] = [
+        let sealed_columns: [SealedColumn<'_>; 14] = [
             ("mrn", Some(&row.mrn), Some(IndexKind::Mrn)),
             (
                 "given_name",

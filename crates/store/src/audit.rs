@@ -201,6 +201,9 @@ pub struct AuditFilter {
     pub until_micros: Option<i64>,
     /// Leave out events by this actor (for "who accessed my record").
     pub exclude_actor_id: Option<String>,
+    /// Events about the patient with this pseudonym OR about this account (a patient's
+    /// record and their portal login, for "who accessed my record").
+    pub patient_or_account: Option<(String, String)>,
 }
 
 fn condition(filter: &AuditFilter) -> Condition {
@@ -229,6 +232,17 @@ fn condition(filter: &AuditFilter) -> Condition {
     }
     if let Some(v) = filter.until_micros {
         c = c.add(C::RecordedAt.lt(v));
+    }
+    if let Some((pseudonym, account)) = &filter.patient_or_account {
+        c = c.add(
+            Condition::any()
+                .add(C::PatientPseudonym.eq(pseudonym.clone()))
+                .add(
+                    Condition::all()
+                        .add(C::ResourceType.eq("account"))
+                        .add(C::ResourceId.eq(account.clone())),
+                ),
+        );
     }
     if let Some(v) = &filter.exclude_actor_id {
         c = c.add(

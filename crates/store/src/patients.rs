@@ -128,7 +128,8 @@ async fn insert_index(
     Ok(())
 }
 
-/// Writes every column of an existing row and replaces its blind indexes.
+/// Writes every column of an existing row (except its wrapped data key, which only key
+/// rotation changes, through [`replace_wrapped_key`]) and replaces its blind indexes.
 pub async fn update(
     conn: &impl Conn,
     row: PatientRow,
@@ -141,8 +142,6 @@ pub async fn update(
         Column::Sex,
         Column::BirthYear,
         Column::AccountId,
-        Column::WrappedDataKey,
-        Column::KekVersion,
         Column::Mrn,
         Column::GivenName,
         Column::FamilyName,

@@ -40,6 +40,23 @@ pub struct Problem {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
+    /// Members particular to this kind of problem (RFC 9457 §3.2), documented with the
+    /// response that carries them.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extensions: ProblemExtensions,
+}
+
+/// Extension members of a [`Problem`], serialised at the top level of the document. They
+/// may carry what the client may see of a patient, so `Debug` names the members only.
+#[derive(Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct ProblemExtensions(serde_json::Map<String, serde_json::Value>);
+
+impl std::fmt::Debug for ProblemExtensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 impl Problem {
@@ -51,7 +68,14 @@ impl Problem {
             detail: None,
             request_id: None,
             errors: Vec::new(),
+            extensions: ProblemExtensions::default(),
         }
+    }
+
+    /// Adds an extension member. `name` must not be one of the standard members.
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions.0.insert(name.to_owned(), value);
+        self
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {

@@ -7,7 +7,7 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 
 use crate::{AppState, api, assets, errors, headers, pages, session};
 
@@ -138,6 +138,51 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             get(pages::audit::access_history),
         )
         .add(&["GET"], "/api/docs", Page, get(api::docs::page))
+        // Patients.
+        .add(&["GET"], "/patients", Page, get(pages::patients::list))
+        .add(
+            &["GET", "POST"],
+            "/patients/new",
+            Page,
+            get(pages::patients::new_form).post(pages::patients::register),
+        )
+        .add(&["GET"], "/patients/{id}", Page, get(pages::patients::show))
+        .add(
+            &["GET", "POST"],
+            "/patients/{id}/edit",
+            Page,
+            get(pages::patients::edit_form).post(pages::patients::update),
+        )
+        .add(
+            &["POST"],
+            "/patients/{id}/care-team",
+            Page,
+            post(pages::patients::assign_care_team),
+        )
+        .add(
+            &["POST"],
+            "/patients/{id}/care-team/{user_id}/remove",
+            Page,
+            post(pages::patients::remove_care_team),
+        )
+        .add(
+            &["GET"],
+            "/patients/{id}/encryption",
+            Page,
+            get(pages::patients::encryption),
+        )
+        .add(
+            &["GET"],
+            "/my/record",
+            Page,
+            get(pages::patients::my_record),
+        )
+        .add(
+            &["GET", "POST"],
+            "/admin/research-export",
+            Page,
+            get(pages::patients::research_export_form).post(pages::patients::research_export),
+        )
         // JSON API.
         .add(
             &["GET"],
@@ -193,6 +238,36 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             "/api/v1/audit/proof/consistency",
             Api,
             get(api::audit::consistency_proof),
+        )
+        .add(
+            &["GET", "POST"],
+            "/api/v1/patients",
+            Api,
+            get(api::patients::list).post(api::patients::register),
+        )
+        .add(
+            &["GET", "PATCH"],
+            "/api/v1/patients/{id}",
+            Api,
+            get(api::patients::get_one).patch(api::patients::patch),
+        )
+        .add(
+            &["GET", "POST"],
+            "/api/v1/patients/{id}/care-team",
+            Api,
+            get(api::patients::care_team).post(api::patients::assign_care_team_member),
+        )
+        .add(
+            &["DELETE"],
+            "/api/v1/patients/{id}/care-team/{user_id}",
+            Api,
+            delete(api::patients::remove_care_team_member),
+        )
+        .add(
+            &["GET"],
+            "/api/v1/me/patient",
+            Api,
+            get(api::patients::my_record),
         );
 
     let RouteTable { router, routes, .. } = table;

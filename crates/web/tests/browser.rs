@@ -4,8 +4,10 @@
 //!
 //! Every demo account signs in through the sign-in form, sees its role's dashboard and its
 //! name, and signs out again; the administrator also opens the system status page, and a
-//! wrong password is refused. A screenshot of the administrator's dashboard is written to
-//! `target/browser-screenshots/admin-dashboard.png` for people to look at.
+//! wrong password is refused. Then the receptionist registers a patient through the form,
+//! finds them with the search box and opens their page, and the doctor sees patients outside
+//! their care team by pseudonym only. A screenshot of the administrator's dashboard is
+//! written to `target/browser-screenshots/admin-dashboard.png` for people to look at.
 //!
 //! Without `chromium` and `chromedriver` the test is skipped, unless
 //! `CAREVAULT_REQUIRE_BROWSER` is set (to anything but `0`), in which case it fails.
@@ -215,6 +217,136 @@ async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
         "after a wrong password the browser is at {path}, not /login"
     );
     println!("browser test: wrong password refused");
+
+    patient_workflow(client, base)
+        .await
+        .context("the patient registry workflow")?;
+    Ok(())
+}
+
+/// The patient registry: the receptionist registers a patient through the form, finds them
+/// with the search box and opens their page; Dr. Smith, not on that patient's care team,
+/// sees a pseudonym (`ANON_…`) in the list instead of the name.
+async fn patient_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
+    const GIVEN: &str = "Wilhelmina";
+    const FAMILY: &str = "Browserfield";
+    const PHONE: &str = "+44 7700 900888";
+    let full_name = format!("{GIVEN} {FAMILY}");
+
+    sign_in(client, base, "reception", demo_password("reception")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "Patients").await?;
+    wait_for_path(client, "/patients").await?;
+    click_link(client, "//main", "Register a patient").await?;
+    wait_for_path(client, "/patients/new").await?;
+    fill(client, "given_name", GIVEN).await?;
+    fill(client, "family_name", FAMILY).await?;
+    // A date input's typing order follows the browser's locale; set the value directly.
+    client
+        .execute(
+            "document.getElementById(arguments[0]).value = arguments[1];",
+            vec![json!("date_of_birth"), json!("1984-05-06")],
+        )
+        .await
+        .context("cannot set the date of birth")?;
+    client
+        .find(Locator::Id("sex"))
+        .await
+        .context("no #sex select")?
+        .select_by_value("female")
+        .await
+        .context("cannot choose the sex")?;
+    fill(client, "phone", PHONE).await?;
+    client
+        .find(Locator::XPath(
+            "//main//form//button[normalize-space(.)='Register']",
+        ))
+        .await
+        .context("the form has no \"Register\" button")?
+        .click()
+        .await
+        .context("cannot click \"Register\"")?;
+    wait_for_text(client, "main h1", &full_name)
+        .await
+        .context("the new patient's page")?;
+    wait_for_text(client, "main .notice", "The patient has been registered.").await?;
+    let record_path = client.current_url().await?.path().to_owned();
+    ensure!(
+        record_path.starts_with("/patients/"),
+        "after registering, the browser is at {record_path}"
+    );
+    println!("browser test: reception registered a patient at {record_path}");
+
+    click_link(client, "//nav", "Patients").await?;
+    wait_for_path(client, "/patients").await?;
+    fill(client, "q", FAMILY).await?;
+    client
+        .find(Locator::Css("form[role='search'] button[type='submit']"))
+        .await
+        .context("the search form has no submit button")?
+        .click()
+        .await
+        .context("cannot search")?;
+    wait_for_text(
+        client,
+        "main table caption",
+        "Patients matching your search",
+    )
+    .await?;
+    click_link(client, "//main//table", &full_name).await?;
+    wait_for_path(client, &record_path).await?;
+    wait_for_text(client, "main h1", &full_name).await?;
+    wait_for_text(client, "[data-field='phone'] dd", PHONE)
+        .await
+        .context("the receptionist sees the phone number")?;
+    println!("browser test: reception found the patient by name and opened the record");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    sign_in(client, base, "drsmith", demo_password("drsmith")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "Patients").await?;
+    wait_for_path(client, "/patients").await?;
+    wait_for_text(client, "main table tbody", "ANON_")
+        .await
+        .context("the doctor sees pseudonyms for patients outside the care team")?;
+    let listed = client
+        .find(Locator::Css("main table tbody"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        !listed.contains(FAMILY),
+        "the doctor's list shows the name of a patient outside the care team"
+    );
+    println!("browser test: drsmith sees ANON_ pseudonyms in the patient list");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+    Ok(())
+}
+
+/// The demo password of `username`.
+fn demo_password(username: &str) -> anyhow::Result<&'static str> {
+    DEMO_ACCOUNTS
+        .iter()
+        .find(|account| account.0 == username)
+        .map(|account| account.1)
+        .with_context(|| format!("no demo account named {username:?}"))
+}
+
+/// Clicks the link reading `text` inside the element at XPath `within`.
+async fn click_link(client: &Client, within: &str, text: &str) -> anyhow::Result<()> {
+    let xpath = format!("{within}//a[normalize-space(.)='{text}']");
+    client
+        .wait()
+        .at_most(WAIT)
+        .every(POLL)
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .with_context(|| format!("no \"{text}\" link in {within}"))?
+        .click()
+        .await
+        .with_context(|| format!("cannot click \"{text}\""))?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod patients;
 pub mod system;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -33,13 +34,34 @@ use crate::problem::{Problem, ProblemFieldError};
         audit::checkpoint,
         audit::inclusion_proof,
         audit::consistency_proof,
+        patients::list,
+        patients::register,
+        patients::get_one,
+        patients::patch,
+        patients::care_team,
+        patients::assign_care_team_member,
+        patients::remove_care_team_member,
+        patients::my_record,
     ),
-    components(schemas(Problem, ProblemFieldError)),
+    components(schemas(
+        Problem,
+        ProblemFieldError,
+        patients::PatientRecord,
+        patients::EmergencyContact,
+        patients::PatientList,
+        patients::CareTeam,
+        patients::CareTeamMemberRecord,
+        patients::PossibleDuplicateProblem,
+        patients::RegisterPatientRequest,
+        patients::PatchPatientRequest,
+        patients::AssignCareTeamMemberRequest,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Signing in and out"),
         (name = "system", description = "Operating the installation"),
         (name = "audit", description = "The tamper-evident audit log: events, export, signed checkpoints and proofs"),
+        (name = "patients", description = "The patient registry: search, registration, changes, care teams; every patient shown as the caller may see them"),
     )
 )]
 pub struct ApiDoc;

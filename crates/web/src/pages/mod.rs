@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod dashboard;
 pub mod login;
+pub mod patients;
 pub mod probes;
 
 use axum::http::header;
@@ -65,9 +66,16 @@ impl Layout {
 /// The menu for a role. Only pages that exist are listed; later issues add theirs here.
 pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/dashboard", "Dashboard")];
+    if role.is_some_and(Role::is_staff) {
+        items.push(("/patients", "Patients"));
+    }
+    if role == Some(Role::Patient) {
+        items.push(("/my/record", "My record"));
+    }
     if role == Some(Role::Admin) {
         items.push(("/admin/users", "Users"));
         items.push(("/admin/status", "System status"));
+        items.push(("/admin/research-export", "Research export"));
     }
     if matches!(role, Some(Role::Admin | Role::Auditor)) {
         items.push(("/audit", "Audit log"));
@@ -103,6 +111,10 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "audit-verification-failed" => {
             Some("The audit trail was verified and a problem was found: see below.")
         }
+        "patient-registered" => Some("The patient has been registered."),
+        "patient-updated" => Some("The changes have been saved."),
+        "care-team-added" => Some("The care team member has been added."),
+        "care-team-removed" => Some("The care team member has been removed."),
         _ => None,
     }
 }
