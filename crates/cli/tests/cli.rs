@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{carevault, logged};
-use std::io::{BufRead, BufReader, Read, Write};
+use common::{carevault, logged, start};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
@@ -214,41 +214,6 @@ fn operators_manage_accounts_from_the_console() {
         .map(logged)
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-}
-
-/// A running `carevault serve`; killed on drop.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(mut command: Command) -> Server {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let address = match first.split("serving at http://").nth(1) {
-        Some(rest) => rest.split('/').next().unwrap().to_owned(),
-        None => {
-            let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).ok();
-            let _ = child.kill();
-            panic!("the server did not start: {first} {err}");
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, address }
 }
 
 fn http_get(address: &str, path: &str) -> (u16, String) {

@@ -5,15 +5,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{carevault, child_stderr, logged};
+use common::{carevault, logged, start};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -193,37 +193,6 @@ fn synthetic_patients_go_only_into_demo_or_scratch_databases() {
         .find(|line| line.starts_with("v1 "))
         .unwrap_or_default();
     assert!(v1.contains(" 3 ") && v1.ends_with("current"), "{status}");
-}
-
-/// A running `carevault serve`; killed on drop.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(mut command: Command) -> Server {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(child_stderr())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let Some(rest) = first.split("serving at http://").nth(1) else {
-        let _ = child.kill();
-        panic!("the server did not start: {first}");
-    };
-    let address = rest.split('/').next().unwrap().to_owned();
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, address }
 }
 
 /// One HTTP/1.1 request on a fresh connection: (status, body).

@@ -204,12 +204,7 @@ impl Services {
         let expires_at = now
             + chrono::Duration::from_std(self.settings().session_absolute_timeout)
                 .unwrap_or_default();
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(carevault_store::StoreError::from)?;
+        let txn = self.begin().await?;
         sessions::insert(
             &txn,
             &sessions::NewSession {
@@ -373,12 +368,7 @@ impl Services {
         let Some(session_id) = actor.session_id() else {
             return Err(ServiceError::Unauthenticated);
         };
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(carevault_store::StoreError::from)?;
+        let txn = self.begin().await?;
         sessions::revoke(&txn, session_id, self.now()).await?;
         let mut event = self.audit_event(actor, AuditAction::SignOut, ResourceType::Session);
         event.resource_id = Some(session_id.to_string());

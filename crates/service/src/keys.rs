@@ -15,7 +15,7 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::permission::Capability;
 use carevault_crypto::data_key::{DataKey, DataKeyError, WrappedDataKey, rewrap, unwrap_data_key};
 use carevault_crypto::keyring::{KeyRing, KeyRingError, KeySource};
-use carevault_store::{Store, StoreError, TransactionTrait, patients, settings};
+use carevault_store::{Store, StoreError, patients, settings};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::Services;
@@ -301,12 +301,7 @@ impl Services {
                 .map_err(ServiceError::internal)?
         };
         let fresh = open_dir(&dir).await?;
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         record_fingerprints(&txn, &fresh).await?;
         let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Keys);
         event.resource_id = Some(format!("kek-v{version}"));
@@ -339,12 +334,7 @@ impl Services {
                 continue;
             }
             quiet_passes = 0;
-            let txn = self
-                .store()
-                .conn()
-                .begin()
-                .await
-                .map_err(StoreError::from)?;
+            let txn = self.begin().await?;
             for (id, bytes, from_version) in batch {
                 let wrapped =
                     WrappedDataKey::from_bytes(bytes).map_err(|_| ServiceError::Integrity)?;

@@ -23,7 +23,7 @@ pub mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-use carevault_store::Store;
+use carevault_store::{Store, TransactionTrait};
 use chrono::{DateTime, Utc};
 
 pub use actor::{Actor, ActorKind};
@@ -189,6 +189,17 @@ impl Services {
 
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Opens the transaction of one use case.
+    pub(crate) async fn begin(&self) -> Result<carevault_store::Transaction, ServiceError> {
+        Ok(self
+            .inner
+            .store
+            .conn()
+            .begin()
+            .await
+            .map_err(carevault_store::StoreError::from)?)
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -30,7 +30,7 @@ use carevault_crypto::mask::{
 use carevault_crypto::normalize::{normalize_name, normalize_phone};
 use carevault_crypto::seal::{FieldContext, open_text, seal_text, sealed_data_key_version};
 use carevault_store::patients::{IndexEntry, ListOrder, PatientRow};
-use carevault_store::{StoreError, TransactionTrait, care_team, patients, users};
+use carevault_store::{StoreError, care_team, patients, users};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -1197,12 +1197,7 @@ impl Services {
     ) -> Result<Vec<PatientId>, ServiceError> {
         let ring = self.key_ring();
         for attempt in 0..3 {
-            let txn = self
-                .store()
-                .conn()
-                .begin()
-                .await
-                .map_err(StoreError::from)?;
+            let txn = self.begin().await?;
             let mut ids = Vec::with_capacity(batch.len());
             let mut result = Ok(());
             for mut data in batch.iter().cloned() {
@@ -1479,12 +1474,7 @@ impl Services {
         let mut event = self.patient_event(actor, AuditAction::Update, &row);
         let names: Vec<&str> = changed.iter().map(|f| f.name()).collect();
         event.reason = Some(format!("changed: {}", names.join(", ")));
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         patients::update(&txn, updated.clone(), &index_entries(&ring, &data)).await?;
         self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
@@ -1554,12 +1544,7 @@ impl Services {
                         "must be an active doctor's or nurse's username",
                     )
                 })?;
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         care_team::add(
             &txn,
             id,
@@ -1594,12 +1579,7 @@ impl Services {
                 .await);
         }
         let (row, _, _) = self.load_for(actor, id).await?;
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         if !care_team::remove(&txn, id, user_id, care_team::SOURCE_ASSIGNED).await? {
             return Err(ServiceError::NotFound("care team member"));
         }
@@ -1630,12 +1610,7 @@ impl Services {
         updated.account_id = Some(user.id.to_string());
         let mut event = self.patient_event(actor, AuditAction::Update, &row);
         event.reason = Some(format!("portal account linked: {}", user.id));
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         let ring = self.key_ring();
         let dek = self
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)

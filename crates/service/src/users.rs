@@ -5,7 +5,7 @@
 use carevault_core::permission::Capability;
 use carevault_core::{DisplayName, Password, Role, UserId, UserStatus, Username, ValidationErrors};
 use carevault_crypto::password::{hash_password, verify_password};
-use carevault_store::{StoreError, TransactionTrait, sessions, users};
+use carevault_store::{StoreError, sessions, users};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
@@ -86,12 +86,7 @@ impl Services {
         let hash = hash_off_thread(&password).await?;
         let id = UserId::generate();
         let now = self.now();
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         let result = users::insert(
             &txn,
             &users::NewUser {
@@ -153,12 +148,7 @@ impl Services {
             .ok_or(ServiceError::NotFound("account"))?;
         let hash = hash_off_thread(&password).await?;
         let now = self.now();
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         users::set_password_hash(&txn, user.id, &hash, now).await?;
         sessions::revoke_all_for_user(&txn, user.id, None, now).await?;
         let mut event = self.audit_event(actor, AuditAction::PasswordReset, ResourceType::Account);
@@ -198,12 +188,7 @@ impl Services {
             .map_err(|message| ValidationErrors::single("new_password", message))?;
         let hash = hash_off_thread(&password).await?;
         let now = self.now();
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         users::set_password_hash(&txn, user.id, &hash, now).await?;
         sessions::revoke_all_for_user(&txn, user.id, actor.session_id(), now).await?;
         let mut event =
@@ -231,12 +216,7 @@ impl Services {
             });
         }
         let now = self.now();
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
+        let txn = self.begin().await?;
         users::set_status(&txn, user.id, UserStatus::Disabled, now).await?;
         sessions::revoke_all_for_user(&txn, user.id, None, now).await?;
         let mut event =

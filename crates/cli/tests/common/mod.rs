@@ -2,8 +2,9 @@
 //! its stderr kept in the test log that CI greps for secrets.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// `carevault --data-dir <data_dir>`, with a clean environment, run from the data dir's parent.
 pub fn carevault(data_dir: &Path) -> Command {
@@ -40,4 +41,50 @@ pub fn logged(output: Output) -> Output {
 /// The stderr of a long-running child: the test log, or nowhere.
 pub fn child_stderr() -> Stdio {
     test_log().map_or_else(Stdio::null, Stdio::from)
+}
+
+/// A running `carevault serve`; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start(mut command: Command) -> Server {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let address = match first.split("serving at http://").nth(1) {
+        Some(rest) => rest.split('/').next().unwrap().to_owned(),
+        None => {
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).ok();
+            let _ = child.kill();
+            panic!("the server did not start: {first} {err}");
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    // Keep draining stderr (into the test log) so a chatty server never blocks on a full pipe.
+    if let Some(mut stderr) = child.stderr.take() {
+        std::thread::spawn(move || match test_log() {
+            Some(mut file) => {
+                let _ = std::io::copy(&mut stderr, &mut file);
+            }
+            None => {
+                let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+            }
+        });
+    }
+    Server { child, address }
 }

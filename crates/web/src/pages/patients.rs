@@ -537,10 +537,10 @@ struct ListParams {
 }
 
 const SORTS: [(&str, &str); 4] = [
-    ("relevance", "Best match (newest first without a search)"),
-    ("newest", "Newest registration first"),
-    ("oldest", "Oldest registration first"),
-    ("updated", "Recently changed first"),
+    ("relevance", "Best match"),
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("updated", "Recently changed"),
 ];
 
 fn list_href(q: &str, sort: PatientSort, page: u64) -> String {
