@@ -574,6 +574,41 @@ fn apply_input(
     }
 }
 
+/// The fields whose values differ between two versions of a record.
+fn differing_fields(before: &PatientData, after: &PatientData) -> Vec<PatientField> {
+    use PatientField as F;
+    let mut out = Vec::new();
+    let mut check = |differs: bool, field| {
+        if differs {
+            out.push(field);
+        }
+    };
+    check(before.given_name != after.given_name, F::GivenName);
+    check(before.family_name != after.family_name, F::FamilyName);
+    check(before.date_of_birth != after.date_of_birth, F::DateOfBirth);
+    check(before.sex != after.sex, F::Sex);
+    check(before.gender_identity != after.gender_identity, F::GenderIdentity);
+    check(before.address != after.address, F::Address);
+    check(before.phone != after.phone, F::Phone);
+    check(before.email != after.email, F::Email);
+    check(
+        before.emergency_contact != after.emergency_contact,
+        F::EmergencyContact,
+    );
+    check(before.national_id != after.national_id, F::NationalId);
+    check(
+        before.preferred_language != after.preferred_language,
+        F::PreferredLanguage,
+    );
+    check(before.blood_group != after.blood_group, F::BloodGroup);
+    check(before.allergies != after.allergies, F::Allergies);
+    check(
+        before.primary_diagnosis != after.primary_diagnosis,
+        F::PrimaryDiagnosis,
+    );
+    out
+}
+
 /// The status an edit may set: `active` or `deceased` (merging and erasure have their own
 /// procedures).
 fn parse_status_change(change: &Change<String>) -> Result<Option<PatientStatus>, ValidationErrors> {
@@ -923,6 +958,33 @@ fn random_pseudonym_number() -> i64 {
     let span = PSEUDONYM_RANGE.end - PSEUDONYM_RANGE.start;
     let n = PSEUDONYM_RANGE.start + u64::from_be_bytes(bytes) % span;
     i64::try_from(n).unwrap_or(1_000)
+}
+
+/// The fields a role may fill in, given its relation to the patient (`existing`: on a
+/// registered record, where the status can change too).
+fn writable_fields(role: Option<Role>, relation: Relation, existing: bool) -> Vec<PatientField> {
+    PatientField::ALL
+        .into_iter()
+        .filter(|field| {
+            !matches!(
+                field,
+                PatientField::Id | PatientField::Mrn | PatientField::CreatedAt | PatientField::UpdatedAt
+            )
+        })
+        .filter(|field| may_write(role, relation, *field))
+        .filter(|field| existing || *field != PatientField::Status)
+        .collect()
+}
+
+/// The fields a role may change on a record it was shown in `view`. For presentation only
+/// (which links and inputs to offer): every use case checks each submitted field itself.
+pub fn editable_fields(role: Option<Role>, view: PatientView) -> Vec<PatientField> {
+    let relation = match (role, view) {
+        (_, PatientView::Own) => Relation::Own,
+        (Some(Role::Doctor | Role::Nurse), PatientView::Full) => Relation::CareTeam,
+        _ => Relation::Other,
+    };
+    writable_fields(role, relation, true)
 }
 
 /// Fields a role may write, given its relation to the patient.
@@ -1290,6 +1352,29 @@ impl Services {
         Ok(details)
     }
 
+    /// The patient's own page (record and care team, one audited read), if their account is
+    /// linked to a record.
+    pub async fn my_patient_page(
+        &self,
+        actor: &Actor,
+    ) -> Result<Option<(PatientDetails, Vec<CareTeamMember>)>, ServiceError> {
+        let Some(user_id) = actor
+            .user_id()
+            .filter(|_| actor.role() == Some(Role::Patient))
+        else {
+            return Err(self
+                .deny(actor, ResourceType::Patient, None, "patients only")
+                .await);
+        };
+        match patients::find_by_account(self.store().conn(), user_id).await? {
+            Some(row) => {
+                let id = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+                self.patient_page(actor, id).await.map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The patient record linked to a patient's own account, if any.
     pub async fn my_patient_record(
         &self,
@@ -1461,6 +1546,21 @@ impl Services {
             return Ok(details);
         }
         let data = apply_input(&input, Some(&current), &current.mrn, self.today())?;
+        let status = status.filter(|status| status.as_str() != row.status);
+        let mut names: Vec<&str> = differing_fields(&current, &data)
+            .into_iter()
+            .map(PatientField::name)
+            .collect();
+        if status.is_some() {
+            names.push(PatientField::Status.name());
+        }
+        if names.is_empty() {
+            // Everything submitted equals what is stored (a form saved unchanged).
+            let details = present(&row, &current, view, self.today())?;
+            self.record(self.patient_event(actor, AuditAction::Read, &row))
+                .await?;
+            return Ok(details);
+        }
         let ring = self.key_ring();
         let dek = self
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)
@@ -1472,7 +1572,6 @@ impl Services {
         }
         updated.updated_at = to_micros(self.now());
         let mut event = self.patient_event(actor, AuditAction::Update, &row);
-        let names: Vec<&str> = changed.iter().map(|f| f.name()).collect();
         event.reason = Some(format!("changed: {}", names.join(", ")));
         let txn = self.begin().await?;
         patients::update(&txn, updated.clone(), &index_entries(&ring, &data)).await?;
@@ -1480,6 +1579,62 @@ impl Services {
         txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(patient_id = %id, fields = names.len(), "patient changed");
         present(&updated, &data, view, self.today())
+    }
+
+    /// A patient's page: the record as the actor may see it and the care team, as one
+    /// audited read.
+    pub async fn patient_page(
+        &self,
+        actor: &Actor,
+        id: PatientId,
+    ) -> Result<(PatientDetails, Vec<CareTeamMember>), ServiceError> {
+        let (row, _, view) = self.load_for(actor, id).await?;
+        let data = self.open_row(actor, &row, AuditAction::Read).await?;
+        let details = present(&row, &data, view, self.today())?;
+        let members = self.care_team_members(id).await?;
+        self.record(self.patient_event(actor, AuditAction::Read, &row))
+            .await?;
+        Ok((details, members))
+    }
+
+    /// The fields the actor may fill in: at a registration (`id` = `None`), or on the record
+    /// `id`. Refused (and recorded) when there are none, so an edit or registration form is
+    /// offered only to someone who may submit it. Returns no patient data and records no read.
+    pub async fn writable_patient_fields(
+        &self,
+        actor: &Actor,
+        id: Option<PatientId>,
+    ) -> Result<Vec<PatientField>, ServiceError> {
+        let relation = match id {
+            None => {
+                if actor.grant(Capability::EditDemographics) != carevault_core::Grant::Yes {
+                    return Err(self
+                        .deny(actor, ResourceType::Patient, None, "requires registration rights")
+                        .await);
+                }
+                Relation::Other
+            }
+            Some(id) => self.load_for(actor, id).await?.1,
+        };
+        let fields = writable_fields(actor.role(), relation, id.is_some());
+        if fields.is_empty() {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Patient,
+                    id.map(|id| id.to_string()),
+                    "may not change this record",
+                )
+                .await);
+        }
+        Ok(fields)
+    }
+
+    /// The research export's default k, for its form. Administrators (refusals recorded).
+    pub async fn research_export_defaults(&self, actor: &Actor) -> Result<usize, ServiceError> {
+        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+            .await?;
+        Ok(self.settings().patients.research_export_k)
     }
 
     /// The patient's care team. Anyone who may see the patient; audited as a read.

@@ -14,14 +14,13 @@ use axum::Form;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use carevault_core::masking::{PatientField, PatientView, Visibility, visibility};
+use carevault_core::masking::{PatientField, Visibility, visibility};
 use carevault_core::patient::{BloodGroup, Sex};
-use carevault_core::permission::Capability;
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_service::ServiceError;
 use carevault_service::patients::{
     CareTeamMember, Change, EmergencyContactInput, EncryptionView, PatientDetails, PatientInput,
-    PatientQuery, PatientSort, Registration,
+    PatientQuery, PatientSort, Registration, editable_fields,
 };
 use serde::Deserialize;
 
@@ -47,43 +46,6 @@ fn patient_href(id: PatientId) -> String {
 /// only chooses which links and forms to offer).
 fn manages_registration(role: Option<Role>) -> bool {
     matches!(role, Some(Role::Admin | Role::Receptionist))
-}
-
-/// The fields the actor's role may change on a record it sees in `view`: administrators
-/// everything, receptionists everything but clinical fields, doctors on the care team the
-/// clinical fields, a patient their own contact details. Presentation only: the service
-/// checks every submitted field again.
-fn editable_fields(role: Option<Role>, view: PatientView) -> Vec<PatientField> {
-    let writable = PatientField::ALL.into_iter().filter(|f| {
-        !matches!(
-            f,
-            PatientField::Id
-                | PatientField::Mrn
-                | PatientField::CreatedAt
-                | PatientField::UpdatedAt
-        )
-    });
-    match role {
-        Some(Role::Admin) => writable.collect(),
-        Some(Role::Receptionist) => writable.filter(|f| !f.is_clinical()).collect(),
-        Some(Role::Doctor) if view == PatientView::Full => {
-            writable.filter(|f| f.is_clinical()).collect()
-        }
-        Some(Role::Patient) if view == PatientView::Own => {
-            writable.filter(|f| f.is_own_contact_detail()).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// The view a form that was submitted (and refused for its values) was shown in: the
-/// service accepted the actor for the record, so a doctor is on the care team and a patient
-/// is at their own record.
-fn submitted_view(role: Option<Role>) -> PatientView {
-    match role {
-        Some(Role::Patient) => PatientView::Own,
-        _ => PatientView::Full,
-    }
 }
 
 fn format_instant(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -328,8 +290,7 @@ pub async fn show(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let id = parse_patient_id(&id)?;
-    let details = state.services.get_patient(&actor, id).await?;
-    let members = state.services.care_team(&actor, id).await?;
+    let (details, members) = state.services.patient_page(&actor, id).await?;
     let code = notice_code(raw.as_deref());
     let layout = patient_layout(&state, &actor, csrf, "/patients", &details, code.as_deref());
     patient_page(
@@ -355,12 +316,11 @@ pub async fn my_record(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let Some(details) = state.services.my_patient_record(&actor).await? else {
+    let Some((details, members)) = state.services.my_patient_page(&actor).await? else {
         return render(&NoRecordPage {
             layout: Layout::new(&state, &actor, "My record", "/my/record", csrf),
         });
     };
-    let members = state.services.care_team(&actor, details.id).await?;
     let code = notice_code(raw.as_deref());
     let layout = patient_layout(
         &state,
@@ -418,8 +378,7 @@ pub async fn assign_care_team(
         }
         Err(other) => return Err(other.into()),
     };
-    let details = state.services.get_patient(&actor, id).await?;
-    let members = state.services.care_team(&actor, id).await?;
+    let (details, members) = state.services.patient_page(&actor, id).await?;
     let layout = patient_layout(&state, &actor, csrf, "/patients", &details, None);
     let mut response = patient_page(
         layout,
@@ -1185,11 +1144,11 @@ fn register_page(
     actor: &carevault_service::Actor,
     csrf: String,
     values: &PatientForm,
+    fields: &[PatientField],
     errors: &ValidationErrors,
     duplicates: Vec<ListRow>,
 ) -> PatientFormPage {
-    let fields = editable_fields(actor.role(), PatientView::Full);
-    let sections = form_sections(&fields, values, errors, false);
+    let sections = form_sections(fields, values, errors, false);
     PatientFormPage {
         layout: Layout::new(state, actor, "Register a patient", "/patients", csrf),
         action: "/patients/new".to_owned(),
@@ -1209,14 +1168,14 @@ pub async fn new_form(
     CurrentActor(actor): CurrentActor,
     FormToken(csrf): FormToken,
 ) -> Result<Response, PageError> {
-    // An empty form holds no data; the permission matrix decides who is offered it, and
-    // the registration itself is checked (and a refusal recorded) by the service.
-    actor.require(Capability::EditDemographics)?;
+    // The service says which fields the actor may fill in (and records a refusal).
+    let fields = state.services.writable_patient_fields(&actor, None).await?;
     render(&register_page(
         &state,
         &actor,
         csrf,
         &PatientForm::default(),
+        &fields,
         &ValidationErrors::new(),
         Vec::new(),
     ))
@@ -1257,8 +1216,9 @@ pub async fn register(
         register_anyway: None,
         ..form
     };
+    let fields = state.services.writable_patient_fields(&actor, None).await?;
     let mut response = render(&register_page(
-        &state, &actor, csrf, &values, &errors, duplicates,
+        &state, &actor, csrf, &values, &fields, &errors, duplicates,
     ))?;
     *response.status_mut() = status;
     Ok(response)
@@ -1314,11 +1274,11 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = parse_patient_id(&id)?;
+    let fields = state
+        .services
+        .writable_patient_fields(&actor, Some(id))
+        .await?;
     let details = state.services.get_patient(&actor, id).await?;
-    let fields = editable_fields(actor.role(), details.view);
-    if fields.is_empty() {
-        return Err(ServiceError::Forbidden.into());
-    }
     let title = format!("Edit {}", details.display_name());
     render(&edit_page(
         edit_layout(&state, &actor, csrf, &title),
@@ -1356,7 +1316,10 @@ pub async fn update(
         Err(ServiceError::Validation(errors)) => errors,
         Err(other) => return Err(other.into()),
     };
-    let fields = editable_fields(actor.role(), submitted_view(actor.role()));
+    let fields = state
+        .services
+        .writable_patient_fields(&actor, Some(id))
+        .await?;
     let mut response = render(&edit_page(
         edit_layout(&state, &actor, csrf, "Edit patient"),
         actor.role(),
@@ -1422,8 +1385,7 @@ pub async fn research_export_form(
     CurrentActor(actor): CurrentActor,
     FormToken(csrf): FormToken,
 ) -> Result<Response, PageError> {
-    // The form holds no data; the export itself is checked and recorded by the service.
-    actor.require(Capability::AdministerSystem)?;
+    let k = state.services.research_export_defaults(&actor).await?;
     render(&ResearchExportPage {
         layout: Layout::new(
             &state,
@@ -1432,12 +1394,7 @@ pub async fn research_export_form(
             "/admin/research-export",
             csrf,
         ),
-        k: state
-            .services
-            .settings()
-            .patients
-            .research_export_k
-            .to_string(),
+        k: k.to_string(),
         errors: ValidationErrors::new(),
     })
 }
@@ -1463,8 +1420,8 @@ pub async fn research_export(
     let result = match k {
         Ok(k) => state.services.research_export(&actor, k).await,
         Err(err) => {
-            // Refuse a non-administrator before telling them about the number.
-            actor.require(Capability::AdministerSystem)?;
+            // Refuse a non-administrator (recorded) before telling them about the number.
+            state.services.research_export_defaults(&actor).await?;
             Err(err)
         }
     };
@@ -1499,6 +1456,7 @@ pub async fn research_export(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use carevault_core::masking::PatientView;
 
     #[test]
     fn an_emptied_input_clears_and_a_missing_one_keeps() {
