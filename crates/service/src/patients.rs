@@ -587,7 +587,10 @@ fn differing_fields(before: &PatientData, after: &PatientData) -> Vec<PatientFie
     check(before.family_name != after.family_name, F::FamilyName);
     check(before.date_of_birth != after.date_of_birth, F::DateOfBirth);
     check(before.sex != after.sex, F::Sex);
-    check(before.gender_identity != after.gender_identity, F::GenderIdentity);
+    check(
+        before.gender_identity != after.gender_identity,
+        F::GenderIdentity,
+    );
     check(before.address != after.address, F::Address);
     check(before.phone != after.phone, F::Phone);
     check(before.email != after.email, F::Email);
@@ -968,7 +971,10 @@ fn writable_fields(role: Option<Role>, relation: Relation, existing: bool) -> Ve
         .filter(|field| {
             !matches!(
                 field,
-                PatientField::Id | PatientField::Mrn | PatientField::CreatedAt | PatientField::UpdatedAt
+                PatientField::Id
+                    | PatientField::Mrn
+                    | PatientField::CreatedAt
+                    | PatientField::UpdatedAt
             )
         })
         .filter(|field| may_write(role, relation, *field))
@@ -1609,7 +1615,12 @@ impl Services {
             None => {
                 if actor.grant(Capability::EditDemographics) != carevault_core::Grant::Yes {
                     return Err(self
-                        .deny(actor, ResourceType::Patient, None, "requires registration rights")
+                        .deny(
+                            actor,
+                            ResourceType::Patient,
+                            None,
+                            "requires registration rights",
+                        )
                         .await);
                 }
                 Relation::Other

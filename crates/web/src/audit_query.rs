@@ -32,7 +32,7 @@ pub struct AuditEventsParams {
     pub action: Option<String>,
     /// The patient's pseudonym (`ANON_…`).
     pub patient: Option<String>,
-    /// `session`, `account`, `patient`, `audit_log` or `system`.
+    /// `session`, `account`, `patient`, `keys`, `audit_log` or `system`.
     pub resource_type: Option<String>,
     /// The resource's opaque id.
     pub resource: Option<String>,
@@ -62,7 +62,7 @@ pub struct AuditExportParams {
     pub action: Option<String>,
     /// The patient's pseudonym (`ANON_…`).
     pub patient: Option<String>,
-    /// `session`, `account`, `patient`, `audit_log` or `system`.
+    /// `session`, `account`, `patient`, `keys`, `audit_log` or `system`.
     pub resource_type: Option<String>,
     /// The resource's opaque id.
     pub resource: Option<String>,

@@ -328,6 +328,45 @@ impl TestApp {
         Self::builder(backend).build().await
     }
 
+    /// Signs `username` (a demo account) in through the service and returns the actor, for
+    /// tests that call use cases directly.
+    pub async fn actor(&self, username: &str) -> carevault_service::Actor {
+        let signed_in = self
+            .services
+            .sign_in(carevault_service::auth::SignInRequest {
+                username: username.into(),
+                password: secrecy::SecretString::from(demo_password(username)),
+                client_addr: None,
+                previous_token: None,
+                request_id: None,
+            })
+            .await
+            .expect("sign in");
+        self.services
+            .authenticate(&signed_in.token, None)
+            .await
+            .expect("authenticate")
+    }
+
+    /// Registers a patient as `actor` (possible duplicates notwithstanding).
+    pub async fn register_patient(
+        &self,
+        actor: &carevault_service::Actor,
+        input: carevault_service::patients::PatientInput,
+    ) -> carevault_service::patients::PatientDetails {
+        match self
+            .services
+            .register_patient(actor, input, true)
+            .await
+            .expect("registered")
+        {
+            carevault_service::patients::Registration::Registered(details) => *details,
+            carevault_service::patients::Registration::PossibleDuplicates(_) => {
+                panic!("registered anyway")
+            }
+        }
+    }
+
     /// Stops the services and starts new ones over the same database, keys and clock, as
     /// a server restart would.
     pub async fn restart(&mut self) {

@@ -9,34 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use axum::http::StatusCode;
 use carevault_core::Role;
 use carevault_core::masking::{PatientField, Relation, Visibility, view_for, visibility};
-use carevault_service::auth::SignInRequest;
-use carevault_service::patients::{
-    Change, EmergencyContactInput, PatientDetails, PatientInput, PatientQuery, Registration,
-};
+use carevault_service::patients::{Change, EmergencyContactInput, PatientInput, PatientQuery};
 use carevault_service::{Actor, Clock};
-use secrecy::SecretString;
 
-use crate::harness::{Backend, TestApp, TestResponse, demo_password};
+use crate::harness::{Backend, TestApp, TestResponse};
 use crate::on_all_backends;
-
-/// Signs `username` in through the service and returns the actor.
-async fn actor(app: &TestApp, username: &str) -> Actor {
-    let signed_in = app
-        .services
-        .sign_in(SignInRequest {
-            username: username.into(),
-            password: SecretString::from(demo_password(username)),
-            client_addr: None,
-            previous_token: None,
-            request_id: None,
-        })
-        .await
-        .expect("sign in");
-    app.services
-        .authenticate(&signed_in.token, None)
-        .await
-        .expect("authenticate")
-}
 
 fn set(value: &str) -> Change<String> {
     Change::Set(value.to_owned())
@@ -84,18 +61,6 @@ const MARKERS: [(PatientField, &str); 14] = [
     (PatientField::Allergies, "Qpallergymark"),
     (PatientField::PrimaryDiagnosis, "Qpdiagnosismark"),
 ];
-
-async fn register(app: &TestApp, admin: &Actor, input: PatientInput) -> PatientDetails {
-    match app
-        .services
-        .register_patient(admin, input, true)
-        .await
-        .expect("registered")
-    {
-        Registration::Registered(details) => *details,
-        Registration::PossibleDuplicates(_) => panic!("registered anyway"),
-    }
-}
 
 fn simple_patient(given: &str, family: &str, dob: &str, phone: &str) -> PatientInput {
     PatientInput {
@@ -152,8 +117,8 @@ fn assert_sign_in_redirect(response: &TestResponse, what: &str) {
 
 async fn patient_page_shows_exactly_the_fields_each_role_may_see(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
-    let patient = register(&app, &admin, marked_patient()).await;
+    let admin = app.actor("admin").await;
+    let patient = app.register_patient(&admin, marked_patient()).await;
     let mrn = patient.mrn.clone().expect("the administrator sees the MRN");
     app.services
         .assign_care_team_member(&admin, patient.id, "drsmith")
@@ -247,7 +212,7 @@ async fn patient_page_shows_exactly_the_fields_each_role_may_see(backend: Backen
 
 async fn the_register_form_reports_bad_input_and_duplicates(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
+    let admin = app.actor("admin").await;
     let mut reception = app.browser("reception").await;
 
     let form = assert_page(
@@ -398,14 +363,14 @@ async fn the_register_form_reports_bad_input_and_duplicates(backend: Backend) {
 
 async fn the_edit_form_offers_each_role_what_it_may_change(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
-    let patient = register(&app, &admin, marked_patient()).await;
-    let other = register(
-        &app,
-        &admin,
-        simple_patient("Olga", "Otherpatient", "1990-05-05", "07700 900555"),
-    )
-    .await;
+    let admin = app.actor("admin").await;
+    let patient = app.register_patient(&admin, marked_patient()).await;
+    let other = app
+        .register_patient(
+            &admin,
+            simple_patient("Olga", "Otherpatient", "1990-05-05", "07700 900555"),
+        )
+        .await;
     app.services
         .assign_care_team_member(&admin, patient.id, "drsmith")
         .await
@@ -509,7 +474,7 @@ async fn the_edit_form_offers_each_role_what_it_may_change(backend: Backend) {
     }
 
     // John edits his own phone, and nobody else's record.
-    let john_actor = actor(&app, "john").await;
+    let john_actor = app.actor("john").await;
     let own = app
         .services
         .my_patient_record(&john_actor)
@@ -556,19 +521,19 @@ async fn the_edit_form_offers_each_role_what_it_may_change(backend: Backend) {
 
 async fn the_list_searches_sorts_and_pages(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
-    let ann = register(
-        &app,
-        &admin,
-        simple_patient("Ann", "Smith", "1980-02-03", "+44 7700 900201"),
-    )
-    .await;
-    let bob = register(
-        &app,
-        &admin,
-        simple_patient("Bob", "Jones", "1975-06-07", "+44 7700 900202"),
-    )
-    .await;
+    let admin = app.actor("admin").await;
+    let ann = app
+        .register_patient(
+            &admin,
+            simple_patient("Ann", "Smith", "1980-02-03", "+44 7700 900201"),
+        )
+        .await;
+    let bob = app
+        .register_patient(
+            &admin,
+            simple_patient("Bob", "Jones", "1975-06-07", "+44 7700 900202"),
+        )
+        .await;
     let ann_href = format!("href=\"/patients/{}\"", ann.id);
     let bob_href = format!("href=\"/patients/{}\"", bob.id);
     let mut client = app.browser("admin").await;
@@ -665,8 +630,8 @@ async fn the_list_searches_sorts_and_pages(backend: Backend) {
 
 async fn only_administrators_see_the_encryption_view(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
-    let patient = register(&app, &admin, marked_patient()).await;
+    let admin = app.actor("admin").await;
+    let patient = app.register_patient(&admin, marked_patient()).await;
     let path = format!("/patients/{}/encryption", patient.id);
 
     let mut client = app.browser("admin").await;
@@ -720,7 +685,7 @@ async fn the_research_export_is_a_k_anonymous_download(backend: Backend) {
         .synthetic_patients(60)
         .build()
         .await;
-    let admin = actor(&app, "admin").await;
+    let admin = app.actor("admin").await;
 
     let mut client = app.browser("admin").await;
     let form = assert_page(
@@ -877,13 +842,13 @@ async fn the_research_export_is_a_k_anonymous_download(backend: Backend) {
 
 async fn care_teams_are_managed_on_the_patient_page(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
-    let patient = register(
-        &app,
-        &admin,
-        simple_patient("Cara", "Teamtest", "1985-03-04", "07700 900303"),
-    )
-    .await;
+    let admin = app.actor("admin").await;
+    let patient = app
+        .register_patient(
+            &admin,
+            simple_patient("Cara", "Teamtest", "1985-03-04", "07700 900303"),
+        )
+        .await;
     let page = format!("/patients/{}", patient.id);
     let mut reception = app.browser("reception").await;
     let html = reception.get(&page).await.text();
@@ -970,13 +935,13 @@ async fn care_teams_are_managed_on_the_patient_page(backend: Backend) {
 
 async fn every_patient_page_checks_who_asks(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
-    let patient = register(
-        &app,
-        &admin,
-        simple_patient("Ida", "Idortest", "1992-09-09", "07700 900404"),
-    )
-    .await;
+    let admin = app.actor("admin").await;
+    let patient = app
+        .register_patient(
+            &admin,
+            simple_patient("Ida", "Idortest", "1992-09-09", "07700 900404"),
+        )
+        .await;
     let id = patient.id;
     let gets = [
         "/patients".to_owned(),
@@ -1066,6 +1031,102 @@ async fn every_patient_page_checks_who_asks(backend: Backend) {
     assert!(!html.contains("href=\"/patients\""));
 }
 
+/// The audit events about one patient with this action, as the auditor's API lists them.
+async fn events_about(app: &TestApp, patient: &str, query: &str) -> Vec<serde_json::Value> {
+    let mut auditor = app.api_client("auditor").await;
+    let page = auditor
+        .get(&format!(
+            "/api/v1/audit/events?resource={patient}&{query}&limit=500"
+        ))
+        .await
+        .json();
+    page["events"].as_array().cloned().unwrap_or_default()
+}
+
+async fn pages_are_audited_once_and_refused_forms_are_recorded(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.actor("admin").await;
+    let patient = app
+        .register_patient(
+            &admin,
+            simple_patient("Audra", "Onceonly", "1970-03-03", "07700 900313"),
+        )
+        .await;
+    let id = patient.id.to_string();
+
+    // One page view is one read event, care team included.
+    let before = events_about(&app, &id, "action=read").await.len();
+    let mut browser = app.browser("admin").await;
+    assert_eq!(
+        browser.get(&format!("/patients/{id}")).await.status,
+        StatusCode::OK
+    );
+    let after = events_about(&app, &id, "action=read").await.len();
+    assert_eq!(after, before + 1, "one read per page view");
+
+    // Saving the edit form with one changed field records just that field.
+    let mut reception = app.browser("reception").await;
+    let form = reception.get(&format!("/patients/{id}/edit")).await.text();
+    assert!(form.contains("name=\"phone\""), "{form}");
+    let saved = reception
+        .post_form(
+            &format!("/patients/{id}/edit"),
+            &[
+                ("given_name", "Audra"),
+                ("family_name", "Onceonly"),
+                ("date_of_birth", "1970-03-03"),
+                ("sex", "male"),
+                ("phone", "07700 900999"),
+                ("status", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let updates = events_about(&app, &id, "action=update").await;
+    let reasons: Vec<&str> = updates
+        .iter()
+        .filter_map(|event| event["reason"].as_str())
+        .collect();
+    assert!(reasons.contains(&"changed: phone"), "{reasons:?}");
+
+    // A form the role may not submit is refused, and the refusal is on record.
+    let mut pharma = app.browser("pharma").await;
+    assert_eq!(
+        pharma.get("/patients/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        pharma.get(&format!("/patients/{id}/edit")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut nurse = app.browser("nurse").await;
+    assert_eq!(
+        nurse.get("/admin/research-export").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut auditor = app.api_client("auditor").await;
+    let denied = auditor
+        .get("/api/v1/audit/events?action=access_denied&limit=500")
+        .await
+        .json();
+    let reasons: Vec<String> = denied["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|event| event["reason"].as_str().map(str::to_owned))
+        .collect();
+    for reason in [
+        "requires registration rights",
+        "may not change this record",
+        "requires administrator",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} missing: {reasons:?}"
+        );
+    }
+}
+
 on_all_backends!(
     patient_page_shows_exactly_the_fields_each_role_may_see,
     the_register_form_reports_bad_input_and_duplicates,
@@ -1075,4 +1136,5 @@ on_all_backends!(
     the_research_export_is_a_k_anonymous_download,
     care_teams_are_managed_on_the_patient_page,
     every_patient_page_checks_who_asks,
+    pages_are_audited_once_and_refused_forms_are_recorded,
 );

@@ -6,33 +6,11 @@
 
 use std::collections::HashMap;
 
-use carevault_service::Actor;
-use carevault_service::auth::SignInRequest;
-use carevault_service::patients::{Change, PatientInput, PatientQuery, Registration};
+use carevault_service::patients::{Change, PatientInput, PatientQuery};
 use sea_orm::{ConnectionTrait, Database, Statement};
-use secrecy::SecretString;
 
-use crate::harness::{Backend, TestApp, demo_password};
+use crate::harness::{Backend, TestApp};
 use crate::on_all_backends;
-
-/// Signs `username` in through the service and returns the actor.
-pub async fn actor(app: &TestApp, username: &str) -> Actor {
-    let signed_in = app
-        .services
-        .sign_in(SignInRequest {
-            username: username.into(),
-            password: SecretString::from(demo_password(username)),
-            client_addr: None,
-            previous_token: None,
-            request_id: None,
-        })
-        .await
-        .expect("sign in");
-    app.services
-        .authenticate(&signed_in.token, None)
-        .await
-        .expect("authenticate")
-}
 
 /// A patient with a distinct marker in every free-text field.
 fn marked_patient() -> (PatientInput, Vec<&'static str>) {
@@ -76,22 +54,6 @@ fn marked_patient() -> (PatientInput, Vec<&'static str>) {
         "Qxdiagnosismarker",
     ];
     (input, markers)
-}
-
-async fn register(
-    app: &TestApp,
-    admin: &Actor,
-    input: PatientInput,
-) -> carevault_service::patients::PatientDetails {
-    match app
-        .services
-        .register_patient(admin, input, true)
-        .await
-        .expect("registered")
-    {
-        Registration::Registered(details) => *details,
-        Registration::PossibleDuplicates(_) => panic!("registered anyway"),
-    }
 }
 
 /// Everything the database holds, as the backend's own tools show it.
@@ -152,14 +114,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 async fn markers_stay_sealed_and_every_index_finds_the_patient(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
+    let admin = app.actor("admin").await;
     let (input, markers) = marked_patient();
-    let patient = register(&app, &admin, input).await;
+    let patient = app.register_patient(&admin, input).await;
     let mrn = patient.mrn.clone().expect("admin sees the MRN");
     // Another patient, so that a search must pick the right one.
     let set = |v: &str| Change::Set(v.to_owned());
-    register(
-        &app,
+    app.register_patient(
         &admin,
         PatientInput {
             given_name: set("Other"),
@@ -180,7 +141,7 @@ async fn markers_stay_sealed_and_every_index_finds_the_patient(backend: Backend)
 
     let mut app = app;
     app.restart().await;
-    let admin = actor(&app, "admin").await;
+    let admin = app.actor("admin").await;
     for q in [
         mrn.as_str(),
         "Qxgivenmarker Qxfamilymarker",
@@ -218,32 +179,32 @@ on_all_backends!(markers_stay_sealed_and_every_index_finds_the_patient);
 
 async fn a_sealed_value_moved_to_another_row_fails_its_integrity_check(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
+    let admin = app.actor("admin").await;
     let set = |v: &str| Change::Set(v.to_owned());
-    let alice = register(
-        &app,
-        &admin,
-        PatientInput {
-            given_name: set("Alice"),
-            family_name: set("Victim"),
-            date_of_birth: set("1980-01-01"),
-            sex: set("female"),
-            ..PatientInput::default()
-        },
-    )
-    .await;
-    let bob = register(
-        &app,
-        &admin,
-        PatientInput {
-            given_name: set("Bob"),
-            family_name: set("Target"),
-            date_of_birth: set("1981-02-02"),
-            sex: set("male"),
-            ..PatientInput::default()
-        },
-    )
-    .await;
+    let alice = app
+        .register_patient(
+            &admin,
+            PatientInput {
+                given_name: set("Alice"),
+                family_name: set("Victim"),
+                date_of_birth: set("1980-01-01"),
+                sex: set("female"),
+                ..PatientInput::default()
+            },
+        )
+        .await;
+    let bob = app
+        .register_patient(
+            &admin,
+            PatientInput {
+                given_name: set("Bob"),
+                family_name: set("Target"),
+                date_of_birth: set("1981-02-02"),
+                sex: set("male"),
+                ..PatientInput::default()
+            },
+        )
+        .await;
 
     // A database administrator copies Alice's sealed family name into Bob's row.
     let db = Database::connect(&app.database_url).await.unwrap();
@@ -309,7 +270,7 @@ on_all_backends!(a_sealed_value_moved_to_another_row_fails_its_integrity_check);
 
 async fn the_research_export_is_k_anonymous(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let admin = actor(&app, "admin").await;
+    let admin = app.actor("admin").await;
     let operator = app.services.console_operator();
     app.services
         .seed_synthetic_patients(&operator, 2000, Some(7))
