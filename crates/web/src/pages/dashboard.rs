@@ -52,6 +52,16 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "The last verification of the tamper-evident log, the latest signed checkpoint and the key that verifies it; verify the whole log now.",
                 link: Some(("/admin/status#audit-trail", "Check the audit trail")),
             },
+            Card {
+                title: "Patients",
+                body: "Search, register and correct patients; see how each record is stored (the encryption view).",
+                link: Some(("/patients", "Open the patient list")),
+            },
+            Card {
+                title: "Research export",
+                body: "A de-identified, k-anonymous CSV of all patients: pseudonyms, age bands, sex, postcode areas.",
+                link: Some(("/admin/research-export", "Prepare an export")),
+            },
             card(
                 "Backups",
                 "Coming with backups: the last backup, its size and the result of the restore drill.",
@@ -66,10 +76,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 "My day",
                 "Coming with scheduling: today's appointments, in order, with check-in status.",
             ),
-            card(
-                "My patients",
-                "Coming with the patient registry: patients on your care team, searchable.",
-            ),
+            Card {
+                title: "Patients",
+                body: "Search by name, date of birth, MRN or phone. Patients on your care team are shown in full; others appear as a pseudonym (ANON_…).",
+                link: Some(("/patients", "Search patients")),
+            },
             card(
                 "Open encounters",
                 "Coming with clinical records: drafts to finish and sign, prescriptions to review.",
@@ -80,6 +91,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 "Ward today",
                 "Coming with scheduling: patients checked in and waiting.",
             ),
+            Card {
+                title: "Patients",
+                body: "Search patients. Those on your care team are shown in full; others appear as a pseudonym (ANON_…).",
+                link: Some(("/patients", "Search patients")),
+            },
             card(
                 "Treatment updates",
                 "Coming with clinical records: open encounters where you add notes and vitals.",
@@ -90,10 +106,16 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 "Check-in desk",
                 "Coming with scheduling: today's arrivals to check in.",
             ),
-            card(
-                "Registration",
-                "Coming with the patient registry: register patients and correct their details.",
-            ),
+            Card {
+                title: "Registration",
+                body: "Register patients (you are warned about possible duplicates), correct their details and assign their care team.",
+                link: Some(("/patients/new", "Register a patient")),
+            },
+            Card {
+                title: "Patients",
+                body: "Find a patient by name, date of birth, MRN, phone or national id.",
+                link: Some(("/patients", "Search patients")),
+            },
             card(
                 "Billing",
                 "Coming with billing: invoices to issue and payments to record.",
@@ -108,8 +130,18 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 "Stock alerts",
                 "Coming with the pharmacy: drugs at or below reorder level and batches nearing expiry.",
             ),
+            Card {
+                title: "Patients",
+                body: "Confirm a patient's name and date of birth for dispensing.",
+                link: Some(("/patients", "Search patients")),
+            },
         ],
         Some(Role::Patient) => vec![
+            Card {
+                title: "My record",
+                body: "Your details as the hospital holds them; correct your address, phone, e-mail and emergency contact.",
+                link: Some(("/my/record", "Open my record")),
+            },
             card(
                 "My appointments",
                 "Coming with scheduling: your upcoming and past appointments, and requests.",
@@ -138,6 +170,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 title: "Integrity",
                 body: "Check the log from outside: the latest signed checkpoint and inclusion and consistency proofs are served by the API (/api/v1/audit/…).",
                 link: Some(("/api/docs", "Read the API reference")),
+            },
+            Card {
+                title: "Patients (pseudonymised)",
+                body: "Patients as pseudonyms (ANON_…), age bands and sex; look one up by pseudonym to follow it through the audit log.",
+                link: Some(("/patients", "Open the pseudonymised list")),
             },
         ],
         None => Vec::new(),
