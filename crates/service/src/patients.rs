@@ -1411,17 +1411,7 @@ impl Services {
         actor: &Actor,
         query: PatientQuery,
     ) -> Result<PatientPage, ServiceError> {
-        self.require_patient_access(actor).await?;
-        if actor.role() == Some(Role::Patient) {
-            return Err(self
-                .deny(
-                    actor,
-                    ResourceType::Patient,
-                    None,
-                    "patients see their own record only",
-                )
-                .await);
-        }
+        self.may_search_patients(actor).await?;
         let per_page = query
             .per_page
             .unwrap_or(self.settings().patients.page_size)
@@ -1601,6 +1591,24 @@ impl Services {
         self.record(self.patient_event(actor, AuditAction::Read, &row))
             .await?;
         Ok((details, members))
+    }
+
+    /// `Ok` when the actor may list and search patients; otherwise the refusal, recorded.
+    /// Handlers call it before they judge the request's parameters, so a role that may not
+    /// search is refused (and recorded) even when its parameters are also wrong.
+    pub async fn may_search_patients(&self, actor: &Actor) -> Result<(), ServiceError> {
+        self.require_patient_access(actor).await?;
+        if actor.role() == Some(Role::Patient) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Patient,
+                    None,
+                    "patients see their own record only",
+                )
+                .await);
+        }
+        Ok(())
     }
 
     /// The fields the actor may fill in: at a registration (`id` = `None`), or on the record

@@ -563,6 +563,8 @@ pub async fn list(
     CurrentActor(actor): CurrentActor,
     params: Result<ApiQuery<PatientListParams>, ApiError>,
 ) -> Result<Json<PatientList>, ApiError> {
+    // Who may search is decided (and a refusal recorded) before the parameters are judged.
+    state.services.may_search_patients(&actor).await?;
     let ApiQuery(params) = params?;
     let query = params
         .into_query()

@@ -528,6 +528,8 @@ pub async fn list(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    // Who may search is decided (and a refusal recorded) before the parameters are judged.
+    state.services.may_search_patients(&actor).await?;
     let role = actor.role();
     let mut errors = ValidationErrors::new();
     let params = match query_params::<ListParams>(raw.as_deref().unwrap_or_default()) {

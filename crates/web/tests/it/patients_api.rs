@@ -1235,6 +1235,39 @@ async fn every_read_is_audited_without_patient_data(backend: Backend) {
     assert!(!csv.text().contains("markqz"));
 }
 
+async fn a_role_that_may_not_search_is_refused_before_its_parameters_are_judged(
+    backend: Backend,
+) {
+    let app = TestApp::new(backend).await;
+    for path in ["/api/v1/patients?page=abc", "/api/v1/patients?sort=sideways"] {
+        let mut john = app.api_client("john").await;
+        let response = john.get(path).await;
+        response.problem(StatusCode::FORBIDDEN);
+        let mut browser = app.browser("john").await;
+        let page = browser.get(&path.replace("/api/v1", "")).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let mut auditor = app.api_client("auditor").await;
+    let denied = auditor
+        .get("/api/v1/audit/events?action=access_denied&resource_type=patient")
+        .await
+        .json();
+    let reasons: Vec<&str> = denied["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| **r == "patients see their own record only")
+            .count(),
+        4,
+        "{reasons:?}"
+    );
+}
+
 on_all_backends!(
     each_role_sees_exactly_the_fields_the_policy_allows,
     pseudonyms_are_stable_across_requests_and_restarts_and_differ,
@@ -1245,4 +1278,5 @@ on_all_backends!(
     every_patient_route_refuses_the_wrong_caller,
     care_team_assignment_opens_the_full_view,
     every_read_is_audited_without_patient_data,
+    a_role_that_may_not_search_is_refused_before_its_parameters_are_judged,
 );
