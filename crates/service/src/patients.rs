@@ -574,6 +574,15 @@ fn apply_input(
     }
 }
 
+/// The answer when a record changed between reading it and writing it.
+fn changed_meanwhile() -> ServiceError {
+    ServiceError::Conflict {
+        field: None,
+        message: "someone else changed this record meanwhile; reload it and make your change again"
+            .into(),
+    }
+}
+
 /// The fields whose values differ between two versions of a record.
 fn differing_fields(before: &PatientData, after: &PatientData) -> Vec<PatientField> {
     use PatientField as F;
@@ -1512,13 +1521,23 @@ impl Services {
     /// Changes a patient. Who may change what: administrators everything; receptionists
     /// demographics; doctors on the care team the clinical fields; a patient their own
     /// contact details. Audited with the names (never the values) of the changed fields.
+    ///
+    /// `seen_updated_at` is the `updated_at` of the copy the change was made on (an edit
+    /// form carries it): if the record changed since, nothing is written and the answer is
+    /// a conflict, so one person's edit never silently undoes another's. Whatever the
+    /// caller says, the write itself only succeeds if the record is still as this call read
+    /// it.
     pub async fn update_patient(
         &self,
         actor: &Actor,
         id: PatientId,
         input: PatientInput,
+        seen_updated_at: Option<DateTime<Utc>>,
     ) -> Result<PatientDetails, ServiceError> {
         let (row, relation, view) = self.load_for(actor, id).await?;
+        if seen_updated_at.is_some_and(|seen| to_micros(seen) != row.updated_at) {
+            return Err(changed_meanwhile());
+        }
         let changed = input.changed_fields();
         if let Some(field) = changed
             .iter()
@@ -1566,11 +1585,21 @@ impl Services {
         if let Some(status) = status {
             updated.status = status.as_str().to_owned();
         }
-        updated.updated_at = to_micros(self.now());
+        // Strictly later than the version it replaces, even with a coarse or frozen clock.
+        updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
         let mut event = self.patient_event(actor, AuditAction::Update, &row);
         event.reason = Some(format!("changed: {}", names.join(", ")));
         let txn = self.begin().await?;
-        patients::update(&txn, updated.clone(), &index_entries(&ring, &data)).await?;
+        if !patients::update(
+            &txn,
+            updated.clone(),
+            row.updated_at,
+            &index_entries(&ring, &data),
+        )
+        .await?
+        {
+            return Err(changed_meanwhile());
+        }
         self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(patient_id = %id, fields = names.len(), "patient changed");
@@ -1782,6 +1811,7 @@ impl Services {
             .ok_or_else(|| ValidationErrors::single("username", "must be a patient account"))?;
         let mut updated = row.clone();
         updated.account_id = Some(user.id.to_string());
+        updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
         let mut event = self.patient_event(actor, AuditAction::Update, &row);
         event.reason = Some(format!("portal account linked: {}", user.id));
         let txn = self.begin().await?;
@@ -1790,14 +1820,17 @@ impl Services {
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)
             .await?;
         let data = open_all(&row, &dek)?;
-        match patients::update(&txn, updated, &index_entries(&ring, &data)).await {
+        match patients::update(&txn, updated, row.updated_at, &index_entries(&ring, &data)).await {
+            Ok(false) => return Err(changed_meanwhile()),
             Err(StoreError::UniqueViolation(_)) => {
                 return Err(ServiceError::Conflict {
                     field: Some("username"),
                     message: "is already linked to another patient".into(),
                 });
             }
-            other => other?,
+            other => {
+                other?;
+            }
         }
         self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;

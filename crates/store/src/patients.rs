@@ -129,12 +129,15 @@ async fn insert_index(
 }
 
 /// Writes every column of an existing row (except its wrapped data key, which only key
-/// rotation changes, through [`replace_wrapped_key`]) and replaces its blind indexes.
+/// rotation changes, through [`replace_wrapped_key`]) and replaces its blind indexes — if
+/// the stored row's `updated_at` is still `read_at` (the value this change was based on).
+/// `false` when someone else changed the row meanwhile: nothing is written.
 pub async fn update(
     conn: &impl Conn,
     row: PatientRow,
+    read_at: i64,
     index: &[IndexEntry],
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let id = row.id.clone();
     let mut active = row.into_active_model();
     for column in [
@@ -160,12 +163,22 @@ pub async fn update(
     ] {
         active.reset(column);
     }
-    Entity::update(active).exec(conn).await?;
+    active.not_set(Column::Id);
+    let result = Entity::update_many()
+        .set(active)
+        .filter(Column::Id.eq(id.clone()))
+        .filter(Column::UpdatedAt.eq(read_at))
+        .exec(conn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Ok(false);
+    }
     search_index::Entity::delete_many()
         .filter(search_index::Column::PatientId.eq(id.clone()))
         .exec(conn)
         .await?;
-    insert_index(conn, &id, index).await
+    insert_index(conn, &id, index).await?;
+    Ok(true)
 }
 
 pub async fn find(conn: &impl Conn, id: PatientId) -> Result<Option<PatientRow>, StoreError> {

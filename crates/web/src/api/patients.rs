@@ -677,6 +677,7 @@ pub async fn get_one(
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not change this patient, or one of the fields sent", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The record changed while this change was being made; nothing was written, retry", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
@@ -692,7 +693,7 @@ pub async fn patch(
     let ApiJson(body) = body?;
     let details = state
         .services
-        .update_patient(&actor, id, body.into())
+        .update_patient(&actor, id, body.into(), None)
         .await?;
     Ok(Json(details.into()))
 }

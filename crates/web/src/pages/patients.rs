@@ -650,6 +650,8 @@ pub struct PatientForm {
     primary_diagnosis: Option<String>,
     status: Option<String>,
     register_anyway: Option<String>,
+    /// The record's `updated_at` (microseconds) when the edit form was drawn.
+    seen: Option<String>,
 }
 
 impl std::fmt::Debug for PatientForm {
@@ -731,7 +733,18 @@ impl PatientForm {
             primary_diagnosis: shown(&d.primary_diagnosis),
             status: Some(d.status.clone()),
             register_anyway: None,
+            seen: d
+                .updated_at
+                .map(|at| carevault_core::time::to_micros(at).to_string()),
         }
+    }
+
+    /// The version of the record the form was drawn from, if it says.
+    fn seen(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.seen
+            .as_deref()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .map(carevault_core::time::from_micros)
     }
 }
 
@@ -1139,6 +1152,8 @@ struct PatientFormPage {
     problems: Vec<String>,
     has_errors: bool,
     duplicates: Vec<ListRow>,
+    /// Carried back on submit, so a change to a record edited meanwhile is refused.
+    seen: Option<String>,
 }
 
 fn register_page(
@@ -1161,6 +1176,7 @@ fn register_page(
         has_errors: !errors.is_empty(),
         sections,
         duplicates,
+        seen: None,
     }
 }
 
@@ -1251,6 +1267,7 @@ fn edit_page(
         has_errors: !errors.is_empty(),
         sections,
         duplicates: Vec::new(),
+        seen: values.seen.clone(),
     }
 }
 
@@ -1302,9 +1319,9 @@ pub async fn update(
     Form(form): Form<PatientForm>,
 ) -> Result<Response, PageError> {
     let id = parse_patient_id(&id)?;
-    let errors = match state
+    let (errors, status) = match state
         .services
-        .update_patient(&actor, id, form.to_input())
+        .update_patient(&actor, id, form.to_input(), form.seen())
         .await
     {
         Ok(_) if actor.role() == Some(Role::Patient) => {
@@ -1315,7 +1332,11 @@ pub async fn update(
                 Redirect::to(&format!("/patients/{id}?notice=patient-updated")).into_response(),
             );
         }
-        Err(ServiceError::Validation(errors)) => errors,
+        Err(ServiceError::Validation(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(ServiceError::Conflict { message, .. }) => (
+            ValidationErrors::single("Not saved:", message),
+            StatusCode::CONFLICT,
+        ),
         Err(other) => return Err(other.into()),
     };
     let fields = state
@@ -1330,7 +1351,7 @@ pub async fn update(
         &form,
         &errors,
     ))?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    *response.status_mut() = status;
     Ok(response)
 }
 

@@ -1127,6 +1127,67 @@ async fn pages_are_audited_once_and_refused_forms_are_recorded(backend: Backend)
     }
 }
 
+async fn an_edit_made_on_a_stale_copy_is_refused_not_lost(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.actor("admin").await;
+    let patient = app
+        .register_patient(
+            &admin,
+            simple_patient("Stella", "Stalecopy", "1966-06-06", "07700 900606"),
+        )
+        .await;
+    let id = patient.id.to_string();
+    // The receptionist opens the edit form …
+    let mut reception = app.browser("reception").await;
+    let form = reception.get(&format!("/patients/{id}/edit")).await.text();
+    let seen = crate::harness::hidden_field(&form, "seen").expect("the form carries its version");
+    // … meanwhile the administrator adds an e-mail address …
+    app.clock.advance(std::time::Duration::from_secs(5));
+    let mut api = app.api_client("admin").await;
+    let patched = api
+        .send(
+            api.request(axum::http::Method::PATCH, &format!("/api/v1/patients/{id}"))
+                .header("content-type", "application/merge-patch+json")
+                .body(axum::body::Body::from(r#"{"email":"stella@example.org"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text());
+    // … and the receptionist saves the form drawn before that change.
+    let saved = reception
+        .post_form(
+            &format!("/patients/{id}/edit"),
+            &[
+                ("given_name", "Stella"),
+                ("family_name", "Stalecopy"),
+                ("date_of_birth", "1966-06-06"),
+                ("sex", "male"),
+                ("phone", "07700 900607"),
+                ("email", ""),
+                ("status", "active"),
+                ("seen", seen.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::CONFLICT, "{}", saved.text());
+    assert!(
+        saved
+            .text()
+            .contains("someone else changed this record meanwhile")
+    );
+    let now = app.services.get_patient(&admin, patient.id).await.unwrap();
+    assert_eq!(
+        now.email,
+        Some(Some("stella@example.org".to_owned())),
+        "the e-mail survived"
+    );
+    assert_eq!(
+        now.phone,
+        Some(Some("07700 900606".to_owned())),
+        "nothing of the stale form was written"
+    );
+}
+
 on_all_backends!(
     patient_page_shows_exactly_the_fields_each_role_may_see,
     the_register_form_reports_bad_input_and_duplicates,
@@ -1137,4 +1198,5 @@ on_all_backends!(
     care_teams_are_managed_on_the_patient_page,
     every_patient_page_checks_who_asks,
     pages_are_audited_once_and_refused_forms_are_recorded,
+    an_edit_made_on_a_stale_copy_is_refused_not_lost,
 );

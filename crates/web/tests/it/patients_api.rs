@@ -1235,11 +1235,12 @@ async fn every_read_is_audited_without_patient_data(backend: Backend) {
     assert!(!csv.text().contains("markqz"));
 }
 
-async fn a_role_that_may_not_search_is_refused_before_its_parameters_are_judged(
-    backend: Backend,
-) {
+async fn a_role_that_may_not_search_is_refused_before_its_parameters_are_judged(backend: Backend) {
     let app = TestApp::new(backend).await;
-    for path in ["/api/v1/patients?page=abc", "/api/v1/patients?sort=sideways"] {
+    for path in [
+        "/api/v1/patients?page=abc",
+        "/api/v1/patients?sort=sideways",
+    ] {
         let mut john = app.api_client("john").await;
         let response = john.get(path).await;
         response.problem(StatusCode::FORBIDDEN);
