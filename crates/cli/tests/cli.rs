@@ -245,8 +245,9 @@ fn http_get(address: &str, path: &str) -> (u16, String) {
 fn serve_answers(database_url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let mut command = carevault(&dir.path().join("data"));
-    if let Some(url) = database_url {
-        command.args(["--database-url", url]);
+    let scratch = database_url.map(common::ScratchDatabase::create);
+    if let Some(scratch) = &scratch {
+        command.args(["--database-url", &scratch.url]);
     }
     command.args(["serve", "--bind", "127.0.0.1:0"]);
     let server = start(command);
@@ -256,6 +257,7 @@ fn serve_answers(database_url: Option<&str>) {
     assert_eq!(status, 200);
     let (status, body) = http_get(&server.address, "/dashboard");
     assert_eq!(status, 303, "{body}");
+    drop(server); // before the scratch database is dropped
 }
 
 fn backend_url(var: &str) -> Option<String> {

@@ -88,3 +88,52 @@ pub fn start(mut command: Command) -> Server {
     }
     Server { child, address }
 }
+
+/// A fresh, empty database on the server that `url` points at, dropped again on drop. The
+/// binary tests need their own: a database remembers the fingerprints of the keys it was
+/// first used with and refuses any other key directory (as it should).
+pub struct ScratchDatabase {
+    server_url: String,
+    name: String,
+    pub url: String,
+}
+
+fn run_sql(url: &str, sql: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let db = Database::connect(url).await.unwrap();
+        db.execute_unprepared(sql).await.unwrap();
+        db.close().await.unwrap();
+    });
+}
+
+impl ScratchDatabase {
+    pub fn create(url: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = format!("cv_cli_{}_{nanos}", std::process::id());
+        run_sql(url, &format!("CREATE DATABASE {name}"));
+        let mut scratch = url::Url::parse(url).unwrap();
+        scratch.set_path(&format!("/{name}"));
+        Self {
+            server_url: url.to_owned(),
+            name,
+            url: scratch.to_string(),
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let url = self.server_url.clone();
+        // Best effort: a leftover scratch database is harmless.
+        let _ = std::panic::catch_unwind(|| run_sql(&url, &format!("DROP DATABASE {name}")));
+    }
+}
