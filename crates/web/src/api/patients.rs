@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
+use carevault_service::ServiceError;
 use carevault_service::patients::{
     CareTeamMember, Change, EmergencyContactInput, MAX_PAGE_SIZE, PatientDetails, PatientInput,
     PatientPage, PatientQuery, PatientSort, Registration,
@@ -645,7 +646,7 @@ pub async fn register(
     security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
-        (status = 200, description = "The patient", body = PatientRecord),
+        (status = 200, description = "The patient; the `ETag` header is its version, for `If-Match` on PATCH", body = PatientRecord),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not see this patient (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
@@ -655,14 +656,57 @@ pub async fn get_one(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
-) -> Result<Json<PatientRecord>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = patient_id(&id).ok_or_else(|| not_found("patient"))?;
     let details = state.services.get_patient(&actor, id).await?;
-    Ok(Json(details.into()))
+    Ok(with_etag(&details))
+}
+
+/// The record's version as an entity tag: its `updated_at` in microseconds. Only where the
+/// caller sees `updated_at` (every view that may change the record does).
+fn etag(details: &PatientDetails) -> Option<String> {
+    details
+        .updated_at
+        .map(|at| format!("\"{}\"", carevault_core::time::to_micros(at)))
+}
+
+/// The version an `If-Match` header names; `Err` when it is there but not one of ours.
+fn if_match(
+    headers: &header::HeaderMap,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(|micros| Some(carevault_core::time::from_micros(micros)))
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition failed",
+            )
+            .with_detail("If-Match must be an ETag from this patient's GET or PATCH response.")
+            .into()
+        })
+}
+
+fn with_etag(details: &PatientDetails) -> Response {
+    let tag = etag(details);
+    let mut response = Json(PatientRecord::from(details.clone())).into_response();
+    if let Some(value) = tag.and_then(|t| header::HeaderValue::from_str(&t).ok()) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
 }
 
 /// Changes a patient (JSON merge patch).
 ///
+/// Send `If-Match` with the `ETag` of the copy the change is based on to be refused (412)
+/// instead of overwriting someone else's change made since.
 /// A member left out keeps its value, `null` clears it (required fields cannot be cleared),
 /// a value sets it. `status` may be set to `active` or `deceased`. Any field the caller may
 /// not change makes the whole request 403; nothing is written. Answers the patient as the
@@ -673,11 +717,12 @@ pub async fn get_one(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body(content = PatchPatientRequest, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "The changed patient", body = PatientRecord),
+        (status = 200, description = "The changed patient (with its new ETag)", body = PatientRecord),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not change this patient, or one of the fields sent", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The record changed while this change was being made; nothing was written, retry", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names a version that is no longer the stored one (someone changed the record since); nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
@@ -686,16 +731,29 @@ pub async fn patch(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
+    headers: header::HeaderMap,
     body: Result<ApiJson<PatchPatientRequest>, ApiError>,
-) -> Result<Json<PatientRecord>, ApiError> {
+) -> Result<Response, ApiError> {
     // A bad id is "not found" whatever the body holds.
     let id = patient_id(&id).ok_or_else(|| not_found("patient"))?;
     let ApiJson(body) = body?;
-    let details = state
+    let seen = if_match(&headers)?;
+    match state
         .services
-        .update_patient(&actor, id, body.into(), None)
-        .await?;
-    Ok(Json(details.into()))
+        .update_patient(&actor, id, body.into(), seen)
+        .await
+    {
+        Ok(details) => Ok(with_etag(&details)),
+        // The version the client named is not the stored one: RFC 9110's answer is 412.
+        Err(ServiceError::Conflict { message, .. }) if seen.is_some() => Err(Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition-failed",
+            "Precondition failed",
+        )
+        .with_detail(message)
+        .into()),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The patient's care team.

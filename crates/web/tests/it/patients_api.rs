@@ -1269,6 +1269,49 @@ async fn a_role_that_may_not_search_is_refused_before_its_parameters_are_judged(
     );
 }
 
+async fn if_match_refuses_a_patch_based_on_an_old_version(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let mut admin = app.api_client("admin").await;
+    let created = admin
+        .post_json(
+            "/api/v1/patients",
+            &json!({"given_name": "Ivy", "family_name": "Etagson", "date_of_birth": "1980-01-01", "sex": "female"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/patients/{id}");
+    let read = admin.get(&path).await;
+    let first = read.header("etag").expect("an ETag").to_owned();
+
+    let with_if_match = |client: &Client<'_>, tag: &str, body: Value| {
+        client
+            .request(Method::PATCH, &path)
+            .header(header::CONTENT_TYPE, "application/merge-patch+json")
+            .header(header::IF_MATCH, tag)
+            .body(Body::from(body.to_string()))
+            .expect("a request")
+    };
+    app.clock.advance(std::time::Duration::from_secs(1));
+    let request = with_if_match(&admin, &first, json!({"phone": "07700 900101"}));
+    let changed = admin.send(request).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    let second = changed.header("etag").expect("a new ETag").to_owned();
+    assert_ne!(first, second);
+
+    // A second client still holding the first version is refused, and nothing is written.
+    let request = with_if_match(&admin, &first, json!({"phone": "07700 900202"}));
+    let stale = admin.send(request).await;
+    stale.problem(StatusCode::PRECONDITION_FAILED);
+    let request = with_if_match(&admin, "\"yesterday\"", json!({"phone": "07700 900303"}));
+    admin
+        .send(request)
+        .await
+        .problem(StatusCode::PRECONDITION_FAILED);
+    let now = admin.get(&path).await.json();
+    assert_eq!(now["phone"], "07700 900101");
+}
+
 on_all_backends!(
     each_role_sees_exactly_the_fields_the_policy_allows,
     pseudonyms_are_stable_across_requests_and_restarts_and_differ,
@@ -1280,4 +1323,5 @@ on_all_backends!(
     care_team_assignment_opens_the_full_view,
     every_read_is_audited_without_patient_data,
     a_role_that_may_not_search_is_refused_before_its_parameters_are_judged,
+    if_match_refuses_a_patch_based_on_an_old_version,
 );
