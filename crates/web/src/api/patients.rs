@@ -670,28 +670,28 @@ fn etag(details: &PatientDetails) -> Option<String> {
         .map(|at| format!("\"{}\"", carevault_core::time::to_micros(at)))
 }
 
-/// The version an `If-Match` header names; `Err` when it is there but not one of ours.
-fn if_match(
-    headers: &header::HeaderMap,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse::<i64>().ok())
-        .map(|micros| Some(carevault_core::time::from_micros(micros)))
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::PRECONDITION_FAILED,
-                "precondition-failed",
-                "Precondition failed",
-            )
-            .with_detail("If-Match must be an ETag from this patient's GET or PATCH response.")
-            .into()
-        })
+/// The version an `If-Match` header names: `None` without the header, `Some(None)` when it
+/// is there but not one of our entity tags.
+fn if_match(headers: &header::HeaderMap) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
+    let value = headers.get(header::IF_MATCH)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(carevault_core::time::from_micros),
+    )
+}
+
+fn precondition_failed(detail: impl Into<String>) -> ApiError {
+    Problem::new(
+        StatusCode::PRECONDITION_FAILED,
+        "precondition-failed",
+        "Precondition failed",
+    )
+    .with_detail(detail.into())
+    .into()
 }
 
 fn with_etag(details: &PatientDetails) -> Response {
@@ -737,7 +737,15 @@ pub async fn patch(
     // A bad id is "not found" whatever the body holds.
     let id = patient_id(&id).ok_or_else(|| not_found("patient"))?;
     let ApiJson(body) = body?;
-    let seen = if_match(&headers)?;
+    let seen = match if_match(&headers) {
+        None => None,
+        Some(Some(version)) => Some(version),
+        Some(None) => {
+            return Err(precondition_failed(
+                "If-Match must be an ETag from this patient's GET or PATCH response.",
+            ));
+        }
+    };
     match state
         .services
         .update_patient(&actor, id, body.into(), seen)
@@ -745,13 +753,9 @@ pub async fn patch(
     {
         Ok(details) => Ok(with_etag(&details)),
         // The version the client named is not the stored one: RFC 9110's answer is 412.
-        Err(ServiceError::Conflict { message, .. }) if seen.is_some() => Err(Problem::new(
-            StatusCode::PRECONDITION_FAILED,
-            "precondition-failed",
-            "Precondition failed",
-        )
-        .with_detail(message)
-        .into()),
+        Err(ServiceError::Conflict { message, .. }) if seen.is_some() => {
+            Err(precondition_failed(message))
+        }
         Err(other) => Err(other.into()),
     }
 }
