@@ -285,7 +285,15 @@ pub fn render_markdown() -> String {
          five-year age band (`40-44`, `90+`).\n\
          - **–**: the field is absent from JSON and HTML alike.\n\
          - A patient's care team is assigned by an administrator or receptionist (appointments \
-         and the patient's own shares join it in later releases).\n",
+         and the patient's own shares join it in later releases). The care team itself is \
+         shown only in the full, registration and own views: who treats a patient is \
+         revealing too.\n\
+         - Search matches only on what the caller's view shows in clear: doctors and nurses \
+         search their own care team's patients (everyone else by pseudonym only), pharmacists \
+         search by name and date of birth, auditors by pseudonym; receptionists and \
+         pharmacists cannot look pseudonyms up.\n\
+         - The pseudonym is shown beside a name only to administrators. The research export \
+         uses pseudonyms of its own (random per export), never `ANON_` ones.\n",
     );
     out
 }

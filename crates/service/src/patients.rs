@@ -304,8 +304,8 @@ impl PatientSort {
     }
 }
 
-/// A list or search request.
-#[derive(Debug, Clone, Default)]
+/// A list or search request. Its `Debug` output leaves the search text out.
+#[derive(Clone, Default)]
 pub struct PatientQuery {
     /// Search text: a name, "family name date of birth", an MRN, a phone number, a national
     /// id, or a pseudonym. Its content never reaches a log or the audit trail.
@@ -314,6 +314,17 @@ pub struct PatientQuery {
     pub page: u64,
     pub per_page: Option<u64>,
     pub sort: PatientSort,
+}
+
+impl std::fmt::Debug for PatientQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientQuery")
+            .field("searching", &self.q.is_some())
+            .field("page", &self.page)
+            .field("per_page", &self.per_page)
+            .field("sort", &self.sort)
+            .finish()
+    }
 }
 
 /// One page of patients.
@@ -972,6 +983,15 @@ fn random_pseudonym_number() -> i64 {
     i64::try_from(n).unwrap_or(1_000)
 }
 
+/// Whether a view includes the care team. Who treats a patient is itself revealing (an
+/// oncologist, a psychiatrist), so the masked, dispensing and pseudonymous views leave it out.
+fn sees_care_team(view: PatientView) -> bool {
+    matches!(
+        view,
+        PatientView::Full | PatientView::Own | PatientView::Registration
+    )
+}
+
 /// The fields a role may fill in, given its relation to the patient (`existing`: on a
 /// registered record, where the status can change too).
 fn writable_fields(role: Option<Role>, relation: Relation, existing: bool) -> Vec<PatientField> {
@@ -1446,6 +1466,15 @@ impl Services {
             }
             Some(q) => {
                 if let Some(number) = parse_pseudonym(q) {
+                    if matches!(actor.role(), Some(Role::Receptionist | Role::Pharmacist)) {
+                        // Their views show names: a pseudonym look-up would map pseudonyms
+                        // (the audit trail's, a masked screen's) back to people.
+                        return Err(ValidationErrors::single(
+                            "q",
+                            "search by name, date of birth, hospital number or phone; pseudonyms are looked up by clinicians, auditors and administrators",
+                        )
+                        .into());
+                    }
                     let row =
                         patients::find_by_pseudonym(conn, i64::try_from(number).unwrap_or(-1))
                             .await?
@@ -1463,8 +1492,37 @@ impl Services {
                     )
                     .into());
                 } else {
-                    let entries = search_entries(&self.key_ring(), q);
-                    let (ids, total) = patients::search(conn, &entries, offset, per_page).await?;
+                    let mut entries = search_entries(&self.key_ring(), q);
+                    // A search may only match on what the caller's view shows in clear, or a
+                    // hit would confirm a hidden value (a phone number, a name behind a
+                    // pseudonym). Pharmacists see names and dates of birth; clinicians see
+                    // identities on their own care team only.
+                    let mut care_team_of = None;
+                    match actor.role() {
+                        Some(Role::Pharmacist) => {
+                            entries.retain(|(kind, _)| {
+                                IndexKind::from_label(kind).is_some_and(|kind| {
+                                    matches!(
+                                        kind,
+                                        IndexKind::FullName
+                                            | IndexKind::FamilyNameAndBirthDate
+                                            | IndexKind::FamilyNamePhonetic
+                                    )
+                                })
+                            });
+                            if entries.is_empty() {
+                                return Err(ValidationErrors::single(
+                                    "q",
+                                    "pharmacists search by name, or by family name and date of birth",
+                                )
+                                .into());
+                            }
+                        }
+                        Some(Role::Doctor | Role::Nurse) => care_team_of = actor.user_id(),
+                        _ => {}
+                    }
+                    let (ids, total) =
+                        patients::search(conn, &entries, care_team_of, offset, per_page).await?;
                     let mut rows = patients::find_many(conn, &ids).await?;
                     rows.retain(|row| row.status != patients::ERASED_STATUS);
                     if query.sort != PatientSort::Relevance {
@@ -1535,9 +1593,6 @@ impl Services {
         seen_updated_at: Option<DateTime<Utc>>,
     ) -> Result<PatientDetails, ServiceError> {
         let (row, relation, view) = self.load_for(actor, id).await?;
-        if seen_updated_at.is_some_and(|seen| to_micros(seen) != row.updated_at) {
-            return Err(changed_meanwhile());
-        }
         let changed = input.changed_fields();
         if let Some(field) = changed
             .iter()
@@ -1551,6 +1606,11 @@ impl Services {
                     &format!("may not change {}", field.name()),
                 )
                 .await);
+        }
+        // Only now (after the refusal of forbidden fields was recorded): is the caller's copy
+        // still the stored version?
+        if seen_updated_at.is_some_and(|seen| to_micros(seen) != row.updated_at) {
+            return Err(changed_meanwhile());
         }
         let status = parse_status_change(&input.status)?;
         let current = self.open_row(actor, &row, AuditAction::Update).await?;
@@ -1616,7 +1676,11 @@ impl Services {
         let (row, _, view) = self.load_for(actor, id).await?;
         let data = self.open_row(actor, &row, AuditAction::Read).await?;
         let details = present(&row, &data, view, self.today())?;
-        let members = self.care_team_members(id).await?;
+        let members = if sees_care_team(view) {
+            self.care_team_members(id).await?
+        } else {
+            Vec::new()
+        };
         self.record(self.patient_event(actor, AuditAction::Read, &row))
             .await?;
         Ok((details, members))
@@ -1691,7 +1755,17 @@ impl Services {
         actor: &Actor,
         id: PatientId,
     ) -> Result<Vec<CareTeamMember>, ServiceError> {
-        let (row, _, _) = self.load_for(actor, id).await?;
+        let (row, _, view) = self.load_for(actor, id).await?;
+        if !sees_care_team(view) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Patient,
+                    Some(id.to_string()),
+                    "the care team is not part of this view",
+                )
+                .await);
+        }
         let members = self.care_team_members(id).await?;
         let mut event = self.patient_event(actor, AuditAction::Read, &row);
         event.reason = Some("care team".into());
@@ -1977,8 +2051,11 @@ impl Services {
                         .and_then(postcode_area)
                         .unwrap_or_else(|| "*".into()),
                 };
+                // A pseudonym of this export only: random, never stored, so the file cannot be
+                // joined with the application's own `ANON_` pseudonyms (which staff can look
+                // up) or with another export.
                 let payload = (
-                    pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0)),
+                    format!("R{}", hex::encode(carevault_crypto::random_bytes::<8>())),
                     data.blood_group.unwrap_or_default(),
                     data.primary_diagnosis.unwrap_or_default(),
                     row.status.clone(),
@@ -1991,7 +2068,7 @@ impl Services {
             .k_achieved
             .map_or_else(|| "none".to_owned(), |k| k.to_string());
         let mut csv = format!(
-            "# Carevault research export (de-identified)\n# k requested: {k}; k achieved: {achieved}; rows: {}; suppressed rows: {}; generalised rows: {}\n",
+            "# Carevault research export (de-identified)\n# k requested: {k}; k achieved: {achieved}; rows: {}; suppressed rows: {}; generalised rows: {}\n# pseudonyms are random for this export and appear nowhere else\n",
             result.rows.len(),
             result.suppressed_rows,
             result.generalised_rows
@@ -2083,7 +2160,9 @@ impl Services {
 
 /// One CSV field (RFC 4180), with spreadsheet formulas neutralised.
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let value = if value.starts_with(['\t', '\r'])
+        || value.trim_start().starts_with(['=', '+', '-', '@'])
+    {
         format!("'{value}")
     } else {
         value.to_owned()

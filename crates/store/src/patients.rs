@@ -249,11 +249,13 @@ pub async fn list(
     Ok((rows, total))
 }
 
-/// The patients any of `entries` (kind label, blind index) points at: one page of ids, best
-/// match (lowest weight) first and newest first among equals, and the number of matches.
+/// The patients any of `entries` (kind label, blind index) points at — among those on
+/// `care_team_of`'s care team, if given: one page of ids, best match (lowest weight) first
+/// and newest first among equals, and the number of matches.
 pub async fn search(
     conn: &impl Conn,
     entries: &[(&str, String)],
+    care_team_of: Option<UserId>,
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<PatientId>, u64), StoreError> {
@@ -266,6 +268,21 @@ pub async fn search(
             Condition::all()
                 .add(search_index::Column::Kind.eq(*kind))
                 .add(search_index::Column::Value.eq(value.clone())),
+        );
+    }
+    if let Some(user) = care_team_of {
+        // Only the patients on this clinician's care team.
+        any = Condition::all().add(any).add(
+            Expr::col(search_index::Column::PatientId).in_subquery(
+                Query::select()
+                    .column(crate::entity::care_team_members::Column::PatientId)
+                    .from(crate::entity::care_team_members::Entity)
+                    .and_where(
+                        Expr::col(crate::entity::care_team_members::Column::UserId)
+                            .eq(user.to_string()),
+                    )
+                    .to_owned(),
+            ),
         );
     }
     let best = Alias::new("best");
@@ -312,7 +329,9 @@ pub async fn matching_ids(
     entries: &[(&str, String)],
     limit: u64,
 ) -> Result<Vec<PatientId>, StoreError> {
-    search(conn, entries, 0, limit).await.map(|(ids, _)| ids)
+    search(conn, entries, None, 0, limit)
+        .await
+        .map(|(ids, _)| ids)
 }
 
 /// The index kinds stored for one patient (for the encryption view).

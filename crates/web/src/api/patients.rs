@@ -463,7 +463,7 @@ pub struct AssignCareTeamMemberRequest {
 }
 
 /// Search and paging.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PatientListParams {
@@ -478,6 +478,18 @@ pub struct PatientListParams {
     per_page: Option<String>,
     /// `relevance` (default), `newest`, `oldest` or `updated`.
     sort: Option<String>,
+}
+
+impl std::fmt::Debug for PatientListParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The search text is a name, a phone number or an MRN: never in Debug output.
+        f.debug_struct("PatientListParams")
+            .field("searching", &self.q.is_some())
+            .field("page", &self.page)
+            .field("per_page", &self.per_page)
+            .field("sort", &self.sort)
+            .finish()
+    }
 }
 
 impl PatientListParams {

@@ -214,7 +214,7 @@ fn member_rows(members: &[CareTeamMember]) -> Vec<MemberRow> {
 struct PatientPage {
     layout: Layout,
     id: String,
-    pseudonym: String,
+    pseudonym: Option<String>,
     view: &'static str,
     fields: Vec<FieldRow>,
     later_tabs: &'static [LaterTab],
@@ -261,7 +261,11 @@ fn patient_page(
     render(&PatientPage {
         layout,
         id: details.id.to_string(),
-        pseudonym: details.pseudonym.clone(),
+        // The pseudonym beside a name would let anyone map names to pseudonyms (and undo the
+        // pseudonymised audit trail): shown where it stands in for the name, and to admins.
+        pseudonym: (visibility(details.view, PatientField::FamilyName) == Visibility::Pseudonym
+            || role == Some(Role::Admin))
+        .then(|| details.pseudonym.clone()),
         view: details.view.label(),
         fields: field_rows(details),
         later_tabs: &LATER_TABS,

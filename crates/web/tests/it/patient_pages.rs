@@ -745,7 +745,11 @@ async fn the_research_export_is_a_k_anonymous_download(backend: Backend) {
     assert!(!rows.is_empty(), "{stated}");
     let mut groups: HashMap<(String, String, String), usize> = HashMap::new();
     for row in rows {
-        assert!(row[0].starts_with("ANON_"), "{row:?}");
+        // A pseudonym of this export only, never the application's ANON_ pseudonym.
+        assert!(
+            row[0].len() == 17 && row[0].starts_with('R') && !row[0].contains("ANON_"),
+            "{row:?}"
+        );
         *groups
             .entry((row[1].clone(), row[2].clone(), row[3].clone()))
             .or_default() += 1;
@@ -1188,6 +1192,77 @@ async fn an_edit_made_on_a_stale_copy_is_refused_not_lost(backend: Backend) {
     );
 }
 
+async fn pseudonyms_and_care_teams_appear_only_where_they_belong(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.actor("admin").await;
+    let patient = app
+        .register_patient(
+            &admin,
+            simple_patient("Petra", "Placement", "1955-05-05", "07700 900505"),
+        )
+        .await;
+    app.services
+        .assign_care_team_member(&admin, patient.id, "drsmith")
+        .await
+        .expect("assigned");
+    let path = format!("/patients/{}", patient.id);
+    let pseudonym = patient.pseudonym.clone();
+
+    // Beside a name, a pseudonym would let staff map names to pseudonyms.
+    for (username, shows_pseudonym, shows_team) in [
+        ("reception", false, true),
+        ("drsmith", false, true),
+        ("pharma", false, false),
+        ("nurse", true, false),
+        ("auditor", true, false),
+        ("admin", true, true),
+    ] {
+        let mut browser = app.browser(username).await;
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{username}");
+        let html = page.text();
+        assert_eq!(
+            html.contains(&pseudonym),
+            shows_pseudonym,
+            "{username}: pseudonym"
+        );
+        assert_eq!(
+            html.contains("Dr. Sarah Smith"),
+            shows_team,
+            "{username}: care team"
+        );
+    }
+    // The care team over the API: refused (and recorded) where the view leaves it out.
+    for username in ["pharma", "nurse", "auditor"] {
+        let mut client = app.api_client(username).await;
+        client
+            .get(&format!("/api/v1/patients/{}/care-team", patient.id))
+            .await
+            .problem(StatusCode::FORBIDDEN);
+    }
+    // The care-team doctor finds the patient by name; the nurse (not on it) does not.
+    let mut doctor = app.api_client("drsmith").await;
+    let found = doctor
+        .get("/api/v1/patients?q=Petra%20Placement")
+        .await
+        .json();
+    assert_eq!(found["items"][0]["id"], patient.id.to_string(), "{found}");
+    let mut nurse = app.api_client("nurse").await;
+    let found = nurse
+        .get("/api/v1/patients?q=Petra%20Placement")
+        .await
+        .json();
+    assert_eq!(found["total"], 0, "{found}");
+    // Receptionists and pharmacists cannot turn a pseudonym back into a name.
+    for username in ["reception", "pharma"] {
+        let mut client = app.api_client(username).await;
+        client
+            .get(&format!("/api/v1/patients?q={pseudonym}"))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
 on_all_backends!(
     patient_page_shows_exactly_the_fields_each_role_may_see,
     the_register_form_reports_bad_input_and_duplicates,
@@ -1199,4 +1274,5 @@ on_all_backends!(
     every_patient_page_checks_who_asks,
     pages_are_audited_once_and_refused_forms_are_recorded,
     an_edit_made_on_a_stale_copy_is_refused_not_lost,
+    pseudonyms_and_care_teams_appear_only_where_they_belong,
 );
