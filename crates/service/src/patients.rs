@@ -1181,16 +1181,7 @@ impl Services {
         input: PatientInput,
         register_anyway: bool,
     ) -> Result<Registration, ServiceError> {
-        if actor.grant(Capability::EditDemographics) != carevault_core::Grant::Yes {
-            return Err(self
-                .deny(
-                    actor,
-                    ResourceType::Patient,
-                    None,
-                    "requires registration rights",
-                )
-                .await);
-        }
+        self.require_registration_rights(actor, None).await?;
         if let Some(field) = input.changed_fields().into_iter().find(|field| {
             !may_write(actor.role(), Relation::Other, *field) && *field != PatientField::Status
         }) {
@@ -1387,12 +1378,9 @@ impl Services {
         Ok(details)
     }
 
-    /// The patient's own page (record and care team, one audited read), if their account is
-    /// linked to a record.
-    pub async fn my_patient_page(
-        &self,
-        actor: &Actor,
-    ) -> Result<Option<(PatientDetails, Vec<CareTeamMember>)>, ServiceError> {
+    /// The id of the record linked to a patient's own account (`None`: not linked). Anyone
+    /// but a patient is refused, and the refusal recorded.
+    async fn own_patient_id(&self, actor: &Actor) -> Result<Option<PatientId>, ServiceError> {
         let Some(user_id) = actor
             .user_id()
             .filter(|_| actor.role() == Some(Role::Patient))
@@ -1401,11 +1389,40 @@ impl Services {
                 .deny(actor, ResourceType::Patient, None, "patients only")
                 .await);
         };
-        match patients::find_by_account(self.store().conn(), user_id).await? {
-            Some(row) => {
-                let id = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-                self.patient_page(actor, id).await.map(Some)
-            }
+        patients::find_by_account(self.store().conn(), user_id)
+            .await?
+            .map(|row| row.id.parse().map_err(|_| ServiceError::Integrity))
+            .transpose()
+    }
+
+    /// `Ok` for roles that register patients and manage their care teams (administrators,
+    /// receptionists); otherwise the refusal, recorded against the patient if there is one.
+    async fn require_registration_rights(
+        &self,
+        actor: &Actor,
+        patient: Option<PatientId>,
+    ) -> Result<(), ServiceError> {
+        if actor.grant(Capability::EditDemographics) == carevault_core::Grant::Yes {
+            return Ok(());
+        }
+        Err(self
+            .deny(
+                actor,
+                ResourceType::Patient,
+                patient.map(|id| id.to_string()),
+                "requires registration rights",
+            )
+            .await)
+    }
+
+    /// The patient's own page (record and care team, one audited read), if their account is
+    /// linked to a record.
+    pub async fn my_patient_page(
+        &self,
+        actor: &Actor,
+    ) -> Result<Option<(PatientDetails, Vec<CareTeamMember>)>, ServiceError> {
+        match self.own_patient_id(actor).await? {
+            Some(id) => self.patient_page(actor, id).await.map(Some),
             None => Ok(None),
         }
     }
@@ -1415,19 +1432,8 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Option<PatientDetails>, ServiceError> {
-        let Some(user_id) = actor
-            .user_id()
-            .filter(|_| actor.role() == Some(Role::Patient))
-        else {
-            return Err(self
-                .deny(actor, ResourceType::Patient, None, "patients only")
-                .await);
-        };
-        match patients::find_by_account(self.store().conn(), user_id).await? {
-            Some(row) => {
-                let id = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-                self.get_patient(actor, id).await.map(Some)
-            }
+        match self.own_patient_id(actor).await? {
+            Some(id) => self.get_patient(actor, id).await.map(Some),
             None => Ok(None),
         }
     }
@@ -1714,16 +1720,7 @@ impl Services {
     ) -> Result<Vec<PatientField>, ServiceError> {
         let relation = match id {
             None => {
-                if actor.grant(Capability::EditDemographics) != carevault_core::Grant::Yes {
-                    return Err(self
-                        .deny(
-                            actor,
-                            ResourceType::Patient,
-                            None,
-                            "requires registration rights",
-                        )
-                        .await);
-                }
+                self.require_registration_rights(actor, None).await?;
                 Relation::Other
             }
             Some(id) => self.load_for(actor, id).await?.1,
@@ -1797,16 +1794,7 @@ impl Services {
         id: PatientId,
         username: &str,
     ) -> Result<Vec<CareTeamMember>, ServiceError> {
-        if actor.grant(Capability::EditDemographics) != carevault_core::Grant::Yes {
-            return Err(self
-                .deny(
-                    actor,
-                    ResourceType::Patient,
-                    Some(id.to_string()),
-                    "requires registration rights",
-                )
-                .await);
-        }
+        self.require_registration_rights(actor, Some(id)).await?;
         let (row, _, _) = self.load_for(actor, id).await?;
         let user =
             users::find_by_username(self.store().conn(), username.trim().to_lowercase().as_str())
@@ -1845,16 +1833,7 @@ impl Services {
         id: PatientId,
         user_id: UserId,
     ) -> Result<Vec<CareTeamMember>, ServiceError> {
-        if actor.grant(Capability::EditDemographics) != carevault_core::Grant::Yes {
-            return Err(self
-                .deny(
-                    actor,
-                    ResourceType::Patient,
-                    Some(id.to_string()),
-                    "requires registration rights",
-                )
-                .await);
-        }
+        self.require_registration_rights(actor, Some(id)).await?;
         let (row, _, _) = self.load_for(actor, id).await?;
         let txn = self.begin().await?;
         if !care_team::remove(&txn, id, user_id, care_team::SOURCE_ASSIGNED).await? {
