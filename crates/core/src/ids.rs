@@ -54,3 +54,11 @@ opaque_id!(
     /// the patient.
     PatientId
 );
+opaque_id!(
+    /// Identifies a department.
+    DepartmentId
+);
+opaque_id!(
+    /// Identifies an appointment (or a patient's request for one).
+    AppointmentId
+);

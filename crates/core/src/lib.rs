@@ -17,7 +17,7 @@ pub mod time;
 pub mod user;
 
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{PatientId, SessionId, UserId};
+pub use ids::{AppointmentId, DepartmentId, PatientId, SessionId, UserId};
 pub use permission::{Capability, Grant, Scope};
 pub use role::Role;
 pub use user::{DisplayName, Password, UserStatus, Username};

@@ -21,6 +21,14 @@ pub const DEMO_ACCOUNTS: [(&str, &str, &str, &str); 7] = [
     ("auditor", "audit123", "auditor", "Aude Auditor"),
 ];
 
+/// The demo departments: code, name, location, default slot length in minutes. The first
+/// is the demo clinicians' department.
+pub const DEMO_DEPARTMENTS: [(&str, &str, &str, u32); 3] = [
+    ("GEN", "General Medicine", "Building A, ground floor", 15),
+    ("CARD", "Cardiology", "Building B, first floor", 30),
+    ("PAED", "Paediatrics", "Building A, second floor", 20),
+];
+
 /// What `seed_demo` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoSeed {
@@ -64,6 +72,7 @@ impl Services {
             )
             .await?;
         }
+        self.seed_demo_scheduling().await?;
         self.seed_demo_patients(&operator).await?;
         Ok(DemoSeed::Created)
     }
@@ -106,6 +115,61 @@ impl Services {
             Some(2026),
         )
         .await?;
+        Ok(())
+    }
+
+    /// The demo's departments, and directory entries for its staff: Dr. Smith (general
+    /// medicine, weekdays 08:00–17:00 with a lunch break) and the nurse.
+    async fn seed_demo_scheduling(&self) -> Result<(), ServiceError> {
+        use crate::scheduling::{DepartmentInput, StaffProfileInput};
+        let admin = self.demo_admin().await?;
+        let mut general = None;
+        for (code, name, location, minutes) in DEMO_DEPARTMENTS {
+            let department = self
+                .create_department(
+                    &admin,
+                    DepartmentInput {
+                        code: code.into(),
+                        name: name.into(),
+                        location: location.into(),
+                        slot_minutes: Some(minutes.to_string()),
+                        active: true,
+                    },
+                )
+                .await?;
+            general.get_or_insert(department.id);
+        }
+        let profiles = [
+            (
+                "drsmith",
+                "General practice",
+                "+44 20 7946 0101",
+                "mon-fri 08:00-12:00,13:00-17:00",
+            ),
+            (
+                "nurse",
+                "Practice nursing",
+                "+44 20 7946 0102",
+                "mon-fri 08:00-16:00",
+            ),
+        ];
+        for (username, specialty, phone, hours) in profiles {
+            let user = users::find_by_username(self.store().conn(), username)
+                .await?
+                .ok_or(ServiceError::NotFound("account"))?;
+            self.update_staff_profile(
+                &admin,
+                user.id,
+                StaffProfileInput {
+                    department_id: general.map(|id| id.to_string()),
+                    specialty: Some(specialty.into()),
+                    work_phone: Some(phone.into()),
+                    working_hours: Some(hours.into()),
+                    active: true,
+                },
+            )
+            .await?;
+        }
         Ok(())
     }
 

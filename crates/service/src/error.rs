@@ -34,6 +34,10 @@ pub enum ServiceError {
         field: Option<&'static str>,
         message: String,
     },
+    /// The slot is already held by an overlapping active appointment of the same clinician
+    /// or patient: the collision (as the actor may see it) and the next free slots.
+    #[error("{}", .0.message)]
+    SlotTaken(Box<crate::scheduling::SlotConflict>),
     /// Stored data failed its integrity check (a sealed field or data key that was altered
     /// or moved behind the application's back). Recorded in the audit trail.
     #[error("stored data failed its integrity check")]

@@ -16,6 +16,8 @@ pub struct JobIntervals {
     pub housekeeping: Duration,
     /// How often a running server checks whether `carevault keys rotate` added a KEK.
     pub key_reload: Duration,
+    /// How often overdue appointments are marked no-show or completed.
+    pub appointment_status: Duration,
 }
 
 impl Default for JobIntervals {
@@ -25,6 +27,7 @@ impl Default for JobIntervals {
             verification: Duration::from_secs(300),
             housekeeping: Duration::from_secs(600),
             key_reload: Duration::from_secs(1),
+            appointment_status: Duration::from_secs(60),
         }
     }
 }
@@ -85,6 +88,24 @@ impl Services {
                 }
             })
         };
-        vec![checkpoints, verification, housekeeping, key_reload]
+        let appointment_status = {
+            let services = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(intervals.appointment_status);
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = services.run_appointment_status_job().await {
+                        tracing::warn!(error = %err, "could not update appointment statuses");
+                    }
+                }
+            })
+        };
+        vec![
+            checkpoints,
+            verification,
+            housekeeping,
+            key_reload,
+            appointment_status,
+        ]
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod jobs;
 pub mod keys;
 pub mod patients;
+pub mod scheduling;
 pub mod status;
 pub mod synthetic;
 pub mod users;
@@ -40,6 +41,7 @@ pub struct ServiceSettings {
     pub session_absolute_timeout: Duration,
     pub throttle: ThrottleSettings,
     pub patients: PatientSettings,
+    pub scheduling: scheduling::SchedulingSettings,
 }
 
 impl Default for ServiceSettings {
@@ -49,6 +51,7 @@ impl Default for ServiceSettings {
             session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
             throttle: ThrottleSettings::default(),
             patients: PatientSettings::default(),
+            scheduling: scheduling::SchedulingSettings::default(),
         }
     }
 }

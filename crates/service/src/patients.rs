@@ -1050,7 +1050,11 @@ impl Services {
     }
 
     /// How `actor` stands to the patient in `row`.
-    async fn relation_to(&self, actor: &Actor, row: &PatientRow) -> Result<Relation, ServiceError> {
+    pub(crate) async fn relation_to(
+        &self,
+        actor: &Actor,
+        row: &PatientRow,
+    ) -> Result<Relation, ServiceError> {
         let Some(user_id) = actor.user_id() else {
             return Ok(Relation::Other);
         };
@@ -1092,7 +1096,7 @@ impl Services {
     }
 
     /// Opens `row` for the actor, recording an integrity failure if it does not open.
-    async fn open_row(
+    pub(crate) async fn open_row(
         &self,
         actor: &Actor,
         row: &PatientRow,

@@ -12,6 +12,11 @@ pub enum StoreError {
     /// A uniqueness constraint rejected the write (the constraint's text is kept for logs).
     #[error("a record with the same unique value already exists")]
     UniqueViolation(String),
+    /// The database gave up on the transaction because of concurrent ones (a deadlock, a
+    /// serialisation failure, a lock wait that timed out, a busy SQLite file): trying the
+    /// whole transaction again is safe and usually succeeds.
+    #[error("the transaction collided with concurrent ones")]
+    Contention(#[source] DbErr),
     /// A stored row could not be turned back into a domain value (corrupted or tampered).
     #[error("a stored row is not valid: {0}")]
     Corrupt(String),
@@ -27,6 +32,9 @@ impl From<DbErr> for StoreError {
         }
         if is_unavailable(&err) {
             return StoreError::Unavailable(err);
+        }
+        if is_contention(&err) {
+            return StoreError::Contention(err);
         }
         StoreError::Database(err)
     }
@@ -44,6 +52,28 @@ fn is_unavailable(err: &DbErr) -> bool {
                     | SqlxError::PoolClosed
                     | SqlxError::Tls(_)
             )
+        }
+        _ => false,
+    }
+}
+
+/// Deadlocks and serialisation failures (SQLSTATE 40001, 40P01), MySQL's lock wait timeout
+/// (1205) and SQLite's busy codes (5, 517).
+fn is_contention(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as SqlxError;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            let SqlxError::Database(db) = e.as_ref() else {
+                return false;
+            };
+            let code = db.code();
+            let code = code.as_deref().unwrap_or_default();
+            if matches!(code, "40001" | "40P01" | "5" | "517" | "261") {
+                return true;
+            }
+            // MySQL reports its own error number separately from the SQLSTATE.
+            db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|e| matches!(e.number(), 1205 | 1213))
         }
         _ => false,
     }

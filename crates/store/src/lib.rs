@@ -14,6 +14,7 @@ pub mod entity;
 pub mod error;
 pub mod migration;
 pub mod patients;
+pub mod scheduling;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;

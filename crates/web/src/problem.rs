@@ -185,6 +185,7 @@ impl From<ServiceError> for ApiError {
                     None => problem,
                 }
             }
+            ServiceError::SlotTaken(conflict) => slot_taken(conflict),
             ServiceError::Unavailable => {
                 retry_after = Some(Duration::from_secs(5));
                 Problem::for_status(StatusCode::SERVICE_UNAVAILABLE)
@@ -209,6 +210,34 @@ impl From<ServiceError> for ApiError {
             retry_after,
         }
     }
+}
+
+/// A double booking: 409 with the appointments it collides with (as the caller may see
+/// them) and the clinician's next free slots.
+fn slot_taken(conflict: &carevault_service::scheduling::SlotConflict) -> Problem {
+    let conflicts: Vec<serde_json::Value> = conflict
+        .conflicts
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "appointment_id": c.appointment_id.to_string(),
+                "start": c.start.to_rfc3339(),
+                "end": c.end.to_rfc3339(),
+                "taken_for": c.taken_for,
+                "clinician": c.clinician_name,
+                "patient": c.patient_label,
+            })
+        })
+        .collect();
+    let free: Vec<serde_json::Value> = conflict
+        .next_free
+        .iter()
+        .map(|s| serde_json::json!({"start": s.start().to_rfc3339(), "end": s.end().to_rfc3339()}))
+        .collect();
+    Problem::new(StatusCode::CONFLICT, "slot-taken", "The slot is taken")
+        .with_detail(conflict.message.clone())
+        .with_extension("conflicts", serde_json::Value::Array(conflicts))
+        .with_extension("next_free_slots", serde_json::Value::Array(free))
 }
 
 impl IntoResponse for ApiError {

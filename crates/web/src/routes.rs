@@ -269,6 +269,8 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             Api,
             get(api::patients::my_record),
         );
+    let table = pages::scheduling::routes(table);
+    let table = api::scheduling::routes(table);
 
     let RouteTable { router, routes, .. } = table;
     let max_body = state.settings.max_body_bytes;

@@ -1,14 +1,18 @@
 //! SeaORM entities, one module per table. Column meanings are documented on the migration
 //! that creates them.
 
+pub mod appointment_slot_claims;
+pub mod appointments;
 pub mod audit_checkpoints;
 pub mod audit_events;
 pub mod audit_state;
 pub mod care_team_members;
 pub mod counters;
+pub mod departments;
 pub mod login_failures;
 pub mod patient_search_index;
 pub mod patients;
 pub mod sessions;
 pub mod settings;
+pub mod staff_profiles;
 pub mod users;

@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_foundation;
 mod m20261122_000002_audit;
 mod m20261122_000003_patients;
+mod m20261123_000004_scheduling;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_audit::Migration),
             Box::new(m20261122_000003_patients::Migration),
+            Box::new(m20261123_000004_scheduling::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod patients;
+pub mod scheduling;
 pub mod system;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};

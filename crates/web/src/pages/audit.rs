@@ -69,6 +69,7 @@ pub fn action_label(action: &str) -> String {
         AuditAction::Listed => "listed",
         AuditAction::Create => "created",
         AuditAction::Update => "changed",
+        AuditAction::StatusChanged => "changed the status of",
         AuditAction::Delete => "deleted",
         AuditAction::Export => "exported",
         AuditAction::Print => "printed",

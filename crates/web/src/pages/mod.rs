@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod login;
 pub mod patients;
 pub mod probes;
+pub mod scheduling;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
