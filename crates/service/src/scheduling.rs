@@ -222,6 +222,8 @@ impl std::fmt::Debug for BookingInput {
 /// A patient's request for a consultation, before validation.
 #[derive(Clone, Default)]
 pub struct RequestInput {
+    /// Blank, or the patient's own record id; any other is refused (and recorded).
+    pub patient_id: Option<String>,
     /// A department, or blank when a doctor is given (their department is used).
     pub department_id: Option<String>,
     pub clinician_id: Option<String>,
@@ -1799,6 +1801,18 @@ impl Services {
                     .into(),
             });
         };
+        if let Some(raw) = given(input.patient_id.as_ref())
+            && raw != patient.id
+        {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Appointment,
+                    None,
+                    "a patient may request appointments only for themselves",
+                )
+                .await);
+        }
         let mut errors = ValidationErrors::new();
         let clinician: Option<UserId> = match given(input.clinician_id.as_ref()) {
             Some(raw) => parse_id(&mut errors, "clinician_id", raw),
