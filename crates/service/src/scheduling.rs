@@ -1093,55 +1093,62 @@ impl Services {
         from: AppointmentStatus,
         to: AppointmentStatus,
         view: PatientView,
-    ) -> Option<&'static str> {
+    ) -> Option<Refusal> {
         use AppointmentStatus as S;
+        use Refusal::{NotAllowed, NotNow};
         let now = self.now();
         let start = from_micros(row.start_at);
         let own_clinician = actor.user_id().map(|id| id.to_string()) == row.clinician_id;
         let role = actor.role();
         if role == Some(Role::Patient) {
             if view != PatientView::Own {
-                return Some("not the patient's own appointment");
+                return Some(NotAllowed("not the patient's own appointment"));
             }
             return match (from, to) {
-                (S::Requested | S::Scheduled, S::Cancelled) => {
-                    if from == S::Scheduled && start - now < self.scheduling().patient_cancel_cutoff
-                    {
-                        Some(
-                            "it is too close to the appointment to cancel online: please call the hospital",
-                        )
-                    } else {
-                        None
-                    }
+                (S::Scheduled, S::Cancelled)
+                    if start - now < self.scheduling().patient_cancel_cutoff =>
+                {
+                    Some(NotNow(
+                        "it is too close to the appointment to cancel online: please call the hospital",
+                    ))
                 }
-                _ => Some("patients may only cancel their own appointments"),
+                (S::Requested | S::Scheduled, S::Cancelled) => None,
+                _ => Some(NotAllowed(
+                    "patients may only cancel their own appointments",
+                )),
             };
         }
         let manages = Self::may_manage(actor, row.clinician_id.as_deref());
+        let needs_rights = NotAllowed("requires scheduling rights for this clinician");
         match to {
-            S::Scheduled => (!manages).then_some("requires scheduling rights for this clinician"),
+            S::Scheduled | S::Cancelled => (!manages).then_some(needs_rights),
             S::CheckedIn => {
                 if !(manages || own_clinician) {
-                    Some("requires reception, an administrator or the appointment's clinician")
+                    Some(NotAllowed(
+                        "requires reception, an administrator or the appointment's clinician",
+                    ))
                 } else if self.scheduling().local_date(now) != self.scheduling().local_date(start) {
-                    Some("can be checked in only on the day of the appointment")
+                    Some(NotNow(
+                        "can be checked in only on the day of the appointment",
+                    ))
                 } else {
                     None
                 }
             }
             S::InProgress | S::Completed => (!(own_clinician || role == Some(Role::Admin)))
-                .then_some("only the appointment's clinician or an administrator can do this"),
-            S::Cancelled => (!manages).then_some("requires scheduling rights for this clinician"),
+                .then_some(NotAllowed(
+                    "only the appointment's clinician or an administrator can do this",
+                )),
             S::NoShow => {
                 if !manages {
-                    Some("requires scheduling rights for this clinician")
+                    Some(needs_rights)
                 } else if now < start {
-                    Some("cannot be marked a no-show before it starts")
+                    Some(NotNow("cannot be marked a no-show before it starts"))
                 } else {
                     None
                 }
             }
-            S::Requested => Some("an appointment cannot go back to requested"),
+            S::Requested => Some(NotAllowed("an appointment cannot go back to requested")),
         }
     }
 
@@ -2086,24 +2093,24 @@ impl Services {
             .role()
             .and_then(|role| view_for(role, relation))
             .unwrap_or(PatientView::Pseudonymous);
-        if let Some(refusal) = self.transition_refusal(actor, &row, from, to, view) {
-            if refusal.starts_with("can ")
-                || refusal.starts_with("cannot ")
-                || refusal.starts_with("it is")
-            {
+        match self.transition_refusal(actor, &row, from, to, view) {
+            None => {}
+            Some(Refusal::NotNow(message)) => {
                 return Err(ServiceError::Conflict {
                     field: Some("status"),
-                    message: refusal.to_owned(),
+                    message: message.to_owned(),
                 });
             }
-            return Err(self
-                .deny(
-                    actor,
-                    ResourceType::Appointment,
-                    Some(row.id.clone()),
-                    refusal,
-                )
-                .await);
+            Some(Refusal::NotAllowed(reason)) => {
+                return Err(self
+                    .deny(
+                        actor,
+                        ResourceType::Appointment,
+                        Some(row.id.clone()),
+                        reason,
+                    )
+                    .await);
+            }
         }
         if to == AppointmentStatus::Scheduled {
             let input = SlotInput {
@@ -2116,6 +2123,10 @@ impl Services {
         }
         let mut errors = ValidationErrors::new();
         let reason = match to {
+            AppointmentStatus::Cancelled if actor.role() == Some(Role::Patient) => Some(
+                text(&mut errors, "reason", reason.map(str::to_owned).as_ref())
+                    .unwrap_or_else(|| "cancelled by the patient".to_owned()),
+            ),
             AppointmentStatus::Cancelled => {
                 required_text(&mut errors, "reason", reason.unwrap_or_default())
             }
@@ -2391,6 +2402,13 @@ impl Services {
             by_day: by_day.into_iter().collect(),
         })
     }
+}
+
+/// Why a status change is refused: not this actor's to make (403, recorded), or not now
+/// (409: the appointment's state or time does not allow it yet, or any more).
+enum Refusal {
+    NotAllowed(&'static str),
+    NotNow(&'static str),
 }
 
 /// Who, for whom and where a booking is, validated.
