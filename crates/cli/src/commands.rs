@@ -200,6 +200,12 @@ async fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
             session_idle_timeout: config.session_idle_timeout,
             session_absolute_timeout: config.session_absolute_timeout,
             throttle: ThrottleSettings::default(),
+            scheduling: carevault_service::scheduling::SchedulingSettings {
+                time_zone: config.time_zone,
+                no_show_grace: chrono::Duration::from_std(config.no_show_grace)?,
+                patient_cancel_cutoff: chrono::Duration::from_std(config.patient_cancel_cutoff)?,
+                ..Default::default()
+            },
             ..ServiceSettings::default()
         },
         audit,

@@ -162,6 +162,18 @@ pub struct ServeArgs {
     /// Demo mode: create the demo accounts on an empty data dir and show a demo banner.
     #[arg(long, env = "CAREVAULT_DEMO")]
     pub demo: bool,
+    /// The clinic's time zone (IANA name, e.g. Europe/London): working hours and calendar
+    /// days are in it. Default: UTC
+    #[arg(long, env = "CAREVAULT_TIME_ZONE")]
+    pub time_zone: Option<String>,
+    /// A scheduled appointment not checked in this long after its end becomes a no-show.
+    /// Default: 30m
+    #[arg(long, env = "CAREVAULT_NO_SHOW_GRACE")]
+    pub no_show_grace: Option<String>,
+    /// Patients may cancel their own appointments online until this long before the start.
+    /// Default: 24h
+    #[arg(long, env = "CAREVAULT_PATIENT_CANCEL_CUTOFF")]
+    pub patient_cancel_cutoff: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +225,9 @@ pub struct FileConfig {
     pub insecure_cookies: Option<bool>,
     pub max_body_size: Option<String>,
     pub trust_forwarded_for: Option<bool>,
+    pub time_zone: Option<String>,
+    pub no_show_grace: Option<String>,
+    pub patient_cancel_cutoff: Option<String>,
 }
 
 /// The resolved, validated configuration.
@@ -232,6 +247,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
     pub demo: bool,
+    pub time_zone: chrono_tz::Tz,
+    pub no_show_grace: Duration,
+    pub patient_cancel_cutoff: Duration,
 }
 
 fn parse_duration(option: &str, value: &str) -> anyhow::Result<Duration> {
@@ -381,7 +399,42 @@ impl Config {
         if !(1..=500).contains(&db_max_connections) {
             bail!("--db-max-connections: must be between 1 and 500");
         }
+        let time_zone_text = serve
+            .time_zone
+            .clone()
+            .or(file.time_zone)
+            .unwrap_or_else(|| "UTC".into());
+        let time_zone: chrono_tz::Tz = time_zone_text.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "--time-zone: {time_zone_text:?} is not an IANA time zone (e.g. Europe/London)"
+            )
+        })?;
+        let no_show_grace = parse_duration(
+            "--no-show-grace",
+            serve
+                .no_show_grace
+                .as_deref()
+                .or(file.no_show_grace.as_deref())
+                .unwrap_or("30m"),
+        )?;
+        if no_show_grace > Duration::from_secs(7 * 24 * 3600) {
+            bail!("--no-show-grace: must be at most 7d");
+        }
+        let patient_cancel_cutoff = parse_duration(
+            "--patient-cancel-cutoff",
+            serve
+                .patient_cancel_cutoff
+                .as_deref()
+                .or(file.patient_cancel_cutoff.as_deref())
+                .unwrap_or("24h"),
+        )?;
+        if patient_cancel_cutoff > Duration::from_secs(30 * 24 * 3600) {
+            bail!("--patient-cancel-cutoff: must be at most 30d");
+        }
         Ok(Config {
+            time_zone,
+            no_show_grace,
+            patient_cancel_cutoff,
             data_dir,
             database_url,
             key_dir,
