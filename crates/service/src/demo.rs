@@ -109,12 +109,88 @@ impl Services {
             self.assign_care_team_member(&admin, details.id, clinician)
                 .await?;
         }
-        self.seed_synthetic_patients(
-            operator,
-            self.settings().patients.demo_synthetic_patients,
-            Some(2026),
-        )
-        .await?;
+        let synthetic = self.settings().patients.demo_synthetic_patients;
+        self.seed_synthetic_patients(operator, synthetic, Some(2026))
+            .await?;
+        if synthetic > 0 {
+            self.seed_demo_appointments(&admin, details.id).await?;
+        }
+        Ok(())
+    }
+
+    /// A week of Dr. Smith's appointments for the demo calendar: on each of the next five
+    /// weekdays, four synthetic patients at 09:00, 09:30, 14:00 and 14:30 (clinic time), and
+    /// John Patient a week from today at 11:00. Skipped when the demo has no synthetic
+    /// patients (as in the tests), so that tests start with an empty schedule.
+    async fn seed_demo_appointments(
+        &self,
+        admin: &crate::Actor,
+        john: carevault_core::PatientId,
+    ) -> Result<(), ServiceError> {
+        use crate::scheduling::BookingInput;
+        use carevault_store::patients::{ListOrder, list};
+        use chrono::{Datelike, Days, NaiveTime, TimeZone, Weekday};
+        let doctor = users::find_by_username(self.store().conn(), "drsmith")
+            .await?
+            .ok_or(ServiceError::NotFound("account"))?;
+        let (rows, _) = list(self.store().conn(), ListOrder::OldestFirst, 1, 20).await?;
+        let mut patients = rows.into_iter().map(|row| row.id);
+        let zone = self.clinic_time_zone();
+        let today = self.clinic_today();
+        let at = |date: chrono::NaiveDate, hour: u32, minute: u32| {
+            let time = NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or_default();
+            zone.from_local_datetime(&date.and_time(time))
+                .earliest()
+                .map(|t| t.to_rfc3339())
+        };
+        let reasons = [
+            "Blood pressure review",
+            "Persistent cough",
+            "Medication review",
+            "Follow-up of blood tests",
+        ];
+        let mut bookings = Vec::new();
+        let mut day = today;
+        let mut weekdays = 0;
+        while weekdays < 5 {
+            day = day.checked_add_days(Days::new(1)).unwrap_or(day);
+            if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+                continue;
+            }
+            weekdays += 1;
+            for (i, (hour, minute)) in [(9, 0), (9, 30), (14, 0), (14, 30)].into_iter().enumerate()
+            {
+                if let (Some(start), Some(patient)) = (at(day, hour, minute), patients.next()) {
+                    bookings.push((patient, start, reasons[i % reasons.len()]));
+                }
+            }
+        }
+        if let Some(start) = today
+            .checked_add_days(Days::new(7))
+            .and_then(|d| at(d, 11, 0))
+        {
+            bookings.push((john.to_string(), start, "Annual check-up"));
+        }
+        for (patient, start, reason) in bookings {
+            let booked = self
+                .book_appointment(
+                    admin,
+                    BookingInput {
+                        patient_id: patient,
+                        clinician_id: doctor.id.to_string(),
+                        start,
+                        reason: reason.into(),
+                        ..BookingInput::default()
+                    },
+                )
+                .await;
+            // A day outside the demo doctor's hours (a holiday) is simply left empty.
+            if let Err(err) = booked
+                && !matches!(err, ServiceError::Validation(_))
+            {
+                return Err(err);
+            }
+        }
         Ok(())
     }
 

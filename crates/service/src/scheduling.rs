@@ -4,7 +4,9 @@
 //! Rules (decided here, see also `carevault_core::appointment`):
 //!
 //! - **Who books.** Administrators and receptionists book for any clinician; a doctor books
-//!   into their own schedule only. Nurses see calendars but do not book; pharmacists and
+//!   into their own schedule only, and only patients already on their care team (follow-ups:
+//!   otherwise booking would hand a doctor any record they chose; a patient's own request
+//!   naming the doctor, or naming none, may be accepted by that doctor). Nurses see calendars but do not book; pharmacists and
 //!   auditors see no appointments. A patient *requests* (status `requested`, no slot held);
 //!   reception, an administrator or the requested doctor accepts it into a free slot or
 //!   declines it (a cancellation with a reason).
@@ -35,7 +37,7 @@ use carevault_core::appointment::{
 };
 use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
 use carevault_core::masking::{PatientView, view_for};
-use carevault_core::patient::{ClinicalText, Phone};
+use carevault_core::patient::{ClinicalText, PatientStatus, Phone};
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{
     AppointmentId, Capability, DepartmentId, Grant, PatientId, Role, UserId, ValidationErrors,
@@ -1334,6 +1336,26 @@ impl Services {
             return Err(ValidationErrors::single("start", "is required").into());
         };
         self.check_working_hours(&target.hours, &slot)?;
+        if actor.grant(Capability::ScheduleAppointments) != Grant::Yes {
+            // A doctor books follow-ups for patients already in their care. Otherwise booking
+            // would put anyone's record in their hands: new patients go through reception.
+            let patient: PatientId = target
+                .patient
+                .id
+                .parse()
+                .map_err(|_| ServiceError::Integrity)?;
+            let me = actor.user_id().ok_or(ServiceError::Forbidden)?;
+            if !care_team::is_member(self.store().conn(), patient, me).await? {
+                return Err(self
+                    .deny(
+                        actor,
+                        ResourceType::Appointment,
+                        None,
+                        "doctors book only patients already on their care team",
+                    )
+                    .await);
+            }
+        }
         let id = AppointmentId::generate();
         let now = to_micros(self.now());
         let dek = self
@@ -1387,8 +1409,15 @@ impl Services {
                 let row = patients::find(conn, id)
                     .await?
                     .filter(|row| row.status != patients::ERASED_STATUS);
-                if row.is_none() {
-                    errors.push("patient_id", "is not a known patient");
+                match &row {
+                    None => errors.push("patient_id", "is not a known patient"),
+                    Some(row) if row.status != PatientStatus::Active.as_str() => {
+                        errors.push(
+                            "patient_id",
+                            format!("the patient's record is {}", row.status),
+                        );
+                    }
+                    Some(_) => {}
                 }
                 row
             }
