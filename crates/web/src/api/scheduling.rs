@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use carevault_core::appointment::{AppointmentStatus, TimeSlot};
 use carevault_core::{
-    AppointmentId, DepartmentId, PatientId, Role, UserId, ValidationErrors, time::to_micros,
+    AppointmentId, DepartmentId, Role, UserId, ValidationErrors, time::to_micros,
 };
 use carevault_service::ServiceError;
 use carevault_service::scheduling::{
@@ -1301,6 +1301,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use carevault_core::appointment::AppointmentType;
+    use carevault_core::PatientId;
     use carevault_core::masking::PatientView;
 
     use super::*;
