@@ -284,8 +284,11 @@ pub fn render_markdown() -> String {
          stable for the patient's lifetime and different for every patient; date of birth → \
          five-year age band (`40-44`, `90+`).\n\
          - **–**: the field is absent from JSON and HTML alike.\n\
-         - A patient's care team is assigned by an administrator or receptionist (appointments \
-         and the patient's own shares join it in later releases). The care team itself is \
+         - A patient's care team: clinicians assigned by an administrator or receptionist, and \
+         clinicians with a scheduled, checked-in, in-progress or completed appointment with \
+         the patient (the patient's own shares join it in a later release). A doctor therefore \
+         sees the patients of their own schedule by name and everyone else's appointments \
+         under the pseudonym. The care team itself is \
          shown only in the full, registration and own views: who treats a patient is \
          revealing too.\n\
          - Search matches only on what the caller's view shows in clear: doctors and nurses \

@@ -246,6 +246,16 @@ fn form_errors(err: ServiceError, default_field: &'static str) -> Result<FormOut
     }
 }
 
+/// The messages of `errors` about fields other than `shown`, for the summary at the top.
+fn other_messages(errors: &ValidationErrors, shown: &[&str]) -> Vec<String> {
+    errors
+        .0
+        .iter()
+        .filter(|e| !shown.contains(&e.field.as_str()))
+        .map(|e| format!("{} {}", e.field.replace('_', " "), e.message))
+        .collect()
+}
+
 /// Why a form is shown again.
 enum FormOutcome {
     Invalid(ValidationErrors),
@@ -840,6 +850,8 @@ struct BookingPage {
     form: BookingForm,
     zone: String,
     errors: ValidationErrors,
+    /// Messages about fields the form has no input for.
+    other_errors: Vec<String>,
     conflict: Option<ConflictView>,
 }
 
@@ -867,6 +879,18 @@ async fn booking_page(
         clinicians,
         kinds: kind_options(&form.kind),
         zone: zone_name(state),
+        other_errors: other_messages(
+            &errors,
+            &[
+                "clinician_id",
+                "start",
+                "end",
+                "duration_minutes",
+                "type",
+                "reason",
+                "notes",
+            ],
+        ),
         form,
         errors,
         conflict,
@@ -1780,6 +1804,7 @@ struct MyAppointmentsPage {
     form: RequestForm,
     zone: String,
     errors: ValidationErrors,
+    other_errors: Vec<String>,
 }
 
 async fn my_appointments_page(
@@ -1823,6 +1848,17 @@ async fn my_appointments_page(
         doctors: clinician_options(&doctors, &form.clinician_id, Some("Any doctor")),
         kinds: kind_options(&form.kind),
         zone: zone_name(state),
+        other_errors: other_messages(
+            &errors,
+            &[
+                "department_id",
+                "clinician_id",
+                "start",
+                "preferred_times",
+                "type",
+                "reason",
+            ],
+        ),
         form,
         errors,
     })
