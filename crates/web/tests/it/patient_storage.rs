@@ -57,7 +57,7 @@ fn marked_patient() -> (PatientInput, Vec<&'static str>) {
 }
 
 /// Everything the database holds, as the backend's own tools show it.
-fn database_contents(app: &TestApp) -> Vec<u8> {
+pub(crate) fn database_contents(app: &TestApp) -> Vec<u8> {
     let url = &app.database_url;
     if let Some(rest) = url.strip_prefix("sqlite://") {
         let path = std::path::Path::new(rest.split('?').next().unwrap_or(rest));
@@ -105,7 +105,7 @@ fn database_contents(app: &TestApp) -> Vec<u8> {
     }
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     let needle = needle.as_bytes();
     haystack
         .windows(needle.len())
