@@ -522,6 +522,37 @@ mod tests {
             })
             .contains("--insecure-cookies")
         );
+        assert!(
+            bad(ServeArgs {
+                time_zone: Some("Mars/Olympus".into()),
+                ..Default::default()
+            })
+            .contains("--time-zone")
+        );
+        assert!(
+            bad(ServeArgs {
+                no_show_grace: Some("30d".into()),
+                ..Default::default()
+            })
+            .contains("--no-show-grace")
+        );
+        assert!(
+            bad(ServeArgs {
+                patient_cancel_cutoff: Some("whenever".into()),
+                ..Default::default()
+            })
+            .contains("--patient-cancel-cutoff")
+        );
+        let zoned = Config::resolve(
+            &GlobalArgs::default(),
+            &ServeArgs {
+                time_zone: Some("Europe/London".into()),
+                ..Default::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(zoned.time_zone, chrono_tz::Europe::London);
         let global = GlobalArgs {
             database_url: Some("oracle://x".into()),
             ..Default::default()
