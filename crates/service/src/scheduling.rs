@@ -2162,22 +2162,35 @@ impl Services {
             _ => text(&mut errors, "reason", reason.map(str::to_owned).as_ref()),
         };
         errors.into_result()?;
-        self.apply_status(actor, row, &patient, from, to, reason.as_deref())
-            .await?;
+        if !self
+            .apply_status(
+                actor,
+                row,
+                &patient,
+                to,
+                reason.as_deref(),
+                format!("{from} → {to}"),
+            )
+            .await?
+        {
+            return Err(changed_meanwhile());
+        }
         self.get_appointment(actor, id).await
     }
 
-    /// Writes a status change (not to `scheduled`) with its side effects: slots released
-    /// when it stops being active, care team refreshed, the change audited.
+    /// Writes a status change (not to `scheduled`) with its side effects, in one
+    /// transaction: slots released when it stops being active, the care team refreshed, the
+    /// change audited with `audit_note`. `false` when the appointment changed meanwhile.
     async fn apply_status(
         &self,
         actor: &Actor,
         row: AppointmentRow,
         patient: &PatientRow,
-        from: AppointmentStatus,
         to: AppointmentStatus,
         reason: Option<&str>,
-    ) -> Result<(), ServiceError> {
+        audit_note: String,
+    ) -> Result<bool, ServiceError> {
+        let from = status_of(&row)?;
         let read_at = row.updated_at;
         let mut updated = row.clone();
         updated.status = to.as_str().to_owned();
@@ -2205,11 +2218,11 @@ impl Services {
             &updated,
             Some(patient.pseudonym_number),
         );
-        event.reason = Some(format!("{from} → {to}"));
+        event.reason = Some(audit_note);
         let txn = self.begin().await?;
         if !store::update_appointment(&txn, updated, read_at).await? {
             txn.rollback().await.map_err(StoreError::from)?;
-            return Err(changed_meanwhile());
+            return Ok(false);
         }
         if is_active(from) && !is_active(to) {
             store::release_slots(&txn, id).await?;
@@ -2220,7 +2233,7 @@ impl Services {
         self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(appointment_id = %id, from = %from, to = %to, "appointment status changed");
-        Ok(())
+        Ok(true)
     }
 
     // ---- the status job ----
@@ -2307,37 +2320,16 @@ impl Services {
         else {
             return Ok(false);
         };
-        let read_at = row.updated_at;
-        let mut updated = row.clone();
-        updated.status = to.as_str().to_owned();
-        updated.updated_at = to_micros(self.now()).max(read_at + 1);
-        let id: AppointmentId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
-        let mut event = self.appointment_event(
+        // `false` when someone changed it meanwhile (checked it in, say): then it is left.
+        self.apply_status(
             actor,
-            AuditAction::StatusChanged,
-            &updated,
-            Some(patient.pseudonym_number),
-        );
-        event.reason = Some(format!("{from} → {to} (automatic: {why})"));
-        let txn = self.begin().await?;
-        if !store::update_appointment(&txn, updated, read_at).await? {
-            // Someone changed it meanwhile (checked it in, say): leave it.
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Ok(false);
-        }
-        if is_active(from) && !is_active(to) {
-            store::release_slots(&txn, id).await?;
-        }
-        if puts_on_care_team(from) != puts_on_care_team(to) {
-            self.refresh_care_team(&txn, patient_id).await?;
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
-        Ok(true)
+            row,
+            &patient,
+            to,
+            None,
+            format!("{from} → {to} (automatic: {why})"),
+        )
+        .await
     }
 
     // ---- report ----
