@@ -26,8 +26,6 @@ use carevault_service::synthetic::SyntheticPatients;
 use carevault_service::{AuditSettings, ServiceSettings, Services, SystemClock};
 use carevault_store::{ConnectSettings, Store};
 use carevault_web::{AppState, WebSettings};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 struct Settings {
     patients: u64,
@@ -35,86 +33,10 @@ struct Settings {
     concurrency: usize,
 }
 
-fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "support/keep_alive.rs"]
+mod keep_alive;
 
-/// One keep-alive connection.
-struct Connection {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-}
-
-impl Connection {
-    async fn open(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        Self {
-            stream,
-            buffer: Vec::with_capacity(16 * 1024),
-        }
-    }
-
-    async fn send(&mut self, method: &str, path: &str, token: &str, body: &str) -> (u16, Vec<u8>) {
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.stream.write_all(request.as_bytes()).await.unwrap();
-        self.buffer.clear();
-        let mut chunk = [0u8; 16 * 1024];
-        let header_end = loop {
-            if let Some(at) = find(&self.buffer, b"\r\n\r\n") {
-                break at + 4;
-            }
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "connection closed");
-            self.buffer.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&self.buffer[..header_end]).to_lowercase();
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let length: usize = head
-            .lines()
-            .find_map(|line| line.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        while self.buffer.len() < header_end + length {
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "connection closed");
-            self.buffer.extend_from_slice(&chunk[..n]);
-        }
-        (
-            status,
-            self.buffer[header_end..header_end + length].to_vec(),
-        )
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-async fn login(addr: SocketAddr) -> String {
-    let mut connection = Connection::open(addr).await;
-    let (status, body) = connection
-        .send(
-            "POST",
-            "/api/v1/auth/login",
-            "",
-            r#"{"username":"admin","password":"admin123"}"#,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    json["token"].as_str().unwrap().to_owned()
-}
+use keep_alive::{Connection, env_parse, login};
 
 #[derive(Default)]
 struct Stats {
