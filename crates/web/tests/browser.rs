@@ -6,7 +6,9 @@
 //! name, and signs out again; the administrator also opens the system status page, and a
 //! wrong password is refused. Then the receptionist registers a patient through the form,
 //! finds them with the search box and opens their page, and the doctor sees patients outside
-//! their care team by pseudonym only. A screenshot of the administrator's dashboard is
+//! their care team by pseudonym only. Then the receptionist books an appointment for John
+//! Patient from his page, Dr. Smith's day view shows it, and John sees it among his
+//! appointments and cancels it. A screenshot of the administrator's dashboard is
 //! written to `target/browser-screenshots/admin-dashboard.png` for people to look at.
 //!
 //! Without `chromium` and `chromedriver` the test is skipped, unless
@@ -221,6 +223,129 @@ async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     patient_workflow(client, base)
         .await
         .context("the patient registry workflow")?;
+    scheduling_workflow(client, base)
+        .await
+        .context("the scheduling workflow")?;
+    Ok(())
+}
+
+/// The first weekday at least two days ahead (so that the patient's 24-hour cancel cut-off
+/// still allows a cancellation), in the clinic's time zone (UTC, the default).
+fn booking_day() -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let mut day = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    while matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) {
+        day += chrono::Duration::days(1);
+    }
+    day
+}
+
+/// Scheduling: the receptionist books a slot for John Patient from his page; Dr. Smith's
+/// day view shows it; John, signed in, sees it among his appointments and cancels it.
+async fn scheduling_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
+    const REASON: &str = "Browser blood pressure check";
+    let day = booking_day();
+    let start = format!("{day}T10:00");
+
+    sign_in(client, base, "reception", demo_password("reception")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "Patients").await?;
+    wait_for_path(client, "/patients").await?;
+    fill(client, "q", "John Patient").await?;
+    client
+        .find(Locator::Css("form[role='search'] button[type='submit']"))
+        .await
+        .context("the search form has no submit button")?
+        .click()
+        .await
+        .context("cannot search")?;
+    click_link(client, "//main//table", "John Patient").await?;
+    wait_for_text(client, "main h1", "John Patient").await?;
+    click_link(client, "//main", "Book appointment").await?;
+    wait_for_path(client, "/appointments/new").await?;
+    // Choose Dr. Smith, and set the datetime-local value directly (typing follows the
+    // browser's locale).
+    client
+        .execute(
+            "const select = document.getElementById('clinician_id');
+             const option = Array.from(select.options).find(o => o.text.includes(arguments[0]));
+             select.value = option.value;
+             document.getElementById('start').value = arguments[1];",
+            vec![json!("Dr. Sarah Smith"), json!(start)],
+        )
+        .await
+        .context("cannot choose the clinician and the time")?;
+    fill(client, "reason", REASON).await?;
+    client
+        .find(Locator::XPath(
+            "//main//form//button[normalize-space(.)='Book appointment']",
+        ))
+        .await
+        .context("the form has no \"Book appointment\" button")?
+        .click()
+        .await
+        .context("cannot click \"Book appointment\"")?;
+    wait_for_text(client, "main .notice", "The appointment has been booked.")
+        .await
+        .context("the booked appointment's page")?;
+    let appointment_path = client.current_url().await?.path().to_owned();
+    ensure!(
+        appointment_path.starts_with("/appointments/"),
+        "after booking, the browser is at {appointment_path}"
+    );
+    wait_for_text(client, "[data-field='when'] dd", &format!("{day} 10:00")).await?;
+    println!("browser test: reception booked {appointment_path} on {day} at 10:00");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    sign_in(client, base, "drsmith", demo_password("drsmith")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "Schedule").await?;
+    wait_for_path(client, "/schedule").await?;
+    let day_view = base.join(&format!("/schedule?date={day}&view=day"))?;
+    client.goto(day_view.as_str()).await?;
+    wait_for_text(client, "main .schedule-heading", "Dr. Sarah Smith").await?;
+    wait_for_text(client, "main .calendar", "10:00–10:15")
+        .await
+        .context("the doctor's day view shows the appointment")?;
+    wait_for_text(client, "main .calendar", "John Patient")
+        .await
+        .context("the doctor's own patient is shown by name")?;
+    println!("browser test: drsmith's day view shows the appointment");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    sign_in(client, base, "john", demo_password("john")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "My appointments").await?;
+    wait_for_path(client, "/my/appointments").await?;
+    wait_for_text(client, "table.upcoming tbody", &format!("{day} 10:00"))
+        .await
+        .context("the patient sees the appointment")?;
+    let id = appointment_path.trim_start_matches("/appointments/");
+    fill(client, &format!("reason-{id}"), "Cannot make it").await?;
+    client
+        .find(Locator::Css(&format!(
+            "tr[data-appointment='{id}'] button[data-action='cancelled']"
+        )))
+        .await
+        .context("no cancel button for the appointment")?
+        .click()
+        .await
+        .context("cannot click \"Cancel\"")?;
+    wait_for_text(
+        client,
+        "main .notice",
+        "The appointment's status has been changed.",
+    )
+    .await?;
+    wait_for_text(client, "table.past tbody", "Cancelled")
+        .await
+        .context("the cancelled appointment is listed as cancelled")?;
+    wait_for_text(client, "table.past tbody", "Cannot make it").await?;
+    println!("browser test: john saw the appointment and cancelled it");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
     Ok(())
 }
 

@@ -62,6 +62,21 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "A de-identified, k-anonymous CSV of all patients: pseudonyms, age bands, sex, postcode areas.",
                 link: Some(("/admin/research-export", "Prepare an export")),
             },
+            Card {
+                title: "Departments and staff",
+                body: "Departments with their default appointment length; staff profiles with department, specialty, work phone and working hours.",
+                link: Some(("/departments", "Manage departments")),
+            },
+            Card {
+                title: "Staff directory",
+                body: "Everyone with a clinical or desk role; set their department, specialty and working hours.",
+                link: Some(("/staff", "Open the staff directory")),
+            },
+            Card {
+                title: "Appointment report",
+                body: "Appointments by department, clinician, status and day for a date range, with a chart and a CSV download.",
+                link: Some(("/appointments/report", "Open the report")),
+            },
             card(
                 "Backups",
                 "Coming with backups: the last backup, its size and the result of the restore drill.",
@@ -72,10 +87,16 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
             ),
         ],
         Some(Role::Doctor) => vec![
-            card(
-                "My day",
-                "Coming with scheduling: today's appointments, in order, with check-in status.",
-            ),
+            Card {
+                title: "My day",
+                body: "Today's appointments, in order, with check-in status; start and complete them.",
+                link: Some(("/my/day", "Open my day")),
+            },
+            Card {
+                title: "Appointment requests",
+                body: "Patients asking to see you: accept into a free slot or decline with a reason.",
+                link: Some(("/appointments/requests", "See requests")),
+            },
             Card {
                 title: "Patients",
                 body: "Search by name, date of birth, MRN or phone. Patients on your care team are shown in full; others appear as a pseudonym (ANON_…).",
@@ -87,10 +108,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
             ),
         ],
         Some(Role::Nurse) => vec![
-            card(
-                "Ward today",
-                "Coming with scheduling: patients checked in and waiting.",
-            ),
+            Card {
+                title: "My day",
+                body: "Today's appointments with you, and who has checked in.",
+                link: Some(("/my/day", "Open my day")),
+            },
             Card {
                 title: "Patients",
                 body: "Search patients. Those on your care team are shown in full; others appear as a pseudonym (ANON_…).",
@@ -102,10 +124,21 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
             ),
         ],
         Some(Role::Receptionist) => vec![
-            card(
-                "Check-in desk",
-                "Coming with scheduling: today's arrivals to check in.",
-            ),
+            Card {
+                title: "Check-in desk",
+                body: "Today's arrivals across every department: check patients in as they arrive.",
+                link: Some(("/desk", "Open the check-in desk")),
+            },
+            Card {
+                title: "Book an appointment",
+                body: "Open the patient's page and choose \"Book appointment\"; a double booking is refused with the next free slots.",
+                link: Some(("/patients", "Find the patient")),
+            },
+            Card {
+                title: "Appointment requests",
+                body: "Patients' requests waiting for a slot: accept or decline.",
+                link: Some(("/appointments/requests", "See requests")),
+            },
             Card {
                 title: "Registration",
                 body: "Register patients (you are warned about possible duplicates), correct their details and assign their care team.",
@@ -142,10 +175,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "Your details as the hospital holds them; correct your address, phone, e-mail and emergency contact.",
                 link: Some(("/my/record", "Open my record")),
             },
-            card(
-                "My appointments",
-                "Coming with scheduling: your upcoming and past appointments, and requests.",
-            ),
+            Card {
+                title: "My appointments",
+                body: "Your upcoming and past appointments; request a consultation or cancel one.",
+                link: Some(("/my/appointments", "Open my appointments")),
+            },
             card(
                 "My records",
                 "Coming with clinical records: your encounters, prescriptions and documents.",

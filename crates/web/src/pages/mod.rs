@@ -70,8 +70,37 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     if role.is_some_and(Role::is_staff) {
         items.push(("/patients", "Patients"));
     }
+    if matches!(role, Some(Role::Doctor | Role::Nurse)) {
+        items.push(("/my/day", "My day"));
+    }
+    if matches!(
+        role,
+        Some(Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist)
+    ) {
+        items.push(("/schedule", "Schedule"));
+    }
+    if matches!(role, Some(Role::Admin | Role::Receptionist)) {
+        items.push(("/desk", "Check-in desk"));
+    }
+    if matches!(role, Some(Role::Admin | Role::Receptionist | Role::Doctor)) {
+        items.push(("/appointments/requests", "Requests"));
+    }
     if role == Some(Role::Patient) {
         items.push(("/my/record", "My record"));
+        items.push(("/my/appointments", "My appointments"));
+        items.push(("/staff", "Our doctors"));
+    }
+    if matches!(
+        role,
+        Some(Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist | Role::Pharmacist)
+    ) {
+        items.push(("/staff", "Staff"));
+    }
+    if role == Some(Role::Admin) {
+        items.push(("/departments", "Departments"));
+    }
+    if matches!(role, Some(Role::Admin | Role::Receptionist)) {
+        items.push(("/appointments/report", "Appointment report"));
     }
     if role == Some(Role::Admin) {
         items.push(("/admin/users", "Users"));
@@ -116,6 +145,15 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "patient-updated" => Some("The changes have been saved."),
         "care-team-added" => Some("The care team member has been added."),
         "care-team-removed" => Some("The care team member has been removed."),
+        "department-saved" => Some("The department has been saved."),
+        "staff-saved" => Some("The staff profile has been saved."),
+        "appointment-booked" => Some("The appointment has been booked."),
+        "appointment-rescheduled" => Some("The appointment has been moved."),
+        "request-accepted" => Some("The request has been accepted and booked."),
+        "request-sent" => Some(
+            "Your request has been sent. The hospital will confirm a time; the answer shows here.",
+        ),
+        "status-changed" => Some("The appointment's status has been changed."),
         _ => None,
     }
 }

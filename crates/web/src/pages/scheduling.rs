@@ -224,12 +224,13 @@ fn department_options(
         .map(|label| option("", label, current))
         .into_iter()
         .collect();
-    options.extend(
-        departments
-            .iter()
-            .filter(|d| d.active)
-            .map(|d| option(d.id.to_string(), format!("{} ({})", d.name, d.code), current)),
-    );
+    options.extend(departments.iter().filter(|d| d.active).map(|d| {
+        option(
+            d.id.to_string(),
+            format!("{} ({})", d.name, d.code),
+            current,
+        )
+    }));
     options
 }
 
@@ -262,6 +263,10 @@ enum FormOutcome {
     Taken(Box<SlotConflict>),
 }
 
+/// The message next to the start field when the slot is taken (the conflict box above the
+/// form says by what).
+const TAKEN: &str = "is already taken: choose one of the free slots offered, or another time";
+
 /// A booked slot that collided, as the caller may see it.
 #[derive(Debug, Clone)]
 struct ConflictRow {
@@ -286,6 +291,21 @@ fn free_slots(state: &AppState, slots: &[TimeSlot]) -> Vec<FreeSlot> {
             label: format!(
                 "{}–{}",
                 local(state, s.start(), "%a %d %b %H:%M"),
+                local(state, s.end(), "%H:%M")
+            ),
+        })
+        .collect()
+}
+
+/// Free slots of one day, labelled by time only.
+fn day_slots(state: &AppState, slots: &[TimeSlot]) -> Vec<FreeSlot> {
+    slots
+        .iter()
+        .map(|s| FreeSlot {
+            value: input_value(state, s.start()),
+            label: format!(
+                "{}–{}",
+                local(state, s.start(), "%H:%M"),
                 local(state, s.end(), "%H:%M")
             ),
         })
@@ -552,11 +572,7 @@ pub async fn create_department(
     FormToken(csrf): FormToken,
     Form(form): Form<DepartmentForm>,
 ) -> Result<Response, PageError> {
-    match state
-        .services
-        .create_department(&actor, form.input())
-        .await
-    {
+    match state.services.create_department(&actor, form.input()).await {
         Ok(_) => Ok(Redirect::to("/departments?notice=department-saved").into_response()),
         Err(err) => match form_errors(err, "code")? {
             FormOutcome::Invalid(errors) => Ok(with_status(
@@ -982,10 +998,11 @@ pub async fn book(
     };
     let outcome = match state.services.book_appointment(&actor, input).await {
         Ok(view) => {
-            return Ok(
-                Redirect::to(&format!("/appointments/{}?notice=appointment-booked", view.id))
-                    .into_response(),
-            );
+            return Ok(Redirect::to(&format!(
+                "/appointments/{}?notice=appointment-booked",
+                view.id
+            ))
+            .into_response());
         }
         Err(err) => form_errors(err, "start")?,
     };
@@ -998,7 +1015,7 @@ pub async fn book(
     let (errors, conflict, status) = match outcome {
         FormOutcome::Invalid(errors) => (errors, None, StatusCode::UNPROCESSABLE_ENTITY),
         FormOutcome::Taken(conflict) => (
-            ValidationErrors::single("start", conflict.message.clone()),
+            ValidationErrors::single("start", TAKEN),
             Some(conflict_view(&state, &conflict)),
             StatusCode::CONFLICT,
         ),
@@ -1035,7 +1052,6 @@ struct AppointmentPage {
     duration: i64,
     seen: String,
     clinicians: Vec<SelectOption>,
-    current_clinician: String,
     free: Vec<FreeSlot>,
     zone: String,
     errors: ValidationErrors,
@@ -1077,8 +1093,7 @@ async fn appointment_page(
             name: "patient",
             label: "Patient",
             value: Some(a.patient_label.clone()),
-            note: (visibility(a.patient_view, PatientField::FamilyName)
-                == Visibility::Pseudonym)
+            note: (visibility(a.patient_view, PatientField::FamilyName) == Visibility::Pseudonym)
                 .then_some("pseudonym"),
         },
         Fact {
@@ -1136,8 +1151,21 @@ async fn appointment_page(
         }
     };
     shown("notes", "Notes", &a.notes);
-    shown("preferred_times", "Other preferred times", &a.preferred_times);
-    shown("status_reason", "Why cancelled or declined", &a.status_reason);
+    shown(
+        "preferred_times",
+        "Other preferred times",
+        &a.preferred_times,
+    );
+    // Why it was cancelled or declined: only where that happened or a reason was given.
+    if a.status == AppointmentStatus::Cancelled
+        || a.status_reason.as_ref().is_some_and(Option::is_some)
+    {
+        shown(
+            "status_reason",
+            "Why cancelled or declined",
+            &a.status_reason,
+        );
+    }
     let acceptable = a.next_statuses.contains(&AppointmentStatus::Scheduled);
     let mut clinicians = Vec::new();
     let mut free = Vec::new();
@@ -1150,7 +1178,7 @@ async fn appointment_page(
             let tz = state.services.clinic_time_zone();
             let date = a.start.with_timezone(&tz).date_naive();
             if let Ok(availability) = state.services.availability(actor, clinician, date).await {
-                free = free_slots(state, &availability.free);
+                free = day_slots(state, &availability.free);
             }
         }
     }
@@ -1168,7 +1196,6 @@ async fn appointment_page(
         duration: (a.end - a.start).num_minutes(),
         seen: a.updated_at.to_rfc3339(),
         clinicians,
-        current_clinician,
         free,
         zone: zone_name(state),
         errors: problem.errors,
@@ -1308,7 +1335,7 @@ async fn slot_failure(
     let (errors, conflict, status) = match form_errors(err, "start")? {
         FormOutcome::Invalid(errors) => (errors, None, StatusCode::UNPROCESSABLE_ENTITY),
         FormOutcome::Taken(c) => (
-            ValidationErrors::single("start", c.message.clone()),
+            ValidationErrors::single("start", TAKEN),
             Some(conflict_view(state, &c)),
             StatusCode::CONFLICT,
         ),
@@ -1342,10 +1369,10 @@ pub async fn reschedule(
         .reschedule_appointment(&actor, id, form.input(&state), seen)
         .await
     {
-        Ok(_) => Ok(
-            Redirect::to(&format!("/appointments/{id}?notice=appointment-rescheduled"))
-                .into_response(),
-        ),
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/appointments/{id}?notice=appointment-rescheduled"
+        ))
+        .into_response()),
         Err(err) => slot_failure(&state, &actor, csrf, id, err, "reschedule").await,
     }
 }
@@ -1491,7 +1518,11 @@ pub async fn schedule(
     } else {
         date
     };
-    let last = if week { first + Duration::days(6) } else { first };
+    let last = if week {
+        first + Duration::days(6)
+    } else {
+        first
+    };
     let appointments = if errors.is_empty() {
         state
             .services
@@ -1546,7 +1577,7 @@ pub async fn schedule(
         if let (Some(c), false) = (clinician, week)
             && let Ok(availability) = state.services.availability(&actor, c, day).await
         {
-            free = free_slots(&state, &availability.free);
+            free = day_slots(&state, &availability.free);
         }
         days.push(DayColumn {
             label: day.format("%a %d %b").to_string(),
@@ -1744,7 +1775,7 @@ pub async fn requests(
         {
             let date = a.start.with_timezone(&tz).date_naive();
             if let Ok(availability) = state.services.availability(&actor, clinician, date).await {
-                free = free_slots(&state, &availability.free);
+                free = day_slots(&state, &availability.free);
             }
         }
         rows.push(RequestRow {
@@ -1903,7 +1934,7 @@ pub async fn request_appointment(
         Err(err) => {
             let errors = match form_errors(err, "start")? {
                 FormOutcome::Invalid(errors) => errors,
-                FormOutcome::Taken(c) => ValidationErrors::single("start", c.message.clone()),
+                FormOutcome::Taken(_) => ValidationErrors::single("start", TAKEN),
             };
             Ok(with_status(
                 my_appointments_page(&state, &actor, csrf, form, errors, None).await?,
@@ -1968,9 +1999,17 @@ const CHART_TOP: u32 = 20;
 const CHART_BOTTOM: u32 = 40;
 
 fn bars(report: &AppointmentReport) -> (Vec<Bar>, u32, u64) {
-    let n = u32::try_from(report.by_day.len()).unwrap_or(u32::MAX).max(1);
+    let n = u32::try_from(report.by_day.len())
+        .unwrap_or(u32::MAX)
+        .max(1);
     let width = (720 / n).clamp(4, 40);
-    let max = report.by_day.iter().map(|(_, c)| *c).max().unwrap_or(0).max(1);
+    let max = report
+        .by_day
+        .iter()
+        .map(|(_, c)| *c)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let label_every = (n / 14).max(1);
     let bars = report
         .by_day
@@ -1990,7 +2029,7 @@ fn bars(report: &AppointmentReport) -> (Vec<Bar>, u32, u64) {
             }
         })
         .collect();
-    (bars, 40 + n * width + 10, max)
+    (bars, 40 + n * width + 30, max)
 }
 
 fn report_range(
@@ -2044,7 +2083,10 @@ pub async fn report(
     } else {
         // Who may see the report is decided (and a refusal recorded) before the input is
         // judged: ask for one day so a wrong role still gets its 403.
-        state.services.appointment_report(&actor, from, from).await?;
+        state
+            .services
+            .appointment_report(&actor, from, from)
+            .await?;
     }
     let (chart, chart_width, max_count) = bars(&report);
     let counts = |rows: &[(String, u64)]| {
@@ -2110,7 +2152,10 @@ pub async fn report_csv(
 ) -> Result<Response, PageError> {
     let (from, to, errors, _) = report_range(&state, raw.as_deref());
     if !errors.is_empty() {
-        state.services.appointment_report(&actor, from, from).await?;
+        state
+            .services
+            .appointment_report(&actor, from, from)
+            .await?;
         return Err(PageError::Status(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(errors.to_string()),

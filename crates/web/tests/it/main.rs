@@ -18,6 +18,8 @@ mod patient_pages;
 mod patient_storage;
 mod patients_api;
 mod routes;
+mod scheduling_pages;
+mod scheduling_storage;
 mod sessions;
 mod sign_in;
 mod throttle;
