@@ -17,9 +17,10 @@
 //! - **Who sees whom.** An appointment shows its patient as the actor's view of that patient
 //!   allows (`carevault_core::masking`): a doctor sees names only of patients whose care team
 //!   they are on — which includes everyone booked into their own schedule — and the
-//!   pseudonym otherwise. The reason is shown with the identity (full, registration and own
-//!   views); notes, the preferred times and the status reason with clinical data (full and
-//!   own views).
+//!   pseudonym otherwise. The reason, the patient's other preferred times and the reason for
+//!   a cancellation or decline are shown with the identity (full, registration and own
+//!   views: reception needs them to find a slot and to answer the patient); notes only with
+//!   clinical data (full and own views).
 //! - **Care team.** A clinician with a scheduled, checked-in, in-progress or completed
 //!   appointment with a patient is on the patient's care team (membership source
 //!   `appointment`), added and removed in the transaction that changes the status.
@@ -536,6 +537,31 @@ impl Services {
         event.patient_pseudonym =
             pseudonym_number.map(|n| pseudonym(u64::try_from(n).unwrap_or(0)));
         event
+    }
+
+    /// `Ok` for administrators; otherwise the refusal, recorded (for pages that show an
+    /// administrator's form before anything is submitted).
+    pub async fn may_administer_scheduling(&self, actor: &Actor) -> Result<(), ServiceError> {
+        self.authorize(actor, Capability::AdministerSystem, ResourceType::StaffProfile)
+            .await
+    }
+
+    /// `Ok` for staff who book appointments (administrators, reception, doctors for their
+    /// own schedule); otherwise the refusal, recorded.
+    pub async fn may_book_appointments(&self, actor: &Actor) -> Result<(), ServiceError> {
+        if actor.role() != Some(Role::Patient)
+            && actor.grant(Capability::ScheduleAppointments).is_possible()
+        {
+            return Ok(());
+        }
+        Err(self
+            .deny(
+                actor,
+                ResourceType::Appointment,
+                None,
+                "requires scheduling rights",
+            )
+            .await)
     }
 
     // ---- departments ----
@@ -1057,7 +1083,7 @@ impl Services {
                 status,
                 reason: shows_reason.then(|| reason.unwrap_or_default()),
                 notes: shows_clinical.then_some(notes),
-                preferred_times: shows_clinical.then_some(preferred),
+                preferred_times: shows_reason.then_some(preferred),
                 status_reason: shows_reason.then_some(status_reason),
                 next_statuses,
                 may_reschedule,
@@ -1284,18 +1310,7 @@ impl Services {
         actor: &Actor,
         input: BookingInput,
     ) -> Result<AppointmentView, ServiceError> {
-        if actor.role() == Some(Role::Patient)
-            || !actor.grant(Capability::ScheduleAppointments).is_possible()
-        {
-            return Err(self
-                .deny(
-                    actor,
-                    ResourceType::Appointment,
-                    None,
-                    "requires scheduling rights",
-                )
-                .await);
-        }
+        self.may_book_appointments(actor).await?;
         let mut errors = ValidationErrors::new();
         let patient_id: Option<PatientId> = parse_id(&mut errors, "patient_id", &input.patient_id);
         let clinician_id: Option<UserId> =

@@ -124,10 +124,6 @@ fn not_found(what: &str) -> PageError {
     PageError::Status(StatusCode::NOT_FOUND, Some(format!("No such {what}.")))
 }
 
-fn forbidden() -> PageError {
-    PageError::Status(StatusCode::FORBIDDEN, None)
-}
-
 fn parse_appointment_id(raw: &str) -> Result<AppointmentId, PageError> {
     raw.parse().map_err(|_| not_found("appointment"))
 }
@@ -438,11 +434,6 @@ fn is_admin(actor: &Actor) -> bool {
     actor.grant(Capability::AdministerSystem) == Grant::Yes
 }
 
-/// Whether the role books appointments (presentation; the service decides on submit).
-fn books(actor: &Actor) -> bool {
-    actor.role() != Some(Role::Patient)
-        && actor.grant(Capability::ScheduleAppointments).is_possible()
-}
 
 // ---------------------------------------------------------------------------------------
 // Departments
@@ -596,9 +587,7 @@ pub async fn edit_department_form(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = parse_department_id(&id)?;
-    if !is_admin(&actor) {
-        return Err(forbidden());
-    }
+    state.services.may_administer_scheduling(&actor).await?;
     let department = state.services.department(&actor, id).await?;
     render(&DepartmentEditPage {
         layout: Layout::new(
@@ -770,9 +759,7 @@ pub async fn edit_staff_form(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = parse_user_id(&id)?;
-    if !is_admin(&actor) {
-        return Err(forbidden());
-    }
+    state.services.may_administer_scheduling(&actor).await?;
     let member = state.services.staff_member(&actor, id).await?;
     let form = StaffForm {
         department_id: member
@@ -920,9 +907,7 @@ pub async fn booking_form(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    if !books(&actor) {
-        return Err(forbidden());
-    }
+    state.services.may_book_appointments(&actor).await?;
     let query: BookingQuery = query_params(raw.as_deref().unwrap_or_default())
         .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
     let patient: PatientId = query.patient.trim().parse().map_err(|_| {

@@ -905,9 +905,9 @@ async fn patients_request_and_cancel_and_see_the_outcome(backend: Backend) {
         "requests",
     );
     assert!(page.contains("Headaches"), "{page}");
-    // The other preferred times travel with the clinical data: reception does not see them,
-    // the doctor (on John's care team) does.
-    assert!(!page.contains("Any morning"));
+    // The other preferred times travel with the reason: reception sees them to find a slot,
+    // and so does the doctor (on John's care team).
+    assert!(page.contains("Any morning"), "{page}");
     let mut smith = app.browser("drsmith").await;
     let doctors = assert_page(
         &smith.get("/appointments/requests").await,
