@@ -5,8 +5,9 @@
 //!
 //! - **Who books.** Administrators and receptionists book for any clinician; a doctor books
 //!   into their own schedule only, and only patients already on their care team (follow-ups:
-//!   otherwise booking would hand a doctor any record they chose; a patient's own request
-//!   naming the doctor, or naming none, may be accepted by that doctor). Nurses see calendars but do not book; pharmacists and
+//!   otherwise booking would hand a doctor any record they chose). A patient's own request
+//!   may be accepted by the doctor it names, or, if it names none, by a doctor of its
+//!   department, who takes it into their own schedule. Nurses see calendars but do not book; pharmacists and
 //!   auditors see no appointments. A patient *requests* (status `requested`, no slot held);
 //!   reception, an administrator or the requested doctor accepts it into a free slot or
 //!   declines it (a cancellation with a reason).
@@ -290,6 +291,8 @@ pub struct SlotConflict {
     pub conflicts: Vec<ConflictingSlot>,
     /// The clinician's next free slots of the same length.
     pub next_free: Vec<TimeSlot>,
+    /// The clinic's time zone, to show the times in.
+    pub time_zone: Tz,
 }
 
 /// A clinician's day: working hours, what is booked, and what is free.
@@ -542,8 +545,12 @@ impl Services {
     /// `Ok` for administrators; otherwise the refusal, recorded (for pages that show an
     /// administrator's form before anything is submitted).
     pub async fn may_administer_scheduling(&self, actor: &Actor) -> Result<(), ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::StaffProfile)
-            .await
+        self.authorize(
+            actor,
+            Capability::AdministerSystem,
+            ResourceType::StaffProfile,
+        )
+        .await
     }
 
     /// `Ok` for staff who book appointments (administrators, reception, doctors for their
@@ -923,16 +930,29 @@ impl Services {
         }
     }
 
-    /// Whether `actor` may book, move, cancel or mark a no-show for `row` (staff side).
-    fn may_manage(actor: &Actor, clinician: Option<&str>) -> bool {
-        match actor.grant(Capability::ScheduleAppointments) {
-            Grant::Yes => true,
+    /// What `actor` may book, move, cancel or mark a no-show (staff side).
+    async fn manage_scope(&self, actor: &Actor) -> Result<ManageScope, ServiceError> {
+        Ok(match actor.grant(Capability::ScheduleAppointments) {
+            Grant::Yes if actor.role() != Some(Role::Patient) => ManageScope {
+                everything: true,
+                ..ManageScope::default()
+            },
             Grant::Scoped(carevault_core::Scope::OwnSchedule) => {
-                let me = actor.user_id().map(|id| id.to_string());
-                clinician.is_none() || clinician == me.as_deref()
+                let me = actor.user_id();
+                let my_department = match me {
+                    Some(id) => store::find_staff_profile(self.store().conn(), id)
+                        .await?
+                        .and_then(|p| p.department_id),
+                    None => None,
+                };
+                ManageScope {
+                    everything: false,
+                    me: me.map(|id| id.to_string()),
+                    my_department,
+                }
             }
-            _ => false,
-        }
+            _ => ManageScope::default(),
+        })
     }
 
     /// The patient rows behind `rows`, with the view the actor has of each.
@@ -967,6 +987,7 @@ impl Services {
         action: AuditAction,
     ) -> Result<(Vec<AppointmentView>, Vec<AuditEvent>), ServiceError> {
         let patients = self.patient_views(actor, &rows).await?;
+        let scope = self.manage_scope(actor).await?;
         let conn = self.store().conn();
         let departments: HashMap<String, String> = store::departments(conn)
             .await?
@@ -1041,10 +1062,10 @@ impl Services {
             };
             let (reason, notes, preferred, status_reason) = opened.unwrap_or_default();
             let status = status_of(&row)?;
-            let next_statuses = self.permitted_transitions(actor, &row, status, view);
+            let next_statuses = self.permitted_transitions(actor, &scope, &row, status, view);
             let may_reschedule = status == AppointmentStatus::Scheduled
                 && actor.role() != Some(Role::Patient)
-                && Self::may_manage(actor, row.clinician_id.as_deref());
+                && scope.manages(row.clinician_id.as_deref(), &row.department_id);
             events.push(self.appointment_event(
                 actor,
                 action,
@@ -1098,6 +1119,7 @@ impl Services {
     fn permitted_transitions(
         &self,
         actor: &Actor,
+        scope: &ManageScope,
         row: &AppointmentRow,
         status: AppointmentStatus,
         view: PatientView,
@@ -1106,7 +1128,7 @@ impl Services {
             .iter()
             .copied()
             .filter(|to| {
-                self.transition_refusal(actor, row, status, *to, view)
+                self.transition_refusal(actor, scope, row, status, *to, view)
                     .is_none()
             })
             .collect()
@@ -1117,6 +1139,7 @@ impl Services {
     fn transition_refusal(
         &self,
         actor: &Actor,
+        scope: &ManageScope,
         row: &AppointmentRow,
         from: AppointmentStatus,
         to: AppointmentStatus,
@@ -1146,7 +1169,7 @@ impl Services {
                 )),
             };
         }
-        let manages = Self::may_manage(actor, row.clinician_id.as_deref());
+        let manages = scope.manages(row.clinician_id.as_deref(), &row.department_id);
         let needs_rights = NotAllowed("requires scheduling rights for this clinician");
         match to {
             S::Scheduled | S::Cancelled => (!manages).then_some(needs_rights),
@@ -1322,8 +1345,9 @@ impl Services {
         let kind = parse_kind(&mut errors, input.kind.as_ref());
         let reason = required_text(&mut errors, "reason", &input.reason);
         let notes = text(&mut errors, "notes", input.notes.as_ref());
+        let scope = self.manage_scope(actor).await?;
         if let Some(clinician) = clinician_id
-            && !Self::may_manage(actor, Some(&clinician.to_string()))
+            && !scope.manages(Some(&clinician.to_string()), "")
         {
             return Err(self
                 .deny(
@@ -1679,6 +1703,7 @@ impl Services {
             message: format!("The slot is taken: {whose}."),
             conflicts,
             next_free,
+            time_zone: self.scheduling().time_zone,
         }))
     }
 
@@ -2023,10 +2048,13 @@ impl Services {
         accepting: bool,
     ) -> Result<AppointmentView, ServiceError> {
         let mut errors = ValidationErrors::new();
+        let scope = self.manage_scope(actor).await?;
         let clinician: Option<UserId> = match given(input.clinician_id.as_ref()) {
             Some(raw) => parse_id(&mut errors, "clinician_id", raw),
             None => match row.clinician_id.as_deref() {
                 Some(raw) => raw.parse().ok(),
+                // A doctor accepting a request for their department takes it themselves.
+                None if !scope.everything => actor.user_id(),
                 None => {
                     errors.push(
                         "clinician_id",
@@ -2036,9 +2064,8 @@ impl Services {
                 }
             },
         };
-        if !Self::may_manage(actor, row.clinician_id.as_deref())
-            || clinician.is_some_and(|c| !Self::may_manage(actor, Some(&c.to_string())))
-            || actor.role() == Some(Role::Patient)
+        if !scope.manages(row.clinician_id.as_deref(), &row.department_id)
+            || clinician.is_some_and(|c| !scope.manages(Some(&c.to_string()), ""))
         {
             return Err(self
                 .deny(
@@ -2054,13 +2081,16 @@ impl Services {
             .parse()
             .map_err(|_| ServiceError::Integrity)?;
         let department: Option<DepartmentId> = row.department_id.parse().ok();
-        let same_clinician = clinician.map(|c| c.to_string()) == row.clinician_id;
+        // The department stays unless the appointment moves to another named clinician (a
+        // request for a department keeps it whoever takes it).
+        let keeps_department =
+            row.clinician_id.is_none() || clinician.map(|c| c.to_string()) == row.clinician_id;
         let target = self
             .booking_target(
                 &mut errors,
                 Some(patient),
                 clinician,
-                if same_clinician { department } else { None },
+                if keeps_department { department } else { None },
             )
             .await?;
         let minutes = target.as_ref().map_or(30, |t| t.slot_minutes);
@@ -2137,7 +2167,8 @@ impl Services {
             .role()
             .and_then(|role| view_for(role, relation))
             .unwrap_or(PatientView::Pseudonymous);
-        match self.transition_refusal(actor, &row, from, to, view) {
+        let scope = self.manage_scope(actor).await?;
+        match self.transition_refusal(actor, &scope, &row, from, to, view) {
             None => {}
             Some(Refusal::NotNow(message)) => {
                 return Err(ServiceError::Conflict {
@@ -2437,6 +2468,28 @@ impl Services {
                 .collect(),
             by_day: by_day.into_iter().collect(),
         })
+    }
+}
+
+/// What an actor may book, move, cancel or mark a no-show: everything (administrators,
+/// reception), or their own schedule and the requests for their department that name no
+/// clinician (doctors), or nothing.
+#[derive(Debug, Clone, Default)]
+struct ManageScope {
+    everything: bool,
+    me: Option<String>,
+    my_department: Option<String>,
+}
+
+impl ManageScope {
+    /// Whether an appointment of `clinician` (none: an unassigned request) in `department`
+    /// is within the scope.
+    fn manages(&self, clinician: Option<&str>, department: &str) -> bool {
+        self.everything
+            || match clinician {
+                Some(clinician) => self.me.as_deref() == Some(clinician),
+                None => self.my_department.as_deref() == Some(department),
+            }
     }
 }
 

@@ -215,14 +215,15 @@ impl From<ServiceError> for ApiError {
 /// A double booking: 409 with the appointments it collides with (as the caller may see
 /// them) and the clinician's next free slots.
 fn slot_taken(conflict: &carevault_service::scheduling::SlotConflict) -> Problem {
+    let zone = conflict.time_zone;
     let conflicts: Vec<serde_json::Value> = conflict
         .conflicts
         .iter()
         .map(|c| {
             serde_json::json!({
                 "appointment_id": c.appointment_id.to_string(),
-                "start": c.start.to_rfc3339(),
-                "end": c.end.to_rfc3339(),
+                "start": c.start.with_timezone(&zone).to_rfc3339(),
+                "end": c.end.with_timezone(&zone).to_rfc3339(),
                 "taken_for": c.taken_for,
                 "clinician": c.clinician_name,
                 "patient": c.patient_label,
@@ -232,7 +233,12 @@ fn slot_taken(conflict: &carevault_service::scheduling::SlotConflict) -> Problem
     let free: Vec<serde_json::Value> = conflict
         .next_free
         .iter()
-        .map(|s| serde_json::json!({"start": s.start().to_rfc3339(), "end": s.end().to_rfc3339()}))
+        .map(|s| {
+            serde_json::json!({
+                "start": s.start().with_timezone(&zone).to_rfc3339(),
+                "end": s.end().with_timezone(&zone).to_rfc3339(),
+            })
+        })
         .collect();
     Problem::new(StatusCode::CONFLICT, "slot-taken", "The slot is taken")
         .with_detail(conflict.message.clone())

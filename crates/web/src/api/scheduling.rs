@@ -3,7 +3,8 @@
 //! `carevault_service::scheduling` use case with the actor, and render.
 //!
 //! - **Times** are RFC 3339 with an offset, both ways: a start or end sent without one is a
-//!   422 naming the field, and every time sent back is in the clinic's time zone.
+//!   422 naming the field, and every time sent back is in the clinic's time zone (a double
+//!   booking's 409 too, rendered by `crate::problem`).
 //! - **What the caller may see**: an appointment is rendered from the
 //!   [`AppointmentView`] the service produced for the actor. A field the caller's view hides
 //!   (the reason, notes, preferred times, status reason) is *absent*, one shown but empty is
@@ -380,12 +381,12 @@ pub struct SlotTakenProblem {
     detail: String,
     request_id: String,
     conflicts: Vec<SlotConflictRecord>,
-    /// The clinician's next free slots of the same length (UTC).
+    /// The clinician's next free slots of the same length.
     next_free_slots: Vec<SlotRecord>,
 }
 
 /// An appointment a booking collided with.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SlotConflictRecord {
     #[schema(value_type = String, format = Uuid)]
     appointment_id: String,
@@ -396,6 +397,15 @@ pub struct SlotConflictRecord {
     clinician: Option<String>,
     /// The name or pseudonym, as the caller may see it; `another patient` if not at all.
     patient: String,
+}
+
+impl std::fmt::Debug for SlotConflictRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `patient` may be a name: never in Debug output.
+        f.debug_struct("SlotConflictRecord")
+            .field("appointment_id", &self.appointment_id)
+            .finish_non_exhaustive()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -476,21 +486,36 @@ impl From<StaffProfileRequest> for StaffProfileInput {
     }
 }
 
-/// A whole number sent as a JSON number or as a string of digits (`30` or `"30"`); the
-/// service judges the value.
+/// A whole number of minutes sent as a JSON number or as text (`30` or `"30"`); the
+/// service judges the value. `null` is "not given".
 fn minutes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Minutes {
-        Number(i64),
-        Text(String),
+    struct Minutes;
+
+    impl serde::de::Visitor<'_> for Minutes {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number of minutes")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(Some(n.to_string()))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Some(n.to_string()))
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(text.to_owned()))
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
-    Ok(
-        Option::<Minutes>::deserialize(deserializer)?.map(|m| match m {
-            Minutes::Number(n) => n.to_string(),
-            Minutes::Text(t) => t,
-        }),
-    )
+
+    deserializer.deserialize_any(Minutes)
 }
 
 /// A new appointment.
@@ -697,7 +722,11 @@ fn optional_id<T: std::str::FromStr>(
     }
 }
 
-fn optional_date(errors: &mut ValidationErrors, field: &str, raw: Option<&str>) -> Option<NaiveDate> {
+fn optional_date(
+    errors: &mut ValidationErrors,
+    field: &str,
+    raw: Option<&str>,
+) -> Option<NaiveDate> {
     let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         Ok(date) => Some(date),
@@ -770,10 +799,10 @@ pub struct AvailabilityParams {
 // ---------------------------------------------------------------------------------------
 
 /// An id from the path: one that is not an id is a 422 naming the field `id`.
-fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ValidationErrors> {
     raw.trim()
         .parse()
-        .map_err(|_| Problem::validation(&ValidationErrors::single("id", "is not a valid id")).into())
+        .map_err(|_| ValidationErrors::single("id", "is not a valid id"))
 }
 
 fn validation(errors: &ValidationErrors) -> ApiError {
@@ -895,7 +924,7 @@ pub async fn department(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Json<DepartmentRecord>, ApiError> {
-    let id: DepartmentId = path_id(&id)?;
+    let id: DepartmentId = path_id(&id).map_err(|e| validation(&e))?;
     Ok(Json(state.services.department(&actor, id).await?.into()))
 }
 
@@ -923,7 +952,7 @@ pub async fn update_department(
     Path(id): Path<String>,
     body: Result<ApiJson<DepartmentRequest>, ApiError>,
 ) -> Result<Json<DepartmentRecord>, ApiError> {
-    let id: DepartmentId = path_id(&id)?;
+    let id: DepartmentId = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let changed = state
         .services
@@ -971,7 +1000,7 @@ pub async fn staff_member(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Json<StaffRecord>, ApiError> {
-    let id: UserId = path_id(&id)?;
+    let id: UserId = path_id(&id).map_err(|e| validation(&e))?;
     Ok(Json(state.services.staff_member(&actor, id).await?.into()))
 }
 
@@ -998,7 +1027,7 @@ pub async fn update_staff_member(
     Path(id): Path<String>,
     body: Result<ApiJson<StaffProfileRequest>, ApiError>,
 ) -> Result<Json<StaffRecord>, ApiError> {
-    let id: UserId = path_id(&id)?;
+    let id: UserId = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let saved = state
         .services
@@ -1112,7 +1141,10 @@ pub async fn availability(
     };
     errors.into_result().map_err(|e| validation(&e))?;
     let (Some(clinician), Some(date)) = (clinician, date) else {
-        return Err(validation(&ValidationErrors::single("clinician", "is required")));
+        return Err(validation(&ValidationErrors::single(
+            "clinician",
+            "is required",
+        )));
     };
     let day = state.services.availability(&actor, clinician, date).await?;
     Ok(Json(AvailabilityRecord::new(
@@ -1142,7 +1174,7 @@ pub async fn appointment(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id: AppointmentId = path_id(&id)?;
+    let id: AppointmentId = path_id(&id).map_err(|e| validation(&e))?;
     let view = state.services.get_appointment(&actor, id).await?;
     Ok(with_etag(&state, view, StatusCode::OK))
 }
@@ -1175,7 +1207,7 @@ pub async fn reschedule(
     headers: header::HeaderMap,
     body: Result<ApiJson<SlotRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id: AppointmentId = path_id(&id)?;
+    let id: AppointmentId = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let seen = match if_match(&headers) {
         None => None,
@@ -1216,7 +1248,7 @@ pub async fn reschedule(
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     request_body = StatusChangeRequest,
     responses(
-        (status = 200, description = "The appointment in its new status", body = AppointmentRecord),
+        (status = 200, description = "The appointment in its new status (with its new ETag)", body = AppointmentRecord),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not make this change (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
@@ -1230,14 +1262,14 @@ pub async fn change_status(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
     body: Result<ApiJson<StatusChangeRequest>, ApiError>,
-) -> Result<Json<AppointmentRecord>, ApiError> {
-    let id: AppointmentId = path_id(&id)?;
+) -> Result<Response, ApiError> {
+    let id: AppointmentId = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let view = state
         .services
         .change_appointment_status(&actor, id, &body.status, body.reason.as_deref())
         .await?;
-    Ok(Json(record(&state, view)))
+    Ok(with_etag(&state, view, StatusCode::OK))
 }
 
 /// Accepts a patient's request into a free slot.
@@ -1250,7 +1282,7 @@ pub async fn change_status(
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     request_body = SlotRequest,
     responses(
-        (status = 200, description = "The appointment, now scheduled", body = AppointmentRecord),
+        (status = 200, description = "The appointment, now scheduled (with its new ETag)", body = AppointmentRecord),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not accept it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
@@ -1264,14 +1296,14 @@ pub async fn accept(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
     body: Result<ApiJson<SlotRequest>, ApiError>,
-) -> Result<Json<AppointmentRecord>, ApiError> {
-    let id: AppointmentId = path_id(&id)?;
+) -> Result<Response, ApiError> {
+    let id: AppointmentId = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let view = state
         .services
         .accept_request(&actor, id, body.into())
         .await?;
-    Ok(Json(record(&state, view)))
+    Ok(with_etag(&state, view, StatusCode::OK))
 }
 
 /// The caller's own appointments and requests.
@@ -1300,8 +1332,8 @@ pub async fn my_appointments(
 mod tests {
     use std::collections::BTreeSet;
 
-    use carevault_core::appointment::AppointmentType;
     use carevault_core::PatientId;
+    use carevault_core::appointment::AppointmentType;
     use carevault_core::masking::PatientView;
 
     use super::*;
@@ -1393,6 +1425,16 @@ mod tests {
         let body: SlotRequest =
             serde_json::from_str(r#"{"start": "x", "duration_minutes": "45"}"#).unwrap();
         assert_eq!(body.duration_minutes.as_deref(), Some("45"));
+        let body: SlotRequest =
+            serde_json::from_str(r#"{"start": "x", "duration_minutes": null}"#).unwrap();
+        assert_eq!(body.duration_minutes, None);
+        let wrong =
+            serde_json::from_str::<SlotRequest>(r#"{"start": "x", "duration_minutes": 1.5}"#)
+                .unwrap_err();
+        assert!(
+            wrong.to_string().contains("a whole number of minutes"),
+            "{wrong}"
+        );
         assert!(serde_json::from_str::<SlotRequest>(r#"{"start": "x", "end": 3}"#).is_err());
     }
 }

@@ -18,6 +18,7 @@ mod patient_pages;
 mod patient_storage;
 mod patients_api;
 mod routes;
+mod scheduling_api;
 mod scheduling_pages;
 mod scheduling_storage;
 mod sessions;

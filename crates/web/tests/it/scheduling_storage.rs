@@ -38,7 +38,9 @@ async fn reasons_and_notes_are_sealed_and_claims_are_stored(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.actor("admin").await;
     let doctor = app.actor("drsmith").await.user_id().unwrap().to_string();
-    let alice = app.register_patient(&admin, patient("Alice", "Sealed")).await;
+    let alice = app
+        .register_patient(&admin, patient("Alice", "Sealed"))
+        .await;
     let booked = app
         .services
         .book_appointment(
@@ -103,7 +105,9 @@ async fn a_sealed_reason_moved_to_another_appointment_fails_its_integrity_check(
     let app = TestApp::new(backend).await;
     let admin = app.actor("admin").await;
     let doctor = app.actor("drsmith").await.user_id().unwrap().to_string();
-    let alice = app.register_patient(&admin, patient("Alice", "Victim")).await;
+    let alice = app
+        .register_patient(&admin, patient("Alice", "Victim"))
+        .await;
     let bob = app.register_patient(&admin, patient("Bob", "Target")).await;
     let secret = app
         .services
