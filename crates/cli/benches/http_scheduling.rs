@@ -258,12 +258,13 @@ async fn run(settings: Settings) {
     // for each slot wins, the others get 409 with the conflict and the next free slots.
     let contended = {
         let (doctors, patients) = (doctors.clone(), patients.clone());
-        let far = first + Minutes::days(300);
+        // 300 days ahead, clear of the first scenario's bookings.
+        let far = 300 * slots_per_day;
         Arc::new(move |n: usize| {
             let body = serde_json::json!({
                 "patient_id": patients[(n + 1) % patients.len()],
                 "clinician_id": doctors[0],
-                "start": (far + Minutes::minutes(15 * (n / 8) as i64)).to_rfc3339(),
+                "start": slot_start(far + n / 8).to_rfc3339(),
                 "duration_minutes": 15,
                 "reason": "Contended booking",
             });
