@@ -728,6 +728,19 @@ fn seal_into(row: &mut PatientRow, dek: &DataKey, data: &PatientData) -> Result<
     Ok(())
 }
 
+/// Opens the given and family names of `row` (for labels elsewhere in the service).
+pub(crate) fn open_names(
+    row: &PatientRow,
+    dek: &DataKey,
+) -> Result<(String, String), ServiceError> {
+    let id = row.id.as_str();
+    let need = |value: Option<String>| value.ok_or(ServiceError::Integrity);
+    Ok((
+        need(open(dek, id, "given_name", Some(&row.given_name))?)?,
+        need(open(dek, id, "family_name", Some(&row.family_name))?)?,
+    ))
+}
+
 /// Opens every sealed column of `row`.
 fn open_all(row: &PatientRow, dek: &DataKey) -> Result<PatientData, ServiceError> {
     let id = row.id.as_str();
@@ -1066,8 +1079,11 @@ impl Services {
             }),
             Some(Role::Doctor | Role::Nurse) => {
                 let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+                // Emergency access (break the glass) counts as the care team while it lasts.
                 Ok(
-                    if care_team::is_member(self.store().conn(), id, user_id).await? {
+                    if care_team::is_member(self.store().conn(), id, user_id).await?
+                        || self.holds_emergency_access(id, user_id).await?
+                    {
                         Relation::CareTeam
                     } else {
                         Relation::Other

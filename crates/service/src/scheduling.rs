@@ -46,7 +46,6 @@ use carevault_core::{
 };
 use carevault_crypto::data_key::DataKey;
 use carevault_crypto::mask::pseudonym;
-use carevault_crypto::seal::{FieldContext, open_text, seal_text};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::scheduling::{
     self as store, AppointmentFilter, AppointmentRow, DepartmentRow, SlotOwner, StaffProfileRow,
@@ -57,12 +56,12 @@ use chrono_tz::Tz;
 
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::sealing::Place;
 use crate::{Services, patients::Shown};
 
 /// Care-team membership that comes from an appointment.
 pub const CARE_TEAM_SOURCE: &str = "appointment";
 const TABLE: &str = "appointments";
-const DATA_KEY_VERSION: u32 = 1;
 /// The most appointments one list or calendar returns.
 const LIST_LIMIT: u64 = 2000;
 /// How often a booking is retried when the database reports contention (a deadlock).
@@ -402,17 +401,12 @@ fn seal(
     column: &str,
     value: Option<&str>,
 ) -> Result<Option<Vec<u8>>, ServiceError> {
-    value
-        .map(|text| {
-            let context = FieldContext {
-                table: TABLE,
-                column,
-                row_id: appointment,
-                patient_id: patient,
-            };
-            seal_text(dek, DATA_KEY_VERSION, &context, text).map_err(ServiceError::internal)
-        })
-        .transpose()
+    Place {
+        table: TABLE,
+        row_id: appointment,
+        patient_id: patient,
+    }
+    .seal(dek, column, value)
 }
 
 fn open(
@@ -421,19 +415,12 @@ fn open(
     column: &str,
     sealed: Option<&[u8]>,
 ) -> Result<Option<String>, ServiceError> {
-    sealed
-        .map(|bytes| {
-            let context = FieldContext {
-                table: TABLE,
-                column,
-                row_id: &row.id,
-                patient_id: &row.patient_id,
-            };
-            open_text(dek, &context, bytes)
-                .map(|text| text.to_string())
-                .map_err(|_| ServiceError::Integrity)
-        })
-        .transpose()
+    Place {
+        table: TABLE,
+        row_id: &row.id,
+        patient_id: &row.patient_id,
+    }
+    .open(dek, column, sealed)
 }
 
 fn status_of(row: &AppointmentRow) -> Result<AppointmentStatus, ServiceError> {

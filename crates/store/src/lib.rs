@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod care_team;
 pub mod connect;
+pub mod emergency_access;
 pub mod entity;
 pub mod error;
 pub mod migration;

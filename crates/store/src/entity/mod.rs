@@ -9,6 +9,7 @@ pub mod audit_state;
 pub mod care_team_members;
 pub mod counters;
 pub mod departments;
+pub mod emergency_access;
 pub mod login_failures;
 pub mod patient_search_index;
 pub mod patients;

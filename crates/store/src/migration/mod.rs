@@ -10,6 +10,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_audit;
 mod m20261122_000003_patients;
 mod m20261123_000004_scheduling;
+mod m20261123_000005_emergency_access;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_audit::Migration),
             Box::new(m20261122_000003_patients::Migration),
             Box::new(m20261123_000004_scheduling::Migration),
+            Box::new(m20261123_000005_emergency_access::Migration),
         ]
     }
 }

@@ -70,6 +70,7 @@ pub fn action_label(action: &str) -> String {
         AuditAction::Create => "created",
         AuditAction::Update => "changed",
         AuditAction::StatusChanged => "changed the status of",
+        AuditAction::BreakGlass => "used emergency access (break the glass) to",
         AuditAction::Delete => "deleted",
         AuditAction::Export => "exported",
         AuditAction::Print => "printed",

@@ -1,0 +1,517 @@
+//! Break-the-glass: a doctor or nurse outside a patient's care team states a reason and gets
+//! time-limited access to that one patient's record at once. The grant is its own audit
+//! action (`break_glass`), shown with a red banner while it lasts, and waits in an
+//! administrators' review queue (justified or not, with a note) that the admin dashboard
+//! counts.
+//!
+//! Rules decided here: the reason is 20–1,000 characters; the duration 15 minutes to 24 hours
+//! (default 4 hours); a clinician already on the care team is told so instead (409); a second
+//! grant while one is active is allowed (it extends nothing; both are reviewed); the stated
+//! reason and the reviewer's note are sealed under the patient's data key, so the audit event
+//! records only the duration. While a grant is active the patient registry treats the holder
+//! as on the care team (`Services::relation_to`).
+
+use carevault_core::audit::{AuditAction, ResourceType};
+use carevault_core::masking::PatientView;
+use carevault_core::time::{from_micros, to_micros};
+use carevault_core::{Capability, PatientId, Role, UserId, ValidationErrors};
+use carevault_crypto::mask::pseudonym;
+use carevault_store::emergency_access::{self as store, EmergencyAccessRow, PENDING};
+use carevault_store::patients::{self, PatientRow};
+use carevault_store::{StoreError, care_team, users};
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use crate::actor::Actor;
+use crate::error::ServiceError;
+use crate::sealing::Place;
+use crate::{Services, patients::Shown};
+
+const TABLE: &str = "emergency_access";
+/// The shortest reason accepted.
+pub const MIN_REASON_CHARS: usize = 20;
+const MAX_REASON_CHARS: usize = 1000;
+/// The longest grant, in minutes (24 hours).
+pub const MAX_MINUTES: i64 = 24 * 60;
+/// The grant length when none is asked for (4 hours).
+pub const DEFAULT_MINUTES: i64 = 4 * 60;
+const MIN_MINUTES: i64 = 15;
+const QUEUE_LIMIT: u64 = 500;
+
+/// A request for emergency access, before validation.
+#[derive(Clone, Default)]
+pub struct EmergencyAccessInput {
+    pub patient_id: String,
+    pub reason: String,
+    /// Blank: 4 hours.
+    pub duration_minutes: Option<String>,
+}
+
+impl std::fmt::Debug for EmergencyAccessInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmergencyAccessInput")
+            .field("patient_id", &self.patient_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a grant was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewStatus {
+    Pending,
+    Justified,
+    Unjustified,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Pending => PENDING,
+            ReviewStatus::Justified => "justified",
+            ReviewStatus::Unjustified => "unjustified",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "pending" => Ok(ReviewStatus::Pending),
+            "justified" => Ok(ReviewStatus::Justified),
+            "unjustified" => Ok(ReviewStatus::Unjustified),
+            _ => Err("must be one of: pending, justified, unjustified".into()),
+        }
+    }
+}
+
+/// One grant as the caller may see it: the holder sees their own (reason included);
+/// administrators see every grant with the patient named and the review.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmergencyGrant {
+    pub id: String,
+    pub patient_id: PatientId,
+    /// The patient's name (administrators, and the holder while the grant is active), else
+    /// the pseudonym.
+    pub patient_label: String,
+    pub user_id: UserId,
+    pub clinician_name: String,
+    pub reason: Option<String>,
+    pub duration_minutes: u32,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Whether the grant is in force now.
+    pub active: bool,
+    pub review_status: ReviewStatus,
+    pub review_note: Shown<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for EmergencyGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmergencyGrant")
+            .field("id", &self.id)
+            .field("patient_id", &self.patient_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+fn place<'a>(row: &'a EmergencyAccessRow) -> Place<'a> {
+    Place {
+        table: TABLE,
+        row_id: &row.id,
+        patient_id: &row.patient_id,
+    }
+}
+
+impl Services {
+    /// Breaks the glass: grants `actor` (a doctor or nurse outside the patient's care team)
+    /// access to one patient's record for a while, at once. Audited as `break_glass`; the
+    /// grant waits for an administrator's review.
+    pub async fn request_emergency_access(
+        &self,
+        actor: &Actor,
+        input: EmergencyAccessInput,
+    ) -> Result<EmergencyGrant, ServiceError> {
+        let Some(user) = actor
+            .user_id()
+            .filter(|_| matches!(actor.role(), Some(Role::Doctor | Role::Nurse)))
+        else {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::EmergencyAccess,
+                    None,
+                    "emergency access is for doctors and nurses",
+                )
+                .await);
+        };
+        let mut errors = ValidationErrors::new();
+        let patient_id: Option<PatientId> = match input.patient_id.trim() {
+            "" => {
+                errors.push("patient_id", "is required");
+                None
+            }
+            raw => match raw.parse() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    errors.push("patient_id", "is not a valid id");
+                    None
+                }
+            },
+        };
+        let reason = input.reason.trim().to_owned();
+        let length = reason.chars().count();
+        if length < MIN_REASON_CHARS {
+            errors.push(
+                "reason",
+                format!("must say why, in at least {MIN_REASON_CHARS} characters (it is reviewed)"),
+            );
+        } else if length > MAX_REASON_CHARS {
+            errors.push(
+                "reason",
+                format!("must be at most {MAX_REASON_CHARS} characters"),
+            );
+        } else if reason
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r')
+        {
+            errors.push("reason", "must not contain control characters");
+        }
+        let minutes = match input
+            .duration_minutes
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => DEFAULT_MINUTES,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(m) if (MIN_MINUTES..=MAX_MINUTES).contains(&m) => m,
+                _ => {
+                    errors.push(
+                        "duration_minutes",
+                        format!(
+                            "must be a whole number of minutes from {MIN_MINUTES} to {MAX_MINUTES} (24 hours)"
+                        ),
+                    );
+                    DEFAULT_MINUTES
+                }
+            },
+        };
+        let patient = match patient_id {
+            Some(id) => {
+                let row = patients::find(self.store().conn(), id)
+                    .await?
+                    .filter(|row| row.status != patients::ERASED_STATUS);
+                if row.is_none() {
+                    errors.push("patient_id", "is not a known patient");
+                }
+                row
+            }
+            None => None,
+        };
+        errors.into_result()?;
+        let patient = patient.ok_or(ServiceError::NotFound("patient"))?;
+        let patient_id: PatientId = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
+        if care_team::is_member(self.store().conn(), patient_id, user).await? {
+            return Err(ServiceError::Conflict {
+                field: Some("patient_id"),
+                message:
+                    "you are on this patient's care team already: no emergency access is needed"
+                        .into(),
+            });
+        }
+        let now = self.now();
+        let id = Uuid::now_v7().to_string();
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let mut row = EmergencyAccessRow {
+            id: id.clone(),
+            patient_id: patient.id.clone(),
+            user_id: user.to_string(),
+            reason: Vec::new(),
+            duration_minutes: i32::try_from(minutes).unwrap_or(240),
+            granted_at: to_micros(now),
+            expires_at: to_micros(now + Duration::minutes(minutes)),
+            review_status: PENDING.to_owned(),
+            review_note: None,
+            reviewed_by: None,
+            reviewed_at: None,
+        };
+        row.reason = place(&row)
+            .seal(&dek, "reason", Some(&reason))?
+            .unwrap_or_default();
+        let mut event = self.audit_event(actor, AuditAction::BreakGlass, ResourceType::Patient);
+        event.resource_id = Some(patient.id.clone());
+        event.patient_pseudonym = Some(pseudonym(
+            u64::try_from(patient.pseudonym_number).unwrap_or(0),
+        ));
+        event.reason = Some(format!(
+            "emergency access for {minutes} minutes (grant {id}; the stated reason is in the review queue)"
+        ));
+        let txn = self.begin().await?;
+        store::insert(&txn, row.clone()).await?;
+        self.append_in(&txn, event).await?;
+        txn.commit().await.map_err(StoreError::from)?;
+        tracing::warn!(grant = %id, patient_id = %patient.id, minutes, "emergency access granted (break the glass)");
+        self.present_grant(&row, Some(&patient), PatientView::Full, Some(&dek))
+            .await
+    }
+
+    /// The actor's emergency access to `patient` in force now, if any (for the red banner).
+    pub async fn active_emergency_access(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+    ) -> Result<Option<EmergencyGrant>, ServiceError> {
+        let Some(user) = actor.user_id() else {
+            return Ok(None);
+        };
+        let Some(row) =
+            store::active(self.store().conn(), patient, user, to_micros(self.now())).await?
+        else {
+            return Ok(None);
+        };
+        self.present_grant(&row, None, PatientView::Pseudonymous, None)
+            .await
+            .map(Some)
+    }
+
+    /// Whether `user` holds emergency access to `patient` now (the registry's access check).
+    pub(crate) async fn holds_emergency_access(
+        &self,
+        patient: PatientId,
+        user: UserId,
+    ) -> Result<bool, ServiceError> {
+        Ok(
+            store::active(self.store().conn(), patient, user, to_micros(self.now()))
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// Grants for the review queue (administrators: all, or those in `status`), or the
+    /// caller's own grants (doctors and nurses). Administrators' views open the reasons and
+    /// are recorded as listed.
+    pub async fn emergency_grants(
+        &self,
+        actor: &Actor,
+        status: Option<ReviewStatus>,
+    ) -> Result<Vec<EmergencyGrant>, ServiceError> {
+        let admin = actor.role() == Some(Role::Admin);
+        let holder = matches!(actor.role(), Some(Role::Doctor | Role::Nurse));
+        if !admin && !holder {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::EmergencyAccess,
+                    None,
+                    "the review queue is for administrators",
+                )
+                .await);
+        }
+        let rows = store::list(
+            self.store().conn(),
+            if admin { None } else { actor.user_id() },
+            status.map(ReviewStatus::as_str),
+            QUEUE_LIMIT,
+        )
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut events = Vec::new();
+        for row in rows {
+            let patient = patients::find(
+                self.store().conn(),
+                row.patient_id
+                    .parse()
+                    .map_err(|_| ServiceError::Integrity)?,
+            )
+            .await?;
+            // Administrators see every grant in full; a holder sees the patient named only
+            // while their grant lasts, and always their own stated reason.
+            let active =
+                row.granted_at <= to_micros(self.now()) && to_micros(self.now()) < row.expires_at;
+            let (view, dek) = match &patient {
+                Some(patient) => (
+                    if admin || active {
+                        PatientView::Full
+                    } else {
+                        PatientView::Pseudonymous
+                    },
+                    Some(
+                        self.unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+                            .await?,
+                    ),
+                ),
+                None => (PatientView::Pseudonymous, None),
+            };
+            let grant = self
+                .present_grant(&row, patient.as_ref(), view, dek.as_ref())
+                .await?;
+            if admin && let Some(patient) = &patient {
+                let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Patient);
+                event.resource_id = Some(patient.id.clone());
+                event.patient_pseudonym = Some(pseudonym(
+                    u64::try_from(patient.pseudonym_number).unwrap_or(0),
+                ));
+                event.reason = Some("emergency access review queue".into());
+                events.push(event);
+            }
+            out.push(grant);
+        }
+        self.record_all(events).await?;
+        Ok(out)
+    }
+
+    /// How many grants await review (the admin dashboard's alert). Administrators.
+    pub async fn pending_emergency_reviews(&self, actor: &Actor) -> Result<u64, ServiceError> {
+        self.authorize(
+            actor,
+            Capability::AdministerSystem,
+            ResourceType::EmergencyAccess,
+        )
+        .await?;
+        Ok(store::pending_count(self.store().conn()).await?)
+    }
+
+    /// Records an administrator's review of a grant: justified or not, with a note.
+    pub async fn review_emergency_access(
+        &self,
+        actor: &Actor,
+        id: &str,
+        verdict: &str,
+        note: &str,
+    ) -> Result<EmergencyGrant, ServiceError> {
+        self.authorize(
+            actor,
+            Capability::AdministerSystem,
+            ResourceType::EmergencyAccess,
+        )
+        .await?;
+        let reviewer = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        let mut errors = ValidationErrors::new();
+        let verdict = match ReviewStatus::parse(verdict) {
+            Ok(ReviewStatus::Pending) => {
+                errors.push("verdict", "must be justified or unjustified");
+                None
+            }
+            Ok(verdict) => Some(verdict),
+            Err(message) => {
+                errors.push("verdict", message);
+                None
+            }
+        };
+        let note = note.trim();
+        if note.chars().count() < 3 || note.chars().count() > MAX_REASON_CHARS {
+            errors.push("note", format!("must be 3–{MAX_REASON_CHARS} characters"));
+        }
+        errors.into_result()?;
+        let verdict = verdict.ok_or(ServiceError::Forbidden)?;
+        let row = store::find(self.store().conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound("emergency access grant"))?;
+        let patient = patients::find(
+            self.store().conn(),
+            row.patient_id
+                .parse()
+                .map_err(|_| ServiceError::Integrity)?,
+        )
+        .await?
+        .ok_or(ServiceError::Integrity)?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let sealed = place(&row)
+            .seal(&dek, "review_note", Some(note))?
+            .unwrap_or_default();
+        let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::EmergencyAccess);
+        event.resource_id = Some(row.id.clone());
+        event.patient_pseudonym = Some(pseudonym(
+            u64::try_from(patient.pseudonym_number).unwrap_or(0),
+        ));
+        event.reason = Some(format!("emergency access reviewed: {}", verdict.as_str()));
+        let txn = self.begin().await?;
+        if !store::review(
+            &txn,
+            &row.id,
+            verdict.as_str(),
+            sealed,
+            reviewer,
+            to_micros(self.now()),
+        )
+        .await?
+        {
+            txn.rollback().await.map_err(StoreError::from)?;
+            return Err(ServiceError::Conflict {
+                field: None,
+                message: "this grant has been reviewed already".into(),
+            });
+        }
+        self.append_in(&txn, event).await?;
+        txn.commit().await.map_err(StoreError::from)?;
+        let row = store::find(self.store().conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound("emergency access grant"))?;
+        self.present_grant(&row, Some(&patient), PatientView::Full, Some(&dek))
+            .await
+    }
+
+    async fn present_grant(
+        &self,
+        row: &EmergencyAccessRow,
+        patient: Option<&PatientRow>,
+        view: PatientView,
+        dek: Option<&carevault_crypto::data_key::DataKey>,
+    ) -> Result<EmergencyGrant, ServiceError> {
+        let conn = self.store().conn();
+        let user: UserId = row.user_id.parse().map_err(|_| ServiceError::Integrity)?;
+        let clinician_name = users::find_by_id(conn, user)
+            .await?
+            .map(|u| u.display_name.as_str().to_owned())
+            .unwrap_or_default();
+        let reviewed_by = match row.reviewed_by.as_deref().map(str::parse::<UserId>) {
+            Some(Ok(id)) => users::find_by_id(conn, id)
+                .await?
+                .map(|u| u.display_name.as_str().to_owned()),
+            _ => None,
+        };
+        let label = match (patient, view, dek) {
+            (Some(patient), PatientView::Full, Some(dek)) => {
+                let data = crate::patients::open_names(patient, dek)?;
+                format!("{} {}", data.0, data.1)
+            }
+            (Some(patient), _, _) => {
+                pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
+            }
+            (None, _, _) => String::new(),
+        };
+        let (reason, note) = match dek {
+            Some(dek) => (
+                place(row).open(dek, "reason", Some(&row.reason))?,
+                Some(place(row).open(dek, "review_note", row.review_note.as_deref())?),
+            ),
+            None => (None, None),
+        };
+        let now = to_micros(self.now());
+        Ok(EmergencyGrant {
+            id: row.id.clone(),
+            patient_id: row
+                .patient_id
+                .parse()
+                .map_err(|_| ServiceError::Integrity)?,
+            patient_label: label,
+            user_id: user,
+            clinician_name,
+            reason,
+            duration_minutes: u32::try_from(row.duration_minutes).unwrap_or(0),
+            granted_at: from_micros(row.granted_at),
+            expires_at: from_micros(row.expires_at),
+            active: row.granted_at <= now && now < row.expires_at,
+            review_status: ReviewStatus::parse(&row.review_status)
+                .map_err(|_| ServiceError::Integrity)?,
+            review_note: note,
+            reviewed_by,
+            reviewed_at: row.reviewed_at.map(from_micros),
+        })
+    }
+}

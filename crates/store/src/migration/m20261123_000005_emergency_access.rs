@@ -1,0 +1,98 @@
+//! Break-the-glass: emergency access of a clinician outside a patient's care team.
+//!
+//! One row per grant: who, to whom, for how long, and the review an administrator gives it.
+//! The stated reason and the reviewer's note are sealed under the patient's data key (they
+//! may describe the patient's condition); the times, the review status and the ids are clear
+//! so that the access check and the review queue need no decryption.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum EmergencyAccess {
+    Table,
+    Id,
+    PatientId,
+    UserId,
+    Reason,
+    DurationMinutes,
+    GrantedAt,
+    ExpiresAt,
+    ReviewStatus,
+    ReviewNote,
+    ReviewedBy,
+    ReviewedAt,
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Patients {
+    Table,
+    Id,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(EmergencyAccess::Table)
+                    .col(string_len(EmergencyAccess::Id, 36).primary_key())
+                    .col(string_len(EmergencyAccess::PatientId, 36))
+                    .col(string_len(EmergencyAccess::UserId, 36))
+                    .col(blob(EmergencyAccess::Reason))
+                    .col(integer(EmergencyAccess::DurationMinutes))
+                    .col(big_integer(EmergencyAccess::GrantedAt))
+                    .col(big_integer(EmergencyAccess::ExpiresAt))
+                    .col(string_len(EmergencyAccess::ReviewStatus, 20))
+                    .col(blob_null(EmergencyAccess::ReviewNote))
+                    .col(string_len_null(EmergencyAccess::ReviewedBy, 36))
+                    .col(big_integer_null(EmergencyAccess::ReviewedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_emergency_access_patient")
+                            .from(EmergencyAccess::Table, EmergencyAccess::PatientId)
+                            .to(Patients::Table, Patients::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_emergency_access_user")
+                            .from(EmergencyAccess::Table, EmergencyAccess::UserId)
+                            .to(Users::Table, Users::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_emergency_access_holder")
+                    .table(EmergencyAccess::Table)
+                    .col(EmergencyAccess::UserId)
+                    .col(EmergencyAccess::PatientId)
+                    .col(EmergencyAccess::ExpiresAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_emergency_access_review")
+                    .table(EmergencyAccess::Table)
+                    .col(EmergencyAccess::ReviewStatus)
+                    .col(EmergencyAccess::GrantedAt)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
