@@ -8,6 +8,7 @@ pub mod appointment;
 pub mod audit;
 pub mod deidentify;
 pub mod error;
+pub mod icd10;
 pub mod ids;
 pub mod masking;
 pub mod patient;
