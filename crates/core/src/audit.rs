@@ -96,6 +96,7 @@ text_enum!(
         Department => "department",
         StaffProfile => "staff_profile",
         EmergencyAccess => "emergency_access",
+        RecordShare => "record_share",
         Keys => "keys",
         AuditLog => "audit_log",
         System => "system",

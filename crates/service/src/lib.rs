@@ -19,6 +19,7 @@ pub mod keys;
 pub mod patients;
 pub mod scheduling;
 mod sealing;
+pub mod shares;
 pub mod status;
 pub mod synthetic;
 pub mod users;

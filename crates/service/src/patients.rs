@@ -1079,10 +1079,12 @@ impl Services {
             }),
             Some(Role::Doctor | Role::Nurse) => {
                 let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-                // Emergency access (break the glass) counts as the care team while it lasts.
+                // Emergency access (break the glass) and a share granted by the patient count
+                // as the care team while they last.
                 Ok(
                     if care_team::is_member(self.store().conn(), id, user_id).await?
                         || self.holds_emergency_access(id, user_id).await?
+                        || self.holds_record_share(id, user_id).await?
                     {
                         Relation::CareTeam
                     } else {

@@ -15,6 +15,7 @@ pub mod entity;
 pub mod error;
 pub mod migration;
 pub mod patients;
+pub mod record_shares;
 pub mod scheduling;
 pub mod sessions;
 pub mod settings;

@@ -13,6 +13,7 @@ pub mod emergency_access;
 pub mod login_failures;
 pub mod patient_search_index;
 pub mod patients;
+pub mod record_shares;
 pub mod sessions;
 pub mod settings;
 pub mod staff_profiles;

@@ -11,6 +11,7 @@ mod m20261122_000002_audit;
 mod m20261122_000003_patients;
 mod m20261123_000004_scheduling;
 mod m20261123_000005_emergency_access;
+mod m20261123_000006_record_shares;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_patients::Migration),
             Box::new(m20261123_000004_scheduling::Migration),
             Box::new(m20261123_000005_emergency_access::Migration),
+            Box::new(m20261123_000006_record_shares::Migration),
         ]
     }
 }

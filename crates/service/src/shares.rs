@@ -1,0 +1,252 @@
+//! Patient-controlled sharing: a patient grants a named doctor access to their record for a
+//! number of days, and may revoke it at any time; the revocation takes effect at the next
+//! access check. While a share is in force the registry treats the doctor as on the care
+//! team (`Services::relation_to`).
+//!
+//! Only the patient manages their shares (an administrator may list them); grants and
+//! revocations are audited against the patient's pseudonym. Shares of a single encounter or
+//! document (issue 6) will use the `scope` column; today every share is of the whole record.
+
+use carevault_core::audit::{AuditAction, ResourceType};
+use carevault_core::time::{from_micros, to_micros};
+use carevault_core::{PatientId, Role, UserId, UserStatus, ValidationErrors};
+use carevault_crypto::mask::pseudonym;
+use carevault_store::patients::{self, PatientRow};
+use carevault_store::record_shares::{self as store, RecordShareRow, SCOPE_RECORD};
+use carevault_store::{StoreError, users};
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use crate::Services;
+use crate::actor::Actor;
+use crate::error::ServiceError;
+
+/// The longest share, in days.
+pub const MAX_DAYS: i64 = 365;
+/// The share length when none is asked for.
+pub const DEFAULT_DAYS: i64 = 30;
+const LIST_LIMIT: u64 = 200;
+
+/// A share as submitted, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct ShareInput {
+    /// The doctor's user id.
+    pub doctor_id: String,
+    /// Blank: 30 days.
+    pub days: Option<String>,
+}
+
+/// One share, as the patient (or an administrator) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordShare {
+    pub id: String,
+    pub patient_id: PatientId,
+    pub doctor_id: UserId,
+    pub doctor_name: String,
+    pub scope: String,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// In force now.
+    pub active: bool,
+}
+
+impl Services {
+    /// Whether `user` holds a share of `patient`'s whole record now (the registry's check).
+    pub(crate) async fn holds_record_share(
+        &self,
+        patient: PatientId,
+        user: UserId,
+    ) -> Result<bool, ServiceError> {
+        Ok(
+            store::holds_record_share(self.store().conn(), patient, user, to_micros(self.now()))
+                .await?,
+        )
+    }
+
+    /// The patient's own record row, or the refusal (recorded) for anyone else — whether
+    /// or not `patient` exists.
+    async fn own_record_for_sharing(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+    ) -> Result<PatientRow, ServiceError> {
+        let own = match actor
+            .user_id()
+            .filter(|_| actor.role() == Some(Role::Patient))
+        {
+            Some(user) => patients::find_by_account(self.store().conn(), user).await?,
+            None => None,
+        };
+        match own {
+            Some(row) if row.id == patient.to_string() => Ok(row),
+            _ => Err(self
+                .deny(
+                    actor,
+                    ResourceType::RecordShare,
+                    Some(patient.to_string()),
+                    "only the patient shares their own record",
+                )
+                .await),
+        }
+    }
+
+    /// The patient shares their record with a doctor for some days.
+    pub async fn grant_record_share(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        input: ShareInput,
+    ) -> Result<RecordShare, ServiceError> {
+        let row = self.own_record_for_sharing(actor, patient).await?;
+        let mut errors = ValidationErrors::new();
+        let doctor = match input.doctor_id.trim().parse::<UserId>() {
+            Ok(id) => {
+                let user = users::find_by_id(self.store().conn(), id)
+                    .await?
+                    .filter(|u| u.role == Role::Doctor && u.status == UserStatus::Active);
+                if user.is_none() {
+                    errors.push("doctor_id", "is not an active doctor");
+                }
+                user
+            }
+            Err(_) if input.doctor_id.trim().is_empty() => {
+                errors.push("doctor_id", "is required");
+                None
+            }
+            Err(_) => {
+                errors.push("doctor_id", "is not a valid id");
+                None
+            }
+        };
+        let days = match input
+            .days
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => DEFAULT_DAYS,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(d) if (1..=MAX_DAYS).contains(&d) => d,
+                _ => {
+                    errors.push(
+                        "days",
+                        format!("must be a whole number of days from 1 to {MAX_DAYS}"),
+                    );
+                    DEFAULT_DAYS
+                }
+            },
+        };
+        errors.into_result()?;
+        let doctor = doctor.ok_or(ServiceError::NotFound("doctor"))?;
+        if self.holds_record_share(patient, doctor.id).await? {
+            return Err(ServiceError::Conflict {
+                field: Some("doctor_id"),
+                message: "your record is already shared with this doctor: revoke that share first to change it".into(),
+            });
+        }
+        let now = self.now();
+        let share = RecordShareRow {
+            id: Uuid::now_v7().to_string(),
+            patient_id: row.id.clone(),
+            user_id: doctor.id.to_string(),
+            scope: SCOPE_RECORD.to_owned(),
+            scope_id: None,
+            granted_at: to_micros(now),
+            expires_at: to_micros(now + Duration::days(days)),
+            revoked_at: None,
+        };
+        let mut event = self.share_event(actor, AuditAction::Create, &row, &share);
+        event.reason = Some(format!("record shared with a doctor for {days} days"));
+        let txn = self.begin().await?;
+        store::insert(&txn, share.clone()).await?;
+        self.append_in(&txn, event).await?;
+        txn.commit().await.map_err(StoreError::from)?;
+        self.present_share(share).await
+    }
+
+    /// The patient's shares, newest first: the patient's own, or any patient's for an
+    /// administrator.
+    pub async fn record_shares(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+    ) -> Result<Vec<RecordShare>, ServiceError> {
+        if actor.role() != Some(Role::Admin) {
+            self.own_record_for_sharing(actor, patient).await?;
+        }
+        let mut out = Vec::new();
+        for row in store::for_patient(self.store().conn(), patient, LIST_LIMIT).await? {
+            out.push(self.present_share(row).await?);
+        }
+        Ok(out)
+    }
+
+    /// The patient revokes a share; the doctor's access ends at once.
+    pub async fn revoke_record_share(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        share_id: &str,
+    ) -> Result<RecordShare, ServiceError> {
+        let row = self.own_record_for_sharing(actor, patient).await?;
+        let share = store::find(self.store().conn(), share_id)
+            .await?
+            .filter(|s| s.patient_id == row.id)
+            .ok_or(ServiceError::NotFound("share"))?;
+        let mut event = self.share_event(actor, AuditAction::Update, &row, &share);
+        event.reason = Some("record share revoked".into());
+        let txn = self.begin().await?;
+        if !store::revoke(&txn, share_id, patient, to_micros(self.now())).await? {
+            txn.rollback().await.map_err(StoreError::from)?;
+            return Err(ServiceError::Conflict {
+                field: None,
+                message: "this share has been revoked already".into(),
+            });
+        }
+        self.append_in(&txn, event).await?;
+        txn.commit().await.map_err(StoreError::from)?;
+        let share = store::find(self.store().conn(), share_id)
+            .await?
+            .ok_or(ServiceError::NotFound("share"))?;
+        self.present_share(share).await
+    }
+
+    fn share_event(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        patient: &PatientRow,
+        share: &RecordShareRow,
+    ) -> carevault_core::audit::AuditEvent {
+        let mut event = self.audit_event(actor, action, ResourceType::RecordShare);
+        event.resource_id = Some(share.id.clone());
+        event.patient_pseudonym = Some(pseudonym(
+            u64::try_from(patient.pseudonym_number).unwrap_or(0),
+        ));
+        event
+    }
+
+    async fn present_share(&self, row: RecordShareRow) -> Result<RecordShare, ServiceError> {
+        let doctor_id: UserId = row.user_id.parse().map_err(|_| ServiceError::Integrity)?;
+        let doctor_name = users::find_by_id(self.store().conn(), doctor_id)
+            .await?
+            .map(|u| u.display_name.as_str().to_owned())
+            .unwrap_or_default();
+        let now = to_micros(self.now());
+        Ok(RecordShare {
+            id: row.id,
+            patient_id: row
+                .patient_id
+                .parse()
+                .map_err(|_| ServiceError::Integrity)?,
+            doctor_id,
+            doctor_name,
+            scope: row.scope,
+            granted_at: from_micros(row.granted_at),
+            expires_at: from_micros(row.expires_at),
+            revoked_at: row.revoked_at.map(from_micros),
+            active: row.revoked_at.is_none() && row.granted_at <= now && now < row.expires_at,
+        })
+    }
+}
