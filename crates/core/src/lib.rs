@@ -6,7 +6,9 @@
 
 pub mod appointment;
 pub mod audit;
+pub mod clinical;
 pub mod deidentify;
+pub mod document;
 pub mod error;
 pub mod icd10;
 pub mod ids;
