@@ -286,7 +286,8 @@ pub fn render_markdown() -> String {
          - **–**: the field is absent from JSON and HTML alike.\n\
          - A patient's care team: clinicians assigned by an administrator or receptionist, and \
          clinicians with a scheduled, checked-in, in-progress or completed appointment with \
-         the patient (the patient's own shares join it in a later release). A doctor therefore \
+         the patient; while they last, a doctor the patient shared their record with and a \
+         clinician holding emergency (break-the-glass) access count too. A doctor therefore \
          sees the patients of their own schedule by name and everyone else's appointments \
          under the pseudonym. The care team itself is \
          shown only in the full, registration and own views: who treats a patient is \
