@@ -277,19 +277,6 @@ impl Services {
             .map(Some)
     }
 
-    /// Whether `user` holds emergency access to `patient` now (the registry's access check).
-    pub(crate) async fn holds_emergency_access(
-        &self,
-        patient: PatientId,
-        user: UserId,
-    ) -> Result<bool, ServiceError> {
-        Ok(
-            store::active(self.store().conn(), patient, user, to_micros(self.now()))
-                .await?
-                .is_some(),
-        )
-    }
-
     /// Grants for the review queue (administrators: all, or those in `status`), or the
     /// caller's own grants (doctors and nurses). Administrators' views open the reasons and
     /// are recorded as listed.
@@ -390,23 +377,24 @@ impl Services {
         .await?;
         let reviewer = actor.user_id().ok_or(ServiceError::Forbidden)?;
         let mut errors = ValidationErrors::new();
-        let verdict = match ReviewStatus::parse(verdict) {
-            Ok(ReviewStatus::Pending) => {
-                errors.push("verdict", "must be justified or unjustified");
-                None
-            }
-            Ok(verdict) => Some(verdict),
-            Err(message) => {
-                errors.push("verdict", message);
-                None
-            }
-        };
+        let verdict = ReviewStatus::parse(verdict).and_then(|v| match v {
+            ReviewStatus::Pending => Err("must be justified or unjustified".to_owned()),
+            v => Ok(v),
+        });
         let note = note.trim();
         if note.chars().count() < 3 || note.chars().count() > MAX_REASON_CHARS {
             errors.push("note", format!("must be 3–{MAX_REASON_CHARS} characters"));
         }
-        errors.into_result()?;
-        let verdict = verdict.ok_or(ServiceError::Forbidden)?;
+        let verdict = match verdict {
+            Ok(verdict) => {
+                errors.into_result()?;
+                verdict
+            }
+            Err(message) => {
+                errors.push("verdict", message);
+                return Err(errors.into());
+            }
+        };
         let row = store::find(self.store().conn(), id)
             .await?
             .ok_or(ServiceError::NotFound("emergency access grant"))?;

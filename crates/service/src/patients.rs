@@ -1079,21 +1079,33 @@ impl Services {
             }),
             Some(Role::Doctor | Role::Nurse) => {
                 let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-                // Emergency access (break the glass) and a share granted by the patient count
-                // as the care team while they last.
-                Ok(
-                    if care_team::is_member(self.store().conn(), id, user_id).await?
-                        || self.holds_emergency_access(id, user_id).await?
-                        || self.holds_record_share(id, user_id).await?
-                    {
-                        Relation::CareTeam
-                    } else {
-                        Relation::Other
-                    },
-                )
+                Ok(if self.in_care_of(user_id, &[id]).await?.contains(&id) {
+                    Relation::CareTeam
+                } else {
+                    Relation::Other
+                })
             }
             _ => Ok(Relation::Other),
         }
+    }
+
+    /// Which of `patients` are in `user`'s care now: on the care team (assigned, or by an
+    /// appointment), or reachable through emergency access (break the glass) or a share the
+    /// patient granted, while those last. The one definition of "care team" for masking.
+    pub(crate) async fn in_care_of(
+        &self,
+        user: UserId,
+        patients: &[PatientId],
+    ) -> Result<std::collections::HashSet<PatientId>, ServiceError> {
+        let conn = self.store().conn();
+        let now = to_micros(self.now());
+        let mut found = care_team::memberships_among(conn, user, patients).await?;
+        found.extend(
+            carevault_store::emergency_access::held_among(conn, user, patients, now).await?,
+        );
+        found
+            .extend(carevault_store::record_shares::shared_among(conn, user, patients, now).await?);
+        Ok(found)
     }
 
     /// Records that a sealed value failed to open, and returns the error to give the caller.
@@ -1569,9 +1581,7 @@ impl Services {
         let role = actor.role().ok_or(ServiceError::Forbidden)?;
         let ids: Vec<PatientId> = rows.iter().filter_map(|row| row.id.parse().ok()).collect();
         let on_team = match (role, actor.user_id()) {
-            (Role::Doctor | Role::Nurse, Some(user)) => {
-                care_team::memberships_among(conn, user, &ids).await?
-            }
+            (Role::Doctor | Role::Nurse, Some(user)) => self.in_care_of(user, &ids).await?,
             _ => Default::default(),
         };
         let mut items = Vec::with_capacity(rows.len());

@@ -182,6 +182,27 @@ impl Services {
         Ok(out)
     }
 
+    /// A patient's own record id and its shares (`None`: the account is not linked to a
+    /// record yet). Patients only.
+    pub async fn my_record_shares(
+        &self,
+        actor: &Actor,
+    ) -> Result<Option<(PatientId, Vec<RecordShare>)>, ServiceError> {
+        let Some(user) = actor
+            .user_id()
+            .filter(|_| actor.role() == Some(Role::Patient))
+        else {
+            return Err(self
+                .deny(actor, ResourceType::RecordShare, None, "patients only")
+                .await);
+        };
+        let Some(row) = patients::find_by_account(self.store().conn(), user).await? else {
+            return Ok(None);
+        };
+        let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        Ok(Some((id, self.record_shares(actor, id).await?)))
+    }
+
     /// The patient revokes a share; the doctor's access ends at once.
     pub async fn revoke_record_share(
         &self,

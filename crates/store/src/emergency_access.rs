@@ -95,3 +95,29 @@ pub async fn review(
         .await?;
     Ok(result.rows_affected == 1)
 }
+
+/// Which of `patients` `user` holds emergency access to at `now` (micros).
+pub async fn held_among(
+    conn: &impl Conn,
+    user: UserId,
+    patients: &[PatientId],
+    now: i64,
+) -> Result<std::collections::HashSet<PatientId>, StoreError> {
+    if patients.is_empty() {
+        return Ok(Default::default());
+    }
+    let ids: Vec<String> = patients.iter().map(ToString::to_string).collect();
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::PatientId)
+        .filter(Column::UserId.eq(user.to_string()))
+        .filter(Column::PatientId.is_in(ids))
+        .filter(Column::GrantedAt.lte(now))
+        .filter(Column::ExpiresAt.gt(now))
+        .into_tuple::<String>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|id| id.parse().ok())
+        .collect())
+}

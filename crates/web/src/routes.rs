@@ -271,6 +271,10 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         );
     let table = pages::scheduling::routes(table);
     let table = api::scheduling::routes(table);
+    let table = pages::emergency::routes(table);
+    let table = pages::shares::routes(table);
+    let table = api::emergency::routes(table);
+    let table = api::shares::routes(table);
 
     let RouteTable { router, routes, .. } = table;
     let max_body = state.settings.max_body_bytes;

@@ -5,8 +5,10 @@
 pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod emergency;
 pub mod patients;
 pub mod scheduling;
+pub mod shares;
 pub mod system;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -58,6 +60,12 @@ use crate::problem::{Problem, ProblemFieldError};
         scheduling::change_status,
         scheduling::accept,
         scheduling::my_appointments,
+        emergency::request_access,
+        emergency::list,
+        emergency::review,
+        shares::list,
+        shares::grant,
+        shares::revoke,
     ),
     components(schemas(
         Problem,
@@ -84,6 +92,13 @@ use crate::problem::{Problem, ProblemFieldError};
         scheduling::CreateAppointmentRequest,
         scheduling::SlotRequest,
         scheduling::StatusChangeRequest,
+        emergency::EmergencyGrantRecord,
+        emergency::EmergencyGrantList,
+        emergency::EmergencyAccessRequest,
+        emergency::EmergencyReviewRequest,
+        shares::ShareRecord,
+        shares::ShareList,
+        shares::ShareRequest,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -92,6 +107,7 @@ use crate::problem::{Problem, ProblemFieldError};
         (name = "audit", description = "The tamper-evident audit log: events, export, signed checkpoints and proofs"),
         (name = "patients", description = "The patient registry: search, registration, changes, care teams; every patient shown as the caller may see them"),
         (name = "scheduling", description = "Departments, the staff directory, appointments and patients' requests for them; no double booking; patients shown as the caller may see them"),
+        (name = "break-glass", description = "Emergency access: a doctor or nurse outside a patient's care team states a reason and is granted the record at once, for a limited time; every grant is audited and reviewed by an administrator"),
     )
 )]
 pub struct ApiDoc;

@@ -488,7 +488,9 @@ impl From<StaffProfileRequest> for StaffProfileInput {
 
 /// A whole number of minutes sent as a JSON number or as text (`30` or `"30"`); the
 /// service judges the value. `null` is "not given".
-fn minutes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn minutes<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
     struct Minutes;
 
     impl serde::de::Visitor<'_> for Minutes {

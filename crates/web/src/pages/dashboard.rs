@@ -81,10 +81,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 "Backups",
                 "Coming with backups: the last backup, its size and the result of the restore drill.",
             ),
-            card(
-                "Break-the-glass reviews",
-                "Coming with clinical records: emergency accesses waiting for review.",
-            ),
+            Card {
+                title: "Break-the-glass reviews",
+                body: "Emergency accesses by doctors and nurses outside a patient's care team, with their stated reasons: judge each justified or not.",
+                link: Some(("/admin/break-glass", "Open the review queue")),
+            },
         ],
         Some(Role::Doctor) => vec![
             Card {
@@ -220,7 +221,18 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
 struct DashboardPage {
     layout: Layout,
     greeting: String,
+    /// Administrators: "N emergency accesses awaiting review", when N > 0.
+    emergency_alert: Option<String>,
     cards: Vec<Card>,
+}
+
+/// The administrators' alert about emergency accesses awaiting review, if any.
+fn emergency_alert(pending: u64) -> Option<String> {
+    match pending {
+        0 => None,
+        1 => Some("1 emergency access awaiting review".to_owned()),
+        n => Some(format!("{n} emergency accesses awaiting review")),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,10 +255,16 @@ pub async fn dashboard(
         Some(role) => format!("{} dashboard", role.label()),
         None => "Dashboard".to_owned(),
     };
+    let emergency_alert = if role == Some(Role::Admin) {
+        emergency_alert(state.services.pending_emergency_reviews(&actor).await?)
+    } else {
+        None
+    };
     let page = DashboardPage {
         layout: Layout::new(&state, &actor, &title, "/dashboard", csrf)
             .with_notice(notice(query.notice.as_deref())),
         greeting: format!("Welcome, {}", actor.display_name()),
+        emergency_alert,
         cards: cards_for(role),
     };
     render(&page)

@@ -6,10 +6,12 @@ pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod dashboard;
+pub mod emergency;
 pub mod login;
 pub mod patients;
 pub mod probes;
 pub mod scheduling;
+pub mod shares;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -88,6 +90,7 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     if role == Some(Role::Patient) {
         items.push(("/my/record", "My record"));
         items.push(("/my/appointments", "My appointments"));
+        items.push(("/my/sharing", "Sharing"));
         items.push(("/staff", "Our doctors"));
     }
     if matches!(
@@ -106,6 +109,7 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
         items.push(("/admin/users", "Users"));
         items.push(("/admin/status", "System status"));
         items.push(("/admin/research-export", "Research export"));
+        items.push(("/admin/break-glass", "Emergency access reviews"));
     }
     if matches!(role, Some(Role::Admin | Role::Auditor)) {
         items.push(("/audit", "Audit log"));
@@ -154,6 +158,14 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
             "Your request has been sent. The hospital will confirm a time; the answer shows here.",
         ),
         "status-changed" => Some("The appointment's status has been changed."),
+        "emergency-access-granted" => Some(
+            "Emergency access granted. Every view is recorded; an administrator will review your reason.",
+        ),
+        "emergency-access-reviewed" => Some("The review has been recorded."),
+        "record-shared" => {
+            Some("Your record is shared with the doctor. You can stop it here at any time.")
+        }
+        "share-stopped" => Some("Sharing has stopped: the doctor no longer sees your record."),
         _ => None,
     }
 }

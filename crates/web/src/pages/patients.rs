@@ -28,6 +28,7 @@ use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
 use crate::pages::dashboard::NoticeQuery;
+use crate::pages::emergency::EmergencySection;
 use crate::pages::{Layout, notice, render};
 
 /// The file name browsers save the research export as.
@@ -226,10 +227,12 @@ struct PatientPage {
     manage_team: bool,
     team_username: String,
     errors: ValidationErrors,
+    /// The red banner, or the form to break the glass.
+    emergency: EmergencySection,
 }
 
 /// The page's frame: the patient's name (or pseudonym) as its title.
-fn patient_layout(
+pub(crate) fn patient_layout(
     state: &AppState,
     actor: &carevault_service::Actor,
     csrf: String,
@@ -242,13 +245,14 @@ fn patient_layout(
 }
 
 /// Renders the patient page (also for `/my/record`, and again with a care-team error).
-fn patient_page(
+pub(crate) fn patient_page(
     layout: Layout,
     role: Option<Role>,
     details: &PatientDetails,
     members: &[CareTeamMember],
     team_username: String,
     errors: ValidationErrors,
+    emergency: EmergencySection,
 ) -> Result<Response, PageError> {
     let href = patient_href(details.id);
     let access_history_href = match role {
@@ -276,6 +280,7 @@ fn patient_page(
         manage_team: manages_registration(role),
         team_username,
         errors,
+        emergency,
     })
 }
 
@@ -295,6 +300,7 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let id = parse_patient_id(&id)?;
     let (details, members) = state.services.patient_page(&actor, id).await?;
+    let emergency = EmergencySection::for_page(&state, &actor, &details).await?;
     let code = notice_code(raw.as_deref());
     let layout = patient_layout(&state, &actor, csrf, "/patients", &details, code.as_deref());
     patient_page(
@@ -304,6 +310,7 @@ pub async fn show(
         &members,
         String::new(),
         ValidationErrors::new(),
+        emergency,
     )
 }
 
@@ -341,6 +348,7 @@ pub async fn my_record(
         &members,
         String::new(),
         ValidationErrors::new(),
+        EmergencySection::default(),
     )
 }
 
@@ -391,6 +399,7 @@ pub async fn assign_care_team(
         &members,
         form.username,
         errors,
+        EmergencySection::default(),
     )?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)

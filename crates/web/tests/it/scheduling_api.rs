@@ -21,7 +21,7 @@ use crate::harness::{Backend, Client, TestApp, TestResponse};
 use crate::on_all_backends;
 
 /// The password of the accounts these tests create.
-const PASSWORD: &str = "correct-horse-battery-9";
+pub(crate) const PASSWORD: &str = "correct-horse-battery-9";
 
 /// Monday, Tuesday and Wednesday of the test week, at `hh:mm` UTC.
 fn mon(time: &str) -> String {
@@ -63,7 +63,7 @@ async fn put(client: &mut Client<'_>, path: &str, body: &Value) -> TestResponse 
     send(client, Method::PUT, path, Some(body), &[]).await
 }
 
-fn id_of(value: &Value) -> String {
+pub(crate) fn id_of(value: &Value) -> String {
     value["id"].as_str().expect("an id").to_owned()
 }
 
@@ -80,14 +80,14 @@ fn field_problem(response: &TestResponse, status: StatusCode, field: &str) -> Va
 }
 
 /// A user's id, as `/api/v1/auth/me` tells them.
-async fn user_id(client: &mut Client<'_>) -> String {
+pub(crate) async fn user_id(client: &mut Client<'_>) -> String {
     let me = client.get("/api/v1/auth/me").await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text());
     id_of(&me.json())
 }
 
 /// A bearer client for an account these tests created.
-async fn sign_in<'a>(app: &'a TestApp, username: &str) -> Client<'a> {
+pub(crate) async fn sign_in<'a>(app: &'a TestApp, username: &str) -> Client<'a> {
     let mut client = app.anonymous();
     let response = client
         .post_json(
@@ -101,7 +101,12 @@ async fn sign_in<'a>(app: &'a TestApp, username: &str) -> Client<'a> {
 }
 
 /// Creates an account and returns its user id.
-async fn create_account(app: &TestApp, admin: &Actor, username: &str, role: &str) -> String {
+pub(crate) async fn create_account(
+    app: &TestApp,
+    admin: &Actor,
+    username: &str,
+    role: &str,
+) -> String {
     let account = app
         .services
         .create_account(
@@ -123,7 +128,7 @@ async fn create_account(app: &TestApp, admin: &Actor, username: &str, role: &str
 }
 
 /// Registers a patient through the API (as reception) and returns their id.
-async fn new_patient(app: &TestApp, given: &str, family: &str) -> String {
+pub(crate) async fn new_patient(app: &TestApp, given: &str, family: &str) -> String {
     let mut reception = app.api_client("reception").await;
     let response = reception
         .post_json(
@@ -154,7 +159,7 @@ fn patient_input(family: &str) -> carevault_service::patients::PatientInput {
 }
 
 /// A second patient with a portal account, `jane`, linked to her record.
-async fn jane(app: &TestApp) -> String {
+pub(crate) async fn jane(app: &TestApp) -> String {
     let admin = app.actor("admin").await;
     create_account(app, &admin, "jane", "patient").await;
     let record = new_patient(app, "Jane", "Otherpatient").await;
@@ -166,7 +171,7 @@ async fn jane(app: &TestApp) -> String {
 }
 
 /// John's own record id.
-async fn john_record(app: &TestApp) -> String {
+pub(crate) async fn john_record(app: &TestApp) -> String {
     let mut john = app.api_client("john").await;
     let me = john.get("/api/v1/me/patient").await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text());

@@ -1,0 +1,220 @@
+//! `/my/sharing`: a patient shares their record with a doctor for some days, and stops it.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use carevault_core::{Role, ValidationErrors};
+use carevault_service::shares::{DEFAULT_DAYS, ShareInput};
+use carevault_service::{Actor, ServiceError};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CurrentActor, FormToken};
+use crate::pages::{Layout, notice, render};
+use crate::routes::{Access, RouteTable};
+
+/// Adds the sharing pages.
+pub(crate) fn routes(table: RouteTable) -> RouteTable {
+    table
+        .add(
+            &["GET", "POST"],
+            "/my/sharing",
+            Access::Page,
+            get(page).post(share),
+        )
+        .add(
+            &["POST"],
+            "/my/sharing/{share_id}/revoke",
+            Access::Page,
+            post(revoke),
+        )
+}
+
+#[derive(Debug, Clone)]
+struct ShareRow {
+    id: String,
+    doctor: String,
+    granted_at: String,
+    until: String,
+    status: &'static str,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "my_sharing.html")]
+struct SharingPage {
+    layout: Layout,
+    linked: bool,
+    shares: Vec<ShareRow>,
+    /// (user id, name) of the doctors a record can be shared with.
+    doctors: Vec<(String, String)>,
+    form_doctor: String,
+    form_days: String,
+    doctor_error: Option<String>,
+    days_error: Option<String>,
+    other_error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ShareForm {
+    doctor_id: String,
+    days: String,
+}
+
+async fn sharing_page(
+    state: &AppState,
+    actor: &Actor,
+    csrf: String,
+    form: ShareForm,
+    errors: ValidationErrors,
+    notice_code: Option<&'static str>,
+) -> Result<Response, PageError> {
+    let mine = state.services.my_record_shares(actor).await?;
+    let zone = state.services.clinic_time_zone();
+    let when = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string()
+    };
+    let shares = mine
+        .as_ref()
+        .map(|(_, shares)| {
+            shares
+                .iter()
+                .map(|s| ShareRow {
+                    id: s.id.clone(),
+                    doctor: s.doctor_name.clone(),
+                    granted_at: when(s.granted_at),
+                    until: when(s.revoked_at.unwrap_or(s.expires_at)),
+                    status: if s.active {
+                        "shared"
+                    } else if s.revoked_at.is_some() {
+                        "stopped"
+                    } else {
+                        "ended"
+                    },
+                    active: s.active,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let doctors = state
+        .services
+        .staff_directory(actor)
+        .await?
+        .into_iter()
+        .filter(|s| s.role == Role::Doctor)
+        .map(|s| {
+            let label = match (&s.specialty, &s.department_name) {
+                (Some(sp), _) => format!("{} ({sp})", s.display_name),
+                (None, Some(dep)) => format!("{} ({dep})", s.display_name),
+                _ => s.display_name.clone(),
+            };
+            (s.id.to_string(), label)
+        })
+        .collect();
+    let field = |name: &str| errors.message_for(name).map(str::to_owned);
+    render(&SharingPage {
+        layout: Layout::new(state, actor, "Sharing my record", "/my/sharing", csrf)
+            .with_notice(notice_code),
+        linked: mine.is_some(),
+        shares,
+        doctors,
+        doctor_error: field("doctor_id"),
+        days_error: field("days"),
+        other_error: errors
+            .0
+            .iter()
+            .find(|e| e.field != "doctor_id" && e.field != "days")
+            .map(|e| e.message.clone()),
+        form_doctor: form.doctor_id,
+        form_days: if form.days.is_empty() {
+            DEFAULT_DAYS.to_string()
+        } else {
+            form.days
+        },
+    })
+}
+
+fn notice_from(raw: Option<&str>) -> Option<&'static str> {
+    let code = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "notice")
+        .map(|(_, v)| v.into_owned());
+    notice(code.as_deref())
+}
+
+/// `GET /my/sharing`.
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    sharing_page(
+        &state,
+        &actor,
+        csrf,
+        ShareForm::default(),
+        ValidationErrors::new(),
+        notice_from(raw.as_deref()),
+    )
+    .await
+}
+
+/// `POST /my/sharing`: share with a doctor.
+pub async fn share(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Form(form): Form<ShareForm>,
+) -> Result<Response, PageError> {
+    let Some((patient, _)) = state.services.my_record_shares(&actor).await? else {
+        return Err(PageError::Status(
+            StatusCode::CONFLICT,
+            Some("Your account is not linked to a patient record yet.".into()),
+        ));
+    };
+    let input = ShareInput {
+        doctor_id: form.doctor_id.clone(),
+        days: Some(form.days.clone()),
+    };
+    let errors = match state
+        .services
+        .grant_record_share(&actor, patient, input)
+        .await
+    {
+        Ok(_) => return Ok(Redirect::to("/my/sharing?notice=record-shared").into_response()),
+        Err(ServiceError::Validation(errors)) => errors,
+        Err(ServiceError::Conflict { field, message }) => {
+            ValidationErrors::single(field.unwrap_or("doctor_id"), message)
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let mut response = sharing_page(&state, &actor, csrf, form, errors, None).await?;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+/// `POST /my/sharing/{share_id}/revoke`: stop a share.
+pub async fn revoke(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(share_id): Path<String>,
+) -> Result<Response, PageError> {
+    let Some((patient, _)) = state.services.my_record_shares(&actor).await? else {
+        return Err(PageError::Status(StatusCode::NOT_FOUND, None));
+    };
+    match state
+        .services
+        .revoke_record_share(&actor, patient, &share_id)
+        .await
+    {
+        Ok(_) | Err(ServiceError::Conflict { .. }) => {
+            Ok(Redirect::to("/my/sharing?notice=share-stopped").into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
