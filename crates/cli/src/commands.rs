@@ -206,6 +206,7 @@ async fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
                 patient_cancel_cutoff: chrono::Duration::from_std(config.patient_cancel_cutoff)?,
                 ..Default::default()
             },
+            documents_max_bytes: config.max_upload_bytes as u64,
             ..ServiceSettings::default()
         },
         audit,

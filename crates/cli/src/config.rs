@@ -156,6 +156,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, e.g. 1MiB. Default: 1MiB
     #[arg(long, env = "CAREVAULT_MAX_BODY_SIZE")]
     pub max_body_size: Option<String>,
+    /// Largest accepted document upload (PDF, PNG, JPEG), e.g. 20MiB. Default: 20MiB
+    #[arg(long, env = "CAREVAULT_MAX_UPLOAD_SIZE")]
+    pub max_upload_size: Option<String>,
     /// Take the client address from X-Forwarded-For (only behind a trusted reverse proxy).
     #[arg(long, env = "CAREVAULT_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
@@ -224,6 +227,7 @@ pub struct FileConfig {
     pub session_absolute_timeout: Option<String>,
     pub insecure_cookies: Option<bool>,
     pub max_body_size: Option<String>,
+    pub max_upload_size: Option<String>,
     pub trust_forwarded_for: Option<bool>,
     pub time_zone: Option<String>,
     pub no_show_grace: Option<String>,
@@ -245,6 +249,7 @@ pub struct Config {
     pub session_absolute_timeout: Duration,
     pub insecure_cookies: bool,
     pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
     pub trust_forwarded_for: bool,
     pub demo: bool,
     pub time_zone: chrono_tz::Tz,
@@ -375,6 +380,17 @@ impl Config {
         if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes) {
             bail!("--max-body-size: must be between 1KiB and 64MiB");
         }
+        let max_upload_bytes = parse_size(
+            "--max-upload-size",
+            serve
+                .max_upload_size
+                .as_deref()
+                .or(file.max_upload_size.as_deref())
+                .unwrap_or("20MiB"),
+        )?;
+        if !(1024..=256 * 1024 * 1024).contains(&max_upload_bytes) {
+            bail!("--max-upload-size: must be between 1KiB and 256MiB");
+        }
         let demo = serve.demo;
         let https = public_url.scheme() == "https";
         // Demo mode serves plain http on localhost, where Secure cookies cannot be relied on.
@@ -454,6 +470,7 @@ impl Config {
             session_absolute_timeout,
             insecure_cookies,
             max_body_bytes,
+            max_upload_bytes,
             trust_forwarded_for: serve.trust_forwarded_for
                 || file.trust_forwarded_for.unwrap_or(false),
             demo,
@@ -513,6 +530,13 @@ mod tests {
                 ..Default::default()
             })
             .contains("--max-body-size")
+        );
+        assert!(
+            bad(ServeArgs {
+                max_upload_size: Some("1GiB".into()),
+                ..Default::default()
+            })
+            .contains("--max-upload-size")
         );
         assert!(
             bad(ServeArgs {

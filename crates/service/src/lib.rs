@@ -12,11 +12,14 @@ pub mod audit_verify;
 pub mod auth;
 pub mod clock;
 pub mod demo;
+pub mod documents;
 pub mod emergency;
+pub mod encounters;
 pub mod error;
 pub mod jobs;
 pub mod keys;
 pub mod patients;
+pub mod prescriptions;
 pub mod scheduling;
 mod sealing;
 pub mod shares;
@@ -45,6 +48,8 @@ pub struct ServiceSettings {
     pub throttle: ThrottleSettings,
     pub patients: PatientSettings,
     pub scheduling: scheduling::SchedulingSettings,
+    /// The largest document upload, in bytes (`--max-upload-size`).
+    pub documents_max_bytes: u64,
 }
 
 impl Default for ServiceSettings {
@@ -55,6 +60,7 @@ impl Default for ServiceSettings {
             throttle: ThrottleSettings::default(),
             patients: PatientSettings::default(),
             scheduling: scheduling::SchedulingSettings::default(),
+            documents_max_bytes: carevault_core::document::DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }

@@ -1164,7 +1164,7 @@ impl Services {
 
     /// Loads a patient the actor may see, with the view that applies. A patient asking for
     /// someone else's record is refused (and recorded) whether or not it exists.
-    async fn load_for(
+    pub(crate) async fn load_for(
         &self,
         actor: &Actor,
         id: PatientId,

@@ -3,7 +3,8 @@
 //! (`carevault_crypto::seal`). The patient row itself has its own helpers in `patients.rs`.
 
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::seal::{FieldContext, open_text, seal_text};
+use carevault_crypto::seal::{FieldContext, open_field, open_text, seal_field, seal_text};
+use zeroize::Zeroizing;
 
 use crate::error::ServiceError;
 
@@ -57,5 +58,27 @@ impl Place<'_> {
                     .map_err(|_| ServiceError::Integrity)
             })
             .transpose()
+    }
+
+    /// Seals the bytes `value` for `column` of this row (document chunks).
+    pub(crate) fn seal_bytes(
+        &self,
+        dek: &DataKey,
+        column: &str,
+        value: &[u8],
+    ) -> Result<Vec<u8>, ServiceError> {
+        seal_field(dek, DATA_KEY_VERSION, &self.context(column), value)
+            .map_err(ServiceError::internal)
+    }
+
+    /// Opens bytes sealed by [`Place::seal_bytes`]; a value that does not open is
+    /// [`ServiceError::Integrity`].
+    pub(crate) fn open_bytes(
+        &self,
+        dek: &DataKey,
+        column: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
+        open_field(dek, &self.context(column), sealed).map_err(|_| ServiceError::Integrity)
     }
 }

@@ -12,7 +12,9 @@ use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, UserId, UserStatus, ValidationErrors};
 use carevault_crypto::mask::pseudonym;
 use carevault_store::patients::{self, PatientRow};
-use carevault_store::record_shares::{self as store, RecordShareRow, SCOPE_RECORD};
+use carevault_store::record_shares::{
+    self as store, RecordShareRow, SCOPE_DOCUMENT, SCOPE_ENCOUNTER, SCOPE_RECORD,
+};
 use carevault_store::{StoreError, users};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -34,6 +36,10 @@ pub struct ShareInput {
     pub doctor_id: String,
     /// Blank: 30 days.
     pub days: Option<String>,
+    /// `record` (blank), `encounter` or `document`.
+    pub scope: Option<String>,
+    /// The encounter's or document's id, for those scopes.
+    pub scope_id: Option<String>,
 }
 
 /// One share, as the patient (or an administrator) sees it.
@@ -44,6 +50,8 @@ pub struct RecordShare {
     pub doctor_id: UserId,
     pub doctor_name: String,
     pub scope: String,
+    /// The shared encounter or document, for those scopes.
+    pub scope_id: Option<String>,
     pub granted_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -137,9 +145,38 @@ impl Services {
                 }
             },
         };
+        let scope = match input
+            .scope
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None | Some(SCOPE_RECORD) => SCOPE_RECORD,
+            Some(SCOPE_ENCOUNTER) => SCOPE_ENCOUNTER,
+            Some(SCOPE_DOCUMENT) => SCOPE_DOCUMENT,
+            Some(_) => {
+                errors.push("scope", "must be record, encounter or document");
+                SCOPE_RECORD
+            }
+        };
+        let scope_id = match scope {
+            SCOPE_RECORD => None,
+            _ => {
+                let raw = input.scope_id.as_deref().map(str::trim).unwrap_or_default();
+                if self.own_item_exists(&row, scope, raw).await? {
+                    Some(raw.to_owned())
+                } else {
+                    errors.push(
+                        "scope_id",
+                        format!("is not a {scope} of your record that you can see"),
+                    );
+                    None
+                }
+            }
+        };
         errors.into_result()?;
         let doctor = doctor.ok_or(ServiceError::NotFound("doctor"))?;
-        if self.holds_record_share(patient, doctor.id).await? {
+        if scope == SCOPE_RECORD && self.holds_record_share(patient, doctor.id).await? {
             return Err(ServiceError::Conflict {
                 field: Some("doctor_id"),
                 message: "your record is already shared with this doctor: revoke that share first to change it".into(),
@@ -150,19 +187,71 @@ impl Services {
             id: Uuid::now_v7().to_string(),
             patient_id: row.id.clone(),
             user_id: doctor.id.to_string(),
-            scope: SCOPE_RECORD.to_owned(),
-            scope_id: None,
+            scope: scope.to_owned(),
+            scope_id: scope_id.clone(),
             granted_at: to_micros(now),
             expires_at: to_micros(now + Duration::days(days)),
             revoked_at: None,
         };
         let mut event = self.share_event(actor, AuditAction::Create, &row, &share);
-        event.reason = Some(format!("record shared with a doctor for {days} days"));
+        event.reason = Some(match scope {
+            SCOPE_RECORD => format!("record shared with a doctor for {days} days"),
+            _ => format!("one {scope} shared with a doctor for {days} days"),
+        });
         let txn = self.begin().await?;
         store::insert(&txn, share.clone()).await?;
         self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         self.present_share(share).await
+    }
+
+    /// Whether `raw` names an encounter (signed: the patient sees only those) or a document
+    /// of this patient.
+    async fn own_item_exists(
+        &self,
+        patient: &PatientRow,
+        scope: &str,
+        raw: &str,
+    ) -> Result<bool, ServiceError> {
+        if raw.is_empty() {
+            return Ok(false);
+        }
+        let conn = self.store().conn();
+        Ok(match scope {
+            SCOPE_ENCOUNTER => carevault_store::encounters::find_encounter(conn, raw)
+                .await?
+                .is_some_and(|e| e.patient_id == patient.id && e.status == "signed"),
+            SCOPE_DOCUMENT => carevault_store::documents::find(conn, raw)
+                .await?
+                .is_some_and(|d| d.patient_id == patient.id),
+            _ => false,
+        })
+    }
+
+    /// Whether the doctor `actor` holds a share of one item (`scope`, `id`) of `patient`'s
+    /// record now.
+    pub(crate) async fn holds_item_share(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        scope: &str,
+        id: &str,
+    ) -> Result<bool, ServiceError> {
+        let Some(user) = actor
+            .user_id()
+            .filter(|_| actor.role() == Some(Role::Doctor))
+        else {
+            return Ok(false);
+        };
+        Ok(store::holds_item_share(
+            self.store().conn(),
+            patient,
+            user,
+            scope,
+            id,
+            to_micros(self.now()),
+        )
+        .await?)
     }
 
     /// The patient's shares, newest first: the patient's own, or any patient's for an
@@ -264,6 +353,7 @@ impl Services {
             doctor_id,
             doctor_name,
             scope: row.scope,
+            scope_id: row.scope_id,
             granted_at: from_micros(row.granted_at),
             expires_at: from_micros(row.expires_at),
             revoked_at: row.revoked_at.map(from_micros),

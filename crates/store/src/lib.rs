@@ -10,11 +10,14 @@
 pub mod audit;
 pub mod care_team;
 pub mod connect;
+pub mod documents;
 pub mod emergency_access;
+pub mod encounters;
 pub mod entity;
 pub mod error;
 pub mod migration;
 pub mod patients;
+pub mod prescriptions;
 pub mod record_shares;
 pub mod scheduling;
 pub mod sessions;

@@ -110,3 +110,35 @@ pub async fn shared_among(
         .filter_map(|id| id.parse().ok())
         .collect())
 }
+
+/// A share of one encounter.
+pub const SCOPE_ENCOUNTER: &str = "encounter";
+/// A share of one document.
+pub const SCOPE_DOCUMENT: &str = "document";
+
+/// Whether `user` holds an unrevoked share of one item (`scope`, `scope_id`) of `patient`'s
+/// record in force at `now` (micros).
+pub async fn holds_item_share(
+    conn: &impl Conn,
+    patient: PatientId,
+    user: UserId,
+    scope: &str,
+    scope_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::PatientId.eq(patient.to_string()))
+        .filter(Column::UserId.eq(user.to_string()))
+        .filter(Column::Scope.eq(scope))
+        .filter(Column::ScopeId.eq(scope_id))
+        .filter(Column::GrantedAt.lte(now))
+        .filter(Column::ExpiresAt.gt(now))
+        .filter(Column::RevokedAt.is_null())
+        .limit(1)
+        .into_tuple::<String>()
+        .one(conn)
+        .await?
+        .is_some())
+}

@@ -5,8 +5,10 @@
 //!    `Origin` header, when present, must name this server (the `Host` it was reached at, or
 //!    the configured public URL).
 //! 2. **Form token**: the request must carry the session's form token, in the `csrf_token`
-//!    field of a URL-encoded form or the `X-CSRF-Token` header. The token is derived from the
-//!    session token ([`carevault_crypto::token::form_token`]), so another site cannot know it.
+//!    field of a URL-encoded form, the `X-CSRF-Token` header, or (multipart uploads only,
+//!    whose body is not buffered here) the `csrf_token` query parameter of the form's action.
+//!    The token is derived from the session token ([`carevault_crypto::token::form_token`]),
+//!    so another site cannot know it.
 //!
 //! The session cookie is also `SameSite=Strict`; these checks do not rely on that.
 
@@ -81,11 +83,26 @@ pub async fn verify(
             Err(forbidden("bad form token header"))
         };
     }
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default();
+    if content_type.starts_with("multipart/form-data") {
+        // A file upload form cannot set a header without JavaScript, and its body may be
+        // tens of MiB: its token travels in the action URL's query (`?csrf_token=`), which is
+        // never logged and never leaves in a `Referer` (`Referrer-Policy: no-referrer`).
+        let submitted = request.uri().query().and_then(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == FORM_FIELD)
+                .map(|(_, v)| v.into_owned())
+        });
+        return match submitted {
+            Some(token) if form_token_matches(session_token, &token) => Ok(request),
+            _ => Err(forbidden("missing or wrong form token in the upload URL")),
+        };
+    }
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form {
         return Err(forbidden("no form token"));
     }

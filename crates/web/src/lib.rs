@@ -20,6 +20,7 @@ pub mod errors;
 pub mod extract;
 pub mod headers;
 pub mod pages;
+pub mod pdf;
 pub mod problem;
 pub mod routes;
 pub mod session;

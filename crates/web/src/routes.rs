@@ -50,6 +50,11 @@ impl RouteTable {
         }
     }
 
+    /// The application state (for routes whose layers depend on the configuration).
+    pub(crate) fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Registers `method_router` (which must serve exactly `methods`) at `path`.
     pub fn add(
         mut self,
@@ -273,8 +278,13 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
     let table = api::scheduling::routes(table);
     let table = pages::emergency::routes(table);
     let table = pages::shares::routes(table);
+    let table = pages::summary::routes(table);
     let table = api::emergency::routes(table);
     let table = api::shares::routes(table);
+    let table = api::documents::routes(table);
+    let table = pages::documents::routes(table);
+    let table = api::clinical::routes(table);
+    let table = pages::clinical::routes(table);
 
     let RouteTable { router, routes, .. } = table;
     let max_body = state.settings.max_body_bytes;

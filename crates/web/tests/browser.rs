@@ -8,7 +8,9 @@
 //! finds them with the search box and opens their page, and the doctor sees patients outside
 //! their care team by pseudonym only. Then the receptionist books an appointment for John
 //! Patient from his page, Dr. Smith's day view shows it, and John sees it among his
-//! appointments and cancels it. A screenshot of the administrator's dashboard is
+//! appointments and cancels it. Then Dr. Smith drafts an encounter for John with a coded
+//! diagnosis and a prescription, the nurse adds a treatment note to it while it is open,
+//! Dr. Smith signs it, and John sees it in the portal. A screenshot of the administrator's dashboard is
 //! written to `target/browser-screenshots/admin-dashboard.png` for people to look at.
 //!
 //! Without `chromium` and `chromedriver` the test is skipped, unless
@@ -226,6 +228,9 @@ async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     scheduling_workflow(client, base)
         .await
         .context("the scheduling workflow")?;
+    clinical_workflow(client, base)
+        .await
+        .context("the clinical workflow")?;
     Ok(())
 }
 
@@ -344,6 +349,123 @@ async fn scheduling_workflow(client: &Client, base: &Url) -> anyhow::Result<()> 
         .context("the cancelled appointment is listed as cancelled")?;
     wait_for_text(client, "table.past tbody", "Cannot make it").await?;
     println!("browser test: john saw the appointment and cancelled it");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+    Ok(())
+}
+
+/// Clicks the button reading `text` inside `main`.
+async fn click_button(client: &Client, text: &str) -> anyhow::Result<()> {
+    let xpath = format!("//main//button[normalize-space(.)='{text}']");
+    client
+        .find(Locator::XPath(&xpath))
+        .await
+        .with_context(|| format!("no \"{text}\" button"))?
+        .click()
+        .await
+        .with_context(|| format!("cannot click \"{text}\""))?;
+    Ok(())
+}
+
+/// Clinical records: Dr. Smith opens an encounter for John Patient from his page, with a
+/// coded diagnosis, and prescribes from it; the nurse adds a treatment note to the open
+/// encounter (notes go to open encounters, so this comes before signing); Dr. Smith signs
+/// it; John sees it, with its diagnosis, among his encounters.
+async fn clinical_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
+    const NOTE: &str = "Browser note: dressing changed, patient comfortable";
+
+    sign_in(client, base, "drsmith", demo_password("drsmith")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "Patients").await?;
+    wait_for_path(client, "/patients").await?;
+    fill(client, "q", "John Patient").await?;
+    client
+        .find(Locator::Css("form[role='search'] button[type='submit']"))
+        .await
+        .context("the search form has no submit button")?
+        .click()
+        .await
+        .context("cannot search")?;
+    click_link(client, "//main//table", "John Patient").await?;
+    wait_for_text(client, "main h1", "John Patient").await?;
+    click_link(client, "//main", "New encounter").await?;
+    wait_for_path(client, "/encounters/new").await?;
+    fill(client, "chief_complaint", "Thirst and tiredness").await?;
+    fill(client, "assessment", "Type 2 diabetes").await?;
+    fill(client, "plan", "Start metformin; review in four weeks").await?;
+    let code = client
+        .find(Locator::Css("input[name='dx0_code']"))
+        .await
+        .context("no code field in the first diagnosis row")?;
+    code.send_keys("E11.9")
+        .await
+        .context("cannot type the code")?;
+    click_button(client, "Save draft").await?;
+    wait_for_text(
+        client,
+        "main .notice",
+        "The encounter has been saved as a draft.",
+    )
+    .await
+    .with_context(|| "the new draft's page".to_owned())?;
+    let encounter_path = client.current_url().await?.path().to_owned();
+    ensure!(
+        encounter_path.starts_with("/encounters/"),
+        "after saving, the browser is at {encounter_path}"
+    );
+    wait_for_text(client, "#diagnoses", "E11.9").await?;
+    fill(client, "rx-drug", "Paracetamol").await?;
+    fill(client, "rx-dose", "1 g").await?;
+    fill(client, "rx-route", "oral").await?;
+    fill(client, "rx-frequency", "four times daily").await?;
+    fill(client, "rx-duration", "3").await?;
+    fill(client, "rx-quantity", "12").await?;
+    click_button(client, "Prescribe").await?;
+    wait_for_text(client, "main .notice", "The prescription has been written.")
+        .await
+        .context("the prescription was not written")?;
+    wait_for_text(client, "ul.prescriptions", "Paracetamol").await?;
+    println!("browser test: drsmith drafted {encounter_path} with E11.9 and a prescription");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    sign_in(client, base, "nurse", demo_password("nurse")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    client
+        .goto(base.join(&encounter_path)?.as_str())
+        .await
+        .context("cannot open the encounter")?;
+    fill(client, "note-text", NOTE).await?;
+    click_button(client, "Add note").await?;
+    wait_for_text(client, "main .notice", "The treatment note has been added.").await?;
+    wait_for_text(client, "ul.notes", NOTE).await?;
+    println!("browser test: the nurse added a treatment note");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    sign_in(client, base, "drsmith", demo_password("drsmith")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    client
+        .goto(base.join(&encounter_path)?.as_str())
+        .await
+        .context("cannot open the encounter")?;
+    click_button(client, "Sign the encounter").await?;
+    wait_for_text(client, "main .notice", "The encounter has been signed.").await?;
+    wait_for_text(client, "main .toolbar", "Signed").await?;
+    println!("browser test: drsmith signed the encounter");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    sign_in(client, base, "john", demo_password("john")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "My encounters").await?;
+    wait_for_path(client, "/my/encounters").await?;
+    wait_for_text(client, "table.encounters tbody", "E11.9")
+        .await
+        .context("the patient sees the signed encounter's diagnosis")?;
+    wait_for_text(client, "table.encounters tbody", "Start metformin").await?;
+    wait_for_text(client, "table.encounters tbody", "Dr. Sarah Smith").await?;
+    println!("browser test: john sees the encounter in the portal");
     sign_out(client).await?;
     wait_for_path(client, "/login").await?;
     Ok(())

@@ -12,6 +12,9 @@ mod m20261122_000003_patients;
 mod m20261123_000004_scheduling;
 mod m20261123_000005_emergency_access;
 mod m20261123_000006_record_shares;
+mod m20261123_000007_encounters;
+mod m20261123_000008_documents;
+mod m20261123_000009_prescriptions;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -29,6 +32,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_scheduling::Migration),
             Box::new(m20261123_000005_emergency_access::Migration),
             Box::new(m20261123_000006_record_shares::Migration),
+            Box::new(m20261123_000007_encounters::Migration),
+            Box::new(m20261123_000008_documents::Migration),
+            Box::new(m20261123_000009_prescriptions::Migration),
         ]
     }
 }

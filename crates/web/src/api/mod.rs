@@ -4,7 +4,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clinical;
 pub mod docs;
+pub mod documents;
 pub mod emergency;
 pub mod patients;
 pub mod scheduling;
@@ -66,6 +68,26 @@ use crate::problem::{Problem, ProblemFieldError};
         shares::list,
         shares::grant,
         shares::revoke,
+        documents::upload,
+        documents::list,
+        documents::meta,
+        documents::content,
+        documents::thumbnail,
+        clinical::list_encounters,
+        clinical::create_encounter,
+        clinical::encounter,
+        clinical::patch_encounter,
+        clinical::sign_encounter,
+        clinical::amendments,
+        clinical::amend_encounter,
+        clinical::add_note,
+        clinical::list_vitals,
+        clinical::record_vitals,
+        clinical::list_prescriptions,
+        clinical::prescribe,
+        clinical::prescription,
+        clinical::change_prescription_status,
+        clinical::icd10,
     ),
     components(schemas(
         Problem,
@@ -99,6 +121,32 @@ use crate::problem::{Problem, ProblemFieldError};
         shares::ShareRecord,
         shares::ShareList,
         shares::ShareRequest,
+        documents::DocumentRecord,
+        documents::DocumentList,
+        documents::UploadDocumentForm,
+        clinical::DiagnosisRecord,
+        clinical::ChangeRecord,
+        clinical::AmendmentRecord,
+        clinical::NoteRecord,
+        clinical::VitalsRecord,
+        clinical::EncounterRecord,
+        clinical::EncounterList,
+        clinical::AmendmentList,
+        clinical::DiagnosisRequest,
+        clinical::CreateEncounterRequest,
+        clinical::PatchEncounterRequest,
+        clinical::AmendmentRequest,
+        clinical::NoteRequest,
+        clinical::VitalsRequest,
+        clinical::VitalsList,
+        clinical::PrescriptionWarningRecord,
+        clinical::PrescriptionWarningsProblem,
+        clinical::PrescriptionRecord,
+        clinical::PrescriptionList,
+        clinical::CreatePrescriptionRequest,
+        clinical::PrescriptionStatusRequest,
+        clinical::Icd10Record,
+        clinical::Icd10List,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -107,6 +155,8 @@ use crate::problem::{Problem, ProblemFieldError};
         (name = "audit", description = "The tamper-evident audit log: events, export, signed checkpoints and proofs"),
         (name = "patients", description = "The patient registry: search, registration, changes, care teams; every patient shown as the caller may see them"),
         (name = "scheduling", description = "Departments, the staff directory, appointments and patients' requests for them; no double booking; patients shown as the caller may see them"),
+        (name = "clinical", description = "Clinical records: encounters (drafts, signing, amendments that keep the original), treatment notes, vitals, prescriptions with allergy and duplicate checks, and the ICD-10 code search; every read and write follows the care team and is audited"),
+        (name = "documents", description = "Uploaded PDFs and images of a patient: checked by content, stored sealed under the patient's key, downloaded as attachments; every download audited"),
         (name = "break-glass", description = "Emergency access: a doctor or nurse outside a patient's care team states a reason and is granted the record at once, for a limited time; every grant is audited and reviewed by an administrator"),
     )
 )]

@@ -42,8 +42,10 @@ pub struct ShareRecord {
     pub patient_id: String,
     pub doctor_id: String,
     pub doctor: String,
-    /// `record` (the whole record).
+    /// `record` (the whole record), `encounter` or `document`.
     pub scope: String,
+    /// The shared encounter or document.
+    pub scope_id: Option<String>,
     pub granted_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -59,6 +61,7 @@ impl From<RecordShare> for ShareRecord {
             doctor_id: share.doctor_id.to_string(),
             doctor: share.doctor_name,
             scope: share.scope,
+            scope_id: share.scope_id,
             granted_at: share.granted_at,
             expires_at: share.expires_at,
             revoked_at: share.revoked_at,
@@ -83,6 +86,12 @@ pub struct ShareRequest {
     #[serde(default, deserialize_with = "super::scheduling::minutes")]
     #[schema(value_type = Option<u32>)]
     pub days: Option<String>,
+    /// `record` (default: the whole record), `encounter` or `document`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The encounter's or document's id, for those scopes.
+    #[serde(default)]
+    pub scope_id: Option<String>,
 }
 
 fn not_found() -> ApiError {
@@ -121,10 +130,11 @@ pub async fn list(
     }))
 }
 
-/// Shares the record with a doctor.
+/// Shares the record, or one signed encounter or document of it, with a doctor.
 ///
-/// The patient only. The doctor is on the care team (sees the record in full) until the
-/// share expires or is revoked.
+/// The patient only. A record share puts the doctor on the care team (the record in full)
+/// until it expires or is revoked; an encounter or document share lets them read that item
+/// only.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/shares", tag = "patients",
     security(("bearer" = [])),
@@ -155,6 +165,8 @@ pub async fn grant(
             ShareInput {
                 doctor_id: body.doctor_id,
                 days: body.days,
+                scope: body.scope,
+                scope_id: body.scope_id,
             },
         )
         .await?;

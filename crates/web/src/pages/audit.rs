@@ -73,6 +73,7 @@ pub fn action_label(action: &str) -> String {
         AuditAction::BreakGlass => "used emergency access (break the glass) to",
         AuditAction::Delete => "deleted",
         AuditAction::Export => "exported",
+        AuditAction::Download => "downloaded",
         AuditAction::Print => "printed",
         AuditAction::AccessDenied => "was refused access",
         AuditAction::AuditViewed => "viewed the audit log",

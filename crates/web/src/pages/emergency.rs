@@ -209,6 +209,7 @@ pub async fn break_glass(
         String::new(),
         ValidationErrors::new(),
         section,
+        crate::pages::documents::DocumentsSection::default(),
     )?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)

@@ -5,13 +5,16 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod clinical;
 pub mod dashboard;
+pub mod documents;
 pub mod emergency;
 pub mod login;
 pub mod patients;
 pub mod probes;
 pub mod scheduling;
 pub mod shares;
+pub mod summary;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -90,6 +93,9 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     if role == Some(Role::Patient) {
         items.push(("/my/record", "My record"));
         items.push(("/my/appointments", "My appointments"));
+        items.push(("/my/encounters", "My encounters"));
+        items.push(("/my/prescriptions", "My prescriptions"));
+        items.push(("/my/documents", "My documents"));
         items.push(("/my/sharing", "Sharing"));
         items.push(("/staff", "Our doctors"));
     }
@@ -110,6 +116,9 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
         items.push(("/admin/status", "System status"));
         items.push(("/admin/research-export", "Research export"));
         items.push(("/admin/break-glass", "Emergency access reviews"));
+    }
+    if matches!(role, Some(Role::Admin | Role::Doctor)) {
+        items.push(("/reports/diagnoses", "Diagnoses report"));
     }
     if matches!(role, Some(Role::Admin | Role::Auditor)) {
         items.push(("/audit", "Audit log"));

@@ -28,6 +28,7 @@ use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
 use crate::pages::dashboard::NoticeQuery;
+use crate::pages::documents::DocumentsSection;
 use crate::pages::emergency::EmergencySection;
 use crate::pages::{Layout, notice, render};
 
@@ -155,31 +156,16 @@ struct LaterTab {
     body: &'static str,
 }
 
-const LATER_TABS: [LaterTab; 5] = [
+const LATER_TABS: [LaterTab; 2] = [
     LaterTab {
         id: "appointments",
         label: "Appointments",
         body: "Arrives with scheduling: the patient's upcoming and past appointments.",
     },
     LaterTab {
-        id: "records",
-        label: "Records",
-        body: "Arrives with clinical records: encounters, notes and vital signs.",
-    },
-    LaterTab {
-        id: "prescriptions",
-        label: "Prescriptions",
-        body: "Arrives with the pharmacy: prescriptions and what was dispensed.",
-    },
-    LaterTab {
         id: "bills",
         label: "Bills",
         body: "Arrives with billing: invoices and payments.",
-    },
-    LaterTab {
-        id: "documents",
-        label: "Documents",
-        body: "Arrives with document storage: scanned letters, consent forms and results.",
     },
 ];
 
@@ -229,6 +215,7 @@ struct PatientPage {
     errors: ValidationErrors,
     /// The red banner, or the form to break the glass.
     emergency: EmergencySection,
+    documents: DocumentsSection,
 }
 
 /// The page's frame: the patient's name (or pseudonym) as its title.
@@ -245,6 +232,7 @@ pub(crate) fn patient_layout(
 }
 
 /// Renders the patient page (also for `/my/record`, and again with a care-team error).
+#[allow(clippy::too_many_arguments)] // one per section of the page
 pub(crate) fn patient_page(
     layout: Layout,
     role: Option<Role>,
@@ -253,6 +241,7 @@ pub(crate) fn patient_page(
     team_username: String,
     errors: ValidationErrors,
     emergency: EmergencySection,
+    documents: DocumentsSection,
 ) -> Result<Response, PageError> {
     let href = patient_href(details.id);
     let access_history_href = match role {
@@ -281,6 +270,7 @@ pub(crate) fn patient_page(
         team_username,
         errors,
         emergency,
+        documents,
     })
 }
 
@@ -301,6 +291,7 @@ pub async fn show(
     let id = parse_patient_id(&id)?;
     let (details, members) = state.services.patient_page(&actor, id).await?;
     let emergency = EmergencySection::for_page(&state, &actor, &details).await?;
+    let documents = DocumentsSection::for_page(&state, &actor, &details).await?;
     let code = notice_code(raw.as_deref());
     let layout = patient_layout(&state, &actor, csrf, "/patients", &details, code.as_deref());
     patient_page(
@@ -311,6 +302,7 @@ pub async fn show(
         String::new(),
         ValidationErrors::new(),
         emergency,
+        documents,
     )
 }
 
@@ -349,6 +341,7 @@ pub async fn my_record(
         String::new(),
         ValidationErrors::new(),
         EmergencySection::default(),
+        DocumentsSection::for_page(&state, &actor, &details).await?,
     )
 }
 
@@ -400,6 +393,7 @@ pub async fn assign_care_team(
         form.username,
         errors,
         EmergencySection::default(),
+        DocumentsSection::for_page(&state, &actor, &details).await?,
     )?;
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)

@@ -38,6 +38,7 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
 struct ShareRow {
     id: String,
     doctor: String,
+    what: &'static str,
     granted_at: String,
     until: String,
     status: &'static str,
@@ -54,6 +55,9 @@ struct SharingPage {
     doctors: Vec<(String, String)>,
     form_doctor: String,
     form_days: String,
+    /// (value, label) of what can be shared: the record, each signed encounter, each document.
+    items: Vec<(String, String)>,
+    form_item: String,
     doctor_error: Option<String>,
     days_error: Option<String>,
     other_error: Option<String>,
@@ -64,6 +68,8 @@ struct SharingPage {
 pub struct ShareForm {
     doctor_id: String,
     days: String,
+    /// `record`, `encounter:<id>` or `document:<id>`.
+    item: String,
 }
 
 async fn sharing_page(
@@ -87,6 +93,11 @@ async fn sharing_page(
                 .map(|s| ShareRow {
                     id: s.id.clone(),
                     doctor: s.doctor_name.clone(),
+                    what: match s.scope.as_str() {
+                        "encounter" => "one visit",
+                        "document" => "one document",
+                        _ => "the whole record",
+                    },
                     granted_at: when(s.granted_at),
                     until: when(s.revoked_at.unwrap_or(s.expires_at)),
                     status: if s.active {
@@ -116,6 +127,30 @@ async fn sharing_page(
             (s.id.to_string(), label)
         })
         .collect();
+    let mut items = vec![("record".to_owned(), "My whole record".to_owned())];
+    if let Some((patient, _)) = &mine {
+        let day = |t: chrono::DateTime<chrono::Utc>| {
+            t.with_timezone(&zone).format("%Y-%m-%d").to_string()
+        };
+        for e in state.services.list_encounters(actor, *patient).await? {
+            items.push((
+                format!("encounter:{}", e.id),
+                format!(
+                    "Only the visit of {} ({})",
+                    day(e.started_at),
+                    e.clinician_name
+                ),
+            ));
+        }
+        if let Some((_, documents)) = state.services.my_documents(actor).await? {
+            for d in documents {
+                items.push((
+                    format!("document:{}", d.id),
+                    format!("Only the document “{}”", d.title),
+                ));
+            }
+        }
+    }
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     render(&SharingPage {
         layout: Layout::new(state, actor, "Sharing my record", "/my/sharing", csrf)
@@ -123,12 +158,19 @@ async fn sharing_page(
         linked: mine.is_some(),
         shares,
         doctors,
+        items,
+        form_item: if form.item.is_empty() {
+            "record".to_owned()
+        } else {
+            form.item.clone()
+        },
         doctor_error: field("doctor_id"),
         days_error: field("days"),
         other_error: errors
             .0
             .iter()
             .find(|e| e.field != "doctor_id" && e.field != "days")
+            .or_else(|| errors.0.iter().find(|e| e.field == "scope_id"))
             .map(|e| e.message.clone()),
         form_doctor: form.doctor_id,
         form_days: if form.days.is_empty() {
@@ -180,6 +222,13 @@ pub async fn share(
     let input = ShareInput {
         doctor_id: form.doctor_id.clone(),
         days: Some(form.days.clone()),
+        scope: Some(
+            form.item
+                .split_once(':')
+                .map_or(form.item.as_str(), |(scope, _)| scope)
+                .to_owned(),
+        ),
+        scope_id: form.item.split_once(':').map(|(_, id)| id.to_owned()),
     };
     let errors = match state
         .services

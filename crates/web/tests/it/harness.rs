@@ -331,11 +331,21 @@ impl TestApp {
     /// Signs `username` (a demo account) in through the service and returns the actor, for
     /// tests that call use cases directly.
     pub async fn actor(&self, username: &str) -> carevault_service::Actor {
+        self.actor_with_password(username, demo_password(username))
+            .await
+    }
+
+    /// Signs in an account a test created (with its password) and returns the actor.
+    pub async fn actor_with_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> carevault_service::Actor {
         let signed_in = self
             .services
             .sign_in(carevault_service::auth::SignInRequest {
                 username: username.into(),
-                password: secrecy::SecretString::from(demo_password(username)),
+                password: secrecy::SecretString::from(password.to_owned()),
                 client_addr: None,
                 previous_token: None,
                 request_id: None,

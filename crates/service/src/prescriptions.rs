@@ -1,0 +1,545 @@
+//! Prescriptions: a doctor in the care team prescribes from an encounter; the recorded
+//! allergies and the patient's active prescriptions are checked first, and any warning must
+//! be acknowledged with a reason before the prescription is written (the acknowledgement is
+//! its own audit event). Pharmacists read prescriptions (not encounters); the patient reads
+//! their own; reception and auditors do not.
+//!
+//! Until the pharmacy issue brings the formulary, the drug is free text (with an optional
+//! generic name, which sharpens the allergy check).
+
+use carevault_core::audit::{AuditAction, ResourceType};
+use carevault_core::clinical::{
+    PrescriptionDetails, PrescriptionInput, PrescriptionStatus, duplicate_active,
+};
+use carevault_core::masking::PatientView;
+use carevault_core::patient::ClinicalText;
+use carevault_core::time::{from_micros, to_micros};
+use carevault_core::{PatientId, Role, UserId, ValidationErrors};
+use carevault_crypto::data_key::DataKey;
+use carevault_crypto::mask::pseudonym;
+use carevault_store::encounters as encounter_store;
+use carevault_store::patients::PatientRow;
+use carevault_store::prescriptions::{self as store, PrescriptionRow};
+use carevault_store::{StoreError, users};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Services;
+use crate::actor::Actor;
+use crate::error::ServiceError;
+use crate::sealing::Place;
+
+const TABLE: &str = "prescriptions";
+const LIST_LIMIT: u64 = 500;
+const MIN_ACKNOWLEDGEMENT_CHARS: usize = 10;
+
+/// A prescription as submitted, before validation.
+#[derive(Clone, Default)]
+pub struct PrescriptionRequest {
+    pub encounter_id: String,
+    pub drug_name: String,
+    pub generic_name: Option<String>,
+    pub dose: String,
+    pub route: String,
+    pub frequency: String,
+    pub duration_days: String,
+    pub quantity: String,
+    pub instructions: Option<String>,
+    /// Why the doctor prescribes despite the warnings (required when there are any).
+    pub acknowledgement: Option<String>,
+}
+
+impl std::fmt::Debug for PrescriptionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrescriptionRequest")
+            .field("encounter_id", &self.encounter_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reason to stop and think before prescribing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrescriptionWarning {
+    /// `allergy` or `duplicate`.
+    pub kind: String,
+    /// What matched: the recorded allergy, or the active prescription's drug.
+    pub detail: String,
+}
+
+/// What prescribing did.
+#[derive(Debug, Clone)]
+pub enum Prescribed {
+    Written(Box<PrescriptionView>),
+    /// Nothing was written: these warnings need an acknowledgement with a reason.
+    NeedsAcknowledgement(Vec<PrescriptionWarning>),
+}
+
+/// A prescription as shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrescriptionView {
+    pub id: String,
+    pub patient_id: PatientId,
+    pub patient_label: String,
+    pub encounter_id: String,
+    pub prescriber_id: UserId,
+    pub prescriber_name: String,
+    pub status: PrescriptionStatus,
+    pub drug_name: String,
+    pub generic_name: Option<String>,
+    pub dose: String,
+    pub route: String,
+    pub frequency: String,
+    pub duration_days: u32,
+    pub quantity: u32,
+    pub quantity_dispensed: u32,
+    pub instructions: Option<String>,
+    /// Warnings acknowledged when it was written (prescriber, care team and administrators
+    /// only).
+    pub acknowledged: Option<(Vec<PrescriptionWarning>, String)>,
+    pub status_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Whether this actor may cancel or complete it.
+    pub may_change: bool,
+}
+
+impl std::fmt::Debug for PrescriptionView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrescriptionView")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sealed body.
+#[derive(Serialize, Deserialize)]
+struct Body {
+    drug_name: String,
+    generic_name: Option<String>,
+    dose: String,
+    route: String,
+    frequency: String,
+    duration_days: u32,
+    quantity: u32,
+    instructions: Option<String>,
+    warnings: Vec<PrescriptionWarning>,
+    acknowledgement: Option<String>,
+}
+
+fn place<'a>(row_id: &'a str, patient_id: &'a str) -> Place<'a> {
+    Place {
+        table: TABLE,
+        row_id,
+        patient_id,
+    }
+}
+
+impl Services {
+    /// The patient, if `actor` may read their prescriptions (the full view, the patient's
+    /// own, or a pharmacist's dispensing view); otherwise the refusal, recorded.
+    async fn prescription_access(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+    ) -> Result<(PatientRow, PatientView), ServiceError> {
+        let (row, _, view) = self.load_for(actor, patient).await?;
+        match view {
+            PatientView::Full | PatientView::Own | PatientView::Dispensing => Ok((row, view)),
+            _ => Err(self
+                .deny(
+                    actor,
+                    ResourceType::Prescription,
+                    Some(patient.to_string()),
+                    "prescriptions are for the care team, pharmacy and the patient",
+                )
+                .await),
+        }
+    }
+
+    /// Prescribes from an encounter. With warnings (a recorded allergy matching the drug, an
+    /// active prescription of the same drug) and no acknowledgement, nothing is written and
+    /// the warnings come back; with an acknowledgement (10+ characters) it is written and the
+    /// acknowledgement audited.
+    pub async fn prescribe(
+        &self,
+        actor: &Actor,
+        request: PrescriptionRequest,
+    ) -> Result<Prescribed, ServiceError> {
+        if actor.role() != Some(Role::Doctor) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Prescription,
+                    None,
+                    "prescriptions are written by doctors in the care team",
+                )
+                .await);
+        }
+        let encounter =
+            encounter_store::find_encounter(self.store().conn(), request.encounter_id.trim())
+                .await?
+                .ok_or_else(|| {
+                    ValidationErrors::single("encounter_id", "is not a known encounter")
+                })?;
+        let patient_id: PatientId = encounter
+            .patient_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?;
+        let (patient, view) = self.prescription_access(actor, patient_id).await?;
+        let prescriber = match actor.user_id() {
+            Some(user) if view == PatientView::Full && actor.role() == Some(Role::Doctor) => user,
+            _ => {
+                return Err(self
+                    .deny(
+                        actor,
+                        ResourceType::Prescription,
+                        Some(patient.id.clone()),
+                        "prescriptions are written by doctors in the care team",
+                    )
+                    .await);
+            }
+        };
+        let details = PrescriptionDetails::parse(&PrescriptionInput {
+            drug_name: &request.drug_name,
+            generic_name: request.generic_name.as_deref(),
+            dose: &request.dose,
+            route: &request.route,
+            frequency: &request.frequency,
+            duration_days: &request.duration_days,
+            quantity: &request.quantity,
+            instructions: request.instructions.as_deref(),
+        })?;
+        let data = self.open_row(actor, &patient, AuditAction::Read).await?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let mut warnings: Vec<PrescriptionWarning> = data
+            .allergies
+            .as_deref()
+            .map(|allergies| details.allergy_matches(allergies))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|substance| PrescriptionWarning {
+                kind: "allergy".into(),
+                detail: substance,
+            })
+            .collect();
+        for active in store::of_patient(
+            self.store().conn(),
+            patient_id,
+            Some(PrescriptionStatus::Active.as_str()),
+            LIST_LIMIT,
+        )
+        .await?
+        {
+            let body = open_body(&active, &dek)?;
+            if duplicate_active(details.drug_name().as_str(), &[body.drug_name.as_str()]) {
+                warnings.push(PrescriptionWarning {
+                    kind: "duplicate".into(),
+                    detail: body.drug_name,
+                });
+            }
+        }
+        let acknowledgement = request
+            .acknowledgement
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if !warnings.is_empty() {
+            match acknowledgement {
+                None => return Ok(Prescribed::NeedsAcknowledgement(warnings)),
+                Some(text) if text.chars().count() < MIN_ACKNOWLEDGEMENT_CHARS => {
+                    return Err(ValidationErrors::single(
+                        "acknowledgement",
+                        format!("must say why, in at least {MIN_ACKNOWLEDGEMENT_CHARS} characters"),
+                    )
+                    .into());
+                }
+                Some(text) => {
+                    ClinicalText::parse(text)
+                        .map_err(|m| ValidationErrors::single("acknowledgement", m))?;
+                }
+            }
+        }
+        let id = Uuid::now_v7().to_string();
+        let body = Body {
+            drug_name: details.drug_name().as_str().to_owned(),
+            generic_name: details.generic_name().map(|g| g.as_str().to_owned()),
+            dose: details.dose().as_str().to_owned(),
+            route: details.route().as_str().to_owned(),
+            frequency: details.frequency().as_str().to_owned(),
+            duration_days: details.duration_days(),
+            quantity: details.quantity(),
+            instructions: details.instructions().map(|i| i.as_str().to_owned()),
+            acknowledgement: (!warnings.is_empty())
+                .then(|| acknowledgement.unwrap_or_default().to_owned()),
+            warnings: warnings.clone(),
+        };
+        let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
+        let now = to_micros(self.now());
+        let row = PrescriptionRow {
+            id: id.clone(),
+            patient_id: patient.id.clone(),
+            encounter_id: encounter.id.clone(),
+            prescriber_id: prescriber.to_string(),
+            status: PrescriptionStatus::Active.as_str().to_owned(),
+            body: place(&id, &patient.id)
+                .seal(&dek, "body", Some(&json))?
+                .unwrap_or_default(),
+            status_reason: None,
+            quantity_dispensed: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut events = vec![self.prescription_event(actor, AuditAction::Create, &id, &patient)];
+        if !warnings.is_empty() {
+            let kinds: Vec<&str> = warnings.iter().map(|w| w.kind.as_str()).collect();
+            let mut ack = self.prescription_event(actor, AuditAction::Update, &id, &patient);
+            ack.reason = Some(format!(
+                "warnings acknowledged ({}); the reason is sealed in the prescription",
+                kinds.join(", ")
+            ));
+            events.push(ack);
+        }
+        let txn = self.begin().await?;
+        store::insert(&txn, row.clone()).await?;
+        for event in events {
+            self.append_in(&txn, event).await?;
+        }
+        txn.commit().await.map_err(StoreError::from)?;
+        Ok(Prescribed::Written(Box::new(
+            self.present_prescription(actor, &row, &patient, view, &dek)
+                .await?,
+        )))
+    }
+
+    fn prescription_event(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        id: &str,
+        patient: &PatientRow,
+    ) -> carevault_core::audit::AuditEvent {
+        let mut event = self.audit_event(actor, action, ResourceType::Prescription);
+        event.resource_id = Some(id.to_owned());
+        event.patient_pseudonym = Some(pseudonym(
+            u64::try_from(patient.pseudonym_number).unwrap_or(0),
+        ));
+        event
+    }
+
+    /// The patient's prescriptions, newest first, as the actor may see them. Audited.
+    pub async fn list_prescriptions(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+    ) -> Result<Vec<PrescriptionView>, ServiceError> {
+        let (patient, view) = self.prescription_access(actor, patient_id).await?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let mut out = Vec::new();
+        for row in store::of_patient(self.store().conn(), patient_id, None, LIST_LIMIT).await? {
+            out.push(
+                self.present_prescription(actor, &row, &patient, view, &dek)
+                    .await?,
+            );
+        }
+        let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Prescription);
+        event.resource_id = Some(patient.id.clone());
+        event.patient_pseudonym = Some(pseudonym(
+            u64::try_from(patient.pseudonym_number).unwrap_or(0),
+        ));
+        event.reason = Some(format!("{} prescriptions", out.len()));
+        self.record(event).await?;
+        Ok(out)
+    }
+
+    /// One prescription (for its page and the printable copy). Audited.
+    pub async fn get_prescription(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<PrescriptionView, ServiceError> {
+        let row = store::find(self.store().conn(), id).await?;
+        let Some(row) = row else {
+            if actor.role() == Some(Role::Patient) {
+                return Err(self
+                    .deny(
+                        actor,
+                        ResourceType::Prescription,
+                        Some(id.to_owned()),
+                        "not the patient's own record",
+                    )
+                    .await);
+            }
+            return Err(ServiceError::NotFound("prescription"));
+        };
+        let patient_id: PatientId = row
+            .patient_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?;
+        let (patient, view) = self.prescription_access(actor, patient_id).await?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let shown = self
+            .present_prescription(actor, &row, &patient, view, &dek)
+            .await?;
+        self.record(self.prescription_event(actor, AuditAction::Read, &row.id, &patient))
+            .await?;
+        Ok(shown)
+    }
+
+    /// Completes or cancels an active prescription (a doctor in the care team); cancelling
+    /// needs a reason.
+    pub async fn change_prescription_status(
+        &self,
+        actor: &Actor,
+        id: &str,
+        to_raw: &str,
+        reason: Option<&str>,
+    ) -> Result<PrescriptionView, ServiceError> {
+        if actor.role() != Some(Role::Doctor) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Prescription,
+                    Some(id.to_owned()),
+                    "prescriptions are changed by doctors in the care team",
+                )
+                .await);
+        }
+        let to =
+            PrescriptionStatus::parse(to_raw).map_err(|m| ValidationErrors::single("status", m))?;
+        let row = store::find(self.store().conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound("prescription"))?;
+        let patient_id: PatientId = row
+            .patient_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?;
+        let (patient, view) = self.prescription_access(actor, patient_id).await?;
+        if !(view == PatientView::Full && actor.role() == Some(Role::Doctor)) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Prescription,
+                    Some(row.id.clone()),
+                    "prescriptions are changed by doctors in the care team",
+                )
+                .await);
+        }
+        let from = PrescriptionStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?;
+        from.transition_to(to).map_err(|e| ServiceError::Conflict {
+            field: Some("status"),
+            message: e.to_string(),
+        })?;
+        let reason = match (to, reason.map(str::trim).filter(|s| !s.is_empty())) {
+            (PrescriptionStatus::Cancelled, None) => {
+                return Err(ValidationErrors::single("reason", "is required to cancel").into());
+            }
+            (_, Some(text)) => Some(
+                ClinicalText::parse(text)
+                    .map_err(|m| ValidationErrors::single("reason", m))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            (_, None) => None,
+        };
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let sealed =
+            place(&row.id, &row.patient_id).seal(&dek, "status_reason", reason.as_deref())?;
+        let mut event =
+            self.prescription_event(actor, AuditAction::StatusChanged, &row.id, &patient);
+        event.reason = Some(format!("{from} → {to}"));
+        let txn = self.begin().await?;
+        if !store::set_status(
+            &txn,
+            &row.id,
+            from.as_str(),
+            to.as_str(),
+            sealed,
+            to_micros(self.now()).max(row.updated_at + 1),
+        )
+        .await?
+        {
+            txn.rollback().await.map_err(StoreError::from)?;
+            return Err(ServiceError::Conflict {
+                field: Some("status"),
+                message: "the prescription was changed meanwhile: reload it".into(),
+            });
+        }
+        self.append_in(&txn, event).await?;
+        txn.commit().await.map_err(StoreError::from)?;
+        self.get_prescription(actor, id).await
+    }
+
+    async fn present_prescription(
+        &self,
+        actor: &Actor,
+        row: &PrescriptionRow,
+        patient: &PatientRow,
+        view: PatientView,
+        dek: &DataKey,
+    ) -> Result<PrescriptionView, ServiceError> {
+        let body = open_body(row, dek)?;
+        let prescriber: UserId = row
+            .prescriber_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?;
+        let prescriber_name = users::find_by_id(self.store().conn(), prescriber)
+            .await?
+            .map(|u| u.display_name.as_str().to_owned())
+            .unwrap_or_default();
+        let label = if view.shows_identity() {
+            let (given, family) = crate::patients::open_names(patient, dek)?;
+            format!("{given} {family}")
+        } else {
+            pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
+        };
+        let clinical = view == PatientView::Full;
+        Ok(PrescriptionView {
+            id: row.id.clone(),
+            patient_id: patient.id.parse().map_err(|_| ServiceError::Integrity)?,
+            patient_label: label,
+            encounter_id: row.encounter_id.clone(),
+            prescriber_id: prescriber,
+            prescriber_name,
+            status: PrescriptionStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?,
+            drug_name: body.drug_name,
+            generic_name: body.generic_name,
+            dose: body.dose,
+            route: body.route,
+            frequency: body.frequency,
+            duration_days: body.duration_days,
+            quantity: body.quantity,
+            quantity_dispensed: u32::try_from(row.quantity_dispensed).unwrap_or(0),
+            instructions: body.instructions,
+            acknowledged: clinical
+                .then(|| body.acknowledgement.map(|a| (body.warnings, a)))
+                .flatten(),
+            status_reason: place(&row.id, &row.patient_id).open(
+                dek,
+                "status_reason",
+                row.status_reason.as_deref(),
+            )?,
+            created_at: from_micros(row.created_at),
+            updated_at: from_micros(row.updated_at),
+            may_change: clinical
+                && actor.role() == Some(Role::Doctor)
+                && row.status == PrescriptionStatus::Active.as_str(),
+        })
+    }
+}
+
+fn open_body(row: &PrescriptionRow, dek: &DataKey) -> Result<Body, ServiceError> {
+    let json = place(&row.id, &row.patient_id)
+        .open(dek, "body", Some(&row.body))?
+        .ok_or(ServiceError::Integrity)?;
+    serde_json::from_str(&json).map_err(|_| ServiceError::Integrity)
+}
