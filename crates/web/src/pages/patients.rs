@@ -160,7 +160,8 @@ const LATER_TABS: [LaterTab; 2] = [
     LaterTab {
         id: "appointments",
         label: "Appointments",
-        body: "Arrives with scheduling: the patient's upcoming and past appointments.",
+        body: "Appointments are booked with \u{201c}Book appointment\u{201d} above and shown in the \
+               calendars (Schedule); the patient sees their own under My appointments.",
     },
     LaterTab {
         id: "bills",

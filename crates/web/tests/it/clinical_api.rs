@@ -561,15 +561,28 @@ async fn a_warning_is_acknowledged_with_a_reason_and_audited(backend: Backend) {
 on_all_backends!(a_warning_is_acknowledged_with_a_reason_and_audited);
 
 /// Every clinical GET route of John's record, and whether each must answer 200.
-fn clinical_reads(john: &str, encounter: &str, prescription: &str) -> Vec<String> {
-    vec![
+fn clinical_reads(
+    john: &str,
+    encounter: &str,
+    prescription: &str,
+    document: Option<&str>,
+) -> Vec<String> {
+    let mut reads = document.map_or_else(Vec::new, |document| {
+        vec![
+            format!("/api/v1/documents?patient_id={john}"),
+            format!("/api/v1/documents/{document}"),
+            format!("/api/v1/documents/{document}/content"),
+        ]
+    });
+    reads.extend([
         format!("/api/v1/encounters?patient_id={john}"),
         format!("/api/v1/encounters/{encounter}"),
         format!("/api/v1/encounters/{encounter}/amendments"),
         format!("/api/v1/vitals?patient_id={john}"),
         format!("/api/v1/prescriptions?patient_id={john}"),
         format!("/api/v1/prescriptions/{prescription}"),
-    ]
+    ]);
+    reads
 }
 
 async fn outside_the_care_team_until_the_glass_is_broken(backend: Backend) {
@@ -587,7 +600,23 @@ async fn outside_the_care_team_until_the_glass_is_broken(backend: Backend) {
             )
             .await,
     ));
-    let reads = clinical_reads(&john, &encounter, &prescription);
+    let smith = app.actor("drsmith").await;
+    let document = app
+        .services
+        .upload_document(
+            &smith,
+            carevault_service::documents::DocumentUpload {
+                patient_id: john.parse().expect("an id"),
+                encounter_id: None,
+                title: "ECG".into(),
+                original_name: "ecg.pdf".into(),
+                bytes: crate::documents::tiny_pdf("ecg"),
+            },
+        )
+        .await
+        .expect("uploaded")
+        .id;
+    let reads = clinical_reads(&john, &encounter, &prescription, Some(&document));
     let writes = |encounter: &str| {
         vec![
             (
@@ -739,7 +768,7 @@ async fn patients_read_only_their_own_signed_encounters(backend: Backend) {
         .await);
 
     // Never Jane's.
-    for path in clinical_reads(&jane, &janes, &janes_prescription) {
+    for path in clinical_reads(&jane, &janes, &janes_prescription, None) {
         let answer = patient.get(&path).await;
         answer.problem(StatusCode::FORBIDDEN);
         assert!(!answer.text().contains("metformin"), "{path}");
@@ -773,7 +802,7 @@ async fn patients_read_only_their_own_signed_encounters(backend: Backend) {
         .as_str()
         .expect("an id")
         .to_owned();
-    for path in clinical_reads(&john, &johns, &johns_prescription) {
+    for path in clinical_reads(&john, &johns, &johns_prescription, None) {
         jane_client.get(&path).await.problem(StatusCode::FORBIDDEN);
     }
     ok(&jane_client
