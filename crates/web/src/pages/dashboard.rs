@@ -103,10 +103,16 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "Search by name, date of birth, MRN or phone. Patients on your care team are shown in full; others appear as a pseudonym (ANON_…).",
                 link: Some(("/patients", "Search patients")),
             },
-            card(
-                "Open encounters",
-                "Coming with clinical records: drafts to finish and sign, prescriptions to review.",
-            ),
+            Card {
+                title: "Encounters and prescriptions",
+                body: "Open a patient in your care and choose \"New encounter\": record the visit, code the diagnoses, prescribe, then sign. Corrections after signing are amendments.",
+                link: Some(("/patients", "Find the patient")),
+            },
+            Card {
+                title: "Diagnoses report",
+                body: "Diagnoses by code and department for a period, with a chart and CSV.",
+                link: Some(("/reports/diagnoses", "Open the report")),
+            },
         ],
         Some(Role::Nurse) => vec![
             Card {
@@ -119,10 +125,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "Search patients. Those on your care team are shown in full; others appear as a pseudonym (ANON_…).",
                 link: Some(("/patients", "Search patients")),
             },
-            card(
-                "Treatment updates",
-                "Coming with clinical records: open encounters where you add notes and vitals.",
-            ),
+            Card {
+                title: "Treatment updates",
+                body: "Open a patient in your care, then an open encounter, to add treatment notes and vitals.",
+                link: Some(("/patients", "Find the patient")),
+            },
         ],
         Some(Role::Receptionist) => vec![
             Card {
@@ -181,10 +188,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "Your upcoming and past appointments; request a consultation or cancel one.",
                 link: Some(("/my/appointments", "Open my appointments")),
             },
-            card(
-                "My records",
-                "Coming with clinical records: your encounters, prescriptions and documents.",
-            ),
+            Card {
+                title: "My health record",
+                body: "Your signed encounters, prescriptions and documents; print a summary; share your record (or one visit) with a doctor.",
+                link: Some(("/my/encounters", "Open my encounters")),
+            },
             card(
                 "My bills",
                 "Coming with billing: your invoices and payments.",
