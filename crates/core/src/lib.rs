@@ -6,6 +6,7 @@
 
 pub mod appointment;
 pub mod audit;
+pub mod billing;
 pub mod clinical;
 pub mod deidentify;
 pub mod document;
@@ -13,8 +14,11 @@ pub mod error;
 pub mod icd10;
 pub mod ids;
 pub mod masking;
+pub mod money;
+pub mod notification;
 pub mod patient;
 pub mod permission;
+pub mod pharmacy;
 pub mod role;
 pub mod time;
 pub mod user;

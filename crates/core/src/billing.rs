@@ -1,0 +1,1568 @@
+//! The pure rules of billing (issue 7): invoice line items and their amounts, invoice totals,
+//! the invoice status graph, payments and their methods, which lines may still be edited,
+//! and the price-list rule for drugs. Amounts are [`Money`] (exact decimals); no I/O, no
+//! clock.
+//!
+//! Decisions recorded here:
+//!
+//! - **Line amounts are rounded per line, then summed.** For each line, in this order:
+//!   `gross = round(quantity × unit price)`; `discount = round(gross × percent)` or the fixed
+//!   discount amount; `net = gross − discount`; `tax = round(net × tax rate)`;
+//!   `total = net + tax`. `round` is half away from zero to the cent
+//!   ([`crate::money::round_money`]). The invoice's subtotal, discount total, tax total and
+//!   grand total are the exact sums of those per-line cents, so the printed lines always add
+//!   up to the printed totals (tax is computed on each line's discounted amount, because
+//!   lines may carry different tax rates). Example: 3 × 0.10 with 10 % tax is a gross of
+//!   0.30, tax 0.03, total 0.33.
+//! - **Statuses.** `draft → issued | void`; `issued → partially_paid | paid | void`;
+//!   `partially_paid → paid | void`; `paid` and `void` are final. Payments move the status
+//!   ([`status_after_payment`]); voiding needs a [`VoidReason`] ([`void`]). Only admins may
+//!   void: that is the service's rule (the permission matrix), not checked here. Voiding a
+//!   partially paid invoice does not refund anything: the payments stay recorded, and a
+//!   refund is a separate act (not modelled yet).
+//! - **Money corrections are new lines, never edits of issued lines.** Lines are edited or
+//!   removed only while the invoice is a draft ([`check_line_edit`]). An issued or partially
+//!   paid invoice only takes new [`LineKind::Correction`] lines ([`check_line_addition`]),
+//!   whose unit price may be negative (a credit); a paid or void invoice takes nothing (a
+//!   correction of a paid invoice is a refund, not modelled yet). A correction carries no
+//!   discount (its amount is already the net correction) but does carry tax, so that
+//!   reversing a taxed charge reverses its tax too. A correction may not bring the grand
+//!   total below what was already paid, nor below zero ([`check_totals`]).
+//! - **Automatic charges** (completed appointments, dispensing) go on the patient's draft
+//!   invoice; choosing or opening that draft is the service's job.
+//! - **Payments** are positive, never more than the balance, and only on an issued or
+//!   partially paid invoice ([`check_payment`]).
+//! - **Drug prices** ([`PriceRule`]): a fixed price, or the unit cost × (1 + markup %),
+//!   rounded half away from zero to the cent. Markups go up to 1000 %.
+//!
+//! Line descriptions may name a drug, so [`LineDescription`] does not print its text in
+//! `Debug` output (a drug on a patient's bill is health data).
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+use crate::ValidationErrors;
+use crate::money::{Money, MoneyError, Percent, parse_decimal_text};
+
+macro_rules! choice {
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The text form (snake_case), as stored and as sent in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            /// Parses the text form, ignoring case and surrounding space and accepting `-`
+            /// or a space for `_` (`Partially paid` is `partially_paid`).
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                let value = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+                $(if value == $text { return Ok($name::$variant); })*
+                Err(format!(
+                    concat!("must be one of ", $what, ": {}"),
+                    [$($text),*].join(", ")
+                ))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+// Statuses
+// ---------------------------------------------------------------------------------------
+
+choice!(
+    /// Where an invoice stands. See [`TRANSITIONS`].
+    InvoiceStatus, "the invoice statuses" {
+        /// Being put together; lines may be edited.
+        Draft => "draft",
+        /// Sent to the patient; nothing paid yet.
+        Issued => "issued",
+        /// Some of it paid.
+        PartiallyPaid => "partially_paid",
+        /// Fully paid. Final.
+        Paid => "paid",
+        /// Cancelled, with a reason. Final.
+        Void => "void",
+    }
+);
+
+choice!(
+    /// How a payment was made.
+    PaymentMethod, "the payment methods" {
+        Cash => "cash",
+        Card => "card",
+        Insurance => "insurance",
+        Transfer => "transfer",
+    }
+);
+
+choice!(
+    /// What a line is: an ordinary charge, or a money correction added after issuing.
+    LineKind, "the line kinds" {
+        /// A charge: a consultation, a procedure, a drug. Non-negative price.
+        Charge => "charge",
+        /// A correction: a new line that credits (negative price) or adds to the invoice.
+        Correction => "correction",
+    }
+);
+
+use InvoiceStatus::{Draft, Issued, Paid, PartiallyPaid, Void};
+
+/// The allowed transitions: for each status, the statuses it may move to. A status with no
+/// successors is final. One row per status, in [`InvoiceStatus::ALL`] order.
+pub const TRANSITIONS: [(InvoiceStatus, &[InvoiceStatus]); 5] = [
+    (Draft, &[Issued, Void]),
+    (Issued, &[PartiallyPaid, Paid, Void]),
+    (PartiallyPaid, &[Paid, Void]),
+    (Paid, &[]),
+    (Void, &[]),
+];
+
+/// The statuses `from` may move to, in the order of [`TRANSITIONS`].
+pub fn allowed_next(from: InvoiceStatus) -> &'static [InvoiceStatus] {
+    TRANSITIONS
+        .iter()
+        .find(|(status, _)| *status == from)
+        .map_or(&[], |(_, next)| *next)
+}
+
+/// Whether `status` can never change again.
+pub fn is_final(status: InvoiceStatus) -> bool {
+    allowed_next(status).is_empty()
+}
+
+/// Whether an invoice may move from `from` to `to`. Staying in the same status is not a
+/// transition.
+pub fn can_transition(from: InvoiceStatus, to: InvoiceStatus) -> bool {
+    allowed_next(from).contains(&to)
+}
+
+/// Checks the move from `from` to `to` against the graph, returning the new status. Voiding
+/// goes through [`void`], which also asks for the reason.
+pub fn transition(
+    from: InvoiceStatus,
+    to: InvoiceStatus,
+) -> Result<InvoiceStatus, TransitionError> {
+    if can_transition(from, to) {
+        Ok(to)
+    } else {
+        Err(TransitionError { from, to })
+    }
+}
+
+/// Voids an invoice in `from`: allowed from any status that is not final, and only with a
+/// reason (so the signature asks for one). Admin-only is the service's rule.
+pub fn void(from: InvoiceStatus, _reason: &VoidReason) -> Result<InvoiceStatus, TransitionError> {
+    transition(from, Void)
+}
+
+/// A refused status change. Its message names the current status and what it may become:
+/// "cannot go from draft to paid: from draft it can go to: issued, void".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionError {
+    from: InvoiceStatus,
+    to: InvoiceStatus,
+}
+
+impl TransitionError {
+    /// The current status.
+    pub fn from(&self) -> InvoiceStatus {
+        self.from
+    }
+
+    /// The status asked for.
+    pub fn to(&self) -> InvoiceStatus {
+        self.to
+    }
+
+    /// What the current status may become instead (empty when it is final).
+    pub fn allowed(&self) -> &'static [InvoiceStatus] {
+        allowed_next(self.from)
+    }
+}
+
+impl fmt::Display for TransitionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot go from {} to {}: ", self.from, self.to)?;
+        let allowed = self.allowed();
+        if allowed.is_empty() {
+            write!(f, "a {} invoice is final", self.from)
+        } else {
+            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+            write!(f, "from {} it can go to: {}", self.from, names.join(", "))
+        }
+    }
+}
+
+impl std::error::Error for TransitionError {}
+
+/// Shortest accepted void reason, in characters.
+pub const VOID_REASON_MIN: usize = 5;
+/// Longest accepted void reason, in characters.
+pub const VOID_REASON_MAX: usize = 500;
+
+/// Why an invoice is voided: 5–500 characters with at least one letter, may span lines.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VoidReason(String);
+
+impl VoidReason {
+    pub fn parse(raw: &str) -> Result<VoidReason, String> {
+        let value = clean_text(raw, VOID_REASON_MIN, VOID_REASON_MAX, true)?;
+        if !value.chars().any(char::is_alphabetic) {
+            return Err("must say in words why the invoice is voided".into());
+        }
+        Ok(VoidReason(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VoidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VoidReason(…)")
+    }
+}
+
+impl fmt::Display for VoidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Lines
+// ---------------------------------------------------------------------------------------
+
+/// Longest accepted line description, in characters.
+pub const DESCRIPTION_MAX: usize = 200;
+/// The largest quantity on one line.
+pub const QUANTITY_MAX: u32 = 100_000;
+/// The decimal places a quantity may have (2.5 ml, 0.125 g).
+pub const QUANTITY_SCALE: u32 = 3;
+
+/// What a line is for ("Consultation", "Amoxicillin 500 mg capsules"): 1–200 characters on
+/// one line. `Debug` hides the text.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct LineDescription(String);
+
+impl LineDescription {
+    pub fn parse(raw: &str) -> Result<LineDescription, String> {
+        clean_text(raw, 1, DESCRIPTION_MAX, false).map(LineDescription)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for LineDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LineDescription(…)")
+    }
+}
+
+impl fmt::Display for LineDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How many of a line's unit: more than zero, at most [`QUANTITY_MAX`], at most three
+/// decimals (`3`, `2.5`, `0,125`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Quantity(Decimal);
+
+impl Quantity {
+    pub fn parse(raw: &str) -> Result<Quantity, String> {
+        let value = parse_decimal_text(raw, QUANTITY_SCALE, 6, false)?;
+        Quantity::new(value)
+    }
+
+    /// A quantity from a decimal (a dispensed count, a stored value), with the same checks.
+    pub fn new(value: Decimal) -> Result<Quantity, String> {
+        if value <= Decimal::ZERO {
+            return Err("must be more than zero".into());
+        }
+        if value > Decimal::from(QUANTITY_MAX) {
+            return Err(format!("must be at most {QUANTITY_MAX}"));
+        }
+        if value.round_dp(QUANTITY_SCALE) != value {
+            return Err(format!("must have at most {QUANTITY_SCALE} decimal places"));
+        }
+        Ok(Quantity(value.normalize()))
+    }
+
+    /// A whole-number quantity (dispensed units).
+    pub fn whole(count: u32) -> Result<Quantity, String> {
+        Quantity::new(Decimal::from(count))
+    }
+
+    pub fn value(&self) -> Decimal {
+        self.0
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A line's discount: none, a percentage of the line's gross amount, or a fixed amount (at
+/// most the gross amount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Discount {
+    #[default]
+    None,
+    Percent(Percent),
+    Amount(Money),
+}
+
+/// A line's amounts, each rounded to the cent (see the module's notes for the order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineAmounts {
+    /// `round(quantity × unit price)`.
+    pub gross: Money,
+    /// The discount taken off `gross`.
+    pub discount: Money,
+    /// `gross − discount`.
+    pub net: Money,
+    /// `round(net × tax rate)`.
+    pub tax: Money,
+    /// `net + tax`.
+    pub total: Money,
+}
+
+/// The raw fields of a line as typed (a blank optional field counts as not given).
+#[derive(Debug, Clone, Copy)]
+pub struct LineItemInput<'a> {
+    pub description: &'a str,
+    pub quantity: &'a str,
+    pub unit_price: &'a str,
+    pub discount_percent: Option<&'a str>,
+    pub discount_amount: Option<&'a str>,
+    /// The tax rate in per cent; absent or blank means 0.
+    pub tax_rate: Option<&'a str>,
+}
+
+/// A validated invoice line with its amounts computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineItem {
+    kind: LineKind,
+    description: LineDescription,
+    quantity: Quantity,
+    unit_price: Money,
+    discount: Discount,
+    tax_rate: Percent,
+    amounts: LineAmounts,
+}
+
+impl LineItem {
+    /// Parses a line typed into a form, reporting every problem under its field
+    /// (`description`, `quantity`, `unit_price`, `discount_percent`, `discount_amount`,
+    /// `tax_rate`).
+    pub fn parse(kind: LineKind, input: &LineItemInput<'_>) -> Result<LineItem, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let description = errors.check("description", LineDescription::parse(input.description));
+        let quantity = errors.check("quantity", Quantity::parse(input.quantity));
+        let unit_price = errors.check(
+            "unit_price",
+            match kind {
+                LineKind::Charge => Money::parse(input.unit_price),
+                LineKind::Correction => Money::parse_signed(input.unit_price),
+            },
+        );
+        let percent = given(input.discount_percent)
+            .and_then(|raw| errors.check("discount_percent", Percent::parse(raw)));
+        let amount = given(input.discount_amount)
+            .and_then(|raw| errors.check("discount_amount", Money::parse(raw)));
+        let discount = match (percent, amount) {
+            (Some(_), Some(_)) => {
+                errors.push(
+                    "discount_amount",
+                    "give a discount percent or a discount amount, not both",
+                );
+                Discount::None
+            }
+            (Some(percent), None) => Discount::Percent(percent),
+            (None, Some(amount)) => Discount::Amount(amount),
+            (None, None) => Discount::None,
+        };
+        let tax_rate = match given(input.tax_rate) {
+            Some(raw) => errors.check("tax_rate", Percent::parse(raw)),
+            None => Some(Percent::ZERO),
+        };
+        errors.into_result()?;
+        match (description, quantity, unit_price, tax_rate) {
+            (Some(description), Some(quantity), Some(unit_price), Some(tax_rate)) => {
+                LineItem::new(kind, description, quantity, unit_price, discount, tax_rate)
+            }
+            _ => Err(ValidationErrors::single("description", "is required")),
+        }
+    }
+
+    /// A line from validated parts (an automatic charge, a stored line), with the checks
+    /// that involve several fields: a charge's price is not negative, a correction is not
+    /// zero and has no discount, a fixed discount is at most the gross amount, and the
+    /// amounts stay in range.
+    pub fn new(
+        kind: LineKind,
+        description: LineDescription,
+        quantity: Quantity,
+        unit_price: Money,
+        discount: Discount,
+        tax_rate: Percent,
+    ) -> Result<LineItem, ValidationErrors> {
+        match kind {
+            LineKind::Charge if unit_price.is_negative() => {
+                return Err(ValidationErrors::single(
+                    "unit_price",
+                    "must not be negative: a credit is a correction line",
+                ));
+            }
+            LineKind::Correction if unit_price.is_zero() => {
+                return Err(ValidationErrors::single(
+                    "unit_price",
+                    "must not be zero on a correction",
+                ));
+            }
+            LineKind::Correction if discount != Discount::None => {
+                return Err(ValidationErrors::single(
+                    "discount_amount",
+                    "a correction carries no discount: give the corrected amount",
+                ));
+            }
+            _ => {}
+        }
+        let too_large =
+            || ValidationErrors::single("quantity", "makes the line's amount too large");
+        let gross = unit_price
+            .checked_mul_rounded(quantity.value())
+            .map_err(|_| too_large())?;
+        let discount_money = match discount {
+            Discount::None => Money::ZERO,
+            Discount::Percent(percent) => {
+                gross.checked_percent(percent).map_err(|_| too_large())?
+            }
+            Discount::Amount(amount) => {
+                if amount > gross {
+                    return Err(ValidationErrors::single(
+                        "discount_amount",
+                        format!("must be at most the line's amount of {gross}"),
+                    ));
+                }
+                amount
+            }
+        };
+        let net = gross.checked_sub(discount_money).map_err(|_| too_large())?;
+        let tax = net.checked_percent(tax_rate).map_err(|_| too_large())?;
+        let total = net.checked_add(tax).map_err(|_| too_large())?;
+        Ok(LineItem {
+            kind,
+            description,
+            quantity,
+            unit_price,
+            discount,
+            tax_rate,
+            amounts: LineAmounts {
+                gross,
+                discount: discount_money,
+                net,
+                tax,
+                total,
+            },
+        })
+    }
+
+    pub fn kind(&self) -> LineKind {
+        self.kind
+    }
+
+    pub fn description(&self) -> &LineDescription {
+        &self.description
+    }
+
+    pub fn quantity(&self) -> Quantity {
+        self.quantity
+    }
+
+    pub fn unit_price(&self) -> Money {
+        self.unit_price
+    }
+
+    pub fn discount(&self) -> Discount {
+        self.discount
+    }
+
+    pub fn tax_rate(&self) -> Percent {
+        self.tax_rate
+    }
+
+    /// The line's amounts, rounded per line.
+    pub fn amounts(&self) -> LineAmounts {
+        self.amounts
+    }
+}
+
+/// Whether the lines of an invoice in `status` may be edited or removed: only in a draft.
+/// Once issued, money corrections are new lines ([`check_line_addition`]).
+pub fn check_line_edit(status: InvoiceStatus) -> Result<(), LineRefusal> {
+    if status == Draft {
+        Ok(())
+    } else {
+        Err(LineRefusal::Edit { status })
+    }
+}
+
+/// Whether a line of `kind` may be added to an invoice in `status`: any line to a draft,
+/// only a correction to an issued or partially paid invoice, nothing to a paid or void one.
+pub fn check_line_addition(status: InvoiceStatus, kind: LineKind) -> Result<(), LineRefusal> {
+    match (status, kind) {
+        (Draft, _) | (Issued | PartiallyPaid, LineKind::Correction) => Ok(()),
+        (Issued | PartiallyPaid, LineKind::Charge) => Err(LineRefusal::ChargeAfterIssue { status }),
+        (Paid | Void, _) => Err(LineRefusal::Closed { status }),
+    }
+}
+
+/// A refused change to an invoice's lines; the message names the invoice's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LineRefusal {
+    #[error(
+        "the lines of {} invoice cannot be changed: money corrections are new lines",
+        a(*status)
+    )]
+    Edit { status: InvoiceStatus },
+    #[error(
+        "{} invoice takes only correction lines; new charges go on a draft invoice",
+        a(*status)
+    )]
+    ChargeAfterIssue { status: InvoiceStatus },
+    #[error("a {status} invoice is closed and takes no new lines")]
+    Closed { status: InvoiceStatus },
+}
+
+// ---------------------------------------------------------------------------------------
+// Totals and payments
+// ---------------------------------------------------------------------------------------
+
+/// An invoice's totals: the sums of its lines' rounded amounts, and of its payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceTotals {
+    /// Σ gross.
+    pub subtotal: Money,
+    /// Σ discount.
+    pub discount_total: Money,
+    /// Σ tax.
+    pub tax_total: Money,
+    /// Σ line total = subtotal − discount total + tax total.
+    pub grand_total: Money,
+    /// Σ payments.
+    pub paid: Money,
+    /// grand total − paid.
+    pub balance: Money,
+}
+
+/// Adds up `lines` and `payments` exactly (see the module's notes).
+pub fn invoice_totals(lines: &[LineItem], payments: &[Money]) -> Result<InvoiceTotals, MoneyError> {
+    let sum = |pick: fn(&LineAmounts) -> Money| {
+        Money::checked_sum(lines.iter().map(|line| pick(&line.amounts)))
+    };
+    let grand_total = sum(|a| a.total)?;
+    let paid = Money::checked_sum(payments.iter().copied())?;
+    Ok(InvoiceTotals {
+        subtotal: sum(|a| a.gross)?,
+        discount_total: sum(|a| a.discount)?,
+        tax_total: sum(|a| a.tax)?,
+        grand_total,
+        paid,
+        balance: grand_total.checked_sub(paid)?,
+    })
+}
+
+/// Checks totals after a change of lines (a correction): the grand total may not be
+/// negative, nor below what was already paid (that would be a refund).
+pub fn check_totals(totals: &InvoiceTotals) -> Result<(), ValidationErrors> {
+    if totals.grand_total.is_negative() {
+        return Err(ValidationErrors::single(
+            "unit_price",
+            "would make the invoice's total negative",
+        ));
+    }
+    if totals.balance.is_negative() {
+        return Err(ValidationErrors::single(
+            "unit_price",
+            format!(
+                "would bring the total below the {} already paid; a refund is not a correction",
+                totals.paid
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that an invoice in `status` with `totals` may be issued: it has at least one line
+/// and something to charge.
+pub fn check_issue(
+    status: InvoiceStatus,
+    line_count: usize,
+    totals: &InvoiceTotals,
+) -> Result<InvoiceStatus, IssueRefusal> {
+    transition(status, Issued).map_err(IssueRefusal::Status)?;
+    if line_count == 0 {
+        return Err(IssueRefusal::NoLines);
+    }
+    if !totals.grand_total.is_negative() && !totals.grand_total.is_zero() {
+        Ok(Issued)
+    } else {
+        Err(IssueRefusal::NothingToCharge)
+    }
+}
+
+/// Why an invoice cannot be issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IssueRefusal {
+    #[error("{0}")]
+    Status(TransitionError),
+    #[error("an invoice without lines cannot be issued")]
+    NoLines,
+    #[error("an invoice whose total is zero cannot be issued")]
+    NothingToCharge,
+}
+
+/// Longest accepted payment reference (a card slip, a transfer or claim number).
+pub const PAYMENT_REFERENCE_MAX: usize = 100;
+
+/// The raw fields of a payment as typed.
+#[derive(Debug, Clone, Copy)]
+pub struct PaymentInput<'a> {
+    pub amount: &'a str,
+    pub method: &'a str,
+    pub reference: Option<&'a str>,
+}
+
+/// A validated payment (not yet checked against an invoice: see [`check_payment`]).
+/// `Debug` hides the reference (it may be a card slip or an insurance claim number).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Payment {
+    amount: Money,
+    method: PaymentMethod,
+    reference: Option<String>,
+}
+
+impl fmt::Debug for Payment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Payment")
+            .field("amount", &self.amount)
+            .field("method", &self.method)
+            .field("reference", &self.reference.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl Payment {
+    /// Parses a payment, reporting every problem under its field (`amount`, `method`,
+    /// `reference`).
+    pub fn parse(input: &PaymentInput<'_>) -> Result<Payment, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let amount = errors.check(
+            "amount",
+            Money::parse(input.amount).and_then(|amount| {
+                if amount.is_zero() {
+                    Err("must be more than zero".to_owned())
+                } else {
+                    Ok(amount)
+                }
+            }),
+        );
+        let method = errors.check("method", PaymentMethod::parse(input.method));
+        let reference = match given(input.reference) {
+            Some(raw) => errors
+                .check(
+                    "reference",
+                    clean_text(raw, 1, PAYMENT_REFERENCE_MAX, false),
+                )
+                .map(Some),
+            None => Some(None),
+        };
+        errors.into_result()?;
+        match (amount, method, reference) {
+            (Some(amount), Some(method), Some(reference)) => Ok(Payment {
+                amount,
+                method,
+                reference,
+            }),
+            _ => Err(ValidationErrors::single("amount", "is required")),
+        }
+    }
+
+    pub fn amount(&self) -> Money {
+        self.amount
+    }
+
+    pub fn method(&self) -> PaymentMethod {
+        self.method
+    }
+
+    pub fn reference(&self) -> Option<&str> {
+        self.reference.as_deref()
+    }
+}
+
+/// Checks a payment of `amount` against an invoice in `status` with `balance` left to pay,
+/// returning the invoice's status after it: `paid` when it settles the balance,
+/// `partially_paid` otherwise.
+pub fn check_payment(
+    status: InvoiceStatus,
+    balance: Money,
+    amount: Money,
+) -> Result<InvoiceStatus, PaymentRefusal> {
+    if !matches!(status, Issued | PartiallyPaid) {
+        return Err(PaymentRefusal::NotPayable { status });
+    }
+    if amount.is_negative() || amount.is_zero() {
+        return Err(PaymentRefusal::NotPositive);
+    }
+    if amount > balance {
+        return Err(PaymentRefusal::ExceedsBalance { balance });
+    }
+    Ok(if amount == balance {
+        Paid
+    } else {
+        PartiallyPaid
+    })
+}
+
+/// A refused payment; the message names the invoice's status or its balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentRefusal {
+    #[error("a {status} invoice cannot take payments{}", payable_hint(*status))]
+    NotPayable { status: InvoiceStatus },
+    #[error("a payment must be more than zero")]
+    NotPositive,
+    #[error("the payment is more than the balance of {balance}")]
+    ExceedsBalance { balance: Money },
+}
+
+/// The status with its indefinite article, for messages: "an issued", "a draft".
+fn a(status: InvoiceStatus) -> String {
+    match status {
+        Issued => format!("an {status}"),
+        _ => format!("a {status}"),
+    }
+}
+
+fn payable_hint(status: InvoiceStatus) -> &'static str {
+    match status {
+        Draft => ": issue it first",
+        Paid => ": nothing is left to pay",
+        _ => "",
+    }
+}
+
+/// The status an issued or partially paid invoice should have given its totals (after a
+/// payment or a correction): `paid` when nothing is left to pay, `partially_paid` when
+/// something was paid, `issued` otherwise. Other statuses are returned unchanged.
+pub fn status_after_payment(status: InvoiceStatus, totals: &InvoiceTotals) -> InvoiceStatus {
+    match status {
+        Issued | PartiallyPaid => {
+            if !totals.balance.is_negative() && !totals.balance.is_zero() {
+                if totals.paid.is_zero() {
+                    Issued
+                } else {
+                    PartiallyPaid
+                }
+            } else {
+                Paid
+            }
+        }
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Price list
+// ---------------------------------------------------------------------------------------
+
+/// The largest markup, in per cent.
+pub const MARKUP_MAX_PERCENT: u32 = 1000;
+
+/// How a drug's selling price is set: a fixed price, or a markup on the unit cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceRule {
+    Fixed(Money),
+    Markup(Percent),
+}
+
+impl PriceRule {
+    /// Parses a price-list entry from its two fields (`fixed_price`, `markup_percent`):
+    /// exactly one must be given.
+    pub fn parse(
+        fixed_price: Option<&str>,
+        markup_percent: Option<&str>,
+    ) -> Result<PriceRule, ValidationErrors> {
+        match (given(fixed_price), given(markup_percent)) {
+            (Some(_), Some(_)) => Err(ValidationErrors::single(
+                "markup_percent",
+                "give a fixed price or a markup, not both",
+            )),
+            (None, None) => Err(ValidationErrors::single(
+                "fixed_price",
+                "give a fixed price or a markup",
+            )),
+            (Some(raw), None) => Money::parse(raw)
+                .map(PriceRule::Fixed)
+                .map_err(|message| ValidationErrors::single("fixed_price", message)),
+            (None, Some(raw)) => Percent::parse_at_most(raw, MARKUP_MAX_PERCENT)
+                .map(PriceRule::Markup)
+                .map_err(|message| ValidationErrors::single("markup_percent", message)),
+        }
+    }
+
+    /// The selling price of one unit: the fixed price, or `unit_cost × (1 + markup %)`
+    /// rounded half away from zero to the cent. A markup needs the unit cost.
+    pub fn unit_price(&self, unit_cost: Option<Money>) -> Result<Money, PriceError> {
+        match self {
+            PriceRule::Fixed(price) => Ok(*price),
+            PriceRule::Markup(percent) => {
+                let cost = unit_cost.ok_or(PriceError::NoCost)?;
+                let factor = Decimal::ONE
+                    .checked_add(percent.fraction())
+                    .ok_or(PriceError::Money(MoneyError::OutOfRange))?;
+                cost.checked_mul_rounded(factor).map_err(PriceError::Money)
+            }
+        }
+    }
+}
+
+/// Why a price could not be worked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("a markup price needs the unit cost, and none is known")]
+    NoCost,
+    #[error(transparent)]
+    Money(MoneyError),
+}
+
+// ---------------------------------------------------------------------------------------
+// Text helpers
+// ---------------------------------------------------------------------------------------
+
+/// `raw` trimmed, or `None` when it is absent or blank (an empty form field).
+fn given(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Trimmed text of `min..=max` characters without control characters (newlines and tabs
+/// allowed when `multiline`).
+fn clean_text(raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, String> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err("is required".into());
+    }
+    let length = value.chars().count();
+    if length < min {
+        return Err(format!("must be at least {min} characters"));
+    }
+    if length > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+    {
+        return Err("must not contain control characters".into());
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(raw: &str) -> Money {
+        Money::parse_signed(raw).unwrap()
+    }
+
+    fn input<'a>(quantity: &'a str, unit_price: &'a str) -> LineItemInput<'a> {
+        LineItemInput {
+            description: "Consultation",
+            quantity,
+            unit_price,
+            discount_percent: None,
+            discount_amount: None,
+            tax_rate: None,
+        }
+    }
+
+    fn charge(input: LineItemInput<'_>) -> LineItem {
+        LineItem::parse(LineKind::Charge, &input).unwrap()
+    }
+
+    fn correction(unit_price: &str, tax_rate: Option<&str>) -> LineItem {
+        LineItem::parse(
+            LineKind::Correction,
+            &LineItemInput {
+                description: "Correction: consultation charged twice",
+                tax_rate,
+                ..input("1", unit_price)
+            },
+        )
+        .unwrap()
+    }
+
+    fn totals(lines: &[LineItem], payments: &[&str]) -> InvoiceTotals {
+        let payments: Vec<Money> = payments.iter().map(|p| money(p)).collect();
+        invoice_totals(lines, &payments).unwrap()
+    }
+
+    // ---- statuses ----
+
+    #[test]
+    fn the_transition_table_covers_every_status_once() {
+        assert_eq!(TRANSITIONS.len(), InvoiceStatus::ALL.len());
+        for (row, status) in TRANSITIONS.iter().zip(InvoiceStatus::ALL) {
+            assert_eq!(row.0, *status);
+        }
+    }
+
+    #[test]
+    fn the_happy_path_and_the_shortcut_to_paid() {
+        assert_eq!(transition(Draft, Issued), Ok(Issued));
+        assert_eq!(transition(Issued, PartiallyPaid), Ok(PartiallyPaid));
+        assert_eq!(transition(PartiallyPaid, Paid), Ok(Paid));
+        assert_eq!(transition(Issued, Paid), Ok(Paid));
+    }
+
+    #[test]
+    fn paid_and_void_are_final_and_everything_else_can_be_voided() {
+        assert!(is_final(Paid));
+        assert!(is_final(Void));
+        for status in InvoiceStatus::ALL {
+            assert_eq!(
+                can_transition(*status, Void),
+                !is_final(*status),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_current_status() {
+        let err = transition(Draft, Paid).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot go from draft to paid: from draft it can go to: issued, void"
+        );
+        assert_eq!(err.from(), Draft);
+        assert_eq!(err.to(), Paid);
+        assert_eq!(err.allowed(), &[Issued, Void]);
+        assert_eq!(
+            transition(Paid, Void).unwrap_err().to_string(),
+            "cannot go from paid to void: a paid invoice is final"
+        );
+        assert_eq!(
+            transition(PartiallyPaid, Issued).unwrap_err().to_string(),
+            "cannot go from partially_paid to issued: from partially_paid it can go to: paid, void"
+        );
+        assert!(!can_transition(Draft, Draft));
+    }
+
+    #[test]
+    fn voiding_needs_a_reason_and_a_non_final_status() {
+        let reason = VoidReason::parse("Patient registered twice").unwrap();
+        assert_eq!(void(Draft, &reason), Ok(Void));
+        assert_eq!(void(PartiallyPaid, &reason), Ok(Void));
+        assert_eq!(
+            void(Void, &reason).unwrap_err().to_string(),
+            "cannot go from void to void: a void invoice is final"
+        );
+        assert!(void(Paid, &reason).is_err());
+        assert_eq!(VoidReason::parse("  ").unwrap_err(), "is required");
+        assert_eq!(
+            VoidReason::parse("dup").unwrap_err(),
+            "must be at least 5 characters"
+        );
+        assert!(VoidReason::parse("12345").unwrap_err().contains("in words"));
+        assert!(VoidReason::parse(&"a".repeat(501)).is_err());
+        assert!(VoidReason::parse("Wrong patient.\nRe-billed.").is_ok());
+        assert!(VoidReason::parse("Wrong\u{7} patient").is_err());
+        assert_eq!(format!("{reason:?}"), "VoidReason(…)");
+        assert_eq!(reason.as_str(), "Patient registered twice");
+    }
+
+    #[test]
+    fn choices_parse_their_text_forms() {
+        assert_eq!(InvoiceStatus::parse("Partially paid"), Ok(PartiallyPaid));
+        assert_eq!(InvoiceStatus::parse("partially-paid"), Ok(PartiallyPaid));
+        assert_eq!(
+            InvoiceStatus::parse("open").unwrap_err(),
+            "must be one of the invoice statuses: draft, issued, partially_paid, paid, void"
+        );
+        for method in PaymentMethod::ALL {
+            assert_eq!(PaymentMethod::parse(method.as_str()), Ok(*method));
+        }
+        assert_eq!(PaymentMethod::parse(" CARD "), Ok(PaymentMethod::Card));
+        assert!(PaymentMethod::parse("cheque").is_err());
+        assert_eq!(LineKind::parse("correction"), Ok(LineKind::Correction));
+        assert_eq!(InvoiceStatus::Void.to_string(), "void");
+    }
+
+    // ---- lines ----
+
+    #[test]
+    fn three_times_ten_cents_plus_tax_is_exact_to_the_cent() {
+        let line = charge(LineItemInput {
+            tax_rate: Some("10"),
+            ..input("3", "0.10")
+        });
+        let amounts = line.amounts();
+        assert_eq!(amounts.gross, money("0.30"));
+        assert_eq!(amounts.discount, Money::ZERO);
+        assert_eq!(amounts.net, money("0.30"));
+        assert_eq!(amounts.tax, money("0.03"));
+        assert_eq!(amounts.total, money("0.33"));
+        let t = totals(&[line], &[]);
+        assert_eq!(t.grand_total.to_string(), "0.33");
+    }
+
+    #[test]
+    fn each_line_is_rounded_half_away_from_zero_then_summed() {
+        // 0.05 at 10 % tax: 0.005 of tax rounds up to 0.01 on each line (banker's rounding
+        // would give 0.00), so three lines carry 0.03 of tax, not round(0.015) = 0.02.
+        let line = charge(LineItemInput {
+            tax_rate: Some("10"),
+            ..input("1", "0.05")
+        });
+        assert_eq!(line.amounts().tax, money("0.01"));
+        let t = totals(&[line.clone(), line.clone(), line], &[]);
+        assert_eq!(t.subtotal, money("0.15"));
+        assert_eq!(t.tax_total, money("0.03"));
+        assert_eq!(t.grand_total, money("0.18"));
+
+        // A fractional quantity: 2.5 × 1.99 = 4.975 → 4.98.
+        let line = charge(input("2.5", "1.99"));
+        assert_eq!(line.amounts().gross, money("4.98"));
+        // 1/3 of a unit: 0.333 × 10.00 = 3.33.
+        let line = charge(input("0.333", "10"));
+        assert_eq!(line.amounts().gross, money("3.33"));
+    }
+
+    #[test]
+    fn discounts_by_percent_or_amount_come_before_tax() {
+        let line = charge(LineItemInput {
+            discount_percent: Some("15"),
+            tax_rate: Some("8.875"),
+            ..input("3", "33.33")
+        });
+        let a = line.amounts();
+        assert_eq!(a.gross, money("99.99"));
+        assert_eq!(a.discount, money("15.00")); // 14.9985 → 15.00
+        assert_eq!(a.net, money("84.99"));
+        assert_eq!(a.tax, money("7.54")); // 7.5428625 → 7.54
+        assert_eq!(a.total, money("92.53"));
+        assert_eq!(
+            line.discount(),
+            Discount::Percent(Percent::parse("15").unwrap())
+        );
+
+        let line = charge(LineItemInput {
+            discount_amount: Some("5"),
+            tax_rate: Some("20"),
+            ..input("1", "50")
+        });
+        let a = line.amounts();
+        assert_eq!(
+            (a.gross, a.discount, a.net),
+            (money("50"), money("5"), money("45"))
+        );
+        assert_eq!((a.tax, a.total), (money("9"), money("54")));
+
+        // A full discount is allowed: the line is free.
+        let line = charge(LineItemInput {
+            discount_percent: Some("100"),
+            ..input("2", "12.50")
+        });
+        assert_eq!(line.amounts().total, Money::ZERO);
+    }
+
+    #[test]
+    fn invoice_totals_add_up() {
+        let lines = [
+            charge(LineItemInput {
+                tax_rate: Some("10"),
+                ..input("1", "40.00")
+            }),
+            charge(LineItemInput {
+                discount_percent: Some("10"),
+                tax_rate: Some("10"),
+                ..input("21", "0.35")
+            }),
+        ];
+        let t = totals(&lines, &["20", "5.50"]);
+        // Line 1: 40.00 + 4.00 = 44.00. Line 2: 7.35 − 0.74 (0.735) = 6.61, tax 0.66 (0.661).
+        assert_eq!(t.subtotal, money("47.35"));
+        assert_eq!(t.discount_total, money("0.74"));
+        assert_eq!(t.tax_total, money("4.66"));
+        assert_eq!(t.grand_total, money("51.27"));
+        assert_eq!(
+            t.grand_total,
+            t.subtotal
+                .checked_sub(t.discount_total)
+                .unwrap()
+                .checked_add(t.tax_total)
+                .unwrap()
+        );
+        assert_eq!(t.paid, money("25.50"));
+        assert_eq!(t.balance, money("25.77"));
+
+        let empty = totals(&[], &[]);
+        assert_eq!(empty.grand_total, Money::ZERO);
+        assert_eq!(empty.balance, Money::ZERO);
+    }
+
+    #[test]
+    fn bad_lines_are_refused_per_field() {
+        let err = LineItem::parse(
+            LineKind::Charge,
+            &LineItemInput {
+                description: " ",
+                quantity: "-1",
+                unit_price: "12.345",
+                discount_percent: Some("120"),
+                discount_amount: None,
+                tax_rate: Some("abc"),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.message_for("description"), Some("is required"));
+        assert_eq!(err.message_for("quantity"), Some("must not be negative"));
+        assert_eq!(
+            err.message_for("unit_price"),
+            Some("must have at most 2 decimal places")
+        );
+        assert_eq!(
+            err.message_for("discount_percent"),
+            Some("must be at most 100 %")
+        );
+        assert!(err.message_for("tax_rate").is_some());
+
+        let parse = |input: LineItemInput<'_>| LineItem::parse(LineKind::Charge, &input);
+        let err = parse(input("0", "1")).unwrap_err();
+        assert_eq!(err.message_for("quantity"), Some("must be more than zero"));
+        let err = parse(input("100001", "1")).unwrap_err();
+        assert_eq!(err.message_for("quantity"), Some("must be at most 100000"));
+        let err = parse(input("1.2345", "1")).unwrap_err();
+        assert_eq!(
+            err.message_for("quantity"),
+            Some("must have at most 3 decimal places")
+        );
+        let err = parse(input("1", "-5")).unwrap_err();
+        assert_eq!(err.message_for("unit_price"), Some("must not be negative"));
+        let err = parse(LineItemInput {
+            discount_percent: Some("10"),
+            discount_amount: Some("1"),
+            ..input("1", "10")
+        })
+        .unwrap_err();
+        assert!(
+            err.message_for("discount_amount")
+                .unwrap()
+                .contains("not both")
+        );
+        let err = parse(LineItemInput {
+            discount_amount: Some("10.01"),
+            ..input("1", "10")
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.message_for("discount_amount"),
+            Some("must be at most the line's amount of 10.00")
+        );
+        let err = parse(input("100000", "999999999999")).unwrap_err();
+        assert_eq!(
+            err.message_for("quantity"),
+            Some("makes the line's amount too large")
+        );
+        let err = parse(LineItemInput {
+            description: "Line\u{1b}[31m",
+            ..input("1", "1")
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.message_for("description"),
+            Some("must not contain control characters")
+        );
+        assert!(
+            parse(LineItemInput {
+                description: &"x".repeat(201),
+                ..input("1", "1")
+            })
+            .is_err()
+        );
+        // Blank optional fields count as not given.
+        let line = parse(LineItemInput {
+            discount_percent: Some(" "),
+            discount_amount: Some(""),
+            tax_rate: Some(""),
+            ..input("1", "10")
+        })
+        .unwrap();
+        assert_eq!(line.discount(), Discount::None);
+        assert_eq!(line.tax_rate(), Percent::ZERO);
+    }
+
+    #[test]
+    fn charges_from_validated_parts() {
+        let line = LineItem::new(
+            LineKind::Charge,
+            LineDescription::parse("Amoxicillin 500 mg capsules").unwrap(),
+            Quantity::whole(21).unwrap(),
+            money("0.35"),
+            Discount::None,
+            Percent::ZERO,
+        )
+        .unwrap();
+        assert_eq!(line.amounts().total, money("7.35"));
+        assert_eq!(line.quantity().to_string(), "21");
+        assert_eq!(line.unit_price(), money("0.35"));
+        assert_eq!(line.kind(), LineKind::Charge);
+        assert_eq!(line.description().as_str(), "Amoxicillin 500 mg capsules");
+        // The drug name is not in Debug output.
+        assert!(!format!("{line:?}").contains("Amoxicillin"));
+        assert!(Quantity::whole(0).is_err());
+        let err = LineItem::new(
+            LineKind::Charge,
+            LineDescription::parse("Refund").unwrap(),
+            Quantity::whole(1).unwrap(),
+            money("-1"),
+            Discount::None,
+            Percent::ZERO,
+        )
+        .unwrap_err();
+        assert!(
+            err.message_for("unit_price")
+                .unwrap()
+                .contains("correction line")
+        );
+    }
+
+    #[test]
+    fn quantities() {
+        assert_eq!(Quantity::parse("2,5").unwrap().to_string(), "2.5");
+        assert_eq!(Quantity::parse("3.000").unwrap().to_string(), "3");
+        assert_eq!(
+            Quantity::parse("0.125").unwrap().value(),
+            Decimal::new(125, 3)
+        );
+        assert_eq!(Quantity::parse("1 000").unwrap().to_string(), "1000");
+        assert_eq!(Quantity::parse("").unwrap_err(), "is required");
+        assert_eq!(Quantity::parse("1000000").unwrap_err(), "is too large");
+    }
+
+    // ---- corrections ----
+
+    #[test]
+    fn corrections_credit_with_their_tax_and_carry_no_discount() {
+        let original = charge(LineItemInput {
+            tax_rate: Some("10"),
+            ..input("1", "40")
+        });
+        let credit = correction("-40", Some("10"));
+        assert_eq!(credit.amounts().tax, money("-4.00"));
+        assert_eq!(credit.amounts().total, money("-44.00"));
+        let t = totals(&[original, credit], &[]);
+        assert_eq!(t.grand_total, Money::ZERO);
+        assert_eq!(t.tax_total, Money::ZERO);
+        assert!(check_totals(&t).is_ok());
+
+        // Half a cent of tax on a credit rounds away from zero too.
+        assert_eq!(
+            correction("-0.05", Some("10")).amounts().tax,
+            money("-0.01")
+        );
+        // An undercharge is corrected with a positive line.
+        assert_eq!(correction("2.50", None).amounts().total, money("2.50"));
+
+        let err = LineItem::parse(LineKind::Correction, &input("1", "0")).unwrap_err();
+        assert_eq!(
+            err.message_for("unit_price"),
+            Some("must not be zero on a correction")
+        );
+        let err = LineItem::parse(
+            LineKind::Correction,
+            &LineItemInput {
+                discount_percent: Some("5"),
+                ..input("1", "-3")
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.message_for("discount_amount")
+                .unwrap()
+                .contains("no discount")
+        );
+    }
+
+    #[test]
+    fn a_correction_may_not_go_below_zero_or_below_what_was_paid() {
+        let original = charge(input("1", "40"));
+        let t = totals(&[original.clone(), correction("-50", None)], &[]);
+        assert_eq!(
+            check_totals(&t).unwrap_err().message_for("unit_price"),
+            Some("would make the invoice's total negative")
+        );
+        let t = totals(&[original, correction("-30", None)], &["20"]);
+        assert_eq!(
+            check_totals(&t).unwrap_err().message_for("unit_price"),
+            Some(
+                "would bring the total below the 20.00 already paid; a refund is not a correction"
+            )
+        );
+    }
+
+    #[test]
+    fn only_drafts_have_editable_lines() {
+        assert_eq!(check_line_edit(Draft), Ok(()));
+        for status in [Issued, PartiallyPaid, Paid, Void] {
+            assert_eq!(check_line_edit(status), Err(LineRefusal::Edit { status }));
+        }
+        assert_eq!(
+            check_line_edit(Issued).unwrap_err().to_string(),
+            "the lines of an issued invoice cannot be changed: money corrections are new lines"
+        );
+    }
+
+    #[test]
+    fn which_lines_may_be_added_in_which_status() {
+        assert_eq!(check_line_addition(Draft, LineKind::Charge), Ok(()));
+        assert_eq!(check_line_addition(Draft, LineKind::Correction), Ok(()));
+        assert_eq!(check_line_addition(Issued, LineKind::Correction), Ok(()));
+        assert_eq!(
+            check_line_addition(PartiallyPaid, LineKind::Correction),
+            Ok(())
+        );
+        assert_eq!(
+            check_line_addition(Issued, LineKind::Charge)
+                .unwrap_err()
+                .to_string(),
+            "an issued invoice takes only correction lines; new charges go on a draft invoice"
+        );
+        assert_eq!(
+            check_line_addition(Paid, LineKind::Correction)
+                .unwrap_err()
+                .to_string(),
+            "a paid invoice is closed and takes no new lines"
+        );
+        assert!(check_line_addition(Void, LineKind::Charge).is_err());
+    }
+
+    // ---- issuing and paying ----
+
+    #[test]
+    fn issuing_needs_lines_and_a_total() {
+        let lines = [charge(input("1", "10"))];
+        assert_eq!(check_issue(Draft, 1, &totals(&lines, &[])), Ok(Issued));
+        assert_eq!(
+            check_issue(Draft, 0, &totals(&[], &[])),
+            Err(IssueRefusal::NoLines)
+        );
+        let free = [charge(LineItemInput {
+            discount_percent: Some("100"),
+            ..input("1", "10")
+        })];
+        assert_eq!(
+            check_issue(Draft, 1, &totals(&free, &[])),
+            Err(IssueRefusal::NothingToCharge)
+        );
+        assert_eq!(
+            check_issue(Paid, 1, &totals(&lines, &[]))
+                .unwrap_err()
+                .to_string(),
+            "cannot go from paid to issued: a paid invoice is final"
+        );
+    }
+
+    #[test]
+    fn payments_parse() {
+        let payment = Payment::parse(&PaymentInput {
+            amount: "12,50",
+            method: "Card",
+            reference: Some(" slip 0042 "),
+        })
+        .unwrap();
+        assert_eq!(payment.amount(), money("12.50"));
+        assert_eq!(payment.method(), PaymentMethod::Card);
+        assert_eq!(payment.reference(), Some("slip 0042"));
+        assert!(!format!("{payment:?}").contains("0042"));
+        let payment = Payment::parse(&PaymentInput {
+            amount: "5",
+            method: "cash",
+            reference: Some(""),
+        })
+        .unwrap();
+        assert_eq!(payment.reference(), None);
+
+        let err = Payment::parse(&PaymentInput {
+            amount: "0",
+            method: "bitcoin",
+            reference: Some(&"r".repeat(101)),
+        })
+        .unwrap_err();
+        assert_eq!(err.message_for("amount"), Some("must be more than zero"));
+        assert!(
+            err.message_for("method")
+                .unwrap()
+                .contains("cash, card, insurance, transfer")
+        );
+        assert_eq!(
+            err.message_for("reference"),
+            Some("must be at most 100 characters")
+        );
+        let err = Payment::parse(&PaymentInput {
+            amount: "12.5x",
+            method: "cash",
+            reference: None,
+        })
+        .unwrap_err();
+        assert!(err.message_for("amount").is_some());
+    }
+
+    #[test]
+    fn a_payment_cannot_exceed_the_balance() {
+        assert_eq!(
+            check_payment(Issued, money("25.77"), money("10")),
+            Ok(PartiallyPaid)
+        );
+        assert_eq!(
+            check_payment(PartiallyPaid, money("15.77"), money("15.77")),
+            Ok(Paid)
+        );
+        let err = check_payment(Issued, money("25.77"), money("25.78")).unwrap_err();
+        assert_eq!(
+            err,
+            PaymentRefusal::ExceedsBalance {
+                balance: money("25.77")
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "the payment is more than the balance of 25.77"
+        );
+        assert_eq!(
+            check_payment(Issued, money("1"), Money::ZERO),
+            Err(PaymentRefusal::NotPositive)
+        );
+        assert_eq!(
+            check_payment(Issued, money("1"), money("-1")),
+            Err(PaymentRefusal::NotPositive)
+        );
+    }
+
+    #[test]
+    fn only_issued_invoices_take_payments() {
+        assert_eq!(
+            check_payment(Draft, money("10"), money("1"))
+                .unwrap_err()
+                .to_string(),
+            "a draft invoice cannot take payments: issue it first"
+        );
+        assert_eq!(
+            check_payment(Paid, Money::ZERO, money("1"))
+                .unwrap_err()
+                .to_string(),
+            "a paid invoice cannot take payments: nothing is left to pay"
+        );
+        assert_eq!(
+            check_payment(Void, money("10"), money("1"))
+                .unwrap_err()
+                .to_string(),
+            "a void invoice cannot take payments"
+        );
+    }
+
+    #[test]
+    fn the_status_follows_the_balance() {
+        let lines = [charge(input("1", "40"))];
+        assert_eq!(status_after_payment(Issued, &totals(&lines, &[])), Issued);
+        assert_eq!(
+            status_after_payment(Issued, &totals(&lines, &["10"])),
+            PartiallyPaid
+        );
+        assert_eq!(
+            status_after_payment(PartiallyPaid, &totals(&lines, &["10", "30"])),
+            Paid
+        );
+        // A correction that settles the rest marks it paid.
+        let corrected = [lines[0].clone(), correction("-30", None)];
+        assert_eq!(
+            status_after_payment(PartiallyPaid, &totals(&corrected, &["10"])),
+            Paid
+        );
+        assert_eq!(status_after_payment(Draft, &totals(&lines, &[])), Draft);
+        assert_eq!(status_after_payment(Void, &totals(&lines, &["10"])), Void);
+    }
+
+    // ---- price list ----
+
+    #[test]
+    fn drug_prices_by_markup_or_fixed() {
+        let markup = PriceRule::parse(None, Some("25")).unwrap();
+        assert_eq!(markup, PriceRule::Markup(Percent::parse("25").unwrap()));
+        assert_eq!(markup.unit_price(Some(money("0.28"))), Ok(money("0.35")));
+        // 0.13 × 1.25 = 0.1625 → 0.16; 0.14 × 1.25 = 0.175 → 0.18 (half away from zero).
+        assert_eq!(markup.unit_price(Some(money("0.13"))), Ok(money("0.16")));
+        assert_eq!(markup.unit_price(Some(money("0.14"))), Ok(money("0.18")));
+        assert_eq!(markup.unit_price(None), Err(PriceError::NoCost));
+        assert_eq!(
+            PriceRule::parse(None, Some("0"))
+                .unwrap()
+                .unit_price(Some(money("1.23"))),
+            Ok(money("1.23"))
+        );
+        let high = PriceRule::parse(None, Some("1000 %")).unwrap();
+        assert_eq!(high.unit_price(Some(money("1.00"))), Ok(money("11.00")));
+        assert_eq!(
+            high.unit_price(Some(Money::MAX)),
+            Err(PriceError::Money(MoneyError::OutOfRange))
+        );
+
+        let fixed = PriceRule::parse(Some("4,20"), Some(" ")).unwrap();
+        assert_eq!(fixed, PriceRule::Fixed(money("4.20")));
+        assert_eq!(fixed.unit_price(None), Ok(money("4.20")));
+        assert_eq!(fixed.unit_price(Some(money("100"))), Ok(money("4.20")));
+    }
+
+    #[test]
+    fn bad_price_rules() {
+        let err = PriceRule::parse(Some("1"), Some("10")).unwrap_err();
+        assert!(
+            err.message_for("markup_percent")
+                .unwrap()
+                .contains("not both")
+        );
+        let err = PriceRule::parse(None, None).unwrap_err();
+        assert!(err.message_for("fixed_price").is_some());
+        let err = PriceRule::parse(None, Some("1001")).unwrap_err();
+        assert_eq!(
+            err.message_for("markup_percent"),
+            Some("must be at most 1000 %")
+        );
+        let err = PriceRule::parse(Some("-1"), None).unwrap_err();
+        assert_eq!(err.message_for("fixed_price"), Some("must not be negative"));
+    }
+}
