@@ -101,6 +101,8 @@ text_enum!(
         Encounter => "encounter",
         Vitals => "vitals",
         Prescription => "prescription",
+        Drug => "drug",
+        Stock => "stock",
         Document => "document",
         Keys => "keys",
         AuditLog => "audit_log",

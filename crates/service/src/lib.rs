@@ -19,6 +19,7 @@ pub mod error;
 pub mod jobs;
 pub mod keys;
 pub mod patients;
+pub mod pharmacy;
 pub mod prescriptions;
 pub mod scheduling;
 mod sealing;

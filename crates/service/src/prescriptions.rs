@@ -113,6 +113,16 @@ impl std::fmt::Debug for PrescriptionView {
     }
 }
 
+/// What the pharmacy needs of a prescription to dispense it.
+pub(crate) struct DispensingTarget {
+    pub row: PrescriptionRow,
+    pub patient: PatientRow,
+    pub drug_name: String,
+    pub generic_name: Option<String>,
+    /// The prescribed quantity.
+    pub quantity: u32,
+}
+
 /// The sealed body.
 #[derive(Serialize, Deserialize)]
 struct Body {
@@ -313,6 +323,35 @@ impl Services {
             self.present_prescription(actor, &row, &patient, view, &dek)
                 .await?,
         )))
+    }
+
+    /// A prescription as the pharmacy dispenses against it: the row, the prescribed drug
+    /// (name and generic name), the prescribed quantity and the patient. Refused (recorded)
+    /// unless `actor` may read the patient's prescriptions.
+    pub(crate) async fn prescription_for_dispensing(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<DispensingTarget, ServiceError> {
+        let row = store::find(self.store().conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound("prescription"))?;
+        let patient_id: PatientId = row
+            .patient_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?;
+        let (patient, _) = self.prescription_access(actor, patient_id).await?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let body = open_body(&row, &dek)?;
+        Ok(DispensingTarget {
+            row,
+            patient,
+            drug_name: body.drug_name,
+            generic_name: body.generic_name,
+            quantity: body.quantity,
+        })
     }
 
     fn prescription_event(

@@ -17,6 +17,7 @@ pub mod entity;
 pub mod error;
 pub mod migration;
 pub mod patients;
+pub mod pharmacy;
 pub mod prescriptions;
 pub mod record_shares;
 pub mod scheduling;

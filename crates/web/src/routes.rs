@@ -284,6 +284,7 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
     let table = api::documents::routes(table);
     let table = pages::documents::routes(table);
     let table = api::clinical::routes(table);
+    let table = api::pharmacy::routes(table);
     let table = pages::clinical::routes(table);
 
     let RouteTable { router, routes, .. } = table;

@@ -15,6 +15,7 @@ mod m20261123_000006_record_shares;
 mod m20261123_000007_encounters;
 mod m20261123_000008_documents;
 mod m20261123_000009_prescriptions;
+mod m20261123_000010_pharmacy;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_encounters::Migration),
             Box::new(m20261123_000008_documents::Migration),
             Box::new(m20261123_000009_prescriptions::Migration),
+            Box::new(m20261123_000010_pharmacy::Migration),
         ]
     }
 }

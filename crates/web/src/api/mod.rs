@@ -9,6 +9,7 @@ pub mod docs;
 pub mod documents;
 pub mod emergency;
 pub mod patients;
+pub mod pharmacy;
 pub mod scheduling;
 pub mod shares;
 pub mod system;
@@ -65,6 +66,11 @@ use crate::problem::{Problem, ProblemFieldError};
         emergency::request_access,
         emergency::list,
         emergency::review,
+        pharmacy::list_drugs,
+        pharmacy::create_drug,
+        pharmacy::receive,
+        pharmacy::adjust,
+        pharmacy::dispense,
         shares::list,
         shares::grant,
         shares::revoke,
@@ -118,6 +124,15 @@ use crate::problem::{Problem, ProblemFieldError};
         emergency::EmergencyGrantList,
         emergency::EmergencyAccessRequest,
         emergency::EmergencyReviewRequest,
+        pharmacy::DrugRecord,
+        pharmacy::DrugList,
+        pharmacy::DrugRequest,
+        pharmacy::BatchRecord,
+        pharmacy::StockReceiptRequest,
+        pharmacy::StockAdjustmentRequest,
+        pharmacy::DispensationRequest,
+        pharmacy::DispensedBatch,
+        pharmacy::DispensationRecord,
         shares::ShareRecord,
         shares::ShareList,
         shares::ShareRequest,
@@ -157,6 +172,7 @@ use crate::problem::{Problem, ProblemFieldError};
         (name = "scheduling", description = "Departments, the staff directory, appointments and patients' requests for them; no double booking; patients shown as the caller may see them"),
         (name = "clinical", description = "Clinical records: encounters (drafts, signing, amendments that keep the original), treatment notes, vitals, prescriptions with allergy and duplicate checks, and the ICD-10 code search; every read and write follows the care team and is audited"),
         (name = "documents", description = "Uploaded PDFs and images of a patient: checked by content, stored sealed under the patient's key, downloaded as attachments; every download audited"),
+        (name = "pharmacy", description = "The formulary, stock by batch (receipts, adjustments with a reason; never below zero) and dispensing against prescriptions, first expiry first out"),
         (name = "break-glass", description = "Emergency access: a doctor or nurse outside a patient's care team states a reason and is granted the record at once, for a limited time; every grant is audited and reviewed by an administrator"),
     )
 )]

@@ -22,6 +22,7 @@ mod logs;
 mod patient_pages;
 mod patient_storage;
 mod patients_api;
+mod pharmacy;
 mod record_shares;
 mod routes;
 mod scheduling_api;
