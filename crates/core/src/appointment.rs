@@ -43,41 +43,7 @@ pub const MAX_SLOT_MINUTES: i64 = 12 * 60;
 /// The example shown in messages about date-times.
 const DATE_TIME_EXAMPLE: &str = "2026-11-23T10:00:00+01:00";
 
-macro_rules! choice {
-    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// The text form (snake_case), as stored and as sent in JSON.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            /// Parses the text form, ignoring case and surrounding space and accepting `-`
-            /// or a space for `_` (`Checked-in` is `checked_in`).
-            pub fn parse(raw: &str) -> Result<Self, String> {
-                let value = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-                $(if value == $text { return Ok($name::$variant); })*
-                Err(format!(
-                    concat!("must be one of ", $what, ": {}"),
-                    [$($text),*].join(", ")
-                ))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-choice!(
+text_choice!(
     /// Where an appointment stands. See [`transition`] for the allowed moves.
     AppointmentStatus, "the appointment statuses" {
         /// A patient asked for it; nobody has accepted it yet.
@@ -97,7 +63,7 @@ choice!(
     }
 );
 
-choice!(
+text_choice!(
     /// What kind of appointment it is.
     AppointmentType, "the appointment types" {
         Consultation => "consultation",

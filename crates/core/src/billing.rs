@@ -45,45 +45,11 @@ use rust_decimal::Decimal;
 use crate::ValidationErrors;
 use crate::money::{Money, MoneyError, Percent, parse_decimal_text};
 
-macro_rules! choice {
-    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// The text form (snake_case), as stored and as sent in JSON.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            /// Parses the text form, ignoring case and surrounding space and accepting `-`
-            /// or a space for `_` (`Partially paid` is `partially_paid`).
-            pub fn parse(raw: &str) -> Result<Self, String> {
-                let value = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-                $(if value == $text { return Ok($name::$variant); })*
-                Err(format!(
-                    concat!("must be one of ", $what, ": {}"),
-                    [$($text),*].join(", ")
-                ))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 // ---------------------------------------------------------------------------------------
 // Statuses
 // ---------------------------------------------------------------------------------------
 
-choice!(
+text_choice!(
     /// Where an invoice stands. See [`TRANSITIONS`].
     InvoiceStatus, "the invoice statuses" {
         /// Being put together; lines may be edited.
@@ -99,7 +65,7 @@ choice!(
     }
 );
 
-choice!(
+text_choice!(
     /// How a payment was made.
     PaymentMethod, "the payment methods" {
         Cash => "cash",
@@ -109,7 +75,7 @@ choice!(
     }
 );
 
-choice!(
+text_choice!(
     /// What a line is: an ordinary charge, or a money correction added after issuing.
     LineKind, "the line kinds" {
         /// A charge: a consultation, a procedure, a drug. Non-negative price.

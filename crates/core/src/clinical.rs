@@ -34,42 +34,6 @@ use std::fmt;
 
 use crate::ValidationErrors;
 
-macro_rules! choice {
-    ($(#[$doc:meta])* $name:ident, $what:literal {
-        $($(#[$vdoc:meta])* $variant:ident => $text:literal $(| $alias:literal)*),* $(,)?
-    }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// The text form (snake_case), as stored and as sent in JSON.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            /// Parses the text form, ignoring case and surrounding space and accepting `-`
-            /// or a space for `_` (`Follow-up` is `follow_up`).
-            pub fn parse(raw: &str) -> Result<Self, String> {
-                let value = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-                $(if value == $text $(|| value == $alias)* { return Ok($name::$variant); })*
-                Err(format!(
-                    concat!("must be one of ", $what, ": {}"),
-                    [$($text),*].join(", ")
-                ))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 macro_rules! clinical_text {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -701,7 +665,7 @@ impl fmt::Debug for Bmi {
     }
 }
 
-choice!(
+text_choice!(
     /// The WHO adult BMI categories: underweight below 18.5, normal 18.5–24.9, overweight
     /// 25.0–29.9, obese from 30.0.
     BmiCategory, "the BMI categories" {
@@ -716,7 +680,7 @@ choice!(
 // Encounters
 // ---------------------------------------------------------------------------------------
 
-choice!(
+text_choice!(
     /// What kind of clinical contact an encounter records.
     EncounterType, "the encounter types" {
         Consultation => "consultation",
@@ -728,7 +692,7 @@ choice!(
     }
 );
 
-choice!(
+text_choice!(
     /// Where an encounter stands: a `draft` its author edits, or `signed` (final; corrected
     /// only by amendments).
     EncounterStatus, "the encounter statuses" {
@@ -875,7 +839,7 @@ impl AmendmentReason {
 // Diagnoses
 // ---------------------------------------------------------------------------------------
 
-choice!(
+text_choice!(
     /// Whether a diagnosis is the main reason for the encounter or an additional one.
     DiagnosisKind, "the diagnosis kinds" {
         Primary => "primary",
@@ -1114,7 +1078,7 @@ pub fn check_diagnosis_list(entries: &[DiagnosisEntry]) -> Result<(), String> {
 // Prescriptions
 // ---------------------------------------------------------------------------------------
 
-choice!(
+text_choice!(
     /// How a drug is given. Parsing also takes the usual abbreviations (PO, SL, IV, IM, SC,
     /// PR, INH, TD).
     Route, "the routes" {
@@ -1134,7 +1098,7 @@ choice!(
     }
 );
 
-choice!(
+text_choice!(
     /// Where a prescription stands. See [`PRESCRIPTION_TRANSITIONS`].
     PrescriptionStatus, "the prescription statuses" {
         /// Being taken. The only status that changes.

@@ -4,6 +4,9 @@
 //! This crate does no I/O, no async, no SQL and no HTTP. Everything here is plain data and
 //! pure functions, so every other crate can depend on it and tests can exercise it directly.
 
+#[macro_use]
+mod choice;
+
 pub mod appointment;
 pub mod audit;
 pub mod billing;

@@ -34,41 +34,7 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 
-macro_rules! choice {
-    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// The text form (snake_case), as stored and as sent in JSON.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            /// Parses the text form, ignoring case and surrounding space and accepting `-`
-            /// or a space for `_` (`In-app` is `in_app`).
-            pub fn parse(raw: &str) -> Result<Self, String> {
-                let value = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-                $(if value == $text { return Ok($name::$variant); })*
-                Err(format!(
-                    concat!("must be one of ", $what, ": {}"),
-                    [$($text),*].join(", ")
-                ))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-choice!(
+text_choice!(
     /// What a notification is about.
     NotificationKind, "the notification kinds" {
         /// Queued at booking for a set time before the appointment; cancelled with it.
@@ -86,7 +52,7 @@ choice!(
     }
 );
 
-choice!(
+text_choice!(
     /// Where a notification is delivered.
     Channel, "the channels" {
         /// The recipient's inbox in Carevault. Always used.
@@ -96,7 +62,7 @@ choice!(
     }
 );
 
-choice!(
+text_choice!(
     /// Where a delivery stands. See [`DELIVERY_TRANSITIONS`].
     DeliveryStatus, "the delivery statuses" {
         /// Not delivered yet (maybe after failed attempts that will be retried).

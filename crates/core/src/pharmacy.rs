@@ -30,46 +30,10 @@
 //!   expired batch only). Each needs a reason. **Stock never goes negative**: every change
 //!   goes through [`apply_change`], which refuses to take more than the batch holds.
 
-use std::fmt;
-
 use chrono::{Days, NaiveDate};
 
 use crate::ValidationErrors;
 use crate::money::Money;
-
-macro_rules! choice {
-    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// The text form (snake_case), as stored and as sent in JSON.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            /// Parses the text form, ignoring case and surrounding space and accepting `-`
-            /// or a space for `_` (`Expiry write-off` is `expiry_write_off`).
-            pub fn parse(raw: &str) -> Result<Self, String> {
-                let value = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-                $(if value == $text { return Ok($name::$variant); })*
-                Err(format!(
-                    concat!("must be one of ", $what, ": {}"),
-                    [$($text),*].join(", ")
-                ))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 /// The most units one receipt, adjustment or batch may hold.
 pub const QUANTITY_MAX: u32 = 1_000_000;
@@ -328,7 +292,7 @@ impl Receipt {
     }
 }
 
-choice!(
+text_choice!(
     /// Why stock is adjusted by hand.
     AdjustmentKind, "the adjustment kinds" {
         /// The shelf was counted and differs: a signed change.

@@ -36,7 +36,7 @@ use crate::AppState;
 use crate::csv_export::csv_rows;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
-use crate::pages::{Layout, render};
+use crate::pages::{Layout, not_found, render};
 use crate::routes::{Access, RouteTable};
 
 /// Adds the clinical pages.
@@ -86,10 +86,6 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
 
 fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-fn not_found(what: &str) -> PageError {
-    PageError::Status(StatusCode::NOT_FOUND, Some(format!("No such {what}.")))
 }
 
 fn text_label(field: &str) -> &'static str {

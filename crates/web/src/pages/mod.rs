@@ -180,6 +180,22 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
 }
 
 /// Renders a template into an HTML response.
+/// The notice named by the `notice` parameter of a query string (`?notice=record-shared`).
+pub(crate) fn notice_in_query(raw: Option<&str>) -> Option<&'static str> {
+    let code = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "notice")
+        .map(|(_, v)| v.into_owned());
+    notice(code.as_deref())
+}
+
+/// A 404 page saying "No such <what>." (for ids that do not parse, before the service).
+pub(crate) fn not_found(what: &str) -> crate::errors::PageError {
+    crate::errors::PageError::Status(
+        axum::http::StatusCode::NOT_FOUND,
+        Some(format!("No such {what}.")),
+    )
+}
+
 pub fn render(template: &impl askama::Template) -> Result<Response, crate::errors::PageError> {
     let html = template.render()?;
     Ok((

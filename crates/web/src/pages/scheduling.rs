@@ -32,7 +32,7 @@ use crate::AppState;
 use crate::csv_export::csv_rows;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
-use crate::pages::{Layout, notice, render};
+use crate::pages::{Layout, not_found, notice, notice_in_query, render};
 use crate::routes::{Access, RouteTable};
 
 /// The file name browsers save the appointment report as.
@@ -118,10 +118,6 @@ fn input_value(state: &AppState, at: DateTime<Utc>) -> String {
 
 fn zone_name(state: &AppState) -> String {
     state.services.clinic_time_zone().name().to_owned()
-}
-
-fn not_found(what: &str) -> PageError {
-    PageError::Status(StatusCode::NOT_FOUND, Some(format!("No such {what}.")))
 }
 
 fn parse_appointment_id(raw: &str) -> Result<AppointmentId, PageError> {
@@ -418,13 +414,6 @@ const RETURN_PAGES: [&str; 5] = [
 ];
 
 /// The fixed notice named by `?notice=…` (no text from the URL is echoed).
-fn notice_query(raw: Option<&str>) -> Option<&'static str> {
-    let code = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .find(|(k, _)| k == "notice")
-        .map(|(_, v)| v.into_owned());
-    notice(code.as_deref())
-}
-
 fn with_status(mut response: Response, status: StatusCode) -> Response {
     *response.status_mut() = status;
     response
@@ -550,7 +539,7 @@ pub async fn departments(
         csrf,
         form,
         ValidationErrors::new(),
-        notice_query(raw.as_deref()),
+        notice_in_query(raw.as_deref()),
     )
     .await
 }
@@ -692,7 +681,7 @@ pub async fn staff(
     };
     render(&StaffPage {
         layout: Layout::new(&state, &actor, title, "/staff", csrf)
-            .with_notice(notice_query(raw.as_deref())),
+            .with_notice(notice_in_query(raw.as_deref())),
         rows,
         for_patient,
     })
@@ -1205,7 +1194,7 @@ pub async fn appointment(
         csrf,
         id,
         PageProblem::none(),
-        notice_query(raw.as_deref()),
+        notice_in_query(raw.as_deref()),
     )
     .await
 }
@@ -1647,7 +1636,7 @@ pub async fn my_day(
         .await?;
     render(&DayListPage {
         layout: Layout::new(&state, &actor, "My day", "/my/day", csrf)
-            .with_notice(notice_query(raw.as_deref())),
+            .with_notice(notice_in_query(raw.as_deref())),
         intro: format!(
             "{} — times in {}.",
             today.format("%A %d %B %Y"),
@@ -1689,7 +1678,7 @@ pub async fn desk(
         .await?;
     render(&DayListPage {
         layout: Layout::new(&state, &actor, "Check-in desk", "/desk", csrf)
-            .with_notice(notice_query(raw.as_deref())),
+            .with_notice(notice_in_query(raw.as_deref())),
         intro: format!(
             "Today's arrivals, {} — times in {}.",
             today.format("%A %d %B %Y"),
@@ -1778,7 +1767,7 @@ pub async fn requests(
             "/appointments/requests",
             csrf,
         )
-        .with_notice(notice_query(raw.as_deref())),
+        .with_notice(notice_in_query(raw.as_deref())),
         rows,
         clinicians: clinician_options(&staff, "", Some("The requested clinician")),
         zone: zone_name(&state),
@@ -1892,7 +1881,7 @@ pub async fn my_appointments(
         csrf,
         RequestForm::default(),
         ValidationErrors::new(),
-        notice_query(raw.as_deref()),
+        notice_in_query(raw.as_deref()),
     )
     .await
 }

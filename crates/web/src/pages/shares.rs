@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, notice, render};
+use crate::pages::{Layout, notice_in_query, render};
 use crate::routes::{Access, RouteTable};
 
 /// Adds the sharing pages.
@@ -181,13 +181,6 @@ async fn sharing_page(
     })
 }
 
-fn notice_from(raw: Option<&str>) -> Option<&'static str> {
-    let code = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .find(|(k, _)| k == "notice")
-        .map(|(_, v)| v.into_owned());
-    notice(code.as_deref())
-}
-
 /// `GET /my/sharing`.
 pub async fn page(
     State(state): State<AppState>,
@@ -201,7 +194,7 @@ pub async fn page(
         csrf,
         ShareForm::default(),
         ValidationErrors::new(),
-        notice_from(raw.as_deref()),
+        notice_in_query(raw.as_deref()),
     )
     .await
 }
