@@ -207,6 +207,13 @@ async fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
                 ..Default::default()
             },
             documents_max_bytes: config.max_upload_bytes as u64,
+            pharmacy: carevault_service::pharmacy::PharmacySettings {
+                expiry_window_days: config.expiry_window_days,
+            },
+            notifications: config.notifications.clone(),
+            billing: carevault_service::billing::BillingSettings {
+                currency: config.currency,
+            },
             ..ServiceSettings::default()
         },
         audit,

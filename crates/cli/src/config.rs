@@ -74,6 +74,8 @@ pub enum LogFormat {
     Json,
 }
 
+// Parsed once at start-up: the size of `ServeArgs` (every serve flag) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server (applies pending migrations first).
@@ -177,6 +179,22 @@ pub struct ServeArgs {
     /// Default: 24h
     #[arg(long, env = "CAREVAULT_PATIENT_CANCEL_CUTOFF")]
     pub patient_cancel_cutoff: Option<String>,
+    /// Pharmacy batches expiring within this many days are flagged (1–730). Default: 90
+    #[arg(long, env = "CAREVAULT_EXPIRY_WINDOW_DAYS")]
+    pub expiry_window_days: Option<String>,
+    /// Appointment reminders go out this many hours before the start (1–168). Default: 24
+    #[arg(long, env = "CAREVAULT_REMINDER_LEAD")]
+    pub reminder_lead: Option<String>,
+    /// SMTP server for e-mail notifications, e.g. smtp://user:pass@host:587?tls=required or
+    /// smtps://user:pass@host:465. Default: none (in-app notifications only)
+    #[arg(long, env = "CAREVAULT_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender address of e-mail notifications (required with --smtp-url).
+    #[arg(long, env = "CAREVAULT_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// The currency of invoices (ISO 4217 code, e.g. EUR). Default: USD
+    #[arg(long, env = "CAREVAULT_CURRENCY")]
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,6 +250,11 @@ pub struct FileConfig {
     pub time_zone: Option<String>,
     pub no_show_grace: Option<String>,
     pub patient_cancel_cutoff: Option<String>,
+    pub expiry_window_days: Option<String>,
+    pub reminder_lead: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub currency: Option<String>,
 }
 
 /// The resolved, validated configuration.
@@ -255,6 +278,11 @@ pub struct Config {
     pub time_zone: chrono_tz::Tz,
     pub no_show_grace: Duration,
     pub patient_cancel_cutoff: Duration,
+    pub expiry_window_days: u32,
+    /// The currency of new invoices.
+    pub currency: carevault_core::money::Currency,
+    /// Reminder lead time and SMTP (its URL is redacted in `Debug`).
+    pub notifications: carevault_service::notifications::NotificationSettings,
 }
 
 fn parse_duration(option: &str, value: &str) -> anyhow::Result<Duration> {
@@ -447,10 +475,53 @@ impl Config {
         if patient_cancel_cutoff > Duration::from_secs(30 * 24 * 3600) {
             bail!("--patient-cancel-cutoff: must be at most 30d");
         }
+        let expiry_window_days = carevault_core::pharmacy::parse_expiry_window(
+            serve
+                .expiry_window_days
+                .as_deref()
+                .or(file.expiry_window_days.as_deref())
+                .unwrap_or("90"),
+        )
+        .map_err(|message| anyhow::anyhow!("--expiry-window-days: {message}"))?;
+        let currency = carevault_core::money::Currency::parse(
+            serve
+                .currency
+                .as_deref()
+                .or(file.currency.as_deref())
+                .unwrap_or("USD"),
+        )
+        .map_err(|message| anyhow::anyhow!("--currency: {message}"))?;
+        let reminder_lead = carevault_core::notification::parse_reminder_lead(
+            serve
+                .reminder_lead
+                .as_deref()
+                .or(file.reminder_lead.as_deref())
+                .unwrap_or("24"),
+        )
+        .map_err(|message| anyhow::anyhow!("--reminder-lead: {message}"))?;
+        let smtp = match (
+            serve.smtp_url.clone().or(file.smtp_url.clone()),
+            serve.smtp_from.clone().or(file.smtp_from.clone()),
+        ) {
+            (None, None) => None,
+            (Some(_), None) => bail!("--smtp-from: required with --smtp-url"),
+            (None, Some(_)) => bail!("--smtp-url: required with --smtp-from"),
+            (Some(url), Some(from)) => Some(
+                carevault_service::notifications::SmtpSettings::parse(&url, &from)
+                    .map_err(|message| anyhow::anyhow!(message))?,
+            ),
+        };
+        let notifications = carevault_service::notifications::NotificationSettings {
+            reminder_lead,
+            smtp,
+        };
         Ok(Config {
             time_zone,
             no_show_grace,
             patient_cancel_cutoff,
+            expiry_window_days,
+            currency,
+            notifications,
             data_dir,
             database_url,
             key_dir,
@@ -567,6 +638,29 @@ mod tests {
             })
             .contains("--patient-cancel-cutoff")
         );
+        for days in ["0", "731", "ninety"] {
+            assert!(
+                bad(ServeArgs {
+                    expiry_window_days: Some(days.into()),
+                    ..Default::default()
+                })
+                .contains("--expiry-window-days")
+            );
+        }
+        let window = |days: Option<&str>| {
+            Config::resolve(
+                &GlobalArgs::default(),
+                &ServeArgs {
+                    expiry_window_days: days.map(Into::into),
+                    ..Default::default()
+                },
+                FileConfig::default(),
+            )
+            .unwrap()
+            .expiry_window_days
+        };
+        assert_eq!(window(None), 90);
+        assert_eq!(window(Some("30")), 30);
         let zoned = Config::resolve(
             &GlobalArgs::default(),
             &ServeArgs {
@@ -594,5 +688,56 @@ mod tests {
         let config =
             Config::resolve(&GlobalArgs::default(), &serve, FileConfig::default()).unwrap();
         assert!(config.insecure_cookies);
+    }
+
+    #[test]
+    fn notifications_reminder_lead_and_smtp() {
+        let resolve = |serve: ServeArgs| {
+            Config::resolve(&GlobalArgs::default(), &serve, FileConfig::default())
+        };
+        let config = resolve(ServeArgs::default()).unwrap();
+        assert_eq!(
+            config.notifications.reminder_lead,
+            chrono::Duration::hours(24)
+        );
+        assert!(config.notifications.smtp.is_none());
+        let config = resolve(ServeArgs {
+            reminder_lead: Some("48".into()),
+            smtp_url: Some("smtps://mailer:s3cret-pass@smtp.example.org:465".into()),
+            smtp_from: Some("Carevault <noreply@example.org>".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            config.notifications.reminder_lead,
+            chrono::Duration::hours(48)
+        );
+        assert!(config.notifications.smtp.is_some());
+        assert!(
+            !format!("{config:?}").contains("s3cret-pass"),
+            "the password is redacted"
+        );
+        let bad = |serve: ServeArgs| resolve(serve).unwrap_err().to_string();
+        assert!(
+            bad(ServeArgs {
+                reminder_lead: Some("0".into()),
+                ..Default::default()
+            })
+            .contains("--reminder-lead")
+        );
+        assert!(
+            bad(ServeArgs {
+                smtp_url: Some("smtp://smtp.example.org".into()),
+                ..Default::default()
+            })
+            .contains("--smtp-from")
+        );
+        let message = bad(ServeArgs {
+            smtp_url: Some("ftp://mailer:s3cret-pass@example.org".into()),
+            smtp_from: Some("noreply@example.org".into()),
+            ..Default::default()
+        });
+        assert!(message.contains("--smtp-url"), "{message}");
+        assert!(!message.contains("s3cret-pass"), "{message}");
     }
 }

@@ -44,6 +44,9 @@ const AMOUNT_EXAMPLE: &str = "1 234.50";
 pub struct Currency([u8; 3]);
 
 impl Currency {
+    /// The US dollar, the default currency of new invoices (`--currency`).
+    pub const USD: Currency = Currency(*b"USD");
+
     /// Parses a currency code: three ASCII letters, surrounding space ignored, lower case
     /// accepted and upper-cased.
     pub fn parse(raw: &str) -> Result<Currency, String> {

@@ -40,6 +40,53 @@ pub enum DemoSeed {
     RefusedRealData,
 }
 
+/// A drug of the demo formulary and its batches: (number, expiry in days, units, unit cost).
+struct DemoDrug {
+    name: &'static str,
+    generic: &'static str,
+    form: &'static str,
+    strength: &'static str,
+    reorder: &'static str,
+    batches: &'static [(&'static str, u64, u32, &'static str)],
+}
+
+/// The demo formulary: amoxicillin has a batch expiring within the window and metformin is
+/// below its reorder level, so the pharmacy's alerts have something to show.
+const DEMO_FORMULARY: [DemoDrug; 4] = [
+    DemoDrug {
+        name: "Paracetamol",
+        generic: "paracetamol",
+        form: "tablet",
+        strength: "500 mg",
+        reorder: "100",
+        batches: &[("PA-2611", 400, 500, "0.02")],
+    },
+    DemoDrug {
+        name: "Amoxicillin",
+        generic: "amoxicillin",
+        form: "capsule",
+        strength: "500 mg",
+        reorder: "50",
+        batches: &[("AM-2609", 20, 60, "0.12"), ("AM-2703", 200, 100, "0.11")],
+    },
+    DemoDrug {
+        name: "Metformin",
+        generic: "metformin",
+        form: "tablet",
+        strength: "500 mg",
+        reorder: "100",
+        batches: &[("ME-2701", 300, 40, "0.05")],
+    },
+    DemoDrug {
+        name: "Ibuprofen",
+        generic: "ibuprofen",
+        form: "tablet",
+        strength: "400 mg",
+        reorder: "50",
+        batches: &[("IB-2702", 250, 300, "0.04")],
+    },
+];
+
 impl Services {
     /// Whether this database was created in demo mode.
     pub async fn holds_demo_data(&self) -> Result<bool, ServiceError> {
@@ -114,7 +161,143 @@ impl Services {
             .await?;
         if synthetic > 0 {
             self.seed_demo_appointments(&admin, details.id).await?;
+            self.seed_demo_pharmacy_and_billing(&admin, details.id)
+                .await?;
         }
+        Ok(())
+    }
+
+    /// The demo's price list, a small formulary with stock (one drug below its reorder
+    /// level, one batch expiring soon, so the alerts show) and an issued invoice for John.
+    /// Skipped with the appointments when the demo has no synthetic patients (the tests).
+    async fn seed_demo_pharmacy_and_billing(
+        &self,
+        admin: &crate::Actor,
+        john: carevault_core::PatientId,
+    ) -> Result<(), ServiceError> {
+        use crate::billing::{LineRequest, PriceInput};
+        use crate::pharmacy::{DrugInput, ReceiptRequest};
+        let some = |v: &str| Some(v.to_owned());
+        let prices = [
+            (
+                "CONS",
+                "consultation",
+                "Consultation",
+                some("consultation"),
+                some("40.00"),
+                None,
+            ),
+            (
+                "FOLLOW",
+                "consultation",
+                "Follow-up visit",
+                some("follow_up"),
+                some("25.00"),
+                None,
+            ),
+            (
+                "PROC",
+                "consultation",
+                "Procedure appointment",
+                some("procedure"),
+                some("80.00"),
+                None,
+            ),
+            (
+                "DRESS",
+                "procedure",
+                "Wound dressing",
+                None,
+                some("12.50"),
+                None,
+            ),
+            (
+                "DRUGS",
+                "drug",
+                "Medicines (cost + 30 %)",
+                None,
+                None,
+                some("30"),
+            ),
+        ];
+        for (code, kind, label, appointment_type, fixed_price, markup_percent) in prices {
+            self.save_price(
+                admin,
+                None,
+                PriceInput {
+                    code: code.into(),
+                    kind: kind.into(),
+                    label: label.into(),
+                    appointment_type,
+                    drug_id: None,
+                    fixed_price,
+                    markup_percent,
+                    tax_rate: None,
+                    active: true,
+                },
+            )
+            .await?;
+        }
+        let today = self.clinic_today();
+        let in_days = |days: u64| {
+            today
+                .checked_add_days(chrono::Days::new(days))
+                .unwrap_or(today)
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        for DemoDrug {
+            name,
+            generic,
+            form,
+            strength,
+            reorder,
+            batches,
+        } in DEMO_FORMULARY
+        {
+            let drug = self
+                .create_drug(
+                    admin,
+                    DrugInput {
+                        name: name.into(),
+                        generic_name: generic.into(),
+                        form: form.into(),
+                        strength: strength.into(),
+                        unit: form.into(),
+                        atc_code: None,
+                        reorder_level: reorder.into(),
+                        reorder_quantity: "500".into(),
+                        active: true,
+                    },
+                )
+                .await?;
+            for (batch, days, units, cost) in batches {
+                self.receive_stock(
+                    admin,
+                    ReceiptRequest {
+                        drug_id: drug.id.clone(),
+                        supplier: "Riverton Pharma Supplies".into(),
+                        batch_number: (*batch).into(),
+                        expiry: in_days(*days),
+                        quantity: units.to_string(),
+                        unit_cost: (*cost).into(),
+                    },
+                )
+                .await?;
+            }
+        }
+        let (invoice, _) = self.open_invoice(admin, &john.to_string()).await?;
+        let line = |description: &str, price: &str| LineRequest {
+            description: description.into(),
+            quantity: "1".into(),
+            unit_price: price.into(),
+            ..LineRequest::default()
+        };
+        self.add_invoice_line(admin, &invoice.summary.id, line("Consultation", "40.00"))
+            .await?;
+        self.add_invoice_line(admin, &invoice.summary.id, line("Blood test", "18.50"))
+            .await?;
+        self.issue_invoice(admin, &invoice.summary.id).await?;
         Ok(())
     }
 

@@ -251,6 +251,8 @@ impl Services {
         ));
         let txn = self.begin().await?;
         store::insert(&txn, row.clone()).await?;
+        self.queue_break_glass_alerts(&txn, actor, &patient, &dek, minutes, &id)
+            .await?;
         self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         tracing::warn!(grant = %id, patient_id = %patient.id, minutes, "emergency access granted (break the glass)");

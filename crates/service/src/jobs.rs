@@ -1,5 +1,6 @@
 //! Background jobs of a running server: audit checkpoints every few seconds, incremental
-//! re-verification of the audit trail, and housekeeping. `serve` starts them; other
+//! re-verification of the audit trail, housekeeping, and notifications (delivery every 15 s,
+//! stock alerts hourly). `serve` starts them; other
 //! commands do not (they must not sign checkpoints over a database they only inspect).
 
 use std::time::Duration;
@@ -18,6 +19,10 @@ pub struct JobIntervals {
     pub key_reload: Duration,
     /// How often overdue appointments are marked no-show or completed.
     pub appointment_status: Duration,
+    /// How often due notifications are delivered (in-app made visible, e-mail sent).
+    pub notification_delivery: Duration,
+    /// How often low-stock and expiring-batch alerts are checked (deduplicated per day).
+    pub stock_alerts: Duration,
 }
 
 impl Default for JobIntervals {
@@ -28,6 +33,8 @@ impl Default for JobIntervals {
             housekeeping: Duration::from_secs(600),
             key_reload: Duration::from_secs(1),
             appointment_status: Duration::from_secs(60),
+            notification_delivery: Duration::from_secs(15),
+            stock_alerts: Duration::from_secs(3600),
         }
     }
 }
@@ -100,12 +107,38 @@ impl Services {
                 }
             })
         };
+        let notification_delivery = {
+            let services = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(intervals.notification_delivery);
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = services.deliver_due_notifications().await {
+                        tracing::warn!(error = %err, "could not deliver notifications");
+                    }
+                }
+            })
+        };
+        let stock_alerts = {
+            let services = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(intervals.stock_alerts);
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = services.run_stock_alert_job().await {
+                        tracing::warn!(error = %err, "could not check stock alerts");
+                    }
+                }
+            })
+        };
         vec![
             checkpoints,
             verification,
             housekeeping,
             key_reload,
             appointment_status,
+            notification_delivery,
+            stock_alerts,
         ]
     }
 }

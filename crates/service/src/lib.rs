@@ -10,6 +10,7 @@ pub mod audit_log;
 pub mod audit_trail;
 pub mod audit_verify;
 pub mod auth;
+pub mod billing;
 pub mod clock;
 pub mod demo;
 pub mod documents;
@@ -18,6 +19,7 @@ pub mod encounters;
 pub mod error;
 pub mod jobs;
 pub mod keys;
+pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;
@@ -51,6 +53,9 @@ pub struct ServiceSettings {
     pub scheduling: scheduling::SchedulingSettings,
     /// The largest document upload, in bytes (`--max-upload-size`).
     pub documents_max_bytes: u64,
+    pub pharmacy: pharmacy::PharmacySettings,
+    pub billing: billing::BillingSettings,
+    pub notifications: notifications::NotificationSettings,
 }
 
 impl Default for ServiceSettings {
@@ -62,6 +67,9 @@ impl Default for ServiceSettings {
             patients: PatientSettings::default(),
             scheduling: scheduling::SchedulingSettings::default(),
             documents_max_bytes: carevault_core::document::DEFAULT_MAX_UPLOAD_BYTES,
+            billing: billing::BillingSettings::default(),
+            pharmacy: pharmacy::PharmacySettings::default(),
+            notifications: notifications::NotificationSettings::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::billing::{self, ChargeOutcome, PreparedCharge};
 use crate::error::ServiceError;
 
 /// How often a dispensing or write is tried again after a concurrent one got in first.
@@ -35,6 +36,22 @@ const DISPENSE_ATTEMPTS: usize = 8;
 const MOVEMENT_RECEIPT: &str = "receipt";
 const MOVEMENT_DISPENSE: &str = "dispense";
 const MOVEMENT_ADJUSTMENT: &str = "adjustment";
+
+/// Tunables of the pharmacy.
+#[derive(Debug, Clone)]
+pub struct PharmacySettings {
+    /// Batches expiring within this many days are flagged (`--expiry-window-days`, validated
+    /// with `carevault_core::pharmacy::parse_expiry_window`).
+    pub expiry_window_days: u32,
+}
+
+impl Default for PharmacySettings {
+    fn default() -> Self {
+        Self {
+            expiry_window_days: 90,
+        }
+    }
+}
 
 /// A formulary entry as submitted, before validation.
 #[derive(Debug, Clone)]
@@ -136,6 +153,36 @@ pub struct StockLevel {
     pub batches: Vec<BatchView>,
 }
 
+/// One drug in the stock report.
+#[derive(Debug, Clone)]
+pub struct StockReportRow {
+    pub level: StockLevel,
+    /// Units on hand × their batch's unit cost.
+    pub value: Money,
+}
+
+/// The stock report: levels, value and expiring batches.
+#[derive(Debug, Clone)]
+pub struct StockReport {
+    pub rows: Vec<StockReportRow>,
+    pub total_value: Money,
+    pub expiry_window_days: u32,
+}
+
+/// The value of the units on hand: each batch's units × its unit cost, summed exactly.
+pub fn stock_value(batches: &[BatchView]) -> Result<Money, ServiceError> {
+    let mut values = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let minor = batch
+            .unit_cost
+            .minor_units()
+            .checked_mul(i64::from(batch.quantity_on_hand))
+            .ok_or(ServiceError::Integrity)?;
+        values.push(Money::from_minor_units(minor).map_err(|_| ServiceError::Integrity)?);
+    }
+    Money::checked_sum(values).map_err(|_| ServiceError::Integrity)
+}
+
 /// A dispensing as submitted.
 #[derive(Debug, Clone, Default)]
 pub struct DispenseRequest {
@@ -155,6 +202,8 @@ pub struct Dispensation {
     pub batches: Vec<(String, u32)>,
     /// The prescription's dispensed quantity afterwards.
     pub quantity_dispensed: u32,
+    /// The invoice the dispensing was charged on.
+    pub invoice_id: Option<String>,
 }
 
 fn parse_units(raw: &str, field: &str, allow_zero: bool) -> Result<u32, ValidationErrors> {
@@ -267,7 +316,7 @@ fn drug_row(input: &DrugInput, id: String, now: i64) -> Result<DrugRow, Validati
     }
 }
 
-fn drug_view(row: &DrugRow) -> DrugView {
+pub(crate) fn drug_view(row: &DrugRow) -> DrugView {
     DrugView {
         id: row.id.clone(),
         name: row.name.clone(),
@@ -332,8 +381,10 @@ fn same_drug(a: &str, b: &str) -> bool {
 
 /// How one attempt at a dispensing ended.
 enum DispenseAttempt {
-    Done,
-    /// A batch no longer held the allocated units: try again on fresh stock.
+    /// Written; charged on this invoice (none if the dispensing was charged before).
+    Done(Option<String>),
+    /// A batch no longer held the allocated units, or the patient's open invoice changed
+    /// meanwhile: try again on fresh data.
     StockMoved,
     /// The prescription is no longer active, or the units would exceed it.
     PrescriptionMoved,
@@ -637,6 +688,31 @@ impl Services {
         Ok(levels)
     }
 
+    /// The configured expiry-alert window, in days.
+    pub fn expiry_window_days(&self) -> u32 {
+        self.settings().pharmacy.expiry_window_days
+    }
+
+    /// The stock report (admins and pharmacists): every active drug's levels and alerts
+    /// within the configured expiry window, and the value of the stock on hand (units ×
+    /// their batch's unit cost, in exact money arithmetic), per drug and in total.
+    pub async fn stock_report(&self, actor: &Actor) -> Result<StockReport, ServiceError> {
+        let window = self.expiry_window_days();
+        let levels = self.stock_levels(actor, window).await?;
+        let mut rows = Vec::with_capacity(levels.len());
+        for level in levels {
+            let value = stock_value(&level.batches)?;
+            rows.push(StockReportRow { level, value });
+        }
+        let total_value =
+            Money::checked_sum(rows.iter().map(|r| r.value)).map_err(ServiceError::internal)?;
+        Ok(StockReport {
+            rows,
+            total_value,
+            expiry_window_days: window,
+        })
+    }
+
     /// Dispenses `quantity` units of an active prescription (pharmacists only), whole or
     /// partial: first expiry first out, expired batches never used, stock decremented
     /// conditionally, movements, the prescription's dispensed quantity and the audit event
@@ -679,6 +755,18 @@ impl Services {
             Some(target.drug_name.as_str()),
             target.generic_name.as_deref(),
         ];
+        if target
+            .row
+            .drug_id
+            .as_deref()
+            .is_some_and(|prescribed_id| prescribed_id != drug.id)
+        {
+            return Err(ValidationErrors::single(
+                "drug_id",
+                "is not the formulary drug prescribed: dispense that drug",
+            )
+            .into());
+        }
         let matches = prescribed
             .iter()
             .flatten()
@@ -705,6 +793,9 @@ impl Services {
         let actor_id = self.stock_actor_id(actor)?;
         let prescribed_i32 = i32::try_from(target.quantity).map_err(ServiceError::internal)?;
         let wanted_i32 = i32::try_from(wanted).map_err(ServiceError::internal)?;
+        let dek = self
+            .unwrap_patient_key(&target.patient.id, &target.patient.wrapped_data_key)
+            .await?;
         let mut last_available = 0;
         for attempt in 0..DISPENSE_ATTEMPTS {
             let rows = store::batches_of_drug(self.store().conn(), &drug.id).await?;
@@ -724,6 +815,18 @@ impl Services {
                 .map(|(index, units)| (rows[*index].id.clone(), *units))
                 .collect();
             let now = to_micros(self.now());
+            let charge = self
+                .dispensing_charge(
+                    &drug,
+                    &target.patient,
+                    &dek,
+                    &rows,
+                    &allocation,
+                    wanted,
+                    &actor_id,
+                    now,
+                )
+                .await?;
             let txn = self.begin().await?;
             let written = async {
                 for (batch_id, units) in &taken {
@@ -758,14 +861,19 @@ impl Services {
                 {
                     return Ok(DispenseAttempt::PrescriptionMoved);
                 }
-                // Billing hook (issue 7, scope 5): the charge line on the patient's open
-                // invoice belongs here, inside this transaction, once invoices exist. Until
-                // then dispensing charges nothing.
-                Ok::<_, StoreError>(DispenseAttempt::Done)
+                // The charge on the patient's open invoice, in this same transaction: if
+                // it cannot be written, neither is the stock nor the prescription.
+                match billing::add_charge_in(&txn, &charge).await? {
+                    ChargeOutcome::Added { invoice_id } => {
+                        Ok::<_, StoreError>(DispenseAttempt::Done(Some(invoice_id)))
+                    }
+                    ChargeOutcome::AlreadyCharged => Ok(DispenseAttempt::Done(None)),
+                    ChargeOutcome::Retry => Ok(DispenseAttempt::StockMoved),
+                }
             }
             .await;
             match written {
-                Ok(DispenseAttempt::Done) => {
+                Ok(DispenseAttempt::Done(invoice_id)) => {
                     let mut event =
                         self.audit_event(actor, AuditAction::Update, ResourceType::Prescription);
                     event.resource_id = Some(target.row.id.clone());
@@ -778,6 +886,16 @@ impl Services {
                         taken.len()
                     ));
                     self.append_in(&txn, event).await?;
+                    if let Some(invoice_id) = &invoice_id {
+                        let charged = billing::charge_event(
+                            self,
+                            actor,
+                            invoice_id,
+                            target.patient.pseudonym_number,
+                            &format!("dispensing of prescription {}", target.row.id),
+                        );
+                        self.append_in(&txn, charged).await?;
+                    }
                     txn.commit().await.map_err(StoreError::from)?;
                     let dispensed =
                         carevault_store::prescriptions::find(self.store().conn(), &target.row.id)
@@ -790,6 +908,7 @@ impl Services {
                         quantity: wanted,
                         batches: taken,
                         quantity_dispensed: dispensed,
+                        invoice_id,
                     });
                 }
                 Ok(DispenseAttempt::StockMoved) => {
@@ -817,6 +936,73 @@ impl Services {
             }
         }
         Err(not_enough_stock(wanted, last_available))
+    }
+}
+
+impl Services {
+    /// The charge line of a dispensing, sealed and computed before its transaction: the
+    /// drug's price-list entry (else the default drug entry) applied to the weighted
+    /// average unit cost of the units taken, rounded half away from zero to the cent; with
+    /// no price-list entry at all the drug is charged at cost, without tax.
+    #[allow(clippy::too_many_arguments)]
+    async fn dispensing_charge(
+        &self,
+        drug: &DrugRow,
+        patient: &carevault_store::patients::PatientRow,
+        dek: &carevault_crypto::data_key::DataKey,
+        rows: &[BatchRow],
+        allocation: &[(usize, u32)],
+        wanted: u32,
+        actor_id: &str,
+        now: i64,
+    ) -> Result<PreparedCharge, ServiceError> {
+        use carevault_core::billing::{Discount, LineDescription, LineItem, LineKind, Quantity};
+        use carevault_core::money::Percent;
+        let mut cost_total = rust_decimal::Decimal::ZERO;
+        for (index, units) in allocation {
+            let row = rows.get(*index).ok_or(ServiceError::Integrity)?;
+            let cost = Money::from_minor_units(row.unit_cost_minor)
+                .map_err(|_| ServiceError::Integrity)?;
+            cost_total += cost.amount() * rust_decimal::Decimal::from(*units);
+        }
+        let average =
+            Money::from_decimal_rounded(cost_total / rust_decimal::Decimal::from(wanted.max(1)))
+                .map_err(|_| ServiceError::Integrity)?;
+        let price = billing::drug_price(self.store().conn(), &drug.id).await?;
+        let (unit_price, tax_rate) = match &price {
+            Some(row) => (
+                billing::rule_of(row)?
+                    .unit_price(Some(average))
+                    .map_err(|err| ValidationErrors::single("quantity", err.to_string()))?,
+                Percent::parse(&row.tax_rate).map_err(|_| ServiceError::Integrity)?,
+            ),
+            None => (average, Percent::ZERO),
+        };
+        let description =
+            LineDescription::parse(&format!("{} {} ({})", drug.name, drug.strength, drug.form))
+                .map_err(|message| ValidationErrors::single("drug_id", message))?;
+        let item = LineItem::new(
+            LineKind::Charge,
+            description,
+            Quantity::whole(wanted)
+                .map_err(|message| ValidationErrors::single("quantity", message))?,
+            unit_price,
+            Discount::None,
+            tax_rate,
+        )?;
+        Ok(PreparedCharge {
+            patient_id: patient.id.clone(),
+            line: billing::line_row(
+                &item,
+                dek,
+                &patient.id,
+                billing::SOURCE_DISPENSING,
+                Some(Uuid::now_v7().to_string()),
+                actor_id,
+                now,
+            )?,
+            currency: self.settings().billing.currency,
+        })
     }
 }
 

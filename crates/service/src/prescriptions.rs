@@ -38,6 +38,10 @@ const MIN_ACKNOWLEDGEMENT_CHARS: usize = 10;
 #[derive(Clone, Default)]
 pub struct PrescriptionRequest {
     pub encounter_id: String,
+    /// A drug of the formulary (its id). When given, it must be an active drug, and the
+    /// drug and generic names are taken from it (whatever `drug_name` says). Free text stays
+    /// allowed for drugs the pharmacy does not stock.
+    pub drug_id: Option<String>,
     pub drug_name: String,
     pub generic_name: Option<String>,
     pub dose: String,
@@ -85,6 +89,8 @@ pub struct PrescriptionView {
     pub prescriber_id: UserId,
     pub prescriber_name: String,
     pub status: PrescriptionStatus,
+    /// The formulary drug prescribed, if it was chosen from the formulary.
+    pub drug_id: Option<String>,
     pub drug_name: String,
     pub generic_name: Option<String>,
     pub dose: String,
@@ -211,9 +217,27 @@ impl Services {
                     .await);
             }
         };
+        let formulary_drug = match request.drug_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(id) => Some(
+                carevault_store::pharmacy::find_drug(self.store().conn(), id)
+                    .await?
+                    .filter(|drug| drug.active)
+                    .ok_or_else(|| {
+                        ValidationErrors::single(
+                            "drug_id",
+                            "is not an active drug in the formulary",
+                        )
+                    })?,
+            ),
+        };
+        let (drug_name, generic_name) = match &formulary_drug {
+            Some(drug) => (drug.name.clone(), Some(drug.generic_name.clone())),
+            None => (request.drug_name.clone(), request.generic_name.clone()),
+        };
         let details = PrescriptionDetails::parse(&PrescriptionInput {
-            drug_name: &request.drug_name,
-            generic_name: request.generic_name.as_deref(),
+            drug_name: &drug_name,
+            generic_name: generic_name.as_deref(),
             dose: &request.dose,
             route: &request.route,
             frequency: &request.frequency,
@@ -300,6 +324,7 @@ impl Services {
                 .unwrap_or_default(),
             status_reason: None,
             quantity_dispensed: 0,
+            drug_id: formulary_drug.map(|drug| drug.id),
             created_at: now,
             updated_at: now,
         };
@@ -393,6 +418,101 @@ impl Services {
         ));
         event.reason = Some(format!("{} prescriptions", out.len()));
         self.record(event).await?;
+        Ok(out)
+    }
+
+    /// The active formulary drugs a doctor may choose from when prescribing (doctors only;
+    /// the formulary holds no patient data).
+    pub async fn formulary_for_prescribing(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<crate::pharmacy::DrugView>, ServiceError> {
+        if actor.role() != Some(Role::Doctor) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Drug,
+                    None,
+                    "prescriptions are written by doctors in the care team",
+                )
+                .await);
+        }
+        Ok(
+            carevault_store::pharmacy::list_drugs(self.store().conn(), false)
+                .await?
+                .iter()
+                .map(crate::pharmacy::drug_view)
+                .collect(),
+        )
+    }
+
+    /// The pharmacy's dispensing queue (pharmacists only): active prescriptions with units
+    /// left to dispense, oldest first, each with its patient as the dispensing view shows
+    /// them (name, or a pseudonym where the view hides identity). Reads follow
+    /// `prescription_access` like `prescription_for_dispensing`; every prescription shown is
+    /// one `listed` event (with the patient's pseudonym), recorded before anything is returned.
+    pub async fn dispensing_queue(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<PrescriptionView>, ServiceError> {
+        self.authorize(
+            actor,
+            carevault_core::Capability::ManageStock,
+            ResourceType::Prescription,
+        )
+        .await?;
+        if actor.role() != Some(Role::Pharmacist) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Prescription,
+                    None,
+                    "prescriptions are dispensed by pharmacists",
+                )
+                .await);
+        }
+        let rows = store::active(
+            self.store().conn(),
+            PrescriptionStatus::Active.as_str(),
+            LIST_LIMIT,
+        )
+        .await?;
+        let mut patients: std::collections::HashMap<String, (PatientRow, PatientView, DataKey)> =
+            std::collections::HashMap::new();
+        let mut out = Vec::new();
+        let mut events = Vec::new();
+        for row in rows {
+            if !patients.contains_key(&row.patient_id) {
+                let patient_id: PatientId = row
+                    .patient_id
+                    .parse()
+                    .map_err(|_| ServiceError::Integrity)?;
+                let (patient, view) = match self.prescription_access(actor, patient_id).await {
+                    Ok(found) => found,
+                    // An erased patient's prescriptions are not dispensed.
+                    Err(ServiceError::NotFound(_)) => continue,
+                    Err(err) => return Err(err),
+                };
+                let dek = self
+                    .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+                    .await?;
+                patients.insert(row.patient_id.clone(), (patient, view, dek));
+            }
+            let Some((patient, view, dek)) = patients.get(&row.patient_id) else {
+                continue;
+            };
+            let shown = self
+                .present_prescription(actor, &row, patient, *view, dek)
+                .await?;
+            if shown.quantity_dispensed >= shown.quantity {
+                continue;
+            }
+            let mut event = self.prescription_event(actor, AuditAction::Listed, &row.id, patient);
+            event.reason = Some("dispensing queue".into());
+            events.push(event);
+            out.push(shown);
+        }
+        self.record_all(events).await?;
         Ok(out)
     }
 
@@ -550,6 +670,7 @@ impl Services {
             prescriber_id: prescriber,
             prescriber_name,
             status: PrescriptionStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?,
+            drug_id: row.drug_id.clone(),
             drug_name: body.drug_name,
             generic_name: body.generic_name,
             dose: body.dose,

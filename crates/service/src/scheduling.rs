@@ -1592,6 +1592,10 @@ impl Services {
                         // The clinician may have changed: the old one may leave the team.
                         self.refresh_care_team(&txn, patient).await?;
                     }
+                    // The reminder follows the slot; an accepted request is announced.
+                    let accepted = read_at.is_some() && event.action == AuditAction::StatusChanged;
+                    self.queue_appointment_notifications(&txn, row, &target.patient, accepted)
+                        .await?;
                     self.append_in(&txn, event.clone()).await?;
                     txn.commit().await.map_err(StoreError::from)?;
                     return Ok(());
@@ -2252,10 +2256,35 @@ impl Services {
             Some(patient.pseudonym_number),
         );
         event.reason = Some(audit_note);
+        let charge = if to == AppointmentStatus::Completed {
+            self.appointment_charge(actor, &row, patient).await?
+        } else {
+            None
+        };
         let txn = self.begin().await?;
         if !store::update_appointment(&txn, updated, read_at).await? {
             txn.rollback().await.map_err(StoreError::from)?;
             return Ok(false);
+        }
+        if let Some(charge) = &charge {
+            match crate::billing::add_charge_in(&txn, charge).await? {
+                crate::billing::ChargeOutcome::Added { invoice_id } => {
+                    let charged = crate::billing::charge_event(
+                        self,
+                        actor,
+                        &invoice_id,
+                        patient.pseudonym_number,
+                        &format!("completed appointment {}", row.id),
+                    );
+                    self.append_in(&txn, charged).await?;
+                }
+                crate::billing::ChargeOutcome::AlreadyCharged => {}
+                crate::billing::ChargeOutcome::Retry => {
+                    // The patient's open invoice changed meanwhile: nothing is written.
+                    txn.rollback().await.map_err(StoreError::from)?;
+                    return Ok(false);
+                }
+            }
         }
         if is_active(from) && !is_active(to) {
             store::release_slots(&txn, id).await?;
@@ -2263,10 +2292,71 @@ impl Services {
         if puts_on_care_team(from) != puts_on_care_team(to) {
             self.refresh_care_team(&txn, patient_id).await?;
         }
+        if to != AppointmentStatus::Scheduled {
+            // Its reminders are withdrawn; a request declined by staff is announced.
+            let declined = from == AppointmentStatus::Requested
+                && to == AppointmentStatus::Cancelled
+                && actor.role() != Some(Role::Patient);
+            self.appointment_ended_notifications(&txn, &row, patient, declined)
+                .await?;
+        }
         self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(appointment_id = %id, from = %from, to = %to, "appointment status changed");
         Ok(true)
+    }
+
+    /// The charge of a completed appointment: the consultation price of its type, if the
+    /// price list has one (otherwise nothing is charged), on the day it took place.
+    async fn appointment_charge(
+        &self,
+        actor: &Actor,
+        row: &AppointmentRow,
+        patient: &PatientRow,
+    ) -> Result<Option<crate::billing::PreparedCharge>, ServiceError> {
+        use carevault_core::billing::{Discount, LineDescription, LineItem, LineKind, Quantity};
+        let Some(price) = crate::billing::appointment_price(self.store().conn(), &row.kind).await?
+        else {
+            return Ok(None);
+        };
+        let carevault_core::billing::PriceRule::Fixed(unit_price) =
+            crate::billing::rule_of(&price)?
+        else {
+            return Err(ServiceError::Integrity);
+        };
+        let tax_rate = carevault_core::money::Percent::parse(&price.tax_rate)
+            .map_err(|_| ServiceError::Integrity)?;
+        let day = self.scheduling().local_date(from_micros(row.start_at));
+        let description = LineDescription::parse(&format!("{} on {day}", price.label))
+            .map_err(|_| ServiceError::Integrity)?;
+        let quantity = Quantity::whole(1).map_err(|_| ServiceError::Integrity)?;
+        let item = LineItem::new(
+            LineKind::Charge,
+            description,
+            quantity,
+            unit_price,
+            Discount::None,
+            tax_rate,
+        )?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let actor_id = actor
+            .user_id()
+            .map_or_else(|| "system".to_owned(), |id| id.to_string());
+        Ok(Some(crate::billing::PreparedCharge {
+            patient_id: patient.id.clone(),
+            line: crate::billing::line_row(
+                &item,
+                &dek,
+                &patient.id,
+                crate::billing::SOURCE_APPOINTMENT,
+                Some(row.id.clone()),
+                &actor_id,
+                to_micros(self.now()),
+            )?,
+            currency: self.settings().billing.currency,
+        }))
     }
 
     // ---- the status job ----

@@ -8,6 +8,7 @@
 //! transaction.
 
 pub mod audit;
+pub mod billing;
 pub mod care_team;
 pub mod connect;
 pub mod documents;
@@ -16,6 +17,7 @@ pub mod encounters;
 pub mod entity;
 pub mod error;
 pub mod migration;
+pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;

@@ -65,3 +65,18 @@ pub async fn set_status(
         .await?;
     Ok(result.rows_affected == 1)
 }
+
+/// Active prescriptions of every patient, oldest first (the pharmacy's dispensing queue).
+pub async fn active(
+    conn: &impl Conn,
+    active_status: &str,
+    limit: u64,
+) -> Result<Vec<PrescriptionRow>, StoreError> {
+    Ok(Entity::find()
+        .filter(Column::Status.eq(active_status))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}

@@ -285,6 +285,11 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
     let table = pages::documents::routes(table);
     let table = api::clinical::routes(table);
     let table = api::pharmacy::routes(table);
+    let table = api::billing::routes(table);
+    let table = pages::billing::routes(table);
+    let table = api::notifications::routes(table);
+    let table = pages::notifications::routes(table);
+    let table = pages::pharmacy::routes(table);
     let table = pages::clinical::routes(table);
 
     let RouteTable { router, routes, .. } = table;

@@ -231,6 +231,9 @@ async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     clinical_workflow(client, base)
         .await
         .context("the clinical workflow")?;
+    pharmacy_and_billing_workflow(client, base)
+        .await
+        .context("the pharmacy and billing workflow")?;
     Ok(())
 }
 
@@ -466,6 +469,149 @@ async fn clinical_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     wait_for_text(client, "table.encounters tbody", "Start metformin").await?;
     wait_for_text(client, "table.encounters tbody", "Dr. Sarah Smith").await?;
     println!("browser test: john sees the encounter in the portal");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+    Ok(())
+}
+
+/// Pharmacy and billing: the pharmacist receives a batch of paracetamol and dispenses the
+/// prescription Dr. Smith wrote in the clinical workflow; the dispensing is charged on John's
+/// draft invoice, which John sees; reception issues it and records the payment; John then
+/// sees it paid.
+async fn pharmacy_and_billing_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
+    sign_in(client, base, "pharma", demo_password("pharma")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "Pharmacy").await?;
+    wait_for_path(client, "/pharmacy").await?;
+    client
+        .goto(base.join("/pharmacy/receipts/new")?.as_str())
+        .await
+        .context("cannot open the receipt form")?;
+    client
+        .find(Locator::XPath(
+            "//select[@id='drug_id']/option[starts-with(normalize-space(.), 'Paracetamol')]",
+        ))
+        .await
+        .context("the receipt form offers no Paracetamol")?
+        .click()
+        .await
+        .context("cannot choose Paracetamol")?;
+    fill(client, "supplier", "Browser Wholesale").await?;
+    fill(client, "batch_number", "BR-0001").await?;
+    let expiry = (chrono::Utc::now().date_naive() + chrono::Days::new(400))
+        .format("%Y-%m-%d")
+        .to_string();
+    // A date input takes keystrokes in the browser's locale order; set the value instead.
+    client
+        .execute(
+            "document.getElementById('expiry').value = arguments[0];",
+            vec![serde_json::json!(expiry)],
+        )
+        .await
+        .context("cannot set the expiry date")?;
+    fill(client, "quantity", "200").await?;
+    fill(client, "unit_cost", "0.05").await?;
+    click_button(client, "Receive").await?;
+    wait_for_text(client, "main .notice", "The stock has been received.").await?;
+    wait_for_text(client, "main", "BR-0001").await?;
+    println!("browser test: the pharmacist received batch BR-0001");
+
+    client
+        .goto(base.join("/pharmacy/dispensing")?.as_str())
+        .await
+        .context("cannot open the dispensing queue")?;
+    let section = client
+        .wait()
+        .at_most(WAIT)
+        .every(POLL)
+        .for_element(Locator::XPath(
+            "//section[contains(@class,'dispense-item')][.//h2[contains(., 'Paracetamol')]]",
+        ))
+        .await
+        .context("the queue has no Paracetamol prescription")?;
+    let prescription = section
+        .attr("id")
+        .await?
+        .and_then(|id| id.strip_prefix("prescription-").map(str::to_owned))
+        .context("the queue item has no prescription id")?;
+    fill(client, &format!("quantity-{prescription}"), "12").await?;
+    client
+        .find(Locator::Id(&format!("dispense-submit-{prescription}")))
+        .await
+        .context("no Dispense button")?
+        .click()
+        .await
+        .context("cannot click Dispense")?;
+    wait_for_text(client, "main .notice", "Dispensed").await?;
+    println!("browser test: the pharmacist dispensed 12 units of {prescription}");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    // John sees the new draft bill.
+    sign_in(client, base, "john", demo_password("john")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "My bills").await?;
+    wait_for_path(client, "/my/bills").await?;
+    let draft = client
+        .wait()
+        .at_most(WAIT)
+        .every(POLL)
+        .for_element(Locator::Css("table.invoices tr[data-status='draft']"))
+        .await
+        .context("John has no draft bill after the dispensing")?;
+    let invoice = draft
+        .attr("data-invoice")
+        .await?
+        .context("the row names no invoice")?;
+    client
+        .goto(base.join(&format!("/invoices/{invoice}"))?.as_str())
+        .await?;
+    wait_for_text(client, "table.invoice-lines", "Paracetamol").await?;
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    // Reception issues it and records the whole balance.
+    sign_in(client, base, "reception", demo_password("reception")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "Billing").await?;
+    wait_for_path(client, "/billing").await?;
+    client
+        .goto(base.join(&format!("/invoices/{invoice}"))?.as_str())
+        .await?;
+    click_button(client, "Issue the invoice").await?;
+    wait_for_text(client, "main .notice", "The invoice has been issued.").await?;
+    let balance = client
+        .find(Locator::Id("invoice-balance"))
+        .await?
+        .text()
+        .await?;
+    let amount = balance
+        .split_whitespace()
+        .next()
+        .context("no balance shown")?
+        .to_owned();
+    fill(client, "amount", &amount).await?;
+    fill(client, "reference", "browser till 1").await?;
+    click_button(client, "Record the payment").await?;
+    wait_for_text(client, "main .notice", "The payment has been recorded.").await?;
+    wait_for_text(client, "#invoice-status", "Paid").await?;
+    println!("browser test: reception issued {invoice} and recorded {amount}");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    // John sees it paid.
+    sign_in(client, base, "john", demo_password("john")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "My bills").await?;
+    wait_for_path(client, "/my/bills").await?;
+    wait_for_text(
+        client,
+        &format!("table.invoices tr[data-invoice='{invoice}']"),
+        "Paid",
+    )
+    .await
+    .context("John's bill shows as paid")?;
+    println!("browser test: john sees the bill paid");
     sign_out(client).await?;
     wait_for_path(client, "/login").await?;
     Ok(())

@@ -16,6 +16,9 @@ pub struct Model {
     #[sea_orm(column_type = "Blob", nullable)]
     pub status_reason: Option<Vec<u8>>,
     pub quantity_dispensed: i32,
+    /// The formulary drug prescribed; `None` for a free-text prescription.
+    #[sea_orm(nullable)]
+    pub drug_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -16,6 +16,9 @@ mod m20261123_000007_encounters;
 mod m20261123_000008_documents;
 mod m20261123_000009_prescriptions;
 mod m20261123_000010_pharmacy;
+mod m20261123_000011_billing;
+mod m20261123_000012_notifications;
+mod m20261123_000013_prescription_drug;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -37,6 +40,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_documents::Migration),
             Box::new(m20261123_000009_prescriptions::Migration),
             Box::new(m20261123_000010_pharmacy::Migration),
+            Box::new(m20261123_000011_billing::Migration),
+            Box::new(m20261123_000012_notifications::Migration),
+            Box::new(m20261123_000013_prescription_drug::Migration),
         ]
     }
 }

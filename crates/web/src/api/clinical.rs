@@ -604,6 +604,9 @@ pub struct PrescriptionRecord {
     /// `active`, `completed` or `cancelled`.
     #[schema(example = "active")]
     status: String,
+    /// The formulary drug prescribed, when it was chosen from the formulary.
+    #[schema(format = Uuid)]
+    drug_id: Option<String>,
     #[schema(example = "Amoxicillin")]
     drug_name: String,
     generic_name: Option<String>,
@@ -647,6 +650,7 @@ impl From<PrescriptionView> for PrescriptionRecord {
             prescriber_id: p.prescriber_id.to_string(),
             prescriber: p.prescriber_name,
             status: p.status.as_str().to_owned(),
+            drug_id: p.drug_id,
             drug_name: p.drug_name,
             generic_name: p.generic_name,
             dose: p.dose,
@@ -679,6 +683,13 @@ pub struct CreatePrescriptionRequest {
     #[serde(default)]
     #[schema(format = Uuid)]
     encounter_id: String,
+    /// A drug of the formulary. When given it must be active, and `drug_name` and
+    /// `generic_name` are taken from it; leave it out for a drug the pharmacy does not
+    /// stock (free text).
+    #[serde(default)]
+    #[schema(format = Uuid)]
+    drug_id: Option<String>,
+    /// Free text; ignored when `drug_id` is given.
     #[serde(default)]
     #[schema(example = "Amoxicillin")]
     drug_name: String,
@@ -1279,6 +1290,7 @@ pub async fn prescribe(
             &actor,
             PrescriptionRequest {
                 encounter_id: body.encounter_id,
+                drug_id: body.drug_id,
                 drug_name: body.drug_name,
                 generic_name: body.generic_name,
                 dose: body.dose,

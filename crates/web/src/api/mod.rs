@@ -4,10 +4,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod clinical;
 pub mod docs;
 pub mod documents;
 pub mod emergency;
+pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
 pub mod scheduling;
@@ -68,9 +70,27 @@ use crate::problem::{Problem, ProblemFieldError};
         emergency::review,
         pharmacy::list_drugs,
         pharmacy::create_drug,
+        pharmacy::update_drug,
+        pharmacy::stock,
         pharmacy::receive,
         pharmacy::adjust,
         pharmacy::dispense,
+        billing::prices,
+        billing::create_price,
+        billing::update_price,
+        billing::invoices,
+        billing::open_invoice,
+        billing::invoice,
+        billing::add_line,
+        billing::remove_line,
+        billing::issue,
+        billing::void,
+        billing::pay,
+        notifications::list,
+        notifications::mark_read,
+        notifications::preferences,
+        notifications::set_preferences,
+        notifications::follow_up,
         shares::list,
         shares::grant,
         shares::revoke,
@@ -127,12 +147,33 @@ use crate::problem::{Problem, ProblemFieldError};
         pharmacy::DrugRecord,
         pharmacy::DrugList,
         pharmacy::DrugRequest,
+        pharmacy::DrugUpdateRequest,
+        pharmacy::StockLevelRecord,
+        pharmacy::StockList,
         pharmacy::BatchRecord,
         pharmacy::StockReceiptRequest,
         pharmacy::StockAdjustmentRequest,
         pharmacy::DispensationRequest,
         pharmacy::DispensedBatch,
         pharmacy::DispensationRecord,
+        billing::PriceRecord,
+        billing::PriceList,
+        billing::PriceRequest,
+        billing::TotalsRecord,
+        billing::InvoiceSummaryRecord,
+        billing::LineRecord,
+        billing::PaymentRecord,
+        billing::InvoiceRecord,
+        billing::InvoiceList,
+        billing::OpenInvoiceRequest,
+        billing::LineItemRequest,
+        billing::InvoicePaymentRequest,
+        billing::VoidRequest,
+        notifications::NotificationRecord,
+        notifications::NotificationList,
+        notifications::NotificationPreferencesRecord,
+        notifications::FollowUpRequest,
+        notifications::FollowUpRecord,
         shares::ShareRecord,
         shares::ShareList,
         shares::ShareRequest,
@@ -173,6 +214,8 @@ use crate::problem::{Problem, ProblemFieldError};
         (name = "clinical", description = "Clinical records: encounters (drafts, signing, amendments that keep the original), treatment notes, vitals, prescriptions with allergy and duplicate checks, and the ICD-10 code search; every read and write follows the care team and is audited"),
         (name = "documents", description = "Uploaded PDFs and images of a patient: checked by content, stored sealed under the patient's key, downloaded as attachments; every download audited"),
         (name = "pharmacy", description = "The formulary, stock by batch (receipts, adjustments with a reason; never below zero) and dispensing against prescriptions, first expiry first out"),
+        (name = "notifications", description = "The in-app inbox, the outbox with delivery status (administrators), notification preferences and consent to e-mail, and follow-up reminders queued by doctors"),
+        (name = "billing", description = "The price list, invoices per patient (charged automatically by completed appointments and dispensing, or by hand), corrections as new lines, payments, voiding by administrators; amounts are exact decimal text"),
         (name = "break-glass", description = "Emergency access: a doctor or nurse outside a patient's care team states a reason and is granted the record at once, for a limited time; every grant is audited and reviewed by an administrator"),
     )
 )]

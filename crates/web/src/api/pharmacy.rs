@@ -4,12 +4,13 @@
 //! `carevault_service::pharmacy`; this module only translates JSON.
 
 use axum::Json;
+use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use carevault_service::pharmacy::{
     AdjustmentRequest, BatchView, Dispensation, DispenseRequest, DrugInput, DrugView,
-    ReceiptRequest,
+    ReceiptRequest, StockReport,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,13 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Access::Api,
             get(list_drugs).post(create_drug),
         )
+        .add(
+            &["PUT"],
+            "/api/v1/drugs/{id}",
+            Access::Api,
+            put(update_drug),
+        )
+        .add(&["GET"], "/api/v1/stock", Access::Api, get(stock))
         .add(
             &["POST"],
             "/api/v1/stock/receipts",
@@ -108,6 +116,76 @@ pub struct DrugRequest {
     /// How much to reorder. Default 0.
     #[serde(default)]
     pub reorder_quantity: Option<u32>,
+}
+
+/// A formulary entry's new values (every field; `active: false` withdraws the drug).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrugUpdateRequest {
+    pub name: String,
+    pub generic_name: String,
+    pub form: String,
+    pub strength: String,
+    pub unit: String,
+    #[serde(default)]
+    pub atc_code: Option<String>,
+    #[serde(default)]
+    pub reorder_level: Option<u32>,
+    #[serde(default)]
+    pub reorder_quantity: Option<u32>,
+    /// Default true.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// One drug's stock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockLevelRecord {
+    pub drug: DrugRecord,
+    /// Every unit on the shelf, expired ones too.
+    pub on_hand: u64,
+    /// Units that may be dispensed today.
+    pub usable: u64,
+    /// Usable stock at or below the reorder level.
+    pub reorder_needed: bool,
+    /// Usable batches expiring within the window.
+    pub expiring: Vec<BatchRecord>,
+    /// Expired batches still holding units.
+    pub expired: Vec<BatchRecord>,
+    /// On hand × unit cost, a decimal amount as text.
+    pub value: String,
+}
+
+/// Stock per active drug.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockList {
+    /// The expiry-alert window, in days.
+    pub expiry_window_days: u32,
+    pub items: Vec<StockLevelRecord>,
+    /// The value of all stock on hand, a decimal amount as text.
+    pub total_value: String,
+}
+
+impl From<StockReport> for StockList {
+    fn from(report: StockReport) -> Self {
+        Self {
+            expiry_window_days: report.expiry_window_days,
+            total_value: report.total_value.to_string(),
+            items: report
+                .rows
+                .into_iter()
+                .map(|row| StockLevelRecord {
+                    drug: row.level.drug.into(),
+                    on_hand: row.level.on_hand,
+                    usable: row.level.usable,
+                    reorder_needed: row.level.reorder_needed,
+                    expiring: row.level.expiring.into_iter().map(Into::into).collect(),
+                    expired: row.level.expired.into_iter().map(Into::into).collect(),
+                    value: row.value.to_string(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One batch on the shelf.
@@ -200,6 +278,8 @@ pub struct DispensationRecord {
     pub batches: Vec<DispensedBatch>,
     /// The prescription's dispensed quantity afterwards.
     pub quantity_dispensed: u32,
+    /// The invoice the dispensing was charged on (the patient's open draft).
+    pub invoice_id: Option<String>,
 }
 
 impl From<Dispensation> for DispensationRecord {
@@ -214,6 +294,7 @@ impl From<Dispensation> for DispensationRecord {
                 .map(|(batch_id, quantity)| DispensedBatch { batch_id, quantity })
                 .collect(),
             quantity_dispensed: d.quantity_dispensed,
+            invoice_id: d.invoice_id,
         }
     }
 }
@@ -289,6 +370,73 @@ pub async fn create_drug(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(drug.into())))
+}
+
+/// Changes a formulary entry.
+///
+/// Administrators and pharmacists. Every field is replaced; `active: false` withdraws the
+/// drug (it is no longer received, prescribed or dispensed).
+#[utoipa::path(
+    put, path = "/api/v1/drugs/{id}", tag = "pharmacy",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The drug's id")),
+    request_body = DrugUpdateRequest,
+    responses(
+        (status = 200, description = "The drug", body = DrugRecord),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such drug", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The formulary has this drug at this strength", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_drug(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path(id): Path<String>,
+    body: Result<ApiJson<DrugUpdateRequest>, ApiError>,
+) -> Result<Json<DrugRecord>, ApiError> {
+    let ApiJson(body) = body?;
+    let drug = state
+        .services
+        .update_drug(
+            &actor,
+            &id,
+            DrugInput {
+                name: body.name,
+                generic_name: body.generic_name,
+                form: body.form,
+                strength: body.strength,
+                unit: body.unit,
+                atc_code: body.atc_code,
+                reorder_level: body.reorder_level.unwrap_or(0).to_string(),
+                reorder_quantity: body.reorder_quantity.unwrap_or(0).to_string(),
+                active: body.active.unwrap_or(true),
+            },
+        )
+        .await?;
+    Ok(Json(drug.into()))
+}
+
+/// Stock per active drug: levels, reorder and expiry alerts, value.
+///
+/// Administrators and pharmacists. Expiring means within the configured window
+/// (`--expiry-window-days`).
+#[utoipa::path(
+    get, path = "/api/v1/stock", tag = "pharmacy",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Stock per drug", body = StockList),
+        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn stock(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+) -> Result<Json<StockList>, ApiError> {
+    Ok(Json(state.services.stock_report(&actor).await?.into()))
 }
 
 /// Receives a new batch of a formulary drug.

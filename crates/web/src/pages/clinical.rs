@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use carevault_core::clinical::VitalsInput;
@@ -33,10 +33,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::csv_export::csv_rows;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
-use crate::pages::{Layout, not_found, render};
+use crate::pages::{Layout, csv_download, not_found, render, report_range};
 use crate::routes::{Access, RouteTable};
 
 /// Adds the clinical pages.
@@ -494,6 +493,9 @@ impl Icd10Lookup {
 /// The prescription form's values.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PrescriptionForm {
+    /// A formulary drug's id, or empty for free text.
+    #[serde(default)]
+    pub drug_id: String,
     #[serde(default)]
     pub drug_name: String,
     #[serde(default)]
@@ -730,6 +732,8 @@ struct EncounterPage {
     vitals: Vec<VitalInput>,
     rx: PrescriptionForm,
     rx_warnings: Vec<PrescriptionWarning>,
+    /// The active formulary drugs offered in the prescription form: `(id, label)`.
+    formulary: Vec<(String, String)>,
     prescriptions: Vec<PrescriptionRow>,
     lookup: Icd10Lookup,
     errors: ValidationErrors,
@@ -812,13 +816,28 @@ async fn build_page(
     let layout = Layout::new(state, actor, &title, "/patients", csrf)
         .with_notice(clinical_notice(notice_code));
     let is_staff = role.is_some_and(Role::is_staff);
+    let may_prescribe = role == Some(Role::Doctor) && (view.may_edit || view.may_amend);
+    let formulary = if may_prescribe {
+        state
+            .services
+            .formulary_for_prescribing(actor)
+            .await?
+            .into_iter()
+            .map(|d| {
+                let label = format!("{} ({}) {} {}", d.name, d.generic_name, d.strength, d.form);
+                (d.id, label)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(EncounterPage {
         layout,
         may_edit: view.may_edit,
         may_sign: view.may_sign,
         may_amend: view.may_amend,
         may_add_note: view.may_add_note,
-        may_prescribe: role == Some(Role::Doctor) && (view.may_edit || view.may_amend),
+        may_prescribe,
         patient_href: is_staff.then(|| format!("/patients/{}", view.patient_id)),
         edit_kind: view.kind.as_str().to_owned(),
         edit_texts: text_inputs(&current, &ValidationErrors::new()),
@@ -838,6 +857,7 @@ async fn build_page(
             .collect(),
         rx: PrescriptionForm::default(),
         rx_warnings: Vec::new(),
+        formulary,
         prescriptions,
         lookup: Icd10Lookup::search(icd10),
         errors: ValidationErrors::new(),
@@ -1151,6 +1171,7 @@ pub async fn prescribe(
             &actor,
             PrescriptionRequest {
                 encounter_id: id.clone(),
+                drug_id: blank(&form.drug_id),
                 drug_name: form.drug_name.clone(),
                 generic_name: blank(&form.generic_name),
                 dose: form.dose.clone(),
@@ -1290,37 +1311,16 @@ pub async fn my_prescriptions(
 // The diagnoses report
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Default, Deserialize)]
-struct ReportParams {
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-}
-
-fn report_range(state: &AppState, raw: Option<&str>) -> (NaiveDate, NaiveDate, ValidationErrors) {
-    let mut errors = ValidationErrors::new();
-    let params: ReportParams = match query_params(raw.unwrap_or_default()) {
-        Ok(p) => p,
-        Err(e) => {
-            errors = e;
-            ReportParams::default()
-        }
-    };
-    let today = state.services.clinic_today();
-    let mut date = |field: &str, raw: &str, default: NaiveDate| match raw.trim() {
-        "" => default,
-        text => errors
-            .check(
-                field,
-                NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map_err(|_| "must be a date like 2026-03-02".to_owned()),
-            )
-            .unwrap_or(default),
-    };
-    let from = date("from", &params.from, today - Duration::days(30));
-    let to = date("to", &params.to, today);
-    (from, to, errors)
+fn diagnosis_range(
+    state: &AppState,
+    raw: Option<&str>,
+) -> (NaiveDate, NaiveDate, ValidationErrors) {
+    report_range(
+        state,
+        raw,
+        |today| today - Duration::days(30),
+        |_, today| today,
+    )
 }
 
 /// One bar of the chart.
@@ -1379,7 +1379,7 @@ pub async fn diagnosis_report(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let (from, to, mut errors) = report_range(&state, raw.as_deref());
+    let (from, to, mut errors) = diagnosis_range(&state, raw.as_deref());
     let report = if errors.is_empty() {
         match state.services.diagnosis_report(&actor, from, to).await {
             Ok(r) => Some(r),
@@ -1430,7 +1430,7 @@ pub async fn diagnosis_report_csv(
     CurrentActor(actor): CurrentActor,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let (from, to, errors) = report_range(&state, raw.as_deref());
+    let (from, to, errors) = diagnosis_range(&state, raw.as_deref());
     if !errors.is_empty() {
         state.services.diagnosis_report(&actor, from, from).await?;
         return Err(PageError::Status(
@@ -1462,22 +1462,7 @@ pub async fn diagnosis_report_csv(
             count.to_string(),
         ]);
     }
-    let body = csv_rows(rows).map_err(|err| {
-        tracing::error!(error = %err, "the diagnoses report CSV failed");
-        PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, None)
-    })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"diagnoses-{from}-{to}.csv\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response())
+    csv_download(&format!("diagnoses-{from}-{to}.csv"), rows)
 }
 
 #[cfg(test)]

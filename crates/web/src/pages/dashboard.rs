@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::Role;
+use carevault_service::pharmacy::StockLevel;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -81,6 +82,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 "Backups",
                 "Coming with backups: the last backup, its size and the result of the restore drill.",
             ),
+            Card {
+                title: "Pharmacy stock",
+                body: "Stock per drug with reorder and expiry alerts, the formulary, and the stock report.",
+                link: Some(("/pharmacy", "Open the stock overview")),
+            },
             Card {
                 title: "Break-the-glass reviews",
                 body: "Emergency accesses by doctors and nurses outside a patient's care team, with their stated reasons: judge each justified or not.",
@@ -163,14 +169,21 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
             ),
         ],
         Some(Role::Pharmacist) => vec![
-            card(
-                "Prescriptions to dispense",
-                "Coming with the pharmacy: active prescriptions waiting.",
-            ),
-            card(
-                "Stock alerts",
-                "Coming with the pharmacy: drugs at or below reorder level and batches nearing expiry.",
-            ),
+            Card {
+                title: "Prescriptions to dispense",
+                body: "Active prescriptions with units left to dispense: dispense first expiry first out.",
+                link: Some(("/pharmacy/dispensing", "Open the dispensing queue")),
+            },
+            Card {
+                title: "Stock",
+                body: "Stock per drug with reorder and expiry alerts; receive and adjust batches; the formulary.",
+                link: Some(("/pharmacy", "Open the stock overview")),
+            },
+            Card {
+                title: "Stock report",
+                body: "Levels, stock value and expiring batches, with a chart and CSV.",
+                link: Some(("/reports/stock", "Open the report")),
+            },
             Card {
                 title: "Patients",
                 body: "Confirm a patient's name and date of birth for dispensing.",
@@ -231,7 +244,51 @@ struct DashboardPage {
     greeting: String,
     /// Administrators: "N emergency accesses awaiting review", when N > 0.
     emergency_alert: Option<String>,
+    /// Administrators and pharmacists: drugs to reorder and batches expiring, when any.
+    stock_alert: Option<StockAlert>,
     cards: Vec<Card>,
+}
+
+/// The stock alert card: drugs at or below their reorder level and batches expiring within
+/// the window (or expired).
+#[derive(Debug, Clone)]
+pub struct StockAlert {
+    pub window: u32,
+    pub reorder: Vec<String>,
+    pub expiring: Vec<String>,
+}
+
+/// The stock alert of `levels`, if there is anything to say.
+fn stock_alert(levels: &[StockLevel], window: u32) -> Option<StockAlert> {
+    let reorder: Vec<String> = levels
+        .iter()
+        .filter(|l| l.reorder_needed)
+        .map(|l| format!("{} {}", l.drug.name, l.drug.strength))
+        .collect();
+    let expiring: Vec<String> = levels
+        .iter()
+        .flat_map(|l| {
+            l.expired
+                .iter()
+                .map(move |b| (l, b, true))
+                .chain(l.expiring.iter().map(move |b| (l, b, false)))
+        })
+        .map(|(l, b, expired)| {
+            format!(
+                "{} {}, batch {} ({} {})",
+                l.drug.name,
+                l.drug.strength,
+                b.batch_number,
+                if expired { "expired" } else { "expires" },
+                b.expiry.format("%Y-%m-%d")
+            )
+        })
+        .collect();
+    (!reorder.is_empty() || !expiring.is_empty()).then_some(StockAlert {
+        window,
+        reorder,
+        expiring,
+    })
 }
 
 /// The administrators' alert about emergency accesses awaiting review, if any.
@@ -268,11 +325,19 @@ pub async fn dashboard(
     } else {
         None
     };
+    let stock_alert = if matches!(role, Some(Role::Admin | Role::Pharmacist)) {
+        let window = state.services.expiry_window_days();
+        let levels = state.services.stock_levels(&actor, window).await?;
+        stock_alert(&levels, window)
+    } else {
+        None
+    };
     let page = DashboardPage {
         layout: Layout::new(&state, &actor, &title, "/dashboard", csrf)
             .with_notice(notice(query.notice.as_deref())),
         greeting: format!("Welcome, {}", actor.display_name()),
         emergency_alert,
+        stock_alert,
         cards: cards_for(role),
     };
     render(&page)

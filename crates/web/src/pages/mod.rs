@@ -5,18 +5,21 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod billing;
 pub mod clinical;
 pub mod dashboard;
 pub mod documents;
 pub mod emergency;
 pub mod login;
+pub mod notifications;
 pub mod patients;
+pub mod pharmacy;
 pub mod probes;
 pub mod scheduling;
 pub mod shares;
 pub mod summary;
 
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use carevault_core::Role;
 use carevault_service::Actor;
@@ -120,6 +123,21 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     if matches!(role, Some(Role::Admin | Role::Doctor)) {
         items.push(("/reports/diagnoses", "Diagnoses report"));
     }
+    if matches!(role, Some(Role::Admin | Role::Pharmacist)) {
+        items.push(("/pharmacy", "Pharmacy"));
+    }
+    if matches!(
+        role,
+        Some(Role::Admin | Role::Receptionist | Role::Pharmacist)
+    ) {
+        items.push(("/billing", "Billing"));
+    }
+    if matches!(role, Some(Role::Admin | Role::Receptionist)) {
+        items.push(("/reports/billing", "Billing report"));
+    }
+    if role == Some(Role::Patient) {
+        items.push(("/my/bills", "My bills"));
+    }
     if matches!(role, Some(Role::Admin | Role::Auditor)) {
         items.push(("/audit", "Audit log"));
     }
@@ -128,6 +146,10 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     }
     if role.is_some_and(Role::is_staff) {
         items.push(("/api/docs", "API"));
+    }
+    items.push(("/notifications", "Notifications"));
+    if role == Some(Role::Admin) {
+        items.push(("/admin/notifications", "Notification outbox"));
     }
     items.push(("/account/password", "Password"));
     items
@@ -175,6 +197,12 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
             Some("Your record is shared with the doctor. You can stop it here at any time.")
         }
         "share-stopped" => Some("Sharing has stopped: the doctor no longer sees your record."),
+        "invoice-line-added" => Some("The line has been added."),
+        "invoice-line-removed" => Some("The line has been removed."),
+        "invoice-issued" => Some("The invoice has been issued."),
+        "payment-recorded" => Some("The payment has been recorded."),
+        "invoice-voided" => Some("The invoice is void."),
+        "price-saved" => Some("The price has been saved."),
         _ => None,
     }
 }
@@ -186,6 +214,87 @@ pub(crate) fn notice_in_query(raw: Option<&str>) -> Option<&'static str> {
         .find(|(k, _)| k == "notice")
         .map(|(_, v)| v.into_owned());
     notice(code.as_deref())
+}
+
+/// The `from` and `to` dates (`YYYY-MM-DD`) of a report's query string, with their errors:
+/// a missing date is `default_from(today)`, and `default_to(from, today)`.
+pub(crate) fn report_range(
+    state: &crate::AppState,
+    raw: Option<&str>,
+    default_from: fn(chrono::NaiveDate) -> chrono::NaiveDate,
+    default_to: fn(chrono::NaiveDate, chrono::NaiveDate) -> chrono::NaiveDate,
+) -> (
+    chrono::NaiveDate,
+    chrono::NaiveDate,
+    carevault_core::ValidationErrors,
+) {
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(default)]
+    struct Params {
+        from: String,
+        to: String,
+    }
+    let mut errors = carevault_core::ValidationErrors::new();
+    let params: Params = match crate::extract::query_params(raw.unwrap_or_default()) {
+        Ok(p) => p,
+        Err(e) => {
+            errors = e;
+            Params::default()
+        }
+    };
+    let today = state.services.clinic_today();
+    let mut date = |field: &str, raw: &str, default: chrono::NaiveDate| match raw.trim() {
+        "" => default,
+        text => errors
+            .check(
+                field,
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| "must be a date like 2026-03-02".to_owned()),
+            )
+            .unwrap_or(default),
+    };
+    let from = date("from", &params.from, default_from(today));
+    let to = date("to", &params.to, default_to(from, today));
+    (from, to, errors)
+}
+
+/// The first day of `today`'s month.
+pub(crate) fn month_start(today: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    today.with_day(1).unwrap_or(today)
+}
+
+/// A CSV download of `rows` (every cell neutralised) saved as `file_name`, never cached.
+pub(crate) fn csv_download<R, C>(
+    file_name: &str,
+    rows: impl IntoIterator<Item = R>,
+) -> Result<Response, crate::errors::PageError>
+where
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    let body = crate::csv_export::csv_rows(rows).map_err(|err| {
+        tracing::error!(error = %err, file_name, "a CSV download failed");
+        crate::errors::PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, None)
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `response` with `status` (a form shown again with its errors: 422 or 409).
+pub(crate) fn with_status(mut response: Response, status: StatusCode) -> Response {
+    *response.status_mut() = status;
+    response
 }
 
 /// A 404 page saying "No such <what>." (for ids that do not parse, before the service).

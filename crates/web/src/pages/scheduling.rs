@@ -11,7 +11,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType, TimeSlot};
@@ -29,10 +29,12 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::csv_export::csv_rows;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
-use crate::pages::{Layout, not_found, notice, notice_in_query, render};
+use crate::pages::{
+    Layout, csv_download, month_start, not_found, notice, notice_in_query, render, report_range,
+    with_status,
+};
 use crate::routes::{Access, RouteTable};
 
 /// The file name browsers save the appointment report as.
@@ -412,12 +414,6 @@ const RETURN_PAGES: [&str; 5] = [
     "/appointments/requests",
     "/schedule",
 ];
-
-/// The fixed notice named by `?notice=…` (no text from the URL is echoed).
-fn with_status(mut response: Response, status: StatusCode) -> Response {
-    *response.status_mut() = status;
-    response
-}
 
 fn is_admin(actor: &Actor) -> bool {
     actor.grant(Capability::AdministerSystem) == Grant::Yes
@@ -1921,13 +1917,6 @@ pub async fn request_appointment(
 // The report
 // ---------------------------------------------------------------------------------------
 
-#[derive(Deserialize, Default, Debug, Clone)]
-#[serde(default)]
-struct ReportParams {
-    from: String,
-    to: String,
-}
-
 /// One bar of the SVG chart.
 #[derive(Debug, Clone)]
 struct Bar {
@@ -2005,33 +1994,11 @@ fn bars(report: &AppointmentReport) -> (Vec<Bar>, u32, u64) {
     (bars, 40 + n * width + 30, max)
 }
 
-fn report_range(
+fn appointment_range(
     state: &AppState,
     raw: Option<&str>,
-) -> (NaiveDate, NaiveDate, ValidationErrors, ReportParams) {
-    let mut errors = ValidationErrors::new();
-    let params: ReportParams = match query_params(raw.unwrap_or_default()) {
-        Ok(p) => p,
-        Err(e) => {
-            errors = e;
-            ReportParams::default()
-        }
-    };
-    let today = state.services.clinic_today();
-    let month_start = today.with_day(1).unwrap_or(today);
-    let mut date = |field: &str, raw: &str, default: NaiveDate| match raw.trim() {
-        "" => default,
-        text => errors
-            .check(
-                field,
-                NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map_err(|_| "must be a date like 2026-03-02".to_owned()),
-            )
-            .unwrap_or(default),
-    };
-    let from = date("from", &params.from, month_start);
-    let to = date("to", &params.to, from + Duration::days(30));
-    (from, to, errors, params)
+) -> (NaiveDate, NaiveDate, ValidationErrors) {
+    report_range(state, raw, month_start, |from, _| from + Duration::days(30))
 }
 
 /// `GET /appointments/report?from=…&to=…`.
@@ -2041,7 +2008,7 @@ pub async fn report(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let (from, to, mut errors, _) = report_range(&state, raw.as_deref());
+    let (from, to, mut errors) = appointment_range(&state, raw.as_deref());
     let mut report = AppointmentReport {
         from,
         to,
@@ -2123,7 +2090,7 @@ pub async fn report_csv(
     CurrentActor(actor): CurrentActor,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let (from, to, errors, _) = report_range(&state, raw.as_deref());
+    let (from, to, errors) = appointment_range(&state, raw.as_deref());
     if !errors.is_empty() {
         state
             .services
@@ -2149,20 +2116,5 @@ pub async fn report_csv(
     for (day, count) in &report.by_day {
         rows.push(["day".into(), day.to_string(), count.to_string()]);
     }
-    let body = csv_rows(rows).map_err(|err| {
-        tracing::error!(error = %err, "the appointment report CSV failed");
-        PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, None)
-    })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{REPORT_CSV_FILE_NAME}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response())
+    csv_download(REPORT_CSV_FILE_NAME, rows)
 }

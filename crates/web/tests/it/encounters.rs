@@ -573,7 +573,7 @@ on_all_backends!(prescriptions_check_allergies_and_duplicates);
 
 /// Runs a poppler tool on `pdf`; `None` (with the reason printed) when it is not installed
 /// and `CAREVAULT_REQUIRE_PDF_TOOLS` is unset.
-fn poppler(tool: &str, args: &[&str]) -> Option<std::process::Output> {
+pub(crate) fn poppler(tool: &str, args: &[&str]) -> Option<std::process::Output> {
     match std::process::Command::new(tool).args(args).output() {
         Ok(output) => Some(output),
         Err(err) => {

@@ -17,7 +17,7 @@ use crate::harness::{Backend, TestApp};
 use crate::on_all_backends;
 use crate::scheduling_api::john_record;
 
-fn drug(name: &str) -> DrugInput {
+pub(crate) fn drug(name: &str) -> DrugInput {
     DrugInput {
         name: name.into(),
         generic_name: name.to_lowercase(),
@@ -31,7 +31,7 @@ fn drug(name: &str) -> DrugInput {
     }
 }
 
-fn in_days(app: &TestApp, days: u64) -> String {
+pub(crate) fn in_days(app: &TestApp, days: u64) -> String {
     app.services
         .clinic_today()
         .checked_add_days(Days::new(days))
@@ -40,7 +40,7 @@ fn in_days(app: &TestApp, days: u64) -> String {
         .to_string()
 }
 
-async fn receive(
+pub(crate) async fn receive(
     app: &TestApp,
     actor: &Actor,
     drug: &DrugView,
@@ -66,7 +66,7 @@ async fn receive(
 }
 
 /// An active prescription of `drug_name` for John, written by drsmith.
-async fn active_prescription(app: &TestApp, drug_name: &str, quantity: u32) -> String {
+pub(crate) async fn active_prescription(app: &TestApp, drug_name: &str, quantity: u32) -> String {
     let doctor = app.actor("drsmith").await;
     let john = john_record(app).await;
     let encounter = app

@@ -24,7 +24,7 @@ use crate::on_all_backends;
 pub(crate) const PASSWORD: &str = "correct-horse-battery-9";
 
 /// Monday, Tuesday and Wednesday of the test week, at `hh:mm` UTC.
-fn mon(time: &str) -> String {
+pub(crate) fn mon(time: &str) -> String {
     format!("2026-03-02T{time}:00+00:00")
 }
 fn tue(time: &str) -> String {
@@ -195,7 +195,7 @@ async fn general_medicine(app: &TestApp) -> String {
         .expect("GEN")
 }
 
-fn booking(patient: &str, clinician: &str, start: &str, end: &str) -> Value {
+pub(crate) fn booking(patient: &str, clinician: &str, start: &str, end: &str) -> Value {
     json!({
         "patient_id": patient,
         "clinician_id": clinician,
@@ -206,7 +206,7 @@ fn booking(patient: &str, clinician: &str, start: &str, end: &str) -> Value {
 }
 
 /// Books and expects success; returns the appointment.
-async fn book(client: &mut Client<'_>, body: &Value) -> Value {
+pub(crate) async fn book(client: &mut Client<'_>, body: &Value) -> Value {
     let response = client.post_json("/api/v1/appointments", body).await;
     assert_eq!(
         response.status,
@@ -222,7 +222,7 @@ async fn book(client: &mut Client<'_>, body: &Value) -> Value {
     appointment
 }
 
-async fn set_status(
+pub(crate) async fn set_status(
     client: &mut Client<'_>,
     appointment: &str,
     status: &str,

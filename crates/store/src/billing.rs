@@ -1,0 +1,252 @@
+//! Billing persistence: the price list, invoices, their lines and payments.
+//!
+//! Every change of an invoice goes through [`update_invoice`], a conditional update on the
+//! version the caller read (`… WHERE id = ? AND version = ?`): if another transaction
+//! changed the invoice meanwhile nothing is written and the caller starts again on fresh
+//! data. Lines and payments are inserted in the same transaction as that update.
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+
+use crate::Conn;
+use crate::entity::{invoice_lines, invoices, payments, price_list};
+use crate::error::StoreError;
+
+pub type PriceRow = price_list::Model;
+pub type InvoiceRow = invoices::Model;
+pub type LineRow = invoice_lines::Model;
+pub type PaymentRow = payments::Model;
+
+pub async fn insert_price(conn: &impl Conn, row: PriceRow) -> Result<(), StoreError> {
+    price_list::Entity::insert(row.into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces a price-list entry; `false` if there is no such entry.
+pub async fn update_price(conn: &impl Conn, row: PriceRow) -> Result<bool, StoreError> {
+    use price_list::Column as C;
+    let result = price_list::Entity::update_many()
+        .col_expr(C::Code, Expr::value(row.code))
+        .col_expr(C::Kind, Expr::value(row.kind))
+        .col_expr(C::Label, Expr::value(row.label))
+        .col_expr(C::AppointmentType, Expr::value(row.appointment_type))
+        .col_expr(C::DrugId, Expr::value(row.drug_id))
+        .col_expr(C::FixedPriceMinor, Expr::value(row.fixed_price_minor))
+        .col_expr(C::MarkupPercent, Expr::value(row.markup_percent))
+        .col_expr(C::TaxRate, Expr::value(row.tax_rate))
+        .col_expr(C::Active, Expr::value(row.active))
+        .col_expr(C::UpdatedAt, Expr::value(row.updated_at))
+        .filter(C::Id.eq(row.id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn find_price(conn: &impl Conn, id: &str) -> Result<Option<PriceRow>, StoreError> {
+    Ok(price_list::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?)
+}
+
+/// The price list by kind and code (inactive entries too).
+pub async fn list_prices(conn: &impl Conn) -> Result<Vec<PriceRow>, StoreError> {
+    Ok(price_list::Entity::find()
+        .order_by_asc(price_list::Column::Kind)
+        .order_by_asc(price_list::Column::Code)
+        .all(conn)
+        .await?)
+}
+
+pub async fn insert_invoice(conn: &impl Conn, row: InvoiceRow) -> Result<(), StoreError> {
+    invoices::Entity::insert(row.into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_invoice(conn: &impl Conn, id: &str) -> Result<Option<InvoiceRow>, StoreError> {
+    Ok(invoices::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?)
+}
+
+/// The patient's open (draft) invoice, if any.
+pub async fn open_invoice_of(
+    conn: &impl Conn,
+    patient_id: &str,
+) -> Result<Option<InvoiceRow>, StoreError> {
+    Ok(invoices::Entity::find()
+        .filter(invoices::Column::OpenFor.eq(patient_id))
+        .one(conn)
+        .await?)
+}
+
+/// Which invoices a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub patient_id: Option<String>,
+    pub status: Option<String>,
+    pub limit: u64,
+}
+
+/// Invoices, newest first.
+pub async fn list_invoices(
+    conn: &impl Conn,
+    filter: &InvoiceFilter,
+) -> Result<Vec<InvoiceRow>, StoreError> {
+    use sea_orm::QuerySelect;
+    let mut query = invoices::Entity::find();
+    if let Some(patient) = &filter.patient_id {
+        query = query.filter(invoices::Column::PatientId.eq(patient.as_str()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(invoices::Column::Status.eq(status.as_str()));
+    }
+    Ok(query
+        .order_by_desc(invoices::Column::CreatedAt)
+        .order_by_desc(invoices::Column::Id)
+        .limit(std::cmp::max(filter.limit, 1))
+        .all(conn)
+        .await?)
+}
+
+/// Invoices issued (or paid or voided after issue) with `issued_at` in `[from, to)`, and
+/// every invoice still owing whatever its date: the billing report's input.
+pub async fn invoices_for_report(
+    conn: &impl Conn,
+    from: i64,
+    to: i64,
+) -> Result<Vec<InvoiceRow>, StoreError> {
+    use sea_orm::Condition;
+    Ok(invoices::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(invoices::Column::IssuedAt.gte(from))
+                        .add(invoices::Column::IssuedAt.lt(to)),
+                )
+                .add(invoices::Column::Status.is_in(["issued", "partially_paid"])),
+        )
+        .order_by_asc(invoices::Column::IssuedAt)
+        .all(conn)
+        .await?)
+}
+
+/// Payments received in `[from, to)`.
+pub async fn payments_between(
+    conn: &impl Conn,
+    from: i64,
+    to: i64,
+) -> Result<Vec<PaymentRow>, StoreError> {
+    Ok(payments::Entity::find()
+        .filter(payments::Column::ReceivedAt.gte(from))
+        .filter(payments::Column::ReceivedAt.lt(to))
+        .order_by_asc(payments::Column::ReceivedAt)
+        .all(conn)
+        .await?)
+}
+
+/// Writes the invoice's status, totals and closing fields if it is still at
+/// `expected_version`, raising the version: `false` (nothing written) if it moved.
+pub async fn update_invoice(
+    conn: &impl Conn,
+    row: &InvoiceRow,
+    expected_version: i32,
+) -> Result<bool, StoreError> {
+    use invoices::Column as C;
+    let result = invoices::Entity::update_many()
+        .col_expr(C::Status, Expr::value(row.status.clone()))
+        .col_expr(C::OpenFor, Expr::value(row.open_for.clone()))
+        .col_expr(C::SubtotalMinor, Expr::value(row.subtotal_minor))
+        .col_expr(C::DiscountMinor, Expr::value(row.discount_minor))
+        .col_expr(C::TaxMinor, Expr::value(row.tax_minor))
+        .col_expr(C::TotalMinor, Expr::value(row.total_minor))
+        .col_expr(C::PaidMinor, Expr::value(row.paid_minor))
+        .col_expr(C::VoidReason, Expr::value(row.void_reason.clone()))
+        .col_expr(C::IssuedAt, Expr::value(row.issued_at))
+        .col_expr(C::ClosedAt, Expr::value(row.closed_at))
+        .col_expr(C::UpdatedAt, Expr::value(row.updated_at))
+        .col_expr(C::Version, Expr::col(C::Version).add(1))
+        .filter(C::Id.eq(row.id.as_str()))
+        .filter(C::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn insert_line(conn: &impl Conn, row: LineRow) -> Result<(), StoreError> {
+    invoice_lines::Entity::insert(row.into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a line of an invoice; `false` if there was no such line.
+pub async fn delete_line(
+    conn: &impl Conn,
+    invoice_id: &str,
+    line_id: &str,
+) -> Result<bool, StoreError> {
+    let result = invoice_lines::Entity::delete_many()
+        .filter(invoice_lines::Column::Id.eq(line_id))
+        .filter(invoice_lines::Column::InvoiceId.eq(invoice_id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// An invoice's lines in order.
+pub async fn lines_of(conn: &impl Conn, invoice_id: &str) -> Result<Vec<LineRow>, StoreError> {
+    Ok(invoice_lines::Entity::find()
+        .filter(invoice_lines::Column::InvoiceId.eq(invoice_id))
+        .order_by_asc(invoice_lines::Column::Position)
+        .order_by_asc(invoice_lines::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+pub async fn insert_payment(conn: &impl Conn, row: PaymentRow) -> Result<(), StoreError> {
+    payments::Entity::insert(row.into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// An invoice's payments, oldest first.
+pub async fn payments_of(
+    conn: &impl Conn,
+    invoice_id: &str,
+) -> Result<Vec<PaymentRow>, StoreError> {
+    Ok(payments::Entity::find()
+        .filter(payments::Column::InvoiceId.eq(invoice_id))
+        .order_by_asc(payments::Column::ReceivedAt)
+        .order_by_asc(payments::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// The line that charged `source_id` of `source`, if any.
+pub async fn line_of_source(
+    conn: &impl Conn,
+    source: &str,
+    source_id: &str,
+) -> Result<Option<LineRow>, StoreError> {
+    Ok(invoice_lines::Entity::find()
+        .filter(invoice_lines::Column::Source.eq(source))
+        .filter(invoice_lines::Column::SourceId.eq(source_id))
+        .one(conn)
+        .await?)
+}
+
+/// The highest line position of an invoice (0 without lines).
+pub async fn line_count(conn: &impl Conn, invoice_id: &str) -> Result<i32, StoreError> {
+    Ok(lines_of(conn, invoice_id)
+        .await?
+        .iter()
+        .map(|line| line.position)
+        .max()
+        .unwrap_or(0))
+}

@@ -1,0 +1,31 @@
+//! Prescriptions choose from the formulary (issue 7): a nullable `prescriptions.drug_id`,
+//! the formulary drug prescribed. Null for a free-text prescription (a drug the pharmacy
+//! does not stock, and every prescription written before the formulary existed). No foreign
+//! key: SQLite cannot add one to an existing table, and the service checks the id (an
+//! active formulary drug) when it writes it; drugs are withdrawn, never deleted.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Prescriptions {
+    Table,
+    DrugId,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Prescriptions::Table)
+                    .add_column(string_len_null(Prescriptions::DrugId, 36))
+                    .to_owned(),
+            )
+            .await
+    }
+}
