@@ -17,6 +17,7 @@ pub mod documents;
 pub mod emergency;
 pub mod encounters;
 pub mod error;
+pub mod exports;
 pub mod jobs;
 pub mod keys;
 pub mod notifications;

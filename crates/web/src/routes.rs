@@ -146,6 +146,12 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         // Patients.
         .add(&["GET"], "/patients", Page, get(pages::patients::list))
         .add(
+            &["GET"],
+            "/patients.csv",
+            Page,
+            get(pages::patients::list_csv),
+        )
+        .add(
             &["GET", "POST"],
             "/patients/new",
             Page,

@@ -493,6 +493,7 @@ struct PatientsPage {
     columns: Columns,
     paging: ListPaging,
     register_href: Option<&'static str>,
+    csv_href: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -582,6 +583,11 @@ pub async fn list(
         columns: Columns::default(),
         paging: ListPaging::default(),
         register_href: manages_registration(role).then_some("/patients/new"),
+        csv_href: list_href(&q, sort.unwrap_or_default(), 1).replacen(
+            "/patients",
+            "/patients.csv",
+            1,
+        ),
     };
     let (Some(page), Some(sort), true) = (page, sort, errors.is_empty()) else {
         // Nothing is asked of the service: the page shows the problems and no patients.
@@ -624,6 +630,141 @@ pub async fn list(
     page_view.columns = Columns::of(&rows);
     page_view.rows = rows;
     render(&page_view)
+}
+
+/// The file name browsers save the patient list export as.
+pub const PATIENTS_CSV_FILE_NAME: &str = "patients.csv";
+
+/// One column of the patient export: its header and how a row fills it.
+type PatientColumn = (&'static str, fn(&PatientDetails) -> Option<String>);
+
+fn shown(value: &Option<Option<String>>) -> Option<String> {
+    value.clone().flatten()
+}
+
+/// Every column the export could have, with the masking policy's field behind it.
+const PATIENT_COLUMNS: [(PatientField, PatientColumn); 20] = [
+    (PatientField::Id, ("id", |d| Some(d.id.to_string()))),
+    (PatientField::Mrn, ("mrn", |d| d.mrn.clone())),
+    (
+        PatientField::GivenName,
+        ("given_name", |d| d.given_name.clone()),
+    ),
+    (
+        PatientField::FamilyName,
+        ("family_name", |d| d.family_name.clone()),
+    ),
+    (
+        PatientField::DateOfBirth,
+        ("date_of_birth", |d| d.date_of_birth.clone()),
+    ),
+    (PatientField::Sex, ("sex", |d| d.sex.clone())),
+    (
+        PatientField::GenderIdentity,
+        ("gender_identity", |d| shown(&d.gender_identity)),
+    ),
+    (PatientField::Address, ("address", |d| shown(&d.address))),
+    (PatientField::Phone, ("phone", |d| shown(&d.phone))),
+    (PatientField::Email, ("email", |d| shown(&d.email))),
+    (
+        PatientField::EmergencyContact,
+        ("emergency_contact_name", |d| {
+            d.emergency_contact.clone().flatten().map(|c| c.name)
+        }),
+    ),
+    (
+        PatientField::EmergencyContact,
+        ("emergency_contact_relation", |d| {
+            d.emergency_contact.clone().flatten().map(|c| c.relation)
+        }),
+    ),
+    (
+        PatientField::EmergencyContact,
+        ("emergency_contact_phone", |d| {
+            d.emergency_contact.clone().flatten().map(|c| c.phone)
+        }),
+    ),
+    (
+        PatientField::NationalId,
+        ("national_id", |d| shown(&d.national_id)),
+    ),
+    (
+        PatientField::PreferredLanguage,
+        ("preferred_language", |d| shown(&d.preferred_language)),
+    ),
+    (
+        PatientField::BloodGroup,
+        ("blood_group", |d| shown(&d.blood_group)),
+    ),
+    (
+        PatientField::Allergies,
+        ("allergies", |d| shown(&d.allergies)),
+    ),
+    (
+        PatientField::PrimaryDiagnosis,
+        ("primary_diagnosis", |d| shown(&d.primary_diagnosis)),
+    ),
+    (PatientField::Status, ("status", |d| Some(d.status.clone()))),
+    (
+        PatientField::UpdatedAt,
+        ("updated_at", |d| {
+            d.updated_at.map(crate::csv_export::rfc3339_utc)
+        }),
+    ),
+];
+
+/// The export's columns for `role`: a field is a column only if one of the views the role
+/// can get of a patient (on the care team or not) shows it, so a receptionist's file has
+/// no clinical column at all, not empty ones. Presentation only: the cells come from the
+/// records the service already masked.
+fn patient_columns(role: Option<Role>) -> Vec<PatientColumn> {
+    use carevault_core::masking::{Relation, view_for};
+    let views: Vec<_> = role
+        .into_iter()
+        .flat_map(|role| [Relation::CareTeam, Relation::Other].map(|r| view_for(role, r)))
+        .flatten()
+        .collect();
+    PATIENT_COLUMNS
+        .iter()
+        .filter(|(field, _)| {
+            views
+                .iter()
+                .any(|view| visibility(*view, *field) != Visibility::Hidden)
+        })
+        .map(|(_, column)| *column)
+        .collect()
+}
+
+/// `GET /patients.csv?q=…&sort=…`: every patient the `/patients` list would show for these
+/// filters (all pages), masked as there; audited as one export with its row count.
+pub async fn list_csv(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let params = query_params::<ListParams>(raw.as_deref().unwrap_or_default())
+        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
+    let sort =
+        PatientSort::parse(params.sort.as_deref().unwrap_or_default().trim()).map_err(|e| {
+            PageError::Status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(format!("Order {e}.")),
+            )
+        })?;
+    let q = params
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    let patients = state.services.export_patients(&actor, q, sort).await?;
+    let columns = patient_columns(actor.role());
+    let header: Vec<String> = columns.iter().map(|(name, _)| (*name).to_owned()).collect();
+    let rows = patients.iter().map(|d| {
+        columns
+            .iter()
+            .map(|(_, cell)| cell(d).unwrap_or_default())
+            .collect::<Vec<String>>()
+    });
+    crate::pages::csv_download(PATIENTS_CSV_FILE_NAME, std::iter::once(header).chain(rows))
 }
 
 fn unprocessable(template: &impl Template) -> Result<Response, PageError> {

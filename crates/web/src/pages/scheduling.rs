@@ -92,6 +92,7 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             axum::routing::post(accept),
         )
         .add(&["GET"], "/schedule", Page, get(schedule))
+        .add(&["GET"], "/appointments.csv", Page, get(schedule_csv))
         .add(&["GET"], "/my/day", Page, get(my_day))
         .add(&["GET"], "/desk", Page, get(desk))
         .add(
@@ -1409,6 +1410,7 @@ struct SchedulePage {
     /// Booking links from free slots need a patient: offered only to those who book.
     zone: String,
     errors: ValidationErrors,
+    csv_href: String,
 }
 
 fn schedule_href(target: &str, date: NaiveDate, week: bool) -> String {
@@ -1419,24 +1421,25 @@ fn schedule_href(target: &str, date: NaiveDate, week: bool) -> String {
     href
 }
 
-/// `GET /schedule?clinician=…|department=…&date=…&view=day|week`.
-pub async fn schedule(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    if actor.role() == Some(Role::Patient) {
-        return Ok(Redirect::to("/my/appointments").into_response());
-    }
-    let mut errors = ValidationErrors::new();
-    let params: ScheduleParams = match query_params(raw.as_deref().unwrap_or_default()) {
-        Ok(p) => p,
-        Err(e) => {
-            errors = e;
-            ScheduleParams::default()
-        }
-    };
+/// What a calendar shows: the day or week, and whose.
+struct ScheduleScope {
+    date: NaiveDate,
+    week: bool,
+    clinician: Option<UserId>,
+    department: Option<DepartmentId>,
+    first: NaiveDate,
+    last: NaiveDate,
+    departments: Vec<Department>,
+}
+
+/// The calendar's day or week and clinician or department from its query (problems go to
+/// `errors`). Shared by `/schedule` and its CSV export, so both list the same appointments.
+async fn schedule_scope(
+    state: &AppState,
+    actor: &Actor,
+    params: &ScheduleParams,
+    errors: &mut ValidationErrors,
+) -> Result<ScheduleScope, PageError> {
     let today = state.services.clinic_today();
     let date = match params.date.trim() {
         "" => today,
@@ -1470,7 +1473,7 @@ pub async fn schedule(
             raw.parse().map_err(|_| "is not a valid id".to_owned()),
         ),
     };
-    let departments = state.services.departments(&actor).await?;
+    let departments = state.services.departments(actor).await?;
     let (clinician, department) = match (clinician, department) {
         (Some(c), _) => (Some(c), None),
         (None, Some(d)) => (None, Some(d)),
@@ -1492,26 +1495,72 @@ pub async fn schedule(
     } else {
         first
     };
+    Ok(ScheduleScope {
+        date,
+        week,
+        clinician,
+        department,
+        first,
+        last,
+        departments,
+    })
+}
+
+/// The calendar's appointments: the active and finished ones of its days.
+fn schedule_query(
+    clinician: Option<UserId>,
+    department: Option<DepartmentId>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> AppointmentQuery {
+    AppointmentQuery {
+        clinician,
+        department,
+        statuses: vec![
+            AppointmentStatus::Scheduled,
+            AppointmentStatus::CheckedIn,
+            AppointmentStatus::InProgress,
+            AppointmentStatus::Completed,
+            AppointmentStatus::NoShow,
+        ],
+        from: Some(first),
+        to: Some(last),
+        ..AppointmentQuery::default()
+    }
+}
+
+/// `GET /schedule?clinician=…|department=…&date=…&view=day|week`.
+pub async fn schedule(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    if actor.role() == Some(Role::Patient) {
+        return Ok(Redirect::to("/my/appointments").into_response());
+    }
+    let mut errors = ValidationErrors::new();
+    let params: ScheduleParams = match query_params(raw.as_deref().unwrap_or_default()) {
+        Ok(p) => p,
+        Err(e) => {
+            errors = e;
+            ScheduleParams::default()
+        }
+    };
+    let today = state.services.clinic_today();
+    let ScheduleScope {
+        date,
+        week,
+        clinician,
+        department,
+        first,
+        last,
+        departments,
+    } = schedule_scope(&state, &actor, &params, &mut errors).await?;
     let appointments = if errors.is_empty() {
         state
             .services
-            .list_appointments(
-                &actor,
-                AppointmentQuery {
-                    clinician,
-                    department,
-                    statuses: vec![
-                        AppointmentStatus::Scheduled,
-                        AppointmentStatus::CheckedIn,
-                        AppointmentStatus::InProgress,
-                        AppointmentStatus::Completed,
-                        AppointmentStatus::NoShow,
-                    ],
-                    from: Some(first),
-                    to: Some(last),
-                    ..AppointmentQuery::default()
-                },
-            )
+            .list_appointments(&actor, schedule_query(clinician, department, first, last))
             .await?
     } else {
         Vec::new()
@@ -1584,9 +1633,75 @@ pub async fn schedule(
             other_view_href: schedule_href(&target, date, !week),
             zone: zone_name(&state),
             errors,
+            csv_href: schedule_href(&target, date, week).replacen(
+                "/schedule",
+                "/appointments.csv",
+                1,
+            ),
         })?,
         status,
     ))
+}
+
+/// The file name browsers save the appointment list export as.
+pub const APPOINTMENTS_CSV_FILE_NAME: &str = "appointments.csv";
+
+/// `GET /appointments.csv?clinician=…|department=…&date=…&view=day|week`: the appointments
+/// of the calendar with the same query (a patient: their own), as the actor may see them;
+/// audited as one export with its row count. Clinical notes are never exported.
+pub async fn schedule_csv(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let params: ScheduleParams = query_params(raw.as_deref().unwrap_or_default())
+        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
+    let query = if actor.role() == Some(Role::Patient) {
+        AppointmentQuery::default()
+    } else {
+        let mut errors = ValidationErrors::new();
+        let scope = schedule_scope(&state, &actor, &params, &mut errors).await?;
+        if !errors.is_empty() {
+            return Err(PageError::Status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(errors.to_string()),
+            ));
+        }
+        schedule_query(scope.clinician, scope.department, scope.first, scope.last)
+    };
+    let list = state.services.export_appointments(&actor, query).await?;
+    let header = [
+        "id",
+        "start",
+        "end",
+        "patient",
+        "clinician",
+        "department",
+        "type",
+        "status",
+        "reason",
+        "status_reason",
+    ]
+    .map(str::to_owned);
+    let time = |at| local(&state, at, "%Y-%m-%d %H:%M");
+    let rows = list.iter().map(|a| {
+        [
+            a.id.to_string(),
+            time(a.start),
+            time(a.end),
+            a.patient_label.clone(),
+            a.clinician_name.clone().unwrap_or_default(),
+            a.department_name.clone(),
+            kind_label(a.kind).to_owned(),
+            status_label(a.status).to_owned(),
+            a.reason.clone().unwrap_or_default(),
+            a.status_reason.clone().flatten().unwrap_or_default(),
+        ]
+    });
+    csv_download(
+        APPOINTMENTS_CSV_FILE_NAME,
+        std::iter::once(header).chain(rows),
+    )
 }
 
 #[derive(Template)]

@@ -15,6 +15,7 @@ mod billing_pages;
 mod clinical_api;
 mod clinical_pages;
 mod csrf;
+mod csv_exports;
 mod documents;
 mod emergency_access;
 mod encounters;

@@ -1,0 +1,96 @@
+//! CSV exports of the lists a user can see (issue 8, "Exports"): patients, appointments and
+//! invoices. Each export is the list page's own use case — the same authorisation, filters
+//! and masking, and the same per-row `listed` / `search` events — run over every row rather
+//! than one page, followed by one `export` event naming the list and its row count. The web
+//! layer only turns the rows into CSV.
+
+use carevault_core::audit::{AuditAction, ResourceType};
+
+use crate::Services;
+use crate::actor::Actor;
+use crate::billing::InvoiceSummary;
+use crate::error::ServiceError;
+use crate::patients::{MAX_PAGE_SIZE, PatientDetails, PatientQuery, PatientSort};
+use crate::scheduling::{AppointmentQuery, AppointmentView};
+
+/// At most this many pages of patients are read into one export (a million rows).
+const MAX_EXPORT_PAGES: u64 = 10_000;
+
+impl Services {
+    /// Every patient matching `q` (as on `/patients`), in the list's order, as the actor may
+    /// see them (`search_patients` page by page). Recorded as one `export` event with the
+    /// row count.
+    pub async fn export_patients(
+        &self,
+        actor: &Actor,
+        q: Option<String>,
+        sort: PatientSort,
+    ) -> Result<Vec<PatientDetails>, ServiceError> {
+        let mut rows = Vec::new();
+        let mut page = 1;
+        loop {
+            let found = self
+                .search_patients(
+                    actor,
+                    PatientQuery {
+                        q: q.clone(),
+                        page,
+                        per_page: Some(MAX_PAGE_SIZE),
+                        sort,
+                    },
+                )
+                .await?;
+            rows.extend(found.items);
+            if page.saturating_mul(found.per_page) >= found.total || page >= MAX_EXPORT_PAGES {
+                break;
+            }
+            page += 1;
+        }
+        self.record_list_export(actor, ResourceType::Patient, "patients", rows.len())
+            .await?;
+        Ok(rows)
+    }
+
+    /// The appointments matching `query`, as `list_appointments` gives them to the actor.
+    /// Recorded as one `export` event with the row count.
+    pub async fn export_appointments(
+        &self,
+        actor: &Actor,
+        query: AppointmentQuery,
+    ) -> Result<Vec<AppointmentView>, ServiceError> {
+        let rows = self.list_appointments(actor, query).await?;
+        self.record_list_export(actor, ResourceType::Appointment, "appointments", rows.len())
+            .await?;
+        Ok(rows)
+    }
+
+    /// The invoices `list_invoices` gives the actor (billing staff: everyone's, optionally
+    /// one patient's or one status; a patient: their own). Recorded as one `export` event
+    /// with the row count.
+    pub async fn export_invoices(
+        &self,
+        actor: &Actor,
+        patient_id: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<InvoiceSummary>, ServiceError> {
+        let rows = self.list_invoices(actor, patient_id, status).await?;
+        self.record_list_export(actor, ResourceType::Invoice, "invoices", rows.len())
+            .await?;
+        Ok(rows)
+    }
+
+    /// Records that `actor` downloaded the list `what` with `rows` rows. Called only after
+    /// the list's own use case authorised and produced the rows.
+    async fn record_list_export(
+        &self,
+        actor: &Actor,
+        resource: ResourceType,
+        what: &str,
+        rows: usize,
+    ) -> Result<(), ServiceError> {
+        let mut event = self.audit_event(actor, AuditAction::Export, resource);
+        event.reason = Some(format!("{what} CSV, {rows} rows"));
+        self.record(event).await?;
+        Ok(())
+    }
+}
