@@ -45,8 +45,9 @@ use crate::error::ServiceError;
 use crate::patients::open_names;
 use crate::sealing::Place;
 
-/// How often a change of an invoice is tried again after a concurrent change got in first.
-const ATTEMPTS: usize = 8;
+/// How often a change of an invoice is tried again after a concurrent change got in first
+/// (with a short random pause in between).
+const ATTEMPTS: usize = 16;
 /// The longest invoice list.
 const LIST_LIMIT: u64 = 500;
 
@@ -1152,6 +1153,7 @@ impl Services {
                 }
                 Ok(false) | Err(StoreError::Contention(_)) => {
                     let _ = txn.rollback().await;
+                    crate::pharmacy::contention_pause().await;
                 }
                 Err(err) => {
                     let _ = txn.rollback().await;
@@ -1159,7 +1161,12 @@ impl Services {
                 }
             }
         }
-        Err(ServiceError::Unavailable)
+        Err(ServiceError::Conflict {
+            field: None,
+            message: "the invoice was being changed by someone else at the same time: reload \
+                      it and try again"
+                .into(),
+        })
     }
 
     /// Adds a line by hand (billing staff): a charge on a draft, a correction (its unit price

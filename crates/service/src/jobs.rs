@@ -125,8 +125,11 @@ impl Services {
                 let mut tick = tokio::time::interval(intervals.stock_alerts);
                 loop {
                     tick.tick().await;
-                    if let Err(err) = services.run_stock_alert_job().await {
-                        tracing::warn!(error = %err, "could not check stock alerts");
+                    // A failed check (say, the database busy while the server starts) is tried
+                    // again a minute later rather than at the next hourly tick.
+                    while let Err(err) = services.run_stock_alert_job().await {
+                        tracing::warn!(error = ?err, "could not check stock alerts; trying again in a minute");
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
                     }
                 }
             })

@@ -1007,7 +1007,7 @@ impl Services {
 }
 
 /// A short random pause before trying a contended transaction again.
-async fn contention_pause() {
+pub(crate) async fn contention_pause() {
     let pause = 5 + (u64::from(carevault_crypto::random_bytes::<1>()[0]) % 20);
     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
 }
