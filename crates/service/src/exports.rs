@@ -79,6 +79,18 @@ impl Services {
         Ok(rows)
     }
 
+    /// The stock report (as `stock_report` gives it to the actor), recorded as one `export`
+    /// event with its row count (one row per drug).
+    pub async fn export_stock_report(
+        &self,
+        actor: &Actor,
+    ) -> Result<crate::pharmacy::StockReport, ServiceError> {
+        let report = self.stock_report(actor).await?;
+        self.record_list_export(actor, ResourceType::Stock, "stock", report.rows.len())
+            .await?;
+        Ok(report)
+    }
+
     /// Records that `actor` downloaded the list `what` with `rows` rows. Called only after
     /// the list's own use case authorised and produced the rows.
     async fn record_list_export(

@@ -893,7 +893,7 @@ pub async fn report_csv(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
 ) -> Result<Response, PageError> {
-    let report = state.services.stock_report(&actor).await?;
+    let report = state.services.export_stock_report(&actor).await?;
     let mut rows: Vec<Vec<String>> = vec![STOCK_CSV_HEADER.iter().map(|s| (*s).into()).collect()];
     for row in &report.rows {
         let level = &row.level;

@@ -371,7 +371,31 @@ async fn invoice_export_follows_the_billing_list(backend: Backend) {
     );
 }
 
+async fn stock_export_is_audited_with_its_row_count(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let pharma = app.actor("pharma").await;
+    for name in ["Metformin", "Quinine"] {
+        app.services
+            .create_drug(&pharma, crate::pharmacy::drug(name))
+            .await
+            .expect("a drug");
+    }
+    let mut pharmacist = app.browser("pharma").await;
+    let (header, rows) = read_csv(
+        &pharmacist.get("/reports/stock.csv").await,
+        "stock-report.csv",
+    );
+    assert!(!header.is_empty());
+    assert_eq!(rows.len(), 3, "two drugs and the total");
+    assert_eq!(export_reasons(&app, "stock").await, ["stock CSV, 2 rows"]);
+    // A nurse may not, and nothing is recorded as exported.
+    let mut nurse = app.browser("nurse").await;
+    forbidden(&mut nurse, "/reports/stock.csv").await;
+    assert_eq!(export_reasons(&app, "stock").await.len(), 1);
+}
+
 on_all_backends!(
+    stock_export_is_audited_with_its_row_count,
     patient_export_neutralises_quotes_and_masks_per_role,
     patient_export_has_every_page,
     exports_are_refused_like_their_pages,
