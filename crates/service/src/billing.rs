@@ -1052,8 +1052,9 @@ impl Services {
         actor: &Actor,
         patient_id: &str,
     ) -> Result<(InvoiceView, bool), ServiceError> {
-        self.billing_staff(actor).await?;
-        let role = self.billing_role(actor).await?;
+        let role = BillingRole::Staff {
+            admin: self.billing_staff(actor).await?,
+        };
         let (patient, dek) = self.bill_patient(actor, role, patient_id).await?;
         let actor_id = self.billing_actor_id(actor)?;
         for _ in 0..ATTEMPTS {
@@ -1096,12 +1097,14 @@ impl Services {
         Err(ServiceError::Unavailable)
     }
 
-    /// Runs one change of an invoice: `plan` decides on the freshly read invoice and returns
+    /// Runs one change of an invoice for billing staff (the caller has checked that, `admin`
+    /// saying whether they are an administrator): `plan` decides on the freshly read invoice and returns
     /// the next invoice row and the rows to insert; the invoice is written conditionally on
     /// its version and everything commits together, or the change starts again on fresh data.
     async fn change_invoice<P>(
         &self,
         actor: &Actor,
+        admin: bool,
         invoice_id: &str,
         action: AuditAction,
         detail: impl Fn(&InvoiceRow) -> String,
@@ -1110,8 +1113,7 @@ impl Services {
     where
         P: Fn(&InvoiceRow, &[LineRow], &PatientRow, &DataKey, i64) -> Result<Change, ServiceError>,
     {
-        self.billing_staff(actor).await?;
-        let role = self.billing_role(actor).await?;
+        let role = BillingRole::Staff { admin };
         for _ in 0..ATTEMPTS {
             let (row, patient, dek) = self.load_invoice(actor, role, invoice_id).await?;
             let now = to_micros(self.now()).max(row.updated_at);
@@ -1178,7 +1180,7 @@ impl Services {
         invoice_id: &str,
         request: LineRequest,
     ) -> Result<InvoiceView, ServiceError> {
-        self.billing_staff(actor).await?;
+        let admin = self.billing_staff(actor).await?;
         let actor_id = self.billing_actor_id(actor)?;
         let priced = match given(request.price_id.as_deref()) {
             Some(price_id) => {
@@ -1208,6 +1210,7 @@ impl Services {
         };
         self.change_invoice(
             actor,
+            admin,
             invoice_id,
             AuditAction::Update,
             |next| format!("line added; total {}", next.total_minor),
@@ -1270,8 +1273,10 @@ impl Services {
         line_id: &str,
     ) -> Result<InvoiceView, ServiceError> {
         let line_id = line_id.trim().to_owned();
+        let admin = self.billing_staff(actor).await?;
         self.change_invoice(
             actor,
+            admin,
             invoice_id,
             AuditAction::Update,
             |next| format!("line removed; total {}", next.total_minor),
@@ -1300,8 +1305,10 @@ impl Services {
         actor: &Actor,
         invoice_id: &str,
     ) -> Result<InvoiceView, ServiceError> {
+        let admin = self.billing_staff(actor).await?;
         self.change_invoice(
             actor,
+            admin,
             invoice_id,
             AuditAction::StatusChanged,
             |next| format!("issued; total {}", next.total_minor),
@@ -1329,7 +1336,7 @@ impl Services {
         invoice_id: &str,
         request: PaymentRequest,
     ) -> Result<InvoiceView, ServiceError> {
-        self.billing_staff(actor).await?;
+        let admin = self.billing_staff(actor).await?;
         let payment = Payment::parse(&PaymentInput {
             amount: &request.amount,
             method: &request.method,
@@ -1338,6 +1345,7 @@ impl Services {
         let actor_id = self.billing_actor_id(actor)?;
         self.change_invoice(
             actor,
+            admin,
             invoice_id,
             AuditAction::Update,
             |next| {
@@ -1413,6 +1421,7 @@ impl Services {
             .map_err(|message| ValidationErrors::single("reason", message))?;
         self.change_invoice(
             actor,
+            true,
             invoice_id,
             AuditAction::StatusChanged,
             |_| "voided".to_owned(),
