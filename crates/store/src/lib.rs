@@ -23,6 +23,7 @@ pub mod pharmacy;
 pub mod prescriptions;
 pub mod record_shares;
 pub mod scheduling;
+pub mod schema_doc;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;
