@@ -17,38 +17,41 @@ use crate::scheduling::{AppointmentQuery, AppointmentView};
 const MAX_EXPORT_PAGES: u64 = 10_000;
 
 impl Services {
-    /// Every patient matching `q` (as on `/patients`), in the list's order, as the actor may
-    /// see them (`search_patients` page by page). Recorded as one `export` event with the
-    /// row count.
+    /// Starts an export of every patient matching `q` (as on `/patients`), in the list's
+    /// order, as the actor may see them: reads the first page (which authorises the actor and
+    /// counts the matches), records one `export` event with that count, and returns a reader
+    /// that yields the rows page by page (`search_patients`, so each page's rows are also
+    /// recorded as listed), so the download streams instead of being built in memory.
     pub async fn export_patients(
         &self,
         actor: &Actor,
         q: Option<String>,
         sort: PatientSort,
-    ) -> Result<Vec<PatientDetails>, ServiceError> {
-        let mut rows = Vec::new();
-        let mut page = 1;
-        loop {
-            let found = self
-                .search_patients(
-                    actor,
-                    PatientQuery {
-                        q: q.clone(),
-                        page,
-                        per_page: Some(MAX_PAGE_SIZE),
-                        sort,
-                    },
-                )
-                .await?;
-            rows.extend(found.items);
-            if page.saturating_mul(found.per_page) >= found.total || page >= MAX_EXPORT_PAGES {
-                break;
-            }
-            page += 1;
-        }
-        self.record_list_export(actor, ResourceType::Patient, "patients", rows.len())
-            .await?;
-        Ok(rows)
+    ) -> Result<PatientExport, ServiceError> {
+        let query = PatientQuery {
+            q,
+            page: 1,
+            per_page: Some(MAX_PAGE_SIZE),
+            sort,
+        };
+        let first = self.search_patients(actor, query.clone()).await?;
+        let total = first.total;
+        let done = first.per_page >= first.total;
+        self.record_list_export(
+            actor,
+            ResourceType::Patient,
+            "patients",
+            usize::try_from(total).unwrap_or(usize::MAX),
+        )
+        .await?;
+        Ok(PatientExport {
+            services: self.clone(),
+            actor: actor.clone(),
+            query,
+            pending: Some(first.items),
+            done,
+            total,
+        })
     }
 
     /// The appointments matching `query`, as `list_appointments` gives them to the actor.
@@ -104,5 +107,50 @@ impl Services {
         event.reason = Some(format!("{what} CSV, {rows} rows"));
         self.record(event).await?;
         Ok(())
+    }
+}
+
+/// A patient export in progress: call [`PatientExport::next_page`] until it returns `None`.
+/// Rows registered while it runs may or may not be included (pages are read one after the
+/// other, not in one snapshot); the recorded count is the number of matches when it started.
+pub struct PatientExport {
+    services: Services,
+    actor: Actor,
+    query: PatientQuery,
+    pending: Option<Vec<PatientDetails>>,
+    done: bool,
+    /// Matches when the export started (the count recorded in the audit trail).
+    pub total: u64,
+}
+
+impl std::fmt::Debug for PatientExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientExport")
+            .field("page", &self.query.page)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PatientExport {
+    pub async fn next_page(&mut self) -> Result<Option<Vec<PatientDetails>>, ServiceError> {
+        if let Some(rows) = self.pending.take() {
+            return Ok(Some(rows));
+        }
+        if self.done || self.query.page >= MAX_EXPORT_PAGES {
+            return Ok(None);
+        }
+        self.query.page += 1;
+        let found = self
+            .services
+            .search_patients(&self.actor, self.query.clone())
+            .await?;
+        if self.query.page.saturating_mul(found.per_page) >= found.total || found.items.is_empty() {
+            self.done = true;
+        }
+        if found.items.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(found.items))
     }
 }

@@ -12,7 +12,10 @@ use std::borrow::Cow;
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use carevault_service::ServiceError;
 use carevault_service::audit_log::{AuditEntry, AuditExport};
+use carevault_service::exports::PatientExport;
+use carevault_service::patients::PatientDetails;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::pages::audit::actor_label;
@@ -97,40 +100,79 @@ where
     writer.into_inner().map_err(|err| err.into_error())
 }
 
+/// An export the service has started (and recorded) that yields its rows page by page.
+pub trait PagedExport: Send + 'static {
+    type Row;
+    fn next_page(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<Vec<Self::Row>>, ServiceError>> + Send;
+}
+
+impl PagedExport for AuditExport {
+    type Row = AuditEntry;
+    async fn next_page(&mut self) -> Result<Option<Vec<AuditEntry>>, ServiceError> {
+        AuditExport::next_page(self).await
+    }
+}
+
+impl PagedExport for PatientExport {
+    type Row = PatientDetails;
+    async fn next_page(&mut self) -> Result<Option<Vec<PatientDetails>>, ServiceError> {
+        PatientExport::next_page(self).await
+    }
+}
+
 enum ExportStage {
-    Header,
-    Events,
+    Header(Vec<String>),
+    Rows,
     Finished,
 }
 
-/// The streamed CSV download of an export the service has started (and recorded): the
-/// header row, then one chunk per page of events. A failure after the first byte cannot
-/// change the status any more; it is logged and the body is cut off, so the client sees an
-/// incomplete download rather than a short file that looks whole.
-pub fn audit_csv_response(export: AuditExport) -> Response {
+/// The streamed CSV download of `export`: the header row, then one chunk per page, each
+/// row turned into cells by `cells`. A failure after the first byte cannot change the
+/// status any more; it is logged and the body is cut off, so the client sees an incomplete
+/// download rather than a short file that looks whole.
+pub fn csv_stream_response<E, F, C>(
+    file_name: &str,
+    header: Vec<String>,
+    export: E,
+    cells: F,
+) -> Response
+where
+    E: PagedExport,
+    F: Fn(&E::Row) -> C + Send + Sync + 'static,
+    C: IntoIterator,
+    C::Item: AsRef<str>,
+{
+    let what = file_name.to_owned();
+    let cells = std::sync::Arc::new(cells);
     let chunks = futures::stream::unfold(
-        (export, ExportStage::Header),
-        |(mut export, stage)| async move {
-            match stage {
-                ExportStage::Header => Some((
-                    csv_rows([AUDIT_CSV_HEADER]).map(Bytes::from),
-                    (export, ExportStage::Events),
-                )),
-                ExportStage::Events => match export.next_page().await {
-                    Ok(Some(entries)) => Some((
-                        csv_rows(entries.iter().map(audit_csv_cells)).map(Bytes::from),
-                        (export, ExportStage::Events),
+        (export, ExportStage::Header(header)),
+        move |(mut export, stage)| {
+            let cells = cells.clone();
+            let what = what.clone();
+            async move {
+                match stage {
+                    ExportStage::Header(header) => Some((
+                        csv_rows([header]).map(Bytes::from),
+                        (export, ExportStage::Rows),
                     )),
-                    Ok(None) => None,
-                    Err(err) => {
-                        tracing::error!(error = %err, "the audit export failed part-way");
-                        Some((
-                            Err(std::io::Error::other("the audit export failed")),
-                            (export, ExportStage::Finished),
-                        ))
-                    }
-                },
-                ExportStage::Finished => None,
+                    ExportStage::Rows => match export.next_page().await {
+                        Ok(Some(rows)) => Some((
+                            csv_rows(rows.iter().map(|row| cells(row))).map(Bytes::from),
+                            (export, ExportStage::Rows),
+                        )),
+                        Ok(None) => None,
+                        Err(err) => {
+                            tracing::error!(error = %err, file = %what, "an export failed part-way");
+                            Some((
+                                Err(std::io::Error::other("the export failed")),
+                                (export, ExportStage::Finished),
+                            ))
+                        }
+                    },
+                    ExportStage::Finished => None,
+                }
             }
         },
     );
@@ -139,12 +181,19 @@ pub fn audit_csv_response(export: AuditExport) -> Response {
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{AUDIT_CSV_FILE_NAME}\""),
+                format!("attachment; filename=\"{file_name}\""),
             ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         Body::from_stream(chunks),
     )
         .into_response()
+}
+
+/// The streamed CSV download of an audit export.
+pub fn audit_csv_response(export: AuditExport) -> Response {
+    let header = AUDIT_CSV_HEADER.iter().map(|h| (*h).to_owned()).collect();
+    csv_stream_response(AUDIT_CSV_FILE_NAME, header, export, audit_csv_cells)
 }
 
 #[cfg(test)]

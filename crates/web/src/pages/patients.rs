@@ -755,16 +755,20 @@ pub async fn list_csv(
         .q
         .map(|q| q.trim().to_owned())
         .filter(|q| !q.is_empty());
-    let patients = state.services.export_patients(&actor, q, sort).await?;
+    let export = state.services.export_patients(&actor, q, sort).await?;
     let columns = patient_columns(actor.role());
     let header: Vec<String> = columns.iter().map(|(name, _)| (*name).to_owned()).collect();
-    let rows = patients.iter().map(|d| {
-        columns
-            .iter()
-            .map(|(_, cell)| cell(d).unwrap_or_default())
-            .collect::<Vec<String>>()
-    });
-    crate::pages::csv_download(PATIENTS_CSV_FILE_NAME, std::iter::once(header).chain(rows))
+    Ok(crate::csv_export::csv_stream_response(
+        PATIENTS_CSV_FILE_NAME,
+        header,
+        export,
+        move |d| {
+            columns
+                .iter()
+                .map(|(_, cell)| cell(d).unwrap_or_default())
+                .collect::<Vec<String>>()
+        },
+    ))
 }
 
 fn unprocessable(template: &impl Template) -> Result<Response, PageError> {
