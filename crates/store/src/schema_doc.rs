@@ -83,8 +83,11 @@ async fn read_tables(store: &Store) -> Result<Vec<Table>, StoreError> {
             continue;
         }
         let mut columns = Vec::new();
-        for col in query(store, &format!("SELECT * FROM pragma_table_info({})", quote(&name)))
-            .await?
+        for col in query(
+            store,
+            &format!("SELECT * FROM pragma_table_info({})", quote(&name)),
+        )
+        .await?
         {
             columns.push(Column {
                 name: col.try_get("", "name")?,
@@ -154,7 +157,11 @@ fn mermaid_type(sql_type: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     let word = word.trim_matches('_').to_owned();
-    if word.is_empty() { "any".to_owned() } else { word }
+    if word.is_empty() {
+        "any".to_owned()
+    } else {
+        word
+    }
 }
 
 fn render(tables: &[Table]) -> String {
@@ -170,8 +177,11 @@ fn render(tables: &[Table]) -> String {
     );
     out.push_str("```mermaid\nerDiagram\n");
     for table in tables {
-        let fk_columns: BTreeSet<&str> =
-            table.foreign_keys.iter().map(|fk| fk.from.as_str()).collect();
+        let fk_columns: BTreeSet<&str> = table
+            .foreign_keys
+            .iter()
+            .map(|fk| fk.from.as_str())
+            .collect();
         let unique_columns: BTreeSet<&str> = table
             .unique
             .iter()
