@@ -1005,7 +1005,11 @@ impl Services {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             if !keys.contains_key(&row.patient_id) {
-                let loaded = self.bill_patient(actor, role, &row.patient_id).await?;
+                let loaded = match self.bill_patient(actor, role, &row.patient_id).await {
+                    // An erased patient's invoices can no longer be read: left out.
+                    Err(ServiceError::NotFound(_)) => continue,
+                    other => other?,
+                };
                 keys.insert(row.patient_id.clone(), loaded);
             }
             if let Some((patient, dek)) = keys.get(&row.patient_id) {

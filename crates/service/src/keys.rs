@@ -224,6 +224,10 @@ impl Services {
         patient_id: &str,
         wrapped: &[u8],
     ) -> Result<DataKey, ServiceError> {
+        if wrapped.is_empty() {
+            // Crypto-shredded by erasure: the patient is gone, not damaged.
+            return Err(ServiceError::NotFound("patient"));
+        }
         let wrapped =
             WrappedDataKey::from_bytes(wrapped.to_vec()).map_err(|_| ServiceError::Integrity)?;
         match unwrap_data_key(&self.key_ring(), &wrapped, patient_id) {

@@ -181,8 +181,13 @@ pub async fn update(
     Ok(true)
 }
 
+/// The patient row, unless it is erased (an erased patient is unknown to every use case
+/// but erasure's own: `privacy::find_patient`).
 pub async fn find(conn: &impl Conn, id: PatientId) -> Result<Option<PatientRow>, StoreError> {
-    Ok(Entity::find_by_id(id.to_string()).one(conn).await?)
+    Ok(Entity::find_by_id(id.to_string())
+        .filter(Column::Status.ne(ERASED_STATUS))
+        .one(conn)
+        .await?)
 }
 
 /// The patient record linked to a portal account.
@@ -202,6 +207,7 @@ pub async fn find_by_pseudonym(
 ) -> Result<Option<PatientRow>, StoreError> {
     Ok(Entity::find()
         .filter(Column::PseudonymNumber.eq(number))
+        .filter(Column::Status.ne(ERASED_STATUS))
         .one(conn)
         .await?)
 }
@@ -214,7 +220,7 @@ pub async fn pseudonym_taken(conn: &impl Conn, number: i64) -> Result<bool, Stor
         > 0)
 }
 
-/// The rows with these ids, in the order of `ids` (missing ids are skipped).
+/// The rows with these ids, in the order of `ids` (missing and erased ids are skipped).
 pub async fn find_many(conn: &impl Conn, ids: &[PatientId]) -> Result<Vec<PatientRow>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -222,6 +228,7 @@ pub async fn find_many(conn: &impl Conn, ids: &[PatientId]) -> Result<Vec<Patien
     let wanted: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let mut rows = Entity::find()
         .filter(Column::Id.is_in(wanted.clone()))
+        .filter(Column::Status.ne(ERASED_STATUS))
         .all(conn)
         .await?;
     let position = |id: &str| wanted.iter().position(|w| w == id).unwrap_or(usize::MAX);
@@ -374,6 +381,8 @@ pub async fn wrapped_keys_below(
         .column(Column::WrappedDataKey)
         .column(Column::KekVersion)
         .filter(Column::KekVersion.lt(version))
+        // Erased patients have no data key left to re-wrap.
+        .filter(Column::Status.ne(ERASED_STATUS))
         .order_by_asc(Column::Id)
         .limit(limit)
         .into_tuple()
@@ -409,6 +418,7 @@ pub async fn count_by_kek_version(conn: &impl Conn) -> Result<Vec<(u32, u64)>, S
         .select_only()
         .column(Column::KekVersion)
         .column_as(Expr::col(Column::Id).count(), "n")
+        .filter(Column::Status.ne(ERASED_STATUS))
         .group_by(Column::KekVersion)
         .into_tuple()
         .all(conn)

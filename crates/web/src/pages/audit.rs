@@ -72,6 +72,7 @@ pub fn action_label(action: &str) -> String {
         AuditAction::StatusChanged => "changed the status of",
         AuditAction::BreakGlass => "used emergency access (break the glass) to",
         AuditAction::Delete => "deleted",
+        AuditAction::Erase => "erased",
         AuditAction::Export => "exported",
         AuditAction::Download => "downloaded",
         AuditAction::Print => "printed",

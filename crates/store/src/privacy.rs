@@ -1,0 +1,380 @@
+//! Erasure (crypto-shredding a patient), its tombstones, legal holds, and the queries of the
+//! retention report.
+//!
+//! [`shred_patient`] is the whole of what erasure does to the database, in the caller's
+//! transaction: it empties the wrapped data key (so every sealed value of the patient, in
+//! every table, can no longer be opened), empties the patient row's sealed columns, deletes
+//! the blind indexes, clears the quasi-identifiers kept in clear, ends the care team and the
+//! shares, cancels open appointments and frees their slots, deletes the notifications about
+//! the patient (their texts are sealed under the destroyed key), and disables and anonymises
+//! the linked portal account. It is idempotent, so replaying the erasure ledger after a
+//! restore can apply it again.
+
+use std::collections::{HashMap, HashSet};
+
+use carevault_core::PatientId;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::Conn;
+use crate::entity::{
+    appointment_slot_claims, appointments, care_team_members, encounters, erasures, legal_holds,
+    notification_preferences, notifications, patient_search_index, patients, record_shares,
+    sessions, users,
+};
+use crate::error::StoreError;
+use crate::patients::{ERASED_STATUS, PatientRow};
+
+pub type LegalHoldRow = legal_holds::Model;
+pub type ErasureRow = erasures::Model;
+
+/// The `sex` an erased patient row keeps (a valid value that says nothing).
+pub const ERASED_SEX: &str = "unknown";
+/// The display name an erased patient's portal account gets.
+pub const ERASED_ACCOUNT_NAME: &str = "Erased patient";
+
+/// The patient row with this id, erased or not (erasure and replay must see tombstones).
+pub async fn find_patient(conn: &impl Conn, id: &str) -> Result<Option<PatientRow>, StoreError> {
+    Ok(patients::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?)
+}
+
+/// Moves a not-erased patient row's version forward by a microsecond, taking its row lock
+/// (SQLite: the write lock) for the rest of the transaction. `None` when there is no such
+/// patient, or it is erased.
+pub async fn touch_patient(conn: &impl Conn, id: &str) -> Result<Option<()>, StoreError> {
+    let result = patients::Entity::update_many()
+        .col_expr(
+            patients::Column::UpdatedAt,
+            Expr::col(patients::Column::UpdatedAt).add(1),
+        )
+        .filter(patients::Column::Id.eq(id))
+        .filter(patients::Column::Status.ne(ERASED_STATUS))
+        .exec(conn)
+        .await?;
+    Ok((result.rows_affected == 1).then_some(()))
+}
+
+/// What [`shred_patient`] found and changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shredded {
+    /// Whether the row was not erased before.
+    pub newly_erased: bool,
+    /// The portal account that was linked (now disabled, renamed and signed out).
+    pub account_id: Option<String>,
+    pub index_rows: u64,
+    pub notifications: u64,
+    pub appointments_cancelled: u64,
+}
+
+/// Crypto-shreds a patient (see the module comment). `now` in micros. `None` when no such
+/// patient row exists.
+pub async fn shred_patient(
+    conn: &impl Conn,
+    id: &str,
+    now: i64,
+) -> Result<Option<Shredded>, StoreError> {
+    let Some(row) = find_patient(conn, id).await? else {
+        return Ok(None);
+    };
+    let mut shredded = Shredded {
+        newly_erased: row.status != ERASED_STATUS,
+        account_id: row.account_id.clone(),
+        ..Shredded::default()
+    };
+    let empty: Vec<u8> = Vec::new();
+    let none: Option<Vec<u8>> = None;
+    use patients::Column as P;
+    patients::Entity::update_many()
+        .col_expr(P::WrappedDataKey, Expr::value(empty.clone()))
+        .col_expr(P::Mrn, Expr::value(empty.clone()))
+        .col_expr(P::GivenName, Expr::value(empty.clone()))
+        .col_expr(P::FamilyName, Expr::value(empty.clone()))
+        .col_expr(P::DateOfBirth, Expr::value(empty))
+        .col_expr(P::GenderIdentity, Expr::value(none.clone()))
+        .col_expr(P::Address, Expr::value(none.clone()))
+        .col_expr(P::Phone, Expr::value(none.clone()))
+        .col_expr(P::Email, Expr::value(none.clone()))
+        .col_expr(P::EmergencyContact, Expr::value(none.clone()))
+        .col_expr(P::NationalId, Expr::value(none.clone()))
+        .col_expr(P::PreferredLanguage, Expr::value(none.clone()))
+        .col_expr(P::BloodGroup, Expr::value(none.clone()))
+        .col_expr(P::Allergies, Expr::value(none.clone()))
+        .col_expr(P::PrimaryDiagnosis, Expr::value(none))
+        .col_expr(P::Sex, Expr::value(ERASED_SEX))
+        .col_expr(P::BirthYear, Expr::value(0))
+        .col_expr(P::AccountId, Expr::value(Option::<String>::None))
+        .col_expr(P::Status, Expr::value(ERASED_STATUS))
+        .col_expr(
+            P::UpdatedAt,
+            Expr::value(std::cmp::max(now, row.updated_at + 1)),
+        )
+        .filter(P::Id.eq(id))
+        .exec(conn)
+        .await?;
+    shredded.index_rows = patient_search_index::Entity::delete_many()
+        .filter(patient_search_index::Column::PatientId.eq(id))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    care_team_members::Entity::delete_many()
+        .filter(care_team_members::Column::PatientId.eq(id))
+        .exec(conn)
+        .await?;
+    record_shares::Entity::update_many()
+        .col_expr(record_shares::Column::RevokedAt, Expr::value(now))
+        .filter(record_shares::Column::PatientId.eq(id))
+        .filter(record_shares::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    shredded.notifications = notifications::Entity::delete_many()
+        .filter(notifications::Column::PatientId.eq(id))
+        .exec(conn)
+        .await?
+        .rows_affected;
+    // Open appointments end: nobody can be seen under a destroyed record, and their slots
+    // must be free for others.
+    let open: Vec<String> = appointments::Entity::find()
+        .select_only()
+        .column(appointments::Column::Id)
+        .filter(appointments::Column::PatientId.eq(id))
+        .filter(appointments::Column::Status.is_in(["requested", "scheduled", "checked_in"]))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if !open.is_empty() {
+        appointment_slot_claims::Entity::delete_many()
+            .filter(appointment_slot_claims::Column::AppointmentId.is_in(open.clone()))
+            .exec(conn)
+            .await?;
+        shredded.appointments_cancelled = appointments::Entity::update_many()
+            .col_expr(appointments::Column::Status, Expr::value("cancelled"))
+            .col_expr(appointments::Column::UpdatedAt, Expr::value(now))
+            .filter(appointments::Column::Id.is_in(open))
+            .exec(conn)
+            .await?
+            .rows_affected;
+    }
+    if let Some(account) = &row.account_id {
+        anonymise_account(conn, account, now).await?;
+    }
+    Ok(Some(shredded))
+}
+
+/// Disables a patient's portal account, replaces its name (a patient's name, in clear) and
+/// username, and ends its sessions.
+async fn anonymise_account(conn: &impl Conn, account: &str, now: i64) -> Result<(), StoreError> {
+    // The random end of the UUIDv7: unique, and says nothing about the person.
+    let tail: String = account
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect::<String>()
+        .chars()
+        .rev()
+        .take(16)
+        .collect();
+    users::Entity::update_many()
+        .col_expr(users::Column::Status, Expr::value("disabled"))
+        .col_expr(users::Column::DisplayName, Expr::value(ERASED_ACCOUNT_NAME))
+        .col_expr(
+            users::Column::Username,
+            Expr::value(format!("erased-{tail}")),
+        )
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(users::Column::Id.eq(account))
+        .exec(conn)
+        .await?;
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+        .filter(sessions::Column::UserId.eq(account))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    notifications::Entity::delete_many()
+        .filter(notifications::Column::RecipientUserId.eq(account))
+        .exec(conn)
+        .await?;
+    notification_preferences::Entity::delete_many()
+        .filter(notification_preferences::Column::UserId.eq(account))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records the tombstone; an existing one is left as it is (replay).
+pub async fn insert_erasure(conn: &impl Conn, row: ErasureRow) -> Result<bool, StoreError> {
+    if find_erasure(conn, &row.patient_id).await?.is_some() {
+        return Ok(false);
+    }
+    erasures::Entity::insert(row.into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(true)
+}
+
+pub async fn find_erasure(
+    conn: &impl Conn,
+    patient: &str,
+) -> Result<Option<ErasureRow>, StoreError> {
+    Ok(erasures::Entity::find_by_id(patient.to_owned())
+        .one(conn)
+        .await?)
+}
+
+/// Notes which ledger entry records an erasure.
+pub async fn set_ledger_sequence(
+    conn: &impl Conn,
+    patient: &str,
+    sequence: i64,
+) -> Result<(), StoreError> {
+    erasures::Entity::update_many()
+        .col_expr(erasures::Column::LedgerSequence, Expr::value(sequence))
+        .filter(erasures::Column::PatientId.eq(patient))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Erasures the ledger file does not record yet, oldest first.
+pub async fn erasures_without_ledger(conn: &impl Conn) -> Result<Vec<ErasureRow>, StoreError> {
+    Ok(erasures::Entity::find()
+        .filter(erasures::Column::LedgerSequence.is_null())
+        .order_by_asc(erasures::Column::ErasedAt)
+        .order_by_asc(erasures::Column::PatientId)
+        .all(conn)
+        .await?)
+}
+
+/// How many patients have been erased.
+pub async fn erasure_count(conn: &impl Conn) -> Result<u64, StoreError> {
+    Ok(erasures::Entity::find().count(conn).await?)
+}
+
+pub async fn insert_hold(conn: &impl Conn, row: LegalHoldRow) -> Result<(), StoreError> {
+    legal_holds::Entity::insert(row.into_active_model())
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_hold(conn: &impl Conn, id: &str) -> Result<Option<LegalHoldRow>, StoreError> {
+    Ok(legal_holds::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?)
+}
+
+/// A patient's holds, newest first (released and expired ones included).
+pub async fn holds_of(
+    conn: &impl Conn,
+    patient: PatientId,
+) -> Result<Vec<LegalHoldRow>, StoreError> {
+    Ok(legal_holds::Entity::find()
+        .filter(legal_holds::Column::PatientId.eq(patient.to_string()))
+        .order_by_desc(legal_holds::Column::SetAt)
+        .order_by_desc(legal_holds::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+fn in_force(now: i64) -> Condition {
+    Condition::all()
+        .add(legal_holds::Column::ReleasedAt.is_null())
+        .add(
+            Condition::any()
+                .add(legal_holds::Column::Until.is_null())
+                .add(legal_holds::Column::Until.gt(now)),
+        )
+}
+
+/// The patient's holds in force at `now`, the one lasting longest first.
+pub async fn active_holds(
+    conn: &impl Conn,
+    patient: &str,
+    now: i64,
+) -> Result<Vec<LegalHoldRow>, StoreError> {
+    let mut rows = legal_holds::Entity::find()
+        .filter(legal_holds::Column::PatientId.eq(patient))
+        .filter(in_force(now))
+        .all(conn)
+        .await?;
+    rows.sort_by_key(|row| std::cmp::Reverse(row.until.unwrap_or(i64::MAX)));
+    Ok(rows)
+}
+
+/// Releases a hold if it has not been released yet.
+pub async fn release_hold(
+    conn: &impl Conn,
+    id: &str,
+    by: Option<String>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let result = legal_holds::Entity::update_many()
+        .col_expr(legal_holds::Column::ReleasedAt, Expr::value(now))
+        .col_expr(legal_holds::Column::ReleasedBy, Expr::value(by))
+        .filter(legal_holds::Column::Id.eq(id))
+        .filter(legal_holds::Column::ReleasedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// The patients with a hold in force at `now`.
+pub async fn held_patients(conn: &impl Conn, now: i64) -> Result<HashSet<String>, StoreError> {
+    let ids: Vec<String> = legal_holds::Entity::find()
+        .select_only()
+        .column(legal_holds::Column::PatientId)
+        .filter(in_force(now))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// When the patient's last encounter started (micros), if they have any.
+pub async fn last_encounter_at(conn: &impl Conn, patient: &str) -> Result<Option<i64>, StoreError> {
+    let latest: Option<i64> = encounters::Entity::find()
+        .select_only()
+        .column(encounters::Column::StartedAt)
+        .filter(encounters::Column::PatientId.eq(patient))
+        .order_by_desc(encounters::Column::StartedAt)
+        .limit(1)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(latest)
+}
+
+/// Every patient's last encounter start (micros), by patient id.
+pub async fn last_encounters(conn: &impl Conn) -> Result<HashMap<String, i64>, StoreError> {
+    let rows: Vec<(String, Option<i64>)> = encounters::Entity::find()
+        .select_only()
+        .column(encounters::Column::PatientId)
+        .column_as(encounters::Column::StartedAt.max(), "latest")
+        .group_by(encounters::Column::PatientId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, latest)| latest.map(|latest| (id, latest)))
+        .collect())
+}
+
+/// One not-erased patient as the retention report needs it: id, pseudonym number,
+/// registration time (micros). Clear columns only.
+pub async fn retention_subjects(conn: &impl Conn) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    Ok(patients::Entity::find()
+        .select_only()
+        .column(patients::Column::Id)
+        .column(patients::Column::PseudonymNumber)
+        .column(patients::Column::CreatedAt)
+        .filter(patients::Column::Status.ne(ERASED_STATUS))
+        .order_by_asc(patients::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
