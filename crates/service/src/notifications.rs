@@ -36,6 +36,7 @@ use std::time::Duration as StdDuration;
 
 use carevault_core::appointment::AppointmentStatus;
 use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
+use carevault_core::consent::{ConsentPurpose, ConsentStatus};
 use carevault_core::notification::{
     self as rules, Channel, DeliveryStatus, MAX_ATTEMPTS, NotificationKind, NotificationText,
 };
@@ -356,8 +357,26 @@ impl Services {
         let own_patient = out
             .about
             .filter(|(patient, _)| patient.account_id.as_deref() == Some(out.recipient.as_str()));
+        // Consents (service/consents.rs): a withdrawn `appointment_reminders` stops reminders
+        // on every channel, a withdrawn `email_notifications` stops e-mail; the in-app inbox
+        // otherwise always gets the row. No consent recorded: the preferences decide.
+        if let Some((patient, _)) = own_patient
+            && is_reminder(out.kind)
+            && self
+                .consent_in_force(conn, &patient.id, ConsentPurpose::AppointmentReminders)
+                .await?
+                == ConsentStatus::Withdrawn
+        {
+            return Ok(Vec::new());
+        }
         let has_address = match own_patient {
-            Some((patient, dek)) if prefs.email_enabled => {
+            Some((patient, dek))
+                if prefs.email_enabled
+                    && self
+                        .consent_in_force(conn, &patient.id, ConsentPurpose::EmailNotifications)
+                        .await?
+                        == ConsentStatus::Granted =>
+            {
                 Self::patient_email(patient, dek)?.is_some()
             }
             _ => false,
@@ -837,6 +856,32 @@ impl Services {
             LIST_LIMIT,
         )
         .await?;
+        self.present(actor, rows, true).await
+    }
+
+    /// Every notification addressed to the patient's portal account about their record, on
+    /// every channel and in every status, newest first (texts opened; one `read` event), for
+    /// the access export (`service/subject_access.rs`), which has authorised the actor.
+    pub(crate) async fn notifications_for_access_export(
+        &self,
+        actor: &Actor,
+        patient: &PatientRow,
+    ) -> Result<Vec<NotificationView>, ServiceError> {
+        let Some(account) = patient.account_id.clone() else {
+            return Ok(Vec::new());
+        };
+        let rows = store::list(
+            self.store().conn(),
+            &NotificationFilter {
+                recipient_user_id: Some(account),
+                ..Default::default()
+            },
+            LIST_LIMIT,
+        )
+        .await?
+        .into_iter()
+        .filter(|row| row.patient_id.as_deref() == Some(patient.id.as_str()))
+        .collect();
         self.present(actor, rows, true).await
     }
 

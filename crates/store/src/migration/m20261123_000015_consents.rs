@@ -1,0 +1,69 @@
+//! Consent records (issue 8): one row per change, never updated; the consent in force for a
+//! purpose is the patient's latest row for it.
+//!
+//! In clear: the ids, the purpose and status (short enumerations, see
+//! `carevault_core::consent`), when and by whom (an account id). The optional note (for
+//! example the reference of a signed paper form) is free text and is sealed under the
+//! patient's data key (AAD `consents ‖ note ‖ id ‖ patient id`).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Consents {
+    Table,
+    Id,
+    PatientId,
+    Purpose,
+    Status,
+    RecordedAt,
+    RecordedBy,
+    Note,
+}
+
+#[derive(DeriveIden)]
+enum Patients {
+    Table,
+    Id,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Consents::Table)
+                    .col(string_len(Consents::Id, 36).primary_key())
+                    .col(string_len(Consents::PatientId, 36))
+                    .col(string_len(Consents::Purpose, 32))
+                    .col(string_len(Consents::Status, 16))
+                    .col(big_integer(Consents::RecordedAt))
+                    .col(string_len(Consents::RecordedBy, 36))
+                    .col(blob_null(Consents::Note))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_consents_patient")
+                            .from(Consents::Table, Consents::PatientId)
+                            .to(Patients::Table, Patients::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_consents_patient")
+                    .table(Consents::Table)
+                    .col(Consents::PatientId)
+                    .col(Consents::Purpose)
+                    .col(Consents::RecordedAt)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
