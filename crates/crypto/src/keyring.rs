@@ -45,6 +45,13 @@
 //! | KEK fingerprint | KEK v`N` | `carevault kek fingerprint v1` | 16 bytes, lowercase hex |
 //! | blind index, per [`IndexKind`] (HMAC-SHA256) | index key | `carevault blind index v1 <kind>` | 32 bytes |
 //! | index fingerprint | index key | `carevault index fingerprint v1` | 16 bytes, lowercase hex |
+//! | backup root key (HMAC-SHA256 key) | KEK v`N` | `carevault backup v1` | 32 bytes |
+//! | backup file key (AES-256-GCM) | backup root key of v`N` (as HKDF PRK) | `carevault backup file v1` ‖ the file's salt | 32 bytes |
+//!
+//! The backup file key is HKDF-Expand (RFC 5869 §2.3) with the backup root key as PRK, so
+//! every backup file (random salt) has its own key, and a file names the KEK version it was
+//! made with: [`KeyRing::backup_cipher`]. The ring hands out only a [`BackupCipher`], never
+//! the key.
 //!
 //! `<kind>` is [`IndexKind::label`]. Because the blind-index keys hang off `index.key` rather
 //! than a KEK, rotating the KEK never invalidates a blind index.
@@ -66,7 +73,7 @@ use aes_gcm::{Aes256Gcm, KeyInit};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hkdf::Hkdf;
-use hmac::Hmac;
+use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -91,6 +98,8 @@ const FINGERPRINT_LEN: usize = 16;
 const WRAP_INFO: &[u8] = b"carevault wrap v1";
 const KEK_FINGERPRINT_INFO: &[u8] = b"carevault kek fingerprint v1";
 const INDEX_FINGERPRINT_INFO: &[u8] = b"carevault index fingerprint v1";
+const BACKUP_ROOT_INFO: &[u8] = b"carevault backup v1";
+const BACKUP_FILE_INFO: &[u8] = b"carevault backup file v1";
 const BLIND_INDEX_INFO_PREFIX: &str = "carevault blind index v1 ";
 const MASTER_KEY_SALT: &[u8] = b"carevault master key v1";
 const MASTER_KEK_INFO: &[u8] = b"carevault master kek v1";
@@ -212,6 +221,8 @@ pub enum KeySource {
 struct Kek {
     wrapping_cipher: Aes256Gcm,
     fingerprint: String,
+    /// HMAC keyed with the backup root key (the HKDF PRK of backup file keys).
+    backup_prk: Hmac<Sha256>,
 }
 
 /// The keyed HMAC state for each blind-index kind.
@@ -455,6 +466,21 @@ impl KeyRing {
         self.blind_index_macs.get(kind)
     }
 
+    /// The cipher of one backup file made with KEK `version` and the file's random `salt`
+    /// (derivation in the module docs); `None` when the ring lacks that version.
+    pub fn backup_cipher(&self, version: u32, salt: &[u8]) -> Option<BackupCipher> {
+        let kek = self.kek(version)?;
+        // HKDF-Expand with one output block: T(1) = HMAC(PRK, info || 0x01).
+        let mut mac = kek.backup_prk.clone();
+        mac.update(BACKUP_FILE_INFO);
+        mac.update(salt);
+        mac.update(&[1u8]);
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        key.copy_from_slice(mac.finalize().into_bytes().as_slice());
+        let cipher = Aes256Gcm::new_from_slice(&key[..]).ok()?;
+        Some(BackupCipher { cipher })
+    }
+
     fn kek(&self, version: u32) -> Option<&Kek> {
         if version == self.current_version {
             Some(&self.current)
@@ -492,12 +518,92 @@ impl KeyRing {
     }
 }
 
+/// Length of the authentication tag at the end of every sealed backup segment.
+pub const BACKUP_TAG_LEN: usize = 16;
+
+/// AES-256-GCM under one backup file's key, for the segments of the STREAM construction
+/// (Hoang, Reyhanitabar, Rogaway, Vizár 2015): the 12-byte nonce of segment `i` is `i` as a
+/// big-endian u64, three zero bytes, and a last byte that is `1` for the final segment and
+/// `0` otherwise. So segments cannot be reordered, dropped or
+/// truncated at a segment boundary without failing authentication. The key is unique per
+/// file (random salt), so nonces never repeat under one key.
+#[derive(Clone)]
+pub struct BackupCipher {
+    cipher: Aes256Gcm,
+}
+
+impl fmt::Debug for BackupCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BackupCipher(..)")
+    }
+}
+
+/// A backup segment failed authentication (damaged file, or other keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("segment {0} fails authentication")]
+pub struct BackupSegmentError(pub u64);
+
+impl BackupCipher {
+    fn nonce(index: u64, last: bool) -> [u8; 12] {
+        let mut nonce = [0u8; 12];
+        nonce[..8].copy_from_slice(&index.to_be_bytes());
+        nonce[11] = u8::from(last);
+        nonce
+    }
+
+    /// Seals segment `index` (ciphertext followed by the 16-byte tag).
+    pub fn seal_segment(
+        &self,
+        index: u64,
+        last: bool,
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, BackupSegmentError> {
+        use aes_gcm::aead::AeadInOut;
+        let nonce = Self::nonce(index, last);
+        let mut buffer = Vec::with_capacity(plaintext.len() + BACKUP_TAG_LEN);
+        buffer.extend_from_slice(plaintext);
+        let tag = self
+            .cipher
+            .encrypt_inout_detached((&nonce).into(), aad, (&mut buffer[..]).into())
+            .map_err(|_| BackupSegmentError(index))?;
+        buffer.extend_from_slice(tag.as_slice());
+        Ok(buffer)
+    }
+
+    /// Opens segment `index` (as [`BackupCipher::seal_segment`] made it).
+    pub fn open_segment(
+        &self,
+        index: u64,
+        last: bool,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, BackupSegmentError> {
+        use aes_gcm::aead::AeadInOut;
+        let split = sealed
+            .len()
+            .checked_sub(BACKUP_TAG_LEN)
+            .ok_or(BackupSegmentError(index))?;
+        let (body, tag) = sealed.split_at(split);
+        let tag: &[u8; BACKUP_TAG_LEN] = tag.try_into().map_err(|_| BackupSegmentError(index))?;
+        let nonce = Self::nonce(index, last);
+        let mut buffer = body.to_vec();
+        self.cipher
+            .decrypt_inout_detached((&nonce).into(), aad, (&mut buffer[..]).into(), tag.into())
+            .map_err(|_| BackupSegmentError(index))?;
+        Ok(buffer)
+    }
+}
+
 fn derive_kek(kek: &[u8; KEY_LEN]) -> Result<Kek, KeyRingError> {
     let wrapping_key = hkdf_expand::<KEY_LEN>(None, kek, WRAP_INFO)?;
     let fingerprint = hkdf_expand::<FINGERPRINT_LEN>(None, kek, KEK_FINGERPRINT_INFO)?;
+    let backup_root = hkdf_expand::<KEY_LEN>(None, kek, BACKUP_ROOT_INFO)?;
     Ok(Kek {
         wrapping_cipher: Aes256Gcm::new((&*wrapping_key).into()),
         fingerprint: hex::encode(*fingerprint),
+        backup_prk: <Hmac<Sha256> as KeyInit>::new_from_slice(&backup_root[..])
+            .map_err(|_| KeyRingError::KeyDerivation)?,
     })
 }
 
@@ -785,6 +891,39 @@ mod tests {
 
     fn mode_of(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn backup_segments_are_bound_to_key_salt_index_finality_and_header() {
+        let ring = KeyRing::from_master_key(&[3u8; 32]).unwrap();
+        let cipher = ring.backup_cipher(1, b"salt one").unwrap();
+        let sealed = cipher.seal_segment(4, false, b"header", b"rows").unwrap();
+        assert_eq!(sealed.len(), 4 + BACKUP_TAG_LEN);
+        assert_eq!(
+            cipher.open_segment(4, false, b"header", &sealed).unwrap(),
+            b"rows"
+        );
+        assert_eq!(
+            cipher.open_segment(5, false, b"header", &sealed),
+            Err(BackupSegmentError(5))
+        );
+        assert!(cipher.open_segment(4, true, b"header", &sealed).is_err());
+        assert!(cipher.open_segment(4, false, b"other", &sealed).is_err());
+        let other_salt = ring.backup_cipher(1, b"salt two").unwrap();
+        assert!(
+            other_salt
+                .open_segment(4, false, b"header", &sealed)
+                .is_err()
+        );
+        let other_ring = KeyRing::from_master_key(&[4u8; 32]).unwrap();
+        let other_key = other_ring.backup_cipher(1, b"salt one").unwrap();
+        assert!(
+            other_key
+                .open_segment(4, false, b"header", &sealed)
+                .is_err()
+        );
+        assert!(ring.backup_cipher(2, b"salt one").is_none());
+        assert!(!format!("{cipher:?}").contains("cipher:"));
     }
 
     fn key_dir() -> (tempfile::TempDir, PathBuf) {
