@@ -211,6 +211,15 @@ impl AuditWriter {
         Ok(())
     }
 
+    /// Events accepted but not yet taken by the writer (the `/metrics` queue depth).
+    pub(crate) async fn queue_depth(&self) -> usize {
+        self.sender
+            .lock()
+            .await
+            .as_ref()
+            .map_or(0, |s| s.max_capacity() - s.capacity())
+    }
+
     /// Stops accepting events and waits until every accepted one is committed.
     pub(crate) async fn close(&self) {
         self.sender.lock().await.take();
@@ -317,6 +326,11 @@ impl Services {
             reason: None,
             request_id,
         }
+    }
+
+    /// Events waiting for the audit trail's group-commit writer.
+    pub async fn audit_queue_depth(&self) -> usize {
+        self.inner.audit_writer.queue_depth().await
     }
 
     /// Records an event through the group-commit writer and waits until it is durable.

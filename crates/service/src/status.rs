@@ -49,3 +49,188 @@ impl Services {
         })
     }
 }
+
+/// Free space of the data directory's file system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    pub available_bytes: u64,
+    pub total_bytes: u64,
+}
+
+/// Below this much free space (or [`LOW_DISK_PERCENT`]), the disk is reported "low".
+pub const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;
+/// Below this share of the file system free, the disk is reported "low".
+pub const LOW_DISK_PERCENT: u64 = 5;
+/// A successful backup older than this is reported "stale".
+pub const BACKUP_STALE_AFTER: chrono::Duration = chrono::Duration::hours(26);
+
+impl DiskSpace {
+    /// Less than 1 GiB or less than 5 % free.
+    pub fn is_low(&self) -> bool {
+        self.available_bytes < LOW_DISK_BYTES
+            || self.available_bytes.saturating_mul(100)
+                < self.total_bytes.saturating_mul(LOW_DISK_PERCENT)
+    }
+}
+
+/// The free space of the file system holding `dir`, when the platform can tell.
+pub fn disk_space(dir: &std::path::Path) -> Option<DiskSpace> {
+    #[cfg(unix)]
+    {
+        let stat = rustix::fs::statvfs(dir).ok()?;
+        Some(DiskSpace {
+            available_bytes: stat.f_bavail.saturating_mul(stat.f_frsize),
+            total_bytes: stat.f_blocks.saturating_mul(stat.f_frsize),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// How long `/readyz` waits for the database's answer.
+pub const READINESS_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The backup's state for `/readyz`, the status page and the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupHealth {
+    /// The last backup succeeded less than [`BACKUP_STALE_AFTER`] ago.
+    Ok,
+    /// The last backup succeeded, but longer ago.
+    Stale,
+    /// The last backup (or its restore drill) failed.
+    Failed,
+    /// No backup recorded.
+    None,
+}
+
+impl BackupHealth {
+    pub fn of(record: Option<&crate::backup::BackupRecord>, now: DateTime<Utc>) -> BackupHealth {
+        match record {
+            None => BackupHealth::None,
+            Some(r) if !r.succeeded() || r.drill.as_ref().is_some_and(|d| d.error.is_some()) => {
+                BackupHealth::Failed
+            }
+            Some(r) if now - r.finished_at > BACKUP_STALE_AFTER => BackupHealth::Stale,
+            Some(_) => BackupHealth::Ok,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupHealth::Ok => "ok",
+            BackupHealth::Stale => "stale",
+            BackupHealth::Failed => "failed",
+            BackupHealth::None => "none",
+        }
+    }
+}
+
+/// What `/readyz` reports. Nothing in it is sensitive: four words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: bool,
+    /// `None` when no data directory is configured or the platform cannot tell.
+    pub disk_low: Option<bool>,
+    /// `None` when the database cannot be read.
+    pub backup: Option<BackupHealth>,
+    /// `Some(true)` verified, `Some(false)` failed, `None` pending (or unreadable).
+    pub audit_verified: Option<bool>,
+    /// Whether the audit facts could be read (false when the database is down).
+    pub audit_known: bool,
+}
+
+impl Readiness {
+    /// Ready to take traffic: only an unreachable database takes the node out. A low
+    /// disk, a stale or failed backup or a failed audit verification are reported for
+    /// the operator but leave the node serving (taking every node out at once would be
+    /// worse than the problem).
+    pub fn ready(&self) -> bool {
+        self.database
+    }
+}
+
+/// What `/metrics` reports beyond the HTTP counters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricsFacts {
+    pub database_up: bool,
+    /// Events waiting for the audit writer.
+    pub audit_queue_depth: usize,
+    /// Seconds since the last successful backup, if any.
+    pub backup_age_seconds: Option<f64>,
+    pub uptime_seconds: f64,
+}
+
+impl Services {
+    /// How `record` (the last backup) stands now.
+    pub fn backup_health(&self, record: Option<&crate::backup::BackupRecord>) -> BackupHealth {
+        BackupHealth::of(record, self.now())
+    }
+
+    /// The free space of the data directory, if one is configured.
+    pub fn data_dir_space(&self) -> Option<DiskSpace> {
+        self.settings().data_dir.as_deref().and_then(disk_space)
+    }
+
+    /// The facts of `/readyz`. Not audited and open to anyone: it says only whether the
+    /// database answers, whether the disk is low and the backup and audit states in one
+    /// word each.
+    pub async fn readiness(&self) -> Readiness {
+        // A load balancer's probe should not wait out the pool's acquire timeout.
+        let database = tokio::time::timeout(READINESS_PING_TIMEOUT, self.database_ready())
+            .await
+            .unwrap_or(false);
+        let disk_low = self.data_dir_space().map(|d| d.is_low());
+        if !database {
+            return Readiness {
+                database,
+                disk_low,
+                backup: None,
+                audit_verified: None,
+                audit_known: false,
+            };
+        }
+        let backup = self
+            .last_backup()
+            .await
+            .ok()
+            .map(|r| BackupHealth::of(r.as_ref(), self.now()));
+        let verification = self.last_audit_verification().await;
+        Readiness {
+            database,
+            disk_low,
+            backup,
+            audit_verified: verification
+                .as_ref()
+                .ok()
+                .and_then(|v| v.as_ref().map(|v| v.ok)),
+            audit_known: verification.is_ok(),
+        }
+    }
+
+    /// The facts of `/metrics` beyond the HTTP layer's own counters. Administrators only
+    /// (the refusal is recorded).
+    pub async fn metrics_facts(&self, actor: &Actor) -> Result<MetricsFacts, ServiceError> {
+        self.authorize(
+            actor,
+            Capability::AdministerSystem,
+            carevault_core::audit::ResourceType::System,
+        )
+        .await?;
+        let now = self.now();
+        let backup_age_seconds = match self.last_backup().await {
+            Ok(Some(record)) if record.succeeded() => {
+                Some((now - record.finished_at).num_milliseconds().max(0) as f64 / 1000.0)
+            }
+            _ => None,
+        };
+        Ok(MetricsFacts {
+            database_up: self.database_ready().await,
+            audit_queue_depth: self.audit_queue_depth().await,
+            backup_age_seconds,
+            uptime_seconds: (now - self.inner.started_at).num_milliseconds().max(0) as f64 / 1000.0,
+        })
+    }
+}

@@ -125,6 +125,13 @@ struct StatusPage {
     checkpoint: Option<CheckpointSummary>,
     audit_origin: String,
     verifier_key: String,
+    /// Free space of the data directory, in words ("12.0 GiB free of 50.0 GiB").
+    disk: String,
+    disk_low: bool,
+    backup: Option<carevault_service::backup::BackupRecord>,
+    backup_size: String,
+    /// "ok", "stale", "failed" or "none".
+    backup_health: &'static str,
 }
 
 /// "3 d 4 h 5 min" style.
@@ -156,6 +163,9 @@ pub async fn status(
     // The status call admits administrators only; the audit facts follow from it.
     let status = state.services.system_status(&actor).await?;
     let verification = state.services.last_audit_verification().await?;
+    let backup = state.services.last_backup().await?;
+    let backup_health = state.services.backup_health(backup.as_ref()).as_str();
+    let space = state.services.data_dir_space();
     let checkpoint = state
         .services
         .latest_checkpoint(&actor)
@@ -175,6 +185,23 @@ pub async fn status(
         checkpoint,
         audit_origin: state.services.audit_origin().to_owned(),
         verifier_key: state.services.audit_verifier_key(),
+        disk: space.map_or_else(
+            || "unknown (no data directory configured)".to_owned(),
+            |d| {
+                format!(
+                    "{} free of {}",
+                    crate::pages::dashboard::format_size(d.available_bytes),
+                    crate::pages::dashboard::format_size(d.total_bytes)
+                )
+            },
+        ),
+        disk_low: space.is_some_and(|d| d.is_low()),
+        backup_size: backup
+            .as_ref()
+            .map(|b| crate::pages::dashboard::format_size(b.bytes))
+            .unwrap_or_default(),
+        backup,
+        backup_health,
     })
 }
 

@@ -1,14 +1,18 @@
-//! The dashboard: one per role, showing that role's day. Until the later parts of the system
-//! land, each card says what it will hold.
+//! The dashboard: one per role, showing that role's day (counts of its own work, from
+//! `Services::role_dashboard`) above its cards. Administrators get the system facts (uptime,
+//! last backup, last audit verification, database, disk, sessions) and the charts of
+//! `Services::admin_dashboard`, rendered as inline SVG by [`crate::charts`].
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::Role;
+use carevault_service::dashboard::{AdminDashboard, RoleDashboard, SEXES};
 use carevault_service::pharmacy::StockLevel;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::charts::{self, Bar, Group};
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken};
 use crate::pages::{Layout, notice, render};
@@ -19,14 +23,6 @@ pub struct Card {
     pub title: &'static str,
     pub body: &'static str,
     pub link: Option<(&'static str, &'static str)>,
-}
-
-const fn card(title: &'static str, body: &'static str) -> Card {
-    Card {
-        title,
-        body,
-        link: None,
-    }
 }
 
 /// The cards of a role's dashboard.
@@ -78,10 +74,16 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "Appointments by department, clinician, status and day for a date range, with a chart and a CSV download.",
                 link: Some(("/appointments/report", "Open the report")),
             },
-            card(
-                "Backups",
-                "Coming with backups: the last backup, its size and the result of the restore drill.",
-            ),
+            Card {
+                title: "Backups",
+                body: "The last backup, its size and the result of the restore drill.",
+                link: Some(("/admin/backups", "Open backups")),
+            },
+            Card {
+                title: "Metrics",
+                body: "Request counts, latencies, the audit queue and the backup age in Prometheus text format, for monitoring.",
+                link: Some(("/metrics", "Open /metrics")),
+            },
             Card {
                 title: "Pharmacy stock",
                 body: "Stock per drug with reorder and expiry alerts, the formulary, and the stock report.",
@@ -163,10 +165,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "Find a patient by name, date of birth, MRN, phone or national id.",
                 link: Some(("/patients", "Search patients")),
             },
-            card(
-                "Billing",
-                "Coming with billing: invoices to issue and payments to record.",
-            ),
+            Card {
+                title: "Billing",
+                body: "Invoices to issue and payments to record.",
+                link: Some(("/billing", "Open billing")),
+            },
         ],
         Some(Role::Pharmacist) => vec![
             Card {
@@ -206,10 +209,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 body: "Your signed encounters, prescriptions and documents; print a summary; share your record (or one visit) with a doctor.",
                 link: Some(("/my/encounters", "Open my encounters")),
             },
-            card(
-                "My bills",
-                "Coming with billing: your invoices and payments.",
-            ),
+            Card {
+                title: "My bills",
+                body: "Your invoices and payments.",
+                link: Some(("/my/bills", "Open my bills")),
+            },
             Card {
                 title: "Who accessed my record",
                 body: "Every time staff opened or changed your record or your account: when, who, in which role, and what they did.",
@@ -246,7 +250,361 @@ struct DashboardPage {
     emergency_alert: Option<String>,
     /// Administrators and pharmacists: drugs to reorder and batches expiring, when any.
     stock_alert: Option<StockAlert>,
+    /// The role's own day, in words and numbers.
+    day: Vec<DayFact>,
+    /// Administrators: the system facts and the charts.
+    admin: Option<AdminPanel>,
     cards: Vec<Card>,
+}
+
+/// One line of a role's day: a number and what it counts (`key` names it for tests).
+#[derive(Debug, Clone)]
+pub struct DayFact {
+    pub key: &'static str,
+    pub value: String,
+    pub label: String,
+    pub link: Option<&'static str>,
+}
+
+fn fact(key: &'static str, value: impl ToString, label: impl Into<String>) -> DayFact {
+    DayFact {
+        key,
+        value: value.to_string(),
+        label: label.into(),
+        link: None,
+    }
+}
+
+/// The administrators' facts and charts, ready to show.
+#[derive(Debug, Clone)]
+pub struct AdminPanel {
+    pub facts: Vec<(&'static str, &'static str, String)>,
+    /// (title, inline SVG) of each chart.
+    pub charts: Vec<(&'static str, String)>,
+}
+
+/// "12.3 MiB"-style sizes.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Minor units as "1234.50 USD".
+pub fn format_minor(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+}
+
+fn admin_panel(d: &AdminDashboard) -> AdminPanel {
+    let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let backup = match &d.last_backup {
+        None => "none recorded".to_owned(),
+        Some(b) => {
+            let result = match &b.error {
+                None => "succeeded".to_owned(),
+                Some(e) => format!("FAILED: {e}"),
+            };
+            let drill = match &b.drill {
+                None => String::new(),
+                Some(dr) if dr.error.is_none() => ", restore drill passed".to_owned(),
+                Some(_) => ", restore drill FAILED".to_owned(),
+            };
+            format!(
+                "{}, {}, {result}{drill}",
+                when(b.finished_at),
+                format_size(b.bytes)
+            )
+        }
+    };
+    let verification = match &d.last_verification {
+        None => "never".to_owned(),
+        Some(v) if v.ok => format!("ok at {} ({} events)", when(v.finished_at), v.size),
+        Some(v) => format!("FAILED at {}", when(v.finished_at)),
+    };
+    let disk = match d.disk {
+        None => "unknown".to_owned(),
+        Some(disk) => format!(
+            "{} free of {}{}",
+            format_size(disk.available_bytes),
+            format_size(disk.total_bytes),
+            if disk.is_low() { " (LOW)" } else { "" }
+        ),
+    };
+    let facts = vec![
+        (
+            "uptime",
+            "Uptime",
+            crate::pages::admin::format_uptime(d.status.uptime),
+        ),
+        ("backup", "Last backup", backup),
+        ("audit", "Last audit verification", verification),
+        (
+            "database",
+            "Database",
+            format!(
+                "{}, {}",
+                d.status.backend.name(),
+                d.status
+                    .database_size_bytes
+                    .and_then(|b| u64::try_from(b).ok())
+                    .map_or_else(|| "size unknown".to_owned(), format_size)
+            ),
+        ),
+        ("disk", "Data directory disk", disk),
+        (
+            "sessions",
+            "Active sessions",
+            d.status.active_sessions.to_string(),
+        ),
+    ];
+    let to_bars = |counts: &[carevault_service::dashboard::Count]| -> Vec<Bar> {
+        counts
+            .iter()
+            .map(|c| Bar::new(c.label.clone(), c.value))
+            .collect()
+    };
+    let age_groups: Vec<Group> = d
+        .patients_by_age_and_sex
+        .iter()
+        .map(|g| Group {
+            label: g.group.clone(),
+            bars: to_bars(&g.values),
+        })
+        .collect();
+    let invoice_bars: Vec<Bar> = d
+        .outstanding_invoices
+        .iter()
+        .map(|o| {
+            Bar::new(
+                format!(
+                    "{} ({})",
+                    o.status.replace('_', " "),
+                    format_minor(o.owed_minor, &d.currency)
+                ),
+                o.count,
+            )
+        })
+        .collect();
+    let stock = d.stock_alerts;
+    let charts = vec![
+        (
+            "Patients by age band and sex",
+            charts::grouped_bars(
+                "patients-age-sex",
+                "Patients by five-year age band and sex (erased records excluded)",
+                &SEXES,
+                &age_groups,
+            ),
+        ),
+        (
+            "Appointments per day",
+            charts::vertical_bars(
+                "appointments-per-day",
+                &format!(
+                    "Appointments per day, the 14 days before and after {}",
+                    d.today.format("%Y-%m-%d")
+                ),
+                &to_bars(&d.appointments_per_day),
+                7,
+            ),
+        ),
+        (
+            "Appointments per department",
+            charts::horizontal_bars(
+                "appointments-per-department",
+                "Appointments per department, the same 28 days",
+                &to_bars(&d.appointments_per_department),
+            ),
+        ),
+        (
+            "Encounters per week",
+            charts::vertical_bars(
+                "encounters-per-week",
+                "Encounters per week (weeks starting Monday), the last 12 weeks",
+                &to_bars(&d.encounters_per_week),
+                2,
+            ),
+        ),
+        (
+            "Stock alerts",
+            charts::horizontal_bars(
+                "stock-alerts",
+                "Stock alerts: drugs to reorder, batches expiring and expired",
+                &[
+                    Bar::new("reorder", stock.reorder),
+                    Bar::new("expiring", stock.expiring),
+                    Bar::new("expired", stock.expired),
+                ],
+            ),
+        ),
+        (
+            "Outstanding invoices",
+            charts::horizontal_bars(
+                "outstanding-invoices",
+                "Invoices still owing, by status (amount owed in brackets)",
+                &invoice_bars,
+            ),
+        ),
+    ];
+    AdminPanel { facts, charts }
+}
+
+/// The facts of a role's own day.
+fn day_facts(day: &RoleDashboard, zone: chrono_tz::Tz) -> Vec<DayFact> {
+    match day {
+        RoleDashboard::Admin => Vec::new(),
+        RoleDashboard::Clinician {
+            today,
+            total,
+            scheduled,
+            waiting,
+            in_progress,
+            completed,
+        } => {
+            let mut first = fact(
+                "appointments-today",
+                total,
+                format!(
+                    "appointment(s) on your schedule today ({})",
+                    today.format("%Y-%m-%d")
+                ),
+            );
+            first.link = Some("/my/day");
+            vec![
+                first,
+                fact("waiting", waiting, "checked in and waiting"),
+                fact("in-progress", in_progress, "in progress"),
+                fact("scheduled", scheduled, "still to come"),
+                fact("completed", completed, "completed"),
+            ]
+        }
+        RoleDashboard::Reception {
+            today,
+            total,
+            checked_in,
+            expected,
+            pending_requests,
+        } => {
+            let mut first = fact(
+                "appointments-today",
+                total,
+                format!("appointment(s) today ({})", today.format("%Y-%m-%d")),
+            );
+            first.link = Some("/desk");
+            let mut requests = fact(
+                "requests",
+                pending_requests,
+                "appointment request(s) waiting for a slot",
+            );
+            requests.link = Some("/appointments/requests");
+            vec![
+                first,
+                fact("checked-in", checked_in, "checked in"),
+                fact("expected", expected, "expected, not arrived yet"),
+                requests,
+            ]
+        }
+        RoleDashboard::Pharmacy {
+            active_prescriptions,
+            stock_alerts,
+        } => {
+            let mut queue = fact(
+                "dispensing-queue",
+                active_prescriptions,
+                "active prescription(s) in the dispensing queue",
+            );
+            queue.link = Some("/pharmacy/dispensing");
+            let mut alerts = fact(
+                "stock-alerts",
+                stock_alerts.total(),
+                format!(
+                    "stock alert(s): {} to reorder, {} expiring, {} expired",
+                    stock_alerts.reorder, stock_alerts.expiring, stock_alerts.expired
+                ),
+            );
+            alerts.link = Some("/pharmacy");
+            vec![queue, alerts]
+        }
+        RoleDashboard::Patient {
+            next_appointments,
+            unpaid_bills,
+            unpaid_minor,
+            currency,
+        } => {
+            let mut out = Vec::new();
+            let mut next = fact(
+                "next-appointments",
+                next_appointments.len(),
+                "upcoming appointment(s)",
+            );
+            next.link = Some("/my/appointments");
+            out.push(next);
+            for a in next_appointments {
+                out.push(fact(
+                    "next-appointment",
+                    a.start
+                        .with_timezone(&zone)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string(),
+                    format!(
+                        "{}{} ({})",
+                        a.department,
+                        a.clinician
+                            .as_deref()
+                            .map(|c| format!(", {c}"))
+                            .unwrap_or_default(),
+                        a.status.replace('_', " ")
+                    ),
+                ));
+            }
+            let mut bills = fact(
+                "unpaid-bills",
+                unpaid_bills,
+                format!(
+                    "unpaid bill(s), {} owed",
+                    format_minor(*unpaid_minor, currency)
+                ),
+            );
+            bills.link = Some("/my/bills");
+            out.push(bills);
+            out
+        }
+        RoleDashboard::Auditor {
+            last_verification,
+            refusals_last_24h,
+        } => {
+            let verification = match last_verification {
+                None => fact("audit-verification", "never", "audit trail verification"),
+                Some(v) => fact(
+                    "audit-verification",
+                    if v.ok { "ok" } else { "FAILED" },
+                    format!(
+                        "last audit trail verification, {} ({} events)",
+                        v.finished_at.format("%Y-%m-%d %H:%M UTC"),
+                        v.size
+                    ),
+                ),
+            };
+            let mut refusals = fact(
+                "refusals",
+                refusals_last_24h,
+                "refused request(s) in the last 24 hours",
+            );
+            refusals.link = Some("/audit?outcome=denied");
+            vec![verification, refusals]
+        }
+    }
 }
 
 /// The stock alert card: drugs at or below their reorder level and batches expiring within
@@ -332,12 +690,24 @@ pub async fn dashboard(
     } else {
         None
     };
+    let day = match state.services.role_dashboard(&actor).await {
+        Ok(day) => day_facts(&day, state.services.clinic_time_zone()),
+        Err(carevault_service::ServiceError::Forbidden) => Vec::new(),
+        Err(err) => return Err(err.into()),
+    };
+    let admin = if role == Some(Role::Admin) {
+        Some(admin_panel(&state.services.admin_dashboard(&actor).await?))
+    } else {
+        None
+    };
     let page = DashboardPage {
         layout: Layout::new(&state, &actor, &title, "/dashboard", csrf)
             .with_notice(notice(query.notice.as_deref())),
         greeting: format!("Welcome, {}", actor.display_name()),
         emergency_alert,
         stock_alert,
+        day,
+        admin,
         cards: cards_for(role),
     };
     render(&page)

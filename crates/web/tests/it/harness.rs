@@ -79,6 +79,16 @@ macro_rules! on_all_backends {
     };
 }
 
+/// `url` with its host and port replaced by `proxy`'s.
+fn url_via(url: &str, proxy: std::net::SocketAddr) -> String {
+    let mut parsed = url::Url::parse(url).expect("a database URL");
+    parsed
+        .set_host(Some(&proxy.ip().to_string()))
+        .expect("a host");
+    parsed.set_port(Some(proxy.port())).expect("a port");
+    parsed.to_string()
+}
+
 /// A fresh database; dropped again when the test ends.
 struct TestDatabase {
     url: String,
@@ -246,6 +256,9 @@ pub struct TestAppBuilder {
     service: ServiceSettings,
     public_url: String,
     synthetic_patients: u64,
+    /// Connect the application through this address instead of the database server's
+    /// own (a test's TCP proxy); the test database itself is still created directly.
+    connect_via: Option<std::net::SocketAddr>,
 }
 
 impl TestAppBuilder {
@@ -261,6 +274,14 @@ impl TestAppBuilder {
         self
     }
 
+    /// Makes the application reach its (PostgreSQL or MariaDB) database through `proxy`:
+    /// the URL's host and port are replaced, everything else is kept. Creating and
+    /// dropping the test database still go to the server directly.
+    pub fn connect_via(mut self, proxy: std::net::SocketAddr) -> Self {
+        self.connect_via = Some(proxy);
+        self
+    }
+
     pub fn public_url(mut self, url: &str) -> Self {
         self.public_url = url.to_owned();
         self
@@ -269,8 +290,12 @@ impl TestAppBuilder {
     pub async fn build(self) -> TestApp {
         init_logging();
         let database = TestDatabase::create(&self.backend).await;
+        let app_url = match self.connect_via {
+            Some(proxy) => url_via(&database.url, proxy),
+            None => database.url.clone(),
+        };
         let store = Store::connect(
-            &database.url,
+            &app_url,
             &ConnectSettings {
                 max_connections: 5,
                 ..Default::default()
@@ -306,7 +331,7 @@ impl TestAppBuilder {
             services,
             clock,
             state,
-            database_url: database.url.clone(),
+            database_url: app_url,
             checkpoint_file,
             master_key,
             _database: database,
@@ -321,6 +346,7 @@ impl TestApp {
             service: ServiceSettings::default(),
             public_url: "https://carevault.test".into(),
             synthetic_patients: 0,
+            connect_via: None,
         }
     }
 
