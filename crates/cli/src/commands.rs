@@ -1,4 +1,5 @@
-//! The commands: `serve`, `migrate` and `user …`.
+//! The commands: `serve`, `migrate`, `user …`, `audit verify`, `keys …`, `demo seed` and
+//! `backup …`.
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -17,8 +18,8 @@ use secrecy::SecretString;
 use carevault_service::keys::{KeySourceConfig, bind_key_ring};
 
 use crate::config::{
-    AuditCommand, Cli, Command, Config, DemoCommand, KeysCommand, ServeArgs, UserCommand,
-    master_key_from_env,
+    AuditCommand, BackupCommand, Cli, Command, Config, DemoCommand, KeysCommand, ServeArgs,
+    UserCommand, master_key_from_env,
 };
 use crate::logging;
 
@@ -54,7 +55,153 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             allow_real_database,
         }) => demo_seed(config, patients, seed, allow_real_database).await,
+        Command::Backup(command) => backup(config, command).await,
     }
+}
+
+/// The key ring of `--key-dir` or `CAREVAULT_MASTER_KEY`, opened without a database and
+/// without creating anything (to read or restore a backup).
+fn open_key_ring(config: &Config) -> anyhow::Result<carevault_crypto::keyring::KeyRing> {
+    use secrecy::ExposeSecret;
+    match key_source(config) {
+        KeySourceConfig::MasterKey(key) => Ok(
+            carevault_crypto::keyring::KeyRing::from_master_key_base64(key.expose_secret())?,
+        ),
+        KeySourceConfig::Directory(dir) => {
+            Ok(carevault_crypto::keyring::KeyRing::open(&dir, false)?)
+        }
+    }
+}
+
+/// Reads and opens a backup file: every segment authenticated, every table checked.
+fn open_backup_file(
+    config: &Config,
+    file: &Path,
+) -> anyhow::Result<carevault_service::backup::OpenedBackup> {
+    let keys = open_key_ring(config)?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let opened = carevault_service::backup::open_backup(&bytes, &keys)
+        .with_context(|| format!("{} failed verification", file.display()))?;
+    Ok(opened)
+}
+
+async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
+    match command {
+        BackupCommand::Create { out } => {
+            let store = open_store(&config).await?;
+            let services = services(store, &config).await?;
+            let operator = services.console_operator();
+            let record = services.backup_now(&operator, out.as_deref()).await;
+            services.shutdown().await;
+            services.close().await;
+            let record = record?;
+            if let Some(error) = record.error {
+                bail!("backup FAILED: {error}");
+            }
+            let path = match out {
+                Some(path) => path,
+                None => config
+                    .data_dir
+                    .join("backups")
+                    .join(record.file_name.unwrap_or_default()),
+            };
+            println!(
+                "Backup written to {} ({} bytes).",
+                path.display(),
+                record.bytes
+            );
+            match record.drill.and_then(|drill| drill.error) {
+                None => println!("Restore drill passed: every table matches the manifest."),
+                Some(error) => bail!("the restore drill FAILED: {error}"),
+            }
+            Ok(())
+        }
+        BackupCommand::Verify { file } => {
+            let opened = open_backup_file(&config, &file)?;
+            let rows: u64 = opened.manifest.tables.iter().map(|t| t.rows).sum();
+            println!(
+                "{} is intact: made {} by Carevault {} from {} with KEK v{}; {} tables, {} rows, {} migrations.",
+                file.display(),
+                opened.manifest.created_at.to_rfc3339(),
+                opened.manifest.carevault_version,
+                opened.manifest.source_backend,
+                opened.header.kek_version,
+                opened.manifest.tables.len(),
+                rows,
+                opened.manifest.migrations.len()
+            );
+            Ok(())
+        }
+        BackupCommand::Restore { file } => restore(config, file).await,
+    }
+}
+
+/// `carevault backup restore FILE`: verifies the whole file first, then restores into the
+/// empty target database, replays the erasure ledger, and says what the operator must know.
+async fn restore(config: Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let opened = open_backup_file(&config, &file)?;
+    if config.database_url.starts_with("sqlite:") {
+        ensure_private_dir(&config.data_dir, "data directory")?;
+    }
+    let store = Store::connect(
+        &config.database_url,
+        &ConnectSettings {
+            max_connections: config.db_max_connections.min(4),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let report = carevault_service::backup::restore_backup(&opened, &store)
+        .await
+        .with_context(|| format!("cannot restore into {}", store.redacted_url()))?;
+    println!(
+        "Restored {} ({} tables, {} rows, made {}) into {}; every table matches the manifest.",
+        file.display(),
+        report.tables,
+        report.rows,
+        opened.manifest.created_at.to_rfc3339(),
+        store.redacted_url()
+    );
+    if report.migrated_after > 0 {
+        println!(
+            "Applied {} newer migrations after loading the rows.",
+            report.migrated_after
+        );
+    }
+    // The restored database records the key fingerprints; these must be its keys.
+    bind_key_ring(&store, &key_source(&config)).await?;
+    let ledger = erasure_ledger_path(&config);
+    let replay = carevault_service::erasure::replay_ledger(&store, &ledger).await?;
+    println!(
+        "Erasure ledger {}: {} entries, {} patients erased again (erased after the backup was taken).",
+        ledger.display(),
+        replay.entries,
+        replay.erased_now
+    );
+    store.close().await;
+    println!(
+        "\nBefore serving: the server needs the same keys (--key-dir {} or the same \
+         CAREVAULT_MASTER_KEY) and the audit signing key in it.",
+        config.key_dir.display()
+    );
+    let checkpoints = checkpoint_file(&config);
+    if checkpoints.exists() {
+        println!(
+            "The checkpoint log {} belongs to the database before the restore: it records \
+             audit events made after this backup, so `carevault audit verify` will report a \
+             rollback. Keep it as evidence and move it aside (e.g. to {}.pre-restore) before \
+             serving; new checkpoints start from the restored audit trail.",
+            checkpoints.display(),
+            checkpoints.display()
+        );
+    } else {
+        println!(
+            "No checkpoint log in {}: `carevault audit verify` checks the restored audit trail \
+             against the checkpoints stored in the database.",
+            config.data_dir.join("checkpoints").display()
+        );
+    }
+    Ok(())
 }
 
 async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
@@ -214,11 +361,31 @@ async fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
             billing: carevault_service::billing::BillingSettings {
                 currency: config.currency,
             },
+            backup: carevault_service::backup::BackupSettings {
+                dir: Some(config.data_dir.join("backups")),
+                keep: config.backup_keep,
+            },
+            privacy: carevault_service::erasure::PrivacySettings {
+                ledger_path: Some(erasure_ledger_path(config)),
+                clinical_retention_years: config.retention_years,
+                retention_erase: config.retention_erase,
+            },
+            data_dir: Some(config.data_dir.clone()),
             ..ServiceSettings::default()
         },
         audit,
         keys,
     ))
+}
+
+/// The erasure ledger: in the key directory (it must survive a database restore and travels
+/// with the keys), or in the data directory when the keys come from `CAREVAULT_MASTER_KEY`.
+fn erasure_ledger_path(config: &Config) -> std::path::PathBuf {
+    let dir = match master_key_from_env() {
+        Some(_) => &config.data_dir,
+        None => &config.key_dir,
+    };
+    carevault_service::erasure::ledger_path(dir)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -281,7 +448,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "Audit checkpoints are signed with {}",
         services.audit_verifier_key()
     );
-    let jobs = services.start_jobs(JobIntervals::default());
+    let jobs = services.start_jobs(JobIntervals {
+        backup: config.backup_interval,
+        retention: config.retention_interval,
+        ..JobIntervals::default()
+    });
     let app = carevault_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

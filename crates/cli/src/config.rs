@@ -94,6 +94,26 @@ pub enum Command {
     /// Synthetic data for demonstrations and benchmarks.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Back up, verify and restore the database (docs/BACKUP-FORMAT.md).
+    #[command(subcommand)]
+    Backup(BackupCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a consistent backup while servers keep running: one encrypted file in
+    /// <data-dir>/backups (or --out), followed by a restore drill into a scratch database.
+    Create {
+        /// Write the backup to this file instead (it must not exist).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a backup file's integrity (every segment, every table against its manifest)
+    /// with the keys of --key-dir or CAREVAULT_MASTER_KEY, without restoring it.
+    Verify { file: PathBuf },
+    /// Restore a backup into an EMPTY database (--database-url, default the SQLite file in
+    /// --data-dir) of any backend; also how to move from SQLite to PostgreSQL or MariaDB.
+    Restore { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +215,24 @@ pub struct ServeArgs {
     /// The currency of invoices (ISO 4217 code, e.g. EUR). Default: USD
     #[arg(long, env = "CAREVAULT_CURRENCY")]
     pub currency: Option<String>,
+    /// Take a backup (followed by a restore drill) this often, into <data-dir>/backups;
+    /// `off` disables scheduled backups. Default: 24h
+    #[arg(long, env = "CAREVAULT_BACKUP_INTERVAL")]
+    pub backup_interval: Option<String>,
+    /// How many scheduled backup files to keep (the newest; 1–1000). Default: 14
+    #[arg(long, env = "CAREVAULT_BACKUP_KEEP")]
+    pub backup_keep: Option<String>,
+    /// Clinical records are kept this many years after the patient's last encounter; until
+    /// then erasure is refused. Default: 10
+    #[arg(long, env = "CAREVAULT_RETENTION_YEARS")]
+    pub retention_years: Option<String>,
+    /// How often the retention job lists the patients past retention without a legal hold;
+    /// `off` disables it. Default: 24h
+    #[arg(long, env = "CAREVAULT_RETENTION_INTERVAL")]
+    pub retention_interval: Option<String>,
+    /// Let the retention job erase the patients past retention (otherwise it only reports).
+    #[arg(long, env = "CAREVAULT_RETENTION_ERASE")]
+    pub retention_erase: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,6 +293,11 @@ pub struct FileConfig {
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub currency: Option<String>,
+    pub backup_interval: Option<String>,
+    pub backup_keep: Option<String>,
+    pub retention_years: Option<String>,
+    pub retention_interval: Option<String>,
+    pub retention_erase: Option<bool>,
 }
 
 /// The resolved, validated configuration.
@@ -283,6 +326,16 @@ pub struct Config {
     pub currency: carevault_core::money::Currency,
     /// Reminder lead time and SMTP (its URL is redacted in `Debug`).
     pub notifications: carevault_service::notifications::NotificationSettings,
+    /// How often `serve` takes a backup; `None`: never.
+    pub backup_interval: Option<Duration>,
+    /// How many backup files the schedule keeps.
+    pub backup_keep: usize,
+    /// Years clinical records are kept after the last encounter.
+    pub retention_years: u32,
+    /// How often the retention job runs; `None`: never.
+    pub retention_interval: Option<Duration>,
+    /// Whether the retention job erases (otherwise it reports).
+    pub retention_erase: bool,
 }
 
 fn parse_duration(option: &str, value: &str) -> anyhow::Result<Duration> {
@@ -515,7 +568,69 @@ impl Config {
             reminder_lead,
             smtp,
         };
+        let backup_interval_text = serve
+            .backup_interval
+            .clone()
+            .or(file.backup_interval)
+            .unwrap_or_else(|| "24h".into());
+        let backup_interval = if matches!(backup_interval_text.trim(), "off" | "none" | "0") {
+            None
+        } else {
+            let every = parse_duration("--backup-interval", &backup_interval_text)?;
+            if every < Duration::from_secs(60) {
+                bail!("--backup-interval: must be at least 1m (or off)");
+            }
+            Some(every)
+        };
+        let backup_keep_text = serve
+            .backup_keep
+            .clone()
+            .or(file.backup_keep)
+            .unwrap_or_else(|| "14".into());
+        let backup_keep: usize = backup_keep_text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .with_context(|| {
+                format!("--backup-keep: {backup_keep_text:?} is not a number between 1 and 1000")
+            })?;
+        let retention_years_text = serve
+            .retention_years
+            .clone()
+            .or(file.retention_years)
+            .unwrap_or_else(|| "10".into());
+        let retention_years: u32 = retention_years_text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .with_context(|| {
+                format!(
+                    "--retention-years: {retention_years_text:?} is not a number of years between 1 and 100"
+                )
+            })?;
+        let retention_interval_text = serve
+            .retention_interval
+            .clone()
+            .or(file.retention_interval)
+            .unwrap_or_else(|| "24h".into());
+        let retention_interval = if matches!(retention_interval_text.trim(), "off" | "none" | "0") {
+            None
+        } else {
+            let every = parse_duration("--retention-interval", &retention_interval_text)?;
+            if every < Duration::from_secs(60) {
+                bail!("--retention-interval: must be at least 1m (or off)");
+            }
+            Some(every)
+        };
+        let retention_erase = serve.retention_erase || file.retention_erase.unwrap_or(false);
         Ok(Config {
+            backup_interval,
+            backup_keep,
+            retention_years,
+            retention_interval,
+            retention_erase,
             time_zone,
             no_show_grace,
             patient_cancel_cutoff,
@@ -688,6 +803,38 @@ mod tests {
         let config =
             Config::resolve(&GlobalArgs::default(), &serve, FileConfig::default()).unwrap();
         assert!(config.insecure_cookies);
+    }
+
+    #[test]
+    fn backup_schedule_defaults_and_limits() {
+        let resolve = |serve: ServeArgs| {
+            Config::resolve(&GlobalArgs::default(), &serve, FileConfig::default())
+        };
+        let config = resolve(ServeArgs::default()).unwrap();
+        assert_eq!(config.backup_interval, Some(Duration::from_secs(24 * 3600)));
+        assert_eq!(config.backup_keep, 14);
+        let off = resolve(ServeArgs {
+            backup_interval: Some("off".into()),
+            backup_keep: Some("3".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(off.backup_interval, None);
+        assert_eq!(off.backup_keep, 3);
+        let err = resolve(ServeArgs {
+            backup_keep: Some("0".into()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--backup-keep"), "{err}");
+        let err = resolve(ServeArgs {
+            backup_interval: Some("5s".into()),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--backup-interval"), "{err}");
     }
 
     #[test]

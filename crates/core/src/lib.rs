@@ -11,6 +11,7 @@ pub mod appointment;
 pub mod audit;
 pub mod billing;
 pub mod clinical;
+pub mod consent;
 pub mod deidentify;
 pub mod document;
 pub mod error;

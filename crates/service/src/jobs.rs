@@ -23,6 +23,12 @@ pub struct JobIntervals {
     pub notification_delivery: Duration,
     /// How often low-stock and expiring-batch alerts are checked (deduplicated per day).
     pub stock_alerts: Duration,
+    /// How often the retention job runs (reports, and erases with `retention_erase`);
+    /// `None`: never.
+    pub retention: Option<Duration>,
+    /// How often a backup (with its restore drill) is taken; `None`: never (the CLI's
+    /// `--backup-interval` turns it on).
+    pub backup: Option<Duration>,
 }
 
 impl Default for JobIntervals {
@@ -35,6 +41,8 @@ impl Default for JobIntervals {
             appointment_status: Duration::from_secs(60),
             notification_delivery: Duration::from_secs(15),
             stock_alerts: Duration::from_secs(3600),
+            retention: None,
+            backup: None,
         }
     }
 }
@@ -134,7 +142,7 @@ impl Services {
                 }
             })
         };
-        vec![
+        let mut handles = vec![
             checkpoints,
             verification,
             housekeeping,
@@ -142,6 +150,38 @@ impl Services {
             appointment_status,
             notification_delivery,
             stock_alerts,
-        ]
+        ];
+        if let Some(every) = intervals.retention {
+            let services = self.clone();
+            handles.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = services.run_retention_job().await {
+                        tracing::warn!(error = %err, "the retention job failed");
+                    }
+                }
+            }));
+        }
+        if let Some(every) = intervals.backup {
+            let services = self.clone();
+            handles.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                // The first tick fires at once: skip it, so a restart does not back up.
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    match services.run_scheduled_backup().await {
+                        Ok(record) if record.succeeded() => {}
+                        Ok(record) => tracing::error!(
+                            error = record.error.as_deref().unwrap_or_default(),
+                            "the scheduled backup failed"
+                        ),
+                        Err(err) => tracing::error!(error = %err, "the scheduled backup failed"),
+                    }
+                }
+            }));
+        }
+        handles
     }
 }

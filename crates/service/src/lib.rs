@@ -13,6 +13,8 @@ pub mod auth;
 pub mod backup;
 pub mod billing;
 pub mod clock;
+pub mod consents;
+pub mod dashboard;
 pub mod demo;
 pub mod documents;
 pub mod emergency;
@@ -30,6 +32,7 @@ pub mod scheduling;
 mod sealing;
 pub mod shares;
 pub mod status;
+pub mod subject_access;
 pub mod synthetic;
 pub mod users;
 
@@ -59,6 +62,10 @@ pub struct ServiceSettings {
     pub pharmacy: pharmacy::PharmacySettings,
     pub billing: billing::BillingSettings,
     pub notifications: notifications::NotificationSettings,
+    pub backup: backup::BackupSettings,
+    pub privacy: erasure::PrivacySettings,
+    /// The data directory whose free space the status page and `/readyz` report.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServiceSettings {
@@ -73,6 +80,9 @@ impl Default for ServiceSettings {
             billing: billing::BillingSettings::default(),
             pharmacy: pharmacy::PharmacySettings::default(),
             notifications: notifications::NotificationSettings::default(),
+            backup: backup::BackupSettings::default(),
+            privacy: erasure::PrivacySettings::default(),
+            data_dir: None,
         }
     }
 }

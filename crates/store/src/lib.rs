@@ -8,9 +8,12 @@
 //! transaction.
 
 pub mod audit;
+pub mod backup;
 pub mod billing;
 pub mod care_team;
 pub mod connect;
+pub mod consents;
+pub mod dashboard;
 pub mod documents;
 pub mod emergency_access;
 pub mod encounters;
@@ -21,6 +24,7 @@ pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;
+pub mod privacy;
 pub mod record_shares;
 pub mod scheduling;
 pub mod schema_doc;

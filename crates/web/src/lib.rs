@@ -14,11 +14,13 @@
 pub mod api;
 pub mod assets;
 pub mod audit_query;
+pub mod charts;
 pub mod csrf;
 pub mod csv_export;
 pub mod errors;
 pub mod extract;
 pub mod headers;
+pub mod metrics;
 pub mod pages;
 pub mod pdf;
 pub mod problem;
@@ -90,6 +92,8 @@ pub struct AppState {
     pub services: Services,
     pub settings: Arc<WebSettings>,
     pub started: Instant,
+    /// The HTTP counters `/metrics` reports (per process).
+    pub metrics: Arc<metrics::HttpMetrics>,
 }
 
 impl AppState {
@@ -98,6 +102,7 @@ impl AppState {
             services,
             settings: Arc::new(settings),
             started: Instant::now(),
+            metrics: Arc::default(),
         }
     }
 }

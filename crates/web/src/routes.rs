@@ -9,7 +9,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{MethodRouter, delete, get, post};
 
-use crate::{AppState, api, assets, errors, headers, pages, session};
+use crate::{AppState, api, assets, errors, headers, metrics, pages, session};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +92,7 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         // Probes and assets.
         .add(&["GET"], "/healthz", Public, get(pages::probes::healthz))
         .add(&["GET"], "/readyz", Public, get(pages::probes::readyz))
+        .add(&["GET"], "/metrics", Page, get(metrics::serve))
         .add(&["GET"], "/assets/{name}", Public, get(assets::serve))
         .add(&["GET"], "/favicon.ico", Public, get(assets::favicon))
         // Sign-in.
@@ -123,6 +124,12 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             get(pages::admin::users).post(pages::admin::create_user),
         )
         .add(&["GET"], "/admin/status", Page, get(pages::admin::status))
+        .add(
+            &["GET", "POST"],
+            "/admin/backups",
+            Page,
+            get(pages::backups::page).post(pages::backups::back_up_now),
+        )
         .add(
             &["POST"],
             "/admin/audit/verify",
@@ -287,6 +294,10 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
     let table = pages::summary::routes(table);
     let table = api::emergency::routes(table);
     let table = api::shares::routes(table);
+    let table = api::privacy::routes(table);
+    let table = pages::privacy::routes(table);
+    let table = api::subject_access::routes(table);
+    let table = pages::privacy_rights::routes(table);
     let table = api::documents::routes(table);
     let table = pages::documents::routes(table);
     let table = api::clinical::routes(table);
@@ -309,6 +320,7 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .layer(from_fn_with_state(state.clone(), errors::render_errors))
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
         .layer(from_fn(headers::request_context))
+        .layer(from_fn_with_state(state.clone(), metrics::track))
         .with_state(state);
     (router, routes)
 }

@@ -234,6 +234,9 @@ async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     pharmacy_and_billing_workflow(client, base)
         .await
         .context("the pharmacy and billing workflow")?;
+    operations_workflow(client, base)
+        .await
+        .context("the administrator's operations workflow")?;
     Ok(())
 }
 
@@ -718,6 +721,36 @@ async fn patient_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The administrator's operations: the dashboard draws its charts, "Back up now" writes a
+/// backup whose restore drill passes, and the status page shows it.
+async fn operations_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
+    sign_in(client, base, "admin", demo_password("admin")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    let charts = client
+        .find_all(Locator::Css("main svg[role='img'] rect[data-value]"))
+        .await
+        .context("cannot look for chart bars")?;
+    ensure!(
+        !charts.is_empty(),
+        "the admin dashboard draws no chart bars"
+    );
+    println!(
+        "browser test: admin dashboard draws {} chart bars",
+        charts.len()
+    );
+    client.goto(base.join("/admin/backups")?.as_str()).await?;
+    wait_for_path(client, "/admin/backups").await?;
+    click_button(client, "Back up now").await?;
+    wait_for_text(client, "#restore-drill", "passed")
+        .await
+        .context("the backup's restore drill")?;
+    wait_for_text(client, "#backup-files", ".cvbak").await?;
+    println!("browser test: admin backed up now and the restore drill passed");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+    Ok(())
+}
+
 /// The demo password of `username`.
 fn demo_password(username: &str) -> anyhow::Result<&'static str> {
     DEMO_ACCOUNTS
@@ -1177,7 +1210,14 @@ impl Server {
         let services = Services::new(
             store,
             Arc::new(SystemClock),
-            ServiceSettings::default(),
+            ServiceSettings {
+                backup: carevault_service::backup::BackupSettings {
+                    dir: Some(data.path().join("backups")),
+                    keep: 3,
+                },
+                data_dir: Some(data.path().to_owned()),
+                ..ServiceSettings::default()
+            },
             carevault_service::AuditSettings::ephemeral(),
             carevault_crypto::keyring::KeyRing::from_master_key(
                 &carevault_crypto::random_bytes::<32>(),

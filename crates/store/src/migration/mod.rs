@@ -19,6 +19,8 @@ mod m20261123_000010_pharmacy;
 mod m20261123_000011_billing;
 mod m20261123_000012_notifications;
 mod m20261123_000013_prescription_drug;
+mod m20261123_000014_privacy;
+mod m20261123_000015_consents;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -43,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_billing::Migration),
             Box::new(m20261123_000012_notifications::Migration),
             Box::new(m20261123_000013_prescription_drug::Migration),
+            Box::new(m20261123_000014_privacy::Migration),
+            Box::new(m20261123_000015_consents::Migration),
         ]
     }
 }

@@ -12,8 +12,10 @@ pub mod emergency;
 pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
+pub mod privacy;
 pub mod scheduling;
 pub mod shares;
+pub mod subject_access;
 pub mod system;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -94,6 +96,15 @@ use crate::problem::{Problem, ProblemFieldError};
         shares::list,
         shares::grant,
         shares::revoke,
+        privacy::erase,
+        privacy::tombstone,
+        privacy::list_holds,
+        privacy::set_hold,
+        privacy::release_hold,
+        privacy::retention,
+        subject_access::access_export,
+        subject_access::consents,
+        subject_access::record_consent,
         documents::upload,
         documents::list,
         documents::meta,
@@ -177,6 +188,17 @@ use crate::problem::{Problem, ProblemFieldError};
         shares::ShareRecord,
         shares::ShareList,
         shares::ShareRequest,
+        privacy::ErasureRequest,
+        privacy::ErasureRecord,
+        privacy::LegalHoldRecord,
+        privacy::LegalHoldList,
+        privacy::LegalHoldRequest,
+        privacy::RetentionEntry,
+        privacy::RetentionReportRecord,
+        subject_access::ConsentRecordBody,
+        subject_access::CurrentConsentBody,
+        subject_access::ConsentList,
+        subject_access::ConsentRequest,
         documents::DocumentRecord,
         documents::DocumentList,
         documents::UploadDocumentForm,

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod admin;
 pub mod audit;
+pub mod backups;
 pub mod billing;
 pub mod clinical;
 pub mod dashboard;
@@ -14,6 +15,8 @@ pub mod login;
 pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
+pub mod privacy;
+pub mod privacy_rights;
 pub mod probes;
 pub mod scheduling;
 pub mod shares;
@@ -100,6 +103,7 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
         items.push(("/my/prescriptions", "My prescriptions"));
         items.push(("/my/documents", "My documents"));
         items.push(("/my/sharing", "Sharing"));
+        items.push(("/my/consents", "Consents and my data"));
         items.push(("/staff", "Our doctors"));
     }
     if matches!(
@@ -119,6 +123,7 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
         items.push(("/admin/status", "System status"));
         items.push(("/admin/research-export", "Research export"));
         items.push(("/admin/break-glass", "Emergency access reviews"));
+        items.push(("/admin/retention", "Retention"));
     }
     if matches!(role, Some(Role::Admin | Role::Doctor)) {
         items.push(("/reports/diagnoses", "Diagnoses report"));
@@ -140,6 +145,7 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     }
     if matches!(role, Some(Role::Admin | Role::Auditor)) {
         items.push(("/audit", "Audit log"));
+        items.push(("/admin/processing", "Records of processing"));
     }
     if role == Some(Role::Patient) {
         items.push(("/account/access-history", "Who accessed my record"));
@@ -203,6 +209,7 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "payment-recorded" => Some("The payment has been recorded."),
         "invoice-voided" => Some("The invoice is void."),
         "price-saved" => Some("The price has been saved."),
+        "consent-recorded" => Some("The consent has been recorded."),
         _ => None,
     }
 }
