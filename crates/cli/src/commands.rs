@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use carevault_service::demo::{DEMO_ACCOUNTS, DemoSeed};
@@ -388,9 +389,84 @@ fn erasure_ledger_path(config: &Config) -> std::path::PathBuf {
     carevault_service::erasure::ledger_path(dir)
 }
 
+/// Connects and migrates like [`open_store`], but waits for a database server that cannot be
+/// reached (PostgreSQL or MariaDB down), retrying with a growing pause (up to 10 s); the
+/// first failure is announced with the address the standby answers on. Any other failure,
+/// and any failure on SQLite (a local file: nothing to wait for), ends the command.
+async fn open_store_waiting(config: &Config, address: SocketAddr) -> anyhow::Result<Store> {
+    let mut pause = Duration::from_secs(1);
+    let mut announced = false;
+    loop {
+        let connected = Store::connect(
+            &config.database_url,
+            &ConnectSettings {
+                max_connections: config.db_max_connections,
+                ..Default::default()
+            },
+        )
+        .await;
+        match connected {
+            Ok(store) => {
+                store.migrate().await.with_context(|| {
+                    format!("cannot apply migrations to {}", store.redacted_url())
+                })?;
+                if announced {
+                    println!("The database answers again: {}", store.redacted_url());
+                }
+                return Ok(store);
+            }
+            Err(err) if !config.database_url.starts_with("sqlite:") => {
+                if !announced {
+                    println!(
+                        "Carevault {} is serving at http://{address}/ (waiting for the database: {err})",
+                        env!("CARGO_PKG_VERSION")
+                    );
+                    announced = true;
+                }
+                tracing::warn!(error = %err, retry_in = ?pause, "the database cannot be reached; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     ensure_private_dir(&config.data_dir, "data directory")?;
-    let store = open_store(&config).await?;
+    let web_settings = WebSettings {
+        public_url: config.public_url.clone(),
+        insecure_cookies: config.insecure_cookies,
+        demo: config.demo,
+        max_body_bytes: config.max_body_bytes,
+        trust_forwarded_for: config.trust_forwarded_for,
+    };
+    // Listen first: while the database cannot be reached (or migrations run), the standby
+    // answers `/readyz` 503 and pages with "database unavailable" instead of refusing
+    // connections; a server whose database is down at start-up serves as soon as it is back.
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let address = listener.local_addr()?;
+    let standby = carevault_web::standby::Standby::new(web_settings.clone());
+    let mut server = tokio::spawn({
+        let app = standby
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+    });
+    let store = tokio::select! {
+        store = open_store_waiting(&config, address) => store?,
+        stopped = &mut server => {
+            // Stopped (SIGINT or SIGTERM) before the database ever answered.
+            stopped.context("the HTTP server task failed")??;
+            return Ok(());
+        }
+    };
     let backend = store.backend();
     let services = services(store, &config).await?;
 
@@ -409,10 +485,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let address = listener.local_addr()?;
+    // The application takes over from the standby before the banner says it serves.
+    let state = AppState::new(services.clone(), web_settings);
+    standby.ready(carevault_web::router(state));
     println!(
         "Carevault {} is serving at http://{address}/ ({backend})",
         env!("CARGO_PKG_VERSION")
@@ -434,16 +509,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
-    let state = AppState::new(
-        services.clone(),
-        WebSettings {
-            public_url: config.public_url.clone(),
-            insecure_cookies: config.insecure_cookies,
-            demo: config.demo,
-            max_body_bytes: config.max_body_bytes,
-            trust_forwarded_for: config.trust_forwarded_for,
-        },
-    );
     println!(
         "Audit checkpoints are signed with {}",
         services.audit_verifier_key()
@@ -453,10 +518,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         retention: config.retention_interval,
         ..JobIntervals::default()
     });
-    let app = carevault_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = server.await.context("the HTTP server task failed")?;
     // Requests in flight have finished: commit every accepted audit event, sign a final
     // checkpoint, then stop.
     for job in jobs {

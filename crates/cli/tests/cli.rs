@@ -319,3 +319,109 @@ fn a_demo_database_is_refused_without_demo() {
         stderr(&output)
     );
 }
+
+/// Forwards every connection accepted on `listener` to `target` (a stand-in for the database
+/// server coming back: before it is started, nothing listens on the port).
+fn forward(listener: std::net::TcpListener, target: String) {
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let (Ok(mut client_read), Ok(mut server_read)) =
+                (client.try_clone(), server.try_clone())
+            else {
+                continue;
+            };
+            let (mut client_write, mut server_write) = (client, server);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut client_read, &mut server_write);
+                let _ = server_write.shutdown(std::net::Shutdown::Both);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut server_read, &mut client_write);
+                let _ = client_write.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+}
+
+/// The database is down when the server starts: it still binds at once, answers `/readyz`
+/// 503, pages with the friendly "Database unavailable" page and the API with a 503 problem;
+/// when the database answers, it migrates and serves, without being restarted.
+#[test]
+fn serve_started_while_the_database_is_down_serves_once_it_is_back() {
+    let Some(url) = backend_url("CAREVAULT_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let scratch = common::ScratchDatabase::create(&url);
+    let real = url::Url::parse(&scratch.url).unwrap();
+    let target = format!(
+        "{}:{}",
+        real.host_str().unwrap(),
+        real.port().unwrap_or(5432)
+    );
+    // A port where nothing listens yet: the database "is down".
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut proxied = real.clone();
+    proxied.set_host(Some("127.0.0.1")).unwrap();
+    proxied.set_port(Some(port)).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = carevault(&dir.path().join("data"));
+    command.args([
+        "--database-url",
+        proxied.as_str(),
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    let server = start(command);
+
+    let (status, body) = http_get(&server.address, "/readyz");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"unreachable\""), "{body}");
+    let (status, body) = http_get(&server.address, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http_get(&server.address, "/login");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("Database unavailable"), "{body}");
+    assert!(
+        body.to_ascii_lowercase().contains("retry-after: 5"),
+        "{body}"
+    );
+    assert!(
+        body.to_ascii_lowercase()
+            .contains("content-security-policy: default-src 'none'"),
+        "{body}"
+    );
+    assert!(!body.contains("postgres"), "no internals: {body}");
+    let (status, body) = http_get(&server.address, "/api/v1/auth/me");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("application/problem+json"), "{body}");
+
+    // The database comes back.
+    forward(
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        target,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = http_get(&server.address, "/readyz");
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not recover: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (status, body) = http_get(&server.address, "/login");
+    assert_eq!(status, 200, "{body}");
+    drop(server); // before the scratch database is dropped
+}

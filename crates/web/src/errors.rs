@@ -124,7 +124,7 @@ fn explain(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-fn is_api_path(path: &str) -> bool {
+pub(crate) fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/v1") || path == "/api/openapi.json"
 }
 
@@ -211,6 +211,23 @@ pub async fn render_errors(
         );
         Response::from_parts(parts, Body::from(html))
     }
+}
+
+/// The friendly 503 page ("Database unavailable"), for a server still waiting for its
+/// database (see `standby.rs`).
+pub(crate) fn unavailable_page(request_id: &str, demo: bool) -> String {
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let (heading, explanation) = explain(status);
+    ErrorTemplate {
+        status: status.as_u16(),
+        heading,
+        explanation,
+        message: None,
+        request_id,
+        demo,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("{heading} (request {request_id})"))
 }
 
 /// The fallback for unknown paths.

@@ -91,7 +91,13 @@ pub async fn security_headers(
 ) -> Response {
     let is_asset = request.uri().path().starts_with("/assets/");
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+    apply_security_headers(response.headers_mut(), is_asset, state.settings.hsts());
+    response
+}
+
+/// The security headers of [`security_headers`], for any response (the standby router of a
+/// server waiting for its database uses them too).
+pub fn apply_security_headers(headers: &mut axum::http::HeaderMap, is_asset: bool, hsts: bool) {
     let mut set = |name: HeaderName, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
@@ -117,11 +123,10 @@ pub async fn security_headers(
         set(header::CACHE_CONTROL, "no-store");
         set(header::PRAGMA, "no-cache");
     }
-    if state.settings.hsts() {
+    if hsts {
         set(
             header::STRICT_TRANSPORT_SECURITY,
             "max-age=63072000; includeSubDomains",
         );
     }
-    response
 }

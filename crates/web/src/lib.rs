@@ -26,6 +26,7 @@ pub mod pdf;
 pub mod problem;
 pub mod routes;
 pub mod session;
+pub mod standby;
 
 use std::sync::Arc;
 use std::time::Instant;
