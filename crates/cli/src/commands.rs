@@ -365,6 +365,7 @@ async fn services(store: Store, config: &Config) -> anyhow::Result<Services> {
             backup: carevault_service::backup::BackupSettings {
                 dir: Some(config.data_dir.join("backups")),
                 keep: config.backup_keep,
+                interval: config.backup_interval,
             },
             privacy: carevault_service::erasure::PrivacySettings {
                 ledger_path: Some(erasure_ledger_path(config)),

@@ -64,6 +64,9 @@ pub struct BackupSettings {
     pub dir: Option<PathBuf>,
     /// How many backup files the schedule keeps (the newest).
     pub keep: usize,
+    /// How often the schedule takes a backup (`None`: no schedule); the status checks call
+    /// a backup "stale" when it is older than this plus a grace period.
+    pub interval: Option<std::time::Duration>,
 }
 
 impl Default for BackupSettings {
@@ -71,6 +74,7 @@ impl Default for BackupSettings {
         Self {
             dir: None,
             keep: 14,
+            interval: None,
         }
     }
 }

@@ -61,8 +61,19 @@ pub struct DiskSpace {
 pub const LOW_DISK_BYTES: u64 = 1024 * 1024 * 1024;
 /// Below this share of the file system free, the disk is reported "low".
 pub const LOW_DISK_PERCENT: u64 = 5;
-/// A successful backup older than this is reported "stale".
+/// Without a backup schedule, a successful backup older than this is reported "stale"; with
+/// one, a backup is stale when it is older than the interval plus [`BACKUP_STALE_GRACE`].
 pub const BACKUP_STALE_AFTER: chrono::Duration = chrono::Duration::hours(26);
+/// How late a scheduled backup may be (it runs, then its drill) before it is "stale".
+pub const BACKUP_STALE_GRACE: chrono::Duration = chrono::Duration::hours(2);
+
+/// When a successful backup becomes "stale" under `settings`.
+pub fn backup_stale_after(settings: &crate::backup::BackupSettings) -> chrono::Duration {
+    settings
+        .interval
+        .and_then(|every| chrono::Duration::from_std(every).ok())
+        .map_or(BACKUP_STALE_AFTER, |every| every + BACKUP_STALE_GRACE)
+}
 
 impl DiskSpace {
     /// Less than 1 GiB or less than 5 % free.
@@ -96,7 +107,7 @@ pub const READINESS_PING_TIMEOUT: std::time::Duration = std::time::Duration::fro
 /// The backup's state for `/readyz`, the status page and the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackupHealth {
-    /// The last backup succeeded less than [`BACKUP_STALE_AFTER`] ago.
+    /// The last backup succeeded less than [`backup_stale_after`] ago.
     Ok,
     /// The last backup succeeded, but longer ago.
     Stale,
@@ -107,13 +118,17 @@ pub enum BackupHealth {
 }
 
 impl BackupHealth {
-    pub fn of(record: Option<&crate::backup::BackupRecord>, now: DateTime<Utc>) -> BackupHealth {
+    pub fn of(
+        record: Option<&crate::backup::BackupRecord>,
+        now: DateTime<Utc>,
+        stale_after: chrono::Duration,
+    ) -> BackupHealth {
         match record {
             None => BackupHealth::None,
             Some(r) if !r.succeeded() || r.drill.as_ref().is_some_and(|d| d.error.is_some()) => {
                 BackupHealth::Failed
             }
-            Some(r) if now - r.finished_at > BACKUP_STALE_AFTER => BackupHealth::Stale,
+            Some(r) if now - r.finished_at > stale_after => BackupHealth::Stale,
             Some(_) => BackupHealth::Ok,
         }
     }
@@ -166,7 +181,11 @@ pub struct MetricsFacts {
 impl Services {
     /// How `record` (the last backup) stands now.
     pub fn backup_health(&self, record: Option<&crate::backup::BackupRecord>) -> BackupHealth {
-        BackupHealth::of(record, self.now())
+        BackupHealth::of(
+            record,
+            self.now(),
+            backup_stale_after(&self.settings().backup),
+        )
     }
 
     /// The free space of the data directory, if one is configured.
@@ -192,11 +211,13 @@ impl Services {
                 audit_known: false,
             };
         }
-        let backup = self
-            .last_backup()
-            .await
-            .ok()
-            .map(|r| BackupHealth::of(r.as_ref(), self.now()));
+        let backup = self.last_backup().await.ok().map(|r| {
+            BackupHealth::of(
+                r.as_ref(),
+                self.now(),
+                backup_stale_after(&self.settings().backup),
+            )
+        });
         let verification = self.last_audit_verification().await;
         Readiness {
             database,
@@ -232,5 +253,48 @@ impl Services {
             backup_age_seconds,
             uptime_seconds: (now - self.inner.started_at).num_milliseconds().max(0) as f64 / 1000.0,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::{BackupRecord, BackupSettings};
+
+    fn record(at: DateTime<Utc>) -> BackupRecord {
+        BackupRecord {
+            finished_at: at,
+            file_name: Some("b.cvbak".into()),
+            bytes: 1,
+            error: None,
+            drill: None,
+        }
+    }
+
+    #[test]
+    fn a_backup_is_stale_after_its_interval_and_the_grace() {
+        let now = Utc::now();
+        let hourly = BackupSettings {
+            interval: Some(std::time::Duration::from_secs(3600)),
+            ..BackupSettings::default()
+        };
+        let stale_after = backup_stale_after(&hourly);
+        // Hourly plus two hours' grace: stale after three hours.
+        let old = record(now - chrono::Duration::minutes(200));
+        assert_eq!(
+            BackupHealth::of(Some(&old), now, stale_after),
+            BackupHealth::Stale
+        );
+        let recent = record(now - chrono::Duration::minutes(170));
+        assert_eq!(
+            BackupHealth::of(Some(&recent), now, stale_after),
+            BackupHealth::Ok
+        );
+        let unscheduled = backup_stale_after(&BackupSettings::default());
+        assert_eq!(unscheduled, BACKUP_STALE_AFTER);
+        assert_eq!(
+            BackupHealth::of(Some(&old), now, unscheduled),
+            BackupHealth::Ok
+        );
     }
 }

@@ -1214,6 +1214,7 @@ impl Server {
                 backup: carevault_service::backup::BackupSettings {
                     dir: Some(data.path().join("backups")),
                     keep: 3,
+                    interval: None,
                 },
                 data_dir: Some(data.path().to_owned()),
                 ..ServiceSettings::default()
