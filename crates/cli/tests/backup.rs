@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use common::{ScratchDatabase, carevault, logged};
+use common::{ScratchDatabase, carevault, create_admin, logged};
 
 fn text(output: &Output) -> String {
     format!(
@@ -23,32 +22,6 @@ fn text(output: &Output) -> String {
 
 fn run(data: &Path, args: &[&str]) -> Output {
     logged(carevault(data).args(args).output().unwrap())
-}
-
-fn create_admin(data: &Path) {
-    let mut child = carevault(data)
-        .args([
-            "user",
-            "create",
-            "--username",
-            "admin",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse battery\n")
-        .unwrap();
-    let output = logged(child.wait_with_output().unwrap());
-    assert!(output.status.success(), "{}", text(&output));
 }
 
 fn only_backup(dir: &Path) -> PathBuf {

@@ -8,12 +8,12 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{carevault, logged, start};
+use common::{carevault, create_admin, logged, start};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -46,32 +46,6 @@ fn snapshot(data: &Path) -> Vec<(String, u64)> {
         .collect();
     files.sort();
     files
-}
-
-fn create_admin(data: &Path) {
-    let mut child = carevault(data)
-        .args([
-            "user",
-            "create",
-            "--username",
-            "admin",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse battery\n")
-        .unwrap();
-    let output = logged(child.wait_with_output().unwrap());
-    assert!(output.status.success(), "{}", stderr(&output));
 }
 
 #[test]

@@ -1778,6 +1778,30 @@ impl Services {
         Ok(self.settings().patients.research_export_k)
     }
 
+    /// The row of `patient` when it is the record linked to the patient account `user` (and
+    /// not erased); otherwise a refusal, recorded, whether the record exists or not (no
+    /// existence oracle for another patient's id).
+    pub(crate) async fn patients_own_record(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        patient: PatientId,
+    ) -> Result<PatientRow, ServiceError> {
+        match patients::find_by_account(self.store().conn(), user).await? {
+            Some(row) if row.id == patient.to_string() && row.status != patients::ERASED_STATUS => {
+                Ok(row)
+            }
+            _ => Err(self
+                .deny(
+                    actor,
+                    ResourceType::Patient,
+                    Some(patient.to_string()),
+                    "not the patient's own record",
+                )
+                .await),
+        }
+    }
+
     /// The patient's care team. Anyone who may see the patient; audited as a read.
     pub async fn care_team(
         &self,

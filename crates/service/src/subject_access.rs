@@ -446,19 +446,7 @@ impl Services {
                 },
             },
             (Some(Role::Patient), Some(user)) => {
-                match patients::find_by_account(conn, user).await? {
-                    Some(row) if row.id == patient.to_string() && row.status != ERASED_STATUS => {
-                        Ok(row)
-                    }
-                    _ => Err(self
-                        .deny(
-                            actor,
-                            ResourceType::Patient,
-                            Some(patient.to_string()),
-                            "not the patient's own record",
-                        )
-                        .await),
-                }
+                self.patients_own_record(actor, user, patient).await
             }
             _ => Err(self
                 .deny(

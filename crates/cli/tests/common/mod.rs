@@ -137,3 +137,36 @@ impl Drop for ScratchDatabase {
         let _ = std::panic::catch_unwind(|| run_sql(&url, &format!("DROP DATABASE {name}")));
     }
 }
+
+/// `carevault user create --username admin --role admin`, the password from stdin; asserts
+/// it succeeded.
+pub fn create_admin(data_dir: &Path) {
+    use std::io::Write as _;
+    let mut child = carevault(data_dir)
+        .args([
+            "user",
+            "create",
+            "--username",
+            "admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    let output = logged(child.wait_with_output().unwrap());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
