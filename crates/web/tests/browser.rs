@@ -721,8 +721,8 @@ async fn patient_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The administrator's operations: the dashboard draws its charts, "Back up now" writes a
-/// backup whose restore drill passes, and the status page shows it.
+/// The administrator's operations: the dashboard draws its charts, and "Back up now" writes a
+/// backup whose restore drill passes; then a patient withdraws a consent in the portal.
 async fn operations_workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     sign_in(client, base, "admin", demo_password("admin")?).await?;
     wait_for_path(client, "/dashboard").await?;
@@ -746,6 +746,32 @@ async fn operations_workflow(client: &Client, base: &Url) -> anyhow::Result<()> 
         .context("the backup's restore drill")?;
     wait_for_text(client, "#backup-files", ".cvbak").await?;
     println!("browser test: admin backed up now and the restore drill passed");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+
+    // John withdraws his consent to appointment reminders in the portal.
+    sign_in(client, base, "john", demo_password("john")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    click_link(client, "//nav", "Consents and my data").await?;
+    wait_for_path(client, "/my/consents").await?;
+    client
+        .find(Locator::Css(
+            "tr[data-purpose='appointment_reminders'] button[type='submit']",
+        ))
+        .await
+        .context("no button for the reminders consent")?
+        .click()
+        .await
+        .context("cannot withdraw the reminders consent")?;
+    wait_for_text(client, "main .notice", "The consent has been recorded.").await?;
+    wait_for_text(
+        client,
+        "tr[data-purpose='appointment_reminders']",
+        "withdrawn",
+    )
+    .await?;
+    wait_for_text(client, "table.consent-history tbody", "withdrawn").await?;
+    println!("browser test: john withdrew his consent to reminders");
     sign_out(client).await?;
     wait_for_path(client, "/login").await?;
     Ok(())
