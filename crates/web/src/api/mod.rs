@@ -21,7 +21,20 @@ pub mod system;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::problem::{Problem, ProblemFieldError};
+use crate::problem::{ApiError, Problem, ProblemFieldError};
+
+/// A patient id from the path of the patient-scoped routes (surrounding spaces ignored); one
+/// that is not an id names no patient.
+pub(crate) fn path_patient_id(raw: &str) -> Option<carevault_core::PatientId> {
+    raw.trim().parse().ok()
+}
+
+/// The 404 of a patient-scoped route whose patient does not exist (or whose id is not one).
+pub(crate) fn no_such_patient() -> ApiError {
+    Problem::for_status(axum::http::StatusCode::NOT_FOUND)
+        .with_detail("No such patient.")
+        .into()
+}
 
 /// The OpenAPI document.
 #[derive(Debug, OpenApi)]

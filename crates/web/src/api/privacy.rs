@@ -7,12 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use carevault_core::PatientId;
 use carevault_service::erasure::{ErasureOutcome, LegalHold, LegalHoldInput, Tombstone};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
@@ -40,16 +40,6 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             delete(release_hold),
         )
         .add(&["GET"], "/api/v1/retention", Access::Api, get(retention))
-}
-
-fn not_found() -> ApiError {
-    Problem::for_status(StatusCode::NOT_FOUND)
-        .with_detail("No such patient.")
-        .into()
-}
-
-fn patient_id(raw: &str) -> Option<PatientId> {
-    raw.trim().parse().ok()
 }
 
 /// The confirmation of an erasure.
@@ -202,7 +192,7 @@ pub async fn erase(
     Path(id): Path<String>,
     body: Result<ApiJson<ErasureRequest>, ApiError>,
 ) -> Result<Json<ErasureRecord>, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let ApiJson(body) = body?;
     let outcome = state
         .services
@@ -230,7 +220,7 @@ pub async fn tombstone(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Json<ErasureRecord>, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let tombstone = state.services.erasure_tombstone(&actor, id).await?;
     Ok(Json(tombstone.into()))
 }
@@ -254,7 +244,7 @@ pub async fn list_holds(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Json<LegalHoldList>, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let holds = state.services.legal_holds(&actor, id).await?;
     Ok(Json(LegalHoldList {
         items: holds.into_iter().map(Into::into).collect(),
@@ -284,7 +274,7 @@ pub async fn set_hold(
     Path(id): Path<String>,
     body: Result<ApiJson<LegalHoldRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let ApiJson(body) = body?;
     let hold = state
         .services
@@ -328,7 +318,7 @@ pub async fn release_hold(
     CurrentActor(actor): CurrentActor,
     Path((id, hold_id)): Path<(String, String)>,
 ) -> Result<Json<LegalHoldRecord>, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let hold = state
         .services
         .release_legal_hold(&actor, id, &hold_id)

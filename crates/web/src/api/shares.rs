@@ -7,12 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use carevault_core::PatientId;
 use carevault_service::shares::{RecordShare, ShareInput};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
@@ -94,16 +94,6 @@ pub struct ShareRequest {
     pub scope_id: Option<String>,
 }
 
-fn not_found() -> ApiError {
-    Problem::for_status(StatusCode::NOT_FOUND)
-        .with_detail("No such patient.")
-        .into()
-}
-
-fn patient_id(raw: &str) -> Option<PatientId> {
-    raw.trim().parse().ok()
-}
-
 /// Lists the patient's shares.
 ///
 /// The patient (their own record) and administrators.
@@ -123,7 +113,7 @@ pub async fn list(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Json<ShareList>, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let shares = state.services.record_shares(&actor, id).await?;
     Ok(Json(ShareList {
         items: shares.into_iter().map(Into::into).collect(),
@@ -155,7 +145,7 @@ pub async fn grant(
     Path(id): Path<String>,
     body: Result<ApiJson<ShareRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let ApiJson(body) = body?;
     let share = state
         .services
@@ -201,7 +191,7 @@ pub async fn revoke(
     CurrentActor(actor): CurrentActor,
     Path((id, share_id)): Path<(String, String)>,
 ) -> Result<Json<ShareRecord>, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let share = state
         .services
         .revoke_record_share(&actor, id, &share_id)

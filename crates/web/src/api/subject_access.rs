@@ -9,13 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use carevault_core::PatientId;
 use carevault_service::consents::{ConsentInput, ConsentOverview};
 use carevault_service::subject_access::AccessExport;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
@@ -54,16 +54,6 @@ pub(crate) fn zip_attachment(export: AccessExport) -> Response {
     headers.insert(header::CONTENT_DISPOSITION, disposition);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn not_found() -> ApiError {
-    Problem::for_status(StatusCode::NOT_FOUND)
-        .with_detail("No such patient.")
-        .into()
-}
-
-fn patient_id(raw: &str) -> Option<PatientId> {
-    raw.trim().parse().ok()
 }
 
 /// One consent record.
@@ -171,7 +161,7 @@ pub async fn access_export(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let export = state.services.access_export(&actor, id).await?;
     Ok(zip_attachment(export))
 }
@@ -195,7 +185,7 @@ pub async fn consents(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Json<ConsentList>, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let overview = state.services.patient_consents(&actor, id).await?;
     Ok(Json(overview.into()))
 }
@@ -224,7 +214,7 @@ pub async fn record_consent(
     Path(id): Path<String>,
     body: Result<ApiJson<ConsentRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = patient_id(&id).ok_or_else(not_found)?;
+    let id = path_patient_id(&id).ok_or_else(no_such_patient)?;
     let ApiJson(body) = body?;
     let overview = state
         .services

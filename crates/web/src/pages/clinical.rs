@@ -35,6 +35,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::pages::path_patient_id;
 use crate::pages::{Layout, csv_download, not_found, render, report_range};
 use crate::routes::{Access, RouteTable};
 
@@ -536,10 +537,6 @@ struct ClinicalListPage {
     portal: bool,
 }
 
-fn patient_id(raw: &str) -> Result<PatientId, PageError> {
-    raw.trim().parse().map_err(|_| not_found("patient"))
-}
-
 /// `GET /patients/{id}/clinical`: the patient's encounters and prescriptions, for those
 /// who may read them (pharmacists: prescriptions only).
 pub async fn patient_clinical(
@@ -548,7 +545,7 @@ pub async fn patient_clinical(
     FormToken(csrf): FormToken,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     let encounters = if actor.role() == Some(Role::Pharmacist) {
         Vec::new()
     } else {
@@ -608,7 +605,7 @@ pub async fn new_encounter_form(
 ) -> Result<Response, PageError> {
     let query: NewEncounterQuery = query_params(raw.as_deref().unwrap_or_default())
         .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
-    let id = patient_id(&query.patient)?;
+    let id = path_patient_id(&query.patient)?;
     if actor.role() != Some(Role::Doctor) {
         return Err(PageError::Status(
             StatusCode::FORBIDDEN,

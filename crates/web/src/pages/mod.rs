@@ -304,6 +304,14 @@ pub(crate) fn with_status(mut response: Response, status: StatusCode) -> Respons
     response
 }
 
+/// A patient id from the path of a patient-scoped page (surrounding spaces ignored); one that
+/// is not an id is the 404 "No such patient.".
+pub(crate) fn path_patient_id(
+    raw: &str,
+) -> Result<carevault_core::PatientId, crate::errors::PageError> {
+    raw.trim().parse().map_err(|_| not_found("patient"))
+}
+
 /// A 404 page saying "No such <what>." (for ids that do not parse, before the service).
 pub(crate) fn not_found(what: &str) -> crate::errors::PageError {
     crate::errors::PageError::Status(

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken};
+use crate::pages::path_patient_id;
 use crate::pages::{Layout, render};
 use crate::routes::{Access, RouteTable};
 
@@ -48,12 +49,6 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Access::Page,
             get(retention_page),
         )
-}
-
-fn patient_id(raw: &str) -> Result<PatientId, PageError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| PageError::Status(StatusCode::NOT_FOUND, Some("No such patient.".into())))
 }
 
 #[derive(Debug, Clone)]
@@ -208,7 +203,7 @@ pub async fn erase_page(
     FormToken(csrf): FormToken,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     erase_view(&state, &actor, csrf, id, None, None).await
 }
 
@@ -220,7 +215,7 @@ pub async fn erase(
     Path(id): Path<String>,
     Form(form): Form<EraseForm>,
 ) -> Result<Response, PageError> {
-    let id = patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     let (refusal, confirm_error) = match state
         .services
         .erase_patient(&actor, id, &form.confirm_mrn)
@@ -312,7 +307,7 @@ pub async fn holds_page(
     Path(id): Path<String>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
-    let id = patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     let notice = match raw.as_deref() {
         Some("notice=hold-set") => {
             Some("The legal hold is in force: the patient cannot be erased.")
@@ -340,7 +335,7 @@ pub async fn set_hold(
     Path(id): Path<String>,
     Form(form): Form<HoldForm>,
 ) -> Result<Response, PageError> {
-    let id = patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     let input = LegalHoldInput {
         reason: form.reason.clone(),
         until: Some(form.until.clone()),
@@ -365,7 +360,7 @@ pub async fn release_hold(
     CurrentActor(actor): CurrentActor,
     Path((id, hold_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let id = patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     match state
         .services
         .release_legal_hold(&actor, id, &hold_id)

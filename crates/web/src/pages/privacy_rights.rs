@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::api::subject_access::zip_attachment;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken};
+use crate::pages::path_patient_id;
 use crate::pages::{Layout, notice_in_query, render};
 use crate::routes::{Access, RouteTable};
 
@@ -53,19 +54,13 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
         )
 }
 
-fn parse_patient_id(raw: &str) -> Result<PatientId, PageError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| PageError::Status(StatusCode::NOT_FOUND, Some("No such patient.".into())))
-}
-
 /// `GET /patients/{id}/access-export`: the ZIP (administrators).
 pub async fn patient_export(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = parse_patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     Ok(zip_attachment(
         state.services.access_export(&actor, id).await?,
     ))
@@ -288,7 +283,7 @@ pub async fn patient_consents_page(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let id = parse_patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     staff_page(
         &state,
         &actor,
@@ -309,7 +304,7 @@ pub async fn patient_consents_submit(
     Path(id): Path<String>,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, PageError> {
-    let id = parse_patient_id(&id)?;
+    let id = path_patient_id(&id)?;
     match state
         .services
         .record_consent(&actor, id, input_of(&form))
