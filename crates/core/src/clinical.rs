@@ -523,6 +523,21 @@ impl Vitals {
             .collect()
     }
 
+    /// The scaled value stored under `field` (`temperature_c` → tenths of a °C), if measured.
+    pub fn scaled_value(&self, field: &str) -> Option<u32> {
+        VITAL_RANGES
+            .iter()
+            .position(|r| r.field == field)
+            .and_then(|i| self.values[i])
+    }
+
+    /// The measurement under `field` against its adult reference range
+    /// ([`crate::reference_range`]); `None` when not measured or not flagged (weight, height).
+    pub fn flag(&self, field: &str) -> Option<crate::reference_range::VitalFlag> {
+        let range = crate::reference_range::reference_range(field)?;
+        self.scaled_value(field).map(|v| range.flag(v))
+    }
+
     fn scaled(&self, range: &VitalRange) -> Option<u32> {
         VITAL_RANGES
             .iter()

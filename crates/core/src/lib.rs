@@ -7,6 +7,7 @@
 #[macro_use]
 mod choice;
 
+pub mod allergy;
 pub mod appointment;
 pub mod audit;
 pub mod billing;
@@ -23,6 +24,8 @@ pub mod notification;
 pub mod patient;
 pub mod permission;
 pub mod pharmacy;
+pub mod problem;
+pub mod reference_range;
 pub mod role;
 pub mod time;
 pub mod user;

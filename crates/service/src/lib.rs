@@ -6,6 +6,7 @@
 //! of requests into these calls and of their results into pages and JSON.
 
 pub mod actor;
+pub mod allergies;
 pub mod audit_log;
 pub mod audit_trail;
 pub mod audit_verify;
@@ -28,6 +29,7 @@ pub mod notifications;
 pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;
+pub mod problems;
 pub mod scheduling;
 mod sealing;
 pub mod shares;
