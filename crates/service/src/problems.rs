@@ -30,6 +30,7 @@ pub struct ProblemView {
     pub recorded_at: DateTime<Utc>,
 }
 
+#[allow(dead_code, reason = "interface stub: the chart reads it")]
 impl Services {
     /// The problem list of `patient` (active first, then resolved; newest first within
     /// each), opened with its data key. Not authorised and not audited here: the calling use
