@@ -11,6 +11,7 @@ pub mod allergy;
 pub mod appointment;
 pub mod audit;
 pub mod billing;
+pub mod chart;
 pub mod clinical;
 pub mod consent;
 pub mod deidentify;

@@ -752,7 +752,7 @@ impl Services {
         event
     }
 
-    fn summary_of(
+    pub(crate) fn summary_of(
         &self,
         row: &InvoiceRow,
         patient: &PatientRow,

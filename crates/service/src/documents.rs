@@ -358,7 +358,7 @@ impl Services {
     }
 
     /// Opens the sealed columns of `row` into its description.
-    async fn present_document(
+    pub(crate) async fn present_document(
         &self,
         row: &DocumentRow,
         dek: &DataKey,

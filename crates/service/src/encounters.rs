@@ -222,9 +222,9 @@ impl EncounterView {
 
 /// The sealed body of a diagnosis row.
 #[derive(Serialize, Deserialize)]
-struct DiagnosisBody {
-    code: Option<String>,
-    text: String,
+pub(crate) struct DiagnosisBody {
+    pub(crate) code: Option<String>,
+    pub(crate) text: String,
     stat: Option<String>,
 }
 
@@ -815,7 +815,7 @@ impl Services {
         })
     }
 
-    fn present_vitals(
+    pub(crate) fn present_vitals(
         &self,
         row: &VitalsRow,
         dek: &DataKey,
@@ -868,7 +868,7 @@ impl Services {
         }
     }
 
-    async fn open_diagnoses(
+    pub(crate) async fn open_diagnoses(
         &self,
         row: &EncounterRow,
         dek: &DataKey,

@@ -13,6 +13,7 @@ pub mod audit_verify;
 pub mod auth;
 pub mod backup;
 pub mod billing;
+pub mod chart;
 pub mod clock;
 pub mod consents;
 pub mod dashboard;

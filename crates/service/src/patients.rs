@@ -920,7 +920,7 @@ fn show<T: Clone>(
     }
 }
 
-fn present(
+pub(crate) fn present(
     row: &PatientRow,
     data: &PatientData,
     view: PatientView,
@@ -1055,7 +1055,12 @@ impl Services {
         self.now().date_naive()
     }
 
-    fn patient_event(&self, actor: &Actor, action: AuditAction, row: &PatientRow) -> AuditEvent {
+    pub(crate) fn patient_event(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        row: &PatientRow,
+    ) -> AuditEvent {
         let mut event = self.audit_event(actor, action, ResourceType::Patient);
         event.resource_id = Some(row.id.clone());
         event.patient_pseudonym = Some(pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0)));
@@ -1414,7 +1419,10 @@ impl Services {
 
     /// The id of the record linked to a patient's own account (`None`: not linked). Anyone
     /// but a patient is refused, and the refusal recorded.
-    async fn own_patient_id(&self, actor: &Actor) -> Result<Option<PatientId>, ServiceError> {
+    pub(crate) async fn own_patient_id(
+        &self,
+        actor: &Actor,
+    ) -> Result<Option<PatientId>, ServiceError> {
         let Some(user_id) = actor
             .user_id()
             .filter(|_| actor.role() == Some(Role::Patient))
@@ -1826,7 +1834,10 @@ impl Services {
         Ok(members)
     }
 
-    async fn care_team_members(&self, id: PatientId) -> Result<Vec<CareTeamMember>, ServiceError> {
+    pub(crate) async fn care_team_members(
+        &self,
+        id: PatientId,
+    ) -> Result<Vec<CareTeamMember>, ServiceError> {
         let mut out = Vec::new();
         for membership in care_team::members(self.store().conn(), id).await? {
             if let Some(user) = users::find_by_id(self.store().conn(), membership.user_id).await? {

@@ -638,7 +638,7 @@ impl Services {
         self.get_prescription(actor, id).await
     }
 
-    async fn present_prescription(
+    pub(crate) async fn present_prescription(
         &self,
         actor: &Actor,
         row: &PrescriptionRow,

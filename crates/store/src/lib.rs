@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backup;
 pub mod billing;
 pub mod care_team;
+pub mod chart;
 pub mod connect;
 pub mod consents;
 pub mod dashboard;

@@ -164,7 +164,7 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             Page,
             get(pages::patients::new_form).post(pages::patients::register),
         )
-        .add(&["GET"], "/patients/{id}", Page, get(pages::patients::show))
+        .add(&["GET"], "/patients/{id}", Page, get(pages::chart::show))
         .add(
             &["GET", "POST"],
             "/patients/{id}/edit",
@@ -189,12 +189,7 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             Page,
             get(pages::patients::encryption),
         )
-        .add(
-            &["GET"],
-            "/my/record",
-            Page,
-            get(pages::patients::my_record),
-        )
+        .add(&["GET"], "/my/record", Page, get(pages::chart::my_record))
         .add(
             &["GET", "POST"],
             "/admin/research-export",
@@ -268,6 +263,12 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             "/api/v1/patients/{id}",
             Api,
             get(api::patients::get_one).patch(api::patients::patch),
+        )
+        .add(
+            &["GET"],
+            "/api/v1/patients/{id}/chart",
+            Api,
+            get(api::chart::chart),
         )
         .add(
             &["GET", "POST"],

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod chart;
 pub mod clinical;
 pub mod docs;
 pub mod documents;
@@ -60,6 +61,7 @@ pub(crate) fn no_such_patient() -> ApiError {
         patients::list,
         patients::register,
         patients::get_one,
+        chart::chart,
         patients::patch,
         patients::care_team,
         patients::assign_care_team_member,

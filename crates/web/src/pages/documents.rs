@@ -118,7 +118,7 @@ impl DocumentsSection {
         Ok(Self::listing(state, details.id, items))
     }
 
-    fn listing(state: &AppState, patient: PatientId, items: Vec<DocumentMeta>) -> Self {
+    pub(crate) fn listing(state: &AppState, patient: PatientId, items: Vec<DocumentMeta>) -> Self {
         Self {
             shown: true,
             items: items.into_iter().map(Into::into).collect(),

@@ -27,7 +27,6 @@ use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
 use crate::pages::dashboard::NoticeQuery;
-use crate::pages::patients::{patient_layout, patient_page};
 use crate::pages::{Layout, notice, render};
 use crate::routes::{Access, RouteTable};
 
@@ -110,6 +109,15 @@ pub struct EmergencySection {
 }
 
 impl EmergencySection {
+    /// An empty break-the-glass form (not offered until `offer` is set).
+    pub fn new_form() -> Self {
+        Self {
+            min_reason_chars: MIN_REASON_CHARS,
+            durations: duration_options(""),
+            ..Self::default()
+        }
+    }
+
     /// The section for `actor` viewing `details`. Only doctors and nurses hold or ask for
     /// emergency access; nobody else's page asks the service.
     pub async fn for_page(
@@ -195,24 +203,22 @@ pub async fn break_glass(
         }
         Err(other) => return Err(other.into()),
     };
-    let (details, members) = state.services.patient_page(&actor, id).await?;
-    let mut section = EmergencySection::for_page(&state, &actor, &details).await?;
+    let mut section = EmergencySection::new_form();
+    section.offer = true;
     section.reason = form.reason;
     section.durations = duration_options(&form.duration_minutes);
     section.errors = errors;
-    let layout = patient_layout(&state, &actor, csrf, "/patients", &details, None);
-    let mut response = patient_page(
-        layout,
-        actor.role(),
-        &details,
-        &members,
-        String::new(),
-        ValidationErrors::new(),
-        section,
-        crate::pages::documents::DocumentsSection::default(),
-    )?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
+    crate::pages::chart::rerender_with(
+        &state,
+        &actor,
+        csrf,
+        id,
+        crate::pages::chart::ChartForms {
+            emergency: Some(section),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod backups;
+pub mod banner;
 pub mod billing;
+pub mod chart;
 pub mod clinical;
 pub mod dashboard;
 pub mod documents;
@@ -47,6 +49,10 @@ pub struct Layout {
     pub csrf_token: String,
     pub demo: bool,
     pub notice: Option<&'static str>,
+    /// The patient banner, on patient-scoped pages.
+    pub banner: Option<banner::BannerView>,
+    /// The banner's name is the page's heading (the chart), instead of a separate `<h1>`.
+    pub heading_in_banner: bool,
 }
 
 impl Layout {
@@ -66,11 +72,19 @@ impl Layout {
             csrf_token,
             demo: state.settings.demo,
             notice: None,
+            banner: None,
+            heading_in_banner: false,
         }
     }
 
     pub fn with_notice(mut self, notice: Option<&'static str>) -> Self {
         self.notice = notice;
+        self
+    }
+
+    /// Shows the patient banner above the page heading.
+    pub fn with_banner(mut self, banner: &carevault_service::chart::PatientBanner) -> Self {
+        self.banner = Some(banner.into());
         self
     }
 }

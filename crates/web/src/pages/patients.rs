@@ -19,17 +19,14 @@ use carevault_core::patient::{BloodGroup, Sex};
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_service::ServiceError;
 use carevault_service::patients::{
-    CareTeamMember, Change, EmergencyContactInput, EncryptionView, PatientDetails, PatientInput,
-    PatientQuery, PatientSort, Registration, editable_fields,
+    Change, EmergencyContactInput, EncryptionView, PatientDetails, PatientInput, PatientQuery,
+    PatientSort, Registration,
 };
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
-use crate::pages::dashboard::NoticeQuery;
-use crate::pages::documents::DocumentsSection;
-use crate::pages::emergency::EmergencySection;
 use crate::pages::{Layout, notice, render};
 
 /// The file name browsers save the research export as.
@@ -48,302 +45,6 @@ fn patient_href(id: PatientId) -> String {
 /// only chooses which links and forms to offer).
 fn manages_registration(role: Option<Role>) -> bool {
     matches!(role, Some(Role::Admin | Role::Receptionist))
-}
-
-fn format_instant(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-// ---------------------------------------------------------------------------------------
-// The patient page
-// ---------------------------------------------------------------------------------------
-
-/// One field of the patient page: rendered as `<div data-field="{name}">`.
-#[derive(Debug, Clone)]
-struct FieldRow {
-    name: &'static str,
-    label: &'static str,
-    /// `None`: shown, but nothing is recorded.
-    value: Option<String>,
-    /// "masked" or "pseudonym" when the value is not the stored one.
-    note: Option<&'static str>,
-}
-
-/// The fields of `details` the service sent, in the record's order. A field it did not send
-/// has no row at all.
-fn field_rows(d: &PatientDetails) -> Vec<FieldRow> {
-    use PatientField as F;
-    let mut rows = Vec::new();
-    let mut push = |field: F, label: &'static str, shown: Option<Option<String>>| {
-        if let Some(value) = shown {
-            let note = match visibility(d.view, field) {
-                Visibility::Masked => Some("masked"),
-                Visibility::Pseudonym => Some("pseudonym"),
-                Visibility::Clear | Visibility::Hidden => None,
-            };
-            rows.push(FieldRow {
-                name: field.name(),
-                label,
-                value: value.filter(|v| !v.is_empty()),
-                note,
-            });
-        }
-    };
-    push(F::Id, "Record id", Some(Some(d.id.to_string())));
-    push(F::Mrn, "Hospital number (MRN)", d.mrn.clone().map(Some));
-    push(F::GivenName, "Given name", d.given_name.clone().map(Some));
-    let family_label = match visibility(d.view, F::FamilyName) {
-        Visibility::Pseudonym => "Pseudonym",
-        _ => "Family name",
-    };
-    push(F::FamilyName, family_label, d.family_name.clone().map(Some));
-    let dob_label = match visibility(d.view, F::DateOfBirth) {
-        Visibility::Masked => "Year of birth",
-        Visibility::Pseudonym => "Age band",
-        _ => "Date of birth",
-    };
-    push(F::DateOfBirth, dob_label, d.date_of_birth.clone().map(Some));
-    push(F::Sex, "Sex", d.sex.clone().map(Some));
-    push(
-        F::GenderIdentity,
-        "Gender identity",
-        d.gender_identity.clone(),
-    );
-    push(F::Address, "Address", d.address.clone());
-    push(F::Phone, "Phone", d.phone.clone());
-    push(F::Email, "E-mail", d.email.clone());
-    push(
-        F::EmergencyContact,
-        "Emergency contact",
-        d.emergency_contact.as_ref().map(|contact| {
-            contact
-                .as_ref()
-                .map(|c| format!("{} ({}), {}", c.name, c.relation, c.phone))
-        }),
-    );
-    push(F::NationalId, "National id", d.national_id.clone());
-    push(
-        F::PreferredLanguage,
-        "Preferred language",
-        d.preferred_language.clone(),
-    );
-    push(F::BloodGroup, "Blood group", d.blood_group.clone());
-    push(F::Allergies, "Allergies", d.allergies.clone());
-    push(
-        F::PrimaryDiagnosis,
-        "Primary diagnosis",
-        d.primary_diagnosis.clone(),
-    );
-    push(F::Status, "Status", Some(Some(d.status.clone())));
-    push(
-        F::CreatedAt,
-        "Registered",
-        d.created_at.map(|t| Some(format_instant(t))),
-    );
-    push(
-        F::UpdatedAt,
-        "Last changed",
-        d.updated_at.map(|t| Some(format_instant(t))),
-    );
-    rows
-}
-
-/// A section of the patient page that a later release fills.
-#[derive(Debug, Clone)]
-struct LaterTab {
-    id: &'static str,
-    label: &'static str,
-    body: &'static str,
-}
-
-const LATER_TABS: [LaterTab; 2] = [
-    LaterTab {
-        id: "appointments",
-        label: "Appointments",
-        body: "Appointments are booked with \u{201c}Book appointment\u{201d} above and shown in the \
-               calendars (Schedule); the patient sees their own under My appointments.",
-    },
-    LaterTab {
-        id: "bills",
-        label: "Bills",
-        body: "Arrives with billing: invoices and payments.",
-    },
-];
-
-/// A care-team member as listed.
-#[derive(Debug, Clone)]
-struct MemberRow {
-    user_id: String,
-    display_name: String,
-    username: String,
-    role: &'static str,
-    source: String,
-    since: String,
-    removable: bool,
-}
-
-fn member_rows(members: &[CareTeamMember]) -> Vec<MemberRow> {
-    members
-        .iter()
-        .map(|m| MemberRow {
-            user_id: m.user_id.to_string(),
-            display_name: m.display_name.clone(),
-            username: m.username.clone(),
-            role: m.role.label(),
-            source: m.source.clone(),
-            since: format_instant(m.since),
-            removable: m.source == "assigned",
-        })
-        .collect()
-}
-
-#[derive(Template)]
-#[template(path = "patient.html")]
-struct PatientPage {
-    layout: Layout,
-    id: String,
-    pseudonym: Option<String>,
-    view: &'static str,
-    fields: Vec<FieldRow>,
-    later_tabs: &'static [LaterTab],
-    /// Where the access history is shown to this role, if anywhere.
-    access_history_href: Option<String>,
-    edit_href: Option<String>,
-    encryption_href: Option<String>,
-    members: Vec<MemberRow>,
-    manage_team: bool,
-    team_username: String,
-    errors: ValidationErrors,
-    /// The red banner, or the form to break the glass.
-    emergency: EmergencySection,
-    documents: DocumentsSection,
-}
-
-/// The page's frame: the patient's name (or pseudonym) as its title.
-pub(crate) fn patient_layout(
-    state: &AppState,
-    actor: &carevault_service::Actor,
-    csrf: String,
-    current: &str,
-    details: &PatientDetails,
-    notice_code: Option<&str>,
-) -> Layout {
-    Layout::new(state, actor, &details.display_name(), current, csrf)
-        .with_notice(notice(notice_code))
-}
-
-/// Renders the patient page (also for `/my/record`, and again with a care-team error).
-#[allow(clippy::too_many_arguments)] // one per section of the page
-pub(crate) fn patient_page(
-    layout: Layout,
-    role: Option<Role>,
-    details: &PatientDetails,
-    members: &[CareTeamMember],
-    team_username: String,
-    errors: ValidationErrors,
-    emergency: EmergencySection,
-    documents: DocumentsSection,
-) -> Result<Response, PageError> {
-    let href = patient_href(details.id);
-    let access_history_href = match role {
-        Some(Role::Admin | Role::Auditor) => Some(format!("/audit?patient={}", details.pseudonym)),
-        Some(Role::Patient) => Some("/account/access-history".to_owned()),
-        _ => None,
-    };
-    let edit_href =
-        (!editable_fields(role, details.view).is_empty()).then(|| format!("{href}/edit"));
-    render(&PatientPage {
-        layout,
-        id: details.id.to_string(),
-        // The pseudonym beside a name would let anyone map names to pseudonyms (and undo the
-        // pseudonymised audit trail): shown where it stands in for the name, and to admins.
-        pseudonym: (visibility(details.view, PatientField::FamilyName) == Visibility::Pseudonym
-            || role == Some(Role::Admin))
-        .then(|| details.pseudonym.clone()),
-        view: details.view.label(),
-        fields: field_rows(details),
-        later_tabs: &LATER_TABS,
-        access_history_href,
-        edit_href,
-        encryption_href: (role == Some(Role::Admin)).then(|| format!("{href}/encryption")),
-        members: member_rows(members),
-        manage_team: manages_registration(role),
-        team_username,
-        errors,
-        emergency,
-        documents,
-    })
-}
-
-fn notice_code(raw: Option<&str>) -> Option<String> {
-    query_params::<NoticeQuery>(raw.unwrap_or_default())
-        .ok()
-        .and_then(|q| q.notice)
-}
-
-/// `GET /patients/{id}`: one patient, as the actor may see them.
-pub async fn show(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let id = parse_patient_id(&id)?;
-    let (details, members) = state.services.patient_page(&actor, id).await?;
-    let emergency = EmergencySection::for_page(&state, &actor, &details).await?;
-    let documents = DocumentsSection::for_page(&state, &actor, &details).await?;
-    let code = notice_code(raw.as_deref());
-    let layout = patient_layout(&state, &actor, csrf, "/patients", &details, code.as_deref());
-    patient_page(
-        layout,
-        actor.role(),
-        &details,
-        &members,
-        String::new(),
-        ValidationErrors::new(),
-        emergency,
-        documents,
-    )
-}
-
-#[derive(Template)]
-#[template(path = "patient_none.html")]
-struct NoRecordPage {
-    layout: Layout,
-}
-
-/// `GET /my/record`: the patient's own record.
-pub async fn my_record(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let Some((details, members)) = state.services.my_patient_page(&actor).await? else {
-        return render(&NoRecordPage {
-            layout: Layout::new(&state, &actor, "My record", "/my/record", csrf),
-        });
-    };
-    let code = notice_code(raw.as_deref());
-    let layout = patient_layout(
-        &state,
-        &actor,
-        csrf,
-        "/my/record",
-        &details,
-        code.as_deref(),
-    );
-    patient_page(
-        layout,
-        actor.role(),
-        &details,
-        &members,
-        String::new(),
-        ValidationErrors::new(),
-        EmergencySection::default(),
-        DocumentsSection::for_page(&state, &actor, &details).await?,
-    )
 }
 
 #[derive(Deserialize, Default)]
@@ -384,20 +85,18 @@ pub async fn assign_care_team(
         }
         Err(other) => return Err(other.into()),
     };
-    let (details, members) = state.services.patient_page(&actor, id).await?;
-    let layout = patient_layout(&state, &actor, csrf, "/patients", &details, None);
-    let mut response = patient_page(
-        layout,
-        actor.role(),
-        &details,
-        &members,
-        form.username,
-        errors,
-        EmergencySection::default(),
-        DocumentsSection::for_page(&state, &actor, &details).await?,
-    )?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
+    crate::pages::chart::rerender_with(
+        &state,
+        &actor,
+        csrf,
+        id,
+        crate::pages::chart::ChartForms {
+            team_username: form.username,
+            errors,
+            emergency: None,
+        },
+    )
+    .await
 }
 
 /// `POST /patients/{id}/care-team/{user_id}/remove`: takes an assigned member off the team.
