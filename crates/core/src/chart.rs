@@ -6,7 +6,8 @@
 //! policy gives them of this patient ([`crate::masking::view_for`]); a section not listed is
 //! not loaded, not opened and not sent. docs/MASKING.md renders [`render_markdown`].
 //!
-//! The banner (name as the view allows, MRN, age, date of birth, sex, alerts) is on every
+//! "Details" (the record's identifying and contact fields) are in every view, masked as
+//! `crate::masking` says. The banner (name as the view allows, MRN, age, date of birth, sex, alerts) is on every
 //! chart and every patient-scoped page; its allergy line is shown exactly when the
 //! [`ChartSection::Allergies`] section is, so a clinician who sees the patient sees what
 //! they are allergic to.
@@ -114,10 +115,11 @@ const CLINICAL_TEAM: &[ChartSection] = &[
 /// Reception: who the patient is and how to reach them, their appointments, bills and care
 /// team; nothing clinical.
 const RECEPTION: &[ChartSection] = &[S::Demographics, S::Appointments, S::Bills, S::CareTeam];
-/// Pharmacy: what dispensing needs — the allergies and the medications.
-const DISPENSING: &[ChartSection] = &[S::Allergies, S::Medications];
-/// Clinicians outside the care team and auditors: the banner only.
-const BANNER_ONLY: &[ChartSection] = &[];
+/// Pharmacy: what dispensing needs — who the patient is (name, date of birth, MRN), the
+/// allergies and the medications.
+const DISPENSING: &[ChartSection] = &[S::Demographics, S::Allergies, S::Medications];
+/// Clinicians outside the care team and auditors: the masked or pseudonymised details only.
+const MASKED: &[ChartSection] = &[S::Demographics];
 
 /// The sections `role` receives of a patient it sees through `view`.
 pub fn chart_sections(role: Role, view: PatientView) -> &'static [ChartSection] {
@@ -127,7 +129,7 @@ pub fn chart_sections(role: Role, view: PatientView) -> &'static [ChartSection] 
         PatientView::Full => CLINICAL_TEAM,
         PatientView::Registration => RECEPTION,
         PatientView::Dispensing => DISPENSING,
-        PatientView::Masked | PatientView::Pseudonymous => BANNER_ONLY,
+        PatientView::Masked | PatientView::Pseudonymous => MASKED,
     }
 }
 
@@ -153,15 +155,11 @@ pub fn render_markdown() -> String {
     ];
     for (view, role, who) in rows {
         let sections = chart_sections(role, view);
-        let list = if sections.is_empty() {
-            "banner only".to_owned()
-        } else {
-            sections
-                .iter()
-                .map(|s| s.label())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let list = sections
+            .iter()
+            .map(|s| s.label())
+            .collect::<Vec<_>>()
+            .join(", ");
         out.push_str(&format!("| {} | {who} | {list} |\n", view.label()));
     }
     out
@@ -191,7 +189,11 @@ mod tests {
     fn pharmacy_sees_what_dispensing_needs_and_no_more() {
         assert_eq!(
             chart_sections(Role::Pharmacist, PatientView::Dispensing),
-            &[ChartSection::Allergies, ChartSection::Medications]
+            &[
+                ChartSection::Demographics,
+                ChartSection::Allergies,
+                ChartSection::Medications
+            ]
         );
     }
 

@@ -163,6 +163,8 @@ impl Services {
             self.seed_demo_appointments(&admin, details.id).await?;
             self.seed_demo_pharmacy_and_billing(&admin, details.id)
                 .await?;
+            let charted = self.seed_demo_charts(&admin, details.id).await?;
+            self.seed_demo_day(&admin, details.id, &charted).await?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod consents;
 pub mod dashboard;
 pub mod demo;
+mod demo_clinical;
 pub mod documents;
 pub mod emergency;
 pub mod encounters;

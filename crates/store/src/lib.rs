@@ -15,6 +15,7 @@ pub mod chart;
 pub mod connect;
 pub mod consents;
 pub mod dashboard;
+pub mod demo;
 pub mod documents;
 pub mod emergency_access;
 pub mod encounters;

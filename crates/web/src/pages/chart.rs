@@ -84,7 +84,7 @@ struct FlowsheetRow {
     label: &'static str,
     unit: &'static str,
     range: Option<String>,
-    /// One cell per reading, oldest first.
+    /// One cell per reading, newest first.
     cells: Vec<FlowsheetCell>,
 }
 
@@ -95,11 +95,11 @@ struct FlowsheetCell {
     flag: &'static str,
 }
 
-/// The vitals flowsheet: readings as columns (oldest first), vital signs as rows.
+/// The vitals flowsheet: readings as columns (newest first), vital signs as rows.
 #[derive(Debug, Clone, Default)]
 struct Flowsheet {
-    /// When each reading was taken, and by whom.
-    columns: Vec<(String, String)>,
+    /// When each reading was taken (day, time) and by whom, newest first.
+    columns: Vec<(String, String, String)>,
     rows: Vec<FlowsheetRow>,
     /// The latest reading's abnormal values, for the summary line: "Temperature 38.6 °C (high)".
     abnormal_latest: Vec<String>,
@@ -149,10 +149,17 @@ fn flag_of(field: &str, value: &str) -> VitalFlag {
 }
 
 fn flowsheet(readings: &[VitalsView]) -> Flowsheet {
-    let shown: Vec<&VitalsView> = readings.iter().take(FLOWSHEET_READINGS).rev().collect();
+    // Newest first: the latest reading is the one a clinician looks for.
+    let shown: Vec<&VitalsView> = readings.iter().take(FLOWSHEET_READINGS).collect();
     let columns = shown
         .iter()
-        .map(|r| (format_instant(r.at), r.recorded_by.clone()))
+        .map(|r| {
+            (
+                r.at.format("%d %b %Y").to_string(),
+                r.at.format("%H:%M").to_string(),
+                r.recorded_by.clone(),
+            )
+        })
         .collect();
     let rows = VITAL_RANGES
         .iter()

@@ -179,7 +179,10 @@ async fn patient_page_shows_exactly_the_fields_each_role_may_see(backend: Backen
         if visibility(view, PatientField::FamilyName) == Visibility::Pseudonym {
             assert!(html.contains(&patient.pseudonym), "{username}: pseudonym");
             assert!(
-                html.contains(&format!("<h1>{}</h1>", patient.pseudonym)),
+                html.contains(&format!(
+                    "<h1 class=\"banner-name\">{}</h1>",
+                    patient.pseudonym
+                )),
                 "{username}: the page is headed with the pseudonym"
             );
         }
@@ -200,7 +203,10 @@ async fn patient_page_shows_exactly_the_fields_each_role_may_see(backend: Backen
         data_fields(&own),
         policy_fields(Role::Patient, Relation::Own)
     );
-    assert!(own.contains("<h1>John Patient</h1>"), "{own}");
+    assert!(
+        own.contains("<h1 class=\"banner-name\">John Patient</h1>"),
+        "{own}"
+    );
     assert!(!own.contains("Qpfamilymark"));
     // Staff have no "own record".
     let mut admin_client = app.browser("admin").await;
@@ -310,7 +316,7 @@ async fn the_register_form_reports_bad_input_and_duplicates(backend: Backend) {
         .to_owned();
     assert!(first_href.starts_with("/patients/"), "{first_href}");
     let page = reception.get(first.location().unwrap()).await.text();
-    assert!(page.contains("<h1>Marie Dupont</h1>"));
+    assert!(page.contains("<h1 class=\"banner-name\">Marie Dupont</h1>"));
     assert!(page.contains("The patient has been registered."));
     assert_eq!(patient_count(&app, &admin).await, before + 1);
 
@@ -877,7 +883,10 @@ async fn care_teams_are_managed_on_the_patient_page(backend: Backend) {
     // The nurse now sees the patient in full, but manages nothing.
     let mut nurse = app.browser("nurse").await;
     let html = nurse.get(&page).await.text();
-    assert!(html.contains("<h1>Cara Teamtest</h1>"), "{html}");
+    assert!(
+        html.contains("<h1 class=\"banner-name\">Cara Teamtest</h1>"),
+        "{html}"
+    );
     assert!(!html.contains("/care-team\""));
 
     // Not a clinician: the message is next to the username input.
