@@ -13,6 +13,7 @@ mod audit_web;
 mod backup;
 mod billing;
 mod billing_pages;
+mod chart;
 mod clinical_api;
 mod clinical_pages;
 mod csrf;
