@@ -116,3 +116,16 @@ fn alert_view(alert: &BannerAlert) -> BannerAlertView {
         },
     }
 }
+
+/// `layout` with the banner of patient `id`, for a page whose own use case does not carry
+/// it (`Services::patient_banner`: authorised and recorded as a read of its own). Call it
+/// after the page's use case, so that a refused page never reads the banner.
+pub(crate) async fn with_banner(
+    state: &crate::AppState,
+    actor: &carevault_service::Actor,
+    layout: super::Layout,
+    id: carevault_core::PatientId,
+) -> Result<super::Layout, crate::errors::PageError> {
+    let banner = state.services.patient_banner(actor, id).await?;
+    Ok(layout.with_banner(&banner))
+}

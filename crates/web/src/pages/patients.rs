@@ -27,6 +27,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::pages::banner::with_banner;
 use crate::pages::{Layout, notice, render};
 
 /// The file name browsers save the research export as.
@@ -1151,8 +1152,15 @@ pub async fn edit_form(
         .await?;
     let details = state.services.get_patient(&actor, id).await?;
     let title = format!("Edit {}", details.display_name());
-    render(&edit_page(
+    let layout = with_banner(
+        &state,
+        &actor,
         edit_layout(&state, &actor, csrf, &title),
+        id,
+    )
+    .await?;
+    render(&edit_page(
+        layout,
         actor.role(),
         id,
         &fields,
@@ -1195,8 +1203,15 @@ pub async fn update(
         .services
         .writable_patient_fields(&actor, Some(id))
         .await?;
-    let mut response = render(&edit_page(
+    let layout = with_banner(
+        &state,
+        &actor,
         edit_layout(&state, &actor, csrf, "Edit patient"),
+        id,
+    )
+    .await?;
+    let mut response = render(&edit_page(
+        layout,
         actor.role(),
         id,
         &fields,
@@ -1228,14 +1243,15 @@ pub async fn encryption(
 ) -> Result<Response, PageError> {
     let id = parse_patient_id(&id)?;
     let view = state.services.patient_encryption_view(&actor, id).await?;
+    let layout = Layout::new(
+        &state,
+        &actor,
+        &format!("Encryption at rest: {}", view.pseudonym),
+        "/patients",
+        csrf,
+    );
     render(&EncryptionPage {
-        layout: Layout::new(
-            &state,
-            &actor,
-            &format!("Encryption at rest: {}", view.pseudonym),
-            "/patients",
-            csrf,
-        ),
+        layout: with_banner(&state, &actor, layout, id).await?,
         patient_href: patient_href(id),
         view,
     })

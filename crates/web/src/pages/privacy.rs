@@ -175,14 +175,11 @@ async fn erase_view(
         }
         Err(other) => return Err(other.into()),
     };
-    let details = state.services.get_patient(actor, id).await?;
-    let name = format!(
-        "{} {}",
-        details.given_name.unwrap_or_default(),
-        details.family_name.unwrap_or_default()
-    );
+    let banner = state.services.patient_banner(actor, id).await?;
+    let name = banner.name.clone();
     render(&ErasePage {
-        layout: Layout::new(state, actor, "Erase a patient", "/patients", csrf),
+        layout: Layout::new(state, actor, "Erase a patient", "/patients", csrf)
+            .with_banner(&banner),
         id: id.to_string(),
         pseudonym: preview.pseudonym,
         name: name.trim().to_owned(),
@@ -283,8 +280,9 @@ async fn holds_view(
 ) -> Result<Response, PageError> {
     let holds = state.services.legal_holds(actor, id).await?;
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
+    let layout = Layout::new(state, actor, "Legal holds", "/patients", csrf).with_notice(notice);
     render(&HoldsPage {
-        layout: Layout::new(state, actor, "Legal holds", "/patients", csrf).with_notice(notice),
+        layout: crate::pages::banner::with_banner(state, actor, layout, id).await?,
         id: id.to_string(),
         holds: hold_rows(state, &holds),
         reason_error: field("reason"),

@@ -258,13 +258,15 @@ async fn staff_page(
     notice: Option<&'static str>,
 ) -> Result<Response, PageError> {
     let overview = state.services.patient_consents(actor, id).await?;
-    let patient = state.services.get_patient(actor, id).await?;
+    let banner = state.services.patient_banner(actor, id).await?;
     let (current, history) = rows(state, Some(&overview));
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     render(&PatientConsentsPage {
-        layout: Layout::new(state, actor, "Consents", "/patients", csrf).with_notice(notice),
+        layout: Layout::new(state, actor, "Consents", "/patients", csrf)
+            .with_notice(notice)
+            .with_banner(&banner),
         id: id.to_string(),
-        patient: patient.display_name(),
+        patient: banner.name.clone(),
         current,
         history,
         purposes: purposes(),

@@ -170,8 +170,9 @@ async fn render_page(
 ) -> Result<Response, PageError> {
     let summary = state.services.medical_record_summary(actor, id).await?;
     let zone = state.services.clinic_time_zone();
+    let layout = Layout::new(state, actor, "Medical record summary", "/patients", csrf);
     render(&SummaryPage {
-        layout: Layout::new(state, actor, "Medical record summary", "/patients", csrf),
+        layout: crate::pages::banner::with_banner(state, actor, layout, id).await?,
         subtitle: subtitle(&summary, zone),
         pdf_href,
         sections: sections(&summary, zone),

@@ -63,7 +63,12 @@ async fn john_has_a_history(doctor: &mut Client<'_>, john: &str) {
             }),
         )
         .await;
-    assert_eq!(prescribed.status, StatusCode::CREATED, "{}", prescribed.text());
+    assert_eq!(
+        prescribed.status,
+        StatusCode::CREATED,
+        "{}",
+        prescribed.text()
+    );
     let signed = doctor
         .post_json(&format!("/api/v1/encounters/{encounter}/sign"), &json!({}))
         .await;
@@ -110,10 +115,7 @@ async fn the_chart_follows_the_callers_view_and_is_read_once(backend: Backend) {
     john_has_a_history(&mut doctor, &john).await;
     let pseudonym = app
         .services
-        .get_patient(
-            &app.actor("admin").await,
-            john.parse().expect("an id"),
-        )
+        .get_patient(&app.actor("admin").await, john.parse().expect("an id"))
         .await
         .expect("john")
         .pseudonym;
@@ -122,7 +124,11 @@ async fn the_chart_follows_the_callers_view_and_is_read_once(backend: Backend) {
     let before = chart_reads(&app, &pseudonym).await.len();
     let chart = ok(&doctor.get(&path).await);
     let reads = chart_reads(&app, &pseudonym).await;
-    assert_eq!(reads.len(), before + 1, "exactly one audit event per chart read");
+    assert_eq!(
+        reads.len(),
+        before + 1,
+        "exactly one audit event per chart read"
+    );
     assert_eq!(
         reads.last().map(String::as_str),
         Some(
@@ -154,7 +160,10 @@ async fn the_chart_follows_the_callers_view_and_is_read_once(backend: Backend) {
     assert_eq!(chart["vitals"][0]["values"]["temperature_c"], "38.6");
     assert_eq!(chart["encounters"][0]["status"], "signed");
     assert_eq!(chart["encounters"][0]["diagnoses"][0]["code"], "J22");
-    assert_eq!(chart["care_team"]["members"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        chart["care_team"]["members"].as_array().map(Vec::len),
+        Some(2)
+    );
 
     // A doctor outside the care team: the masked details and nothing clinical, told
     // truthfully that there is a care team.
@@ -166,17 +175,22 @@ async fn the_chart_follows_the_callers_view_and_is_read_once(backend: Backend) {
     assert_eq!(masked["banner"]["pseudonymised"], true);
     assert_eq!(masked["banner"]["name"], pseudonym.as_str());
     assert_eq!(masked["banner"]["allergy_status"], "not_shown");
-    assert!(masked["banner"]["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .any(|a| a["kind"] == "masked"));
+    assert!(
+        masked["banner"]["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .any(|a| a["kind"] == "masked")
+    );
     assert!(masked["banner"].get("mrn").is_none());
     assert!(masked["care_team"].get("members").is_none());
     assert_eq!(masked["care_team"]["member_count"], 2);
     let text = masked.to_string();
     for secret in [DRUG, "J22", "Chest infection", "38.6", "John", "1978-04-12"] {
-        assert!(!text.contains(secret), "the masked chart shows {secret}: {text}");
+        assert!(
+            !text.contains(secret),
+            "the masked chart shows {secret}: {text}"
+        );
     }
     assert_eq!(chart_reads(&app, &pseudonym).await.len(), before + 2);
 
@@ -194,11 +208,13 @@ async fn the_chart_follows_the_callers_view_and_is_read_once(backend: Backend) {
     let opened = ok(&outsider.get(&path).await);
     assert!(sections(&opened).contains(&"medications".to_owned()));
     assert_eq!(opened["medications"][0]["drug_name"], DRUG);
-    assert!(opened["banner"]["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .any(|a| a["kind"] == "emergency_access" && a["until"].is_string()));
+    assert!(
+        opened["banner"]["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .any(|a| a["kind"] == "emergency_access" && a["until"].is_string())
+    );
 
     // Reception: who, appointments, bills and the care team; no clinical section.
     let mut reception = app.api_client("reception").await;
@@ -272,12 +288,24 @@ async fn the_chart_page_shows_the_banner_and_flags_abnormal_vitals(backend: Back
     let page = doctor.get(&format!("/patients/{john}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
     let html = page.text();
-    assert!(html.contains(&format!("data-patient-banner=\"{john}\"")), "{html}");
+    assert!(
+        html.contains(&format!("data-patient-banner=\"{john}\"")),
+        "{html}"
+    );
     assert!(html.contains("<h1 class=\"banner-name\">John Patient</h1>"));
     assert!(html.contains("data-allergies="));
-    assert!(html.contains("data-flag=\"high\""), "the fever is flagged: {html}");
-    assert!(html.contains("data-flag=\"low\""), "the saturation is flagged");
-    assert!(html.contains("36.1–37.9 °C"), "the reference range is shown");
+    assert!(
+        html.contains("data-flag=\"high\""),
+        "the fever is flagged: {html}"
+    );
+    assert!(
+        html.contains("data-flag=\"low\""),
+        "the saturation is flagged"
+    );
+    assert!(
+        html.contains("36.1–37.9 °C"),
+        "the reference range is shown"
+    );
     assert!(html.contains(DRUG));
     assert!(html.contains("data-section=\"problems\""));
 
@@ -292,7 +320,10 @@ async fn the_chart_page_shows_the_banner_and_flags_abnormal_vitals(backend: Back
     let html = outsider.get(&format!("/patients/{john}")).await.text();
     assert!(html.contains(&format!("data-patient-banner=\"{john}\"")));
     assert!(html.contains("data-alert=\"masked\""));
-    assert!(!html.contains("data-allergies="), "no allergy line for a masked viewer");
+    assert!(
+        !html.contains("data-allergies="),
+        "no allergy line for a masked viewer"
+    );
     assert!(!html.contains(DRUG));
     assert!(html.contains("data-care-team=\"withheld\""));
     assert!(!html.contains("Nobody is on this patient's care team"));
