@@ -299,6 +299,14 @@ pub fn render_markdown() -> String {
          - The pseudonym is shown beside a name only to administrators. The research export \
          uses pseudonyms of its own (random per export), never `ANON_` ones.\n",
     );
+    out.push_str(
+        "\n## The chart: which sections each view receives\n\n\
+         Generated from `crates/core/src/chart.rs`. A section not listed is not loaded, not \
+         opened and not sent. The banner (name as the view allows, MRN, date of birth and age, \
+         sex, alerts) is on every chart and patient-scoped page; its allergy line is shown \
+         exactly when the view includes the allergies.\n\n",
+    );
+    out.push_str(&crate::chart::render_markdown());
     out
 }
 
