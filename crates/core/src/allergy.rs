@@ -21,7 +21,9 @@
 //!   `clinical::split_allergies`, unless splitting would lose a word (the word "and" is a
 //!   separator there), in which case the whole text stays one entry. A part that is exactly
 //!   a coded substance's label (ignoring case and spacing) is coded; every other part is
-//!   free text.
+//!   free text. A whole text that only says "no known allergies" in a common way (`NKDA`,
+//!   `None known`, `nil`; [`states_no_known_allergies`]) becomes that statement instead of
+//!   an allergy named "None", with the text kept in it.
 //!
 //! No type here prints a substance, reaction or other clinical value in `Debug` output.
 
@@ -539,6 +541,39 @@ pub fn transcribed_substances(text: &str) -> Result<Vec<Substance>, String> {
         .collect()
 }
 
+/// The usual ways a record says "no known allergies", lowercase, without punctuation.
+const NO_KNOWN_ALLERGIES_PHRASES: &[&str] = &[
+    "nka",
+    "nkda",
+    "nkma",
+    "no known allergies",
+    "no known allergy",
+    "no known drug allergies",
+    "no known drug allergy",
+    "no allergies",
+    "no allergies known",
+    "none",
+    "none known",
+    "nil",
+    "nil known",
+];
+
+/// Whether a transcribed allergy text says nothing but "no known allergies" (`NKDA`,
+/// `None known.`, `no known drug allergies`), ignoring case, spacing and punctuation. Text
+/// naming anything else ("none known except latex") does not.
+pub fn states_no_known_allergies(text: &str) -> bool {
+    let words: Vec<String> = written_words(text)
+        .into_iter()
+        .map(str::to_lowercase)
+        .collect();
+    let spaced = words.join(" ");
+    // "N.K.A." is "nka" once its letters are joined.
+    let joined = words.concat();
+    NO_KNOWN_ALLERGIES_PHRASES
+        .iter()
+        .any(|phrase| *phrase == spaced || *phrase == joined)
+}
+
 /// How a recorded allergy and a drug are linked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AllergyLink {
@@ -970,6 +1005,16 @@ mod tests {
                     "{word} of {text} lost: {joined:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn only_plain_no_known_allergies_texts_are_that_statement() {
+        for text in ["NKDA", "None known.", " no known drug allergies ", "Nil", "N.K.A."] {
+            assert!(states_no_known_allergies(text), "{text}");
+        }
+        for text in ["None known except latex", "Penicillin", "no", ""] {
+            assert!(!states_no_known_allergies(text), "{text}");
         }
     }
 

@@ -13,6 +13,7 @@ pub mod audit_verify;
 pub mod auth;
 pub mod backup;
 pub mod billing;
+mod chart_lists;
 pub mod clock;
 pub mod consents;
 pub mod dashboard;
