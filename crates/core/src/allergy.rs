@@ -112,7 +112,11 @@ impl AllergyStatus {
                     .to_owned()
             }
             from if from == to => format!("the entry is already {}", from.label()),
-            from => format!("an entry that is {} cannot become {}", from.label(), to.label()),
+            from => format!(
+                "an entry that is {} cannot become {}",
+                from.label(),
+                to.label()
+            ),
         })
     }
 
@@ -183,7 +187,12 @@ pub const CODED_SUBSTANCES: &[CodedSubstance] = {
         coded("ibuprofen", "Ibuprofen", Drug, Some("NSAIDs")),
         coded("codeine", "Codeine", Drug, Some("opioids")),
         coded("morphine", "Morphine", Drug, Some("opioids")),
-        coded("co_trimoxazole", "Co-trimoxazole", Drug, Some("sulfonamides")),
+        coded(
+            "co_trimoxazole",
+            "Co-trimoxazole",
+            Drug,
+            Some("sulfonamides"),
+        ),
         coded("paracetamol", "Paracetamol", Drug, None),
         coded("heparin", "Heparin", Drug, None),
         coded("peanut", "Peanut", Food, None),
@@ -210,7 +219,12 @@ pub const CODED_SUBSTANCES: &[CodedSubstance] = {
         ),
         coded("bee_venom", "Bee stings", Environmental, None),
         coded("wasp_venom", "Wasp stings", Environmental, None),
-        coded("adhesive_tape", "Adhesive tape (plasters)", Environmental, None),
+        coded(
+            "adhesive_tape",
+            "Adhesive tape (plasters)",
+            Environmental,
+            None,
+        ),
         coded("nickel", "Nickel", Environmental, None),
         coded("pollen", "Pollen", Environmental, None),
         coded("house_dust_mite", "House dust mite", Environmental, None),
@@ -589,7 +603,10 @@ fn names_class(text: &str, class: &str) -> bool {
     let Some(found) = DRUG_CLASSES.iter().find(|c| c.name == class) else {
         return false;
     };
-    let words: Vec<String> = written_words(text).into_iter().map(normalise_word).collect();
+    let words: Vec<String> = written_words(text)
+        .into_iter()
+        .map(normalise_word)
+        .collect();
     let joined = words.concat();
     let class_key = normalise_word(&class.to_lowercase());
     words
@@ -790,9 +807,7 @@ mod tests {
     fn codes_and_labels_are_unique_and_codes_are_plain() {
         for (i, a) in CODED_SUBSTANCES.iter().enumerate() {
             assert!(
-                a.code
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
+                a.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
                 "{}",
                 a.code
             );
@@ -981,7 +996,10 @@ mod tests {
         );
         assert!(transcribed_substances("   ").unwrap().is_empty());
         // Separators only: kept, not silently dropped.
-        assert_eq!(texts(&transcribed_substances(";;").unwrap()), [(";;", true)]);
+        assert_eq!(
+            texts(&transcribed_substances(";;").unwrap()),
+            [(";;", true)]
+        );
         // Long legacy text (up to the old field's limit) stays whole.
         let long = format!("{} reaction", "word ".repeat(390));
         assert_eq!(transcribed_substances(&long).unwrap().len(), 1);
@@ -1010,7 +1028,13 @@ mod tests {
 
     #[test]
     fn only_plain_no_known_allergies_texts_are_that_statement() {
-        for text in ["NKDA", "None known.", " no known drug allergies ", "Nil", "N.K.A."] {
+        for text in [
+            "NKDA",
+            "None known.",
+            " no known drug allergies ",
+            "Nil",
+            "N.K.A.",
+        ] {
             assert!(states_no_known_allergies(text), "{text}");
         }
         for text in ["None known except latex", "Penicillin", "no", ""] {
@@ -1155,9 +1179,24 @@ mod tests {
         assert!(!chart_list_allowed(Role::Nurse, Full, true, WriteProblems));
         assert!(chart_list_allowed(Role::Doctor, Full, true, WriteProblems));
         // A shared item gives a masked view; a full view without care (an administrator).
-        assert!(!chart_list_allowed(Role::Doctor, Full, false, WriteProblems));
-        assert!(!chart_list_allowed(Role::Admin, Full, false, WriteAllergies));
+        assert!(!chart_list_allowed(
+            Role::Doctor,
+            Full,
+            false,
+            WriteProblems
+        ));
+        assert!(!chart_list_allowed(
+            Role::Admin,
+            Full,
+            false,
+            WriteAllergies
+        ));
         assert!(!chart_list_allowed(Role::Admin, Full, true, WriteAllergies));
-        assert!(!chart_list_allowed(Role::Patient, Own, true, WriteAllergies));
+        assert!(!chart_list_allowed(
+            Role::Patient,
+            Own,
+            true,
+            WriteAllergies
+        ));
     }
 }

@@ -371,6 +371,9 @@ mod tests {
                 ..ProblemFields::default()
             }
         );
-        assert!(!printed.contains("Qz") && !printed.contains("2020"), "{printed}");
+        assert!(
+            !printed.contains("Qz") && !printed.contains("2020"),
+            "{printed}"
+        );
     }
 }

@@ -29,9 +29,9 @@ use std::collections::HashMap;
 
 use carevault_core::PatientId;
 use carevault_core::allergy::{
-    AllergyFields, AllergyInput, AllergySeverity, AllergyStatus, ChartListAction,
-    RecordedAllergy, Substance, SubstanceKind, SubstanceText, coded_substance, drug_link,
-    states_no_known_allergies, transcribed_substances, warning_sentence,
+    AllergyFields, AllergyInput, AllergySeverity, AllergyStatus, ChartListAction, RecordedAllergy,
+    Substance, SubstanceKind, SubstanceText, coded_substance, drug_link, states_no_known_allergies,
+    transcribed_substances, warning_sentence,
 };
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::masking::{PatientField, PatientView, Visibility, visibility};
@@ -40,7 +40,9 @@ use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_crypto::mask::pseudonym;
-use carevault_store::allergies::{self as store, AllergyRow, KIND_ALLERGY, KIND_NO_KNOWN_ALLERGIES};
+use carevault_store::allergies::{
+    self as store, AllergyRow, KIND_ALLERGY, KIND_NO_KNOWN_ALLERGIES,
+};
 use carevault_store::patients::{self as patient_store, PatientRow};
 use carevault_store::{Conn, StoreError};
 use chrono::{DateTime, Utc};
@@ -148,6 +150,7 @@ pub enum AllergyStatement {
 /// A patient's allergy list: the statement in force and the entries no longer in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllergyList {
+    pub patient_id: PatientId,
     pub statement: AllergyStatement,
     /// Inactive and entered-in-error entries and statements, newest change first (the
     /// history).
@@ -160,6 +163,28 @@ impl AllergyList {
         match &self.statement {
             AllergyStatement::Allergies(list) => list,
             _ => &[],
+        }
+    }
+
+    /// What is in force, as a word: `allergies`, `no_known_allergies` or `not_recorded`
+    /// (for templates and `data-` attributes).
+    pub fn statement_code(&self) -> &'static str {
+        match &self.statement {
+            AllergyStatement::NotRecorded => "not_recorded",
+            AllergyStatement::NoKnownAllergies { .. } => "no_known_allergies",
+            AllergyStatement::Allergies(_) => "allergies",
+        }
+    }
+
+    /// The "no known allergies" statement in force: its entry id, who recorded it and when.
+    pub fn no_known_allergies(&self) -> Option<(&str, &str, DateTime<Utc>)> {
+        match &self.statement {
+            AllergyStatement::NoKnownAllergies {
+                recorded_by,
+                recorded_at,
+                id,
+            } => Some((id, recorded_by, *recorded_at)),
+            _ => None,
         }
     }
 
@@ -306,7 +331,10 @@ fn open_entry(
     let status_reason = p.open(dek, "status_reason", row.status_reason.as_deref())?;
     let statement = row.entry_kind == KIND_NO_KNOWN_ALLERGIES;
     let coded = body.code.as_deref().and_then(coded_substance);
-    let name = |id: &Option<String>| id.as_ref().map(|id| names.get(id).cloned().unwrap_or_default());
+    let name = |id: &Option<String>| {
+        id.as_ref()
+            .map(|id| names.get(id).cloned().unwrap_or_default())
+    };
     Ok(AllergyView {
         id: row.id.clone(),
         substance: if statement {
@@ -325,7 +353,10 @@ fn open_entry(
         status: AllergyStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?,
         recorded_by: name(&row.recorded_by).unwrap_or_else(|| TRANSCRIBED_BY.to_owned()),
         recorded_at: from_micros(row.recorded_at),
-        patient_id: row.patient_id.parse().map_err(|_| ServiceError::Integrity)?,
+        patient_id: row
+            .patient_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?,
         kind: coded.map(|c| c.kind),
         no_known_allergies: statement,
         transcribed: body.transcribed,
@@ -336,7 +367,7 @@ fn open_entry(
 }
 
 /// The list from every entry of one patient, opened.
-fn list_of(mut entries: Vec<AllergyView>) -> AllergyList {
+fn list_of(patient_id: PatientId, mut entries: Vec<AllergyView>) -> AllergyList {
     entries.sort_by(|a, b| (a.recorded_at, &a.id).cmp(&(b.recorded_at, &b.id)));
     let (active, mut history): (Vec<AllergyView>, Vec<AllergyView>) = entries
         .into_iter()
@@ -355,7 +386,11 @@ fn list_of(mut entries: Vec<AllergyView>) -> AllergyList {
         AllergyStatement::NotRecorded
     };
     history.sort_by(|a, b| (b.updated_at, &b.id).cmp(&(a.updated_at, &a.id)));
-    AllergyList { statement, history }
+    AllergyList {
+        patient_id,
+        statement,
+        history,
+    }
 }
 
 /// The prescribing check's warnings for a drug: one sentence per active entry that matches
@@ -461,7 +496,8 @@ impl Services {
             .iter()
             .map(|row| open_entry(row, dek, &names))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(list_of(entries))
+        let patient_id = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
+        Ok(list_of(patient_id, entries))
     }
 
     /// `PatientDetails::allergies` for each of `patients` whose view shows allergies (the
@@ -477,11 +513,14 @@ impl Services {
             .map(|(row, _)| *row)
             .collect();
         let ids: Vec<String> = shown.iter().map(|row| row.id.clone()).collect();
-        let rows = store::of_patients(self.store().conn(), &ids, AllergyStatus::Active.as_str())
-            .await?;
+        let rows =
+            store::of_patients(self.store().conn(), &ids, AllergyStatus::Active.as_str()).await?;
         let mut by_patient: HashMap<&str, Vec<&AllergyRow>> = HashMap::new();
         for row in &rows {
-            by_patient.entry(row.patient_id.as_str()).or_default().push(row);
+            by_patient
+                .entry(row.patient_id.as_str())
+                .or_default()
+                .push(row);
         }
         let names = HashMap::new();
         let mut out = HashMap::new();
@@ -497,7 +536,8 @@ impl Services {
                         .collect::<Result<Vec<_>, _>>()?
                 }
             };
-            out.insert(patient.id.clone(), list_of(entries).summary());
+            let patient_id = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
+            out.insert(patient.id.clone(), list_of(patient_id, entries).summary());
         }
         Ok(out)
     }
@@ -524,7 +564,12 @@ impl Services {
         patient_id: PatientId,
     ) -> Result<PatientAllergies, ServiceError> {
         let access = self
-            .chart_list_access(actor, patient_id, ChartListAction::Read, ResourceType::Allergy)
+            .chart_list_access(
+                actor,
+                patient_id,
+                ChartListAction::Read,
+                ResourceType::Allergy,
+            )
             .await?;
         let patient = &access.patient;
         let dek = self
@@ -554,7 +599,12 @@ impl Services {
         );
         event.reason = Some(format!(
             "{} entries",
-            list.active().len() + list.history.len() + usize::from(matches!(list.statement, AllergyStatement::NoKnownAllergies { .. }))
+            list.active().len()
+                + list.history.len()
+                + usize::from(matches!(
+                    list.statement,
+                    AllergyStatement::NoKnownAllergies { .. }
+                ))
         ));
         self.record(event).await?;
         Ok(PatientAllergies {
@@ -613,7 +663,9 @@ impl Services {
         Ok(store::of_patient(conn, &patient.id)
             .await?
             .iter()
-            .any(|row| row.entry_kind == KIND_ALLERGY && row.status == AllergyStatus::Active.as_str()))
+            .any(|row| {
+                row.entry_kind == KIND_ALLERGY && row.status == AllergyStatus::Active.as_str()
+            }))
     }
 
     /// Records an allergy (doctors and nurses in the patient's care). An active "no known
@@ -668,10 +720,7 @@ impl Services {
         let txn = self.begin().await?;
         patient_store::lock_row(&txn, &patient.id).await?;
         if input.status() == AllergyStatus::Active
-            && self
-                .retire_statements(&txn, patient, &dek, by, now)
-                .await?
-                > 0
+            && self.retire_statements(&txn, patient, &dek, by, now).await? > 0
         {
             event.reason = Some("allergy recorded; \"no known allergies\" made inactive".into());
         }
@@ -815,10 +864,11 @@ impl Services {
         errors.into_result()?;
         let to = to.ok_or_else(|| ValidationErrors::single("status", "is required"))?;
         let from = AllergyStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?;
-        from.check_change(to).map_err(|message| ServiceError::Conflict {
-            field: Some("status"),
-            message,
-        })?;
+        from.check_change(to)
+            .map_err(|message| ServiceError::Conflict {
+                field: Some("status"),
+                message,
+            })?;
         let patient = &access.patient;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
@@ -846,7 +896,9 @@ impl Services {
                 });
             }
             if !statement && self.retire_statements(&txn, patient, &dek, by, now).await? > 0 {
-                event.reason = Some(format!("{from} → {to}; \"no known allergies\" made inactive"));
+                event.reason = Some(format!(
+                    "{from} → {to}; \"no known allergies\" made inactive"
+                ));
             }
         }
         if !store::set_status(
@@ -973,7 +1025,10 @@ impl Services {
             txn.rollback().await.map_err(StoreError::from)?;
             // Changed meanwhile, or moved by another server: read it again.
             match carevault_store::privacy::find_patient(self.store().conn(), &row.id).await? {
-                Some(again) if again.allergies.is_some() && again.status != patient_store::ERASED_STATUS => {
+                Some(again)
+                    if again.allergies.is_some()
+                        && again.status != patient_store::ERASED_STATUS =>
+                {
                     row = again;
                 }
                 _ => return Ok(None),

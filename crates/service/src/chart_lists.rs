@@ -38,7 +38,9 @@ fn refusal(action: ChartListAction, resource: ResourceType) -> &'static str {
         (ChartListAction::Read, ResourceType::Allergy) => {
             "allergies are for the patient's care team and the patient"
         }
-        (ChartListAction::Read, _) => "the problem list is for the patient's care team and the patient",
+        (ChartListAction::Read, _) => {
+            "the problem list is for the patient's care team and the patient"
+        }
         (ChartListAction::WriteAllergies, _) => {
             "allergies are recorded by doctors and nurses in the patient's care"
         }

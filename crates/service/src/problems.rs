@@ -161,7 +161,10 @@ fn open_problem(
         encounter_id: row.source_encounter_id.clone(),
         recorded_by: names.get(&row.recorded_by).cloned().unwrap_or_default(),
         recorded_at: from_micros(row.recorded_at),
-        patient_id: row.patient_id.parse().map_err(|_| ServiceError::Integrity)?,
+        patient_id: row
+            .patient_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?,
         diagnosis_id: row.source_diagnosis_id.clone(),
         updated_by: row
             .updated_by
@@ -215,7 +218,12 @@ impl Services {
         patient_id: PatientId,
     ) -> Result<PatientProblems, ServiceError> {
         let access = self
-            .chart_list_access(actor, patient_id, ChartListAction::Read, ResourceType::Problem)
+            .chart_list_access(
+                actor,
+                patient_id,
+                ChartListAction::Read,
+                ResourceType::Problem,
+            )
             .await?;
         let patient = &access.patient;
         let dek = self
@@ -383,8 +391,33 @@ impl Services {
         encounter_id: &str,
         diagnosis_id: &str,
     ) -> Result<ProblemView, ServiceError> {
+        self.problem_from_diagnosis(actor, None, encounter_id, diagnosis_id)
+            .await
+    }
+
+    /// [`Services::add_problem_from_diagnosis`] for a route that names the patient: an
+    /// encounter of another patient is not found.
+    pub async fn add_patient_problem_from_diagnosis(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+        encounter_id: &str,
+        diagnosis_id: &str,
+    ) -> Result<ProblemView, ServiceError> {
+        self.problem_from_diagnosis(actor, Some(patient_id), encounter_id, diagnosis_id)
+            .await
+    }
+
+    async fn problem_from_diagnosis(
+        &self,
+        actor: &Actor,
+        patient: Option<PatientId>,
+        encounter_id: &str,
+        diagnosis_id: &str,
+    ) -> Result<ProblemView, ServiceError> {
         let encounter = encounter_store::find_encounter(self.store().conn(), encounter_id.trim())
             .await?
+            .filter(|e| patient.is_none_or(|p| p.to_string() == e.patient_id))
             .ok_or(ServiceError::NotFound("encounter"))?;
         let patient_id: PatientId = encounter
             .patient_id
@@ -423,12 +456,12 @@ impl Services {
             Err(other) => return Err(other),
         };
         let condition = match code {
-            Some(code) => Condition::Coded(
-                DiagnosisCode::parse(&code).map_err(|_| ServiceError::Integrity)?,
-            ),
-            None => {
-                Condition::FreeText(DiagnosisText::parse(&text).map_err(|_| ServiceError::Integrity)?)
+            Some(code) => {
+                Condition::Coded(DiagnosisCode::parse(&code).map_err(|_| ServiceError::Integrity)?)
             }
+            None => Condition::FreeText(
+                DiagnosisText::parse(&text).map_err(|_| ServiceError::Integrity)?,
+            ),
         };
         let settings = &self.settings().scheduling;
         let onset = settings.local_date(from_micros(encounter.started_at));
@@ -483,13 +516,13 @@ impl Services {
             )
             .await?;
         let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
-        let to =
-            ProblemStatus::parse(status).map_err(|m| ValidationErrors::single("status", m))?;
+        let to = ProblemStatus::parse(status).map_err(|m| ValidationErrors::single("status", m))?;
         let from = ProblemStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?;
-        from.check_change(to).map_err(|message| ServiceError::Conflict {
-            field: Some("status"),
-            message,
-        })?;
+        from.check_change(to)
+            .map_err(|message| ServiceError::Conflict {
+                field: Some("status"),
+                message,
+            })?;
         let patient = &access.patient;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)

@@ -463,7 +463,11 @@ pub async fn with_legacy_allergies(
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after));
     }
-    Ok(query.order_by_asc(Column::Id).limit(limit).all(conn).await?)
+    Ok(query
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
 }
 
 /// Empties the old free-text `allergies` column of a row whose `updated_at` is still

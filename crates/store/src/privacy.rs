@@ -139,7 +139,10 @@ pub async fn shred_patient(
         .rows_affected;
     // The allergy and problem lists: their sealed texts emptied (the key is gone anyway).
     patient_allergies::Entity::update_many()
-        .col_expr(patient_allergies::Column::Body, Expr::value(Vec::<u8>::new()))
+        .col_expr(
+            patient_allergies::Column::Body,
+            Expr::value(Vec::<u8>::new()),
+        )
         .col_expr(
             patient_allergies::Column::StatusReason,
             Expr::value(Option::<Vec<u8>>::None),
@@ -148,7 +151,10 @@ pub async fn shred_patient(
         .exec(conn)
         .await?;
     patient_problems::Entity::update_many()
-        .col_expr(patient_problems::Column::Body, Expr::value(Vec::<u8>::new()))
+        .col_expr(
+            patient_problems::Column::Body,
+            Expr::value(Vec::<u8>::new()),
+        )
         .filter(patient_problems::Column::PatientId.eq(id))
         .exec(conn)
         .await?;
