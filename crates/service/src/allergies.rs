@@ -88,6 +88,8 @@ pub struct AllergyView {
     /// Moved from the old free-text field (or typed in from paper at registration); for a
     /// statement, the words it was moved from are in `substance`.
     pub transcribed: bool,
+    /// For a transcribed "no known allergies" statement: the words it was recorded as.
+    pub recorded_as: Option<String>,
     /// Why the status last changed, if a reason was given.
     pub status_reason: Option<String>,
     /// Who last changed the status (`None`: never changed).
@@ -142,6 +144,9 @@ pub enum AllergyStatement {
         recorded_at: DateTime<Utc>,
         /// The statement's entry (to mark it entered in error).
         id: String,
+        /// The words it was transcribed from ("NKDA"), for a statement moved from the old
+        /// free-text field or typed in from paper at registration.
+        recorded_as: Option<String>,
     },
     /// The active entries (at least one), oldest first.
     Allergies(Vec<AllergyView>),
@@ -176,14 +181,16 @@ impl AllergyList {
         }
     }
 
-    /// The "no known allergies" statement in force: its entry id, who recorded it and when.
-    pub fn no_known_allergies(&self) -> Option<(&str, &str, DateTime<Utc>)> {
+    /// The "no known allergies" statement in force: its entry id, who recorded it, when,
+    /// and the words it was transcribed from (if it was).
+    pub fn no_known_allergies(&self) -> Option<(&str, &str, DateTime<Utc>, Option<&str>)> {
         match &self.statement {
             AllergyStatement::NoKnownAllergies {
                 recorded_by,
                 recorded_at,
                 id,
-            } => Some((id, recorded_by, *recorded_at)),
+                recorded_as,
+            } => Some((id, recorded_by, *recorded_at, recorded_as.as_deref())),
             _ => None,
         }
     }
@@ -344,7 +351,7 @@ fn open_entry(
                 format!("{NO_KNOWN_ALLERGIES} (recorded as “{}”)", body.substance)
             }
         } else {
-            coded.map_or(body.substance, |c| c.label.to_owned())
+            coded.map_or_else(|| body.substance.clone(), |c| c.label.to_owned())
         },
         code: if statement { None } else { body.code },
         free_text: !statement && body.free_text,
@@ -360,6 +367,7 @@ fn open_entry(
         kind: coded.map(|c| c.kind),
         no_known_allergies: statement,
         transcribed: body.transcribed,
+        recorded_as: statement.then_some(body.substance).filter(|s| !s.is_empty()),
         status_reason,
         updated_by: name(&row.updated_by),
         updated_at: from_micros(row.updated_at),
@@ -381,6 +389,7 @@ fn list_of(patient_id: PatientId, mut entries: Vec<AllergyView>) -> AllergyList 
             recorded_by: latest.recorded_by,
             recorded_at: latest.recorded_at,
             id: latest.id,
+            recorded_as: latest.recorded_as,
         }
     } else {
         AllergyStatement::NotRecorded

@@ -160,6 +160,10 @@ pub struct NoKnownAllergiesRecord {
     id: String,
     recorded_by: String,
     recorded_at: DateTime<Utc>,
+    /// The words it was transcribed from ("NKDA"), when it was moved from an earlier
+    /// free-text record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorded_as: Option<String>,
 }
 
 /// A patient's allergy list.
@@ -193,6 +197,7 @@ fn list_record(patient_id: String, list: AllergyList, may_record: bool) -> Aller
             id,
             recorded_by,
             recorded_at,
+            recorded_as,
         } => (
             "no_known_allergies",
             Vec::new(),
@@ -200,6 +205,7 @@ fn list_record(patient_id: String, list: AllergyList, may_record: bool) -> Aller
                 id,
                 recorded_by,
                 recorded_at,
+                recorded_as,
             }),
         ),
         AllergyStatement::Allergies(entries) => ("allergies", entries, None),

@@ -521,7 +521,10 @@ pub async fn add_problem(
         }
         Err(ServiceError::Conflict { field, message }) => {
             let errors = match field {
-                Some(field) => ValidationErrors::single(field, message.clone()),
+                Some(field) => ValidationErrors::single(
+                    field,
+                    "is already on the patient's active problem list",
+                ),
                 None => ValidationErrors::new(),
             };
             problems_response(

@@ -7,12 +7,15 @@
 mod harness;
 
 mod admin;
+mod allergies;
+mod allergy_migration;
 mod api_input;
 mod audit_trail;
 mod audit_web;
 mod backup;
 mod billing;
 mod billing_pages;
+mod chart_list_pages;
 mod clinical_api;
 mod clinical_pages;
 mod csrf;
@@ -32,6 +35,7 @@ mod patient_storage;
 mod patients_api;
 mod pharmacy;
 mod pharmacy_pages;
+mod problems;
 mod record_shares;
 mod routes;
 mod scheduling_api;
