@@ -470,6 +470,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let backend = store.backend();
     let services = services(store, &config).await?;
+    // The old free-text allergies become entries of the allergy list (once; a later start
+    // finds nothing left to move). The key ring is bound by now.
+    services
+        .move_legacy_allergies()
+        .await
+        .context("cannot move the free-text allergies into the allergy list")?;
 
     if config.demo {
         match services.seed_demo().await? {

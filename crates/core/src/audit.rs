@@ -101,6 +101,8 @@ text_enum!(
         RecordShare => "record_share",
         Encounter => "encounter",
         Vitals => "vitals",
+        Allergy => "allergy",
+        Problem => "problem",
         Prescription => "prescription",
         Drug => "drug",
         Stock => "stock",

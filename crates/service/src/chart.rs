@@ -303,7 +303,7 @@ impl Services {
         dek: &DataKey,
         allergies: Option<&AllergyList>,
     ) -> Result<PatientBanner, ServiceError> {
-        let details = crate::patients::present(row, data, view, self.now().date_naive())?;
+        let details = crate::patients::present(row, data, view, self.now().date_naive(), None)?;
         let shows_allergies = actor
             .role()
             .is_some_and(|role| chart_sections(role, view).contains(&ChartSection::Allergies));
@@ -414,7 +414,15 @@ impl Services {
             .banner_of(actor, &row, &data, view, &dek, allergies.as_ref())
             .await?;
         let details = has(ChartSection::Demographics)
-            .then(|| crate::patients::present(&row, &data, view, self.now().date_naive()))
+            .then(|| {
+                crate::patients::present(
+                    &row,
+                    &data,
+                    view,
+                    self.now().date_naive(),
+                    allergies.as_ref().and_then(|list| list.summary()),
+                )
+            })
             .transpose()?;
         let problems = if has(ChartSection::Problems) {
             Some(self.problems_of(&row, &dek).await?)

@@ -237,6 +237,19 @@ struct AmendmentBody {
     retracted: Vec<String>,
 }
 
+/// The code (of a coded diagnosis) and the words (the code's title, or the free text) of a
+/// stored diagnosis, opened (for the problem list).
+pub(crate) fn open_diagnosis_body(
+    row: &DiagnosisRow,
+    dek: &DataKey,
+) -> Result<(Option<String>, String), ServiceError> {
+    let json = place("encounter_diagnoses", &row.id, &row.patient_id)
+        .open(dek, "body", Some(&row.body))?
+        .ok_or(ServiceError::Integrity)?;
+    let body: DiagnosisBody = serde_json::from_str(&json).map_err(integrity)?;
+    Ok((body.code, body.text))
+}
+
 fn encounter_place(row: &EncounterRow) -> Place<'_> {
     Place {
         table: "encounters",

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod backup;
 pub mod billing;
 pub mod chart;
+mod chart_lists;
 pub mod clock;
 pub mod consents;
 pub mod dashboard;

@@ -196,6 +196,9 @@ pub(crate) struct PatientData {
     pub(crate) national_id: Option<String>,
     pub(crate) preferred_language: Option<String>,
     pub(crate) blood_group: Option<String>,
+    /// Allergies typed in from a paper record at registration: they become entries of the
+    /// allergy list (`allergies.rs`), never a column of the patient row. `None` for a
+    /// record read back.
     pub(crate) allergies: Option<String>,
     pub(crate) primary_diagnosis: Option<String>,
 }
@@ -721,7 +724,8 @@ fn seal_into(row: &mut PatientRow, dek: &DataKey, data: &PatientData) -> Result<
     row.national_id = s("national_id", data.national_id.as_deref())?;
     row.preferred_language = s("preferred_language", data.preferred_language.as_deref())?;
     row.blood_group = s("blood_group", data.blood_group.as_deref())?;
-    row.allergies = s("allergies", data.allergies.as_deref())?;
+    // `allergies` is not written: the allergy list holds them (`allergies.rs`); the old
+    // column is only read and emptied by the move at start-up.
     row.primary_diagnosis = s("primary_diagnosis", data.primary_diagnosis.as_deref())?;
     row.sex = data.sex.as_str().to_owned();
     row.birth_year = data.date_of_birth.year();
@@ -766,9 +770,18 @@ fn open_all(row: &PatientRow, dek: &DataKey) -> Result<PatientData, ServiceError
         national_id: o("national_id", row.national_id.as_ref())?,
         preferred_language: o("preferred_language", row.preferred_language.as_ref())?,
         blood_group: o("blood_group", row.blood_group.as_ref())?,
-        allergies: o("allergies", row.allergies.as_ref())?,
+        allergies: None,
         primary_diagnosis: o("primary_diagnosis", row.primary_diagnosis.as_ref())?,
     })
+}
+
+/// Opens the old free-text `allergies` column of `row` (for moving it into the allergy
+/// list).
+pub(crate) fn open_legacy_allergies(
+    row: &PatientRow,
+    dek: &DataKey,
+) -> Result<Option<String>, ServiceError> {
+    open(dek, &row.id, "allergies", row.allergies.as_deref())
 }
 
 /// Search weight per index kind: lower sorts first.
@@ -920,11 +933,14 @@ fn show<T: Clone>(
     }
 }
 
+/// `allergies`: the allergy list in one line (`AllergyList::summary`), shown where the
+/// view shows allergies.
 pub(crate) fn present(
     row: &PatientRow,
     data: &PatientData,
     view: PatientView,
     today: NaiveDate,
+    allergies: Option<String>,
 ) -> Result<PatientDetails, ServiceError> {
     use PatientField as F;
     let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
@@ -979,7 +995,7 @@ pub(crate) fn present(
             Clone::clone,
         ),
         blood_group: show(view, F::BloodGroup, &data.blood_group, |_| "***".into()),
-        allergies: show(view, F::Allergies, &data.allergies, |_| "***".into()),
+        allergies: show(view, F::Allergies, &allergies, |_| "***".into()),
         primary_diagnosis: show(view, F::PrimaryDiagnosis, &data.primary_diagnosis, |_| {
             "***".into()
         }),
@@ -1021,6 +1037,8 @@ fn writable_fields(role: Option<Role>, relation: Relation, existing: bool) -> Ve
         })
         .filter(|field| may_write(role, relation, *field))
         .filter(|field| existing || *field != PatientField::Status)
+        // On a registered record, allergies are the allergy list's (its own page and API).
+        .filter(|field| !existing || *field != PatientField::Allergies)
         .collect()
 }
 
@@ -1053,6 +1071,21 @@ fn may_write(role: Option<Role>, relation: Relation, field: PatientField) -> boo
 impl Services {
     fn today(&self) -> NaiveDate {
         self.now().date_naive()
+    }
+
+    /// [`present`], with the patient's allergy list in one line where the view shows it.
+    pub(crate) async fn present_one(
+        &self,
+        row: &PatientRow,
+        data: &PatientData,
+        view: PatientView,
+    ) -> Result<PatientDetails, ServiceError> {
+        let summary = self
+            .allergy_summaries(&[(row, view)])
+            .await?
+            .remove(&row.id)
+            .flatten();
+        present(row, data, view, self.today(), summary)
     }
 
     pub(crate) fn patient_event(
@@ -1251,12 +1284,9 @@ impl Services {
             .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("nothing registered")))?;
         let (row, _, view) = self.load_for(actor, row).await?;
         let data = self.open_row(actor, &row, AuditAction::Read).await?;
-        Ok(Registration::Registered(Box::new(present(
-            &row,
-            &data,
-            view,
-            self.today(),
-        )?)))
+        Ok(Registration::Registered(Box::new(
+            self.present_one(&row, &data, view).await?,
+        )))
     }
 
     /// Patients sharing the family name and date of birth, or the phone number, of `data`
@@ -1302,7 +1332,7 @@ impl Services {
             let Some(view) = actor.role().and_then(|role| view_for(role, relation)) else {
                 continue;
             };
-            matches.push(present(&row, &other, view, self.today())?);
+            matches.push(self.present_one(&row, &other, view).await?);
             let mut event = self.patient_event(actor, AuditAction::Listed, &row);
             event.reason = Some("possible duplicate at registration".into());
             events.push(event);
@@ -1376,9 +1406,23 @@ impl Services {
                 if duplicate_override {
                     event.reason = Some("registered despite a possible duplicate".into());
                 }
+                // Allergies typed in from paper become entries of the allergy list.
+                let allergy_rows = match &data.allergies {
+                    Some(text) => crate::allergies::transcribed_rows(
+                        text,
+                        &row.id,
+                        &dek,
+                        actor.user_id(),
+                        now,
+                    )?,
+                    None => Vec::new(),
+                };
                 if let Err(err) = patients::insert(&txn, row, &index_entries(&ring, &data)).await {
                     result = Err(err);
                     break;
+                }
+                for entry in allergy_rows {
+                    carevault_store::allergies::insert(&txn, entry).await?;
                 }
                 self.append_in(&txn, event).await?;
                 ids.push(id);
@@ -1411,7 +1455,7 @@ impl Services {
     ) -> Result<PatientDetails, ServiceError> {
         let (row, _, view) = self.load_for(actor, id).await?;
         let data = self.open_row(actor, &row, AuditAction::Read).await?;
-        let details = present(&row, &data, view, self.today())?;
+        let details = self.present_one(&row, &data, view).await?;
         self.record(self.patient_event(actor, AuditAction::Read, &row))
             .await?;
         Ok(details)
@@ -1592,8 +1636,7 @@ impl Services {
             (Role::Doctor | Role::Nurse, Some(user)) => self.in_care_of(user, &ids).await?,
             _ => Default::default(),
         };
-        let mut items = Vec::with_capacity(rows.len());
-        let mut events = Vec::with_capacity(rows.len());
+        let mut shown = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
             let relation = if on_team.contains(&id) {
@@ -1601,11 +1644,17 @@ impl Services {
             } else {
                 Relation::Other
             };
-            let Some(view) = view_for(role, relation) else {
-                continue;
-            };
+            if let Some(view) = view_for(role, relation) {
+                shown.push((row, view));
+            }
+        }
+        let mut allergies = self.allergy_summaries(&shown).await?;
+        let mut items = Vec::with_capacity(shown.len());
+        let mut events = Vec::with_capacity(shown.len());
+        for (row, view) in shown {
             let data = self.open_row(actor, row, action).await?;
-            items.push(present(row, &data, view, self.today())?);
+            let summary = allergies.remove(&row.id).flatten();
+            items.push(present(row, &data, view, self.today(), summary)?);
             events.push(self.patient_event(actor, action, row));
         }
         if events.is_empty() && q.is_some() {
@@ -1653,6 +1702,15 @@ impl Services {
                 )
                 .await);
         }
+        if !input.allergies.is_keep() {
+            return Err(ValidationErrors::single(
+                PatientField::Allergies.name(),
+                format!(
+                    "are kept in the patient's allergy list: record or change them at /patients/{id}/allergies (API: /api/v1/patients/{id}/allergies)"
+                ),
+            )
+            .into());
+        }
         // Only now (after the refusal of forbidden fields was recorded): is the caller's copy
         // still the stored version?
         if seen_updated_at.is_some_and(|seen| to_micros(seen) != row.updated_at) {
@@ -1661,7 +1719,7 @@ impl Services {
         let status = parse_status_change(&input.status)?;
         let current = self.open_row(actor, &row, AuditAction::Update).await?;
         if changed.is_empty() {
-            let details = present(&row, &current, view, self.today())?;
+            let details = self.present_one(&row, &current, view).await?;
             self.record(self.patient_event(actor, AuditAction::Read, &row))
                 .await?;
             return Ok(details);
@@ -1677,7 +1735,7 @@ impl Services {
         }
         if names.is_empty() {
             // Everything submitted equals what is stored (a form saved unchanged).
-            let details = present(&row, &current, view, self.today())?;
+            let details = self.present_one(&row, &current, view).await?;
             self.record(self.patient_event(actor, AuditAction::Read, &row))
                 .await?;
             return Ok(details);
@@ -1709,7 +1767,7 @@ impl Services {
         self.append_in(&txn, event).await?;
         txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(patient_id = %id, fields = names.len(), "patient changed");
-        present(&updated, &data, view, self.today())
+        self.present_one(&updated, &data, view).await
     }
 
     /// A patient's page: the record as the actor may see it and the care team, as one
@@ -1721,7 +1779,7 @@ impl Services {
     ) -> Result<(PatientDetails, Vec<CareTeamMember>), ServiceError> {
         let (row, _, view) = self.load_for(actor, id).await?;
         let data = self.open_row(actor, &row, AuditAction::Read).await?;
-        let details = present(&row, &data, view, self.today())?;
+        let details = self.present_one(&row, &data, view).await?;
         let members = if sees_care_team(view) {
             self.care_team_members(id).await?
         } else {

@@ -1,5 +1,6 @@
-//! Prescriptions: a doctor in the care team prescribes from an encounter; the recorded
-//! allergies and the patient's active prescriptions are checked first, and any warning must
+//! Prescriptions: a doctor in the care team prescribes from an encounter; the patient's
+//! allergy list (its active entries, `allergies.rs`) and active prescriptions are checked
+//! first, and any warning must
 //! be acknowledged with a reason before the prescription is written (the acknowledgement is
 //! its own audit event). Pharmacists read prescriptions (not encounters); the patient reads
 //! their own; reception and auditors do not.
@@ -67,7 +68,10 @@ impl std::fmt::Debug for PrescriptionRequest {
 pub struct PrescriptionWarning {
     /// `allergy` or `duplicate`.
     pub kind: String,
-    /// What matched: the recorded allergy, or the active prescription's drug.
+    /// What matched. For an allergy, full sentences naming the recorded allergy (substance,
+    /// reaction, severity), the drug and how they match ("Recorded allergy: Penicillins —
+    /// anaphylaxis (severe). Amoxicillin is a penicillin."); for a duplicate, the active
+    /// prescription's drug.
     pub detail: String,
 }
 
@@ -245,21 +249,32 @@ impl Services {
             quantity: &request.quantity,
             instructions: request.instructions.as_deref(),
         })?;
-        let data = self.open_row(actor, &patient, AuditAction::Read).await?;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let mut warnings: Vec<PrescriptionWarning> = data
-            .allergies
-            .as_deref()
-            .map(|allergies| details.allergy_matches(allergies))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|substance| PrescriptionWarning {
-                kind: "allergy".into(),
-                detail: substance,
-            })
-            .collect();
+        // The allergy list: active entries only (inactive and entered-in-error entries never
+        // warn); coded entries match through their drug class, free text through the word
+        // and class safety net.
+        let allergies = match self.allergies_of(&patient, &dek).await {
+            Ok(list) => list,
+            Err(ServiceError::Integrity) => {
+                return Err(self
+                    .chart_list_integrity_failure(actor, ResourceType::Allergy, &patient)
+                    .await);
+            }
+            Err(other) => return Err(other),
+        };
+        let mut warnings: Vec<PrescriptionWarning> = crate::allergies::allergy_warnings(
+            &allergies,
+            details.drug_name().as_str(),
+            details.generic_name().map(|g| g.as_str()),
+        )
+        .into_iter()
+        .map(|detail| PrescriptionWarning {
+            kind: "allergy".into(),
+            detail,
+        })
+        .collect();
         for active in store::of_patient(
             self.store().conn(),
             patient_id,

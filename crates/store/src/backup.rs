@@ -210,6 +210,8 @@ backup_tables!(
     legal_holds,
     erasures,
     consents,
+    patient_allergies,
+    patient_problems,
 );
 
 /// Whether `name` is one of [`BACKUP_TABLES`], as a `'static` name.

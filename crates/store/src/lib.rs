@@ -7,6 +7,7 @@
 //! [`Conn`] (a pool or an open transaction), so a use case can run several of them in one
 //! transaction.
 
+pub mod allergies;
 pub mod audit;
 pub mod backup;
 pub mod billing;
@@ -27,6 +28,7 @@ pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;
 pub mod privacy;
+pub mod problems;
 pub mod record_shares;
 pub mod scheduling;
 pub mod schema_doc;

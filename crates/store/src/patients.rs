@@ -129,7 +129,8 @@ async fn insert_index(
 }
 
 /// Writes every column of an existing row (except its wrapped data key, which only key
-/// rotation changes, through [`replace_wrapped_key`]) and replaces its blind indexes — if
+/// rotation changes, through [`replace_wrapped_key`], and the old free-text `allergies`,
+/// which only [`clear_legacy_allergies`] empties) and replaces its blind indexes — if
 /// the stored row's `updated_at` is still `read_at` (the value this change was based on).
 /// `false` when someone else changed the row meanwhile: nothing is written.
 pub async fn update(
@@ -157,7 +158,6 @@ pub async fn update(
         Column::NationalId,
         Column::PreferredLanguage,
         Column::BloodGroup,
-        Column::Allergies,
         Column::PrimaryDiagnosis,
         Column::UpdatedAt,
     ] {
@@ -436,4 +436,54 @@ pub async fn count_by_kek_version(conn: &impl Conn) -> Result<Vec<(u32, u64)>, S
 
 pub async fn count(conn: &impl Conn) -> Result<u64, StoreError> {
     Ok(Entity::find().count(conn).await?)
+}
+
+/// Takes the patient row's lock for the rest of the transaction (SQLite: the write lock)
+/// without changing the row, so that changes to the patient's allergy or problem list that
+/// check the list first run one after the other. Call it first in the transaction.
+pub async fn lock_row(conn: &impl Conn, id: &str) -> Result<(), StoreError> {
+    Entity::update_many()
+        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt).into())
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Up to `limit` rows (not erased) whose old free-text `allergies` column still holds a
+/// value, in id order, after `after` (an id) if given.
+pub async fn with_legacy_allergies(
+    conn: &impl Conn,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<PatientRow>, StoreError> {
+    let mut query = Entity::find()
+        .filter(Column::Allergies.is_not_null())
+        .filter(Column::Status.ne(ERASED_STATUS));
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// Empties the old free-text `allergies` column of a row whose `updated_at` is still
+/// `read_at` (its version is left as it is: what the record shows has not changed). `false`
+/// when the row changed meanwhile or the column is empty already.
+pub async fn clear_legacy_allergies(
+    conn: &impl Conn,
+    id: &str,
+    read_at: i64,
+) -> Result<bool, StoreError> {
+    let result = Entity::update_many()
+        .col_expr(Column::Allergies, Expr::value(Option::<Vec<u8>>::None))
+        .filter(Column::Id.eq(id))
+        .filter(Column::UpdatedAt.eq(read_at))
+        .filter(Column::Allergies.is_not_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

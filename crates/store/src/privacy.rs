@@ -6,8 +6,9 @@
 //! every table, can no longer be opened), empties the patient row's sealed columns, deletes
 //! the blind indexes, clears the quasi-identifiers kept in clear, ends the care team and the
 //! shares, cancels open appointments and frees their slots, deletes the notifications about
-//! the patient (their texts are sealed under the destroyed key), and disables and anonymises
-//! the linked portal account. It is idempotent, so replaying the erasure ledger after a
+//! the patient (their texts are sealed under the destroyed key), empties the sealed bodies
+//! and reasons of the allergy and problem lists, and disables and anonymises the linked
+//! portal account. It is idempotent, so replaying the erasure ledger after a
 //! restore can apply it again.
 
 use std::collections::{HashMap, HashSet};
@@ -22,8 +23,8 @@ use sea_orm::{
 use crate::Conn;
 use crate::entity::{
     appointment_slot_claims, appointments, care_team_members, encounters, erasures, legal_holds,
-    notification_preferences, notifications, patient_search_index, patients, record_shares,
-    sessions, users,
+    notification_preferences, notifications, patient_allergies, patient_problems,
+    patient_search_index, patients, record_shares, sessions, users,
 };
 use crate::error::StoreError;
 use crate::patients::{ERASED_STATUS, PatientRow};
@@ -136,6 +137,27 @@ pub async fn shred_patient(
         .exec(conn)
         .await?
         .rows_affected;
+    // The allergy and problem lists: their sealed texts emptied (the key is gone anyway).
+    patient_allergies::Entity::update_many()
+        .col_expr(
+            patient_allergies::Column::Body,
+            Expr::value(Vec::<u8>::new()),
+        )
+        .col_expr(
+            patient_allergies::Column::StatusReason,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .filter(patient_allergies::Column::PatientId.eq(id))
+        .exec(conn)
+        .await?;
+    patient_problems::Entity::update_many()
+        .col_expr(
+            patient_problems::Column::Body,
+            Expr::value(Vec::<u8>::new()),
+        )
+        .filter(patient_problems::Column::PatientId.eq(id))
+        .exec(conn)
+        .await?;
     // Open appointments end: nobody can be seen under a destroyed record, and their slots
     // must be free for others.
     let open: Vec<String> = appointments::Entity::find()

@@ -302,6 +302,8 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
     let table = api::documents::routes(table);
     let table = pages::documents::routes(table);
     let table = api::clinical::routes(table);
+    let table = api::chart_lists::routes(table);
+    let table = pages::chart_lists::routes(table);
     let table = api::pharmacy::routes(table);
     let table = api::billing::routes(table);
     let table = pages::billing::routes(table);

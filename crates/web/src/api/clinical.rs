@@ -561,8 +561,12 @@ pub struct PrescriptionWarningRecord {
     /// `allergy` or `duplicate`.
     #[schema(example = "allergy")]
     kind: String,
-    /// What matched: the recorded allergy, or the active prescription's drug.
-    #[schema(example = "Penicillin")]
+    /// What matched. For an allergy, full sentences naming the recorded allergy (substance,
+    /// reaction, severity), the drug and how they match; for a duplicate, the active
+    /// prescription's drug.
+    #[schema(
+        example = "Recorded allergy: Penicillins — anaphylaxis (severe). Amoxicillin is a penicillin."
+    )]
     detail: String,
 }
 

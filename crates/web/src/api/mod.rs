@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod chart;
+pub mod chart_lists;
 pub mod clinical;
 pub mod docs;
 pub mod documents;
@@ -140,6 +141,12 @@ pub(crate) fn no_such_patient() -> ApiError {
         clinical::prescription,
         clinical::change_prescription_status,
         clinical::icd10,
+        chart_lists::allergies,
+        chart_lists::record_allergy,
+        chart_lists::change_allergy_status,
+        chart_lists::problems,
+        chart_lists::add_problem,
+        chart_lists::change_problem_status,
     ),
     components(schemas(
         Problem,
@@ -240,6 +247,15 @@ pub(crate) fn no_such_patient() -> ApiError {
         clinical::PrescriptionStatusRequest,
         clinical::Icd10Record,
         clinical::Icd10List,
+        chart_lists::AllergyRecord,
+        chart_lists::NoKnownAllergiesRecord,
+        chart_lists::AllergyListRecord,
+        chart_lists::AllergyRequestBody,
+        chart_lists::AllergyStatusBody,
+        chart_lists::ProblemRecord,
+        chart_lists::ProblemList,
+        chart_lists::ProblemRequestBody,
+        chart_lists::ProblemStatusBody,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -248,7 +264,7 @@ pub(crate) fn no_such_patient() -> ApiError {
         (name = "audit", description = "The tamper-evident audit log: events, export, signed checkpoints and proofs"),
         (name = "patients", description = "The patient registry: search, registration, changes, care teams; every patient shown as the caller may see them"),
         (name = "scheduling", description = "Departments, the staff directory, appointments and patients' requests for them; no double booking; patients shown as the caller may see them"),
-        (name = "clinical", description = "Clinical records: encounters (drafts, signing, amendments that keep the original), treatment notes, vitals, prescriptions with allergy and duplicate checks, and the ICD-10 code search; every read and write follows the care team and is audited"),
+        (name = "clinical", description = "Clinical records: encounters (drafts, signing, amendments that keep the original), treatment notes, vitals, prescriptions with allergy and duplicate checks, the allergy list (coded or flagged free-text substances, \"no known allergies\") and the problem list, and the ICD-10 code search; every read and write follows the care team and is audited"),
         (name = "documents", description = "Uploaded PDFs and images of a patient: checked by content, stored sealed under the patient's key, downloaded as attachments; every download audited"),
         (name = "pharmacy", description = "The formulary, stock by batch (receipts, adjustments with a reason; never below zero) and dispensing against prescriptions, first expiry first out"),
         (name = "notifications", description = "The in-app inbox, the outbox with delivery status (administrators), notification preferences and consent to e-mail, and follow-up reminders queued by doctors"),

@@ -9,6 +9,7 @@ pub mod backups;
 pub mod banner;
 pub mod billing;
 pub mod chart;
+pub mod chart_lists;
 pub mod clinical;
 pub mod dashboard;
 pub mod documents;
@@ -224,6 +225,18 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "invoice-voided" => Some("The invoice is void."),
         "price-saved" => Some("The price has been saved."),
         "consent-recorded" => Some("The consent has been recorded."),
+        "allergy-recorded" => Some("The allergy has been recorded."),
+        "no-known-allergies-recorded" => Some("\"No known allergies\" has been recorded."),
+        "allergy-status-changed" => Some("The entry's status has been changed."),
+        "problem-added" => Some("The problem has been added to the problem list."),
+        "problem-status-changed" => Some("The problem's status has been changed."),
+        "problem-added-from-diagnosis" => Some("The diagnosis has been added to the problem list."),
+        "problem-already-listed" => {
+            Some("Not added: this diagnosis (or its code) is already on the active problem list.")
+        }
+        "problem-diagnosis-retracted" => {
+            Some("Not added: the diagnosis was retracted by an amendment.")
+        }
         _ => None,
     }
 }

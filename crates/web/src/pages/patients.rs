@@ -787,13 +787,16 @@ const SECTIONS: [(&str, &[InputSpec]); 5] = {
                     0,
                     "off",
                 ),
-                spec(
-                    F::Allergies,
-                    "allergies",
-                    "Allergies",
-                    Kind::TextArea,
-                    2000,
-                    "off",
+                hinted(
+                    spec(
+                        F::Allergies,
+                        "allergies",
+                        "Allergies",
+                        Kind::TextArea,
+                        2000,
+                        "off",
+                    ),
+                    "from the paper record: each allergy (separate them with ; or a new line) becomes a free-text entry of the allergy list; \"NKDA\" or \"none known\" records no known allergies",
                 ),
                 spec(
                     F::PrimaryDiagnosis,
@@ -1007,6 +1010,8 @@ struct PatientFormPage {
     duplicates: Vec<ListRow>,
     /// Carried back on submit, so a change to a record edited meanwhile is refused.
     seen: Option<String>,
+    /// On an edit: where the patient's allergies are kept (they are not on this form).
+    allergy_list_href: Option<String>,
 }
 
 fn register_page(
@@ -1030,6 +1035,7 @@ fn register_page(
         sections,
         duplicates,
         seen: None,
+        allergy_list_href: None,
     }
 }
 
@@ -1121,6 +1127,9 @@ fn edit_page(
         sections,
         duplicates: Vec::new(),
         seen: values.seen.clone(),
+        // Presentation only: the allergy page itself says who may read and change it.
+        allergy_list_href: matches!(role, Some(Role::Admin | Role::Doctor | Role::Nurse))
+            .then(|| format!("{}/allergies", patient_href(id))),
     }
 }
 
@@ -1401,9 +1410,10 @@ mod tests {
         };
         let reception = names(Role::Receptionist, PatientView::Registration);
         assert!(reception.contains(&"given_name") && !reception.contains(&"allergies"));
+        // Allergies are the allergy list's, not an input of the edit form.
         assert_eq!(
             names(Role::Doctor, PatientView::Full),
-            ["blood_group", "allergies", "primary_diagnosis"]
+            ["blood_group", "primary_diagnosis"]
         );
         assert!(names(Role::Doctor, PatientView::Masked).is_empty());
         assert!(names(Role::Nurse, PatientView::Full).is_empty());

@@ -67,7 +67,8 @@ fn sections(summary: &MedicalSummary, zone: Tz) -> Vec<Section> {
     }
     let allergies = match &p.allergies {
         Some(Some(text)) => vec![text.clone()],
-        Some(None) => vec!["No known allergies recorded.".to_owned()],
+        // Nothing recorded is not "no known allergies" (which is a recorded statement).
+        Some(None) => vec!["Allergies not recorded.".to_owned()],
         None => Vec::new(),
     };
     let problems = summary

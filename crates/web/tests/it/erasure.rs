@@ -232,6 +232,10 @@ async fn a_restored_patient_is_erased_again_by_the_ledger(backend: Backend) {
         .await
         .unwrap();
     assert!(!index_before.is_empty());
+    let allergies_before = carevault_store::allergies::of_patient(store.conn(), &john)
+        .await
+        .unwrap();
+    assert!(!allergies_before.is_empty());
 
     let erased = erase(&mut admin, &john, &mrn).await;
     assert_eq!(erased.status, StatusCode::OK, "{}", erased.text());
@@ -254,6 +258,15 @@ async fn a_restored_patient_is_erased_again_by_the_ledger(backend: Backend) {
     .exec_without_returning(store.conn())
     .await
     .expect("the old indexes back");
+    for entry in &allergies_before {
+        entry
+            .clone()
+            .into_active_model()
+            .reset_all()
+            .update(store.conn())
+            .await
+            .expect("the old allergy list back");
+    }
     erasures::Entity::delete_by_id(john.clone())
         .exec(store.conn())
         .await

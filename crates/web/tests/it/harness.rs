@@ -250,6 +250,13 @@ pub fn demo_password(username: &str) -> &'static str {
         .expect("a demo account")
 }
 
+/// Work done on a database migrated only part of the way (rows written as older code wrote
+/// them), given the store and the key ring's master key.
+pub type Preparation = Box<
+    dyn FnOnce(Store, [u8; 32]) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send,
+>;
+
 /// Options for building a [`TestApp`].
 pub struct TestAppBuilder {
     backend: Backend,
@@ -259,6 +266,8 @@ pub struct TestAppBuilder {
     /// Connect the application through this address instead of the database server's
     /// own (a test's TCP proxy); the test database itself is still created directly.
     connect_via: Option<std::net::SocketAddr>,
+    /// Migrate only this many migrations first and run the preparation, then the rest.
+    prepared_at: Option<(u32, Preparation)>,
 }
 
 impl TestAppBuilder {
@@ -287,6 +296,14 @@ impl TestAppBuilder {
         self
     }
 
+    /// Applies only the first `migrations` migrations, runs `prepare` (which writes rows as
+    /// the code of that time did, with the key ring's master key), then the remaining
+    /// migrations, before the application starts.
+    pub fn prepared_at_migration(mut self, migrations: u32, prepare: Preparation) -> Self {
+        self.prepared_at = Some((migrations, prepare));
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         init_logging();
         let database = TestDatabase::create(&self.backend).await;
@@ -303,6 +320,13 @@ impl TestAppBuilder {
         )
         .await
         .expect("connect to the test database");
+        let master_key: [u8; 32] = carevault_crypto::random_bytes();
+        if let Some((migrations, prepare)) = self.prepared_at {
+            carevault_store::backup::migrate_by(&store, migrations)
+                .await
+                .expect("the first migrations apply");
+            prepare(store.clone(), master_key).await;
+        }
         store.migrate().await.expect("migrations apply");
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
@@ -318,7 +342,6 @@ impl TestAppBuilder {
         let audit = AuditSettings::new(key, Some(checkpoint_file.clone())).expect("audit settings");
         let mut service = self.service;
         service.patients.demo_synthetic_patients = self.synthetic_patients;
-        let master_key: [u8; 32] = carevault_crypto::random_bytes();
         let keys =
             carevault_crypto::keyring::KeyRing::from_master_key(&master_key).expect("a key ring");
         let services = Services::new(store, clock.clone(), service, audit, keys);
@@ -347,6 +370,7 @@ impl TestApp {
             public_url: "https://carevault.test".into(),
             synthetic_patients: 0,
             connect_via: None,
+            prepared_at: None,
         }
     }
 

@@ -7,6 +7,8 @@
 mod harness;
 
 mod admin;
+mod allergies;
+mod allergy_migration;
 mod api_input;
 mod audit_trail;
 mod audit_web;
@@ -14,6 +16,7 @@ mod backup;
 mod billing;
 mod billing_pages;
 mod chart;
+mod chart_list_pages;
 mod clinical_api;
 mod clinical_pages;
 mod csrf;
@@ -33,6 +36,7 @@ mod patient_storage;
 mod patients_api;
 mod pharmacy;
 mod pharmacy_pages;
+mod problems;
 mod record_shares;
 mod routes;
 mod scheduling_api;

@@ -424,24 +424,30 @@ async fn the_edit_form_offers_each_role_what_it_may_change(backend: Backend) {
         StatusCode::FORBIDDEN
     );
 
-    // The doctor on the care team: clinical inputs only.
+    // The doctor on the care team: clinical inputs only; allergies are the allergy list's.
     let mut drsmith = app.browser("drsmith").await;
     let html = assert_page(&drsmith.get(&edit).await, StatusCode::OK, "drsmith");
-    for clinical in ["allergies", "blood_group", "primary_diagnosis"] {
+    for clinical in ["blood_group", "primary_diagnosis"] {
         assert!(html.contains(&format!("name=\"{clinical}\"")), "{clinical}");
     }
+    assert!(!html.contains("name=\"allergies\""));
+    assert!(html.contains(&format!("href=\"/patients/{}/allergies\"", patient.id)));
     for demographic in ["given_name", "phone", "address", "status"] {
         assert!(
             !html.contains(&format!("name=\"{demographic}\"")),
             "{demographic}"
         );
     }
+    // The old field posted anyway: 422 pointing to the allergy list, nothing saved.
     let response = drsmith
         .post_form(
             &edit,
             &[("allergies", "Qpnewallergy"), ("blood_group", "O-")],
         )
         .await;
+    let html = assert_page(&response, StatusCode::UNPROCESSABLE_ENTITY, "old field");
+    assert!(html.contains(&format!("/patients/{}/allergies", patient.id)));
+    let response = drsmith.post_form(&edit, &[("blood_group", "O-")]).await;
     assert_eq!(
         response.status,
         StatusCode::SEE_OTHER,
@@ -449,7 +455,7 @@ async fn the_edit_form_offers_each_role_what_it_may_change(backend: Backend) {
         response.text()
     );
     let after = app.services.get_patient(&admin, patient.id).await.unwrap();
-    assert_eq!(after.allergies, Some(Some("Qpnewallergy".into())));
+    assert_eq!(after.allergies, Some(Some("Qpallergymark".into())));
     assert_eq!(after.blood_group, Some(Some("O-".into())));
     // Not on the other patient's care team: nothing to edit.
     let other_edit = format!("/patients/{}/edit", other.id);

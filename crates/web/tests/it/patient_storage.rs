@@ -1,5 +1,6 @@
 //! Encryption at rest, seen from outside the application: marker strings registered in every
-//! field never appear in the database files or in `pg_dump` / `mysqldump` output, yet every
+//! field (and recorded in the patient's allergy list and problem list) never appear in the
+//! database files or in `pg_dump` / `mysqldump` output, yet every
 //! indexed field still finds the patient; a sealed value copied into another patient's row
 //! fails its integrity check (audited) instead of showing the other patient's data; and the
 //! research export is k-anonymous.
@@ -131,6 +132,60 @@ async fn markers_stay_sealed_and_every_index_finds_the_patient(backend: Backend)
         },
     )
     .await;
+    // The allergy list and the problem list hold clinical text too.
+    app.services
+        .assign_care_team_member(&admin, patient.id, "drsmith")
+        .await
+        .expect("on the care team");
+    let doctor = app.actor("drsmith").await;
+    let entry = app
+        .services
+        .record_allergy(
+            &doctor,
+            patient.id,
+            carevault_service::allergies::AllergyRequest {
+                substance: "Qxsubstancemarker".into(),
+                free_text: true,
+                reaction: Some("Qxreactionmarker".into()),
+                severity: "severe".into(),
+                status: String::new(),
+            },
+        )
+        .await
+        .expect("an allergy");
+    app.services
+        .change_allergy_status(
+            &doctor,
+            None,
+            &entry.id,
+            carevault_service::allergies::AllergyStatusRequest {
+                status: "inactive".into(),
+                reason: Some("Qxstatusreasonmarker".into()),
+            },
+        )
+        .await
+        .expect("retired");
+    app.services
+        .add_problem(
+            &doctor,
+            patient.id,
+            carevault_service::problems::ProblemRequest {
+                text: Some("Qxproblemmarker".into()),
+                free_text: true,
+                onset: Some("2001-09-17".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("a problem");
+    let mut markers = markers;
+    markers.extend([
+        "Qxsubstancemarker",
+        "Qxreactionmarker",
+        "Qxstatusreasonmarker",
+        "Qxproblemmarker",
+        "2001-09-17",
+    ]);
     app.services.shutdown().await; // every audit event committed, the WAL checkpointed
 
     let contents = database_contents(&app);

@@ -1,0 +1,135 @@
+//! What the allergy list and the problem list share: the one access decision
+//! (`carevault_core::allergy::chart_list_allowed`, asked once per use case and recorded when
+//! it refuses), their audit events, and the names of who recorded what.
+
+use std::collections::HashMap;
+
+use carevault_core::PatientId;
+use carevault_core::allergy::{ChartListAction, chart_list_allowed};
+use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
+use carevault_core::masking::PatientView;
+use carevault_crypto::mask::pseudonym;
+use carevault_store::patients::PatientRow;
+use carevault_store::users;
+
+use crate::Services;
+use crate::actor::Actor;
+use crate::error::ServiceError;
+
+/// A patient the actor may act on in a chart list, and how they stand to them.
+pub(crate) struct ChartListAccess {
+    pub patient: PatientRow,
+    pub view: PatientView,
+    /// On the care team, by emergency access, or by a share of the whole record.
+    pub in_care: bool,
+}
+
+impl ChartListAccess {
+    /// Whether the actor may also do `action` (for the forms a page offers).
+    pub fn allows(&self, actor: &Actor, action: ChartListAction) -> bool {
+        actor
+            .role()
+            .is_some_and(|role| chart_list_allowed(role, self.view, self.in_care, action))
+    }
+}
+
+fn refusal(action: ChartListAction, resource: ResourceType) -> &'static str {
+    match (action, resource) {
+        (ChartListAction::Read, ResourceType::Allergy) => {
+            "allergies are for the patient's care team and the patient"
+        }
+        (ChartListAction::Read, _) => {
+            "the problem list is for the patient's care team and the patient"
+        }
+        (ChartListAction::WriteAllergies, _) => {
+            "allergies are recorded by doctors and nurses in the patient's care"
+        }
+        (ChartListAction::WriteProblems, _) => {
+            "the problem list is kept by doctors in the patient's care"
+        }
+    }
+}
+
+impl Services {
+    /// The patient, if `actor` may do `action` on their `resource` list; otherwise the
+    /// refusal, recorded (a patient asking for someone else's record is refused whether or
+    /// not it exists, by `load_for`).
+    pub(crate) async fn chart_list_access(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+        action: ChartListAction,
+        resource: ResourceType,
+    ) -> Result<ChartListAccess, ServiceError> {
+        let (patient, _, view) = self.load_for(actor, patient_id).await?;
+        let in_care = match actor.user_id() {
+            Some(user) if view == PatientView::Full => self
+                .in_care_of(user, &[patient_id])
+                .await?
+                .contains(&patient_id),
+            _ => false,
+        };
+        let access = ChartListAccess {
+            patient,
+            view,
+            in_care,
+        };
+        if access.allows(actor, action) {
+            Ok(access)
+        } else {
+            Err(self
+                .deny(
+                    actor,
+                    resource,
+                    Some(patient_id.to_string()),
+                    refusal(action, resource),
+                )
+                .await)
+        }
+    }
+
+    /// An event about `resource_id` of `patient`'s list.
+    pub(crate) fn chart_list_event(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        resource: ResourceType,
+        resource_id: &str,
+        patient: &PatientRow,
+    ) -> AuditEvent {
+        let mut event = self.audit_event(actor, action, resource);
+        event.resource_id = Some(resource_id.to_owned());
+        event.patient_pseudonym = Some(pseudonym(
+            u64::try_from(patient.pseudonym_number).unwrap_or(0),
+        ));
+        event
+    }
+
+    /// Records that a sealed entry of `patient`'s list failed to open, and returns the error
+    /// to give the caller.
+    pub(crate) async fn chart_list_integrity_failure(
+        &self,
+        actor: &Actor,
+        resource: ResourceType,
+        patient: &PatientRow,
+    ) -> ServiceError {
+        let mut event =
+            self.chart_list_event(actor, AuditAction::Read, resource, &patient.id, patient);
+        event.outcome = Outcome::Failed;
+        event.reason = Some("sealed data failed its integrity check".into());
+        tracing::error!(patient_id = %patient.id, resource = %resource, "sealed list entry failed its integrity check");
+        match self.record(event).await {
+            Ok(_) => ServiceError::Integrity,
+            Err(err) => err,
+        }
+    }
+
+    /// Display names of every account, by id (who recorded an entry).
+    pub(crate) async fn account_names(&self) -> Result<HashMap<String, String>, ServiceError> {
+        Ok(users::list(self.store().conn())
+            .await?
+            .into_iter()
+            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
+            .collect())
+    }
+}

@@ -1,0 +1,617 @@
+//! The allergy list and the problem list pages: `/patients/{id}/allergies` (the statement in
+//! force, the form to record an allergy, "no known allergies", status changes, the history)
+//! and `/patients/{id}/problems` (the list, the form to add one, resolve / reactivate), and
+//! "Add to problem list" from an encounter's diagnosis
+//! (`POST /encounters/{eid}/diagnoses/{did}/problem`, back to the encounter with a notice).
+//!
+//! The lists themselves are the partials `allergy_list.html` and `problem_list.html`, which
+//! render the service's view types (`AllergyList`, `ProblemView`) and are meant to be
+//! included in other pages (the chart) as they are.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use carevault_core::allergy::{AllergySeverity, CODED_SUBSTANCES, SubstanceKind};
+use carevault_core::{PatientId, ValidationErrors};
+use carevault_service::allergies::{
+    AllergyList, AllergyRequest, AllergyStatusRequest, PatientAllergies,
+};
+use carevault_service::problems::{PatientProblems, ProblemRequest, ProblemView};
+use carevault_service::{Actor, ServiceError};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CurrentActor, FormToken};
+use crate::pages::{Layout, not_found, notice_in_query, path_patient_id, render, with_status};
+use crate::routes::{Access, RouteTable};
+
+/// Adds the allergy and problem list pages.
+pub(crate) fn routes(table: RouteTable) -> RouteTable {
+    table
+        .add(
+            &["GET", "POST"],
+            "/patients/{id}/allergies",
+            Access::Page,
+            get(allergies_page).post(record_allergy),
+        )
+        .add(
+            &["POST"],
+            "/patients/{id}/allergies/no-known",
+            Access::Page,
+            post(record_no_known_allergies),
+        )
+        .add(
+            &["POST"],
+            "/patients/{id}/allergies/{entry_id}/status",
+            Access::Page,
+            post(change_allergy_status),
+        )
+        .add(
+            &["GET", "POST"],
+            "/patients/{id}/problems",
+            Access::Page,
+            get(problems_page).post(add_problem),
+        )
+        .add(
+            &["POST"],
+            "/patients/{id}/problems/{problem_id}/status",
+            Access::Page,
+            post(change_problem_status),
+        )
+        .add(
+            &["POST"],
+            "/encounters/{eid}/diagnoses/{did}/problem",
+            Access::Page,
+            post(problem_from_diagnosis),
+        )
+}
+
+// ---- allergies ----
+
+/// One group of the substance select (drug classes, drugs, foods, environmental).
+#[derive(Debug, Clone)]
+struct SubstanceGroup {
+    label: &'static str,
+    /// (code, label, selected)
+    options: Vec<(&'static str, &'static str, bool)>,
+}
+
+fn substance_groups(selected: &str) -> Vec<SubstanceGroup> {
+    SubstanceKind::ALL
+        .iter()
+        .map(|kind| SubstanceGroup {
+            label: match kind {
+                SubstanceKind::DrugClass => "Drug classes",
+                SubstanceKind::Drug => "Drugs",
+                SubstanceKind::Food => "Foods",
+                SubstanceKind::Environmental => "Other (latex, contrast, stings…)",
+            },
+            options: CODED_SUBSTANCES
+                .iter()
+                .filter(|s| s.kind == *kind)
+                .map(|s| (s.code, s.label, s.code == selected))
+                .collect(),
+        })
+        .collect()
+}
+
+fn severities(selected: &str) -> Vec<(&'static str, &'static str, bool)> {
+    let selected = if selected.is_empty() {
+        AllergySeverity::Unknown.as_str()
+    } else {
+        selected
+    };
+    [
+        (AllergySeverity::Severe, "Severe"),
+        (AllergySeverity::Moderate, "Moderate"),
+        (AllergySeverity::Mild, "Mild"),
+        (AllergySeverity::Unknown, "Not known"),
+    ]
+    .into_iter()
+    .map(|(s, label)| (s.as_str(), label, s.as_str() == selected))
+    .collect()
+}
+
+/// The allergy form as submitted. The substance is the select's code, or with `free_text`
+/// ticked the words typed in `substance_text`.
+#[derive(Default, Deserialize, Clone)]
+#[serde(default)]
+pub struct AllergyForm {
+    substance: String,
+    free_text: Option<String>,
+    substance_text: String,
+    reaction: String,
+    severity: String,
+}
+
+impl std::fmt::Debug for AllergyForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AllergyForm { .. }")
+    }
+}
+
+impl AllergyForm {
+    fn free_text(&self) -> bool {
+        self.free_text.as_deref() == Some("true")
+    }
+
+    fn request(&self) -> AllergyRequest {
+        AllergyRequest {
+            substance: if self.free_text() {
+                self.substance_text.clone()
+            } else {
+                self.substance.clone()
+            },
+            free_text: self.free_text(),
+            reaction: Some(self.reaction.clone()),
+            severity: self.severity.clone(),
+            status: String::new(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patient_allergies.html")]
+struct AllergiesPage {
+    layout: Layout,
+    id: String,
+    patient: String,
+    allergy_list: AllergyList,
+    allergy_actions: bool,
+    substances: Vec<SubstanceGroup>,
+    severities: Vec<(&'static str, &'static str, bool)>,
+    form: AllergyForm,
+    free_text_checked: bool,
+    substance_error: Option<String>,
+    reaction_error: Option<String>,
+    severity_error: Option<String>,
+    /// A refusal to show at the top (a conflict, a status change's bad input).
+    problem: Option<String>,
+}
+
+fn allergies_view(
+    state: &AppState,
+    actor: &Actor,
+    csrf: String,
+    found: PatientAllergies,
+    form: AllergyForm,
+    errors: &ValidationErrors,
+    problem: Option<String>,
+    notice: Option<&'static str>,
+) -> AllergiesPage {
+    let field = |name: &str| errors.message_for(name).map(str::to_owned);
+    let title = format!("Allergies of {}", found.patient_label);
+    AllergiesPage {
+        layout: Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice),
+        id: found.patient_id.to_string(),
+        patient: found.patient_label,
+        allergy_list: found.list,
+        allergy_actions: found.may_record,
+        substances: substance_groups(&form.substance),
+        severities: severities(&form.severity),
+        free_text_checked: form.free_text(),
+        substance_error: field("substance"),
+        reaction_error: field("reaction"),
+        severity_error: field("severity"),
+        form,
+        problem,
+    }
+}
+
+async fn allergies_response(
+    state: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    csrf: String,
+    form: AllergyForm,
+    errors: &ValidationErrors,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let found = state.services.list_allergies(actor, id).await?;
+    let page = allergies_view(state, actor, csrf, found, form, errors, problem, None);
+    Ok(with_status(render(&page)?, status))
+}
+
+/// `GET /patients/{id}/allergies`.
+pub async fn allergies_page(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let id = path_patient_id(&id)?;
+    let found = state.services.list_allergies(&actor, id).await?;
+    render(&allergies_view(
+        &state,
+        &actor,
+        csrf,
+        found,
+        AllergyForm::default(),
+        &ValidationErrors::new(),
+        None,
+        notice_in_query(raw.as_deref()),
+    ))
+}
+
+/// A refusal a page shows at the top: the conflict's message, or the input's problems.
+fn problem_text(prefix: &str, err: &ServiceError) -> Option<String> {
+    match err {
+        ServiceError::Conflict { message, .. } => Some(format!("{prefix}: {message}.")),
+        ServiceError::Validation(errors) => Some(format!(
+            "{prefix}: {}.",
+            errors
+                .0
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        _ => None,
+    }
+}
+
+/// `POST /patients/{id}/allergies`: records an allergy, or shows the form again with the
+/// problems next to their fields (422, every typed value kept).
+pub async fn record_allergy(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Path(id): Path<String>,
+    Form(form): Form<AllergyForm>,
+) -> Result<Response, PageError> {
+    let id = path_patient_id(&id)?;
+    match state
+        .services
+        .record_allergy(&actor, id, form.request())
+        .await
+    {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/patients/{id}/allergies?notice=allergy-recorded"))
+                .into_response(),
+        ),
+        Err(ServiceError::Validation(errors)) => {
+            allergies_response(
+                &state,
+                &actor,
+                id,
+                csrf,
+                form,
+                &errors,
+                Some(
+                    "The allergy was not recorded: please correct the fields marked below.".into(),
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /patients/{id}/allergies/no-known`: records "no known allergies" (409 with the
+/// reason while an allergy is active).
+pub async fn record_no_known_allergies(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = path_patient_id(&id)?;
+    match state.services.record_no_known_allergies(&actor, id).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/patients/{id}/allergies?notice=no-known-allergies-recorded"
+        ))
+        .into_response()),
+        Err(err @ ServiceError::Conflict { .. }) => {
+            allergies_response(
+                &state,
+                &actor,
+                id,
+                csrf,
+                AllergyForm::default(),
+                &ValidationErrors::new(),
+                problem_text("\"No known allergies\" was not recorded", &err),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A status change from a form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusForm {
+    status: String,
+    reason: String,
+}
+
+/// `POST /patients/{id}/allergies/{entry_id}/status`: changes an entry's status (an entry
+/// of another patient is not found).
+pub async fn change_allergy_status(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Path((id, entry_id)): Path<(String, String)>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, PageError> {
+    let id = path_patient_id(&id)?;
+    let request = AllergyStatusRequest {
+        status: form.status,
+        reason: Some(form.reason),
+    };
+    match state
+        .services
+        .change_allergy_status(&actor, Some(id), &entry_id, request)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/patients/{id}/allergies?notice=allergy-status-changed"
+        ))
+        .into_response()),
+        Err(err @ (ServiceError::Conflict { .. } | ServiceError::Validation(_))) => {
+            let status = if matches!(err, ServiceError::Conflict { .. }) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            allergies_response(
+                &state,
+                &actor,
+                id,
+                csrf,
+                AllergyForm::default(),
+                &ValidationErrors::new(),
+                problem_text("The entry was not changed", &err),
+                status,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+// ---- problems ----
+
+/// The problem form as submitted.
+#[derive(Default, Deserialize, Clone)]
+#[serde(default)]
+pub struct ProblemForm {
+    code: String,
+    free_text: Option<String>,
+    text: String,
+    onset: String,
+    status: String,
+}
+
+impl std::fmt::Debug for ProblemForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProblemForm { .. }")
+    }
+}
+
+impl ProblemForm {
+    fn free_text(&self) -> bool {
+        self.free_text.as_deref() == Some("true")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patient_problems.html")]
+struct ProblemsPage {
+    layout: Layout,
+    id: String,
+    patient: String,
+    problems: Vec<ProblemView>,
+    problem_actions: bool,
+    form: ProblemForm,
+    free_text_checked: bool,
+    code_error: Option<String>,
+    text_error: Option<String>,
+    onset_error: Option<String>,
+    status_error: Option<String>,
+    problem: Option<String>,
+}
+
+fn problems_view(
+    state: &AppState,
+    actor: &Actor,
+    csrf: String,
+    found: PatientProblems,
+    form: ProblemForm,
+    errors: &ValidationErrors,
+    problem: Option<String>,
+    notice: Option<&'static str>,
+) -> ProblemsPage {
+    let field = |name: &str| errors.message_for(name).map(str::to_owned);
+    let title = format!("Problem list of {}", found.patient_label);
+    ProblemsPage {
+        layout: Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice),
+        id: found.patient_id.to_string(),
+        patient: found.patient_label,
+        problems: found.problems,
+        problem_actions: found.may_manage,
+        free_text_checked: form.free_text(),
+        code_error: field("code"),
+        text_error: field("text"),
+        onset_error: field("onset"),
+        status_error: field("status"),
+        form,
+        problem,
+    }
+}
+
+async fn problems_response(
+    state: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    csrf: String,
+    form: ProblemForm,
+    errors: &ValidationErrors,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let found = state.services.list_problems(actor, id).await?;
+    let page = problems_view(state, actor, csrf, found, form, errors, problem, None);
+    Ok(with_status(render(&page)?, status))
+}
+
+/// `GET /patients/{id}/problems`.
+pub async fn problems_page(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let id = path_patient_id(&id)?;
+    let found = state.services.list_problems(&actor, id).await?;
+    render(&problems_view(
+        &state,
+        &actor,
+        csrf,
+        found,
+        ProblemForm::default(),
+        &ValidationErrors::new(),
+        None,
+        notice_in_query(raw.as_deref()),
+    ))
+}
+
+/// `POST /patients/{id}/problems`: adds a problem, or shows the form again with the
+/// problems next to their fields (422) or the duplicate (409), every typed value kept.
+pub async fn add_problem(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Path(id): Path<String>,
+    Form(form): Form<ProblemForm>,
+) -> Result<Response, PageError> {
+    let id = path_patient_id(&id)?;
+    let request = ProblemRequest {
+        code: Some(form.code.clone()),
+        text: Some(form.text.clone()),
+        free_text: form.free_text(),
+        onset: Some(form.onset.clone()),
+        status: form.status.clone(),
+    };
+    match state.services.add_problem(&actor, id, request).await {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/patients/{id}/problems?notice=problem-added")).into_response(),
+        ),
+        Err(ServiceError::Validation(errors)) => {
+            problems_response(
+                &state,
+                &actor,
+                id,
+                csrf,
+                form,
+                &errors,
+                Some("The problem was not added: please correct the fields marked below.".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(ServiceError::Conflict { field, message }) => {
+            let errors = match field {
+                Some(field) => ValidationErrors::single(
+                    field,
+                    "is already on the patient's active problem list",
+                ),
+                None => ValidationErrors::new(),
+            };
+            problems_response(
+                &state,
+                &actor,
+                id,
+                csrf,
+                form,
+                &errors,
+                Some(format!("The problem was not added: {message}.")),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A problem's status change from a form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ProblemStatusForm {
+    status: String,
+}
+
+/// `POST /patients/{id}/problems/{problem_id}/status`: resolves or reactivates a problem (a
+/// problem of another patient is not found).
+pub async fn change_problem_status(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    FormToken(csrf): FormToken,
+    Path((id, problem_id)): Path<(String, String)>,
+    Form(form): Form<ProblemStatusForm>,
+) -> Result<Response, PageError> {
+    let id = path_patient_id(&id)?;
+    match state
+        .services
+        .change_problem_status(&actor, Some(id), &problem_id, &form.status)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/patients/{id}/problems?notice=problem-status-changed"
+        ))
+        .into_response()),
+        Err(err @ (ServiceError::Conflict { .. } | ServiceError::Validation(_))) => {
+            let status = if matches!(err, ServiceError::Conflict { .. }) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            problems_response(
+                &state,
+                &actor,
+                id,
+                csrf,
+                ProblemForm::default(),
+                &ValidationErrors::new(),
+                problem_text("The problem was not changed", &err),
+                status,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /encounters/{eid}/diagnoses/{did}/problem`: "Add to problem list" on an encounter's
+/// diagnosis; back to the encounter with a notice saying whether it was added.
+pub async fn problem_from_diagnosis(
+    State(state): State<AppState>,
+    CurrentActor(actor): CurrentActor,
+    Path((encounter_id, diagnosis_id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let encounter_id = encounter_id
+        .trim()
+        .parse::<uuid::Uuid>()
+        .map(|id| id.to_string())
+        .map_err(|_| not_found("encounter"))?;
+    let notice = match state
+        .services
+        .add_problem_from_diagnosis(&actor, &encounter_id, &diagnosis_id)
+        .await
+    {
+        Ok(_) => "problem-added-from-diagnosis",
+        Err(ServiceError::Conflict { field: Some(_), .. }) => "problem-already-listed",
+        Err(ServiceError::Conflict { field: None, .. }) => "problem-diagnosis-retracted",
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Redirect::to(&format!("/encounters/{encounter_id}?notice={notice}")).into_response())
+}
