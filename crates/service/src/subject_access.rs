@@ -185,17 +185,18 @@ fn appointment_json(a: &AppointmentView) -> Value {
 
 fn vitals_json(v: &VitalsView) -> Value {
     let values: serde_json::Map<String, Value> = v
-        .values
+        .measurements
         .iter()
-        .map(|(field, value)| (field.clone(), Value::String(value.clone())))
+        .map(|m| (m.field.to_owned(), Value::String(m.value.clone())))
         .collect();
     json!({
         "id": v.id,
         "encounter_id": v.encounter_id,
+        "appointment_id": v.appointment_id,
         "recorded_by": v.recorded_by,
         "at": time(v.at),
         "values": values,
-        "bmi": v.bmi.as_ref().map(|(bmi, category)| json!({"value": bmi, "category": category})),
+        "bmi": v.bmi.as_ref().map(|b| json!({"value": b.value, "category": b.category.as_str()})),
     })
 }
 

@@ -210,6 +210,7 @@ backup_tables!(
     legal_holds,
     erasures,
     consents,
+    nursing_notes,
 );
 
 /// Whether `name` is one of [`BACKUP_TABLES`], as a `'static` name.

@@ -13,6 +13,7 @@ pub mod documents;
 pub mod emergency;
 pub mod login;
 pub mod notifications;
+pub mod nursing;
 pub mod patients;
 pub mod pharmacy;
 pub mod privacy;
@@ -80,6 +81,9 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/dashboard", "Dashboard")];
     if role.is_some_and(Role::is_staff) {
         items.push(("/patients", "Patients"));
+    }
+    if role == Some(Role::Nurse) {
+        items.push(("/my/patients", "My patients"));
     }
     if matches!(role, Some(Role::Doctor | Role::Nurse)) {
         items.push(("/my/day", "My day"));
@@ -210,6 +214,9 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "invoice-voided" => Some("The invoice is void."),
         "price-saved" => Some("The price has been saved."),
         "consent-recorded" => Some("The consent has been recorded."),
+        "triage-recorded" => Some("The triage has been recorded."),
+        "nursing-note-added" => Some("The nursing note has been added."),
+        "addendum-added" => Some("The addendum has been added."),
         _ => None,
     }
 }
