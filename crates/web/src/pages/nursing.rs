@@ -410,7 +410,14 @@ pub async fn triage_form(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = id_from_path(&id, "appointment")?;
-    let appointment = state.services.triage_form(&actor, &id).await?;
+    let appointment = match state.services.triage_form(&actor, &id).await {
+        Ok(a) => a,
+        // Not checked in (any more): say so plainly.
+        Err(ServiceError::Conflict { message, .. }) => {
+            return Err(PageError::Status(StatusCode::CONFLICT, Some(message)));
+        }
+        Err(other) => return Err(other.into()),
+    };
     triage_page(
         &state,
         &actor,

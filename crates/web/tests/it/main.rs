@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod addenda;
 mod admin;
 mod api_input;
 mod audit_trail;
@@ -27,6 +28,7 @@ mod hardening;
 mod headers;
 mod logs;
 mod notifications;
+mod nursing;
 mod patient_pages;
 mod patient_storage;
 mod patients_api;
@@ -41,3 +43,4 @@ mod sessions;
 mod sign_in;
 mod subject_access;
 mod throttle;
+mod vitals_flags;
