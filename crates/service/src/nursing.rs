@@ -657,9 +657,9 @@ impl Services {
         for a in department_visits {
             let id: PatientId = a.patient_id.parse().map_err(integrity)?;
             by_department.insert(id);
-            if !visit_of.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = visit_of.entry(id) {
                 order.push(id);
-                visit_of.insert(id, a);
+                slot.insert(a);
             }
         }
         for a in team_visits {

@@ -22,15 +22,18 @@ pub struct VitalColumn {
     pub field: &'static str,
     pub label: &'static str,
     pub unit: &'static str,
-    /// The adult reference range ("36.1–37.9 °C"), when the sign has one.
+    /// The adult reference range as numbers under the heading ("36.1–37.9", "≥ 95"), when
+    /// the sign has one; the unit is in the heading.
     pub reference: Option<String>,
+    /// The same in words with its unit ("36.1–37.9 °C"), for the heading's title.
+    pub reference_text: Option<String>,
 }
 
 /// One value of a reading.
 #[derive(Debug, Clone)]
 pub struct VitalCell {
     pub field: &'static str,
-    /// "Temperature (°C)", for the phone layout's label.
+    /// "Temperature (°C) 36.1–37.9", for the phone layout's label.
     pub heading: String,
     /// `None`: not measured in this reading.
     pub value: Option<String>,
@@ -87,7 +90,14 @@ impl VitalsTable {
                 field: range.field,
                 label: range.label,
                 unit: range.short_unit,
-                reference: reference_range(range.field).map(|r| r.describe()),
+                reference: reference_range(range.field).map(|r| {
+                    if r.high == u32::MAX {
+                        format!("≥ {}", range.format(r.low))
+                    } else {
+                        format!("{}–{}", range.format(r.low), range.format(r.high))
+                    }
+                }),
+                reference_text: reference_range(range.field).map(|r| r.describe()),
             })
             .collect();
         let rows = readings
@@ -96,7 +106,11 @@ impl VitalsTable {
                 let cells: Vec<VitalCell> = columns
                     .iter()
                     .map(|c| {
-                        let heading = format!("{} ({})", c.label, c.unit);
+                        // The phone layout shows this instead of the column heading.
+                        let heading = match &c.reference {
+                            Some(range) => format!("{} ({}) {range}", c.label, c.unit),
+                            None => format!("{} ({})", c.label, c.unit),
+                        };
                         match r.measurement(c.field) {
                             None => VitalCell {
                                 field: c.field,
@@ -168,6 +182,41 @@ fn marker(flag: VitalFlag) -> &'static str {
         VitalFlag::Low => "L",
         VitalFlag::Normal => "",
     }
+}
+
+/// A sign's trend beside the table: its sparkline and latest value.
+#[derive(Debug, Clone)]
+pub struct TrendItem {
+    pub field: &'static str,
+    /// "Temperature (°C)".
+    pub label: String,
+    /// The inline SVG (escaped when built).
+    pub svg: String,
+    pub latest: String,
+    /// `high`, `low` or `normal`.
+    pub flag: &'static str,
+    pub marker: &'static str,
+}
+
+/// The trends of every sign measured more than once in `readings` (any order), over the
+/// last `n` readings each.
+pub fn trend_items(readings: &[VitalsView], n: usize, zone: Tz) -> Vec<TrendItem> {
+    VITAL_RANGES
+        .iter()
+        .filter_map(|r| carevault_service::vitals::trend_of(readings, r.field, n))
+        .filter(|t| t.points.len() > 1)
+        .filter_map(|t| {
+            let latest = t.latest()?.clone();
+            Some(TrendItem {
+                field: t.field,
+                label: format!("{} ({})", t.label, t.short_unit),
+                svg: crate::charts::sparkline(&format!("trend-{}", t.field), &t, zone),
+                latest: latest.value,
+                flag: latest.flag.as_str(),
+                marker: marker(latest.flag),
+            })
+        })
+        .collect()
 }
 
 /// A reading as one line of text, each abnormal value followed by "(high)" or "(low)" and

@@ -303,13 +303,15 @@ redacted_debug!(
 // ---------------------------------------------------------------------------------------
 
 /// An id from the path: one that is not an id is a 422 naming the field `id`.
-fn path_id(raw: &str) -> Result<String, ApiError> {
+fn path_id(raw: &str) -> Result<String, ValidationErrors> {
     raw.trim()
         .parse::<uuid::Uuid>()
         .map(|id| id.to_string())
-        .map_err(|_| {
-            Problem::validation(&ValidationErrors::single("id", "is not a valid id")).into()
-        })
+        .map_err(|_| ValidationErrors::single("id", "is not a valid id"))
+}
+
+fn validation(errors: &ValidationErrors) -> ApiError {
+    Problem::validation(errors).into()
 }
 
 /// Records the triage of a checked-in visit.
@@ -338,7 +340,7 @@ pub async fn record_triage(
     Path(id): Path<String>,
     body: Result<ApiJson<TriageRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id)?;
+    let id = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let input = TriageInput {
         acuity: body.acuity.as_deref().unwrap_or_default(),
@@ -443,7 +445,7 @@ pub async fn add_addendum(
     Path(id): Path<String>,
     body: Result<ApiJson<AddendumRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id)?;
+    let id = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let addendum = state.services.add_addendum(&actor, &id, &body.text).await?;
     Ok((StatusCode::CREATED, Json(AddendumRecord::from(addendum))).into_response())

@@ -540,8 +540,8 @@ struct ClinicalListPage {
     portal: bool,
     /// The patient's vitals as a flagged table (not for pharmacists).
     vitals_table: Option<crate::vitals_table::VitalsTable>,
-    /// Sparklines (title, inline SVG) of the signs measured more than once.
-    trends: Vec<(String, String)>,
+    /// Sparklines of the signs measured more than once.
+    trends: Vec<crate::vitals_table::TrendItem>,
 }
 
 /// The vitals table and trend sparklines of a patient's readings (newest first).
@@ -551,22 +551,14 @@ fn vitals_section(
     caption: &str,
 ) -> (
     Option<crate::vitals_table::VitalsTable>,
-    Vec<(String, String)>,
+    Vec<crate::vitals_table::TrendItem>,
 ) {
     let zone = state.services.clinic_time_zone();
     let table = crate::vitals_table::VitalsTable::new("patient-vitals", caption, readings, zone);
-    let trends = carevault_core::clinical::VITAL_RANGES
-        .iter()
-        .filter_map(|r| carevault_service::vitals::trend_of(readings, r.field, 10))
-        .filter(|t| t.points.len() > 1)
-        .map(|t| {
-            (
-                format!("{} ({})", t.label, t.short_unit),
-                crate::charts::sparkline(&format!("trend-{}", t.field), &t, zone),
-            )
-        })
-        .collect();
-    (Some(table), trends)
+    (
+        Some(table),
+        crate::vitals_table::trend_items(readings, 10, zone),
+    )
 }
 
 /// `GET /patients/{id}/clinical`: the patient's encounters and prescriptions, for those

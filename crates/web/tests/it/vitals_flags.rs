@@ -66,7 +66,7 @@ async fn abnormal_vitals_are_flagged_on_every_page(backend: Backend) {
         );
         assert!(
             html.contains(
-                "<span class=\"range\" title=\"Adult reference range\">36.1–37.9 °C</span>"
+                "<span class=\"range\" title=\"Adult reference range: 36.1–37.9 °C\">36.1–37.9</span>"
             ),
             "{page}"
         );
