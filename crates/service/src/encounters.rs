@@ -14,8 +14,9 @@
 //! - **Who writes.** Doctors in the care team create encounters; the author edits and signs
 //!   a draft; any doctor in the care team amends a signed one, with a reason, keeping the
 //!   original visible. Nurses in the care team add treatment notes to an open (draft)
-//!   encounter and record vitals, and nothing else. Administrators do not write clinical
-//!   records (the permission matrix).
+//!   encounter and record vitals; doctors and nurses of the care team add addenda to a
+//!   signed one (`addenda.rs`); nurses' triage and nursing notes need no encounter
+//!   (`nursing.rs`). Administrators do not write clinical records (the permission matrix).
 //! - **Diagnoses** are an ICD-10 code from the bundled list or free text flagged as such; at
 //!   most one primary. Signing records each coded diagnosis in `diagnosis_stats` (code,
 //!   department, day; no patient) for the diagnoses report; an amendment that retracts one
