@@ -111,6 +111,7 @@ text_enum!(
         Payment => "payment",
         Notification => "notification",
         Document => "document",
+        NursingNote => "nursing_note",
         LegalHold => "legal_hold",
         Keys => "keys",
         AuditLog => "audit_log",

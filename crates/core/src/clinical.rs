@@ -214,8 +214,12 @@ fn thousands(value: u32) -> String {
 pub struct VitalRange {
     /// The input field, and the key under which errors are reported.
     pub field: &'static str,
+    /// What it is called, as a table heading or a form label shows it ("Pulse").
+    pub label: &'static str,
     /// The unit, as shown in messages.
     pub unit: &'static str,
+    /// The unit as a column heading shows it ("/min" for "beats per minute").
+    pub short_unit: &'static str,
     /// Decimal places kept.
     pub places: u32,
     /// The lowest accepted value, scaled.
@@ -229,7 +233,9 @@ pub struct VitalRange {
 /// Body temperature: 25.0–45.0 °C, one decimal (deep hypothermia to lethal hyperthermia).
 pub const TEMPERATURE_C: VitalRange = VitalRange {
     field: "temperature_c",
+    label: "Temperature",
     unit: "°C",
+    short_unit: "°C",
     places: 1,
     min: 250,
     max: 450,
@@ -238,7 +244,9 @@ pub const TEMPERATURE_C: VitalRange = VitalRange {
 /// Pulse: 20–300 beats per minute, whole.
 pub const PULSE_BPM: VitalRange = VitalRange {
     field: "pulse_bpm",
+    label: "Pulse",
     unit: "beats per minute",
+    short_unit: "/min",
     places: 0,
     min: 20,
     max: 300,
@@ -247,7 +255,9 @@ pub const PULSE_BPM: VitalRange = VitalRange {
 /// Systolic blood pressure: 40–300 mmHg, whole.
 pub const SYSTOLIC_MMHG: VitalRange = VitalRange {
     field: "systolic_mmhg",
+    label: "Systolic BP",
     unit: "mmHg",
+    short_unit: "mmHg",
     places: 0,
     min: 40,
     max: 300,
@@ -256,7 +266,9 @@ pub const SYSTOLIC_MMHG: VitalRange = VitalRange {
 /// Diastolic blood pressure: 20–200 mmHg, whole, and below the systolic.
 pub const DIASTOLIC_MMHG: VitalRange = VitalRange {
     field: "diastolic_mmhg",
+    label: "Diastolic BP",
     unit: "mmHg",
+    short_unit: "mmHg",
     places: 0,
     min: 20,
     max: 200,
@@ -265,7 +277,9 @@ pub const DIASTOLIC_MMHG: VitalRange = VitalRange {
 /// Respiratory rate: 2–80 breaths per minute, whole (80 covers a distressed newborn).
 pub const RESPIRATORY_RATE: VitalRange = VitalRange {
     field: "respiratory_rate",
+    label: "Respiratory rate",
     unit: "breaths per minute",
+    short_unit: "/min",
     places: 0,
     min: 2,
     max: 80,
@@ -275,7 +289,9 @@ pub const RESPIRATORY_RATE: VitalRange = VitalRange {
 /// unreliable below about 70 %).
 pub const SPO2_PERCENT: VitalRange = VitalRange {
     field: "spo2_percent",
+    label: "SpO₂",
     unit: "%",
+    short_unit: "%",
     places: 0,
     min: 50,
     max: 100,
@@ -284,7 +300,9 @@ pub const SPO2_PERCENT: VitalRange = VitalRange {
 /// Weight: 0.3–500 kg, to the gram (a premature newborn to bariatric care).
 pub const WEIGHT_KG: VitalRange = VitalRange {
     field: "weight_kg",
+    label: "Weight",
     unit: "kg",
+    short_unit: "kg",
     places: 3,
     min: 300,
     max: 500_000,
@@ -293,7 +311,9 @@ pub const WEIGHT_KG: VitalRange = VitalRange {
 /// Height (or length): 20–260 cm, to the millimetre.
 pub const HEIGHT_CM: VitalRange = VitalRange {
     field: "height_cm",
+    label: "Height",
     unit: "cm",
+    short_unit: "cm",
     places: 1,
     min: 200,
     max: 2600,
@@ -314,6 +334,11 @@ pub const VITAL_RANGES: [VitalRange; 8] = [
 
 /// The error key used when a vitals form has no measurement at all.
 pub const VITALS_FIELD: &str = "vitals";
+
+/// The rules of the vital sign stored under `field` (`pulse_bpm`), if it is one.
+pub fn vital_range(field: &str) -> Option<&'static VitalRange> {
+    VITAL_RANGES.iter().find(|r| r.field == field)
+}
 
 impl VitalRange {
     /// Parses `raw` (`36.8`, `36,8`, `72`) into the scaled integer, checking the decimals and

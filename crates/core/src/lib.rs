@@ -22,6 +22,7 @@ pub mod ids;
 pub mod masking;
 pub mod money;
 pub mod notification;
+pub mod nursing;
 pub mod patient;
 pub mod permission;
 pub mod pharmacy;

@@ -287,7 +287,9 @@ pub fn render_markdown() -> String {
          - A patient's care team: clinicians assigned by an administrator or receptionist, and \
          clinicians with a scheduled, checked-in, in-progress or completed appointment with \
          the patient; while they last, a doctor the patient shared their record with and a \
-         clinician holding emergency (break-the-glass) access count too. A doctor therefore \
+         clinician holding emergency (break-the-glass) access count too, and so does a \
+         nurse of the department where the patient is checked in (or being seen) today, \
+         until that visit is completed or the day ends. A doctor therefore \
          sees the patients of their own schedule by name and everyone else's appointments \
          under the pseudonym. The care team itself is \
          shown only in the full, registration and own views: who treats a patient is \

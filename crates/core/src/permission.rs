@@ -107,7 +107,9 @@ impl Scope {
             Scope::CareTeamOrBreakGlass => "care team or break-glass",
             Scope::CareTeam => "care team",
             Scope::PrescriptionsOnly => "prescriptions only",
-            Scope::TreatmentUpdatesAndVitals => "treatment updates, vitals",
+            Scope::TreatmentUpdatesAndVitals => {
+                "treatment updates, vitals, triage, nursing notes, addenda"
+            }
             Scope::OwnSchedule => "own schedule",
             Scope::RequestOwn => "request own",
             Scope::ViewOwn => "view own",
@@ -251,7 +253,8 @@ pub fn render_markdown() -> String {
     }
     out.push_str(
         "\n*Care team* = clinicians with an appointment or encounter with the patient, an \
-         explicit assignment, or a share granted by the patient. Outside it, a doctor sees the \
+         explicit assignment, or a share granted by the patient; for a nurse also the patients \
+         checked in (or being seen) today in her department. Outside it, a doctor sees the \
          pseudonymised view (`ANON_1021`, `XXX-XXX-4592`) unless they break the glass: a stated \
          reason, time-limited access to one patient, an alert to admins and an entry in a \
          review queue.\n",

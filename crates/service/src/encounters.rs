@@ -14,8 +14,9 @@
 //! - **Who writes.** Doctors in the care team create encounters; the author edits and signs
 //!   a draft; any doctor in the care team amends a signed one, with a reason, keeping the
 //!   original visible. Nurses in the care team add treatment notes to an open (draft)
-//!   encounter and record vitals, and nothing else. Administrators do not write clinical
-//!   records (the permission matrix).
+//!   encounter and record vitals; doctors and nurses of the care team add addenda to a
+//!   signed one (`addenda.rs`); nurses' triage and nursing notes need no encounter
+//!   (`nursing.rs`). Administrators do not write clinical records (the permission matrix).
 //! - **Diagnoses** are an ICD-10 code from the bundled list or free text flagged as such; at
 //!   most one primary. Signing records each coded diagnosis in `diagnosis_stats` (code,
 //!   department, day; no patient) for the diagnoses report; an amendment that retracts one
@@ -35,8 +36,8 @@ use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_crypto::mask::pseudonym;
 use carevault_store::encounters::{
-    self as store, DiagnosisRow, DiagnosisStatRow, EncounterRow, NOTE_AMENDMENT, NOTE_TREATMENT,
-    NoteRow, VitalsRow,
+    self as store, DiagnosisRow, DiagnosisStatRow, EncounterRow, NOTE_ADDENDUM, NOTE_AMENDMENT,
+    NOTE_TREATMENT, NoteRow, VitalsRow,
 };
 use carevault_store::patients::PatientRow;
 use carevault_store::{StoreError, users};
@@ -49,6 +50,7 @@ use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::patients::Shown;
 use crate::sealing::Place;
+use crate::vitals::{BmiView, VitalMeasurement};
 
 const LIST_LIMIT: u64 = 500;
 
@@ -160,17 +162,61 @@ pub struct NoteView {
     pub text: String,
 }
 
-/// A set of vitals as shown.
+/// A set of vitals as shown: each measurement with its unit, its flag against the adult
+/// reference range and that range (see [`crate::vitals`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VitalsView {
     pub id: String,
     pub encounter_id: Option<String>,
+    /// The visit whose triage measured them.
+    pub appointment_id: Option<String>,
     pub recorded_by: String,
     pub at: DateTime<Utc>,
-    /// (field, value) in the canonical order, e.g. (`pulse_bpm`, `72`).
-    pub values: Vec<(String, String)>,
+    /// The measurements present, in the canonical order (temperature, pulse, systolic,
+    /// diastolic, respiratory rate, SpO₂, weight, height).
+    pub measurements: Vec<VitalMeasurement>,
     /// BMI and its category, when weight and height were measured.
-    pub bmi: Option<(String, String)>,
+    pub bmi: Option<BmiView>,
+}
+
+impl VitalsView {
+    /// The measurement of `field` (`pulse_bpm`), if taken.
+    pub fn measurement(&self, field: &str) -> Option<&VitalMeasurement> {
+        self.measurements.iter().find(|m| m.field == field)
+    }
+
+    /// Whether any measurement is outside its reference range.
+    pub fn any_abnormal(&self) -> bool {
+        self.measurements.iter().any(|m| m.flag.is_abnormal())
+    }
+
+    /// `(field, value)` of every measurement (`("pulse_bpm", "72")`), as stored.
+    pub fn values(&self) -> Vec<(&'static str, &str)> {
+        self.measurements
+            .iter()
+            .map(|m| (m.field, m.value.as_str()))
+            .collect()
+    }
+}
+
+/// An addendum to a signed encounter: text added afterwards by a doctor or nurse of the
+/// care team; the encounter itself stays as signed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AddendumView {
+    pub id: String,
+    pub author: String,
+    /// The author's role ("doctor", "nurse") when the account still exists.
+    pub author_role: Option<Role>,
+    pub at: DateTime<Utc>,
+    pub text: String,
+}
+
+impl std::fmt::Debug for AddendumView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddendumView")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An encounter as one actor may see it. A text the actor may not see is `None`.
@@ -193,10 +239,16 @@ pub struct EncounterView {
     pub amendments: Vec<AmendmentView>,
     pub notes: Vec<NoteView>,
     pub vitals: Vec<VitalsView>,
+    /// Addenda to the signed encounter, oldest first (for the care team; not in the
+    /// patient's own view, like treatment notes). Not mixed with the amendments.
+    pub addenda: Vec<AddendumView>,
     pub may_edit: bool,
     pub may_sign: bool,
     pub may_amend: bool,
     pub may_add_note: bool,
+    /// Whether this actor may add an addendum now (a doctor or nurse in the care team, on
+    /// a signed encounter).
+    pub may_add_addendum: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -358,7 +410,7 @@ impl Services {
     }
 
     /// Refuses unless `actor` is a `role` with the full view (in the care team).
-    async fn require_clinical_writer(
+    pub(crate) async fn require_clinical_writer(
         &self,
         actor: &Actor,
         view: PatientView,
@@ -393,7 +445,7 @@ impl Services {
         }
     }
 
-    fn encounter_event(
+    pub(crate) fn encounter_event(
         &self,
         actor: &Actor,
         action: AuditAction,
@@ -592,7 +644,7 @@ impl Services {
     }
 
     /// Loads an encounter the actor may read, with the patient and view.
-    async fn load_encounter(
+    pub(crate) async fn load_encounter(
         &self,
         actor: &Actor,
         id: &str,
@@ -712,12 +764,17 @@ impl Services {
             }
             Err(other) => return Err(other),
         };
-        let names: HashMap<String, String> = users::list(conn)
+        let accounts: HashMap<String, (String, Role)> = users::list(conn)
             .await?
             .into_iter()
-            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
+            .map(|u| {
+                (
+                    u.id.to_string(),
+                    (u.display_name.as_str().to_owned(), u.role),
+                )
+            })
             .collect();
-        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let name = |id: &str| accounts.get(id).map(|a| a.0.clone()).unwrap_or_default();
         let own = view == PatientView::Own;
         let visible = |field: &str| !own || PATIENT_TEXT_FIELDS.contains(&field);
         let texts = TEXT_FIELDS
@@ -728,6 +785,7 @@ impl Services {
         let mut amendments = Vec::new();
         let mut notes = Vec::new();
         let mut vitals = Vec::new();
+        let mut addenda = Vec::new();
         if with_details {
             for note in store::notes_of(conn, &row.id).await? {
                 let body = place("encounter_notes", &note.id, &note.patient_id)
@@ -755,6 +813,14 @@ impl Services {
                                 .collect(),
                         });
                     }
+                    NOTE_ADDENDUM if !own => addenda.push(AddendumView {
+                        id: note.id.clone(),
+                        author: name(&note.author_id),
+                        author_role: accounts.get(&note.author_id).map(|a| a.1),
+                        at: from_micros(note.created_at),
+                        text: body,
+                    }),
+                    NOTE_ADDENDUM => {}
                     _ if !own => notes.push(NoteView {
                         id: note.id.clone(),
                         author: name(&note.author_id),
@@ -824,6 +890,8 @@ impl Services {
             may_amend: doctor_in_care
                 && check_encounter_action(status, EncounterAction::Amend, is_author).is_ok(),
             may_add_note: clinician_in_care && status == EncounterStatus::Draft,
+            may_add_addendum: clinician_in_care && status == EncounterStatus::Signed,
+            addenda,
             updated_at: from_micros(row.updated_at),
         })
     }
@@ -846,16 +914,11 @@ impl Services {
         Ok(VitalsView {
             id: row.id.clone(),
             encounter_id: row.encounter_id.clone(),
+            appointment_id: row.appointment_id.clone(),
             recorded_by: name(&row.recorded_by),
             at: from_micros(row.recorded_at),
-            values: vitals
-                .fields()
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-            bmi: vitals
-                .bmi()
-                .map(|b| (b.to_string(), b.category().as_str().to_owned())),
+            measurements: crate::vitals::measurements(&vitals),
+            bmi: crate::vitals::bmi(&vitals),
         })
     }
 
@@ -1360,6 +1423,7 @@ impl Services {
             id: id.clone(),
             patient_id: patient.id.clone(),
             encounter_id: encounter,
+            appointment_id: None,
             body: place("vitals", &id, &patient.id)
                 .seal(&dek, "body", Some(&json))?
                 .unwrap_or_default(),
@@ -1534,8 +1598,13 @@ pub struct MedicalSummary {
     /// Signed encounters, newest first.
     pub encounters: Vec<EncounterView>,
     pub prescriptions: Vec<crate::prescriptions::PrescriptionView>,
+    /// The latest vitals, newest first (at most [`SUMMARY_VITALS`]), flagged.
+    pub vitals: Vec<VitalsView>,
     pub printed_at: DateTime<Utc>,
 }
+
+/// How many sets of vitals the medical record summary shows.
+pub const SUMMARY_VITALS: usize = 10;
 
 impl Services {
     /// The medical record summary (demographics as the viewer may see them, problem list,
@@ -1572,6 +1641,8 @@ impl Services {
             }
         }
         let prescriptions = self.list_prescriptions(actor, patient_id).await?;
+        let mut vitals = self.list_vitals(actor, patient_id).await?;
+        vitals.truncate(SUMMARY_VITALS);
         let mut event = self.audit_event(actor, AuditAction::Print, ResourceType::Patient);
         event.resource_id = Some(patient_row.id.clone());
         event.patient_pseudonym = Some(pseudonym(
@@ -1584,6 +1655,7 @@ impl Services {
             problems,
             encounters,
             prescriptions,
+            vitals,
             printed_at: self.now(),
         })
     }

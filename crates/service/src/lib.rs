@@ -6,6 +6,7 @@
 //! of requests into these calls and of their results into pages and JSON.
 
 pub mod actor;
+pub mod addenda;
 pub mod allergies;
 pub mod audit_log;
 pub mod audit_trail;
@@ -29,6 +30,7 @@ pub mod exports;
 pub mod jobs;
 pub mod keys;
 pub mod notifications;
+pub mod nursing;
 pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;
@@ -40,6 +42,7 @@ pub mod status;
 pub mod subject_access;
 pub mod synthetic;
 pub mod users;
+pub mod vitals;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1129,7 +1129,9 @@ impl Services {
 
     /// Which of `patients` are in `user`'s care now: on the care team (assigned, or by an
     /// appointment), or reachable through emergency access (break the glass) or a share the
-    /// patient granted, while those last. The one definition of "care team" for masking.
+    /// patient granted, while those last, or — for a nurse — by department: checked in
+    /// (or being seen) today in her department (`nursing.rs`). The one definition of "care
+    /// team" for masking, the chart and every check.
     pub(crate) async fn in_care_of(
         &self,
         user: UserId,
@@ -1143,6 +1145,14 @@ impl Services {
         );
         found
             .extend(carevault_store::record_shares::shared_among(conn, user, patients, now).await?);
+        if found.len() < patients.len() {
+            let rest: Vec<PatientId> = patients
+                .iter()
+                .filter(|p| !found.contains(p))
+                .copied()
+                .collect();
+            found.extend(self.department_care_among(user, &rest).await?);
+        }
         Ok(found)
     }
 

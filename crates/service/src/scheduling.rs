@@ -184,6 +184,9 @@ pub struct AppointmentView {
     pub created_at: DateTime<Utc>,
     /// The version: a reschedule based on an older one is refused.
     pub updated_at: DateTime<Utc>,
+    /// The latest triage of the visit (acuity, note, flagged vitals), for those with the
+    /// full view of the patient; `None` otherwise or when there is none.
+    pub triage: Option<crate::nursing::TriageView>,
 }
 
 impl std::fmt::Debug for AppointmentView {
@@ -1097,7 +1100,23 @@ impl Services {
                 may_reschedule,
                 created_at: from_micros(row.created_at),
                 updated_at: from_micros(row.updated_at),
+                triage: None,
             });
+        }
+        // The nurse's triage of each visit, for those with the full view of its patient.
+        let full: Vec<String> = views
+            .iter()
+            .filter(|v| v.patient_view == PatientView::Full)
+            .map(|v| v.id.to_string())
+            .collect();
+        if !full.is_empty() {
+            let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+            let mut triages = self.triages_of_appointments(&full, &keys, &name).await?;
+            for view in &mut views {
+                if view.patient_view == PatientView::Full {
+                    view.triage = triages.remove(&view.id.to_string());
+                }
+            }
         }
         Ok((views, events))
     }

@@ -11,11 +11,14 @@
 //!   recorded. An erased record (or an unknown id) is 404: nothing is left to export.
 //! - **How.** Each section is read through the same use case that serves it on its own page
 //!   (`get_patient`, `list_appointments`, `list_encounters` + `get_encounter`,
-//!   `list_vitals`, `list_prescriptions`, `list_documents` + `download_document`,
+//!   `list_vitals`, `nursing_notes`, `list_prescriptions`, `list_documents` +
+//!   `download_document`,
 //!   `list_invoices` + `get_invoice`), under the requesting actor. So the export shows
 //!   exactly what that actor may see (the patient gets their own view: signed encounters,
 //!   no drafts), opens sealed data the same way, fails closed on an integrity error the
 //!   same way, and every section read is in the audit trail as it would be on its page.
+//!   Nursing notes and triages are working notes the patient's own view does not include:
+//!   a patient's own export has that section empty, an administrator's has them.
 //!   Notifications, consents and the access log are read here (they have no per-patient
 //!   page for administrators).
 //! - **Audited.** On top of the section reads, one `export` event on the patient whose
@@ -56,12 +59,13 @@ use crate::scheduling::{AppointmentQuery, AppointmentView};
 /// The format name in `manifest.json`.
 pub const FORMAT: &str = "carevault-access-export-v1";
 /// The JSON sections, in the order they are written.
-pub const SECTIONS: [&str; 11] = [
+pub const SECTIONS: [&str; 12] = [
     "patient",
     "appointments",
     "encounters",
     "diagnoses",
     "vitals",
+    "nursing_notes",
     "prescriptions",
     "documents",
     "invoices",
@@ -185,17 +189,18 @@ fn appointment_json(a: &AppointmentView) -> Value {
 
 fn vitals_json(v: &VitalsView) -> Value {
     let values: serde_json::Map<String, Value> = v
-        .values
+        .measurements
         .iter()
-        .map(|(field, value)| (field.clone(), Value::String(value.clone())))
+        .map(|m| (m.field.to_owned(), Value::String(m.value.clone())))
         .collect();
     json!({
         "id": v.id,
         "encounter_id": v.encounter_id,
+        "appointment_id": v.appointment_id,
         "recorded_by": v.recorded_by,
         "at": time(v.at),
         "values": values,
-        "bmi": v.bmi.as_ref().map(|(bmi, category)| json!({"value": bmi, "category": category})),
+        "bmi": v.bmi.as_ref().map(|b| json!({"value": b.value, "category": b.category.as_str()})),
     })
 }
 
@@ -255,7 +260,23 @@ fn encounter_json(e: &EncounterView) -> Value {
             "id": n.id, "author": n.author, "at": time(n.at), "text": n.text,
         })).collect::<Vec<_>>(),
         "vitals": e.vitals.iter().map(vitals_json).collect::<Vec<_>>(),
+        "addenda": e.addenda.iter().map(|a| json!({
+            "id": a.id, "author": a.author, "at": time(a.at), "text": a.text,
+        })).collect::<Vec<_>>(),
         "updated_at": time(e.updated_at),
+    })
+}
+
+fn nursing_note_json(n: &crate::nursing::NursingNoteView) -> Value {
+    json!({
+        "id": n.id,
+        "kind": n.kind.as_str(),
+        "appointment_id": n.appointment_id,
+        "author": n.author,
+        "at": time(n.at),
+        "text": n.text,
+        "acuity": n.acuity.map(|a| a.as_str()),
+        "vitals": n.vitals.as_ref().map(vitals_json),
     })
 }
 
@@ -536,6 +557,17 @@ impl Services {
             &mut archive,
             "vitals",
             vitals.iter().map(vitals_json).collect(),
+        )?;
+
+        let nursing_notes = if actor.role() == Some(Role::Patient) {
+            Vec::new()
+        } else {
+            self.nursing_notes(actor, patient).await?.notes
+        };
+        section(
+            &mut archive,
+            "nursing_notes",
+            nursing_notes.iter().map(nursing_note_json).collect(),
         )?;
 
         let prescriptions = self.list_prescriptions(actor, patient).await?;

@@ -212,6 +212,7 @@ backup_tables!(
     consents,
     patient_allergies,
     patient_problems,
+    nursing_notes,
 );
 
 /// Whether `name` is one of [`BACKUP_TABLES`], as a `'static` name.

@@ -21,6 +21,8 @@ pub type DiagnosisStatRow = diagnosis_stats::Model;
 pub const NOTE_TREATMENT: &str = "treatment";
 /// An amendment of a signed encounter.
 pub const NOTE_AMENDMENT: &str = "amendment";
+/// An addendum to a signed encounter (text added afterwards; the encounter is unchanged).
+pub const NOTE_ADDENDUM: &str = "addendum";
 
 pub async fn insert_encounter(conn: &impl Conn, row: EncounterRow) -> Result<(), StoreError> {
     encounters::Entity::insert(row.into_active_model())

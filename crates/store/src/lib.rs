@@ -24,6 +24,7 @@ pub mod entity;
 pub mod error;
 pub mod migration;
 pub mod notifications;
+pub mod nursing;
 pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;

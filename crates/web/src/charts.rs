@@ -258,6 +258,122 @@ pub fn grouped_bars(id: &str, title: &str, series: &[&str], groups: &[Group]) ->
     out
 }
 
+/// A sparkline of one vital sign's last readings (`VitalsTrend`, oldest first): the line,
+/// the adult reference range as a pale band, and every reading a dot that carries
+/// `data-value`, `data-flag` (`high`, `low`, `normal`) and its own `<title>` ("2026-03-02
+/// 09:15: 38.6 °C, high"); abnormal readings are drawn larger in the danger colour. Times in
+/// `zone`. Small enough for a table cell or a chart's vitals row.
+pub fn sparkline(
+    id: &str,
+    trend: &carevault_service::vitals::VitalsTrend,
+    zone: chrono_tz::Tz,
+) -> String {
+    const WIDTH: f64 = 140.0;
+    const HEIGHT: f64 = 36.0;
+    const PAD: f64 = 5.0;
+    let values: Vec<f64> = trend.points.iter().map(|p| p.number).collect();
+    let mut low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if let Some(l) = trend.normal_low {
+        low = low.min(l);
+        high = high.max(l);
+    }
+    if let Some(h) = trend.normal_high {
+        high = high.max(h);
+        low = low.min(h);
+    }
+    if !low.is_finite() || !high.is_finite() {
+        low = 0.0;
+        high = 1.0;
+    }
+    if (high - low).abs() < f64::EPSILON {
+        high = low + 1.0;
+    }
+    let y = |v: f64| HEIGHT - PAD - (v - low) / (high - low) * (HEIGHT - 2.0 * PAD);
+    let step = if trend.points.len() > 1 {
+        (WIDTH - 2.0 * PAD) / (trend.points.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let x = |i: usize| {
+        if trend.points.len() > 1 {
+            PAD + step * i as f64
+        } else {
+            WIDTH / 2.0
+        }
+    };
+    let title = match (trend.points.first(), trend.latest()) {
+        (Some(first), Some(last)) if trend.points.len() > 1 => format!(
+            "{}, last {} readings: {} to {} {}",
+            trend.label,
+            trend.points.len(),
+            first.value,
+            last.value,
+            trend.short_unit
+        ),
+        (_, Some(last)) => format!("{}: {} {}", trend.label, last.value, trend.short_unit),
+        _ => format!("{}: no readings", trend.label),
+    };
+    let id = escape(id);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-labelledby=\"{id}-title\" \
+         viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" class=\"sparkline\" \
+         data-sparkline=\"{}\"><title id=\"{id}-title\">{}</title>",
+        escape(trend.field),
+        escape(&title)
+    );
+    if let Some(l) = trend.normal_low {
+        let top = trend.normal_high.map_or(PAD, y);
+        let bottom = y(l);
+        let _ = write!(
+            out,
+            "<rect class=\"normal-band\" x=\"0\" y=\"{top:.1}\" width=\"{WIDTH}\" height=\"{:.1}\" \
+             fill=\"#e3f2e8\"/>",
+            (bottom - top).max(0.5)
+        );
+    }
+    if trend.points.len() > 1 {
+        let points: Vec<String> = trend
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.number)))
+            .collect();
+        let _ = write!(
+            out,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\"/>",
+            points.join(" "),
+            PALETTE[0]
+        );
+    }
+    for (i, p) in trend.points.iter().enumerate() {
+        let abnormal = p.flag.is_abnormal();
+        let when = p.at.with_timezone(&zone).format("%Y-%m-%d %H:%M");
+        let flag = if abnormal {
+            format!(", {}", p.flag.as_str())
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{}\" fill=\"{}\" data-value=\"{}\" data-flag=\"{}\">\
+             <title>{when}: {} {}{flag}</title></circle>",
+            x(i),
+            y(p.number),
+            if abnormal { 3.2 } else { 2.2 },
+            if abnormal { PALETTE[4] } else { PALETTE[0] },
+            escape(&p.value),
+            p.flag.as_str(),
+            escape(&p.value),
+            escape(trend.short_unit),
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,5 +438,44 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![("40-44 female".into(), 3), ("40-44 male".into(), 1)]
         );
+    }
+
+    #[test]
+    fn a_sparkline_marks_abnormal_readings() {
+        use carevault_core::reference_range::VitalFlag;
+        use carevault_service::vitals::{TrendPoint, VitalsTrend};
+        use chrono::TimeZone;
+        let at = |h| chrono::Utc.with_ymd_and_hms(2026, 3, 2, h, 0, 0).unwrap();
+        let trend = VitalsTrend {
+            field: "temperature_c",
+            label: "Temperature",
+            unit: "°C",
+            short_unit: "°C",
+            reference: Some("36.1–37.9 °C".into()),
+            normal_low: Some(36.1),
+            normal_high: Some(37.9),
+            points: vec![
+                TrendPoint {
+                    at: at(9),
+                    value: "36.8".into(),
+                    number: 36.8,
+                    flag: VitalFlag::Normal,
+                },
+                TrendPoint {
+                    at: at(10),
+                    value: "38.6".into(),
+                    number: 38.6,
+                    flag: VitalFlag::High,
+                },
+            ],
+        };
+        let svg = sparkline("t1", &trend, chrono_tz::Tz::UTC);
+        assert!(svg.starts_with("<svg "));
+        assert!(svg.contains("data-sparkline=\"temperature_c\""));
+        assert!(svg.contains("data-value=\"38.6\" data-flag=\"high\""));
+        assert!(svg.contains("data-value=\"36.8\" data-flag=\"normal\""));
+        assert!(svg.contains("<title>2026-03-02 10:00: 38.6 °C, high</title>"));
+        assert!(svg.contains("Temperature, last 2 readings: 36.8 to 38.6 °C"));
+        assert!(svg.contains("<polyline "));
     }
 }

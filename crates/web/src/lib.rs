@@ -27,6 +27,7 @@ pub mod problem;
 pub mod routes;
 pub mod session;
 pub mod standby;
+pub mod vitals_table;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -163,22 +163,28 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 /// The text as WinAnsi bytes: ASCII and Latin-1 as themselves, a few typographic marks
 /// mapped, anything else `?`.
 fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            ' '..='~' => c as u8,
-            '\u{a0}'..='\u{ff}' => c as u8,
-            '–' => 0x96,
-            '—' => 0x97,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '•' => 0x95,
-            '€' => 0x80,
-            '→' => b'>',
-            _ => b'?',
-        })
-        .collect()
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            ' '..='~' => out.push(c as u8),
+            '\u{a0}'..='\u{ff}' => out.push(c as u8),
+            '–' => out.push(0x96),
+            '—' => out.push(0x97),
+            '‘' => out.push(0x91),
+            '’' => out.push(0x92),
+            '“' => out.push(0x93),
+            '”' => out.push(0x94),
+            '•' => out.push(0x95),
+            '€' => out.push(0x80),
+            '→' => out.push(b'>'),
+            // Vital signs: "SpO₂", "≥ 95 %".
+            '₂' => out.push(b'2'),
+            '≥' => out.extend_from_slice(b">="),
+            '≤' => out.extend_from_slice(b"<="),
+            _ => out.push(b'?'),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -195,6 +201,7 @@ mod tests {
     #[test]
     fn encodes_win_ansi() {
         assert_eq!(win_ansi("Sézary – ok ✓"), b"S\xe9zary \x96 ok ?");
+        assert_eq!(win_ansi("SpO₂ ≥ 95 %"), b"SpO2 >= 95 %");
     }
 
     #[test]

@@ -311,6 +311,8 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
     let table = pages::notifications::routes(table);
     let table = pages::pharmacy::routes(table);
     let table = pages::clinical::routes(table);
+    let table = api::nursing::routes(table);
+    let table = pages::nursing::routes(table);
 
     let RouteTable { router, routes, .. } = table;
     let max_body = state.settings.max_body_bytes;

@@ -39,6 +39,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use url::Url;
 
+#[path = "browser/nursing.rs"]
+mod nursing;
+
 /// How long one wait for the page (a URL, a text) may take.
 const WAIT: Duration = Duration::from_secs(15);
 /// How long starting chromedriver and opening a browser session may take.
@@ -237,6 +240,9 @@ async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
     operations_workflow(client, base)
         .await
         .context("the administrator's operations workflow")?;
+    nursing::nursing_workflow(client, base)
+        .await
+        .context("the nurse's triage workflow")?;
     Ok(())
 }
 

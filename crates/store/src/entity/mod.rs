@@ -25,6 +25,7 @@ pub mod legal_holds;
 pub mod login_failures;
 pub mod notification_preferences;
 pub mod notifications;
+pub mod nursing_notes;
 pub mod patient_allergies;
 pub mod patient_problems;
 pub mod patient_search_index;

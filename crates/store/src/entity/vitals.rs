@@ -1,4 +1,5 @@
-//! The `vitals` table: one set of measurements; the values are one sealed JSON body.
+//! The `vitals` table: one set of measurements, on an encounter, at a triage (the
+//! appointment) or on their own; the values are one sealed JSON body.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,6 +10,8 @@ pub struct Model {
     pub id: String,
     pub patient_id: String,
     pub encounter_id: Option<String>,
+    /// The visit whose triage measured them (no encounter then).
+    pub appointment_id: Option<String>,
     #[sea_orm(column_type = "Blob")]
     pub body: Vec<u8>,
     pub recorded_by: String,

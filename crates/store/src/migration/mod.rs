@@ -22,6 +22,7 @@ mod m20261123_000013_prescription_drug;
 mod m20261123_000014_privacy;
 mod m20261123_000015_consents;
 mod m20261206_000016_allergies_problems;
+mod m20261206_000017_nursing;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_privacy::Migration),
             Box::new(m20261123_000015_consents::Migration),
             Box::new(m20261206_000016_allergies_problems::Migration),
+            Box::new(m20261206_000017_nursing::Migration),
         ]
     }
 }

@@ -107,13 +107,15 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
 // Bodies
 // ---------------------------------------------------------------------------------------
 
-fn utc(at: DateTime<Utc>) -> String {
+pub(crate) fn utc(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// A value sent as a JSON number or as text (`37.5` or `"37.5"`); the service judges it.
 /// `null` is "not given".
-fn number_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn number_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
     struct NumberOrText;
 
     impl serde::de::Visitor<'_> for NumberOrText {
@@ -247,17 +249,27 @@ impl From<NoteView> for NoteRecord {
 }
 
 /// A set of vitals.
-#[derive(Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct VitalsRecord {
     #[schema(format = Uuid)]
     id: String,
     #[schema(format = Uuid)]
     encounter_id: Option<String>,
+    /// The visit whose triage measured them.
+    #[schema(format = Uuid)]
+    appointment_id: Option<String>,
     recorded_by: String,
     recorded_at: String,
     /// The measured values by field (`pulse_bpm`: `"72"`), as formatted by the range checks.
     #[schema(value_type = Object, example = json!({"temperature_c": "37.2", "pulse_bpm": "72"}))]
     values: BTreeMap<String, String>,
+    /// Each value against its adult reference range (`high`, `low` or `normal`), by field;
+    /// weight and height have no range and are absent.
+    #[schema(value_type = Object, example = json!({"temperature_c": "high", "pulse_bpm": "normal"}))]
+    flags: BTreeMap<String, String>,
+    /// The adult reference range of each flagged field, in words.
+    #[schema(value_type = Object, example = json!({"temperature_c": "36.1–37.9 °C"}))]
+    reference_ranges: BTreeMap<String, String>,
     /// The body-mass index, when weight and height were measured.
     #[schema(example = "24.2")]
     bmi: Option<String>,
@@ -268,13 +280,27 @@ pub struct VitalsRecord {
 
 impl From<VitalsView> for VitalsRecord {
     fn from(v: VitalsView) -> Self {
-        let (bmi, bmi_category) = v.bmi.map_or((None, None), |(b, c)| (Some(b), Some(c)));
+        let (bmi, bmi_category) = v.bmi.map_or((None, None), |b| {
+            (Some(b.value), Some(b.category.as_str().to_owned()))
+        });
+        let ranged = || v.measurements.iter().filter(|m| m.reference.is_some());
         Self {
+            flags: ranged()
+                .map(|m| (m.field.to_owned(), m.flag.as_str().to_owned()))
+                .collect(),
+            reference_ranges: ranged()
+                .filter_map(|m| m.reference.clone().map(|r| (m.field.to_owned(), r)))
+                .collect(),
+            values: v
+                .measurements
+                .iter()
+                .map(|m| (m.field.to_owned(), m.value.clone()))
+                .collect(),
             id: v.id,
             encounter_id: v.encounter_id,
+            appointment_id: v.appointment_id,
             recorded_by: v.recorded_by,
             recorded_at: utc(v.at),
-            values: v.values.into_iter().collect(),
             bmi,
             bmi_category,
         }
@@ -329,11 +355,15 @@ pub struct EncounterRecord {
     notes: Vec<NoteRecord>,
     /// Vitals recorded on this encounter (in a single encounter's view).
     vitals: Vec<VitalsRecord>,
+    /// Addenda added after signing, oldest first (in a single encounter's view, for the
+    /// care team). Separate from the amendments: an addendum changes nothing.
+    addenda: Vec<crate::api::nursing::AddendumRecord>,
     /// What the caller may do now.
     may_edit: bool,
     may_sign: bool,
     may_amend: bool,
     may_add_note: bool,
+    may_add_addendum: bool,
 }
 
 impl std::fmt::Debug for EncounterRecord {
@@ -370,6 +400,8 @@ impl From<EncounterView> for EncounterRecord {
             amendments: e.amendments.into_iter().map(Into::into).collect(),
             notes: e.notes.into_iter().map(Into::into).collect(),
             vitals: e.vitals.into_iter().map(Into::into).collect(),
+            addenda: e.addenda.into_iter().map(Into::into).collect(),
+            may_add_addendum: e.may_add_addendum,
             may_edit: e.may_edit,
             may_sign: e.may_sign,
             may_amend: e.may_amend,

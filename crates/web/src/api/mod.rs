@@ -12,6 +12,7 @@ pub mod docs;
 pub mod documents;
 pub mod emergency;
 pub mod notifications;
+pub mod nursing;
 pub mod patients;
 pub mod pharmacy;
 pub mod privacy;
@@ -147,6 +148,11 @@ pub(crate) fn no_such_patient() -> ApiError {
         chart_lists::problems,
         chart_lists::add_problem,
         chart_lists::change_problem_status,
+        nursing::record_triage,
+        nursing::nursing_notes,
+        nursing::add_nursing_note,
+        nursing::add_addendum,
+        nursing::my_patients,
     ),
     components(schemas(
         Problem,
@@ -256,6 +262,15 @@ pub(crate) fn no_such_patient() -> ApiError {
         chart_lists::ProblemList,
         chart_lists::ProblemRequestBody,
         chart_lists::ProblemStatusBody,
+        nursing::TriageRequest,
+        nursing::TriageRecord,
+        nursing::NursingNoteRequest,
+        nursing::NursingNoteRecord,
+        nursing::NursingNoteList,
+        nursing::AddendumRequest,
+        nursing::AddendumRecord,
+        nursing::NursePatientRecord,
+        nursing::NursePatientList,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -269,6 +284,7 @@ pub(crate) fn no_such_patient() -> ApiError {
         (name = "pharmacy", description = "The formulary, stock by batch (receipts, adjustments with a reason; never below zero) and dispensing against prescriptions, first expiry first out"),
         (name = "notifications", description = "The in-app inbox, the outbox with delivery status (administrators), notification preferences and consent to e-mail, and follow-up reminders queued by doctors"),
         (name = "billing", description = "The price list, invoices per patient (charged automatically by completed appointments and dispensing, or by hand), corrections as new lines, payments, voiding by administrators; amounts are exact decimal text"),
+        (name = "nursing", description = "Nurses' own work without a doctor's draft: triage at check-in (Emergency Severity Index acuity, note, flagged vitals), nursing notes, the nurse's patient list; and addenda that doctors and nurses add to signed encounters"),
         (name = "break-glass", description = "Emergency access: a doctor or nurse outside a patient's care team states a reason and is granted the record at once, for a limited time; every grant is audited and reviewed by an administrator"),
     )
 )]

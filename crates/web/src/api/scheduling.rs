@@ -243,6 +243,10 @@ pub struct AppointmentRecord {
     created_at: String,
     /// RFC 3339, clinic time; the version (see `ETag`).
     updated_at: String,
+    /// The nurse's latest triage of the visit (acuity, note, flagged vitals), for those
+    /// with the full view of the patient; absent otherwise or when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    triage: Option<crate::api::nursing::TriageRecord>,
 }
 
 impl std::fmt::Debug for AppointmentRecord {
@@ -281,6 +285,7 @@ impl AppointmentRecord {
             may_reschedule,
             created_at,
             updated_at,
+            triage,
         } = a;
         Self {
             id: id.to_string(),
@@ -305,6 +310,7 @@ impl AppointmentRecord {
             may_reschedule,
             created_at: local_time(created_at, zone),
             updated_at: local_time(updated_at, zone),
+            triage: triage.map(Into::into),
         }
     }
 }
@@ -1363,6 +1369,7 @@ mod tests {
             may_reschedule: true,
             created_at: at,
             updated_at: at,
+            triage: None,
         }
     }
 

@@ -107,47 +107,6 @@ struct Flowsheet {
     bmi: Option<String>,
 }
 
-/// The label of a vital sign.
-fn vital_label(field: &str) -> &'static str {
-    match field {
-        "temperature_c" => "Temperature",
-        "pulse_bpm" => "Pulse",
-        "systolic_mmhg" => "Systolic BP",
-        "diastolic_mmhg" => "Diastolic BP",
-        "respiratory_rate" => "Respiratory rate",
-        "spo2_percent" => "SpO₂",
-        "weight_kg" => "Weight",
-        "height_cm" => "Height",
-        _ => "",
-    }
-}
-
-/// The short unit of a vital sign, for table headers.
-fn vital_unit(field: &str) -> &'static str {
-    match field {
-        "temperature_c" => "°C",
-        "pulse_bpm" => "/min",
-        "systolic_mmhg" | "diastolic_mmhg" => "mmHg",
-        "respiratory_rate" => "/min",
-        "spo2_percent" => "%",
-        "weight_kg" => "kg",
-        "height_cm" => "cm",
-        _ => "",
-    }
-}
-
-/// The flag of one recorded value against its adult reference range.
-fn flag_of(field: &str, value: &str) -> VitalFlag {
-    let scaled = VITAL_RANGES
-        .iter()
-        .find(|r| r.field == field)
-        .and_then(|r| r.parse(value).ok());
-    match (reference_range(field), scaled) {
-        (Some(range), Some(v)) => range.flag(v),
-        _ => VitalFlag::Normal,
-    }
-}
-
 fn flowsheet(readings: &[VitalsView]) -> Flowsheet {
     // Newest first: the latest reading is the one a clinician looks for.
     let shown: Vec<&VitalsView> = readings.iter().take(FLOWSHEET_READINGS).collect();
@@ -163,25 +122,19 @@ fn flowsheet(readings: &[VitalsView]) -> Flowsheet {
         .collect();
     let rows = VITAL_RANGES
         .iter()
-        .filter(|range| {
-            shown
-                .iter()
-                .any(|r| r.values.iter().any(|(f, _)| f == range.field))
-        })
+        .filter(|range| shown.iter().any(|r| r.measurement(range.field).is_some()))
         .map(|range| FlowsheetRow {
             field: range.field,
-            label: vital_label(range.field),
-            unit: vital_unit(range.field),
+            label: range.label,
+            unit: range.short_unit,
             range: reference_range(range.field).map(|r| r.describe()),
             cells: shown
                 .iter()
                 .map(|r| {
-                    r.values
-                        .iter()
-                        .find(|(f, _)| f == range.field)
-                        .map(|(f, v)| FlowsheetCell {
-                            value: Some(v.clone()),
-                            flag: match flag_of(f, v) {
+                    r.measurement(range.field)
+                        .map(|m| FlowsheetCell {
+                            value: Some(m.value.clone()),
+                            flag: match m.flag {
                                 VitalFlag::Normal => "",
                                 flag => flag.as_str(),
                             },
@@ -197,20 +150,17 @@ fn flowsheet(readings: &[VitalsView]) -> Flowsheet {
         rows,
         abnormal_latest: latest
             .map(|r| {
-                r.values
+                r.measurements
                     .iter()
-                    .filter_map(|(f, v)| {
-                        let flag = flag_of(f, v);
-                        flag.is_abnormal()
-                            .then(|| format!("{} {v} {} ({flag})", vital_label(f), vital_unit(f)))
-                    })
+                    .filter(|m| m.flag.is_abnormal())
+                    .map(|m| format!("{} {} {} ({})", m.label, m.value, m.short_unit, m.flag))
                     .collect()
             })
             .unwrap_or_default(),
         latest_at: latest.map(|r| format_instant(r.at)),
         bmi: latest
             .and_then(|r| r.bmi.as_ref())
-            .map(|(value, category)| format!("{value} ({category})")),
+            .map(|b| format!("{} ({})", b.value, b.category)),
     }
 }
 

@@ -271,11 +271,14 @@ impl EncounterRow {
                     at: time(v.at),
                     by: v.recorded_by.clone(),
                     values: v
-                        .values
+                        .measurements
                         .iter()
-                        .map(|(f, val)| (vital_label(f), val.clone()))
+                        .map(|m| (vital_label(m.field), m.value.clone()))
                         .collect(),
-                    bmi: v.bmi.as_ref().map(|(b, c)| format!("{b} ({c})")),
+                    bmi: v
+                        .bmi
+                        .as_ref()
+                        .map(|b| format!("{} ({})", b.value, b.category.as_str())),
                 })
                 .collect(),
         }
@@ -535,6 +538,27 @@ struct ClinicalListPage {
     encounters: Vec<EncounterRow>,
     prescriptions: Option<Vec<PrescriptionRow>>,
     portal: bool,
+    /// The patient's vitals as a flagged table (not for pharmacists).
+    vitals_table: Option<crate::vitals_table::VitalsTable>,
+    /// Sparklines of the signs measured more than once.
+    trends: Vec<crate::vitals_table::TrendItem>,
+}
+
+/// The vitals table and trend sparklines of a patient's readings (newest first).
+fn vitals_section(
+    state: &AppState,
+    readings: &[carevault_service::encounters::VitalsView],
+    caption: &str,
+) -> (
+    Option<crate::vitals_table::VitalsTable>,
+    Vec<crate::vitals_table::TrendItem>,
+) {
+    let zone = state.services.clinic_time_zone();
+    let table = crate::vitals_table::VitalsTable::new("patient-vitals", caption, readings, zone);
+    (
+        Some(table),
+        crate::vitals_table::trend_items(readings, 10, zone),
+    )
 }
 
 /// `GET /patients/{id}/clinical`: the patient's encounters and prescriptions, for those
@@ -552,6 +576,12 @@ pub async fn patient_clinical(
         state.services.list_encounters(&actor, id).await?
     };
     let prescriptions = state.services.list_prescriptions(&actor, id).await?;
+    let (vitals_table, trends) = if actor.role() == Some(Role::Pharmacist) {
+        (None, Vec::new())
+    } else {
+        let readings = state.services.list_vitals(&actor, id).await?;
+        vitals_section(&state, &readings, "Vitals, newest first")
+    };
     let title = prescriptions
         .first()
         .map(|p| p.patient_label.clone())
@@ -568,6 +598,8 @@ pub async fn patient_clinical(
         encounters: encounters.iter().map(EncounterRow::from_view).collect(),
         prescriptions: Some(prescriptions.iter().map(Into::into).collect()),
         portal: false,
+        vitals_table,
+        trends,
     })
 }
 
@@ -1264,10 +1296,14 @@ pub async fn my_encounters(
     CurrentActor(actor): CurrentActor,
     FormToken(csrf): FormToken,
 ) -> Result<Response, PageError> {
-    let encounters = match own_record(&state, &actor).await? {
-        Some(id) => state.services.list_encounters(&actor, id).await?,
-        None => Vec::new(),
+    let (encounters, readings) = match own_record(&state, &actor).await? {
+        Some(id) => (
+            state.services.list_encounters(&actor, id).await?,
+            state.services.list_vitals(&actor, id).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
+    let (vitals_table, trends) = vitals_section(&state, &readings, "Your vitals, newest first");
     render(&ClinicalListPage {
         layout: Layout::new(&state, &actor, "My encounters", "/my/encounters", csrf),
         patient_href: None,
@@ -1275,6 +1311,8 @@ pub async fn my_encounters(
         encounters: encounters.iter().map(EncounterRow::from_view).collect(),
         prescriptions: None,
         portal: true,
+        vitals_table,
+        trends,
     })
 }
 
@@ -1301,6 +1339,8 @@ pub async fn my_prescriptions(
         encounters: Vec::new(),
         prescriptions: Some(prescriptions.iter().map(Into::into).collect()),
         portal: true,
+        vitals_table: None,
+        trends: Vec::new(),
     })
 }
 

@@ -124,6 +124,11 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
         ],
         Some(Role::Nurse) => vec![
             Card {
+                title: "My patients",
+                body: "Today's checked-in patients of your department and your care team: triage new arrivals (acuity, vitals, a note) and open their charts.",
+                link: Some(("/my/patients", "Open my patients")),
+            },
+            Card {
                 title: "My day",
                 body: "Today's appointments with you, and who has checked in.",
                 link: Some(("/my/day", "Open my day")),
@@ -134,9 +139,9 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 link: Some(("/patients", "Search patients")),
             },
             Card {
-                title: "Treatment updates",
-                body: "Open a patient in your care, then an open encounter, to add treatment notes and vitals.",
-                link: Some(("/patients", "Find the patient")),
+                title: "Nursing notes and addenda",
+                body: "Write nursing notes for patients in your care from \"My patients\", add treatment notes and vitals to an open encounter, and add an addendum to a signed one.",
+                link: Some(("/my/patients", "Find the patient")),
             },
         ],
         Some(Role::Receptionist) => vec![

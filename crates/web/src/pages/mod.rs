@@ -16,6 +16,7 @@ pub mod documents;
 pub mod emergency;
 pub mod login;
 pub mod notifications;
+pub mod nursing;
 pub mod patients;
 pub mod pharmacy;
 pub mod privacy;
@@ -95,6 +96,9 @@ pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/dashboard", "Dashboard")];
     if role.is_some_and(Role::is_staff) {
         items.push(("/patients", "Patients"));
+    }
+    if role == Some(Role::Nurse) {
+        items.push(("/my/patients", "My patients"));
     }
     if matches!(role, Some(Role::Doctor | Role::Nurse)) {
         items.push(("/my/day", "My day"));
@@ -237,6 +241,9 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "problem-diagnosis-retracted" => {
             Some("Not added: the diagnosis was retracted by an amendment.")
         }
+        "triage-recorded" => Some("The triage has been recorded."),
+        "nursing-note-added" => Some("The nursing note has been added."),
+        "addendum-added" => Some("The addendum has been added."),
         _ => None,
     }
 }

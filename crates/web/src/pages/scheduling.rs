@@ -127,7 +127,7 @@ fn parse_appointment_id(raw: &str) -> Result<AppointmentId, PageError> {
     raw.parse().map_err(|_| not_found("appointment"))
 }
 
-fn status_label(status: AppointmentStatus) -> &'static str {
+pub(crate) fn status_label(status: AppointmentStatus) -> &'static str {
     match status {
         AppointmentStatus::Requested => "Requested",
         AppointmentStatus::Scheduled => "Scheduled",
@@ -1029,6 +1029,11 @@ struct AppointmentPage {
     /// The form that failed, so its messages show there: `status`, `reschedule`, `accept`.
     failed_form: &'static str,
     reason_value: String,
+    /// The nurse's latest triage of the visit (full view of the patient only).
+    triage: Option<crate::pages::nursing::TriageSummary>,
+    /// The triage form, offered to nurses while the visit is checked in or in progress
+    /// (presentation only: the service decides).
+    triage_href: Option<String>,
 }
 
 struct PageProblem {
@@ -1156,6 +1161,14 @@ async fn appointment_page(
         .role()
         .is_some_and(Role::is_staff)
         .then(|| format!("/patients/{}", a.patient_id));
+    let triage = a
+        .triage
+        .as_ref()
+        .map(|t| crate::pages::nursing::TriageSummary::new(state, t));
+    let triage_href = (actor.role() == Some(Role::Nurse)
+        && a.patient_view == carevault_core::masking::PatientView::Full
+        && carevault_core::nursing::may_be_triaged(a.status))
+    .then(|| format!("/appointments/{}/triage", a.id));
     let item = item(state, &a);
     render(&AppointmentPage {
         layout: Layout::new(state, actor, "Appointment", "", csrf).with_notice(notice_code),
@@ -1173,6 +1186,8 @@ async fn appointment_page(
         failed_form: problem.form,
         reason_value: problem.reason,
         item,
+        triage,
+        triage_href,
     })
 }
 

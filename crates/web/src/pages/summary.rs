@@ -19,6 +19,7 @@ use crate::extract::{CurrentActor, FormToken};
 use crate::pages::{Layout, render};
 use crate::pdf::{self, Section};
 use crate::routes::{Access, RouteTable};
+use crate::vitals_table::{VitalsTable, reading_as_text};
 
 /// Adds the summary pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
@@ -41,7 +42,13 @@ struct SummaryPage {
     subtitle: String,
     pdf_href: String,
     sections: Vec<Section>,
+    /// The vitals section's heading: the print view shows that section as a table.
+    vitals_heading: &'static str,
+    vitals_table: VitalsTable,
 }
+
+/// The heading of the vitals section (a table in the print view, lines in the PDF).
+const VITALS_HEADING: &str = "Vitals";
 
 fn shown(value: &Option<Option<String>>) -> Option<String> {
     value.clone().flatten()
@@ -148,6 +155,15 @@ fn sections(summary: &MedicalSummary, zone: Tz) -> Vec<Section> {
         heading: "Prescriptions".into(),
         lines: prescriptions,
     });
+    // Each abnormal value reads "(high)" or "(low)" with its range: a PDF has no colour.
+    out.push(Section {
+        heading: VITALS_HEADING.into(),
+        lines: summary
+            .vitals
+            .iter()
+            .map(|v| reading_as_text(v, zone))
+            .collect(),
+    });
     out
 }
 
@@ -177,6 +193,13 @@ async fn render_page(
         subtitle: subtitle(&summary, zone),
         pdf_href,
         sections: sections(&summary, zone),
+        vitals_heading: VITALS_HEADING,
+        vitals_table: VitalsTable::new(
+            "summary-vitals",
+            "Latest vitals, newest first",
+            &summary.vitals,
+            zone,
+        ),
     })
 }
 

@@ -126,7 +126,7 @@ async fn encounters_are_written_signed_and_amended(backend: Backend) {
         )
         .await
         .expect("vitals");
-    assert_eq!(vitals.bmi.as_ref().map(|b| b.0.as_str()), Some("26.0"));
+    assert_eq!(vitals.bmi.as_ref().map(|b| b.value.as_str()), Some("26.0"));
     let bad_vitals = app
         .services
         .record_vitals(

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod addenda;
 mod admin;
 mod allergies;
 mod allergy_migration;
@@ -31,6 +32,7 @@ mod hardening;
 mod headers;
 mod logs;
 mod notifications;
+mod nursing;
 mod patient_pages;
 mod patient_storage;
 mod patients_api;
@@ -46,3 +48,4 @@ mod sessions;
 mod sign_in;
 mod subject_access;
 mod throttle;
+mod vitals_flags;

@@ -116,9 +116,11 @@ pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
 async fn markers_stay_sealed_and_every_index_finds_the_patient(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.actor("admin").await;
-    let (input, markers) = marked_patient();
+    let (input, mut markers) = marked_patient();
     let patient = app.register_patient(&admin, input).await;
     let mrn = patient.mrn.clone().expect("admin sees the MRN");
+    // Nurses' texts (triage, nursing note, addendum) are sealed too.
+    markers.extend(crate::nursing::write_nursing_markers(&app, &patient.id.to_string()).await);
     // Another patient, so that a search must pick the right one.
     let set = |v: &str| Change::Set(v.to_owned());
     app.register_patient(

@@ -23,12 +23,13 @@ use crate::harness::{Backend, Client, TestApp};
 use crate::on_all_backends;
 use crate::scheduling_api::{id_of, jane, john_record, new_patient, user_id};
 
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "patient",
     "appointments",
     "encounters",
     "diagnoses",
     "vitals",
+    "nursing_notes",
     "prescriptions",
     "documents",
     "invoices",
@@ -184,6 +185,16 @@ async fn seed_every_section(app: &TestApp) -> (String, Vec<u8>) {
         .await;
     assert_eq!(consent.status, StatusCode::CREATED, "{}", consent.text());
 
+    let note = app
+        .api_client("nurse")
+        .await
+        .post_json(
+            &format!("/api/v1/patients/{john}/nursing-notes"),
+            &json!({"text": "Mobilised to the chair."}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.text());
+
     // The doctor reads the record: the access log must show it.
     let read = app
         .api_client("drsmith")
@@ -300,7 +311,11 @@ async fn the_access_export_holds_every_section_and_the_documents_byte_for_byte(b
 
     // The manifest and README list the sections.
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).expect("JSON");
-    assert_eq!(manifest["sections"].as_array().map(Vec::len), Some(11));
+    assert_eq!(manifest["sections"].as_array().map(Vec::len), Some(12));
+    assert_eq!(
+        section(&files, "nursing_notes")["items"][0]["text"],
+        "Mobilised to the chair."
+    );
     assert!(String::from_utf8_lossy(&files["README.txt"]).contains("access_log.json"));
 
     // One export event, on the patient, with the counts.

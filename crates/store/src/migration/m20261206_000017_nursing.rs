@@ -1,0 +1,117 @@
+//! Nurses' own records: triage at check-in and nursing notes, without an encounter.
+//!
+//! `nursing_notes`: one row per note, never updated. In clear: the ids (the patient, the
+//! appointment a triage belongs to, the author), the kind (`triage` or `nursing`) and when.
+//! Sealed under the patient's data key (AAD `nursing_notes ‖ body ‖ id ‖ patient id`): the
+//! body, a JSON object with the text and, for a triage, the acuity (Emergency Severity
+//! Index level) and the id of the vitals measured with it.
+//!
+//! `vitals.appointment_id` (nullable) links the vitals measured at a triage to the visit;
+//! `vitals.encounter_id` was nullable already, so vitals need no encounter. No foreign key:
+//! SQLite cannot add one to an existing table; the service checks the appointment (one of
+//! the patient's, checked in or in progress) when it writes it.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum NursingNotes {
+    Table,
+    Id,
+    PatientId,
+    AppointmentId,
+    Kind,
+    Body,
+    AuthorId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Vitals {
+    Table,
+    AppointmentId,
+}
+
+#[derive(DeriveIden)]
+enum Patients {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(NursingNotes::Table)
+                    .col(string_len(NursingNotes::Id, 36).primary_key())
+                    .col(string_len(NursingNotes::PatientId, 36))
+                    .col(string_len_null(NursingNotes::AppointmentId, 36))
+                    .col(string_len(NursingNotes::Kind, 16))
+                    .col(blob(NursingNotes::Body))
+                    .col(string_len(NursingNotes::AuthorId, 36))
+                    .col(big_integer(NursingNotes::CreatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_nursing_notes_patient")
+                            .from(NursingNotes::Table, NursingNotes::PatientId)
+                            .to(Patients::Table, Patients::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_nursing_notes_author")
+                            .from(NursingNotes::Table, NursingNotes::AuthorId)
+                            .to(Users::Table, Users::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_nursing_notes_patient_created")
+                    .table(NursingNotes::Table)
+                    .col(NursingNotes::PatientId)
+                    .col(NursingNotes::CreatedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_nursing_notes_appointment")
+                    .table(NursingNotes::Table)
+                    .col(NursingNotes::AppointmentId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Vitals::Table)
+                    .add_column(string_len_null(Vitals::AppointmentId, 36))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_vitals_appointment")
+                    .table(Vitals::Table)
+                    .col(Vitals::AppointmentId)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
