@@ -37,6 +37,7 @@ pub mod status;
 pub mod subject_access;
 pub mod synthetic;
 pub mod users;
+pub mod visit_charges;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -21,6 +21,7 @@ mod m20261123_000012_notifications;
 mod m20261123_000013_prescription_drug;
 mod m20261123_000014_privacy;
 mod m20261123_000015_consents;
+mod m20261206_000018_appointment_charges;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000013_prescription_drug::Migration),
             Box::new(m20261123_000014_privacy::Migration),
             Box::new(m20261123_000015_consents::Migration),
+            Box::new(m20261206_000018_appointment_charges::Migration),
         ]
     }
 }
