@@ -41,3 +41,4 @@ mod sessions;
 mod sign_in;
 mod subject_access;
 mod throttle;
+mod visit_charges;
