@@ -1038,3 +1038,51 @@ pub async fn report_csv(
     rows.push(total);
     csv_download(STOCK_CSV_FILE_NAME, rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use carevault_core::allergy::{AllergySeverity, AllergyStatus};
+    use carevault_service::allergies::{AllergyList, AllergyStatement, AllergyView};
+
+    use super::allergy_lines;
+
+    fn list(statement: AllergyStatement) -> AllergyList {
+        AllergyList {
+            statement,
+            history: Vec::new(),
+        }
+    }
+
+    /// "Nobody asked" and "asked: none" never look alike; hidden allergies show nothing.
+    #[test]
+    fn allergy_states_are_distinct() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        assert_eq!(allergy_lines(None), ("hidden", Vec::new()));
+        assert_eq!(
+            allergy_lines(Some(&list(AllergyStatement::NotRecorded))),
+            ("not_recorded", Vec::new())
+        );
+        assert_eq!(
+            allergy_lines(Some(&list(AllergyStatement::NoKnownAllergies {
+                recorded_by: "Nurse".into(),
+                recorded_at: at,
+            }))),
+            ("none", Vec::new())
+        );
+        let penicillin = AllergyView {
+            id: "a".into(),
+            substance: "Penicillins".into(),
+            code: Some("penicillins".into()),
+            free_text: false,
+            reaction: Some("hives".into()),
+            severity: AllergySeverity::Severe,
+            status: AllergyStatus::Active,
+            recorded_by: "Dr. Smith".into(),
+            recorded_at: at,
+        };
+        assert_eq!(
+            allergy_lines(Some(&list(AllergyStatement::Allergies(vec![penicillin])))),
+            ("listed", vec!["Penicillins — hives (severe)".to_owned()])
+        );
+    }
+}

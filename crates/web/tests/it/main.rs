@@ -30,6 +30,7 @@ mod notifications;
 mod patient_pages;
 mod patient_storage;
 mod patients_api;
+mod pharmacist_view;
 mod pharmacy;
 mod pharmacy_pages;
 mod record_shares;
