@@ -605,6 +605,7 @@ pub async fn adjust(
 #[derive(Debug, Clone)]
 struct QueueLine {
     id: String,
+    patient_id: String,
     patient: String,
     /// `YYYY-MM-DD (NN years)`, empty where the view hides it.
     date_of_birth: String,
@@ -722,6 +723,7 @@ async fn dispensing_page(
             let (allergy_state, allergies) = allergy_lines(patient.allergies.as_ref());
             QueueLine {
                 id: p.id.clone(),
+                patient_id: p.patient_id.to_string(),
                 patient: patient.name.clone(),
                 date_of_birth: match (patient.date_of_birth, patient.age) {
                     (Some(dob), Some(age)) => format!("{} ({age} years)", dob.format("%Y-%m-%d")),

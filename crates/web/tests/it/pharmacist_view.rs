@@ -75,7 +75,20 @@ async fn the_queue_shows_what_dispensing_needs(backend: Backend) {
         assert!(shown.contains("Allergies not recorded"), "{shown}");
         assert!(!shown.contains("No known allergies"));
         assert!(shown.contains("data-field=\"prescriber\">Dr."), "{shown}");
+        // From the queue to the patient's prescriptions and bills (taking payment at the
+        // counter), without the patient list.
+        for link in [
+            format!("href=\"/patients/{john}/clinical\""),
+            format!("href=\"/billing?patient={john}\""),
+        ] {
+            assert!(shown.contains(&link), "{link}: {shown}");
+        }
     }
+    let bills = page(
+        &pharma.get(&format!("/billing?patient={john}")).await,
+        StatusCode::OK,
+    );
+    assert!(bills.contains(&format!("value=\"{john}\"")), "{bills}");
     assert!(!item(&queue, &plain).contains("data-field=\"override\""));
     let warned = item(&queue, &overridden);
     assert!(warned.contains("has-override"), "{warned}");
