@@ -305,7 +305,10 @@ mod tests {
         for role in [Role::Pharmacist, Role::Patient] {
             assert_eq!(grant(role, Capability::FindPatients), Grant::No, "{role:?}");
         }
-        assert_eq!(grant(Role::Receptionist, Capability::FindPatients), Grant::Yes);
+        assert_eq!(
+            grant(Role::Receptionist, Capability::FindPatients),
+            Grant::Yes
+        );
     }
 
     #[test]

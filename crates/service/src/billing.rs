@@ -1305,7 +1305,9 @@ impl Services {
                 invoice_id,
                 AuditAction::Update,
                 |next| match &visit_id {
-                    Some(id) => format!("line added charging visit {id}; total {}", next.total_minor),
+                    Some(id) => {
+                        format!("line added charging visit {id}; total {}", next.total_minor)
+                    }
                     None => format!("line added; total {}", next.total_minor),
                 },
                 |row, _, patient, dek, now| {
@@ -1315,9 +1317,11 @@ impl Services {
                     } else {
                         LineKind::Correction
                     };
-                    check_line_addition(status, kind).map_err(|refusal| ServiceError::Conflict {
-                        field: None,
-                        message: refusal.to_string(),
+                    check_line_addition(status, kind).map_err(|refusal| {
+                        ServiceError::Conflict {
+                            field: None,
+                            message: refusal.to_string(),
+                        }
                     })?;
                     if let Some(visit) = &visit {
                         if kind == LineKind::Correction {

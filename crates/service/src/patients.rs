@@ -1720,9 +1720,7 @@ impl Services {
             }
             _ => "may not list or search patients",
         };
-        Err(self
-            .deny(actor, ResourceType::Patient, None, reason)
-            .await)
+        Err(self.deny(actor, ResourceType::Patient, None, reason).await)
     }
 
     /// The fields the actor may fill in: at a registration (`id` = `None`), or on the record

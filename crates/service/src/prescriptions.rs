@@ -596,7 +596,8 @@ impl Services {
             out.push(item);
         }
         if events.is_empty() && search.is_some() {
-            let mut event = self.audit_event(actor, AuditAction::Search, ResourceType::Prescription);
+            let mut event =
+                self.audit_event(actor, AuditAction::Search, ResourceType::Prescription);
             event.reason = Some("dispensing queue: no match".into());
             events.push(event);
         }

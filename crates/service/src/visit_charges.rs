@@ -189,7 +189,10 @@ impl Services {
         }
         let price = crate::billing::appointment_price(conn, &row.kind).await?;
         Ok(NamedVisit {
-            day: self.settings().scheduling.local_date(from_micros(row.start_at)),
+            day: self
+                .settings()
+                .scheduling
+                .local_date(from_micros(row.start_at)),
             price,
             row,
         })

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing expectation is how a test fails
+
 //! Migration 018 on a database that already holds invoice lines (SQLite in memory): the
 //! automatic consultation lines written before it get the appointment they charge, other
 //! lines none; afterwards a second line charging the same appointment is refused by the
@@ -5,7 +7,7 @@
 
 use carevault_store::backup::{known_migrations, migrate_by};
 use carevault_store::billing::{self, LineInsert, LineRow};
-use carevault_store::{ConnectSettings, Conn, Store};
+use carevault_store::{Conn, ConnectSettings, Store};
 use sea_orm::Statement;
 
 const MIGRATION: &str = "m20261206_000018_appointment_charges";
@@ -39,7 +41,10 @@ fn line(id: &str, source: &str, source_id: Option<&str>, appointment: Option<&st
 async fn execute(store: &Store, sql: &str) {
     store
         .conn()
-        .execute_raw(Statement::from_string(store.conn().get_database_backend(), sql))
+        .execute_raw(Statement::from_string(
+            store.conn().get_database_backend(),
+            sql,
+        ))
         .await
         .expect(sql);
 }
@@ -112,12 +117,9 @@ async fn existing_consultation_lines_name_their_appointment_and_it_is_charged_on
 
     // A manual line for the same visit is refused by the index, as "already charged".
     assert_eq!(
-        billing::insert_line(
-            store.conn(),
-            line("l4", "manual", None, Some(APPOINTMENT))
-        )
-        .await
-        .expect("classified"),
+        billing::insert_line(store.conn(), line("l4", "manual", None, Some(APPOINTMENT)))
+            .await
+            .expect("classified"),
         LineInsert::AlreadyCharged
     );
     // Lines that name no visit never collide with each other (NULLs are distinct).

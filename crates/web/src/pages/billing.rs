@@ -573,7 +573,12 @@ async fn invoice_view(
     let visits = view
         .visits_to_charge
         .iter()
-        .map(|v| (v.appointment_id.clone(), visit_label(v, zone, view.summary.currency)))
+        .map(|v| {
+            (
+                v.appointment_id.clone(),
+                visit_label(v, zone, view.summary.currency),
+            )
+        })
         .collect();
     let i = shown(state, &view);
     let patient = actor.role() == Some(Role::Patient);

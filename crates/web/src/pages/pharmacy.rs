@@ -18,11 +18,11 @@ use axum::routing::{get, post};
 use carevault_core::ValidationErrors;
 use carevault_core::money::Money;
 use carevault_service::ServiceError;
+use carevault_service::allergies::{AllergyList, AllergyStatement};
 use carevault_service::pharmacy::{
     AdjustmentRequest, BatchView, DispenseRequest, DrugInput, DrugView, ReceiptRequest, StockLevel,
     StockReport,
 };
-use carevault_service::allergies::{AllergyList, AllergyStatement};
 use carevault_service::prescriptions::{PrescriptionView, QueuedPrescription};
 use serde::Deserialize;
 
@@ -716,65 +716,72 @@ async fn dispensing_page(
     let zone = state.services.clinic_time_zone();
     let lines = queue
         .iter()
-        .map(|QueuedPrescription { prescription: p, patient }| {
-            let failed_here = failed.as_ref().filter(|(id, ..)| *id == p.id);
-            let chosen = failed_here.map(|(_, form, _)| form.drug_id.as_str());
-            let left = p.quantity.saturating_sub(p.quantity_dispensed);
-            let (allergy_state, allergies) = allergy_lines(patient.allergies.as_ref());
-            QueueLine {
-                id: p.id.clone(),
-                patient_id: p.patient_id.to_string(),
-                patient: patient.name.clone(),
-                date_of_birth: match (patient.date_of_birth, patient.age) {
-                    (Some(dob), Some(age)) => format!("{} ({age} years)", dob.format("%Y-%m-%d")),
-                    (Some(dob), None) => dob.format("%Y-%m-%d").to_string(),
-                    _ => String::new(),
-                },
-                mrn: patient.mrn.clone(),
-                allergy_state,
-                allergies,
-                prescriber: p.prescriber_name.clone(),
-                prescribed_on: p
-                    .created_at
-                    .with_timezone(&zone)
-                    .format("%Y-%m-%d")
-                    .to_string(),
-                warnings: p
-                    .acknowledged
-                    .as_ref()
-                    .map(|(warnings, _)| {
-                        warnings
-                            .iter()
-                            .map(|w| warning_line(&w.kind, &w.detail))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                override_reason: p.acknowledged.as_ref().map(|(_, reason)| reason.clone()),
-                drug: match &p.generic_name {
-                    Some(generic) => format!("{} ({generic})", p.drug_name),
-                    None => p.drug_name.clone(),
-                },
-                dose: format!("{}, {}, {}", p.dose, p.route, p.frequency),
-                prescribed: p.quantity,
-                dispensed: p.quantity_dispensed,
-                left,
-                choices: drugs
-                    .iter()
-                    .filter(|d| matches_prescription(d, p))
-                    .map(|d| DrugChoice {
-                        id: d.id.clone(),
-                        label: drug_label(d),
-                        selected: chosen == Some(d.id.as_str()),
-                    })
-                    .collect(),
-                quantity: failed_here
-                    .map(|(_, form, _)| form.quantity.clone())
-                    .unwrap_or_else(|| left.to_string()),
-                errors: failed_here
-                    .map(|(.., errors)| errors.clone())
-                    .unwrap_or_default(),
-            }
-        })
+        .map(
+            |QueuedPrescription {
+                 prescription: p,
+                 patient,
+             }| {
+                let failed_here = failed.as_ref().filter(|(id, ..)| *id == p.id);
+                let chosen = failed_here.map(|(_, form, _)| form.drug_id.as_str());
+                let left = p.quantity.saturating_sub(p.quantity_dispensed);
+                let (allergy_state, allergies) = allergy_lines(patient.allergies.as_ref());
+                QueueLine {
+                    id: p.id.clone(),
+                    patient_id: p.patient_id.to_string(),
+                    patient: patient.name.clone(),
+                    date_of_birth: match (patient.date_of_birth, patient.age) {
+                        (Some(dob), Some(age)) => {
+                            format!("{} ({age} years)", dob.format("%Y-%m-%d"))
+                        }
+                        (Some(dob), None) => dob.format("%Y-%m-%d").to_string(),
+                        _ => String::new(),
+                    },
+                    mrn: patient.mrn.clone(),
+                    allergy_state,
+                    allergies,
+                    prescriber: p.prescriber_name.clone(),
+                    prescribed_on: p
+                        .created_at
+                        .with_timezone(&zone)
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                    warnings: p
+                        .acknowledged
+                        .as_ref()
+                        .map(|(warnings, _)| {
+                            warnings
+                                .iter()
+                                .map(|w| warning_line(&w.kind, &w.detail))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    override_reason: p.acknowledged.as_ref().map(|(_, reason)| reason.clone()),
+                    drug: match &p.generic_name {
+                        Some(generic) => format!("{} ({generic})", p.drug_name),
+                        None => p.drug_name.clone(),
+                    },
+                    dose: format!("{}, {}, {}", p.dose, p.route, p.frequency),
+                    prescribed: p.quantity,
+                    dispensed: p.quantity_dispensed,
+                    left,
+                    choices: drugs
+                        .iter()
+                        .filter(|d| matches_prescription(d, p))
+                        .map(|d| DrugChoice {
+                            id: d.id.clone(),
+                            label: drug_label(d),
+                            selected: chosen == Some(d.id.as_str()),
+                        })
+                        .collect(),
+                    quantity: failed_here
+                        .map(|(_, form, _)| form.quantity.clone())
+                        .unwrap_or_else(|| left.to_string()),
+                    errors: failed_here
+                        .map(|(.., errors)| errors.clone())
+                        .unwrap_or_default(),
+                }
+            },
+        )
         .collect();
     let status = if q_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY

@@ -158,7 +158,10 @@ async fn the_queue_can_be_searched(backend: Backend) {
             StatusCode::OK,
         );
         item(&found, &prescription);
-        assert!(found.contains(&format!("value=\"{q}\"")), "the search is kept");
+        assert!(
+            found.contains(&format!("value=\"{q}\"")),
+            "the search is kept"
+        );
         assert!(found.contains("Show all"));
     }
     let none = page(
@@ -197,7 +200,10 @@ async fn the_queue_can_be_searched(backend: Backend) {
 async fn refused(client: &mut Client<'_>, path: &str) {
     let response = client.get(path).await;
     assert_eq!(response.status, StatusCode::FORBIDDEN, "{path}");
-    assert!(!response.text().contains("John"), "{path}: nothing of a patient");
+    assert!(
+        !response.text().contains("John"),
+        "{path}: nothing of a patient"
+    );
 }
 
 async fn a_pharmacist_does_not_list_search_or_export_patients(backend: Backend) {

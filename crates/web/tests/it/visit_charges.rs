@@ -187,7 +187,10 @@ async fn a_manual_charge_first_makes_the_completion_skip_its_charge(backend: Bac
     let bill = added.json();
     assert_eq!(bill["lines"][0]["appointment_id"], appointment.as_str());
     assert_eq!(bill["lines"][0]["source"], "manual");
-    assert_eq!(bill["lines"][0]["description"], "Consultation on 2026-03-02");
+    assert_eq!(
+        bill["lines"][0]["description"],
+        "Consultation on 2026-03-02"
+    );
     assert_eq!(bill["totals"]["grand_total"], "40.00");
     assert!(
         offered(&invoice(&mut reception, &id).await).is_empty(),
@@ -212,7 +215,9 @@ async fn a_manual_charge_first_makes_the_completion_skip_its_charge(backend: Bac
         .find(|r| r.contains("completed"))
         .expect("the completion's event");
     assert!(
-        completion.contains(&format!("already charged on invoice {id}, not charged again")),
+        completion.contains(&format!(
+            "already charged on invoice {id}, not charged again"
+        )),
         "{completion}"
     );
     let invoice_events = events_of(&app, "invoice", &id).await;
@@ -223,7 +228,9 @@ async fn a_manual_charge_first_makes_the_completion_skip_its_charge(backend: Bac
         .collect();
     assert_eq!(
         reasons,
-        [format!("line added charging visit {appointment}; total 4000")],
+        [format!(
+            "line added charging visit {appointment}; total 4000"
+        )],
         "one change of the invoice, no automatic charge"
     );
     assert!(
@@ -363,8 +370,7 @@ async fn both_at_once_charge_once(backend: Backend) {
     let desk = app.actor("reception").await;
     let clinician = app.actor("drsmith").await;
     let mut manual_won = 0;
-    for round in 0..ROUNDS {
-        let time = TIMES[round];
+    for (round, time) in TIMES.into_iter().enumerate() {
         let appointment = visit(
             &mut reception,
             &mut doctor,
@@ -377,8 +383,7 @@ async fn both_at_once_charge_once(backend: Backend) {
         let completion = {
             let (services, actor, barrier) =
                 (app.services.clone(), clinician.clone(), barrier.clone());
-            let id: carevault_core::AppointmentId =
-                appointment.parse().expect("an appointment id");
+            let id: carevault_core::AppointmentId = appointment.parse().expect("an appointment id");
             tokio::spawn(async move {
                 barrier.wait().await;
                 services
@@ -444,20 +449,16 @@ async fn naming_a_visit_is_checked(backend: Backend) {
     let mut doctor = app.api_client("drsmith").await;
     let john = john_record(&app).await;
     let jane = jane(&app).await;
-    let attended = visit(
-        &mut reception,
-        &mut doctor,
-        &john,
-        "10:00",
-        &["checked_in"],
-    )
-    .await;
+    let attended = visit(&mut reception, &mut doctor, &john, "10:00", &["checked_in"]).await;
     let to_come = visit(&mut reception, &mut doctor, &john, "11:00", &[]).await;
     let janes = visit(&mut reception, &mut doctor, &jane, "11:30", &["checked_in"]).await;
     let id = johns_draft(&app, &mut reception).await;
     let lines = format!("/api/v1/invoices/{id}/lines");
     // Only John's attended visit is offered (checked in counts: charging at the desk).
-    assert_eq!(offered(&invoice(&mut reception, &id).await), [attended.clone()]);
+    assert_eq!(
+        offered(&invoice(&mut reception, &id).await),
+        std::slice::from_ref(&attended)
+    );
 
     for (appointment, why) in [
         ("not-an-id".to_owned(), "is not a known visit"),
@@ -527,10 +528,14 @@ async fn naming_a_visit_is_checked(backend: Backend) {
         .await
         .json();
     assert!(
-        denied["events"].as_array().expect("events").iter().any(|e| {
-            e["actor_role"] == "pharmacist"
-                && e["reason"] == "charging a visit is for administrators and reception"
-        }),
+        denied["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| {
+                e["actor_role"] == "pharmacist"
+                    && e["reason"] == "charging a visit is for administrators and reception"
+            }),
         "{denied}"
     );
     // The patient cannot add lines at all.
@@ -566,7 +571,10 @@ async fn naming_a_visit_is_checked(backend: Backend) {
     }
     let bill = invoice(&mut reception, &id).await;
     assert_eq!(bill["lines"].as_array().map(Vec::len), Some(1));
-    assert!(offered(&bill).is_empty(), "an issued invoice offers no visit");
+    assert!(
+        offered(&bill).is_empty(),
+        "an issued invoice offers no visit"
+    );
 }
 
 async fn the_invoice_page_offers_the_visits(backend: Backend) {
