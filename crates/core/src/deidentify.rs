@@ -114,7 +114,7 @@ fn is_uk_outward_code(token: &str) -> bool {
 /// Age in whole years on `today` of someone born on `date_of_birth`, counting a birthday
 /// only once it has been reached (someone born on 29 February turns a year older on
 /// 1 March in other years). Zero for a date of birth in the future.
-fn age_in_years(date_of_birth: NaiveDate, today: NaiveDate) -> u32 {
+pub fn age_in_years(date_of_birth: NaiveDate, today: NaiveDate) -> u32 {
     if date_of_birth >= today {
         return 0;
     }

@@ -146,7 +146,7 @@ pub enum PatientView {
     Registration,
     /// Pseudonym, birth year, masked contact (clinicians outside the care team).
     Masked,
-    /// Name and date of birth only (pharmacy, for dispensing).
+    /// What dispensing needs: name, date of birth, MRN and allergies (pharmacy).
     Dispensing,
     /// Pseudonym and age band (auditors).
     Pseudonymous,
@@ -202,7 +202,7 @@ use Visibility::{Clear as C, Hidden as H, Masked as M, Pseudonym as P};
 /// own.
 const POLICY: [(PatientField, [Visibility; 6]); 19] = [
     (PatientField::Id, [C, C, C, C, C, C]),
-    (PatientField::Mrn, [C, C, H, H, H, C]),
+    (PatientField::Mrn, [C, C, H, C, H, C]),
     (PatientField::GivenName, [C, C, H, C, H, C]),
     (PatientField::FamilyName, [C, C, P, C, P, C]),
     (PatientField::DateOfBirth, [C, C, M, C, P, C]),
@@ -215,7 +215,7 @@ const POLICY: [(PatientField, [Visibility; 6]); 19] = [
     (PatientField::NationalId, [C, C, H, H, H, C]),
     (PatientField::PreferredLanguage, [C, C, C, H, H, C]),
     (PatientField::BloodGroup, [C, H, H, H, H, C]),
-    (PatientField::Allergies, [C, H, H, H, H, C]),
+    (PatientField::Allergies, [C, H, H, C, H, C]),
     (PatientField::PrimaryDiagnosis, [C, H, H, H, H, C]),
     (PatientField::Status, [C, C, C, C, C, C]),
     (PatientField::CreatedAt, [C, C, C, H, H, C]),
@@ -294,10 +294,15 @@ pub fn render_markdown() -> String {
          under the pseudonym. The care team itself is \
          shown only in the full, registration and own views: who treats a patient is \
          revealing too.\n\
+         - The dispensing view is what a pharmacist needs to hand a drug to the right \
+         person safely: who it is (name, date of birth, hospital number) and what they are \
+         allergic to, the one clinical field it shows; with a prescription's acknowledged \
+         warnings and override reason. Pharmacists reach patients through the prescriptions \
+         they dispense, never through the patient list.\n\
          - Search matches only on what the caller's view shows in clear: doctors and nurses \
-         search their own care team's patients (everyone else by pseudonym only), pharmacists \
-         search by name and date of birth, auditors by pseudonym; receptionists and \
-         pharmacists cannot look pseudonyms up.\n\
+         search their own care team's patients (everyone else by pseudonym only), auditors by \
+         pseudonym; receptionists cannot look pseudonyms up. Pharmacists do not search or \
+         list patients (docs/PERMISSIONS.md).\n\
          - The pseudonym is shown beside a name only to administrators. The research export \
          uses pseudonyms of its own (random per export), never `ANON_` ones.\n",
     );
@@ -329,7 +334,6 @@ mod tests {
             for view in [
                 PatientView::Registration,
                 PatientView::Masked,
-                PatientView::Dispensing,
                 PatientView::Pseudonymous,
             ] {
                 assert_eq!(visibility(view, field), Visibility::Hidden, "{field:?}");
@@ -338,16 +342,31 @@ mod tests {
     }
 
     #[test]
-    fn pharmacists_see_name_and_date_of_birth_only() {
-        let shown: Vec<&str> = PatientField::ALL
+    fn pharmacists_see_what_dispensing_needs_and_nothing_else() {
+        let shown: Vec<(&str, Visibility)> = PatientField::ALL
             .into_iter()
             .filter(|f| visibility(PatientView::Dispensing, *f) != Visibility::Hidden)
-            .map(PatientField::name)
+            .map(|f| (f.name(), visibility(PatientView::Dispensing, f)))
             .collect();
         assert_eq!(
             shown,
-            ["id", "given_name", "family_name", "date_of_birth", "status"]
+            [
+                ("id", Visibility::Clear),
+                ("mrn", Visibility::Clear),
+                ("given_name", Visibility::Clear),
+                ("family_name", Visibility::Clear),
+                ("date_of_birth", Visibility::Clear),
+                ("allergies", Visibility::Clear),
+                ("status", Visibility::Clear),
+            ]
         );
+        // Of the clinical fields, allergies only: the blood group and diagnoses stay hidden.
+        for field in [PatientField::BloodGroup, PatientField::PrimaryDiagnosis] {
+            assert_eq!(
+                visibility(PatientView::Dispensing, field),
+                Visibility::Hidden
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub enum Capability {
     EditDemographics,
     /// See who a patient is: name, contact details, date of birth.
     SeeIdentity,
+    /// Find patients: list and search the register, and export the list.
+    FindPatients,
     /// See clinical data: diagnoses, notes, records.
     SeeClinical,
     /// Write encounters, diagnoses and treatment plans.
@@ -34,9 +36,10 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 10] = [
+    pub const ALL: [Capability; 11] = [
         Capability::EditDemographics,
         Capability::SeeIdentity,
+        Capability::FindPatients,
         Capability::SeeClinical,
         Capability::WriteClinical,
         Capability::Prescribe,
@@ -52,6 +55,7 @@ impl Capability {
         match self {
             Capability::EditDemographics => "register / edit demographics",
             Capability::SeeIdentity => "see identity (name, contact, DOB)",
+            Capability::FindPatients => "find, list and export patients",
             Capability::SeeClinical => "see clinical data (diagnoses, notes, records)",
             Capability::WriteClinical => "write encounters, diagnoses, treatment plans",
             Capability::Prescribe => "prescribe",
@@ -72,8 +76,9 @@ pub enum Scope {
     OwnContactDetails,
     /// Clear when on the patient's care team, otherwise the pseudonymised view.
     CareTeamElsePseudonym,
-    /// Name and date of birth only, for dispensing.
-    NameAndDateOfBirth,
+    /// What dispensing needs: name, date of birth and hospital number, of the patients whose
+    /// prescriptions are dispensed.
+    ForDispensing,
     /// The patient's own record.
     Own,
     /// Always the pseudonymised view.
@@ -82,8 +87,8 @@ pub enum Scope {
     CareTeamOrBreakGlass,
     /// On the patient's care team.
     CareTeam,
-    /// Prescriptions only, not notes.
-    PrescriptionsOnly,
+    /// Prescriptions (with their acknowledged warnings) and allergies, not notes.
+    PrescriptionsAndAllergies,
     /// Treatment updates and vitals only.
     TreatmentUpdatesAndVitals,
     /// Only the clinician's own schedule.
@@ -101,12 +106,12 @@ impl Scope {
         match self {
             Scope::OwnContactDetails => "own contact details",
             Scope::CareTeamElsePseudonym => "care team, else pseudonym",
-            Scope::NameAndDateOfBirth => "name + DOB for dispensing",
+            Scope::ForDispensing => "name, DOB, MRN for dispensing",
             Scope::Own => "own",
             Scope::Pseudonym => "pseudonym",
             Scope::CareTeamOrBreakGlass => "care team or break-glass",
             Scope::CareTeam => "care team",
-            Scope::PrescriptionsOnly => "prescriptions only",
+            Scope::PrescriptionsAndAllergies => "prescriptions and allergies",
             Scope::TreatmentUpdatesAndVitals => {
                 "treatment updates, vitals, triage, nursing notes, addenda"
             }
@@ -147,7 +152,7 @@ use Scope::*;
 
 /// The default matrix. Columns follow [`Role::ALL`]:
 /// admin, doctor, nurse, receptionist, pharmacist, patient, auditor.
-const MATRIX: [(Capability, [Grant; 7]); 10] = [
+const MATRIX: [(Capability, [Grant; 7]); 11] = [
     (
         Capability::EditDemographics,
         [Yes, No, No, Yes, No, Scoped(OwnContactDetails), No],
@@ -159,8 +164,23 @@ const MATRIX: [(Capability, [Grant; 7]); 10] = [
             Scoped(CareTeamElsePseudonym),
             Scoped(CareTeamElsePseudonym),
             Yes,
-            Scoped(NameAndDateOfBirth),
+            Scoped(ForDispensing),
             Scoped(Own),
+            Scoped(Pseudonym),
+        ],
+    ),
+    (
+        // Pharmacists reach patients through the prescriptions they dispense (the
+        // dispensing queue and its search), never through the register; patients have
+        // their own record.
+        Capability::FindPatients,
+        [
+            Yes,
+            Scoped(CareTeamElsePseudonym),
+            Scoped(CareTeamElsePseudonym),
+            Yes,
+            No,
+            No,
             Scoped(Pseudonym),
         ],
     ),
@@ -171,7 +191,7 @@ const MATRIX: [(Capability, [Grant; 7]); 10] = [
             Scoped(CareTeamOrBreakGlass),
             Scoped(CareTeam),
             No,
-            Scoped(PrescriptionsOnly),
+            Scoped(PrescriptionsAndAllergies),
             Scoped(Own),
             No,
         ],
@@ -281,6 +301,17 @@ mod tests {
                 role == Role::Admin
             );
         }
+    }
+
+    #[test]
+    fn pharmacists_and_patients_cannot_find_patients() {
+        for role in [Role::Pharmacist, Role::Patient] {
+            assert_eq!(grant(role, Capability::FindPatients), Grant::No, "{role:?}");
+        }
+        assert_eq!(
+            grant(Role::Receptionist, Capability::FindPatients),
+            Grant::Yes
+        );
     }
 
     #[test]

@@ -469,6 +469,7 @@ fn capability_reason(capability: carevault_core::Capability) -> &'static str {
         C::ReadAuditLog => "requires audit-log access",
         C::EditDemographics => "requires registration rights",
         C::SeeIdentity | C::SeeClinical => "requires access to the patient's record",
+        C::FindPatients => "may not list or search patients",
         C::WriteClinical => "requires clinical write access",
         C::Prescribe => "requires prescribing rights",
         C::ManageStock => "requires pharmacy rights",

@@ -32,7 +32,7 @@ use carevault_crypto::data_key::DataKey;
 use carevault_crypto::mask::pseudonym;
 use carevault_store::StoreError;
 use carevault_store::billing::{
-    self as store, InvoiceFilter, InvoiceRow, LineRow, PaymentRow, PriceRow,
+    self as store, InvoiceFilter, InvoiceRow, LineInsert, LineRow, PaymentRow, PriceRow,
 };
 use carevault_store::patients::{self as patient_store, PatientRow};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -44,6 +44,7 @@ use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::patients::open_names;
 use crate::sealing::Place;
+use crate::visit_charges::{NamedVisit, VisitToCharge, may_charge_visits};
 
 /// How often a change of an invoice is tried again after a concurrent change got in first
 /// (with a short random pause in between).
@@ -150,6 +151,11 @@ pub struct LineRequest {
     pub discount_percent: Option<String>,
     pub discount_amount: Option<String>,
     pub tax_rate: Option<String>,
+    /// The visit this line charges (an appointment of the invoice's patient), so that it is
+    /// charged once: completing it later adds no second line, and a second manual charge of
+    /// it is refused. Drafts only; administrators and reception
+    /// (see [`crate::visit_charges`]). Without a price, the visit type's consultation price.
+    pub appointment_id: Option<String>,
 }
 
 /// A payment as submitted.
@@ -175,6 +181,8 @@ pub struct LineView {
     pub tax_rate: Percent,
     pub amounts: LineAmounts,
     pub created_at: DateTime<Utc>,
+    /// The visit (appointment) this line charges, if any.
+    pub appointment_id: Option<String>,
 }
 
 /// One payment of an invoice.
@@ -214,6 +222,9 @@ pub struct InvoiceView {
     /// What the actor may do with it now.
     pub may_edit: bool,
     pub may_void: bool,
+    /// The patient's recent visits not charged yet, which a manual charge may name (a draft,
+    /// read by administrators or reception; otherwise empty).
+    pub visits_to_charge: Vec<VisitToCharge>,
 }
 
 /// The billing report of a period.
@@ -268,8 +279,9 @@ pub(crate) fn charge_event(
 pub(crate) enum ChargeOutcome {
     /// Written on this invoice.
     Added { invoice_id: String },
-    /// This source was charged before: nothing written.
-    AlreadyCharged,
+    /// This source (or the appointment the line names) was charged before, on this
+    /// invoice: nothing written.
+    AlreadyCharged { invoice_id: String },
     /// A concurrent change of the patient's open invoice got in first: roll back, try again.
     Retry,
 }
@@ -385,6 +397,7 @@ pub(crate) fn line_row(
         total_minor: amounts.total.minor_units(),
         created_by: actor_id.to_owned(),
         created_at: now,
+        appointment_id: None,
         id,
     })
 }
@@ -422,18 +435,28 @@ async fn new_draft(
 
 /// Writes a prepared automatic charge on the patient's open draft invoice (opening one if
 /// there is none) inside the caller's transaction: the invoice's totals first (a conditional
-/// update on its version), then the line. Any error, or [`ChargeOutcome::Retry`], means the
-/// caller must roll back its whole transaction.
+/// update on its version), then the line. A source, or an appointment the line names, that
+/// is charged already (by an earlier run, or by hand) is [`ChargeOutcome::AlreadyCharged`]
+/// and nothing is written. Any error, or [`ChargeOutcome::Retry`], means the caller must
+/// roll back its whole transaction (and may start again: a charge that landed meanwhile is
+/// then seen as charged).
 pub(crate) async fn add_charge_in(
     txn: &carevault_store::Transaction,
     charge: &PreparedCharge,
 ) -> Result<ChargeOutcome, StoreError> {
-    if let Some(source_id) = &charge.line.source_id
-        && store::line_of_source(txn, &charge.line.source, source_id)
-            .await?
-            .is_some()
+    if let Some(appointment_id) = &charge.line.appointment_id
+        && let Some(line) = store::line_of_appointment(txn, appointment_id).await?
     {
-        return Ok(ChargeOutcome::AlreadyCharged);
+        return Ok(ChargeOutcome::AlreadyCharged {
+            invoice_id: line.invoice_id,
+        });
+    }
+    if let Some(source_id) = &charge.line.source_id
+        && let Some(line) = store::line_of_source(txn, &charge.line.source, source_id).await?
+    {
+        return Ok(ChargeOutcome::AlreadyCharged {
+            invoice_id: line.invoice_id,
+        });
     }
     let now = charge.line.created_at;
     let invoice = match store::open_invoice_of(txn, &charge.patient_id).await? {
@@ -464,10 +487,15 @@ pub(crate) async fn add_charge_in(
     let mut line = charge.line.clone();
     line.invoice_id = invoice.id.clone();
     line.position = store::line_count(txn, &invoice.id).await? + 1;
-    store::insert_line(txn, line).await?;
-    Ok(ChargeOutcome::Added {
-        invoice_id: invoice.id,
-    })
+    match store::insert_line(txn, line).await? {
+        LineInsert::Inserted => Ok(ChargeOutcome::Added {
+            invoice_id: invoice.id,
+        }),
+        // A charge of the same thing landed after the check above (a concurrent manual
+        // charge of the visit): the statement failed (and on PostgreSQL aborted the
+        // transaction), so the caller rolls back and starts again, and sees it.
+        LineInsert::AlreadyCharged => Ok(ChargeOutcome::Retry),
+    }
 }
 
 /// The price-list entry that prices `drug_id`, else the default drug entry.
@@ -808,6 +836,7 @@ impl Services {
                     total: money(line.total_minor)?,
                 },
                 created_at: from_micros(line.created_at),
+                appointment_id: line.appointment_id.clone(),
             });
         }
         let mut payments = Vec::new();
@@ -839,6 +868,7 @@ impl Services {
                 && !carevault_core::billing::is_final(status),
             may_void: role == BillingRole::Staff { admin: true }
                 && !carevault_core::billing::is_final(status),
+            visits_to_charge: Vec::new(),
         })
     }
 
@@ -1039,13 +1069,23 @@ impl Services {
             .ok_or(ServiceError::NotFound("patient record"))
     }
 
-    /// One invoice with its lines and payments. Audited.
+    /// One invoice with its lines and payments; for a draft read by administrators or
+    /// reception, also the patient's recent visits not charged yet (which a manual charge may
+    /// name). Audited (one read, naming how many visits were offered).
     pub async fn get_invoice(&self, actor: &Actor, id: &str) -> Result<InvoiceView, ServiceError> {
         let role = self.billing_role(actor).await?;
         let (row, patient, dek) = self.load_invoice(actor, role, id).await?;
-        let view = self.present_invoice(&row, &patient, &dek, role).await?;
-        self.record(self.invoice_event(actor, AuditAction::Read, &row.id, &patient))
-            .await?;
+        let mut view = self.present_invoice(&row, &patient, &dek, role).await?;
+        let mut event = self.invoice_event(actor, AuditAction::Read, &row.id, &patient);
+        if view.may_edit && view.summary.status == InvoiceStatus::Draft && may_charge_visits(actor)
+        {
+            view.visits_to_charge = self.visits_to_charge(&patient.id).await?;
+            event.reason = Some(format!(
+                "with {} visits to charge",
+                view.visits_to_charge.len()
+            ));
+        }
+        self.record(event).await?;
         Ok(view)
     }
 
@@ -1128,26 +1168,28 @@ impl Services {
             let txn = self.begin().await?;
             let written = async {
                 if !store::update_invoice(&txn, &next, row.version).await? {
-                    return Ok(false);
+                    return Ok(Written::Moved);
                 }
                 if let Some(mut line) = change.line {
                     line.invoice_id = row.id.clone();
                     line.position = store::line_count(&txn, &row.id).await? + 1;
-                    store::insert_line(&txn, line).await?;
+                    if store::insert_line(&txn, line).await? == LineInsert::AlreadyCharged {
+                        return Ok(Written::AlreadyCharged);
+                    }
                 }
                 if let Some(line_id) = &change.delete_line
                     && !store::delete_line(&txn, &row.id, line_id).await?
                 {
-                    return Ok(false);
+                    return Ok(Written::Moved);
                 }
                 if let Some(payment) = change.payment {
                     store::insert_payment(&txn, payment).await?;
                 }
-                Ok::<_, StoreError>(true)
+                Ok::<_, StoreError>(Written::Done)
             }
             .await;
             match written {
-                Ok(true) => {
+                Ok(Written::Done) => {
                     let mut event = self.invoice_event(actor, action, &row.id, &patient);
                     event.reason = Some(detail(&next));
                     self.append_in(&txn, event).await?;
@@ -1157,7 +1199,16 @@ impl Services {
                         .ok_or(ServiceError::NotFound("invoice"))?;
                     return self.present_invoice(&fresh, &patient, &dek, role).await;
                 }
-                Ok(false) | Err(StoreError::Contention(_)) => {
+                Ok(Written::AlreadyCharged) => {
+                    // Only a line naming a visit can collide (its id is new): a charge of
+                    // that visit landed after the caller's check. The caller words it.
+                    let _ = txn.rollback().await;
+                    return Err(ServiceError::Conflict {
+                        field: Some("appointment_id"),
+                        message: "This visit was already charged.".into(),
+                    });
+                }
+                Ok(Written::Moved) | Err(StoreError::Contention(_)) => {
                     let _ = txn.rollback().await;
                     crate::pharmacy::contention_pause().await;
                 }
@@ -1177,7 +1228,10 @@ impl Services {
 
     /// Adds a line by hand (billing staff): a charge on a draft, a correction (its unit price
     /// may be negative) on an issued or partially paid invoice. From a price-list entry when
-    /// `price_id` is given.
+    /// `price_id` is given. A charge may name the visit it charges (`appointment_id`,
+    /// administrators and reception): a visit is charged once, so naming one that is charged
+    /// already (by hand, or automatically when it was completed) is a 409 on
+    /// `appointment_id` saying on which invoice and day (see [`crate::visit_charges`]).
     pub async fn add_invoice_line(
         &self,
         actor: &Actor,
@@ -1186,6 +1240,10 @@ impl Services {
     ) -> Result<InvoiceView, ServiceError> {
         let admin = self.billing_staff(actor).await?;
         let actor_id = self.billing_actor_id(actor)?;
+        let visit: Option<NamedVisit> = match given(request.appointment_id.as_deref()) {
+            Some(id) => Some(self.named_visit(actor, id).await?),
+            None => None,
+        };
         let priced = match given(request.price_id.as_deref()) {
             Some(price_id) => {
                 let row = store::find_price(self.store().conn(), price_id)
@@ -1205,6 +1263,17 @@ impl Services {
                     }
                 }
             }
+            // A visit without a price of its own: its type's consultation price, as its
+            // completion would have charged.
+            None if request.unit_price.trim().is_empty() => {
+                match visit.as_ref().and_then(|visit| visit.price.clone()) {
+                    Some(row) => match rule_of(&row)? {
+                        PriceRule::Fixed(price) => Some((row, price)),
+                        PriceRule::Markup(_) => None,
+                    },
+                    None => None,
+                }
+            }
             None => None,
         };
         let quantity = if request.quantity.trim().is_empty() && priced.is_some() {
@@ -1212,60 +1281,106 @@ impl Services {
         } else {
             request.quantity.clone()
         };
-        self.change_invoice(
-            actor,
-            admin,
-            invoice_id,
-            AuditAction::Update,
-            |next| format!("line added; total {}", next.total_minor),
-            |row, _, patient, dek, now| {
-                let status = status_of(row)?;
-                let kind = if status == InvoiceStatus::Draft {
-                    LineKind::Charge
-                } else {
-                    LineKind::Correction
-                };
-                check_line_addition(status, kind).map_err(|refusal| ServiceError::Conflict {
-                    field: None,
-                    message: refusal.to_string(),
-                })?;
-                let (unit_price, tax_rate, description) = match &priced {
-                    Some((price, unit_price)) => (
-                        unit_price.to_string(),
-                        Some(price.tax_rate.clone()),
-                        if request.description.trim().is_empty() {
-                            price.label.clone()
-                        } else {
-                            request.description.clone()
+        let description = match (request.description.trim().is_empty(), &priced, &visit) {
+            (false, ..) => request.description.clone(),
+            (true, Some((price, _)), Some(visit)) => format!("{} on {}", price.label, visit.day),
+            (true, Some((price, _)), None) => price.label.clone(),
+            (true, None, Some(visit)) => format!(
+                "{} on {}",
+                crate::visit_charges::visit_label(&visit.row.kind),
+                visit.day
+            ),
+            (true, None, None) => String::new(),
+        };
+        if let Some(visit) = &visit
+            && let Some(refusal) = self.visit_charged_already(&visit.row.id).await?
+        {
+            return Err(refusal);
+        }
+        let visit_id = visit.as_ref().map(|visit| visit.row.id.clone());
+        let changed = self
+            .change_invoice(
+                actor,
+                admin,
+                invoice_id,
+                AuditAction::Update,
+                |next| match &visit_id {
+                    Some(id) => {
+                        format!("line added charging visit {id}; total {}", next.total_minor)
+                    }
+                    None => format!("line added; total {}", next.total_minor),
+                },
+                |row, _, patient, dek, now| {
+                    let status = status_of(row)?;
+                    let kind = if status == InvoiceStatus::Draft {
+                        LineKind::Charge
+                    } else {
+                        LineKind::Correction
+                    };
+                    check_line_addition(status, kind).map_err(|refusal| {
+                        ServiceError::Conflict {
+                            field: None,
+                            message: refusal.to_string(),
+                        }
+                    })?;
+                    if let Some(visit) = &visit {
+                        if kind == LineKind::Correction {
+                            return Err(ValidationErrors::single(
+                                "appointment_id",
+                                "a correction names no visit: a visit is charged on a draft",
+                            )
+                            .into());
+                        }
+                        if visit.row.patient_id != row.patient_id {
+                            return Err(ValidationErrors::single(
+                                "appointment_id",
+                                "is not a visit of this invoice's patient",
+                            )
+                            .into());
+                        }
+                    }
+                    let (unit_price, tax_rate) = match &priced {
+                        Some((price, unit_price)) => {
+                            (unit_price.to_string(), Some(price.tax_rate.clone()))
+                        }
+                        None => (request.unit_price.clone(), request.tax_rate.clone()),
+                    };
+                    let item = LineItem::parse(
+                        kind,
+                        &LineItemInput {
+                            description: &description,
+                            quantity: &quantity,
+                            unit_price: &unit_price,
+                            discount_percent: request.discount_percent.as_deref(),
+                            discount_amount: request.discount_amount.as_deref(),
+                            tax_rate: tax_rate.as_deref(),
                         },
-                    ),
-                    None => (
-                        request.unit_price.clone(),
-                        request.tax_rate.clone(),
-                        request.description.clone(),
-                    ),
-                };
-                let item = LineItem::parse(
-                    kind,
-                    &LineItemInput {
-                        description: &description,
-                        quantity: &quantity,
-                        unit_price: &unit_price,
-                        discount_percent: request.discount_percent.as_deref(),
-                        discount_amount: request.discount_amount.as_deref(),
-                        tax_rate: tax_rate.as_deref(),
-                    },
-                )?;
-                let line = line_row(&item, dek, &patient.id, SOURCE_MANUAL, None, &actor_id, now)?;
-                let next = with_line(row, &line)?;
-                check_totals(&totals_of(&next)?)?;
-                Ok(Change {
-                    line: Some(line),
-                    ..Change::of(next)
-                })
-            },
-        )
-        .await
+                    )?;
+                    let mut line =
+                        line_row(&item, dek, &patient.id, SOURCE_MANUAL, None, &actor_id, now)?;
+                    line.appointment_id = visit_id.clone();
+                    let next = with_line(row, &line)?;
+                    check_totals(&totals_of(&next)?)?;
+                    Ok(Change {
+                        line: Some(line),
+                        ..Change::of(next)
+                    })
+                },
+            )
+            .await;
+        match (changed, &visit_id) {
+            // The visit was charged by someone else between the check above and the write:
+            // say where, now that it is committed.
+            (Err(ServiceError::Conflict { field, message }), Some(id))
+                if field == Some("appointment_id") =>
+            {
+                Err(self
+                    .visit_charged_already(id)
+                    .await?
+                    .unwrap_or(ServiceError::Conflict { field, message }))
+            }
+            (changed, _) => changed,
+        }
     }
 
     /// Removes a line of a draft invoice (billing staff). An issued invoice's lines are never
@@ -1545,6 +1660,16 @@ impl Services {
         self.record(event).await?;
         Ok(report)
     }
+}
+
+/// How writing one change of an invoice ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    Done,
+    /// The invoice (or the line to remove) moved meanwhile: start again on fresh data.
+    Moved,
+    /// The line's visit is charged already (see [`crate::visit_charges`]).
+    AlreadyCharged,
 }
 
 /// What one change of an invoice writes.

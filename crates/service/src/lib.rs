@@ -42,6 +42,7 @@ pub mod status;
 pub mod subject_access;
 pub mod synthetic;
 pub mod users;
+pub mod visit_charges;
 pub mod vitals;
 
 use std::sync::Arc;

@@ -1568,8 +1568,8 @@ impl Services {
             }
             Some(q) => {
                 if let Some(number) = parse_pseudonym(q) {
-                    if matches!(actor.role(), Some(Role::Receptionist | Role::Pharmacist)) {
-                        // Their views show names: a pseudonym look-up would map pseudonyms
+                    if actor.role() == Some(Role::Receptionist) {
+                        // Their view shows names: a pseudonym look-up would map pseudonyms
                         // (the audit trail's, a masked screen's) back to people.
                         return Err(ValidationErrors::single(
                             "q",
@@ -1594,35 +1594,15 @@ impl Services {
                     )
                     .into());
                 } else {
-                    let mut entries = search_entries(&self.key_ring(), q);
+                    let entries = search_entries(&self.key_ring(), q);
                     // A search may only match on what the caller's view shows in clear, or a
                     // hit would confirm a hidden value (a phone number, a name behind a
-                    // pseudonym). Pharmacists see names and dates of birth; clinicians see
-                    // identities on their own care team only.
-                    let mut care_team_of = None;
-                    match actor.role() {
-                        Some(Role::Pharmacist) => {
-                            entries.retain(|(kind, _)| {
-                                IndexKind::from_label(kind).is_some_and(|kind| {
-                                    matches!(
-                                        kind,
-                                        IndexKind::FullName
-                                            | IndexKind::FamilyNameAndBirthDate
-                                            | IndexKind::FamilyNamePhonetic
-                                    )
-                                })
-                            });
-                            if entries.is_empty() {
-                                return Err(ValidationErrors::single(
-                                    "q",
-                                    "pharmacists search by name, or by family name and date of birth",
-                                )
-                                .into());
-                            }
-                        }
-                        Some(Role::Doctor | Role::Nurse) => care_team_of = actor.user_id(),
-                        _ => {}
-                    }
+                    // pseudonym): clinicians see identities on their own care team only.
+                    // (Pharmacists do not search patients at all: `may_search_patients`.)
+                    let care_team_of = match actor.role() {
+                        Some(Role::Doctor | Role::Nurse) => actor.user_id(),
+                        _ => None,
+                    };
                     let (ids, total) =
                         patients::search(conn, &entries, care_team_of, offset, per_page).await?;
                     let mut rows = patients::find_many(conn, &ids).await?;
@@ -1800,22 +1780,23 @@ impl Services {
         Ok((details, members))
     }
 
-    /// `Ok` when the actor may list and search patients; otherwise the refusal, recorded.
+    /// `Ok` when the actor may list and search patients (and so export the list), as the
+    /// permission matrix's `FindPatients` grants it; otherwise the refusal, recorded. This is
+    /// the one decision behind `/patients`, `/patients.csv` and `GET /api/v1/patients`.
     /// Handlers call it before they judge the request's parameters, so a role that may not
     /// search is refused (and recorded) even when its parameters are also wrong.
     pub async fn may_search_patients(&self, actor: &Actor) -> Result<(), ServiceError> {
-        self.require_patient_access(actor).await?;
-        if actor.role() == Some(Role::Patient) {
-            return Err(self
-                .deny(
-                    actor,
-                    ResourceType::Patient,
-                    None,
-                    "patients see their own record only",
-                )
-                .await);
+        if actor.grant(Capability::FindPatients).is_possible() {
+            return Ok(());
         }
-        Ok(())
+        let reason = match actor.role() {
+            Some(Role::Patient) => "patients see their own record only",
+            Some(Role::Pharmacist) => {
+                "pharmacists find patients through the prescriptions they dispense"
+            }
+            _ => "may not list or search patients",
+        };
+        Err(self.deny(actor, ResourceType::Patient, None, reason).await)
     }
 
     /// The fields the actor may fill in: at a registration (`id` = `None`), or on the record

@@ -867,7 +867,7 @@ impl Services {
                     ChargeOutcome::Added { invoice_id } => {
                         Ok::<_, StoreError>(DispenseAttempt::Done(Some(invoice_id)))
                     }
-                    ChargeOutcome::AlreadyCharged => Ok(DispenseAttempt::Done(None)),
+                    ChargeOutcome::AlreadyCharged { .. } => Ok(DispenseAttempt::Done(None)),
                     ChargeOutcome::Retry => Ok(DispenseAttempt::StockMoved),
                 }
             }

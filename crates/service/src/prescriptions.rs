@@ -12,7 +12,7 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{
     PrescriptionDetails, PrescriptionInput, PrescriptionStatus, duplicate_active,
 };
-use carevault_core::masking::PatientView;
+use carevault_core::masking::{PatientField, PatientView, Visibility, visibility};
 use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
@@ -22,12 +22,13 @@ use carevault_store::encounters as encounter_store;
 use carevault_store::patients::PatientRow;
 use carevault_store::prescriptions::{self as store, PrescriptionRow};
 use carevault_store::{StoreError, users};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::allergies::AllergyList;
 use crate::error::ServiceError;
 use crate::sealing::Place;
 
@@ -104,8 +105,8 @@ pub struct PrescriptionView {
     pub quantity: u32,
     pub quantity_dispensed: u32,
     pub instructions: Option<String>,
-    /// Warnings acknowledged when it was written (prescriber, care team and administrators
-    /// only).
+    /// Warnings acknowledged when it was written, with the stated reason (prescriber, care
+    /// team and administrators, and the pharmacist who dispenses it).
     pub acknowledged: Option<(Vec<PrescriptionWarning>, String)>,
     pub status_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -120,6 +121,57 @@ impl std::fmt::Debug for PrescriptionView {
             .field("id", &self.id)
             .field("status", &self.status)
             .finish_non_exhaustive()
+    }
+}
+
+/// The patient of a queued prescription, as dispensing needs them: the dispensing view of
+/// the masking policy (name, date of birth with age, MRN and allergies, each only where the
+/// view shows it in clear). Its `Debug` output shows nothing personal.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DispensingPatient {
+    /// "Given Family", or the pseudonym where the view hides names.
+    pub name: String,
+    pub date_of_birth: Option<NaiveDate>,
+    /// Age in whole years today, with the date of birth.
+    pub age: Option<u32>,
+    pub mrn: Option<String>,
+    /// The allergy list ("no known allergies" and "not recorded" are two different
+    /// statements); `None` where the view hides allergies.
+    pub allergies: Option<AllergyList>,
+}
+
+impl std::fmt::Debug for DispensingPatient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DispensingPatient").finish_non_exhaustive()
+    }
+}
+
+/// One prescription of the dispensing queue, with its patient. The prescription carries
+/// the prescriber and any acknowledged warnings with the override reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedPrescription {
+    pub prescription: PrescriptionView,
+    pub patient: DispensingPatient,
+}
+
+impl QueuedPrescription {
+    /// Whether it matches a search of the queue: a part of the patient's name, their MRN or
+    /// date of birth (`YYYY-MM-DD`) as shown, or a part of the drug's name. Case ignored.
+    fn matches(&self, search: &str) -> bool {
+        let search = search.trim().to_lowercase();
+        if search.is_empty() {
+            return true;
+        }
+        let p = &self.prescription;
+        let contains = |text: &str| text.to_lowercase().contains(&search);
+        contains(&self.patient.name)
+            || contains(&p.drug_name)
+            || p.generic_name.as_deref().is_some_and(contains)
+            || self.patient.mrn.as_deref() == Some(search.as_str())
+            || self
+                .patient
+                .date_of_birth
+                .is_some_and(|dob| dob.format("%Y-%m-%d").to_string() == search)
     }
 }
 
@@ -462,14 +514,20 @@ impl Services {
     }
 
     /// The pharmacy's dispensing queue (pharmacists only): active prescriptions with units
-    /// left to dispense, oldest first, each with its patient as the dispensing view shows
-    /// them (name, or a pseudonym where the view hides identity). Reads follow
+    /// left to dispense, oldest first, each with its prescriber, its acknowledged warnings
+    /// and override reason, and its patient as dispensing needs them
+    /// ([`DispensingPatient`]: name, date of birth and age, MRN, allergies, as the dispensing
+    /// view shows them). `search` narrows it to the prescriptions whose patient (part of the
+    /// name, MRN, date of birth) or drug matches: the pharmacist's way to find the patient
+    /// at the counter, within the prescriptions to dispense only. Reads follow
     /// `prescription_access` like `prescription_for_dispensing`; every prescription shown is
-    /// one `listed` event (with the patient's pseudonym), recorded before anything is returned.
+    /// one `listed` event (with the patient's pseudonym), recorded before anything is
+    /// returned.
     pub async fn dispensing_queue(
         &self,
         actor: &Actor,
-    ) -> Result<Vec<PrescriptionView>, ServiceError> {
+        search: Option<&str>,
+    ) -> Result<Vec<QueuedPrescription>, ServiceError> {
         self.authorize(
             actor,
             carevault_core::Capability::ManageStock,
@@ -486,14 +544,22 @@ impl Services {
                 )
                 .await);
         }
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        if let Some(search) = search
+            && search.chars().count() > 100
+        {
+            return Err(ValidationErrors::single("q", "must be at most 100 characters").into());
+        }
         let rows = store::active(
             self.store().conn(),
             PrescriptionStatus::Active.as_str(),
             LIST_LIMIT,
         )
         .await?;
-        let mut patients: std::collections::HashMap<String, (PatientRow, PatientView, DataKey)> =
-            std::collections::HashMap::new();
+        let mut patients: std::collections::HashMap<
+            String,
+            (PatientRow, PatientView, DataKey, DispensingPatient),
+        > = std::collections::HashMap::new();
         let mut out = Vec::new();
         let mut events = Vec::new();
         for row in rows {
@@ -511,9 +577,10 @@ impl Services {
                 let dek = self
                     .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                     .await?;
-                patients.insert(row.patient_id.clone(), (patient, view, dek));
+                let shown = self.dispensing_patient(actor, &patient, view, &dek).await?;
+                patients.insert(row.patient_id.clone(), (patient, view, dek, shown));
             }
-            let Some((patient, view, dek)) = patients.get(&row.patient_id) else {
+            let Some((patient, view, dek, shown_patient)) = patients.get(&row.patient_id) else {
                 continue;
             };
             let shown = self
@@ -522,13 +589,70 @@ impl Services {
             if shown.quantity_dispensed >= shown.quantity {
                 continue;
             }
+            let item = QueuedPrescription {
+                prescription: shown,
+                patient: shown_patient.clone(),
+            };
+            if let Some(search) = search
+                && !item.matches(search)
+            {
+                continue;
+            }
             let mut event = self.prescription_event(actor, AuditAction::Listed, &row.id, patient);
-            event.reason = Some("dispensing queue".into());
+            event.reason = Some(
+                if search.is_some() {
+                    "dispensing queue, searched; with date of birth, MRN and allergies"
+                } else {
+                    "dispensing queue; with date of birth, MRN and allergies"
+                }
+                .into(),
+            );
             events.push(event);
-            out.push(shown);
+            out.push(item);
+        }
+        if events.is_empty() && search.is_some() {
+            let mut event =
+                self.audit_event(actor, AuditAction::Search, ResourceType::Prescription);
+            event.reason = Some("dispensing queue: no match".into());
+            events.push(event);
         }
         self.record_all(events).await?;
         Ok(out)
+    }
+
+    /// The patient of a queued prescription as `view` shows them. Not audited here: the
+    /// queue records each prescription it shows.
+    async fn dispensing_patient(
+        &self,
+        actor: &Actor,
+        patient: &PatientRow,
+        view: PatientView,
+        dek: &DataKey,
+    ) -> Result<DispensingPatient, ServiceError> {
+        let data = self.open_row(actor, patient, AuditAction::Listed).await?;
+        let clear = |field| visibility(view, field) == Visibility::Clear;
+        let name = if view.shows_identity() {
+            format!("{} {}", data.given_name, data.family_name)
+        } else {
+            pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
+        };
+        let date_of_birth = clear(PatientField::DateOfBirth).then_some(data.date_of_birth);
+        Ok(DispensingPatient {
+            name,
+            age: date_of_birth.map(|dob| {
+                carevault_core::deidentify::age_in_years(
+                    dob,
+                    self.settings().scheduling.local_date(self.now()),
+                )
+            }),
+            date_of_birth,
+            mrn: clear(PatientField::Mrn).then(|| data.mrn.clone()),
+            allergies: if clear(PatientField::Allergies) {
+                Some(self.allergies_of(patient, dek).await?)
+            } else {
+                None
+            },
+        })
     }
 
     /// One prescription (for its page and the printable copy). Audited.
@@ -677,6 +801,9 @@ impl Services {
             pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
         };
         let clinical = view == PatientView::Full;
+        // The acknowledged warnings and the override reason: for the clinicians, and for the
+        // pharmacist who dispenses against them.
+        let shows_override = clinical || view == PatientView::Dispensing;
         Ok(PrescriptionView {
             id: row.id.clone(),
             patient_id: patient.id.parse().map_err(|_| ServiceError::Integrity)?,
@@ -695,7 +822,7 @@ impl Services {
             quantity: body.quantity,
             quantity_dispensed: u32::try_from(row.quantity_dispensed).unwrap_or(0),
             instructions: body.instructions,
-            acknowledged: clinical
+            acknowledged: shows_override
                 .then(|| body.acknowledgement.map(|a| (body.warnings, a)))
                 .flatten(),
             status_reason: place(&row.id, &row.patient_id).open(

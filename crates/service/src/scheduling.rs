@@ -66,6 +66,9 @@ const TABLE: &str = "appointments";
 const LIST_LIMIT: u64 = 2000;
 /// How often a booking is retried when the database reports contention (a deadlock).
 const CONTENTION_RETRIES: usize = 8;
+/// How often a completion is tried when its charge collides with a change of the patient's
+/// open invoice.
+const CHARGE_ATTEMPTS: usize = 16;
 
 /// Tunables of scheduling.
 #[derive(Debug, Clone)]
@@ -2280,47 +2283,82 @@ impl Services {
         } else {
             None
         };
-        let txn = self.begin().await?;
-        if !store::update_appointment(&txn, updated, read_at).await? {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Ok(false);
-        }
-        if let Some(charge) = &charge {
-            match crate::billing::add_charge_in(&txn, charge).await? {
-                crate::billing::ChargeOutcome::Added { invoice_id } => {
-                    let charged = crate::billing::charge_event(
-                        self,
-                        actor,
-                        &invoice_id,
-                        patient.pseudonym_number,
-                        &format!("completed appointment {}", row.id),
-                    );
-                    self.append_in(&txn, charged).await?;
-                }
-                crate::billing::ChargeOutcome::AlreadyCharged => {}
-                crate::billing::ChargeOutcome::Retry => {
-                    // The patient's open invoice changed meanwhile: nothing is written.
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Ok(false);
+        // The automatic charge joins the patient's open invoice, which a desk may be
+        // changing at the same moment: such a collision rolls back and starts again (the
+        // appointment itself has not moved), so it never fails the completion. A visit
+        // charged by hand meanwhile is then seen as charged, and skipped.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let txn = self.begin().await?;
+            if !store::update_appointment(&txn, updated.clone(), read_at).await? {
+                txn.rollback().await.map_err(StoreError::from)?;
+                return Ok(false);
+            }
+            let mut event = event.clone();
+            if let Some(charge) = &charge {
+                match crate::billing::add_charge_in(&txn, charge).await {
+                    Ok(crate::billing::ChargeOutcome::Added { invoice_id }) => {
+                        let charged = crate::billing::charge_event(
+                            self,
+                            actor,
+                            &invoice_id,
+                            patient.pseudonym_number,
+                            &format!("completed appointment {}", row.id),
+                        );
+                        self.append_in(&txn, charged).await?;
+                    }
+                    Ok(crate::billing::ChargeOutcome::AlreadyCharged { invoice_id }) => {
+                        tracing::info!(
+                            appointment_id = %id,
+                            invoice_id = %invoice_id,
+                            "appointment already charged; automatic charge skipped"
+                        );
+                        event.reason = Some(format!(
+                            "{}; already charged on invoice {invoice_id}, not charged again",
+                            event.reason.unwrap_or_default()
+                        ));
+                    }
+                    Ok(crate::billing::ChargeOutcome::Retry) | Err(StoreError::Contention(_))
+                        if attempts < CHARGE_ATTEMPTS =>
+                    {
+                        txn.rollback().await.map_err(StoreError::from)?;
+                        crate::pharmacy::contention_pause().await;
+                        continue;
+                    }
+                    Ok(crate::billing::ChargeOutcome::Retry) => {
+                        txn.rollback().await.map_err(StoreError::from)?;
+                        return Err(ServiceError::Conflict {
+                            field: Some("status"),
+                            message: "the patient's invoice was being changed at the same time: \
+                                      try again"
+                                .into(),
+                        });
+                    }
+                    Err(err) => {
+                        let _ = txn.rollback().await;
+                        return Err(err.into());
+                    }
                 }
             }
+            if is_active(from) && !is_active(to) {
+                store::release_slots(&txn, id).await?;
+            }
+            if puts_on_care_team(from) != puts_on_care_team(to) {
+                self.refresh_care_team(&txn, patient_id).await?;
+            }
+            if to != AppointmentStatus::Scheduled {
+                // Its reminders are withdrawn; a request declined by staff is announced.
+                let declined = from == AppointmentStatus::Requested
+                    && to == AppointmentStatus::Cancelled
+                    && actor.role() != Some(Role::Patient);
+                self.appointment_ended_notifications(&txn, &row, patient, declined)
+                    .await?;
+            }
+            self.append_in(&txn, event).await?;
+            txn.commit().await.map_err(StoreError::from)?;
+            break;
         }
-        if is_active(from) && !is_active(to) {
-            store::release_slots(&txn, id).await?;
-        }
-        if puts_on_care_team(from) != puts_on_care_team(to) {
-            self.refresh_care_team(&txn, patient_id).await?;
-        }
-        if to != AppointmentStatus::Scheduled {
-            // Its reminders are withdrawn; a request declined by staff is announced.
-            let declined = from == AppointmentStatus::Requested
-                && to == AppointmentStatus::Cancelled
-                && actor.role() != Some(Role::Patient);
-            self.appointment_ended_notifications(&txn, &row, patient, declined)
-                .await?;
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
         tracing::info!(appointment_id = %id, from = %from, to = %to, "appointment status changed");
         Ok(true)
     }
@@ -2365,15 +2403,20 @@ impl Services {
             .map_or_else(|| "system".to_owned(), |id| id.to_string());
         Ok(Some(crate::billing::PreparedCharge {
             patient_id: patient.id.clone(),
-            line: crate::billing::line_row(
-                &item,
-                &dek,
-                &patient.id,
-                crate::billing::SOURCE_APPOINTMENT,
-                Some(row.id.clone()),
-                &actor_id,
-                to_micros(self.now()),
-            )?,
+            line: carevault_store::billing::LineRow {
+                // The visit is charged once, whichever of this and a manual charge naming it
+                // comes first (see `crate::visit_charges`).
+                appointment_id: Some(row.id.clone()),
+                ..crate::billing::line_row(
+                    &item,
+                    &dek,
+                    &patient.id,
+                    crate::billing::SOURCE_APPOINTMENT,
+                    Some(row.id.clone()),
+                    &actor_id,
+                    to_micros(self.now()),
+                )?
+            },
             currency: self.settings().billing.currency,
         }))
     }

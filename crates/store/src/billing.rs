@@ -177,11 +177,60 @@ pub async fn update_invoice(
     Ok(result.rows_affected == 1)
 }
 
-pub async fn insert_line(conn: &impl Conn, row: LineRow) -> Result<(), StoreError> {
-    invoice_lines::Entity::insert(row.into_active_model())
+/// How inserting a line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineInsert {
+    Inserted,
+    /// What the line charges is charged already: the appointment it names
+    /// (`ux_invoice_lines_appointment`) or its `(source, source_id)`
+    /// (`ux_invoice_lines_source`). Nothing was written. On PostgreSQL the failed statement
+    /// has aborted the caller's transaction: roll it back (and start again on fresh data).
+    AlreadyCharged,
+}
+
+/// Inserts a line. A line's id is a fresh UUIDv7, so the only unique keys a new line can
+/// collide on are the two that say "charged once"; the collision is recognised by its
+/// error class (`StoreError::UniqueViolation`, SeaORM's classification of the driver's
+/// code), never by the text of the message.
+pub async fn insert_line(conn: &impl Conn, row: LineRow) -> Result<LineInsert, StoreError> {
+    match invoice_lines::Entity::insert(row.into_active_model())
         .exec_without_returning(conn)
-        .await?;
-    Ok(())
+        .await
+        .map_err(StoreError::from)
+    {
+        Ok(_) => Ok(LineInsert::Inserted),
+        Err(StoreError::UniqueViolation(_)) => Ok(LineInsert::AlreadyCharged),
+        Err(err) => Err(err),
+    }
+}
+
+/// The line that charges `appointment_id`, if any (whatever its invoice's status: a void
+/// invoice's line still counts).
+pub async fn line_of_appointment(
+    conn: &impl Conn,
+    appointment_id: &str,
+) -> Result<Option<LineRow>, StoreError> {
+    Ok(invoice_lines::Entity::find()
+        .filter(invoice_lines::Column::AppointmentId.eq(appointment_id))
+        .one(conn)
+        .await?)
+}
+
+/// Of `appointment_ids`, the ones some line charges.
+pub async fn charged_appointments(
+    conn: &impl Conn,
+    appointment_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    if appointment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(invoice_lines::Entity::find()
+        .filter(invoice_lines::Column::AppointmentId.is_in(appointment_ids.iter().cloned()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|line| line.appointment_id)
+        .collect())
 }
 
 /// Deletes a line of an invoice; `false` if there was no such line.

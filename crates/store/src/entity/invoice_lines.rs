@@ -31,6 +31,9 @@ pub struct Model {
     pub total_minor: i64,
     pub created_by: String,
     pub created_at: i64,
+    /// The appointment this line charges (unique: a visit is charged once), whether the
+    /// line was written when the appointment was completed or by hand; null otherwise.
+    pub appointment_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,7 @@ mod m20261123_000014_privacy;
 mod m20261123_000015_consents;
 mod m20261206_000016_allergies_problems;
 mod m20261206_000017_nursing;
+mod m20261206_000018_appointment_charges;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000015_consents::Migration),
             Box::new(m20261206_000016_allergies_problems::Migration),
             Box::new(m20261206_000017_nursing::Migration),
+            Box::new(m20261206_000018_appointment_charges::Migration),
         ]
     }
 }

@@ -238,6 +238,23 @@ pub struct LineRecord {
     pub tax: String,
     pub total: String,
     pub created_at: DateTime<Utc>,
+    /// The visit (appointment) this line charges, if any: a visit is charged once.
+    pub appointment_id: Option<String>,
+}
+
+/// A visit of the patient not charged yet, which a manual charge may name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitToChargeRecord {
+    pub appointment_id: String,
+    pub start: DateTime<Utc>,
+    /// `consultation`, `follow_up` or `procedure`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `checked_in`, `in_progress` or `completed`.
+    pub status: String,
+    pub clinician_name: Option<String>,
+    /// Decimal text: the consultation price of its type, charged when the line gives none.
+    pub price: Option<String>,
 }
 
 /// One payment.
@@ -259,6 +276,9 @@ pub struct InvoiceRecord {
     pub lines: Vec<LineRecord>,
     pub payments: Vec<PaymentRecord>,
     pub void_reason: Option<String>,
+    /// For a draft read by administrators or reception: the patient's recent visits (last
+    /// 90 days; checked in, in progress or completed) not charged yet. Otherwise empty.
+    pub visits_to_charge: Vec<VisitToChargeRecord>,
 }
 
 impl From<InvoiceView> for InvoiceRecord {
@@ -286,6 +306,7 @@ impl From<InvoiceView> for InvoiceRecord {
                     tax: l.amounts.tax.to_string(),
                     total: l.amounts.total.to_string(),
                     created_at: l.created_at,
+                    appointment_id: l.appointment_id,
                 })
                 .collect(),
             payments: v
@@ -300,6 +321,18 @@ impl From<InvoiceView> for InvoiceRecord {
                 })
                 .collect(),
             void_reason: v.void_reason,
+            visits_to_charge: v
+                .visits_to_charge
+                .into_iter()
+                .map(|visit| VisitToChargeRecord {
+                    appointment_id: visit.appointment_id,
+                    start: visit.start,
+                    kind: visit.kind.as_str().to_owned(),
+                    status: visit.status.as_str().to_owned(),
+                    clinician_name: visit.clinician_name,
+                    price: visit.price.map(|m| m.to_string()),
+                })
+                .collect(),
         }
     }
 }
@@ -354,6 +387,16 @@ pub struct LineItemRequest {
     /// Per cent, default 0 (or the price-list entry's).
     #[serde(default)]
     pub tax_rate: Option<String>,
+    /// The visit (an appointment of the invoice's patient, checked in, in progress or
+    /// completed) this charge is for. A visit is charged once: completing it later adds no
+    /// second line, and naming a visit charged already (by hand, or automatically when it
+    /// was completed, even on a void invoice) is 409 with the invoice and day. Drafts only
+    /// (a correction names no visit); administrators and reception. Without `price_id` and
+    /// `unit_price`, the visit type's consultation price is charged, and without a
+    /// description it reads "Consultation on 2026-03-02".
+    #[serde(default)]
+    #[schema(format = Uuid)]
+    pub appointment_id: Option<String>,
 }
 
 /// A payment.
@@ -554,7 +597,10 @@ pub async fn invoice(
 /// Adds a line.
 ///
 /// Billing staff. A draft takes charges; an issued or partially paid invoice only
-/// corrections (new lines, possibly negative); a paid or void one nothing (409).
+/// corrections (new lines, possibly negative); a paid or void one nothing (409). A charge
+/// may name the visit it is for (`appointment_id`; administrators and reception): a visit is
+/// charged once, and a visit charged already is 409 with `errors[].field` =
+/// `appointment_id`.
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/lines", tag = "billing",
     security(("bearer" = [])),
@@ -563,9 +609,9 @@ pub async fn invoice(
     responses(
         (status = 201, description = "The invoice with the new line", body = InvoiceRecord),
         (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not billing staff, or naming a visit without seeing schedules (pharmacists)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The invoice takes no such line now", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The invoice takes no such line now, or the visit named is charged already (`errors[].field` = `appointment_id`, the detail names the invoice and day)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
@@ -590,6 +636,7 @@ pub async fn add_line(
                 discount_percent: body.discount_percent,
                 discount_amount: body.discount_amount,
                 tax_rate: body.tax_rate,
+                appointment_id: body.appointment_id,
             },
         )
         .await?;

@@ -656,10 +656,12 @@ pub struct PrescriptionRecord {
     quantity: u32,
     quantity_dispensed: u32,
     instructions: Option<String>,
-    /// The warnings acknowledged when it was written (care team and administrators only).
+    /// The warnings acknowledged when it was written (care team, administrators and
+    /// pharmacists).
     #[serde(skip_serializing_if = "Option::is_none")]
     acknowledged_warnings: Option<Vec<PrescriptionWarningRecord>>,
-    /// The prescriber's reason for going ahead (care team and administrators only).
+    /// The prescriber's reason for going ahead (care team, administrators and
+    /// pharmacists).
     #[serde(skip_serializing_if = "Option::is_none")]
     acknowledgement: Option<String>,
     status_reason: Option<String>,

@@ -10,13 +10,15 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::billing::{InvoiceStatus, PaymentMethod};
-use carevault_core::money::Money;
+use carevault_core::money::{Currency, Money};
 use carevault_core::{Role, ValidationErrors};
 use carevault_service::billing::{
     BillingReport, InvoiceSummary, InvoiceView, LineRequest, PaymentRequest, PriceInput, PriceKind,
     PriceView,
 };
+use carevault_service::visit_charges::VisitToCharge;
 use carevault_service::{Actor, ServiceError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -471,6 +473,7 @@ fn shown(state: &AppState, v: &InvoiceView) -> Shown {
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(default)]
 pub struct LineForm {
+    appointment_id: String,
     price_id: String,
     description: String,
     quantity: String,
@@ -500,6 +503,8 @@ struct InvoicePage {
     i: Shown,
     back_href: &'static str,
     prices: Vec<(String, String)>,
+    /// The patient's visits not charged yet: (appointment id, label).
+    visits: Vec<(String, String)>,
     methods: Vec<(&'static str, &'static str)>,
     line: LineForm,
     payment: PaymentForm,
@@ -564,6 +569,17 @@ async fn invoice_view(
     } else {
         Vec::new()
     };
+    let zone = state.services.clinic_time_zone();
+    let visits = view
+        .visits_to_charge
+        .iter()
+        .map(|v| {
+            (
+                v.appointment_id.clone(),
+                visit_label(v, zone, view.summary.currency),
+            )
+        })
+        .collect();
     let i = shown(state, &view);
     let patient = actor.role() == Some(Role::Patient);
     render(&InvoicePage {
@@ -578,6 +594,7 @@ async fn invoice_view(
         i,
         back_href: if patient { "/my/bills" } else { "/billing" },
         prices,
+        visits,
         methods: PaymentMethod::ALL
             .iter()
             .map(|m| (m.as_str(), method_label(*m)))
@@ -588,6 +605,36 @@ async fn invoice_view(
         errors: forms.errors,
         errors_for: forms.errors_for,
     })
+}
+
+/// How the manual charge form offers a visit: "2026-03-02 10:00 — Consultation with Dr.
+/// Smith (completed) — 40.00".
+fn visit_label(v: &VisitToCharge, zone: chrono_tz::Tz, currency: Currency) -> String {
+    let kind = match v.kind {
+        AppointmentType::Consultation => "Consultation",
+        AppointmentType::FollowUp => "Follow-up",
+        AppointmentType::Procedure => "Procedure",
+    };
+    let status = match v.status {
+        AppointmentStatus::CheckedIn => "checked in",
+        AppointmentStatus::InProgress => "in progress",
+        AppointmentStatus::Completed => "completed",
+        _ => "",
+    };
+    let mut label = format!(
+        "{} — {kind}",
+        v.start.with_timezone(&zone).format("%Y-%m-%d %H:%M")
+    );
+    if let Some(name) = &v.clinician_name {
+        label.push_str(&format!(" with {name}"));
+    }
+    if !status.is_empty() {
+        label.push_str(&format!(" ({status})"));
+    }
+    if let Some(price) = v.price {
+        label.push_str(&format!(" — {}", price.display_with(currency)));
+    }
+    label
 }
 
 /// `GET /invoices/{id}`.
@@ -705,6 +752,7 @@ pub async fn add_line(
                 discount_percent: optional(&form.discount_percent),
                 discount_amount: None,
                 tax_rate: optional(&form.tax_rate),
+                appointment_id: optional(&form.appointment_id),
             },
         )
         .await;

@@ -193,9 +193,9 @@ pub fn cards_for(role: Option<Role>) -> Vec<Card> {
                 link: Some(("/reports/stock", "Open the report")),
             },
             Card {
-                title: "Patients",
-                body: "Confirm a patient's name and date of birth for dispensing.",
-                link: Some(("/patients", "Search patients")),
+                title: "Find a prescription",
+                body: "The patient at the counter: search the prescriptions waiting to be dispensed by name, MRN, date of birth or drug.",
+                link: Some(("/pharmacy/dispensing", "Search the queue")),
             },
         ],
         Some(Role::Patient) => vec![

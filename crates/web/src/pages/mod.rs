@@ -94,7 +94,10 @@ impl Layout {
 /// The menu for a role. Only pages that exist are listed; later issues add theirs here.
 pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &'static str)> = vec![("/dashboard", "Dashboard")];
-    if role.is_some_and(Role::is_staff) {
+    if role.is_some_and(|role| {
+        carevault_core::permission::grant(role, carevault_core::Capability::FindPatients)
+            .is_possible()
+    }) {
         items.push(("/patients", "Patients"));
     }
     if role == Some(Role::Nurse) {

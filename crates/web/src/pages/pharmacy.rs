@@ -18,11 +18,12 @@ use axum::routing::{get, post};
 use carevault_core::ValidationErrors;
 use carevault_core::money::Money;
 use carevault_service::ServiceError;
+use carevault_service::allergies::{AllergyList, AllergyStatement};
 use carevault_service::pharmacy::{
     AdjustmentRequest, BatchView, DispenseRequest, DrugInput, DrugView, ReceiptRequest, StockLevel,
     StockReport,
 };
-use carevault_service::prescriptions::PrescriptionView;
+use carevault_service::prescriptions::{PrescriptionView, QueuedPrescription};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -604,7 +605,21 @@ pub async fn adjust(
 #[derive(Debug, Clone)]
 struct QueueLine {
     id: String,
+    patient_id: String,
     patient: String,
+    /// `YYYY-MM-DD (NN years)`, empty where the view hides it.
+    date_of_birth: String,
+    mrn: Option<String>,
+    /// `hidden`, `not_recorded`, `none` (no known allergies) or `listed`.
+    allergy_state: &'static str,
+    /// The active allergies, one line each ("Penicillin — rash (severe)").
+    allergies: Vec<String>,
+    prescriber: String,
+    prescribed_on: String,
+    /// The warnings acknowledged when it was prescribed ("Allergy: penicillin").
+    warnings: Vec<String>,
+    /// Why the prescriber went ahead despite them.
+    override_reason: Option<String>,
     drug: String,
     dose: String,
     prescribed: u32,
@@ -623,6 +638,42 @@ struct DispensingPage {
     layout: Layout,
     queue: Vec<QueueLine>,
     failed: bool,
+    /// The search as typed, and its message.
+    q: String,
+    q_error: Option<String>,
+}
+
+/// How the queue shows a patient's allergies: the state (see [`QueueLine`]) and the lines.
+fn allergy_lines(list: Option<&AllergyList>) -> (&'static str, Vec<String>) {
+    let Some(list) = list else {
+        return ("hidden", Vec::new());
+    };
+    match &list.statement {
+        AllergyStatement::NotRecorded => ("not_recorded", Vec::new()),
+        AllergyStatement::NoKnownAllergies { .. } => ("none", Vec::new()),
+        AllergyStatement::Allergies(entries) => (
+            "listed",
+            entries
+                .iter()
+                .map(|a| {
+                    let mut line = a.substance.clone();
+                    if let Some(reaction) = a.reaction.as_deref().filter(|r| !r.is_empty()) {
+                        line.push_str(&format!(" — {reaction}"));
+                    }
+                    line.push_str(&format!(" ({})", a.severity));
+                    line
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn warning_line(kind: &str, detail: &str) -> String {
+    match kind {
+        "allergy" => format!("Allergy: {detail}"),
+        "duplicate" => format!("Duplicate of an active prescription: {detail}"),
+        other => format!("{other}: {detail}"),
+    }
 }
 
 fn matches_prescription(drug: &DrugView, p: &PrescriptionView) -> bool {
@@ -648,60 +699,133 @@ async fn dispensing_page(
     csrf: String,
     failed: Option<FailedDispense>,
     notice: Option<&'static str>,
+    q: String,
 ) -> Result<Response, PageError> {
-    let queue = state.services.dispensing_queue(actor).await?;
+    let (queue, q_error) = match state
+        .services
+        .dispensing_queue(actor, Some(q.as_str()))
+        .await
+    {
+        Ok(queue) => (queue, None),
+        Err(ServiceError::Validation(errors)) => {
+            (Vec::new(), errors.message_for("q").map(str::to_owned))
+        }
+        Err(other) => return Err(other.into()),
+    };
     let drugs = state.services.list_drugs(actor, false).await?;
+    let zone = state.services.clinic_time_zone();
     let lines = queue
         .iter()
-        .map(|p| {
-            let failed_here = failed.as_ref().filter(|(id, ..)| *id == p.id);
-            let chosen = failed_here.map(|(_, form, _)| form.drug_id.as_str());
-            let left = p.quantity.saturating_sub(p.quantity_dispensed);
-            QueueLine {
-                id: p.id.clone(),
-                patient: p.patient_label.clone(),
-                drug: match &p.generic_name {
-                    Some(generic) => format!("{} ({generic})", p.drug_name),
-                    None => p.drug_name.clone(),
-                },
-                dose: format!("{}, {}, {}", p.dose, p.route, p.frequency),
-                prescribed: p.quantity,
-                dispensed: p.quantity_dispensed,
-                left,
-                choices: drugs
-                    .iter()
-                    .filter(|d| matches_prescription(d, p))
-                    .map(|d| DrugChoice {
-                        id: d.id.clone(),
-                        label: drug_label(d),
-                        selected: chosen == Some(d.id.as_str()),
-                    })
-                    .collect(),
-                quantity: failed_here
-                    .map(|(_, form, _)| form.quantity.clone())
-                    .unwrap_or_else(|| left.to_string()),
-                errors: failed_here
-                    .map(|(.., errors)| errors.clone())
-                    .unwrap_or_default(),
-            }
-        })
+        .map(
+            |QueuedPrescription {
+                 prescription: p,
+                 patient,
+             }| {
+                let failed_here = failed.as_ref().filter(|(id, ..)| *id == p.id);
+                let chosen = failed_here.map(|(_, form, _)| form.drug_id.as_str());
+                let left = p.quantity.saturating_sub(p.quantity_dispensed);
+                let (allergy_state, allergies) = allergy_lines(patient.allergies.as_ref());
+                QueueLine {
+                    id: p.id.clone(),
+                    patient_id: p.patient_id.to_string(),
+                    patient: patient.name.clone(),
+                    date_of_birth: match (patient.date_of_birth, patient.age) {
+                        (Some(dob), Some(age)) => {
+                            format!("{} ({age} years)", dob.format("%Y-%m-%d"))
+                        }
+                        (Some(dob), None) => dob.format("%Y-%m-%d").to_string(),
+                        _ => String::new(),
+                    },
+                    mrn: patient.mrn.clone(),
+                    allergy_state,
+                    allergies,
+                    prescriber: p.prescriber_name.clone(),
+                    prescribed_on: p
+                        .created_at
+                        .with_timezone(&zone)
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                    warnings: p
+                        .acknowledged
+                        .as_ref()
+                        .map(|(warnings, _)| {
+                            warnings
+                                .iter()
+                                .map(|w| warning_line(&w.kind, &w.detail))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    override_reason: p.acknowledged.as_ref().map(|(_, reason)| reason.clone()),
+                    drug: match &p.generic_name {
+                        Some(generic) => format!("{} ({generic})", p.drug_name),
+                        None => p.drug_name.clone(),
+                    },
+                    dose: format!("{}, {}, {}", p.dose, p.route, p.frequency),
+                    prescribed: p.quantity,
+                    dispensed: p.quantity_dispensed,
+                    left,
+                    choices: drugs
+                        .iter()
+                        .filter(|d| matches_prescription(d, p))
+                        .map(|d| DrugChoice {
+                            id: d.id.clone(),
+                            label: drug_label(d),
+                            selected: chosen == Some(d.id.as_str()),
+                        })
+                        .collect(),
+                    quantity: failed_here
+                        .map(|(_, form, _)| form.quantity.clone())
+                        .unwrap_or_else(|| left.to_string()),
+                    errors: failed_here
+                        .map(|(.., errors)| errors.clone())
+                        .unwrap_or_default(),
+                }
+            },
+        )
         .collect();
-    render(&DispensingPage {
-        layout: Layout::new(state, actor, "Dispensing", "/pharmacy/dispensing", csrf)
-            .with_notice(notice),
-        queue: lines,
-        failed: failed.is_some(),
-    })
+    let status = if q_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(with_status(
+        render(&DispensingPage {
+            layout: Layout::new(state, actor, "Dispensing", "/pharmacy/dispensing", csrf)
+                .with_notice(notice),
+            queue: lines,
+            failed: failed.is_some(),
+            q,
+            q_error,
+        })?,
+        status,
+    ))
 }
 
-/// `GET /pharmacy/dispensing`: active prescriptions with units left (pharmacists).
+/// The search of the dispensing queue (`?q=`), as typed.
+fn queue_search(raw: Option<&str>) -> String {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// `GET /pharmacy/dispensing[?q=…]`: active prescriptions with units left (pharmacists),
+/// optionally only those whose patient (name, MRN, date of birth) or drug matches `q`.
 pub async fn dispensing(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    dispensing_page(&state, &actor, csrf, None, pharmacy_notice(raw.as_deref())).await
+    dispensing_page(
+        &state,
+        &actor,
+        csrf,
+        None,
+        pharmacy_notice(raw.as_deref()),
+        queue_search(raw.as_deref()),
+    )
+    .await
 }
 
 /// The dispense form's fields, as typed.
@@ -730,7 +854,15 @@ pub async fn dispense(
         Err(err) => {
             let (errors, status) = form_errors(err, "quantity")?;
             Ok(with_status(
-                dispensing_page(&state, &actor, csrf, Some((id, form, errors)), None).await?,
+                dispensing_page(
+                    &state,
+                    &actor,
+                    csrf,
+                    Some((id, form, errors)),
+                    None,
+                    String::new(),
+                )
+                .await?,
                 status,
             ))
         }
@@ -914,4 +1046,52 @@ pub async fn report_csv(
     total[8] = report.total_value.to_string();
     rows.push(total);
     csv_download(STOCK_CSV_FILE_NAME, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use carevault_core::allergy::{AllergySeverity, AllergyStatus};
+    use carevault_service::allergies::{AllergyList, AllergyStatement, AllergyView};
+
+    use super::allergy_lines;
+
+    fn list(statement: AllergyStatement) -> AllergyList {
+        AllergyList {
+            statement,
+            history: Vec::new(),
+        }
+    }
+
+    /// "Nobody asked" and "asked: none" never look alike; hidden allergies show nothing.
+    #[test]
+    fn allergy_states_are_distinct() {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        assert_eq!(allergy_lines(None), ("hidden", Vec::new()));
+        assert_eq!(
+            allergy_lines(Some(&list(AllergyStatement::NotRecorded))),
+            ("not_recorded", Vec::new())
+        );
+        assert_eq!(
+            allergy_lines(Some(&list(AllergyStatement::NoKnownAllergies {
+                recorded_by: "Nurse".into(),
+                recorded_at: at,
+            }))),
+            ("none", Vec::new())
+        );
+        let penicillin = AllergyView {
+            id: "a".into(),
+            substance: "Penicillins".into(),
+            code: Some("penicillins".into()),
+            free_text: false,
+            reaction: Some("hives".into()),
+            severity: AllergySeverity::Severe,
+            status: AllergyStatus::Active,
+            recorded_by: "Dr. Smith".into(),
+            recorded_at: at,
+        };
+        assert_eq!(
+            allergy_lines(Some(&list(AllergyStatement::Allergies(vec![penicillin])))),
+            ("listed", vec!["Penicillins — hives (severe)".to_owned()])
+        );
+    }
 }

@@ -225,6 +225,7 @@ async fn exports_are_refused_like_their_pages(backend: Backend) {
         redirects_to_login(&anonymous.get(path).await);
     }
     forbidden(&mut app.browser("pharma").await, "/appointments.csv").await;
+    forbidden(&mut app.browser("pharma").await, "/patients.csv").await;
     forbidden(&mut app.browser("auditor").await, "/appointments.csv").await;
     forbidden(&mut app.browser("nurse").await, "/billing.csv").await;
     forbidden(&mut app.browser("drsmith").await, "/billing.csv").await;

@@ -605,16 +605,12 @@ async fn the_list_searches_sorts_and_pages(backend: Backend) {
         assert!(!html.contains(&ann_href));
     }
 
-    // Columns follow what the role sees: the pharmacist sees names, no hospital numbers.
+    // Pharmacists do not list or search patients: they reach them through the
+    // prescriptions they dispense.
     let mut pharma = app.browser("pharma").await;
-    let html = assert_page(
-        &pharma.get("/patients?q=Ann+Smith").await,
-        StatusCode::OK,
-        "pharma",
-    );
-    assert!(html.contains(">Ann Smith</a>"));
-    assert!(!html.contains("Hospital number"));
-    assert!(!html.contains("Register a patient"));
+    let refused = pharma.get("/patients?q=Ann+Smith").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(!refused.text().contains("Ann Smith"));
 
     // Auditors search by pseudonym only: a name is a field error, not a failure.
     let mut auditor = app.browser("auditor").await;
@@ -1028,19 +1024,21 @@ async fn every_patient_page_checks_who_asks(backend: Backend) {
         );
     }
 
-    // The menu: patients for staff, "My record" for patients.
-    for username in [
-        "admin",
-        "drsmith",
-        "nurse",
-        "reception",
-        "pharma",
-        "auditor",
+    // The menu: patients for staff who may find them (not pharmacists, who reach patients
+    // through the dispensing queue), "My record" for patients.
+    for (username, finds_patients) in [
+        ("admin", true),
+        ("drsmith", true),
+        ("nurse", true),
+        ("reception", true),
+        ("pharma", false),
+        ("auditor", true),
     ] {
         let mut staff = app.browser(username).await;
         let html = staff.get("/dashboard").await.text();
-        assert!(
+        assert_eq!(
             html.contains("<a href=\"/patients\">Patients</a>"),
+            finds_patients,
             "{username}"
         );
         assert!(!html.contains("My record"), "{username}");
@@ -1268,14 +1266,18 @@ async fn pseudonyms_and_care_teams_appear_only_where_they_belong(backend: Backen
         .await
         .json();
     assert_eq!(found["total"], 0, "{found}");
-    // Receptionists and pharmacists cannot turn a pseudonym back into a name.
-    for username in ["reception", "pharma"] {
-        let mut client = app.api_client(username).await;
-        client
-            .get(&format!("/api/v1/patients?q={pseudonym}"))
-            .await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY);
-    }
+    // Receptionists cannot turn a pseudonym back into a name; pharmacists do not search at
+    // all.
+    app.api_client("reception")
+        .await
+        .get(&format!("/api/v1/patients?q={pseudonym}"))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    app.api_client("pharma")
+        .await
+        .get(&format!("/api/v1/patients?q={pseudonym}"))
+        .await
+        .problem(StatusCode::FORBIDDEN);
 }
 
 on_all_backends!(
