@@ -2153,31 +2153,7 @@ impl Services {
         )
         .await?
         .ok_or(ServiceError::Integrity)?;
-        let relation = self.relation_to(actor, &patient).await?;
-        let view = actor
-            .role()
-            .and_then(|role| view_for(role, relation))
-            .unwrap_or(PatientView::Pseudonymous);
-        let scope = self.manage_scope(actor).await?;
-        match self.transition_refusal(actor, &scope, &row, from, to, view) {
-            None => {}
-            Some(Refusal::NotNow(message)) => {
-                return Err(ServiceError::Conflict {
-                    field: Some("status"),
-                    message: message.to_owned(),
-                });
-            }
-            Some(Refusal::NotAllowed(reason)) => {
-                return Err(self
-                    .deny(
-                        actor,
-                        ResourceType::Appointment,
-                        Some(row.id.clone()),
-                        reason,
-                    )
-                    .await);
-            }
-        }
+        self.check_status_change(actor, &row, &patient, to).await?;
         if to == AppointmentStatus::Scheduled {
             let input = SlotInput {
                 clinician_id: None,
@@ -2227,7 +2203,77 @@ impl Services {
         reason: Option<&str>,
         audit_note: String,
     ) -> Result<bool, ServiceError> {
-        let from = status_of(&row)?;
+        let change = self
+            .prepare_status_change(actor, row, patient, to, reason, audit_note)
+            .await?;
+        let (id, from) = (change.row.id.clone(), status_of(&change.row)?);
+        let txn = self.begin().await?;
+        if !self
+            .write_status_change_in(&txn, actor, patient, &change)
+            .await?
+        {
+            txn.rollback().await.map_err(StoreError::from)?;
+            return Ok(false);
+        }
+        txn.commit().await.map_err(StoreError::from)?;
+        tracing::info!(appointment_id = %id, from = %from, to = %to, "appointment status changed");
+        Ok(true)
+    }
+
+    /// Refuses a status change `actor` may not make now (the graph, then who and when): a
+    /// conflict for "not now", a recorded refusal for "not allowed". Used by the use cases
+    /// that change an appointment's status as part of something else (an encounter started
+    /// or signed).
+    pub(crate) async fn check_status_change(
+        &self,
+        actor: &Actor,
+        row: &AppointmentRow,
+        patient: &PatientRow,
+        to: AppointmentStatus,
+    ) -> Result<(), ServiceError> {
+        let from = status_of(row)?;
+        if let Err(refused) = transition(from, to) {
+            return Err(ServiceError::Conflict {
+                field: Some("status"),
+                message: refused.to_string(),
+            });
+        }
+        let relation = self.relation_to(actor, patient).await?;
+        let view = actor
+            .role()
+            .and_then(|role| view_for(role, relation))
+            .unwrap_or(PatientView::Pseudonymous);
+        let scope = self.manage_scope(actor).await?;
+        match self.transition_refusal(actor, &scope, row, from, to, view) {
+            None => Ok(()),
+            Some(Refusal::NotNow(message)) => Err(ServiceError::Conflict {
+                field: Some("status"),
+                message: message.to_owned(),
+            }),
+            Some(Refusal::NotAllowed(reason)) => Err(self
+                .deny(
+                    actor,
+                    ResourceType::Appointment,
+                    Some(row.id.clone()),
+                    reason,
+                )
+                .await),
+        }
+    }
+
+    /// A status change (not to `scheduled`) made ready to write: the row as it will be
+    /// written, its audit event with `audit_note`, and a completed visit's charge. Nothing is
+    /// written yet; [`Services::write_status_change_in`] writes it in the caller's
+    /// transaction. The caller has checked the change ([`Services::check_status_change`]).
+    pub(crate) async fn prepare_status_change(
+        &self,
+        actor: &Actor,
+        row: AppointmentRow,
+        patient: &PatientRow,
+        to: AppointmentStatus,
+        reason: Option<&str>,
+        audit_note: String,
+    ) -> Result<PreparedStatusChange, ServiceError> {
         let read_at = row.updated_at;
         let mut updated = row.clone();
         updated.status = to.as_str().to_owned();
@@ -2244,11 +2290,6 @@ impl Services {
                 Some(reason),
             )?;
         }
-        let id: AppointmentId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
         let mut event = self.appointment_event(
             actor,
             AuditAction::StatusChanged,
@@ -2261,13 +2302,38 @@ impl Services {
         } else {
             None
         };
-        let txn = self.begin().await?;
-        if !store::update_appointment(&txn, updated, read_at).await? {
-            txn.rollback().await.map_err(StoreError::from)?;
+        Ok(PreparedStatusChange {
+            row,
+            updated,
+            event,
+            charge,
+        })
+    }
+
+    /// Writes a prepared status change inside `txn` with its side effects: the visit's
+    /// charge on completion, slots released when it stops being active, the care team
+    /// refreshed, reminders withdrawn, the audit event. `false` when the appointment (or the
+    /// patient's open invoice) changed meanwhile: the caller rolls back.
+    pub(crate) async fn write_status_change_in(
+        &self,
+        txn: &carevault_store::Transaction,
+        actor: &Actor,
+        patient: &PatientRow,
+        change: &PreparedStatusChange,
+    ) -> Result<bool, ServiceError> {
+        let row = &change.row;
+        let from = status_of(row)?;
+        let to = status_of(&change.updated)?;
+        let id: AppointmentId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let patient_id: PatientId = row
+            .patient_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?;
+        if !store::update_appointment(txn, change.updated.clone(), row.updated_at).await? {
             return Ok(false);
         }
-        if let Some(charge) = &charge {
-            match crate::billing::add_charge_in(&txn, charge).await? {
+        if let Some(charge) = &change.charge {
+            match crate::billing::add_charge_in(txn, charge).await? {
                 crate::billing::ChargeOutcome::Added { invoice_id } => {
                     let charged = crate::billing::charge_event(
                         self,
@@ -2276,33 +2342,28 @@ impl Services {
                         patient.pseudonym_number,
                         &format!("completed appointment {}", row.id),
                     );
-                    self.append_in(&txn, charged).await?;
+                    self.append_in(txn, charged).await?;
                 }
                 crate::billing::ChargeOutcome::AlreadyCharged => {}
-                crate::billing::ChargeOutcome::Retry => {
-                    // The patient's open invoice changed meanwhile: nothing is written.
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Ok(false);
-                }
+                // The patient's open invoice changed meanwhile: nothing may be written.
+                crate::billing::ChargeOutcome::Retry => return Ok(false),
             }
         }
         if is_active(from) && !is_active(to) {
-            store::release_slots(&txn, id).await?;
+            store::release_slots(txn, id).await?;
         }
         if puts_on_care_team(from) != puts_on_care_team(to) {
-            self.refresh_care_team(&txn, patient_id).await?;
+            self.refresh_care_team(txn, patient_id).await?;
         }
         if to != AppointmentStatus::Scheduled {
             // Its reminders are withdrawn; a request declined by staff is announced.
             let declined = from == AppointmentStatus::Requested
                 && to == AppointmentStatus::Cancelled
                 && actor.role() != Some(Role::Patient);
-            self.appointment_ended_notifications(&txn, &row, patient, declined)
+            self.appointment_ended_notifications(txn, row, patient, declined)
                 .await?;
         }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
-        tracing::info!(appointment_id = %id, from = %from, to = %to, "appointment status changed");
+        self.append_in(txn, change.event.clone()).await?;
         Ok(true)
     }
 
@@ -2572,6 +2633,16 @@ impl ManageScope {
 
 /// Why a status change is refused: not this actor's to make (403, recorded), or not now
 /// (409: the appointment's state or time does not allow it yet, or any more).
+/// A status change ready to be written (see [`Services::prepare_status_change`]).
+pub(crate) struct PreparedStatusChange {
+    /// The appointment as read.
+    pub(crate) row: AppointmentRow,
+    /// The appointment as it will be written.
+    updated: AppointmentRow,
+    event: AuditEvent,
+    charge: Option<crate::billing::PreparedCharge>,
+}
+
 enum Refusal {
     NotAllowed(&'static str),
     NotNow(&'static str),
