@@ -634,6 +634,65 @@ async fn a_prescription_warning_writes_nothing_and_is_seen_first(backend: Backen
         !format!("{:?}", everything_logged.entries).contains("Qzprivate"),
         "the reason is not in the audit trail"
     );
+
+    // Prescribing again from the signed encounter: both warnings, at the top of the page,
+    // with the reason's field (part of the folded prescription form) inside the box.
+    let again = [
+        ("drug_name", "Amoxicillin"),
+        ("dose", "250 mg"),
+        ("route", "oral"),
+        ("frequency", "twice daily"),
+        ("duration_days", "5"),
+        ("quantity", "10"),
+    ];
+    let warned = page(
+        &browser
+            .post_form(&format!("{path}/prescriptions"), &again)
+            .await,
+        StatusCode::CONFLICT,
+        "warned again",
+    );
+    let open = warned
+        .find("id=\"prescription-warnings\"")
+        .expect("the warning box");
+    assert!(
+        open < warned.find("id=\"texts\"").expect("the record"),
+        "at the top"
+    );
+    assert!(
+        warned.contains("data-warning=\"allergy\"")
+            && warned.contains("data-warning=\"duplicate\"")
+    );
+    assert!(
+        warned.contains("name=\"acknowledgement\" form=\"prescribe-form\""),
+        "{warned}"
+    );
+    assert!(
+        warned.contains("<details class=\"fold\" id=\"prescribe\" open>"),
+        "unfolded"
+    );
+    assert!(warned.contains("value=\"250 mg\""), "kept");
+    let mut acknowledged = again.to_vec();
+    acknowledged.push(("acknowledgement", "Second course needed Qzprivate"));
+    redirected(
+        &browser
+            .post_form(&format!("{path}/prescriptions"), &acknowledged)
+            .await,
+        &path,
+        "prescribed again",
+    );
+    let second = app
+        .services
+        .list_prescriptions(&doctor, john_id)
+        .await
+        .expect("prescriptions")
+        .into_iter()
+        .find(|p| p.id != rx.id)
+        .expect("the second prescription");
+    assert_eq!(
+        events(&app, "prescription", Some(&second.id), "create").await,
+        vec![Some("warning overridden: allergy, duplicate".to_owned())]
+    );
 }
 
 async fn start_creates_or_opens_the_appointments_encounter(backend: Backend) {
