@@ -21,9 +21,15 @@
 //!   most one primary. Signing records each coded diagnosis in `diagnosis_stats` (code,
 //!   department, day; no patient) for the diagnoses report; an amendment that retracts one
 //!   removes its count.
+//! - **One form, one save** (`save`): a draft is saved as a whole — texts, diagnoses, vitals,
+//!   a prescription, signing and completing its appointment — in one transaction, or not at
+//!   all (a prescription warning without an acknowledgement writes nothing).
+//! - **From the appointment** (`start`): starting an appointment opens its encounter,
+//!   creating the draft the first time (one per appointment, also under concurrency).
 
 use std::collections::HashMap;
 
+use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::clinical::{
     AmendmentReason, Diagnosis, DiagnosisEntry, DiagnosisKind, EncounterAction, EncounterStatus,
@@ -32,7 +38,7 @@ use carevault_core::clinical::{
 use carevault_core::masking::PatientView;
 use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, Role, UserId, ValidationErrors};
+use carevault_core::{AppointmentId, PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_crypto::mask::pseudonym;
 use carevault_store::encounters::{
@@ -51,6 +57,12 @@ use crate::error::ServiceError;
 use crate::patients::Shown;
 use crate::sealing::Place;
 use crate::vitals::{BmiView, VitalMeasurement};
+
+mod save;
+mod start;
+
+pub use save::{DraftOf, DraftSaved, DraftSubmission, VitalsSubmission};
+pub use start::StartedEncounter;
 
 const LIST_LIMIT: u64 = 500;
 
@@ -219,6 +231,20 @@ impl std::fmt::Debug for AddendumView {
     }
 }
 
+/// The appointment an encounter belongs to, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncounterAppointment {
+    pub id: AppointmentId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub department: String,
+    pub kind: AppointmentType,
+    pub status: AppointmentStatus,
+    /// Whether signing the encounter may complete it now: it is in progress and this actor
+    /// is its clinician (checked again when it is completed).
+    pub may_complete: bool,
+}
+
 /// An encounter as one actor may see it. A text the actor may not see is `None`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct EncounterView {
@@ -228,6 +254,8 @@ pub struct EncounterView {
     pub clinician_id: UserId,
     pub clinician_name: String,
     pub appointment_id: Option<String>,
+    /// The appointment (in a single encounter's view, for the care team).
+    pub appointment: Option<EncounterAppointment>,
     pub kind: EncounterType,
     pub status: EncounterStatus,
     pub started_at: DateTime<Utc>,
@@ -461,102 +489,24 @@ impl Services {
         event
     }
 
-    /// Starts an encounter (a draft) for a patient in the doctor's care.
+    /// Starts an encounter (a draft) for a patient in the doctor's care: the form saved
+    /// without vitals, prescription or signature ([`Services::save_encounter`]).
     pub async fn create_encounter(
         &self,
         actor: &Actor,
         input: EncounterInput,
     ) -> Result<EncounterView, ServiceError> {
-        let patient_id: PatientId = input
-            .patient_id
-            .trim()
-            .parse()
-            .map_err(|_| ValidationErrors::single("patient_id", "is not a valid id"))?;
-        let (patient, view) = self.clinical_access(actor, patient_id).await?;
-        let author = self
-            .require_clinical_writer(
-                actor,
-                view,
-                &[Role::Doctor],
-                &patient,
-                "encounters are written by doctors in the care team",
-            )
-            .await?;
-        let mut errors = ValidationErrors::new();
-        let kind = match input
-            .kind
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => Some(EncounterType::Consultation),
-            Some(raw) => errors.check("kind", EncounterType::parse(raw)),
+        let of = DraftOf::New {
+            patient_id: input.patient_id,
+            appointment_id: input.appointment_id,
         };
-        let texts = parse_texts(&mut errors, &input.texts);
-        let diagnoses = parse_diagnoses(&mut errors, "diagnoses", &input.diagnoses);
-        if let Err(message) = check_diagnosis_list(&diagnoses) {
-            errors.push("diagnoses", message);
-        }
-        let appointment = match input
-            .appointment_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(raw) => match self.appointment_of_patient(raw, &patient).await? {
-                Some(row) => Some(row),
-                None => {
-                    errors.push("appointment_id", "is not an appointment of this patient");
-                    None
-                }
-            },
+        let submission = DraftSubmission {
+            kind: input.kind,
+            texts: input.texts,
+            diagnoses: input.diagnoses,
+            ..DraftSubmission::default()
         };
-        errors.into_result()?;
-        let kind = kind.unwrap_or(EncounterType::Consultation);
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
-        let now = to_micros(self.now());
-        let department = match &appointment {
-            Some(a) => Some(a.department_id.clone()),
-            None => carevault_store::scheduling::find_staff_profile(self.store().conn(), author)
-                .await?
-                .and_then(|p| p.department_id),
-        };
-        let mut row = EncounterRow {
-            id: Uuid::now_v7().to_string(),
-            patient_id: patient.id.clone(),
-            clinician_id: author.to_string(),
-            appointment_id: appointment.map(|a| a.id),
-            department_id: department,
-            kind: kind.as_str().to_owned(),
-            status: EncounterStatus::Draft.as_str().to_owned(),
-            started_at: now,
-            signed_at: None,
-            chief_complaint: None,
-            history: None,
-            examination: None,
-            assessment: None,
-            plan: None,
-            created_at: now,
-            updated_at: now,
-        };
-        seal_texts(&mut row, &dek, &texts)?;
-        let event = self.encounter_event(
-            actor,
-            AuditAction::Create,
-            ResourceType::Encounter,
-            &row.id,
-            &patient,
-        );
-        let txn = self.begin().await?;
-        store::insert_encounter(&txn, row.clone()).await?;
-        self.insert_diagnoses(&txn, &row, &dek, &diagnoses, author, None)
-            .await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
-        self.get_encounter(actor, &row.id).await
+        saved_encounter(self.save_encounter(actor, of, submission).await?)
     }
 
     async fn appointment_of_patient(
@@ -786,6 +736,10 @@ impl Services {
         let mut notes = Vec::new();
         let mut vitals = Vec::new();
         let mut addenda = Vec::new();
+        let mut appointment = None;
+        if with_details && view == PatientView::Full {
+            appointment = self.encounter_appointment(actor, row).await?;
+        }
         if with_details {
             for note in store::notes_of(conn, &row.id).await? {
                 let body = place("encounter_notes", &note.id, &note.patient_id)
@@ -874,6 +828,7 @@ impl Services {
             clinician_id: row.clinician_id.parse().map_err(integrity)?,
             clinician_name: name(&row.clinician_id),
             appointment_id: row.appointment_id.clone(),
+            appointment,
             kind: EncounterType::parse(&row.kind).map_err(integrity)?,
             status,
             started_at: from_micros(row.started_at),
@@ -893,6 +848,64 @@ impl Services {
             may_add_addendum: clinician_in_care && status == EncounterStatus::Signed,
             addenda,
             updated_at: from_micros(row.updated_at),
+        })
+    }
+
+    /// The appointment of an encounter, as its page shows it.
+    async fn encounter_appointment(
+        &self,
+        actor: &Actor,
+        row: &EncounterRow,
+    ) -> Result<Option<EncounterAppointment>, ServiceError> {
+        let Some(id) = row.appointment_id.as_deref() else {
+            return Ok(None);
+        };
+        let id: AppointmentId = id.parse().map_err(integrity)?;
+        let conn = self.store().conn();
+        let Some(found) = carevault_store::scheduling::find_appointment(conn, id).await? else {
+            return Ok(None);
+        };
+        let department = match found.department_id.parse() {
+            Ok(department) => carevault_store::scheduling::find_department(conn, department)
+                .await?
+                .map(|d| d.name)
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let status = AppointmentStatus::parse(&found.status).map_err(integrity)?;
+        let own = actor.user_id().map(|u| u.to_string()) == found.clinician_id;
+        Ok(Some(EncounterAppointment {
+            id,
+            start: from_micros(found.start_at),
+            end: from_micros(found.end_at),
+            department,
+            kind: AppointmentType::parse(&found.kind).map_err(integrity)?,
+            status,
+            may_complete: own && status == AppointmentStatus::InProgress,
+        }))
+    }
+
+    /// A new vitals row for `patient` (on `encounter`, if given), sealed.
+    fn vitals_row(
+        &self,
+        patient: &PatientRow,
+        dek: &DataKey,
+        encounter: Option<String>,
+        recorder: UserId,
+        vitals: &Vitals,
+    ) -> Result<VitalsRow, ServiceError> {
+        let id = Uuid::now_v7().to_string();
+        let json = serde_json::to_string(&vitals.fields()).map_err(ServiceError::internal)?;
+        Ok(VitalsRow {
+            id: id.clone(),
+            patient_id: patient.id.clone(),
+            encounter_id: encounter,
+            appointment_id: None,
+            body: place("vitals", &id, &patient.id)
+                .seal(dek, "body", Some(&json))?
+                .unwrap_or_default(),
+            recorded_by: recorder.to_string(),
+            recorded_at: to_micros(self.now()),
         })
     }
 
@@ -1067,7 +1080,8 @@ impl Services {
     }
 
     /// Replaces a draft's type, texts and diagnoses (its author only). `seen_updated_at` is
-    /// the version the change was based on: an older one is refused (409).
+    /// the version the change was based on: an older one is refused (409). The form saved
+    /// without vitals, prescription or signature ([`Services::save_encounter`]).
     pub async fn update_draft_encounter(
         &self,
         actor: &Actor,
@@ -1075,54 +1089,17 @@ impl Services {
         input: EncounterInput,
         seen_updated_at: Option<DateTime<Utc>>,
     ) -> Result<EncounterView, ServiceError> {
-        let (row, patient, author, dek) = self
-            .encounter_for_change(actor, id, EncounterAction::Edit)
-            .await?;
-        if seen_updated_at.is_some_and(|seen| to_micros(seen) != row.updated_at) {
-            return Err(changed_meanwhile());
-        }
-        let mut errors = ValidationErrors::new();
-        let kind = match input
-            .kind
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => EncounterType::parse(&row.kind).ok(),
-            Some(raw) => errors.check("kind", EncounterType::parse(raw)),
+        let submission = DraftSubmission {
+            kind: input.kind,
+            texts: input.texts,
+            diagnoses: input.diagnoses,
+            seen_version: seen_updated_at,
+            ..DraftSubmission::default()
         };
-        let texts = parse_texts(&mut errors, &input.texts);
-        let diagnoses = parse_diagnoses(&mut errors, "diagnoses", &input.diagnoses);
-        if let Err(message) = check_diagnosis_list(&diagnoses) {
-            errors.push("diagnoses", message);
-        }
-        errors.into_result()?;
-        let read_at = row.updated_at;
-        let mut updated = row.clone();
-        updated.kind = kind
-            .unwrap_or(EncounterType::Consultation)
-            .as_str()
-            .to_owned();
-        updated.updated_at = to_micros(self.now()).max(read_at + 1);
-        seal_texts(&mut updated, &dek, &texts)?;
-        let event = self.encounter_event(
-            actor,
-            AuditAction::Update,
-            ResourceType::Encounter,
-            &row.id,
-            &patient,
-        );
-        let txn = self.begin().await?;
-        if !store::update_encounter(&txn, updated.clone(), read_at).await? {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(changed_meanwhile());
-        }
-        store::delete_diagnoses_of(&txn, &row.id).await?;
-        self.insert_diagnoses(&txn, &updated, &dek, &diagnoses, author, None)
-            .await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
-        self.get_encounter(actor, id).await
+        saved_encounter(
+            self.save_encounter(actor, DraftOf::Draft(id.to_owned()), submission)
+                .await?,
+        )
     }
 
     /// Signs a draft (its author only): from now on it is only amended. Its coded diagnoses
@@ -1417,24 +1394,12 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let id = Uuid::now_v7().to_string();
-        let json = serde_json::to_string(&vitals.fields()).map_err(ServiceError::internal)?;
-        let row = VitalsRow {
-            id: id.clone(),
-            patient_id: patient.id.clone(),
-            encounter_id: encounter,
-            appointment_id: None,
-            body: place("vitals", &id, &patient.id)
-                .seal(&dek, "body", Some(&json))?
-                .unwrap_or_default(),
-            recorded_by: recorder.to_string(),
-            recorded_at: to_micros(self.now()),
-        };
+        let row = self.vitals_row(&patient, &dek, encounter, recorder, &vitals)?;
         let event = self.encounter_event(
             actor,
             AuditAction::Create,
             ResourceType::Vitals,
-            &id,
+            &row.id,
             &patient,
         );
         let txn = self.begin().await?;
@@ -1585,6 +1550,16 @@ fn changed_meanwhile() -> ServiceError {
         field: None,
         message: "the encounter was changed by someone else meanwhile: reload it and try again"
             .into(),
+    }
+}
+
+/// The encounter a save without a prescription wrote (such a save raises no warning).
+fn saved_encounter(outcome: DraftSaved) -> Result<EncounterView, ServiceError> {
+    match outcome {
+        DraftSaved::Saved { encounter, .. } => Ok(*encounter),
+        DraftSaved::NeedsAcknowledgement { .. } => Err(ServiceError::internal(anyhow::anyhow!(
+            "a save without a prescription asked for an acknowledgement"
+        ))),
     }
 }
 

@@ -1,8 +1,11 @@
 //! Prescriptions: a doctor in the care team prescribes from an encounter; the patient's
 //! allergy list (its active entries, `allergies.rs`) and active prescriptions are checked
 //! first, and any warning must
-//! be acknowledged with a reason before the prescription is written (the acknowledgement is
-//! its own audit event). Pharmacists read prescriptions (not encounters); the patient reads
+//! be acknowledged with a reason before the prescription is written (its audit event names
+//! the kinds of warning overridden; the reason itself stays sealed in the prescription and
+//! is shown to the care team and the pharmacy). The checks are also run by
+//! `Services::save_encounter`, which writes a prescription with the encounter's draft.
+//! Pharmacists read prescriptions (not encounters); the patient reads
 //! their own; reception and auditors do not.
 //!
 //! Until the pharmacy issue brings the formulary, the drug is free text (with an optional
@@ -76,6 +79,63 @@ pub struct PrescriptionWarning {
     pub detail: String,
 }
 
+/// A prescription's fields, validated (see [`Services::parse_prescription`]).
+pub(crate) struct ParsedPrescription {
+    pub(crate) details: PrescriptionDetails,
+    /// The formulary drug, when one was chosen.
+    pub(crate) drug_id: Option<String>,
+}
+
+/// A prescription ready to be inserted in the caller's transaction, with its audit event.
+pub(crate) struct NewPrescription {
+    pub(crate) row: PrescriptionRow,
+    pub(crate) event: carevault_core::audit::AuditEvent,
+}
+
+/// Where the acknowledgement of a prescription's warnings stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Acknowledged {
+    /// No warning: nothing to acknowledge.
+    NotNeeded,
+    /// Warnings, and no acknowledgement: nothing may be written.
+    Missing,
+    /// Warnings, and an acknowledgement that is not a reason (this message says why).
+    Invalid(String),
+    /// Warnings, acknowledged with this reason.
+    Given(String),
+}
+
+/// Judges the acknowledgement `raw` of `warnings`: required when there are any, a reason
+/// of at least [`MIN_ACKNOWLEDGEMENT_CHARS`] characters.
+pub(crate) fn acknowledge(warnings: &[PrescriptionWarning], raw: Option<&str>) -> Acknowledged {
+    if warnings.is_empty() {
+        return Acknowledged::NotNeeded;
+    }
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Acknowledged::Missing,
+        Some(text) if text.chars().count() < MIN_ACKNOWLEDGEMENT_CHARS => Acknowledged::Invalid(
+            format!("must say why, in at least {MIN_ACKNOWLEDGEMENT_CHARS} characters"),
+        ),
+        Some(text) => match ClinicalText::parse(text) {
+            Ok(text) => Acknowledged::Given(text.as_str().to_owned()),
+            Err(message) => Acknowledged::Invalid(message),
+        },
+    }
+}
+
+/// The audit reason of a prescription written despite warnings: the kinds overridden
+/// (`warning overridden: allergy, duplicate`), never the prescriber's words, which may hold
+/// personal data. `None` without warnings.
+fn override_category(warnings: &[PrescriptionWarning]) -> Option<String> {
+    let mut kinds: Vec<&str> = Vec::new();
+    for warning in warnings {
+        if !kinds.contains(&warning.kind.as_str()) {
+            kinds.push(warning.kind.as_str());
+        }
+    }
+    (!kinds.is_empty()).then(|| format!("warning overridden: {}", kinds.join(", ")))
+}
+
 /// What prescribing did.
 #[derive(Debug, Clone)]
 pub enum Prescribed {
@@ -105,9 +165,11 @@ pub struct PrescriptionView {
     pub quantity: u32,
     pub quantity_dispensed: u32,
     pub instructions: Option<String>,
-    /// Warnings acknowledged when it was written, with the stated reason (prescriber, care
-    /// team and administrators, and the pharmacist who dispenses it).
-    pub acknowledged: Option<(Vec<PrescriptionWarning>, String)>,
+    /// The warnings overridden when it was written (the care team, administrators and the
+    /// pharmacy; empty for others and when there were none).
+    pub warnings: Vec<PrescriptionWarning>,
+    /// The prescriber's reason for overriding them (the same readers).
+    pub acknowledgement: Option<String>,
     pub status_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -232,8 +294,8 @@ impl Services {
 
     /// Prescribes from an encounter. With warnings (a recorded allergy matching the drug, an
     /// active prescription of the same drug) and no acknowledgement, nothing is written and
-    /// the warnings come back; with an acknowledgement (10+ characters) it is written and the
-    /// acknowledgement audited.
+    /// the warnings come back; with an acknowledgement (10+ characters) it is written, and
+    /// its audit event names the kinds of warning overridden (never the stated reason).
     pub async fn prescribe(
         &self,
         actor: &Actor,
@@ -273,6 +335,47 @@ impl Services {
                     .await);
             }
         };
+        let parsed = self.parse_prescription(&request).await?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let warnings = self
+            .prescription_warnings(actor, &patient, &dek, &parsed)
+            .await?;
+        let acknowledgement = match acknowledge(&warnings, request.acknowledgement.as_deref()) {
+            Acknowledged::Missing => return Ok(Prescribed::NeedsAcknowledgement(warnings)),
+            Acknowledged::Invalid(message) => {
+                return Err(ValidationErrors::single("acknowledgement", message).into());
+            }
+            Acknowledged::NotNeeded => None,
+            Acknowledged::Given(text) => Some(text),
+        };
+        let written = self.new_prescription(
+            actor,
+            &patient,
+            &dek,
+            &encounter.id,
+            prescriber,
+            parsed,
+            warnings,
+            acknowledgement,
+        )?;
+        let txn = self.begin().await?;
+        store::insert(&txn, written.row.clone()).await?;
+        self.append_in(&txn, written.event).await?;
+        txn.commit().await.map_err(StoreError::from)?;
+        Ok(Prescribed::Written(Box::new(
+            self.present_prescription(actor, &written.row, &patient, view, &dek)
+                .await?,
+        )))
+    }
+
+    /// Validates a prescription's fields (and its formulary drug, which must be active). The
+    /// messages name the request's fields (`drug_name`, `quantity`).
+    pub(crate) async fn parse_prescription(
+        &self,
+        request: &PrescriptionRequest,
+    ) -> Result<ParsedPrescription, ServiceError> {
         let formulary_drug = match request.drug_id.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(id) => Some(
@@ -301,17 +404,31 @@ impl Services {
             quantity: &request.quantity,
             instructions: request.instructions.as_deref(),
         })?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        Ok(ParsedPrescription {
+            details,
+            drug_id: formulary_drug.map(|drug| drug.id),
+        })
+    }
+
+    /// The reasons to stop and think before writing `parsed` for `patient`: a recorded
+    /// allergy matching the drug, an active prescription of the same drug.
+    pub(crate) async fn prescription_warnings(
+        &self,
+        actor: &Actor,
+        patient: &PatientRow,
+        dek: &DataKey,
+        parsed: &ParsedPrescription,
+    ) -> Result<Vec<PrescriptionWarning>, ServiceError> {
+        let details = &parsed.details;
+        let patient_id: PatientId = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
         // The allergy list: active entries only (inactive and entered-in-error entries never
         // warn); coded entries match through their drug class, free text through the word
         // and class safety net.
-        let allergies = match self.allergies_of(&patient, &dek).await {
+        let allergies = match self.allergies_of(patient, dek).await {
             Ok(list) => list,
             Err(ServiceError::Integrity) => {
                 return Err(self
-                    .chart_list_integrity_failure(actor, ResourceType::Allergy, &patient)
+                    .chart_list_integrity_failure(actor, ResourceType::Allergy, patient)
                     .await);
             }
             Err(other) => return Err(other),
@@ -335,7 +452,7 @@ impl Services {
         )
         .await?
         {
-            let body = open_body(&active, &dek)?;
+            let body = open_body(&active, dek)?;
             if duplicate_active(details.drug_name().as_str(), &[body.drug_name.as_str()]) {
                 warnings.push(PrescriptionWarning {
                     kind: "duplicate".into(),
@@ -343,27 +460,24 @@ impl Services {
                 });
             }
         }
-        let acknowledgement = request
-            .acknowledgement
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        if !warnings.is_empty() {
-            match acknowledgement {
-                None => return Ok(Prescribed::NeedsAcknowledgement(warnings)),
-                Some(text) if text.chars().count() < MIN_ACKNOWLEDGEMENT_CHARS => {
-                    return Err(ValidationErrors::single(
-                        "acknowledgement",
-                        format!("must say why, in at least {MIN_ACKNOWLEDGEMENT_CHARS} characters"),
-                    )
-                    .into());
-                }
-                Some(text) => {
-                    ClinicalText::parse(text)
-                        .map_err(|m| ValidationErrors::single("acknowledgement", m))?;
-                }
-            }
-        }
+        Ok(warnings)
+    }
+
+    /// A new prescription's row, sealed, and its audit event (which names the kinds of
+    /// warning overridden, never the stated reason). Nothing is written.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_prescription(
+        &self,
+        actor: &Actor,
+        patient: &PatientRow,
+        dek: &DataKey,
+        encounter_id: &str,
+        prescriber: UserId,
+        parsed: ParsedPrescription,
+        warnings: Vec<PrescriptionWarning>,
+        acknowledgement: Option<String>,
+    ) -> Result<NewPrescription, ServiceError> {
+        let details = parsed.details;
         let id = Uuid::now_v7().to_string();
         let body = Body {
             drug_name: details.drug_name().as_str().to_owned(),
@@ -374,47 +488,29 @@ impl Services {
             duration_days: details.duration_days(),
             quantity: details.quantity(),
             instructions: details.instructions().map(|i| i.as_str().to_owned()),
-            acknowledgement: (!warnings.is_empty())
-                .then(|| acknowledgement.unwrap_or_default().to_owned()),
-            warnings: warnings.clone(),
+            acknowledgement: (!warnings.is_empty()).then(|| acknowledgement.unwrap_or_default()),
+            warnings,
         };
         let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
         let now = to_micros(self.now());
         let row = PrescriptionRow {
             id: id.clone(),
             patient_id: patient.id.clone(),
-            encounter_id: encounter.id.clone(),
+            encounter_id: encounter_id.to_owned(),
             prescriber_id: prescriber.to_string(),
             status: PrescriptionStatus::Active.as_str().to_owned(),
             body: place(&id, &patient.id)
-                .seal(&dek, "body", Some(&json))?
+                .seal(dek, "body", Some(&json))?
                 .unwrap_or_default(),
             status_reason: None,
             quantity_dispensed: 0,
-            drug_id: formulary_drug.map(|drug| drug.id),
+            drug_id: parsed.drug_id,
             created_at: now,
             updated_at: now,
         };
-        let mut events = vec![self.prescription_event(actor, AuditAction::Create, &id, &patient)];
-        if !warnings.is_empty() {
-            let kinds: Vec<&str> = warnings.iter().map(|w| w.kind.as_str()).collect();
-            let mut ack = self.prescription_event(actor, AuditAction::Update, &id, &patient);
-            ack.reason = Some(format!(
-                "warnings acknowledged ({}); the reason is sealed in the prescription",
-                kinds.join(", ")
-            ));
-            events.push(ack);
-        }
-        let txn = self.begin().await?;
-        store::insert(&txn, row.clone()).await?;
-        for event in events {
-            self.append_in(&txn, event).await?;
-        }
-        txn.commit().await.map_err(StoreError::from)?;
-        Ok(Prescribed::Written(Box::new(
-            self.present_prescription(actor, &row, &patient, view, &dek)
-                .await?,
-        )))
+        let mut event = self.prescription_event(actor, AuditAction::Create, &id, patient);
+        event.reason = override_category(&body.warnings);
+        Ok(NewPrescription { row, event })
     }
 
     /// A prescription as the pharmacy dispenses against it: the row, the prescribed drug
@@ -801,9 +897,8 @@ impl Services {
             pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
         };
         let clinical = view == PatientView::Full;
-        // The acknowledged warnings and the override reason: for the clinicians, and for the
-        // pharmacist who dispenses against them.
-        let shows_override = clinical || view == PatientView::Dispensing;
+        // The pharmacist dispensing it must see what was overridden, and why.
+        let sees_override = matches!(view, PatientView::Full | PatientView::Dispensing);
         Ok(PrescriptionView {
             id: row.id.clone(),
             patient_id: patient.id.parse().map_err(|_| ServiceError::Integrity)?,
@@ -822,9 +917,12 @@ impl Services {
             quantity: body.quantity,
             quantity_dispensed: u32::try_from(row.quantity_dispensed).unwrap_or(0),
             instructions: body.instructions,
-            acknowledged: shows_override
-                .then(|| body.acknowledgement.map(|a| (body.warnings, a)))
-                .flatten(),
+            warnings: if sees_override {
+                body.warnings
+            } else {
+                Vec::new()
+            },
+            acknowledgement: body.acknowledgement.filter(|_| sees_override),
             status_reason: place(&row.id, &row.patient_id).open(
                 dek,
                 "status_reason",

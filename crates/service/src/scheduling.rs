@@ -2175,31 +2175,7 @@ impl Services {
         )
         .await?
         .ok_or(ServiceError::Integrity)?;
-        let relation = self.relation_to(actor, &patient).await?;
-        let view = actor
-            .role()
-            .and_then(|role| view_for(role, relation))
-            .unwrap_or(PatientView::Pseudonymous);
-        let scope = self.manage_scope(actor).await?;
-        match self.transition_refusal(actor, &scope, &row, from, to, view) {
-            None => {}
-            Some(Refusal::NotNow(message)) => {
-                return Err(ServiceError::Conflict {
-                    field: Some("status"),
-                    message: message.to_owned(),
-                });
-            }
-            Some(Refusal::NotAllowed(reason)) => {
-                return Err(self
-                    .deny(
-                        actor,
-                        ResourceType::Appointment,
-                        Some(row.id.clone()),
-                        reason,
-                    )
-                    .await);
-            }
-        }
+        self.check_status_change(actor, &row, &patient, to).await?;
         if to == AppointmentStatus::Scheduled {
             let input = SlotInput {
                 clinician_id: None,
@@ -2240,6 +2216,11 @@ impl Services {
     /// Writes a status change (not to `scheduled`) with its side effects, in one
     /// transaction: slots released when it stops being active, the care team refreshed, the
     /// change audited with `audit_note`. `false` when the appointment changed meanwhile.
+    ///
+    /// A completion's automatic charge joins the patient's open invoice, which a desk may be
+    /// changing at the same moment: such a collision rolls back and starts again (the
+    /// appointment itself has not moved), so it does not fail the completion. A visit
+    /// charged by hand meanwhile is then seen as charged, and skipped.
     async fn apply_status(
         &self,
         actor: &Actor,
@@ -2249,7 +2230,94 @@ impl Services {
         reason: Option<&str>,
         audit_note: String,
     ) -> Result<bool, ServiceError> {
-        let from = status_of(&row)?;
+        let change = self
+            .prepare_status_change(actor, row, patient, to, reason, audit_note)
+            .await?;
+        let (id, from) = (change.row.id.clone(), status_of(&change.row)?);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let txn = self.begin().await?;
+            match self
+                .write_status_change_in(&txn, actor, patient, &change)
+                .await?
+            {
+                StatusWrite::Written => {
+                    txn.commit().await.map_err(StoreError::from)?;
+                    break;
+                }
+                StatusWrite::AppointmentChanged => {
+                    txn.rollback().await.map_err(StoreError::from)?;
+                    return Ok(false);
+                }
+                StatusWrite::InvoiceBusy if attempts < CHARGE_ATTEMPTS => {
+                    txn.rollback().await.map_err(StoreError::from)?;
+                    crate::pharmacy::contention_pause().await;
+                }
+                StatusWrite::InvoiceBusy => {
+                    txn.rollback().await.map_err(StoreError::from)?;
+                    return Err(invoice_busy());
+                }
+            }
+        }
+        tracing::info!(appointment_id = %id, from = %from, to = %to, "appointment status changed");
+        Ok(true)
+    }
+
+    /// Refuses a status change `actor` may not make now (the graph, then who and when): a
+    /// conflict for "not now", a recorded refusal for "not allowed". Used by the use cases
+    /// that change an appointment's status as part of something else (an encounter started
+    /// or signed).
+    pub(crate) async fn check_status_change(
+        &self,
+        actor: &Actor,
+        row: &AppointmentRow,
+        patient: &PatientRow,
+        to: AppointmentStatus,
+    ) -> Result<(), ServiceError> {
+        let from = status_of(row)?;
+        if let Err(refused) = transition(from, to) {
+            return Err(ServiceError::Conflict {
+                field: Some("status"),
+                message: refused.to_string(),
+            });
+        }
+        let relation = self.relation_to(actor, patient).await?;
+        let view = actor
+            .role()
+            .and_then(|role| view_for(role, relation))
+            .unwrap_or(PatientView::Pseudonymous);
+        let scope = self.manage_scope(actor).await?;
+        match self.transition_refusal(actor, &scope, row, from, to, view) {
+            None => Ok(()),
+            Some(Refusal::NotNow(message)) => Err(ServiceError::Conflict {
+                field: Some("status"),
+                message: message.to_owned(),
+            }),
+            Some(Refusal::NotAllowed(reason)) => Err(self
+                .deny(
+                    actor,
+                    ResourceType::Appointment,
+                    Some(row.id.clone()),
+                    reason,
+                )
+                .await),
+        }
+    }
+
+    /// A status change (not to `scheduled`) made ready to write: the row as it will be
+    /// written, its audit event with `audit_note`, and a completed visit's charge. Nothing is
+    /// written yet; [`Services::write_status_change_in`] writes it in the caller's
+    /// transaction. The caller has checked the change ([`Services::check_status_change`]).
+    pub(crate) async fn prepare_status_change(
+        &self,
+        actor: &Actor,
+        row: AppointmentRow,
+        patient: &PatientRow,
+        to: AppointmentStatus,
+        reason: Option<&str>,
+        audit_note: String,
+    ) -> Result<PreparedStatusChange, ServiceError> {
         let read_at = row.updated_at;
         let mut updated = row.clone();
         updated.status = to.as_str().to_owned();
@@ -2266,11 +2334,6 @@ impl Services {
                 Some(reason),
             )?;
         }
-        let id: AppointmentId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
         let mut event = self.appointment_event(
             actor,
             AuditAction::StatusChanged,
@@ -2283,84 +2346,84 @@ impl Services {
         } else {
             None
         };
-        // The automatic charge joins the patient's open invoice, which a desk may be
-        // changing at the same moment: such a collision rolls back and starts again (the
-        // appointment itself has not moved), so it never fails the completion. A visit
-        // charged by hand meanwhile is then seen as charged, and skipped.
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let txn = self.begin().await?;
-            if !store::update_appointment(&txn, updated.clone(), read_at).await? {
-                txn.rollback().await.map_err(StoreError::from)?;
-                return Ok(false);
-            }
-            let mut event = event.clone();
-            if let Some(charge) = &charge {
-                match crate::billing::add_charge_in(&txn, charge).await {
-                    Ok(crate::billing::ChargeOutcome::Added { invoice_id }) => {
-                        let charged = crate::billing::charge_event(
-                            self,
-                            actor,
-                            &invoice_id,
-                            patient.pseudonym_number,
-                            &format!("completed appointment {}", row.id),
-                        );
-                        self.append_in(&txn, charged).await?;
-                    }
-                    Ok(crate::billing::ChargeOutcome::AlreadyCharged { invoice_id }) => {
-                        tracing::info!(
-                            appointment_id = %id,
-                            invoice_id = %invoice_id,
-                            "appointment already charged; automatic charge skipped"
-                        );
-                        event.reason = Some(format!(
-                            "{}; already charged on invoice {invoice_id}, not charged again",
-                            event.reason.unwrap_or_default()
-                        ));
-                    }
-                    Ok(crate::billing::ChargeOutcome::Retry) | Err(StoreError::Contention(_))
-                        if attempts < CHARGE_ATTEMPTS =>
-                    {
-                        txn.rollback().await.map_err(StoreError::from)?;
-                        crate::pharmacy::contention_pause().await;
-                        continue;
-                    }
-                    Ok(crate::billing::ChargeOutcome::Retry) => {
-                        txn.rollback().await.map_err(StoreError::from)?;
-                        return Err(ServiceError::Conflict {
-                            field: Some("status"),
-                            message: "the patient's invoice was being changed at the same time: \
-                                      try again"
-                                .into(),
-                        });
-                    }
-                    Err(err) => {
-                        let _ = txn.rollback().await;
-                        return Err(err.into());
-                    }
-                }
-            }
-            if is_active(from) && !is_active(to) {
-                store::release_slots(&txn, id).await?;
-            }
-            if puts_on_care_team(from) != puts_on_care_team(to) {
-                self.refresh_care_team(&txn, patient_id).await?;
-            }
-            if to != AppointmentStatus::Scheduled {
-                // Its reminders are withdrawn; a request declined by staff is announced.
-                let declined = from == AppointmentStatus::Requested
-                    && to == AppointmentStatus::Cancelled
-                    && actor.role() != Some(Role::Patient);
-                self.appointment_ended_notifications(&txn, &row, patient, declined)
-                    .await?;
-            }
-            self.append_in(&txn, event).await?;
-            txn.commit().await.map_err(StoreError::from)?;
-            break;
+        Ok(PreparedStatusChange {
+            row,
+            updated,
+            event,
+            charge,
+        })
+    }
+
+    /// Writes a prepared status change inside `txn` with its side effects: the visit's
+    /// charge on completion (skipped, and said so in the audit event, when the visit was
+    /// charged already), slots released when it stops being active, the care team
+    /// refreshed, reminders withdrawn, the audit event. Anything but
+    /// [`StatusWrite::Written`] means nothing may be committed: the caller rolls back.
+    pub(crate) async fn write_status_change_in(
+        &self,
+        txn: &carevault_store::Transaction,
+        actor: &Actor,
+        patient: &PatientRow,
+        change: &PreparedStatusChange,
+    ) -> Result<StatusWrite, ServiceError> {
+        let row = &change.row;
+        let from = status_of(row)?;
+        let to = status_of(&change.updated)?;
+        let id: AppointmentId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let patient_id: PatientId = row
+            .patient_id
+            .parse()
+            .map_err(|_| ServiceError::Integrity)?;
+        if !store::update_appointment(txn, change.updated.clone(), row.updated_at).await? {
+            return Ok(StatusWrite::AppointmentChanged);
         }
-        tracing::info!(appointment_id = %id, from = %from, to = %to, "appointment status changed");
-        Ok(true)
+        let mut event = change.event.clone();
+        if let Some(charge) = &change.charge {
+            match crate::billing::add_charge_in(txn, charge).await {
+                Ok(crate::billing::ChargeOutcome::Added { invoice_id }) => {
+                    let charged = crate::billing::charge_event(
+                        self,
+                        actor,
+                        &invoice_id,
+                        patient.pseudonym_number,
+                        &format!("completed appointment {}", row.id),
+                    );
+                    self.append_in(txn, charged).await?;
+                }
+                Ok(crate::billing::ChargeOutcome::AlreadyCharged { invoice_id }) => {
+                    tracing::info!(
+                        appointment_id = %id,
+                        invoice_id = %invoice_id,
+                        "appointment already charged; automatic charge skipped"
+                    );
+                    event.reason = Some(format!(
+                        "{}; already charged on invoice {invoice_id}, not charged again",
+                        event.reason.unwrap_or_default()
+                    ));
+                }
+                // The patient's open invoice changed meanwhile: nothing may be written.
+                Ok(crate::billing::ChargeOutcome::Retry) | Err(StoreError::Contention(_)) => {
+                    return Ok(StatusWrite::InvoiceBusy);
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        if is_active(from) && !is_active(to) {
+            store::release_slots(txn, id).await?;
+        }
+        if puts_on_care_team(from) != puts_on_care_team(to) {
+            self.refresh_care_team(txn, patient_id).await?;
+        }
+        if to != AppointmentStatus::Scheduled {
+            // Its reminders are withdrawn; a request declined by staff is announced.
+            let declined = from == AppointmentStatus::Requested
+                && to == AppointmentStatus::Cancelled
+                && actor.role() != Some(Role::Patient);
+            self.appointment_ended_notifications(txn, row, patient, declined)
+                .await?;
+        }
+        self.append_in(txn, event).await?;
+        Ok(StatusWrite::Written)
     }
 
     /// The charge of a completed appointment: the consultation price of its type, if the
@@ -2634,6 +2697,35 @@ impl ManageScope {
 
 /// Why a status change is refused: not this actor's to make (403, recorded), or not now
 /// (409: the appointment's state or time does not allow it yet, or any more).
+/// What writing a status change came to (see [`Services::write_status_change_in`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusWrite {
+    Written,
+    /// The appointment changed since it was read: nothing may be written.
+    AppointmentChanged,
+    /// The patient's open invoice was being changed at the same moment: roll back and try
+    /// again.
+    InvoiceBusy,
+}
+
+/// The answer when the patient's invoice stayed busy through every attempt.
+pub(crate) fn invoice_busy() -> ServiceError {
+    ServiceError::Conflict {
+        field: Some("status"),
+        message: "the patient's invoice was being changed at the same time: try again".into(),
+    }
+}
+
+/// A status change ready to be written (see [`Services::prepare_status_change`]).
+pub(crate) struct PreparedStatusChange {
+    /// The appointment as read.
+    pub(crate) row: AppointmentRow,
+    /// The appointment as it will be written.
+    updated: AppointmentRow,
+    event: AuditEvent,
+    charge: Option<crate::billing::PreparedCharge>,
+}
+
 enum Refusal {
     NotAllowed(&'static str),
     NotNow(&'static str),

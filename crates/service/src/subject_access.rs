@@ -297,8 +297,8 @@ fn prescription_json(p: &PrescriptionView) -> Value {
         "quantity": p.quantity,
         "quantity_dispensed": p.quantity_dispensed,
         "instructions": p.instructions,
-        "acknowledged_warnings": p.acknowledged.as_ref().map(|(warnings, reason)| json!({
-            "warnings": warnings.iter().map(|w| json!({"kind": w.kind, "detail": w.detail})).collect::<Vec<_>>(),
+        "acknowledged_warnings": p.acknowledgement.as_ref().map(|reason| json!({
+            "warnings": p.warnings.iter().map(|w| json!({"kind": w.kind, "detail": w.detail})).collect::<Vec<_>>(),
             "reason": reason,
         })),
         "status_reason": p.status_reason,

@@ -98,6 +98,21 @@ pub async fn encounters_of(
         .await?)
 }
 
+/// The encounters of one appointment of `patient`, oldest first.
+pub async fn encounters_of_appointment(
+    conn: &impl Conn,
+    patient: PatientId,
+    appointment: &str,
+) -> Result<Vec<EncounterRow>, StoreError> {
+    Ok(encounters::Entity::find()
+        .filter(encounters::Column::PatientId.eq(patient.to_string()))
+        .filter(encounters::Column::AppointmentId.eq(appointment.to_owned()))
+        .order_by_asc(encounters::Column::CreatedAt)
+        .order_by_asc(encounters::Column::Id)
+        .all(conn)
+        .await?)
+}
+
 pub async fn insert_diagnosis(conn: &impl Conn, row: DiagnosisRow) -> Result<(), StoreError> {
     encounter_diagnoses::Entity::insert(row.into_active_model())
         .exec_without_returning(conn)

@@ -1,4 +1,6 @@
-//! Static assets, embedded in the binary at compile time (no CDN, nothing to install).
+//! Static assets, embedded in the binary at compile time (no CDN, nothing to install): the
+//! stylesheet, the logo and the encounter pages' script (`encounter.js`, progressive
+//! enhancement only).
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
@@ -10,6 +12,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "app.css",
         "text/css; charset=utf-8",
         include_bytes!("../assets/app.css"),
+    ),
+    (
+        "encounter.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/encounter.js"),
     ),
     (
         "logo.svg",

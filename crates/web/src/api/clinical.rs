@@ -656,12 +656,11 @@ pub struct PrescriptionRecord {
     quantity: u32,
     quantity_dispensed: u32,
     instructions: Option<String>,
-    /// The warnings acknowledged when it was written (care team, administrators and
-    /// pharmacists).
+    /// The warnings overridden when it was written (the care team, administrators and the
+    /// pharmacy only).
     #[serde(skip_serializing_if = "Option::is_none")]
     acknowledged_warnings: Option<Vec<PrescriptionWarningRecord>>,
-    /// The prescriber's reason for going ahead (care team, administrators and
-    /// pharmacists).
+    /// The prescriber's reason for going ahead (the same readers).
     #[serde(skip_serializing_if = "Option::is_none")]
     acknowledgement: Option<String>,
     status_reason: Option<String>,
@@ -673,13 +672,9 @@ pub struct PrescriptionRecord {
 
 impl From<PrescriptionView> for PrescriptionRecord {
     fn from(p: PrescriptionView) -> Self {
-        let (acknowledged_warnings, acknowledgement) = match p.acknowledged {
-            Some((warnings, reason)) => (
-                Some(warnings.into_iter().map(Into::into).collect()),
-                Some(reason),
-            ),
-            None => (None, None),
-        };
+        let acknowledged_warnings =
+            (!p.warnings.is_empty()).then(|| p.warnings.into_iter().map(Into::into).collect());
+        let acknowledgement = p.acknowledgement;
         Self {
             id: p.id,
             patient_id: p.patient_id.to_string(),

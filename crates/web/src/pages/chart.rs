@@ -400,8 +400,8 @@ pub(crate) fn render_chart(
             prescriber: p.prescriber_name.clone(),
             started: format_day(p.created_at),
             dispensed: format!("{} of {}", p.quantity_dispensed, p.quantity),
-            overridden: p.acknowledged.as_ref().map(|(warnings, reason)| {
-                let kinds: Vec<&str> = warnings.iter().map(|w| w.kind.as_str()).collect();
+            overridden: p.acknowledgement.as_ref().map(|reason| {
+                let kinds: Vec<&str> = p.warnings.iter().map(|w| w.kind.as_str()).collect();
                 format!("{} warning overridden: {reason}", kinds.join(" and "))
             }),
         })

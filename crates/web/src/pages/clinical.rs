@@ -1,11 +1,11 @@
 //! Clinical record pages: a patient's encounters and prescriptions (`/patients/{id}/clinical`,
-//! linked from the patient page), the new-encounter form with diagnosis rows and an ICD-10
-//! lookup that works without JavaScript (a GET search whose results also feed a
-//! `<datalist>`), the encounter page (the author's draft form and Sign button, the
-//! amendment form and every amendment with its before and after, nurses' treatment-note and
-//! vitals forms, the prescription form with its warnings and acknowledgement), the
-//! printable prescription, the patient portal (`/my/encounters`, `/my/prescriptions`) and
-//! the diagnoses report with its SVG chart and CSV.
+//! linked from the patient page), the encounter page, the printable prescription, the
+//! patient portal (`/my/encounters`, `/my/prescriptions`) and the diagnoses report with its
+//! SVG chart and CSV. A draft its author may edit is the one encounter form
+//! ([`super::encounter_form`]); every other encounter page shows what was recorded once —
+//! texts, diagnoses, appointment, vitals, prescriptions with the warnings overridden and
+//! why, notes and amendments — with the nurses' note and vitals forms on an open encounter,
+//! and, on a signed one, the amendment and prescription forms folded away.
 //!
 //! The service decides who may read and write; these handlers parse forms, call one use case,
 //! and redirect (303) or render the page again with the messages next to their fields (422,
@@ -20,14 +20,15 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use carevault_core::clinical::VitalsInput;
 use carevault_core::{PatientId, Role, ValidationErrors};
 use carevault_service::encounters::{
-    AmendmentInput, DiagnosisInput, EncounterInput, EncounterView, TEXT_FIELDS,
+    AmendmentInput, DiagnosisInput, EncounterView, TEXT_FIELDS, VitalsSubmission,
 };
 use carevault_service::prescriptions::{
     Prescribed, PrescriptionRequest, PrescriptionView, PrescriptionWarning,
 };
+
+use super::encounter_form;
 use carevault_service::{Actor, ServiceError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -53,11 +54,21 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             &["GET", "POST"],
             "/encounters/new",
             Page,
-            get(new_encounter_form).post(create_encounter),
+            get(encounter_form::new_form).post(encounter_form::submit_new),
         )
         .add(&["GET"], "/encounters/{id}", Page, get(encounter_page))
-        .add(&["POST"], "/encounters/{id}/edit", Page, post(edit_draft))
-        .add(&["POST"], "/encounters/{id}/sign", Page, post(sign))
+        .add(
+            &["POST"],
+            "/encounters/{id}/edit",
+            Page,
+            post(encounter_form::submit_draft),
+        )
+        .add(
+            &["POST"],
+            "/appointments/{id}/start",
+            Page,
+            post(encounter_form::start_appointment),
+        )
         .add(&["POST"], "/encounters/{id}/amend", Page, post(amend))
         .add(&["POST"], "/encounters/{id}/notes", Page, post(add_note))
         .add(&["POST"], "/encounters/{id}/vitals", Page, post(vitals))
@@ -84,11 +95,11 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
         )
 }
 
-fn time(at: DateTime<Utc>) -> String {
+pub(crate) fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn text_label(field: &str) -> &'static str {
+pub(crate) fn text_label(field: &str) -> &'static str {
     match field {
         "chief_complaint" => "Chief complaint",
         "history" => "History",
@@ -100,7 +111,7 @@ fn text_label(field: &str) -> &'static str {
     }
 }
 
-const VITAL_FIELDS: [(&str, &str); 8] = [
+pub(crate) const VITAL_FIELDS: [(&str, &str); 8] = [
     ("temperature_c", "Temperature (°C)"),
     ("pulse_bpm", "Pulse (/min)"),
     ("systolic_mmhg", "Systolic BP (mmHg)"),
@@ -111,17 +122,10 @@ const VITAL_FIELDS: [(&str, &str); 8] = [
     ("height_cm", "Height (cm)"),
 ];
 
-fn vital_label(field: &str) -> &'static str {
-    VITAL_FIELDS
-        .iter()
-        .find(|(f, _)| *f == field)
-        .map_or("Value", |(_, l)| l)
-}
-
 /// A submitted form as name/value pairs (the diagnosis rows have numbered names).
-type Pairs = Vec<(String, String)>;
+pub(crate) type Pairs = Vec<(String, String)>;
 
-fn value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
+pub(crate) fn value<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -173,12 +177,15 @@ pub struct NoteRow {
     pub text: String,
 }
 
+/// The appointment an encounter belongs to, as its page shows it.
 #[derive(Debug, Clone)]
-pub struct VitalsRow {
-    pub at: String,
-    pub by: String,
-    pub values: Vec<(&'static str, String)>,
-    pub bmi: Option<String>,
+pub struct AppointmentFacts {
+    pub href: String,
+    pub when: String,
+    pub department: String,
+    pub kind: &'static str,
+    pub status: String,
+    pub may_complete: bool,
 }
 
 /// An encounter as listed or shown.
@@ -196,13 +203,15 @@ pub struct EncounterRow {
     pub diagnoses: Vec<DiagnosisRow>,
     pub amendments: Vec<AmendmentRow>,
     pub notes: Vec<NoteRow>,
-    pub vitals: Vec<VitalsRow>,
+    /// The encounter's vitals, flagged (`None`: none recorded).
+    pub vitals_table: Option<crate::vitals_table::VitalsTable>,
+    pub appointment: Option<AppointmentFacts>,
     /// The version the draft form was drawn from (`updated_at` in microseconds).
     pub version: i64,
 }
 
 impl EncounterRow {
-    fn from_view(e: &EncounterView) -> Self {
+    pub(crate) fn from_view(e: &EncounterView) -> Self {
         Self {
             id: e.id.clone(),
             patient_id: e.patient_id.to_string(),
@@ -264,23 +273,30 @@ impl EncounterRow {
                     text: n.text.clone(),
                 })
                 .collect(),
-            vitals: e
-                .vitals
-                .iter()
-                .map(|v| VitalsRow {
-                    at: time(v.at),
-                    by: v.recorded_by.clone(),
-                    values: v
-                        .measurements
-                        .iter()
-                        .map(|m| (vital_label(m.field), m.value.clone()))
-                        .collect(),
-                    bmi: v
-                        .bmi
-                        .as_ref()
-                        .map(|b| format!("{} ({})", b.value, b.category.as_str())),
-                })
-                .collect(),
+            vitals_table: (!e.vitals.is_empty()).then(|| {
+                crate::vitals_table::VitalsTable::new(
+                    &format!("encounter-vitals-{}", e.id),
+                    "Vitals recorded on this encounter",
+                    &e.vitals,
+                    chrono_tz::UTC,
+                )
+            }),
+            appointment: e.appointment.as_ref().map(|a| AppointmentFacts {
+                href: format!("/appointments/{}", a.id),
+                when: format!(
+                    "{}–{} UTC",
+                    a.start.format("%Y-%m-%d %H:%M"),
+                    a.end.format("%H:%M")
+                ),
+                department: a.department.clone(),
+                kind: match a.kind.as_str() {
+                    "follow_up" => "Follow-up",
+                    "procedure" => "Procedure",
+                    _ => "Consultation",
+                },
+                status: a.status.as_str().replace('_', " "),
+                may_complete: a.may_complete,
+            }),
         }
     }
 }
@@ -301,7 +317,10 @@ pub struct PrescriptionRow {
     pub duration_days: u32,
     pub quantity: u32,
     pub instructions: Option<String>,
-    pub acknowledgement: Option<String>,
+    /// The warnings overridden when it was written: (kind, what matched).
+    pub warnings: Vec<(String, String)>,
+    /// The prescriber's reason for overriding them.
+    pub override_reason: Option<String>,
     pub created_at: String,
 }
 
@@ -321,15 +340,23 @@ impl From<&PrescriptionView> for PrescriptionRow {
             duration_days: p.duration_days,
             quantity: p.quantity,
             instructions: p.instructions.clone(),
-            acknowledgement: p.acknowledged.as_ref().map(|(w, reason)| {
-                let kinds: Vec<String> = w
-                    .iter()
-                    .map(|w| format!("{} ({})", w.kind, w.detail))
-                    .collect();
-                format!("{} — {}", kinds.join(", "), reason)
-            }),
+            warnings: p
+                .warnings
+                .iter()
+                .map(|w| (warning_label(&w.kind).to_owned(), w.detail.clone()))
+                .collect(),
+            override_reason: p.acknowledgement.clone(),
             created_at: time(p.created_at),
         }
+    }
+}
+
+/// A warning's kind in words.
+pub(crate) fn warning_label(kind: &str) -> &'static str {
+    match kind {
+        "allergy" => "Allergy",
+        "duplicate" => "Already prescribed",
+        _ => "Warning",
     }
 }
 
@@ -343,16 +370,32 @@ pub struct DiagnosisFormRow {
     pub index: usize,
     pub primary: bool,
     pub code: String,
+    /// The code's title, when the code is one of the list.
+    pub title: String,
     pub text: String,
     pub free_text: bool,
     pub error: Option<String>,
 }
 
-const BLANK_DIAGNOSIS_ROWS: usize = 2;
+impl DiagnosisFormRow {
+    /// Whether nothing was typed in it.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.code.trim().is_empty() && self.text.trim().is_empty()
+    }
+}
+
+/// The title of `code`, if it is one of the list.
+pub(crate) fn code_title(code: &str) -> String {
+    carevault_core::icd10::lookup(code)
+        .map(|c| c.title.to_owned())
+        .unwrap_or_default()
+}
+
+pub(crate) const BLANK_DIAGNOSIS_ROWS: usize = 2;
 
 /// Reads the numbered diagnosis rows `{prefix}{i}_kind|code|text|free`; blank rows are
 /// skipped. Returns the rows (for showing the form again) and the inputs with their row.
-fn diagnosis_rows(
+pub(crate) fn diagnosis_rows(
     pairs: &Pairs,
     prefix: &str,
 ) -> (Vec<DiagnosisFormRow>, Vec<(usize, DiagnosisInput)>) {
@@ -366,10 +409,12 @@ fn diagnosis_rows(
         {
             continue;
         }
+        let code = value(pairs, &name("code")).trim().to_owned();
         let row = DiagnosisFormRow {
             index,
             primary: value(pairs, &name("kind")) == "primary",
-            code: value(pairs, &name("code")).trim().to_owned(),
+            title: code_title(&code),
+            code,
             text: value(pairs, &name("text")).trim().to_owned(),
             free_text: !value(pairs, &name("free")).is_empty(),
             error: None,
@@ -391,7 +436,7 @@ fn diagnosis_rows(
 }
 
 /// Puts the service's messages about `{list}[k].…` beside row `k`'s inputs.
-fn attach_diagnosis_errors(
+pub(crate) fn attach_diagnosis_errors(
     rows: &mut [DiagnosisFormRow],
     submitted: &[(usize, DiagnosisInput)],
     list: &str,
@@ -423,7 +468,7 @@ fn attach_diagnosis_errors(
     }
 }
 
-fn blank_rows(rows: &mut Vec<DiagnosisFormRow>) {
+pub(crate) fn blank_rows(rows: &mut Vec<DiagnosisFormRow>) {
     let next = rows.iter().map(|r| r.index + 1).max().unwrap_or(0);
     for index in next..next + BLANK_DIAGNOSIS_ROWS {
         rows.push(DiagnosisFormRow {
@@ -442,7 +487,10 @@ pub struct TextInput {
     pub error: Option<String>,
 }
 
-fn text_inputs(values: &HashMap<String, String>, errors: &ValidationErrors) -> Vec<TextInput> {
+pub(crate) fn text_inputs(
+    values: &HashMap<String, String>,
+    errors: &ValidationErrors,
+) -> Vec<TextInput> {
     TEXT_FIELDS
         .iter()
         .map(|name| TextInput {
@@ -454,7 +502,10 @@ fn text_inputs(values: &HashMap<String, String>, errors: &ValidationErrors) -> V
         .collect()
 }
 
-fn texts_from(pairs: &Pairs, only_changed_from: Option<&EncounterView>) -> HashMap<String, String> {
+pub(crate) fn texts_from(
+    pairs: &Pairs,
+    only_changed_from: Option<&EncounterView>,
+) -> HashMap<String, String> {
     TEXT_FIELDS
         .iter()
         .filter_map(|name| {
@@ -478,7 +529,7 @@ pub struct Icd10Lookup {
 }
 
 impl Icd10Lookup {
-    fn search(query: &str) -> Self {
+    pub(crate) fn search(query: &str) -> Self {
         let query = query.trim();
         if query.is_empty() {
             return Self::default();
@@ -494,7 +545,8 @@ impl Icd10Lookup {
     }
 }
 
-/// The prescription form's values.
+/// The prescription form's values (named as here in the prescription form of a signed
+/// encounter, and with an `rx_` prefix in the encounter form).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PrescriptionForm {
     /// A formulary drug's id, or empty for free text.
@@ -520,9 +572,206 @@ pub struct PrescriptionForm {
     pub acknowledgement: String,
 }
 
-fn blank(text: &str) -> Option<String> {
+impl PrescriptionForm {
+    /// The fields named `{prefix}drug_name` … of a submitted form.
+    pub(crate) fn from_pairs(pairs: &Pairs, prefix: &str) -> Self {
+        let get = |name: &str| value(pairs, &format!("{prefix}{name}")).to_owned();
+        Self {
+            drug_id: get("drug_id"),
+            drug_name: get("drug_name"),
+            generic_name: get("generic_name"),
+            dose: get("dose"),
+            route: get("route"),
+            frequency: get("frequency"),
+            duration_days: get("duration_days"),
+            quantity: get("quantity"),
+            instructions: get("instructions"),
+            acknowledgement: get("acknowledgement"),
+        }
+    }
+
+    /// Whether no prescription was typed (the acknowledgement alone is not one).
+    pub(crate) fn is_blank(&self) -> bool {
+        [
+            &self.drug_id,
+            &self.drug_name,
+            &self.generic_name,
+            &self.dose,
+            &self.route,
+            &self.frequency,
+            &self.duration_days,
+            &self.quantity,
+            &self.instructions,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    }
+
+    /// The request for the service.
+    pub(crate) fn request(&self, encounter_id: &str) -> PrescriptionRequest {
+        PrescriptionRequest {
+            encounter_id: encounter_id.to_owned(),
+            drug_id: blank(&self.drug_id),
+            drug_name: self.drug_name.clone(),
+            generic_name: blank(&self.generic_name),
+            dose: self.dose.clone(),
+            route: self.route.clone(),
+            frequency: self.frequency.clone(),
+            duration_days: self.duration_days.clone(),
+            quantity: self.quantity.clone(),
+            instructions: blank(&self.instructions),
+            acknowledgement: blank(&self.acknowledgement),
+        }
+    }
+}
+
+/// A prescription fieldset as shown: the values and the messages beside them.
+#[derive(Debug, Clone, Default)]
+pub struct RxFields {
+    pub values: PrescriptionForm,
+    /// (field, message), the fields named as in a prescription request (`drug_name`).
+    pub errors: Vec<(String, String)>,
+}
+
+impl RxFields {
+    /// The fields with the messages of `errors` whose field starts with `prefix`.
+    pub(crate) fn with_errors(
+        values: PrescriptionForm,
+        errors: &ValidationErrors,
+        prefix: &str,
+    ) -> Self {
+        Self {
+            values,
+            errors: errors
+                .0
+                .iter()
+                .filter_map(|e| {
+                    e.field
+                        .strip_prefix(prefix)
+                        .map(|f| (f.to_owned(), e.message.clone()))
+                })
+                .collect(),
+        }
+    }
+
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// The active formulary drugs a doctor may prescribe from: `(id, label)`.
+pub(crate) async fn formulary(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<(String, String)>, PageError> {
+    Ok(state
+        .services
+        .formulary_for_prescribing(actor)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let label = format!("{} ({}) {} {}", d.name, d.generic_name, d.strength, d.form);
+            (d.id, label)
+        })
+        .collect())
+}
+
+pub(crate) fn blank(text: &str) -> Option<String> {
     let t = text.trim();
     (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// A vitals input with its value and message.
+#[derive(Debug, Clone)]
+pub struct VitalInput {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+/// The vitals inputs of a submitted form (fields named as in [`VITAL_FIELDS`]), with the
+/// messages of `errors` under `prefix` (`vitals.` in the encounter form).
+pub(crate) fn vital_inputs(
+    pairs: &Pairs,
+    errors: &ValidationErrors,
+    prefix: &str,
+) -> Vec<VitalInput> {
+    VITAL_FIELDS
+        .iter()
+        .map(|(name, label)| VitalInput {
+            name,
+            label,
+            value: value(pairs, name).trim().to_owned(),
+            error: errors
+                .message_for(&format!("{prefix}{name}"))
+                .map(str::to_owned),
+        })
+        .collect()
+}
+
+/// The raw vitals of a submitted form, for the service.
+pub(crate) fn vitals_submission(pairs: &Pairs) -> VitalsSubmission {
+    let get = |name: &str| blank(value(pairs, name));
+    VitalsSubmission {
+        temperature_c: get("temperature_c"),
+        pulse_bpm: get("pulse_bpm"),
+        systolic_mmhg: get("systolic_mmhg"),
+        diastolic_mmhg: get("diastolic_mmhg"),
+        respiratory_rate: get("respiratory_rate"),
+        spo2_percent: get("spo2_percent"),
+        weight_kg: get("weight_kg"),
+        height_cm: get("height_cm"),
+    }
+}
+
+/// What a submit button of a form with a lookup asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FormAction {
+    Save,
+    Sign,
+    /// Search the ICD-10 list; nothing is saved.
+    Lookup,
+    /// Put this code into the first empty diagnosis row; nothing is saved.
+    Use(String),
+}
+
+pub(crate) fn form_action(pairs: &Pairs) -> FormAction {
+    match value(pairs, "action").trim() {
+        "sign" => FormAction::Sign,
+        "lookup" => FormAction::Lookup,
+        other => match other.strip_prefix("use:") {
+            Some(code) => FormAction::Use(code.trim().to_owned()),
+            None => FormAction::Save,
+        },
+    }
+}
+
+/// Puts `code` into the first empty row (a new row if none is empty).
+pub(crate) fn use_code(rows: &mut Vec<DiagnosisFormRow>, code: &str) {
+    let title = code_title(code);
+    let code =
+        carevault_core::icd10::lookup(code).map_or_else(|| code.to_owned(), |c| c.code.to_owned());
+    match rows.iter_mut().find(|r| r.is_empty()) {
+        Some(row) => {
+            row.code = code;
+            row.title = title;
+            row.free_text = false;
+        }
+        None => {
+            let index = rows.iter().map(|r| r.index + 1).max().unwrap_or(0);
+            rows.push(DiagnosisFormRow {
+                index,
+                primary: rows.is_empty(),
+                code,
+                title,
+                ..DiagnosisFormRow::default()
+            });
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -604,116 +853,7 @@ pub async fn patient_clinical(
 }
 
 // ---------------------------------------------------------------------------------------
-// The new-encounter form
-// ---------------------------------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "encounter_form.html")]
-struct EncounterFormPage {
-    layout: Layout,
-    patient_id: String,
-    kind: String,
-    texts: Vec<TextInput>,
-    diagnoses: Vec<DiagnosisFormRow>,
-    diagnoses_error: Option<String>,
-    lookup: Icd10Lookup,
-    errors: ValidationErrors,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct NewEncounterQuery {
-    #[serde(default)]
-    patient: String,
-    #[serde(default)]
-    icd10: String,
-}
-
-/// `GET /encounters/new?patient=…[&icd10=…]`: the form (doctors); `icd10` runs the lookup.
-pub async fn new_encounter_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
-    let query: NewEncounterQuery = query_params(raw.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
-    let id = path_patient_id(&query.patient)?;
-    if actor.role() != Some(Role::Doctor) {
-        return Err(PageError::Status(
-            StatusCode::FORBIDDEN,
-            Some("Encounters are written by doctors in the care team.".into()),
-        ));
-    }
-    let mut diagnoses = Vec::new();
-    blank_rows(&mut diagnoses);
-    diagnoses.truncate(BLANK_DIAGNOSIS_ROWS);
-    if let Some(first) = diagnoses.first_mut() {
-        first.primary = true;
-    }
-    render(&EncounterFormPage {
-        layout: Layout::new(&state, &actor, "New encounter", "/patients", csrf),
-        patient_id: id.to_string(),
-        kind: "consultation".into(),
-        texts: text_inputs(&HashMap::new(), &ValidationErrors::new()),
-        diagnoses,
-        diagnoses_error: None,
-        lookup: Icd10Lookup::search(&query.icd10),
-        errors: ValidationErrors::new(),
-    })
-}
-
-/// `POST /encounters/new`: creates the draft, then to its page; or the form again (422).
-pub async fn create_encounter(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, PageError> {
-    let patient = value(&pairs, "patient_id").trim().to_owned();
-    let kind = value(&pairs, "kind").to_owned();
-    let texts = texts_from(&pairs, None);
-    let (mut rows, submitted) = diagnosis_rows(&pairs, "dx");
-    let result = state
-        .services
-        .create_encounter(
-            &actor,
-            EncounterInput {
-                patient_id: patient.clone(),
-                appointment_id: blank(value(&pairs, "appointment_id")),
-                kind: blank(&kind),
-                texts: texts.clone(),
-                diagnoses: submitted.iter().map(|(_, d)| d.clone()).collect(),
-            },
-        )
-        .await;
-    let errors = match result {
-        Ok(view) => {
-            return Ok(
-                Redirect::to(&format!("/encounters/{}?notice=encounter-saved", view.id))
-                    .into_response(),
-            );
-        }
-        Err(ServiceError::Validation(errors)) => errors,
-        Err(other) => return Err(other.into()),
-    };
-    attach_diagnosis_errors(&mut rows, &submitted, "diagnoses", &errors);
-    blank_rows(&mut rows);
-    let mut response = render(&EncounterFormPage {
-        layout: Layout::new(&state, &actor, "New encounter", "/patients", csrf),
-        patient_id: patient,
-        kind,
-        texts: text_inputs(&texts, &errors),
-        diagnoses: rows,
-        diagnoses_error: errors.message_for("diagnoses").map(str::to_owned),
-        lookup: Icd10Lookup::default(),
-        errors,
-    })?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
-}
-
-// ---------------------------------------------------------------------------------------
-// The encounter page
+// The encounter page (what was recorded, once)
 // ---------------------------------------------------------------------------------------
 
 /// Which of the page's forms the messages belong to.
@@ -721,20 +861,10 @@ pub async fn create_encounter(
 enum Which {
     #[default]
     None,
-    Edit,
     Amend,
     Note,
     Vitals,
     Prescription,
-}
-
-/// A vitals input with its value and message.
-#[derive(Debug, Clone)]
-pub struct VitalInput {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub value: String,
-    pub error: Option<String>,
 }
 
 #[derive(Template)]
@@ -742,26 +872,22 @@ pub struct VitalInput {
 struct EncounterPage {
     layout: Layout,
     e: EncounterRow,
-    may_edit: bool,
-    may_sign: bool,
     may_amend: bool,
     may_add_note: bool,
     may_prescribe: bool,
+    /// Offer "Add to problem list" beside each current diagnosis.
+    may_add_problem: bool,
     patient_href: Option<String>,
-    /// The draft form.
-    edit_kind: String,
-    edit_texts: Vec<TextInput>,
-    edit_diagnoses: Vec<DiagnosisFormRow>,
-    /// The amendment form.
+    /// The amendment form (folded unless it is being corrected).
     amend_reason: String,
     amend_texts: Vec<TextInput>,
     amend_diagnoses: Vec<DiagnosisFormRow>,
     /// The note form.
     note_text: String,
     vitals: Vec<VitalInput>,
-    rx: PrescriptionForm,
+    /// The prescription form (folded unless it is being corrected).
+    rx: RxFields,
     rx_warnings: Vec<PrescriptionWarning>,
-    /// The active formulary drugs offered in the prescription form: `(id, label)`.
     formulary: Vec<(String, String)>,
     prescriptions: Vec<PrescriptionRow>,
     lookup: Icd10Lookup,
@@ -769,14 +895,15 @@ struct EncounterPage {
     which: Which,
     /// A message for the whole form named by `which`.
     form_error: Option<String>,
+    /// The page holds typed values that are not saved (the script asks before leaving).
+    unsaved: bool,
 }
 
 impl EncounterPage {
     fn is(&self, which: &str) -> bool {
         matches!(
             (self.which, which),
-            (Which::Edit, "edit")
-                | (Which::Amend, "amend")
+            (Which::Amend, "amend")
                 | (Which::Note, "note")
                 | (Which::Vitals, "vitals")
                 | (Which::Prescription, "rx")
@@ -790,6 +917,15 @@ impl EncounterPage {
             None
         }
     }
+
+    /// The drug the warnings are about.
+    fn warned_drug(&self) -> &str {
+        &self.rx.values.drug_name
+    }
+
+    fn warning_label(&self, kind: &str) -> &'static str {
+        warning_label(kind)
+    }
 }
 
 async fn build_page(
@@ -798,111 +934,85 @@ async fn build_page(
     csrf: String,
     view: EncounterView,
     notice_code: Option<&str>,
-    icd10: &str,
 ) -> Result<EncounterPage, PageError> {
     let role = actor.role();
-    let prescriptions = if matches!(
-        role,
-        Some(Role::Doctor | Role::Nurse | Role::Admin | Role::Patient)
-    ) {
-        state
-            .services
-            .list_prescriptions(actor, view.patient_id)
-            .await?
-            .iter()
-            .filter(|p| p.encounter_id == view.id)
-            .map(Into::into)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let prescriptions = encounter_prescriptions(state, actor, &view).await?;
     let current: HashMap<String, String> = TEXT_FIELDS
         .iter()
         .filter_map(|f| view.text(f).map(|t| ((*f).to_owned(), t.to_owned())))
         .collect();
-    let mut edit_diagnoses: Vec<DiagnosisFormRow> = view
-        .diagnoses
-        .iter()
-        .filter(|d| d.retracted_at.is_none())
-        .enumerate()
-        .map(|(index, d)| DiagnosisFormRow {
-            index,
-            primary: d.kind.as_str() == "primary",
-            code: d.code.clone().unwrap_or_default(),
-            text: if d.free_text {
-                d.text.clone()
-            } else {
-                String::new()
-            },
-            free_text: d.free_text,
-            error: None,
-        })
-        .collect();
-    blank_rows(&mut edit_diagnoses);
     let mut amend_diagnoses = Vec::new();
     blank_rows(&mut amend_diagnoses);
     let title = format!("Encounter: {}", view.patient_label);
     let layout = Layout::new(state, actor, &title, "/patients", csrf)
         .with_notice(clinical_notice(notice_code));
     let is_staff = role.is_some_and(Role::is_staff);
-    let may_prescribe = role == Some(Role::Doctor) && (view.may_edit || view.may_amend);
+    let may_prescribe = role == Some(Role::Doctor) && view.may_amend;
     let formulary = if may_prescribe {
-        state
-            .services
-            .formulary_for_prescribing(actor)
-            .await?
-            .into_iter()
-            .map(|d| {
-                let label = format!("{} ({}) {} {}", d.name, d.generic_name, d.strength, d.form);
-                (d.id, label)
-            })
-            .collect()
+        formulary(state, actor).await?
     } else {
         Vec::new()
     };
     Ok(EncounterPage {
         layout,
-        may_edit: view.may_edit,
-        may_sign: view.may_sign,
         may_amend: view.may_amend,
         may_add_note: view.may_add_note,
         may_prescribe,
+        may_add_problem: view.may_amend,
         patient_href: is_staff.then(|| format!("/patients/{}", view.patient_id)),
-        edit_kind: view.kind.as_str().to_owned(),
-        edit_texts: text_inputs(&current, &ValidationErrors::new()),
-        edit_diagnoses,
         amend_reason: String::new(),
         amend_texts: text_inputs(&current, &ValidationErrors::new()),
         amend_diagnoses,
         note_text: String::new(),
-        vitals: VITAL_FIELDS
-            .iter()
-            .map(|(name, label)| VitalInput {
-                name,
-                label,
-                value: String::new(),
-                error: None,
-            })
-            .collect(),
-        rx: PrescriptionForm::default(),
+        vitals: vital_inputs(&Vec::new(), &ValidationErrors::new(), ""),
+        rx: RxFields::default(),
         rx_warnings: Vec::new(),
         formulary,
         prescriptions,
-        lookup: Icd10Lookup::search(icd10),
+        lookup: Icd10Lookup::default(),
         errors: ValidationErrors::new(),
         which: Which::None,
         form_error: None,
+        unsaved: false,
         e: EncounterRow::from_view(&view),
     })
 }
 
+/// The prescriptions written from an encounter, for those who read them with it.
+pub(crate) async fn encounter_prescriptions(
+    state: &AppState,
+    actor: &Actor,
+    view: &EncounterView,
+) -> Result<Vec<PrescriptionRow>, PageError> {
+    if !matches!(
+        actor.role(),
+        Some(Role::Doctor | Role::Nurse | Role::Admin | Role::Patient)
+    ) {
+        return Ok(Vec::new());
+    }
+    Ok(state
+        .services
+        .list_prescriptions(actor, view.patient_id)
+        .await?
+        .iter()
+        .filter(|p| p.encounter_id == view.id)
+        .map(Into::into)
+        .collect())
+}
+
 /// The notices of these pages (a fixed set: nothing from the URL is echoed).
-fn clinical_notice(code: Option<&str>) -> Option<&'static str> {
+pub(crate) fn clinical_notice(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "encounter-saved" => Some("The encounter has been saved as a draft."),
+        "encounter-saved-rx" => {
+            Some("The encounter has been saved as a draft and the prescription written.")
+        }
         "encounter-signed" => {
             Some("The encounter has been signed. Corrections are now amendments.")
         }
+        "encounter-signed-completed" => Some(
+            "The encounter has been signed and the appointment completed. Corrections are now amendments.",
+        ),
         "encounter-amended" => Some("The amendment has been recorded; the original stays visible."),
         "note-added" => Some("The treatment note has been added."),
         "vitals-recorded" => Some("The vitals have been recorded."),
@@ -911,7 +1021,7 @@ fn clinical_notice(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
-fn encounter_id(raw: &str) -> Result<String, PageError> {
+pub(crate) fn encounter_id(raw: &str) -> Result<String, PageError> {
     raw.trim()
         .parse::<uuid::Uuid>()
         .map(|id| id.to_string())
@@ -921,10 +1031,10 @@ fn encounter_id(raw: &str) -> Result<String, PageError> {
 #[derive(Debug, Default, Deserialize)]
 struct EncounterQuery {
     notice: Option<String>,
-    icd10: Option<String>,
 }
 
-/// `GET /encounters/{id}[?icd10=…]`.
+/// `GET /encounters/{id}`: the one form for its author's draft; what was recorded for
+/// everyone else and once signed.
 pub async fn encounter_page(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
@@ -936,19 +1046,15 @@ pub async fn encounter_page(
     let query: EncounterQuery =
         query_params(raw.as_deref().unwrap_or_default()).unwrap_or_default();
     let view = state.services.get_encounter(&actor, &id).await?;
-    let page = build_page(
-        &state,
-        &actor,
-        csrf,
-        view,
-        query.notice.as_deref(),
-        query.icd10.as_deref().unwrap_or_default(),
-    )
-    .await?;
+    if view.may_edit {
+        return encounter_form::draft_page(&state, &actor, csrf, view, query.notice.as_deref())
+            .await;
+    }
+    let page = build_page(&state, &actor, csrf, view, query.notice.as_deref()).await?;
     render(&page)
 }
 
-fn redirect(id: &str, notice: &str) -> Response {
+pub(crate) fn redirect(id: &str, notice: &str) -> Response {
     Redirect::to(&format!("/encounters/{id}?notice={notice}")).into_response()
 }
 
@@ -970,83 +1076,19 @@ async fn again(
         other => return Err(other.into()),
     };
     let view = state.services.get_encounter(actor, id).await?;
-    let mut page = build_page(state, actor, csrf, view, None, "").await?;
+    let mut page = build_page(state, actor, csrf, view, None).await?;
     page.which = which;
     page.errors = errors;
     page.form_error = form_error;
+    page.unsaved = true;
     fill(&mut page);
     let mut response = render(&page)?;
     *response.status_mut() = status;
     Ok(response)
 }
 
-/// `POST /encounters/{id}/edit`: the author saves the draft.
-pub async fn edit_draft(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    Path(id): Path<String>,
-    Form(pairs): Form<Pairs>,
-) -> Result<Response, PageError> {
-    let id = encounter_id(&id)?;
-    let current = state.services.get_encounter(&actor, &id).await?;
-    let seen = value(&pairs, "seen")
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .map(carevault_core::time::from_micros);
-    let texts = texts_from(&pairs, None);
-    let (mut rows, submitted) = diagnosis_rows(&pairs, "dx");
-    let kind = value(&pairs, "kind").to_owned();
-    let result = state
-        .services
-        .update_draft_encounter(
-            &actor,
-            &id,
-            EncounterInput {
-                patient_id: current.patient_id.to_string(),
-                appointment_id: current.appointment_id.clone(),
-                kind: blank(&kind),
-                texts: texts.clone(),
-                diagnoses: submitted.iter().map(|(_, d)| d.clone()).collect(),
-            },
-            seen,
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(redirect(&id, "encounter-saved")),
-        Err(err) => {
-            let errors = match &err {
-                ServiceError::Validation(e) => e.clone(),
-                _ => ValidationErrors::new(),
-            };
-            attach_diagnosis_errors(&mut rows, &submitted, "diagnoses", &errors);
-            blank_rows(&mut rows);
-            again(&state, &actor, csrf, &id, Which::Edit, err, |page| {
-                page.edit_kind = kind;
-                page.edit_texts = text_inputs(&texts, &errors);
-                page.edit_diagnoses = rows;
-            })
-            .await
-        }
-    }
-}
-
-/// `POST /encounters/{id}/sign`.
-pub async fn sign(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = encounter_id(&id)?;
-    match state.services.sign_encounter(&actor, &id).await {
-        Ok(_) => Ok(redirect(&id, "encounter-signed")),
-        Err(err) => again(&state, &actor, csrf, &id, Which::Edit, err, |_| {}).await,
-    }
-}
-
-/// `POST /encounters/{id}/amend`: a correction of a signed encounter, with a reason.
+/// `POST /encounters/{id}/amend`: a correction of a signed encounter, with a reason. Its
+/// "Look up" and "Use …" buttons search the ICD-10 list and fill a row, saving nothing.
 pub async fn amend(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
@@ -1064,6 +1106,25 @@ pub async fn amend(
         .map(|(_, v)| v.clone())
         .collect();
     let reason = value(&pairs, "reason").to_owned();
+    let mut all = texts_from(&pairs, None);
+    all.retain(|_, v| !v.is_empty());
+    let action = form_action(&pairs);
+    if matches!(action, FormAction::Lookup | FormAction::Use(_)) {
+        if let FormAction::Use(code) = &action {
+            use_code(&mut rows, code);
+        }
+        if rows.iter().all(|r| !r.is_empty()) {
+            blank_rows(&mut rows);
+        }
+        let mut page = build_page(&state, &actor, csrf, current, None).await?;
+        page.which = Which::Amend;
+        page.unsaved = true;
+        page.amend_reason = reason;
+        page.amend_texts = text_inputs(&all, &ValidationErrors::new());
+        page.amend_diagnoses = rows;
+        page.lookup = Icd10Lookup::search(value(&pairs, "icd10"));
+        return render(&page);
+    }
     let result = state
         .services
         .amend_encounter(
@@ -1086,8 +1147,6 @@ pub async fn amend(
             };
             attach_diagnosis_errors(&mut rows, &submitted, "add_diagnoses", &errors);
             blank_rows(&mut rows);
-            let mut all = texts_from(&pairs, None);
-            all.retain(|_, v| !v.is_empty());
             again(&state, &actor, csrf, &id, Which::Amend, err, |page| {
                 page.amend_reason = reason;
                 page.amend_texts = text_inputs(&all, &errors);
@@ -1134,7 +1193,8 @@ pub async fn add_note(
     }
 }
 
-/// `POST /encounters/{id}/vitals`: vitals on this open encounter.
+/// `POST /encounters/{id}/vitals`: vitals on this open encounter (the care team's nurses;
+/// the author records them with the draft's form).
 pub async fn vitals(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
@@ -1144,21 +1204,10 @@ pub async fn vitals(
 ) -> Result<Response, PageError> {
     let id = encounter_id(&id)?;
     let current = state.services.get_encounter(&actor, &id).await?;
-    let get = |name: &str| blank(value(&pairs, name));
-    let raw: Vec<Option<String>> = VITAL_FIELDS.iter().map(|(n, _)| get(n)).collect();
-    let input = VitalsInput {
-        temperature_c: raw[0].as_deref(),
-        pulse_bpm: raw[1].as_deref(),
-        systolic_mmhg: raw[2].as_deref(),
-        diastolic_mmhg: raw[3].as_deref(),
-        respiratory_rate: raw[4].as_deref(),
-        spo2_percent: raw[5].as_deref(),
-        weight_kg: raw[6].as_deref(),
-        height_cm: raw[7].as_deref(),
-    };
+    let raw = vitals_submission(&pairs);
     match state
         .services
-        .record_vitals(&actor, current.patient_id, Some(&id), &input)
+        .record_vitals(&actor, current.patient_id, Some(&id), &raw.input())
         .await
     {
         Ok(_) => Ok(redirect(&id, "vitals-recorded")),
@@ -1168,24 +1217,16 @@ pub async fn vitals(
                 _ => ValidationErrors::new(),
             };
             again(&state, &actor, csrf, &id, Which::Vitals, err, |page| {
-                page.vitals = VITAL_FIELDS
-                    .iter()
-                    .zip(raw)
-                    .map(|((name, label), v)| VitalInput {
-                        name,
-                        label,
-                        value: v.unwrap_or_default(),
-                        error: errors.message_for(name).map(str::to_owned),
-                    })
-                    .collect();
+                page.vitals = vital_inputs(&pairs, &errors, "");
             })
             .await
         }
     }
 }
 
-/// `POST /encounters/{id}/prescriptions`: prescribes; warnings come back as a 409 page with
-/// the acknowledgement field.
+/// `POST /encounters/{id}/prescriptions`: prescribes from a signed encounter; warnings
+/// come back as a 409 page with the warning box, and the acknowledgement field in it, at the
+/// top.
 pub async fn prescribe(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
@@ -1194,38 +1235,25 @@ pub async fn prescribe(
     Form(form): Form<PrescriptionForm>,
 ) -> Result<Response, PageError> {
     let id = encounter_id(&id)?;
-    let result = state
-        .services
-        .prescribe(
-            &actor,
-            PrescriptionRequest {
-                encounter_id: id.clone(),
-                drug_id: blank(&form.drug_id),
-                drug_name: form.drug_name.clone(),
-                generic_name: blank(&form.generic_name),
-                dose: form.dose.clone(),
-                route: form.route.clone(),
-                frequency: form.frequency.clone(),
-                duration_days: form.duration_days.clone(),
-                quantity: form.quantity.clone(),
-                instructions: blank(&form.instructions),
-                acknowledgement: blank(&form.acknowledgement),
-            },
-        )
-        .await;
+    let result = state.services.prescribe(&actor, form.request(&id)).await;
     match result {
         Ok(Prescribed::Written(_)) => Ok(redirect(&id, "prescription-written")),
         Ok(Prescribed::NeedsAcknowledgement(warnings)) => {
             let view = state.services.get_encounter(&actor, &id).await?;
-            let mut page = build_page(&state, &actor, csrf, view, None, "").await?;
+            let mut page = build_page(&state, &actor, csrf, view, None).await?;
             page.which = Which::Prescription;
-            page.rx = form;
+            page.unsaved = true;
+            page.rx = RxFields::with_errors(form, &ValidationErrors::new(), "");
             page.rx_warnings = warnings;
             let mut response = render(&page)?;
             *response.status_mut() = StatusCode::CONFLICT;
             Ok(response)
         }
         Err(err) => {
+            let errors = match &err {
+                ServiceError::Validation(e) => e.clone(),
+                _ => ValidationErrors::new(),
+            };
             again(
                 &state,
                 &actor,
@@ -1234,7 +1262,7 @@ pub async fn prescribe(
                 Which::Prescription,
                 err,
                 |page| {
-                    page.rx = form;
+                    page.rx = RxFields::with_errors(form, &errors, "");
                 },
             )
             .await

@@ -14,6 +14,7 @@ pub mod clinical;
 pub mod dashboard;
 pub mod documents;
 pub mod emergency;
+pub mod encounter_form;
 pub mod login;
 pub mod notifications;
 pub mod nursing;

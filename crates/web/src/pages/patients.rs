@@ -1357,6 +1357,7 @@ pub async fn research_export(
 mod tests {
     use super::*;
     use carevault_core::masking::PatientView;
+    use carevault_service::patients::editable_fields;
 
     #[test]
     fn an_emptied_input_clears_and_a_missing_one_keeps() {

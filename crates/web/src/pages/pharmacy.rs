@@ -746,16 +746,11 @@ async fn dispensing_page(
                         .format("%Y-%m-%d")
                         .to_string(),
                     warnings: p
-                        .acknowledged
-                        .as_ref()
-                        .map(|(warnings, _)| {
-                            warnings
-                                .iter()
-                                .map(|w| warning_line(&w.kind, &w.detail))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    override_reason: p.acknowledged.as_ref().map(|(_, reason)| reason.clone()),
+                        .warnings
+                        .iter()
+                        .map(|w| warning_line(&w.kind, &w.detail))
+                        .collect(),
+                    override_reason: p.acknowledgement.clone(),
                     drug: match &p.generic_name {
                         Some(generic) => format!("{} ({generic})", p.drug_name),
                         None => p.drug_name.clone(),
@@ -1055,8 +1050,13 @@ mod tests {
 
     use super::allergy_lines;
 
+    fn patient() -> carevault_core::PatientId {
+        "01234567-89ab-7def-8123-456789abcdef".parse().unwrap()
+    }
+
     fn list(statement: AllergyStatement) -> AllergyList {
         AllergyList {
+            patient_id: patient(),
             statement,
             history: Vec::new(),
         }
@@ -1075,6 +1075,8 @@ mod tests {
             allergy_lines(Some(&list(AllergyStatement::NoKnownAllergies {
                 recorded_by: "Nurse".into(),
                 recorded_at: at,
+                id: "n".into(),
+                recorded_as: None,
             }))),
             ("none", Vec::new())
         );
@@ -1088,6 +1090,14 @@ mod tests {
             status: AllergyStatus::Active,
             recorded_by: "Dr. Smith".into(),
             recorded_at: at,
+            patient_id: patient(),
+            kind: None,
+            no_known_allergies: false,
+            transcribed: false,
+            recorded_as: None,
+            status_reason: None,
+            updated_by: None,
+            updated_at: at,
         };
         assert_eq!(
             allergy_lines(Some(&list(AllergyStatement::Allergies(vec![penicillin])))),

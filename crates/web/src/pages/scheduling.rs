@@ -351,6 +351,8 @@ struct AppointmentItem {
     day: String,
     time: String,
     patient: String,
+    /// The patient's chart, when the patient is shown by name.
+    patient_href: Option<String>,
     /// The patient is shown by pseudonym.
     pseudonym: bool,
     clinician: String,
@@ -377,6 +379,8 @@ fn item(state: &AppState, a: &AppointmentView) -> AppointmentItem {
             local(state, a.end, "%H:%M")
         ),
         patient: a.patient_label.clone(),
+        patient_href: (visibility(a.patient_view, PatientField::FamilyName) == Visibility::Clear)
+            .then(|| format!("/patients/{}", a.patient_id)),
         pseudonym: visibility(a.patient_view, PatientField::FamilyName) == Visibility::Pseudonym,
         clinician: a
             .clinician_name
@@ -1728,6 +1732,8 @@ struct DayListPage {
     return_to: &'static str,
     show_clinician: bool,
     empty: &'static str,
+    /// "Start" opens the appointment's encounter (a doctor's own day).
+    starts_encounters: bool,
 }
 
 /// `GET /my/day`: the signed-in clinician's appointments today.
@@ -1760,6 +1766,20 @@ pub async fn my_day(
             },
         )
         .await?;
+    // A doctor's "Start" opens the encounter (the service decides whether they may).
+    let starts_encounters = actor.role() == Some(Role::Doctor);
+    let items = list
+        .iter()
+        .map(|a| {
+            let mut shown = item(&state, a);
+            if starts_encounters {
+                shown
+                    .actions
+                    .retain(|act| act.status != AppointmentStatus::InProgress.as_str());
+            }
+            shown
+        })
+        .collect();
     render(&DayListPage {
         layout: Layout::new(&state, &actor, "My day", "/my/day", csrf)
             .with_notice(notice_in_query(raw.as_deref())),
@@ -1768,10 +1788,11 @@ pub async fn my_day(
             today.format("%A %d %B %Y"),
             zone_name(&state)
         ),
-        items: list.iter().map(|a| item(&state, a)).collect(),
+        items,
         return_to: "/my/day",
         show_clinician: false,
         empty: "Nothing booked for you today.",
+        starts_encounters,
     })
 }
 
@@ -1814,6 +1835,7 @@ pub async fn desk(
         return_to: "/desk",
         show_clinician: true,
         empty: "No arrivals expected for the rest of today.",
+        starts_encounters: false,
     })
 }
 

@@ -499,7 +499,7 @@ async fn a_warning_is_acknowledged_with_a_reason_and_audited(backend: Backend) {
         events.iter().any(|e| e["resource_id"] == id.as_str()
             && e["reason"]
                 .as_str()
-                .is_some_and(|r| r.starts_with("warnings acknowledged (allergy)"))),
+                .is_some_and(|r| r.starts_with("warning overridden: allergy"))),
         "{events:?}"
     );
     assert!(

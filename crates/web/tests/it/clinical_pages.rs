@@ -85,19 +85,30 @@ async fn the_encounter_is_written_noted_prescribed_signed_and_amended(backend: B
     assert!(patient_page.contains(&format!("href=\"/patients/{john}/clinical\"")));
     assert!(patient_page.contains(&format!("href=\"/encounters/new?patient={john}\"")));
 
-    // The form, and the ICD-10 lookup as a plain GET.
+    // The form, with its script for the type-ahead; without it, the lookup is a button of
+    // the same form that keeps what was typed.
     let form_path = format!("/encounters/new?patient={john}");
     let form = page(&doctor.get(&form_path).await, StatusCode::OK, "the form");
     assert!(form.contains("name=\"dx0_code\""), "{form}");
-    assert!(form.contains("list=\"icd10-codes\""));
+    assert!(form.contains("data-icd10-input"));
+    assert!(form.contains("<script src=\"/assets/encounter.js\" defer></script>"));
     let lookup = page(
         &doctor
-            .get(&format!("{form_path}&icd10=type+2+diabetes"))
+            .post_form(
+                "/encounters/new",
+                &[
+                    ("patient_id", &john),
+                    ("chief_complaint", "Thirst"),
+                    ("icd10", "type 2 diabetes"),
+                    ("action", "lookup"),
+                ],
+            )
             .await,
         StatusCode::OK,
         "lookup",
     );
-    assert!(lookup.contains("<option value=\"E11.9\">"), "{lookup}");
+    assert!(lookup.contains("value=\"use:E11.9\""), "{lookup}");
+    assert!(lookup.contains(">Thirst</textarea>"), "the form is kept");
     page(
         &nurse.get(&form_path).await,
         StatusCode::FORBIDDEN,
@@ -150,6 +161,13 @@ async fn the_encounter_is_written_noted_prescribed_signed_and_amended(backend: B
     assert!(shown.contains("Type 2 diabetes mellitus"), "{shown}");
     assert!(shown.contains("Worried about driving"));
     assert!(shown.contains("id=\"sign-encounter\""));
+    assert_eq!(
+        shown
+            .matches("<form method=\"post\" action=\"/encounters/")
+            .count(),
+        1,
+        "the draft is one form"
+    );
     // The draft form carries its version: a form drawn before someone's change is refused.
     let seen = crate::harness::hidden_field(&shown, "seen").expect("the draft form's version");
     redirected_to(
@@ -174,13 +192,17 @@ async fn the_encounter_is_written_noted_prescribed_signed_and_amended(backend: B
         &doctor
             .post_form(
                 &format!("{path}/edit"),
-                &[("seen", &seen), ("plan", "Stale")],
+                &[("seen", &seen), ("plan", "Stale plan Qzstale")],
             )
             .await,
         StatusCode::CONFLICT,
         "a stale draft form",
     );
     assert!(stale.contains("class=\"error-box\""), "{stale}");
+    assert!(
+        stale.contains(">Stale plan Qzstale</textarea>"),
+        "the input is kept"
+    );
 
     // The nurse: a treatment note and vitals, but no change to the encounter.
     let nurse_view = page(&nurse.get(&path).await, StatusCode::OK, "nurse view");
@@ -230,47 +252,49 @@ async fn the_encounter_is_written_noted_prescribed_signed_and_amended(backend: B
     assert!(with_note.contains("Gave water; patient comfortable"));
     assert!(with_note.contains("37.4"));
 
-    // Prescribing amoxicillin for John (penicillin allergy): warned, then acknowledged.
-    let rx = [
-        ("drug_name", "Amoxicillin"),
-        ("dose", "500 mg"),
-        ("route", "oral"),
-        ("frequency", "three times daily"),
-        ("duration_days", "7"),
-        ("quantity", "21"),
+    // Prescribing amoxicillin for John (penicillin allergy) with the draft's form: warned,
+    // nothing written, then acknowledged.
+    let draft = [
+        ("seen", ""),
+        ("chief_complaint", "Thirst for two weeks"),
+        ("history", "Polyuria"),
+        ("plan", "Start metformin"),
+        ("dx0_kind", "primary"),
+        ("dx0_code", "E11.9"),
+        ("dx1_text", "Worried about driving"),
+        ("dx1_free", "on"),
+        ("rx_drug_name", "Amoxicillin"),
+        ("rx_dose", "500 mg"),
+        ("rx_route", "oral"),
+        ("rx_frequency", "three times daily"),
+        ("rx_duration_days", "7"),
+        ("rx_quantity", "21"),
+        ("action", "save"),
     ];
+    let edit = format!("{path}/edit");
     let warned = page(
-        &doctor
-            .post_form(&format!("{path}/prescriptions"), &rx)
-            .await,
+        &doctor.post_form(&edit, &draft).await,
         StatusCode::CONFLICT,
         "warned",
     );
     assert!(warned.contains("id=\"prescription-warnings\""), "{warned}");
     assert!(warned.contains("data-warning=\"allergy\""));
-    assert!(warned.contains("name=\"acknowledgement\""));
+    assert!(warned.contains("name=\"rx_acknowledgement\""));
     assert!(warned.contains("value=\"Amoxicillin\""), "the form is kept");
-    let mut acknowledged = rx.to_vec();
-    acknowledged.push(("acknowledgement", "ok"));
+    let mut acknowledged = draft.to_vec();
+    acknowledged.push(("rx_acknowledgement", "ok"));
     let short = page(
-        &doctor
-            .post_form(&format!("{path}/prescriptions"), &acknowledged)
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
+        &doctor.post_form(&edit, &acknowledged).await,
+        StatusCode::CONFLICT,
         "a short acknowledgement",
     );
     assert!(short.contains("id=\"rx-acknowledgement-error\""), "{short}");
     acknowledged.pop();
     acknowledged.push((
-        "acknowledgement",
+        "rx_acknowledgement",
         "Childhood rash only; tolerated amoxicillin since",
     ));
-    redirected_to(
-        &doctor
-            .post_form(&format!("{path}/prescriptions"), &acknowledged)
-            .await,
-        &path,
-    );
+    redirected_to(&doctor.post_form(&edit, &acknowledged).await, &path);
     let with_rx = page(
         &doctor.get(&path).await,
         StatusCode::OK,
@@ -289,9 +313,31 @@ async fn the_encounter_is_written_noted_prescribed_signed_and_amended(backend: B
     assert!(printed.contains("class=\"prescription-print\""));
     assert!(printed.contains("Amoxicillin"));
     assert!(printed.contains("John"), "{printed}");
+    assert!(
+        printed.contains("Childhood rash only; tolerated amoxicillin since"),
+        "the override is printed: {printed}"
+    );
 
-    // Signing; afterwards the draft form is refused and amendments keep the original.
-    redirected_to(&doctor.post_form(&format!("{path}/sign"), &[]).await, &path);
+    // Signing (the form's other button); afterwards the draft form is refused and
+    // amendments keep the original.
+    redirected_to(
+        &doctor
+            .post_form(
+                &edit,
+                &[
+                    ("chief_complaint", "Thirst for two weeks"),
+                    ("history", "Polyuria"),
+                    ("plan", "Start metformin"),
+                    ("dx0_kind", "primary"),
+                    ("dx0_code", "E11.9"),
+                    ("dx1_text", "Worried about driving"),
+                    ("dx1_free", "on"),
+                    ("action", "sign"),
+                ],
+            )
+            .await,
+        &path,
+    );
     let signed = page(&doctor.get(&path).await, StatusCode::OK, "signed");
     assert!(signed.contains("data-status=\"signed\""));
     assert!(!signed.contains(&format!("action=\"{path}/edit\"")));

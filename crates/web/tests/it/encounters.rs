@@ -451,7 +451,8 @@ async fn prescriptions_check_allergies_and_duplicates(backend: Backend) {
     else {
         panic!("not written");
     };
-    assert!(written.acknowledged.is_some());
+    assert!(written.acknowledgement.is_some());
+    assert_eq!(written.warnings[0].kind, "allergy");
 
     // The same drug again is a duplicate.
     let again = app
@@ -479,8 +480,8 @@ async fn prescriptions_check_allergies_and_duplicates(backend: Backend) {
         other => panic!("{other:?}"),
     }
 
-    // Pharmacy sees the prescription (not the acknowledgement), reception does not; the
-    // nurse may read but not prescribe.
+    // Pharmacy sees the prescription with the warning overridden and why (it dispenses
+    // against it), reception does not; the nurse may read but not prescribe.
     let pharmacist = app.actor("pharma").await;
     let seen = app
         .services
@@ -489,7 +490,8 @@ async fn prescriptions_check_allergies_and_duplicates(backend: Backend) {
         .expect("pharmacy reads");
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].drug_name, "Amoxicillin");
-    assert!(seen[0].acknowledged.is_none());
+    assert_eq!(seen[0].warnings[0].kind, "allergy");
+    assert!(seen[0].acknowledgement.is_some());
     let reception = app.actor("reception").await;
     assert_forbidden(
         app.services.list_prescriptions(&reception, john_id).await,
@@ -564,7 +566,7 @@ async fn prescriptions_check_allergies_and_duplicates(backend: Backend) {
     assert!(
         reasons
             .iter()
-            .any(|r| r.starts_with("warnings acknowledged (allergy)")),
+            .any(|r| r.starts_with("warning overridden: allergy")),
         "{reasons:?}"
     );
 }

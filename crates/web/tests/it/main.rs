@@ -26,6 +26,7 @@ mod dashboards;
 mod db_down;
 mod documents;
 mod emergency_access;
+mod encounter_form;
 mod encounters;
 mod erasure;
 mod hardening;

@@ -548,15 +548,18 @@ async fn the_stock_report_values_stock_exactly(backend: Backend) {
 }
 
 /// The prescription form's fields, choosing `drug_id` from the formulary.
+/// The prescription fieldset of the draft's form (with the draft's text kept).
 fn rx_fields(drug_id: &str) -> Vec<(&str, &str)> {
     vec![
-        ("drug_id", drug_id),
-        ("drug_name", ""),
-        ("dose", "500 mg"),
-        ("route", "oral"),
-        ("frequency", "twice daily"),
-        ("duration_days", "10"),
-        ("quantity", "20"),
+        ("chief_complaint", "Thirst"),
+        ("rx_drug_id", drug_id),
+        ("rx_drug_name", ""),
+        ("rx_dose", "500 mg"),
+        ("rx_route", "oral"),
+        ("rx_frequency", "twice daily"),
+        ("rx_duration_days", "10"),
+        ("rx_quantity", "20"),
+        ("action", "save"),
     ]
 }
 
@@ -598,11 +601,11 @@ async fn a_formulary_prescription_is_dispensed_as_that_drug(backend: Backend) {
         "encounter",
     );
     assert!(
-        page.contains("name=\"drug_id\""),
+        page.contains("name=\"rx_drug_id\""),
         "the formulary is offered"
     );
     assert!(page.contains(&format!("<option value=\"{}\"", metformin.id)));
-    let path = format!("/encounters/{}/prescriptions", encounter.id);
+    let path = format!("/encounters/{}/edit", encounter.id);
     let response = client.post_form(&path, &rx_fields("no-such-drug")).await;
     let page = assert_page(&response, StatusCode::UNPROCESSABLE_ENTITY, "unknown drug");
     assert!(page.contains("Formulary drug is not an active drug in the formulary"));

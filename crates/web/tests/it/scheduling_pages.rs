@@ -801,7 +801,16 @@ async fn desk_and_my_day_move_appointments_along(backend: Backend) {
     let mut smith = app.browser("drsmith").await;
     let page = assert_page(&smith.get("/my/day").await, StatusCode::OK, "my day");
     assert!(page.contains("John Patient") && page.contains("Checked in"));
-    assert!(page.contains("data-action=\"in_progress\""), "{page}");
+    // The doctor's Start opens the encounter; the row links to the patient's chart.
+    assert!(page.contains("data-action=\"start-encounter\""), "{page}");
+    assert!(
+        page.contains(&format!("action=\"/appointments/{}/start\"", today.id)),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("href=\"/patients/{}\"", ids.john)),
+        "{page}"
+    );
     let response = smith
         .post_form(
             &format!("/appointments/{}/status", today.id),

@@ -1,0 +1,251 @@
+//! Starting an appointment's encounter: "Start" on the doctor's day moves a checked-in
+//! appointment to in progress and opens its encounter, creating the draft the first time —
+//! one transaction. It is idempotent: starting again (a second click, another tab, two at
+//! once) opens the same encounter. Two concurrent starts cannot both create one, on any
+//! backend: each transaction first changes the appointment row conditionally on the version
+//! it read (a status change, or for an appointment already in progress a new version), so
+//! the second one changes nothing, is rolled back and, read again, finds the first one's
+//! encounter.
+//!
+//! Who: a doctor who is the appointment's clinician (and so in the patient's care team).
+//! Anyone else is refused, and the refusal recorded.
+
+use carevault_core::appointment::{AppointmentStatus, AppointmentType};
+use carevault_core::audit::{AuditAction, ResourceType};
+use carevault_core::clinical::EncounterType;
+use carevault_core::time::to_micros;
+use carevault_core::{AppointmentId, PatientId, Role, UserId};
+use carevault_store::StoreError;
+use carevault_store::encounters::{self as store, EncounterRow};
+use carevault_store::patients::PatientRow;
+use carevault_store::scheduling::{self as appointments, AppointmentRow};
+
+use super::integrity;
+use crate::Services;
+use crate::actor::Actor;
+use crate::error::ServiceError;
+
+/// How often a start is tried again when the appointment changed under it.
+const START_ATTEMPTS: usize = 6;
+
+/// The encounter a start opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedEncounter {
+    pub encounter_id: String,
+    /// Whether this start created it (otherwise it existed already).
+    pub created: bool,
+}
+
+/// Why `actor` may not start `appointment`'s encounter (`None`: they may): only a doctor,
+/// and only the appointment's own clinician.
+fn start_refusal(actor: &Actor, appointment: Option<&AppointmentRow>) -> Option<&'static str> {
+    if actor.role() != Some(Role::Doctor) {
+        return Some("an appointment's encounter is started by its doctor");
+    }
+    match appointment {
+        Some(row) if actor.user_id().map(|u| u.to_string()) != row.clinician_id => {
+            Some("only the appointment's own doctor starts its encounter")
+        }
+        _ => None,
+    }
+}
+
+/// Whether `err` is the database asking for the transaction to be tried again.
+fn is_contention(err: &ServiceError) -> bool {
+    matches!(err, ServiceError::Internal(cause)
+        if matches!(cause.downcast_ref::<StoreError>(), Some(StoreError::Contention(_))))
+}
+
+impl Services {
+    /// Starts the appointment `id` (checked in → in progress) and opens its encounter,
+    /// creating the draft if it has none. An appointment already in progress just opens (or
+    /// gets) its encounter; a finished one opens the encounter it has, if any.
+    pub async fn start_appointment_encounter(
+        &self,
+        actor: &Actor,
+        id: AppointmentId,
+    ) -> Result<StartedEncounter, ServiceError> {
+        // Refused before the appointment is looked up: nobody else learns it exists.
+        if let Some(reason) = start_refusal(actor, None) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Appointment,
+                    Some(id.to_string()),
+                    reason,
+                )
+                .await);
+        }
+        let row = appointments::find_appointment(self.store().conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound("appointment"))?;
+        if let Some(reason) = start_refusal(actor, Some(&row)) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Appointment,
+                    Some(row.id.clone()),
+                    reason,
+                )
+                .await);
+        }
+        let patient_id: PatientId = row.patient_id.parse().map_err(integrity)?;
+        let (patient, view) = self.clinical_access(actor, patient_id).await?;
+        let author = self
+            .require_clinical_writer(
+                actor,
+                view,
+                &[Role::Doctor],
+                &patient,
+                "encounters are written by doctors in the care team",
+            )
+            .await?;
+        for attempt in 1..=START_ATTEMPTS {
+            match self.try_start(actor, id, &patient, author).await {
+                Ok(Some(started)) => return Ok(started),
+                // The appointment changed meanwhile (perhaps another start): read it again.
+                Ok(None) => {}
+                Err(err) if is_contention(&err) && attempt < START_ATTEMPTS => {}
+                Err(err) => return Err(err),
+            }
+            let pause = 5 + (u64::from(carevault_crypto::random_bytes::<1>()[0]) % 20);
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
+        Err(ServiceError::Conflict {
+            field: Some("status"),
+            message: "the appointment kept changing meanwhile: try again".into(),
+        })
+    }
+
+    /// One attempt of [`Services::start_appointment_encounter`]; `None` when the appointment
+    /// changed since it was read (nothing was written).
+    async fn try_start(
+        &self,
+        actor: &Actor,
+        id: AppointmentId,
+        patient: &PatientRow,
+        author: UserId,
+    ) -> Result<Option<StartedEncounter>, ServiceError> {
+        let conn = self.store().conn();
+        let row = appointments::find_appointment(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound("appointment"))?;
+        let patient_id: PatientId = patient.id.parse().map_err(integrity)?;
+        let existing = store::encounters_of_appointment(conn, patient_id, &row.id)
+            .await?
+            .into_iter()
+            .next();
+        let status = AppointmentStatus::parse(&row.status).map_err(integrity)?;
+        let change = match (status, &existing) {
+            (AppointmentStatus::CheckedIn, _) => {
+                let to = AppointmentStatus::InProgress;
+                self.check_status_change(actor, &row, patient, to).await?;
+                Some(
+                    self.prepare_status_change(
+                        actor,
+                        row.clone(),
+                        patient,
+                        to,
+                        None,
+                        format!("{status} → {to}"),
+                    )
+                    .await?,
+                )
+            }
+            (AppointmentStatus::InProgress, None) => None,
+            (_, Some(encounter)) => {
+                return Ok(Some(StartedEncounter {
+                    encounter_id: encounter.id.clone(),
+                    created: false,
+                }));
+            }
+            (_, None) => {
+                let message = match status {
+                    AppointmentStatus::Scheduled | AppointmentStatus::Requested => {
+                        "the patient is not checked in yet: check them in first".to_owned()
+                    }
+                    other => format!("the appointment is {other}: it cannot be started"),
+                };
+                return Err(ServiceError::Conflict {
+                    field: Some("status"),
+                    message,
+                });
+            }
+        };
+        let created = match &existing {
+            Some(_) => None,
+            None => Some(
+                self.appointment_encounter_row(patient, author, &row)
+                    .await?,
+            ),
+        };
+        let txn = self.begin().await?;
+        let claimed = match &change {
+            Some(change) => {
+                self.write_status_change_in(&txn, actor, patient, change)
+                    .await?
+                    == crate::scheduling::StatusWrite::Written
+            }
+            // In progress already: a new version of the row, so that a concurrent start of
+            // the same appointment finds it changed and looks again.
+            None => {
+                let mut claimed = row.clone();
+                claimed.updated_at = to_micros(self.now()).max(row.updated_at + 1);
+                appointments::update_appointment(&txn, claimed, row.updated_at).await?
+            }
+        };
+        if !claimed {
+            txn.rollback().await.map_err(StoreError::from)?;
+            return Ok(None);
+        }
+        if let Some(encounter) = &created {
+            store::insert_encounter(&txn, encounter.clone()).await?;
+            let mut event = self.encounter_event(
+                actor,
+                AuditAction::Create,
+                ResourceType::Encounter,
+                &encounter.id,
+                patient,
+            );
+            event.reason = Some("started from its appointment".into());
+            self.append_in(&txn, event).await?;
+        }
+        txn.commit().await.map_err(StoreError::from)?;
+        let encounter_id = match (created, existing) {
+            (Some(encounter), _) => {
+                tracing::info!(encounter_id = %encounter.id, appointment_id = %row.id, "encounter started from its appointment");
+                return Ok(Some(StartedEncounter {
+                    encounter_id: encounter.id,
+                    created: true,
+                }));
+            }
+            (None, Some(existing)) => existing.id,
+            (None, None) => return Err(ServiceError::Integrity),
+        };
+        Ok(Some(StartedEncounter {
+            encounter_id,
+            created: false,
+        }))
+    }
+
+    /// The draft of an appointment's encounter: its type follows the appointment's, in the
+    /// appointment's department, with no text yet.
+    async fn appointment_encounter_row(
+        &self,
+        patient: &PatientRow,
+        author: UserId,
+        appointment: &AppointmentRow,
+    ) -> Result<EncounterRow, ServiceError> {
+        let now = to_micros(self.now());
+        let mut row = self.new_encounter_row(patient, author, now).await?;
+        let kind = match AppointmentType::parse(&appointment.kind).map_err(integrity)? {
+            AppointmentType::Consultation => EncounterType::Consultation,
+            AppointmentType::FollowUp => EncounterType::FollowUp,
+            AppointmentType::Procedure => EncounterType::Procedure,
+        };
+        row.kind = kind.as_str().to_owned();
+        row.appointment_id = Some(appointment.id.clone());
+        row.department_id = Some(appointment.department_id.clone());
+        Ok(row)
+    }
+}
