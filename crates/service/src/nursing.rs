@@ -798,6 +798,23 @@ impl Services {
         Ok(out)
     }
 
+    /// The patient's latest nursing notes and triages (newest first, at most `limit`),
+    /// opened with `dek`, for the chart. Not authorised and not audited here: the calling
+    /// use case has done both for the patient.
+    #[allow(dead_code, reason = "the chart reads it")]
+    pub(crate) async fn nursing_notes_of(
+        &self,
+        patient: &PatientRow,
+        dek: &DataKey,
+        limit: u64,
+    ) -> Result<Vec<NursingNoteView>, ServiceError> {
+        let id: PatientId = patient.id.parse().map_err(integrity)?;
+        let rows = store::notes_of(self.store().conn(), id, limit).await?;
+        let names = self.display_names().await?;
+        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        self.open_notes(&rows, dek, &name).await
+    }
+
     /// Opens nursing-note rows (of one patient, under `dek`) with their vitals.
     async fn open_notes(
         &self,
