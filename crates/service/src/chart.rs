@@ -604,4 +604,13 @@ impl Services {
             None => Ok(None),
         }
     }
+
+    /// The banner of the record linked to a patient's own account (`None`: not linked), for
+    /// the portal's pages. Recorded as a read, like [`Services::patient_banner`].
+    pub async fn my_banner(&self, actor: &Actor) -> Result<Option<PatientBanner>, ServiceError> {
+        match self.own_patient_id(actor).await? {
+            Some(id) => self.patient_banner(actor, id).await.map(Some),
+            None => Ok(None),
+        }
+    }
 }

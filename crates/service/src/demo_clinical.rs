@@ -21,7 +21,9 @@ use chrono::{Datelike, Duration, TimeZone, Timelike};
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::allergies::{AllergyRequest, AllergyStatusRequest};
 use crate::encounters::{DiagnosisInput, EncounterInput};
+use crate::nursing::TriageInput;
 use crate::error::ServiceError;
 use crate::prescriptions::{Prescribed, PrescriptionRequest};
 
@@ -31,6 +33,39 @@ const CHARTED_PATIENTS: usize = 36;
 const TODAY_PATIENTS: usize = 7;
 /// How many of today's appointments are already checked in (John included).
 const CHECKED_IN_TODAY: usize = 3;
+
+/// The nurse's triage of the first checked-in patients (the third waits for hers): John
+/// still febrile after his chest infection, then a stable patient.
+const DEMO_TRIAGE: [TriageInput<'static>; 2] = [
+    TriageInput {
+        acuity: "3",
+        note: "Cough better but still short of breath on the stairs. Sat in the waiting room.",
+        vitals: VitalsInput {
+            temperature_c: Some("37.9"),
+            pulse_bpm: Some("96"),
+            systolic_mmhg: Some("142"),
+            diastolic_mmhg: Some("88"),
+            respiratory_rate: Some("20"),
+            spo2_percent: Some("95"),
+            weight_kg: None,
+            height_cm: None,
+        },
+    },
+    TriageInput {
+        acuity: "4",
+        note: "Here for a medication review. No new complaints.",
+        vitals: VitalsInput {
+            temperature_c: Some("36.6"),
+            pulse_bpm: Some("70"),
+            systolic_mmhg: Some("126"),
+            diastolic_mmhg: Some("80"),
+            respiratory_rate: Some("14"),
+            spo2_percent: Some("98"),
+            weight_kg: None,
+            height_cm: None,
+        },
+    },
+];
 
 /// One medicine of a condition: name, dose, route, frequency, days, quantity.
 type Medicine = (
@@ -231,7 +266,7 @@ impl Services {
         patient: PatientId,
         visit: &Visit<'_>,
         formulary: &HashMap<String, String>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(String, Option<String>), ServiceError> {
         let condition = visit.condition;
         let texts = [
             ("chief_complaint", condition.complaint),
@@ -289,10 +324,35 @@ impl Services {
                 .unwrap_or_default(),
         )
         .await?;
-        Ok(())
+        Ok((encounter.id, encounter.diagnoses.first().map(|d| d.id.clone())))
     }
 
-    /// The demo's charts: John's story and a history for `CHARTED_PATIENTS` synthetic
+    /// Puts a visit's diagnosis on the problem list (a chronic condition stays active, an
+    /// acute one is resolved). Already listed: left as it is.
+    async fn demo_problem(
+        &self,
+        doctor: &Actor,
+        visit: &(String, Option<String>),
+        resolved: bool,
+    ) -> Result<(), ServiceError> {
+        let Some(diagnosis) = &visit.1 else {
+            return Ok(());
+        };
+        match self
+            .add_problem_from_diagnosis(doctor, &visit.0, diagnosis)
+            .await
+        {
+            Ok(problem) if resolved => {
+                self.change_problem_status(doctor, None, &problem.id, "resolved")
+                    .await?;
+                Ok(())
+            }
+            Ok(_) | Err(ServiceError::Conflict { .. }) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The charts: John's story and a history for `CHARTED_PATIENTS` synthetic
     /// patients, all in Dr. Smith's care.
     pub(crate) async fn seed_demo_charts(
         &self,
@@ -344,9 +404,40 @@ impl Services {
                 prescribe: true,
             },
         ];
+        let mut written = Vec::new();
         for visit in &john_story {
-            self.demo_visit(&doctor, john, visit, &formulary).await?;
+            written.push(self.demo_visit(&doctor, john, visit, &formulary).await?);
         }
+        for (i, visit) in written.iter().enumerate() {
+            self.demo_problem(&doctor, visit, i == 2).await?;
+        }
+        // His allergy, recorded properly at the first visit: the entry transcribed from his
+        // paper record ("Penicillin") is replaced by the coded class with the reaction.
+        let listed = self.list_allergies(&doctor, john).await?;
+        for transcribed in listed.list.active().iter().filter(|a| a.transcribed) {
+            self.change_allergy_status(
+                &doctor,
+                None,
+                &transcribed.id,
+                AllergyStatusRequest {
+                    status: "entered_in_error".into(),
+                    reason: Some("recorded again as a coded allergy with the reaction".into()),
+                },
+            )
+            .await?;
+        }
+        self.record_allergy(
+            &doctor,
+            john,
+            AllergyRequest {
+                substance: "penicillins".into(),
+                free_text: false,
+                reaction: Some("hives and swollen lips".into()),
+                severity: "moderate".into(),
+                status: String::new(),
+            },
+        )
+        .await?;
 
         // Synthetic patients: one or two conditions each, two or three visits over the
         // last months; every fifth has an abnormal latest reading.
@@ -393,12 +484,58 @@ impl Services {
                 vitals: vitals_input(&latest, None),
                 prescribe: false,
             });
+            let mut written = Vec::new();
             for visit in &visits {
-                self.demo_visit(&doctor, id, visit, &formulary).await?;
+                written.push(self.demo_visit(&doctor, id, visit, &formulary).await?);
             }
+            for visit in &written {
+                self.demo_problem(&doctor, visit, false).await?;
+            }
+            self.demo_allergies(&doctor, id, i).await?;
             charted.push(id);
         }
         Ok(charted)
+    }
+
+    /// Allergies of the charted patient `i`: some coded allergies, some "no known
+    /// allergies", and the rest left as they came from registration (transcribed from paper,
+    /// or not recorded at all, which the chart says in so many words).
+    async fn demo_allergies(
+        &self,
+        doctor: &Actor,
+        patient: PatientId,
+        i: usize,
+    ) -> Result<(), ServiceError> {
+        let coded = [
+            ("sulfonamides", "rash", "mild"),
+            ("latex", "contact dermatitis", "mild"),
+            ("peanut", "anaphylaxis", "severe"),
+            ("nsaids", "wheeze", "moderate"),
+        ];
+        let already = !self
+            .list_allergies(doctor, patient)
+            .await?
+            .list
+            .active()
+            .is_empty();
+        if i % 5 == 1 && !already {
+            let (substance, reaction, severity) = coded[(i / 5) % coded.len()];
+            self.record_allergy(
+                doctor,
+                patient,
+                AllergyRequest {
+                    substance: substance.into(),
+                    free_text: false,
+                    reaction: Some(reaction.into()),
+                    severity: severity.into(),
+                    status: String::new(),
+                },
+            )
+            .await?;
+        } else if i % 3 == 0 && !already {
+            self.record_no_known_allergies(doctor, patient).await?;
+        }
+        Ok(())
     }
 
     /// Dr. Smith's day: John and `TODAY_PATIENTS` charted patients from the next quarter
@@ -427,6 +564,7 @@ impl Services {
             },
         )
         .await?;
+        let nurse = self.demo_actor("nurse").await?;
         let zone = self.clinic_time_zone();
         let now = self.now().with_timezone(&zone);
         // The next quarter hour, at least five minutes away.
@@ -474,7 +612,13 @@ impl Services {
                     .change_appointment_status(admin, appointment.id, "checked_in", None)
                     .await
                 {
-                    Ok(_) | Err(ServiceError::Validation(_) | ServiceError::Conflict { .. }) => {}
+                    Ok(_) => {
+                        if let Some(triage) = DEMO_TRIAGE.get(i) {
+                            self.record_triage(&nurse, &appointment.id.to_string(), triage)
+                                .await?;
+                        }
+                    }
+                    Err(ServiceError::Validation(_) | ServiceError::Conflict { .. }) => {}
                     Err(other) => return Err(other),
                 }
             }

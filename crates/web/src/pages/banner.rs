@@ -129,3 +129,16 @@ pub(crate) async fn with_banner(
     let banner = state.services.patient_banner(actor, id).await?;
     Ok(layout.with_banner(&banner))
 }
+
+/// `layout` with the banner of the patient's own record, on a patient's portal page (no
+/// banner when the account is not linked to a record).
+pub(crate) async fn with_own_banner(
+    state: &crate::AppState,
+    actor: &carevault_service::Actor,
+    layout: super::Layout,
+) -> Result<super::Layout, crate::errors::PageError> {
+    Ok(match state.services.my_banner(actor).await? {
+        Some(banner) => layout.with_banner(&banner),
+        None => layout,
+    })
+}

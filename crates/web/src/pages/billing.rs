@@ -190,8 +190,14 @@ async fn list_page(
     } else {
         ("My bills", "/my/bills")
     };
+    let layout = Layout::new(state, actor, title, current, csrf).with_notice(notice);
+    let layout = if staff {
+        layout
+    } else {
+        crate::pages::banner::with_own_banner(state, actor, layout).await?
+    };
     render(&ListPage {
-        layout: Layout::new(state, actor, title, current, csrf).with_notice(notice),
+        layout,
         invoices: invoices.iter().map(|s| InvoiceRow::new(state, s)).collect(),
         statuses: InvoiceStatus::ALL
             .iter()
@@ -582,6 +588,12 @@ async fn invoice_view(
         .collect();
     let i = shown(state, &view);
     let patient = actor.role() == Some(Role::Patient);
+    let patient_id: carevault_core::PatientId = view
+        .summary
+        .patient_id
+        .parse()
+        .map_err(|_| PageError::from(ServiceError::Integrity))?;
+    let banner = state.services.patient_banner(actor, patient_id).await?;
     render(&InvoicePage {
         layout: Layout::new(
             state,
@@ -590,6 +602,7 @@ async fn invoice_view(
             if patient { "/my/bills" } else { "/billing" },
             csrf,
         )
+        .with_banner(&banner)
         .with_notice(notice),
         i,
         back_href: if patient { "/my/bills" } else { "/billing" },

@@ -173,7 +173,7 @@ struct AllergiesPage {
     problem: Option<String>,
 }
 
-fn allergies_view(
+async fn allergies_view(
     state: &AppState,
     actor: &Actor,
     csrf: String,
@@ -182,11 +182,12 @@ fn allergies_view(
     errors: &ValidationErrors,
     problem: Option<String>,
     notice: Option<&'static str>,
-) -> AllergiesPage {
+) -> Result<AllergiesPage, PageError> {
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     let title = format!("Allergies of {}", found.patient_label);
-    AllergiesPage {
-        layout: Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice),
+    let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
+    Ok(AllergiesPage {
+        layout: crate::pages::banner::with_banner(state, actor, layout, found.patient_id).await?,
         id: found.patient_id.to_string(),
         patient: found.patient_label,
         allergy_list: found.list,
@@ -199,7 +200,7 @@ fn allergies_view(
         severity_error: field("severity"),
         form,
         problem,
-    }
+    })
 }
 
 async fn allergies_response(
@@ -213,7 +214,7 @@ async fn allergies_response(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let found = state.services.list_allergies(actor, id).await?;
-    let page = allergies_view(state, actor, csrf, found, form, errors, problem, None);
+    let page = allergies_view(state, actor, csrf, found, form, errors, problem, None).await?;
     Ok(with_status(render(&page)?, status))
 }
 
@@ -236,7 +237,8 @@ pub async fn allergies_page(
         &ValidationErrors::new(),
         None,
         notice_in_query(raw.as_deref()),
-    ))
+    )
+    .await?)
 }
 
 /// A refusal a page shows at the top: the conflict's message, or the input's problems.
@@ -420,7 +422,7 @@ struct ProblemsPage {
     problem: Option<String>,
 }
 
-fn problems_view(
+async fn problems_view(
     state: &AppState,
     actor: &Actor,
     csrf: String,
@@ -429,11 +431,12 @@ fn problems_view(
     errors: &ValidationErrors,
     problem: Option<String>,
     notice: Option<&'static str>,
-) -> ProblemsPage {
+) -> Result<ProblemsPage, PageError> {
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     let title = format!("Problem list of {}", found.patient_label);
-    ProblemsPage {
-        layout: Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice),
+    let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
+    Ok(ProblemsPage {
+        layout: crate::pages::banner::with_banner(state, actor, layout, found.patient_id).await?,
         id: found.patient_id.to_string(),
         patient: found.patient_label,
         problems: found.problems,
@@ -445,7 +448,7 @@ fn problems_view(
         status_error: field("status"),
         form,
         problem,
-    }
+    })
 }
 
 async fn problems_response(
@@ -459,7 +462,7 @@ async fn problems_response(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let found = state.services.list_problems(actor, id).await?;
-    let page = problems_view(state, actor, csrf, found, form, errors, problem, None);
+    let page = problems_view(state, actor, csrf, found, form, errors, problem, None).await?;
     Ok(with_status(render(&page)?, status))
 }
 
@@ -482,7 +485,8 @@ pub async fn problems_page(
         &ValidationErrors::new(),
         None,
         notice_in_query(raw.as_deref()),
-    ))
+    )
+    .await?)
 }
 
 /// `POST /patients/{id}/problems`: adds a problem, or shows the form again with the

@@ -839,8 +839,15 @@ pub async fn patient_clinical(
             || "Clinical record".to_owned(),
             |n| format!("Clinical record: {n}"),
         );
+    let layout = crate::pages::banner::with_banner(
+        &state,
+        &actor,
+        Layout::new(&state, &actor, &title, "/patients", csrf),
+        id,
+    )
+    .await?;
     render(&ClinicalListPage {
-        layout: Layout::new(&state, &actor, &title, "/patients", csrf),
+        layout,
         patient_href: Some(format!("/patients/{id}")),
         new_encounter_href: (actor.role() == Some(Role::Doctor))
             .then(|| format!("/encounters/new?patient={id}")),
@@ -944,8 +951,14 @@ async fn build_page(
     let mut amend_diagnoses = Vec::new();
     blank_rows(&mut amend_diagnoses);
     let title = format!("Encounter: {}", view.patient_label);
-    let layout = Layout::new(state, actor, &title, "/patients", csrf)
-        .with_notice(clinical_notice(notice_code));
+    let layout = crate::pages::banner::with_banner(
+        state,
+        actor,
+        Layout::new(state, actor, &title, "/patients", csrf)
+            .with_notice(clinical_notice(notice_code)),
+        view.patient_id,
+    )
+    .await?;
     let is_staff = role.is_some_and(Role::is_staff);
     let may_prescribe = role == Some(Role::Doctor) && view.may_amend;
     let formulary = if may_prescribe {
@@ -1294,8 +1307,9 @@ pub async fn print_prescription(
         .map_err(|_| not_found("prescription"))?
         .to_string();
     let view = state.services.get_prescription(&actor, &id).await?;
+    let layout = Layout::new(&state, &actor, "Prescription", "/patients", csrf);
     render(&PrintPage {
-        layout: Layout::new(&state, &actor, "Prescription", "/patients", csrf),
+        layout: crate::pages::banner::with_banner(&state, &actor, layout, view.patient_id).await?,
         p: (&view).into(),
     })
 }
@@ -1333,7 +1347,12 @@ pub async fn my_encounters(
     };
     let (vitals_table, trends) = vitals_section(&state, &readings, "Your vitals, newest first");
     render(&ClinicalListPage {
-        layout: Layout::new(&state, &actor, "My encounters", "/my/encounters", csrf),
+        layout: crate::pages::banner::with_own_banner(
+            &state,
+            &actor,
+            Layout::new(&state, &actor, "My encounters", "/my/encounters", csrf),
+        )
+        .await?,
         patient_href: None,
         new_encounter_href: None,
         encounters: encounters.iter().map(EncounterRow::from_view).collect(),
@@ -1355,13 +1374,14 @@ pub async fn my_prescriptions(
         None => Vec::new(),
     };
     render(&ClinicalListPage {
-        layout: Layout::new(
+        layout: crate::pages::banner::with_own_banner(&state, &actor, Layout::new(
             &state,
             &actor,
             "My prescriptions",
             "/my/prescriptions",
             csrf,
-        ),
+        ))
+            .await?,
         patient_href: None,
         new_encounter_href: None,
         encounters: Vec::new(),

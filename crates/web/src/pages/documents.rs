@@ -142,7 +142,12 @@ pub async fn my_documents(
     CurrentActor(actor): CurrentActor,
     FormToken(csrf): FormToken,
 ) -> Result<Response, PageError> {
-    let layout = Layout::new(&state, &actor, "My documents", "/my/documents", csrf);
+    let layout = crate::pages::banner::with_own_banner(
+        &state,
+        &actor,
+        Layout::new(&state, &actor, "My documents", "/my/documents", csrf),
+    )
+    .await?;
     let Some((patient, items)) = state.services.my_documents(&actor).await? else {
         return render(&MyDocumentsPage {
             layout,

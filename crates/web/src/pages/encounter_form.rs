@@ -159,22 +159,30 @@ impl Typed {
 }
 
 /// The page of a new encounter for `patient`.
-fn new_page(
+async fn new_page(
     state: &AppState,
     actor: &Actor,
     csrf: String,
-    patient: String,
+    patient: PatientId,
     appointment: String,
     formulary: Vec<(String, String)>,
-) -> EncounterFormPage {
+) -> Result<EncounterFormPage, PageError> {
+    let layout = crate::pages::banner::with_banner(
+        state,
+        actor,
+        Layout::new(state, actor, "New encounter", "/patients", csrf),
+        patient,
+    )
+    .await?;
+    let patient = patient.to_string();
     let mut diagnoses = Vec::new();
     blank_rows(&mut diagnoses);
     diagnoses.truncate(BLANK_DIAGNOSIS_ROWS);
     if let Some(first) = diagnoses.first_mut() {
         first.primary = true;
     }
-    EncounterFormPage {
-        layout: Layout::new(state, actor, "New encounter", "/patients", csrf),
+    Ok(EncounterFormPage {
+        layout,
         action: "/encounters/new".into(),
         patient_href: format!("/patients/{patient}"),
         new_for: Some((patient, appointment)),
@@ -195,7 +203,7 @@ fn new_page(
         errors: ValidationErrors::new(),
         form_error: None,
         unsaved: false,
-    }
+    })
 }
 
 /// The form of `view`, a draft, with its stored values.
@@ -241,14 +249,15 @@ async fn stored_page(
         .appointment
         .as_ref()
         .and_then(|a| a.may_complete.then_some(true));
+    let layout = Layout::new(
+        state,
+        actor,
+        &format!("Encounter: {}", view.patient_label),
+        "/patients",
+        csrf,
+    );
     Ok(EncounterFormPage {
-        layout: Layout::new(
-            state,
-            actor,
-            &format!("Encounter: {}", view.patient_label),
-            "/patients",
-            csrf,
-        ),
+        layout: crate::pages::banner::with_banner(state, actor, layout, view.patient_id).await?,
         action: format!("/encounters/{}/edit", view.id),
         new_for: None,
         version: e.version.to_string(),
@@ -340,14 +349,17 @@ pub async fn new_form(
         .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
     let id = path_patient_id(&query.patient)?;
     let formulary = formulary(&state, &actor).await?;
-    render(&new_page(
-        &state,
-        &actor,
-        csrf,
-        id.to_string(),
-        query.appointment.trim().to_owned(),
-        formulary,
-    ))
+    render(
+        &new_page(
+            &state,
+            &actor,
+            csrf,
+            id,
+            query.appointment.trim().to_owned(),
+            formulary,
+        )
+        .await?,
+    )
 }
 
 /// Which form was sent.
@@ -386,14 +398,8 @@ impl FormOf {
                 appointment,
             } => {
                 let formulary = formulary(state, actor).await?;
-                Ok(new_page(
-                    state,
-                    actor,
-                    csrf,
-                    patient.clone(),
-                    appointment.clone(),
-                    formulary,
-                ))
+                let patient = path_patient_id(patient)?;
+                new_page(state, actor, csrf, patient, appointment.clone(), formulary).await
             }
             FormOf::Draft(id) => {
                 let view = state.services.get_encounter(actor, id).await?;

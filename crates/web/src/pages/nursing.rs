@@ -379,8 +379,9 @@ fn triage_page(
             checked: form.acuity.trim() == x.as_str(),
         })
         .collect();
+    let layout = Layout::new(state, actor, "Triage", "/my/patients", csrf);
     render(&TriagePage {
-        layout: Layout::new(state, actor, "Triage", "/my/patients", csrf),
+        layout: crate::pages::banner::with_banner(state, actor, layout, a.patient_id).await?,
         appointment_id: a.id.to_string(),
         patient_id: a.patient_id.to_string(),
         patient: a.patient_label.clone(),
@@ -535,15 +536,16 @@ async fn notes_page(
     notice: Option<&'static str>,
 ) -> Result<Response, PageError> {
     let notes = state.services.nursing_notes(actor, patient).await?;
+    let layout = Layout::new(
+        state,
+        actor,
+        &format!("Nursing notes: {}", notes.patient_label),
+        "/my/patients",
+        csrf,
+    )
+    .with_notice(notice);
     render(&NursingNotesPage {
-        layout: Layout::new(
-            state,
-            actor,
-            &format!("Nursing notes: {}", notes.patient_label),
-            "/my/patients",
-            csrf,
-        )
-        .with_notice(notice),
+        layout: crate::pages::banner::with_banner(state, actor, layout, patient).await?,
         patient_id: patient.to_string(),
         notes: notes.notes.iter().map(|n| note_item(state, n)).collect(),
         may_write: notes.may_write,
@@ -652,8 +654,9 @@ pub async fn add_addendum(
         AddendaPanel::new(&state, &id, &encounter.addenda, encounter.may_add_addendum);
     addenda.text = form.text;
     addenda.error = Some(error);
+    let layout = Layout::new(&state, &actor, "Add an addendum", "/patients", csrf);
     let response = render(&AddendumPage {
-        layout: Layout::new(&state, &actor, "Add an addendum", "/patients", csrf),
+        layout: crate::pages::banner::with_banner(&state, &actor, layout, encounter.patient_id).await?,
         encounter_id: id,
         addenda,
     })?;

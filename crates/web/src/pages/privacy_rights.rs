@@ -198,8 +198,13 @@ async fn my_page(
     let (current, history) = rows(state, overview.as_ref());
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     render(&MyConsentsPage {
-        layout: Layout::new(state, actor, "Consents and my data", "/my/consents", csrf)
-            .with_notice(notice),
+        layout: crate::pages::banner::with_own_banner(
+            state,
+            actor,
+            Layout::new(state, actor, "Consents and my data", "/my/consents", csrf)
+                .with_notice(notice),
+        )
+        .await?,
         linked: overview.is_some(),
         current,
         history,

@@ -856,7 +856,7 @@ async fn booking_page(
     errors: ValidationErrors,
     conflict: Option<ConflictView>,
 ) -> Result<Response, PageError> {
-    let details = state.services.get_patient(actor, patient).await?;
+    let banner = state.services.patient_banner(actor, patient).await?;
     let staff = state.services.staff_directory(actor).await?;
     let mut clinicians = clinician_options(&staff, &form.clinician_id, Some("Choose…"));
     if actor.role() == Some(Role::Doctor) {
@@ -864,9 +864,10 @@ async fn booking_page(
         clinicians.retain(|o| o.value == own);
     }
     render(&BookingPage {
-        layout: Layout::new(state, actor, "Book an appointment", "/patients", csrf),
+        layout: Layout::new(state, actor, "Book an appointment", "/patients", csrf)
+            .with_banner(&banner),
         patient_id: patient.to_string(),
-        patient_label: details.display_name(),
+        patient_label: banner.name.clone(),
         patient_href: format!("/patients/{patient}"),
         clinicians,
         kinds: kind_options(&form.kind),
@@ -1174,8 +1175,9 @@ async fn appointment_page(
         && carevault_core::nursing::may_be_triaged(a.status))
     .then(|| format!("/appointments/{}/triage", a.id));
     let item = item(state, &a);
+    let layout = Layout::new(state, actor, "Appointment", "", csrf).with_notice(notice_code);
     render(&AppointmentPage {
-        layout: Layout::new(state, actor, "Appointment", "", csrf).with_notice(notice_code),
+        layout: crate::pages::banner::with_banner(state, actor, layout, a.patient_id).await?,
         facts,
         patient_href,
         may_reschedule: a.may_reschedule,
@@ -1992,8 +1994,13 @@ async fn my_appointments_page(
     let departments = state.services.departments(actor).await?;
     let doctors = state.services.staff_directory(actor).await?;
     render(&MyAppointmentsPage {
-        layout: Layout::new(state, actor, "My appointments", "/my/appointments", csrf)
-            .with_notice(notice_code),
+        layout: crate::pages::banner::with_own_banner(
+            state,
+            actor,
+            Layout::new(state, actor, "My appointments", "/my/appointments", csrf)
+                .with_notice(notice_code),
+        )
+        .await?,
         upcoming,
         past,
         departments: department_options(&departments, &form.department_id, Some("Any")),

@@ -153,8 +153,13 @@ async fn sharing_page(
     }
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     render(&SharingPage {
-        layout: Layout::new(state, actor, "Sharing my record", "/my/sharing", csrf)
-            .with_notice(notice_code),
+        layout: crate::pages::banner::with_own_banner(
+            state,
+            actor,
+            Layout::new(state, actor, "Sharing my record", "/my/sharing", csrf)
+                .with_notice(notice_code),
+        )
+        .await?,
         linked: mine.is_some(),
         shares,
         doctors,
