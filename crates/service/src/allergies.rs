@@ -367,7 +367,9 @@ fn open_entry(
         kind: coded.map(|c| c.kind),
         no_known_allergies: statement,
         transcribed: body.transcribed,
-        recorded_as: statement.then_some(body.substance).filter(|s| !s.is_empty()),
+        recorded_as: statement
+            .then_some(body.substance)
+            .filter(|s| !s.is_empty()),
         status_reason,
         updated_by: name(&row.updated_by),
         updated_at: from_micros(row.updated_at),

@@ -70,6 +70,31 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
         )
 }
 
+/// A form shown again: the values as typed, the messages by field, and a sentence for the
+/// top of the page (a conflict, a row form's problem).
+struct Again<F> {
+    form: F,
+    errors: ValidationErrors,
+    problem: Option<String>,
+}
+
+impl<F: Default> Again<F> {
+    fn fresh() -> Self {
+        Again {
+            form: F::default(),
+            errors: ValidationErrors::new(),
+            problem: None,
+        }
+    }
+
+    fn problem(problem: Option<String>) -> Self {
+        Again {
+            problem,
+            ..Again::fresh()
+        }
+    }
+}
+
 // ---- allergies ----
 
 /// One group of the substance select (drug classes, drugs, foods, environmental).
@@ -178,11 +203,14 @@ fn allergies_view(
     actor: &Actor,
     csrf: String,
     found: PatientAllergies,
-    form: AllergyForm,
-    errors: &ValidationErrors,
-    problem: Option<String>,
+    again: Again<AllergyForm>,
     notice: Option<&'static str>,
 ) -> AllergiesPage {
+    let Again {
+        form,
+        errors,
+        problem,
+    } = again;
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     let title = format!("Allergies of {}", found.patient_label);
     AllergiesPage {
@@ -207,13 +235,11 @@ async fn allergies_response(
     actor: &Actor,
     id: PatientId,
     csrf: String,
-    form: AllergyForm,
-    errors: &ValidationErrors,
-    problem: Option<String>,
+    again: Again<AllergyForm>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let found = state.services.list_allergies(actor, id).await?;
-    let page = allergies_view(state, actor, csrf, found, form, errors, problem, None);
+    let page = allergies_view(state, actor, csrf, found, again, None);
     Ok(with_status(render(&page)?, status))
 }
 
@@ -232,9 +258,7 @@ pub async fn allergies_page(
         &actor,
         csrf,
         found,
-        AllergyForm::default(),
-        &ValidationErrors::new(),
-        None,
+        Again::fresh(),
         notice_in_query(raw.as_deref()),
     ))
 }
@@ -276,16 +300,19 @@ pub async fn record_allergy(
                 .into_response(),
         ),
         Err(ServiceError::Validation(errors)) => {
+            let again = Again {
+                form,
+                errors,
+                problem: Some(
+                    "The allergy was not recorded: please correct the fields marked below.".into(),
+                ),
+            };
             allergies_response(
                 &state,
                 &actor,
                 id,
                 csrf,
-                form,
-                &errors,
-                Some(
-                    "The allergy was not recorded: please correct the fields marked below.".into(),
-                ),
+                again,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -309,17 +336,11 @@ pub async fn record_no_known_allergies(
         ))
         .into_response()),
         Err(err @ ServiceError::Conflict { .. }) => {
-            allergies_response(
-                &state,
-                &actor,
-                id,
-                csrf,
-                AllergyForm::default(),
-                &ValidationErrors::new(),
-                problem_text("\"No known allergies\" was not recorded", &err),
-                StatusCode::CONFLICT,
-            )
-            .await
+            let again = Again::problem(problem_text(
+                "\"No known allergies\" was not recorded",
+                &err,
+            ));
+            allergies_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
         }
         Err(other) => Err(other.into()),
     }
@@ -362,17 +383,8 @@ pub async fn change_allergy_status(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            allergies_response(
-                &state,
-                &actor,
-                id,
-                csrf,
-                AllergyForm::default(),
-                &ValidationErrors::new(),
-                problem_text("The entry was not changed", &err),
-                status,
-            )
-            .await
+            let again = Again::problem(problem_text("The entry was not changed", &err));
+            allergies_response(&state, &actor, id, csrf, again, status).await
         }
         Err(other) => Err(other.into()),
     }
@@ -425,11 +437,14 @@ fn problems_view(
     actor: &Actor,
     csrf: String,
     found: PatientProblems,
-    form: ProblemForm,
-    errors: &ValidationErrors,
-    problem: Option<String>,
+    again: Again<ProblemForm>,
     notice: Option<&'static str>,
 ) -> ProblemsPage {
+    let Again {
+        form,
+        errors,
+        problem,
+    } = again;
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     let title = format!("Problem list of {}", found.patient_label);
     ProblemsPage {
@@ -453,13 +468,11 @@ async fn problems_response(
     actor: &Actor,
     id: PatientId,
     csrf: String,
-    form: ProblemForm,
-    errors: &ValidationErrors,
-    problem: Option<String>,
+    again: Again<ProblemForm>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let found = state.services.list_problems(actor, id).await?;
-    let page = problems_view(state, actor, csrf, found, form, errors, problem, None);
+    let page = problems_view(state, actor, csrf, found, again, None);
     Ok(with_status(render(&page)?, status))
 }
 
@@ -478,9 +491,7 @@ pub async fn problems_page(
         &actor,
         csrf,
         found,
-        ProblemForm::default(),
-        &ValidationErrors::new(),
-        None,
+        Again::fresh(),
         notice_in_query(raw.as_deref()),
     ))
 }
@@ -507,14 +518,19 @@ pub async fn add_problem(
             Redirect::to(&format!("/patients/{id}/problems?notice=problem-added")).into_response(),
         ),
         Err(ServiceError::Validation(errors)) => {
+            let again = Again {
+                form,
+                errors,
+                problem: Some(
+                    "The problem was not added: please correct the fields marked below.".into(),
+                ),
+            };
             problems_response(
                 &state,
                 &actor,
                 id,
                 csrf,
-                form,
-                &errors,
-                Some("The problem was not added: please correct the fields marked below.".into()),
+                again,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -527,17 +543,12 @@ pub async fn add_problem(
                 ),
                 None => ValidationErrors::new(),
             };
-            problems_response(
-                &state,
-                &actor,
-                id,
-                csrf,
+            let again = Again {
                 form,
-                &errors,
-                Some(format!("The problem was not added: {message}.")),
-                StatusCode::CONFLICT,
-            )
-            .await
+                errors,
+                problem: Some(format!("The problem was not added: {message}.")),
+            };
+            problems_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
         }
         Err(other) => Err(other.into()),
     }
@@ -575,17 +586,8 @@ pub async fn change_problem_status(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            problems_response(
-                &state,
-                &actor,
-                id,
-                csrf,
-                ProblemForm::default(),
-                &ValidationErrors::new(),
-                problem_text("The problem was not changed", &err),
-                status,
-            )
-            .await
+            let again = Again::problem(problem_text("The problem was not changed", &err));
+            problems_response(&state, &actor, id, csrf, again, status).await
         }
         Err(other) => Err(other.into()),
     }

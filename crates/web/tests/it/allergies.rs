@@ -183,7 +183,12 @@ async fn allergies_are_recorded_listed_and_changed(backend: Backend) {
         StatusCode::CONFLICT,
         "status",
     );
-    ok(&set_status(&mut nurse, &id(&kiwi), json!({"status": "entered_in_error"})).await);
+    ok(&set_status(
+        &mut nurse,
+        &id(&kiwi),
+        json!({"status": "entered_in_error"}),
+    )
+    .await);
     field_problem(
         &set_status(&mut nurse, &id(&kiwi), json!({"status": "active"})).await,
         StatusCode::CONFLICT,
@@ -233,7 +238,10 @@ async fn bad_input_is_named_and_nothing_is_written(backend: Backend) {
             json!({"substance": "egg", "reaction": "r".repeat(201)}),
             "reaction",
         ),
-        (json!({"substance": "egg", "severity": "deadly"}), "severity"),
+        (
+            json!({"substance": "egg", "severity": "deadly"}),
+            "severity",
+        ),
         (
             json!({"substance": "egg", "status": "entered_in_error"}),
             "status",
@@ -351,7 +359,10 @@ async fn no_known_allergies_is_a_statement_of_its_own(backend: Backend) {
 
     // "No known allergies" is refused while an allergy is active, and so is reviving one.
     let refused = doctor
-        .post_json(&allergies_path(&patient), &json!({"no_known_allergies": true}))
+        .post_json(
+            &allergies_path(&patient),
+            &json!({"no_known_allergies": true}),
+        )
         .await
         .problem(StatusCode::CONFLICT);
     assert!(
@@ -374,7 +385,10 @@ async fn no_known_allergies_is_a_statement_of_its_own(backend: Backend) {
         json!({"status": "entered_in_error", "reason": "Wrong patient"}),
     )
     .await);
-    assert_eq!(list(&mut doctor, &patient).await["statement"], "not_recorded");
+    assert_eq!(
+        list(&mut doctor, &patient).await["statement"],
+        "not_recorded"
+    );
     // Reviving the last statement is allowed now.
     ok(&set_status(&mut nurse, &id(&second), json!({"status": "active"})).await);
     assert_eq!(
@@ -414,10 +428,7 @@ async fn who_may_read_and_write_allergies(backend: Backend) {
 
     // Without a session: 401.
     let mut anonymous = app.anonymous();
-    anonymous
-        .get(&path)
-        .await
-        .problem(StatusCode::UNAUTHORIZED);
+    anonymous.get(&path).await.problem(StatusCode::UNAUTHORIZED);
     anonymous
         .post_json(&path, &json!({"substance": "egg"}))
         .await
@@ -453,7 +464,10 @@ async fn who_may_read_and_write_allergies(backend: Backend) {
     ok(&jane_client.get(&allergies_path(&jane)).await);
     // A made-up patient id: a patient is refused as for someone else's, staff get 404.
     let unknown = format!("/api/v1/patients/{}/allergies", uuid::Uuid::now_v7());
-    jane_client.get(&unknown).await.problem(StatusCode::FORBIDDEN);
+    jane_client
+        .get(&unknown)
+        .await
+        .problem(StatusCode::FORBIDDEN);
     app.api_client("drsmith")
         .await
         .get(&unknown)
@@ -531,7 +545,14 @@ async fn who_may_read_and_write_allergies(backend: Backend) {
         denied.len() - denied_before
     );
     let roles: Vec<_> = denied.iter().filter_map(|e| e.actor_role.clone()).collect();
-    for role in ["receptionist", "pharmacist", "auditor", "doctor", "nurse", "admin"] {
+    for role in [
+        "receptionist",
+        "pharmacist",
+        "auditor",
+        "doctor",
+        "nurse",
+        "admin",
+    ] {
         assert!(roles.iter().any(|r| r == role), "{role} not recorded");
     }
 }

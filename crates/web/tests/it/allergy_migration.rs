@@ -39,10 +39,7 @@ fn legacy_texts() -> Vec<(&'static str, Option<String>)> {
                 "intolerance ".repeat(150)
             )),
         ),
-        (
-            "Formula",
-            Some("=HYPERLINK(\"http://x\",\"y\")".to_owned()),
-        ),
+        ("Formula", Some("=HYPERLINK(\"http://x\",\"y\")".to_owned())),
         ("Nothing", None),
     ]
 }
@@ -144,11 +141,7 @@ async fn legacy_allergies_move_without_losing_a_word(backend: Backend) {
         .expect("the store");
 
     // The start-up move.
-    let moved = app
-        .services
-        .move_legacy_allergies()
-        .await
-        .expect("moved");
+    let moved = app.services.move_legacy_allergies().await.expect("moved");
     assert_eq!(moved.patients, 6, "{moved:?}");
     assert_eq!(moved.failed, 0);
     assert_eq!(moved.entries, 3 + 1 + 1 + 4 + 1 + 1, "{moved:?}");
@@ -231,11 +224,11 @@ async fn legacy_allergies_move_without_losing_a_word(backend: Backend) {
     let events = events_of(&app, "allergy", "update", None).await;
     assert_eq!(events.len(), 6);
     assert!(events.iter().all(|e| e.actor_kind == "system"));
-    assert!(
-        events
-            .iter()
-            .all(|e| e.reason.as_deref().is_some_and(|r| r.starts_with("free-text allergies moved")))
-    );
+    assert!(events.iter().all(|e| {
+        e.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("free-text allergies moved"))
+    }));
     assert!(!format!("{events:?}").to_lowercase().contains("penicillin"));
 
     // The prescribing check reads what was moved.
@@ -252,7 +245,12 @@ async fn legacy_allergies_move_without_losing_a_word(backend: Backend) {
         .collect();
     assert_eq!(
         substances,
-        ["Co-trimoxazole - rash", "Amoxicillin", "clavulanate", "NSAIDs"]
+        [
+            "Co-trimoxazole - rash",
+            "Amoxicillin",
+            "clavulanate",
+            "NSAIDs"
+        ]
     );
     assert_eq!(
         sealed_words.list.active()[3].code.as_deref(),

@@ -36,7 +36,10 @@ async fn the_allergy_page_records_and_changes_entries(backend: Backend) {
     let mut nurse = app.browser("nurse").await;
 
     let html = page(&nurse.get(&path).await, StatusCode::OK, "the allergy page");
-    assert!(html.contains("data-allergy-statement=\"allergies\""), "{html}");
+    assert!(
+        html.contains("data-allergy-statement=\"allergies\""),
+        "{html}"
+    );
     assert!(html.contains("Penicillin"));
     assert!(html.contains("<option value=\"penicillins\">Penicillins</option>"));
     assert!(html.contains("<optgroup label=\"Foods\">"));
@@ -147,7 +150,10 @@ async fn the_allergy_page_records_and_changes_entries(backend: Backend) {
     let too_long = "r".repeat(501);
     let html = page(
         &nurse
-            .post_form(&status_path, &[("status", "inactive"), ("reason", &too_long)])
+            .post_form(
+                &status_path,
+                &[("status", "inactive"), ("reason", &too_long)],
+            )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "long reason",
@@ -213,9 +219,7 @@ async fn who_sees_the_list_pages(backend: Backend) {
         let response = app.anonymous().get(&path).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER);
         assert!(
-            response
-                .location()
-                .is_some_and(|l| l.starts_with("/login")),
+            response.location().is_some_and(|l| l.starts_with("/login")),
             "{:?}",
             response.location()
         );
@@ -285,7 +289,11 @@ async fn the_problem_page_and_add_from_a_diagnosis(backend: Backend) {
         &doctor
             .post_form(
                 &path,
-                &[("code", "Q99.999"), ("onset", "2020-05-01"), ("status", "active")],
+                &[
+                    ("code", "Q99.999"),
+                    ("onset", "2020-05-01"),
+                    ("status", "active"),
+                ],
             )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -408,17 +416,25 @@ async fn the_patient_form_points_to_the_allergy_list(backend: Backend) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "old field",
     );
-    assert!(html.contains(&format!("/patients/{john}/allergies")), "{html}");
+    assert!(
+        html.contains(&format!("/patients/{john}/allergies")),
+        "{html}"
+    );
     let mut api = app.api_client("drsmith").await;
     let record = api.get(&format!("/api/v1/patients/{john}")).await.json();
     assert_eq!(record["allergies"], "Penicillin");
     assert_eq!(record["blood_group"], "O+");
     let problem = api
         .send(
-            api.request(axum::http::Method::PATCH, &format!("/api/v1/patients/{john}"))
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(json!({"allergies": "Latex"}).to_string()))
-                .expect("a request"),
+            api.request(
+                axum::http::Method::PATCH,
+                &format!("/api/v1/patients/{john}"),
+            )
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(
+                json!({"allergies": "Latex"}).to_string(),
+            ))
+            .expect("a request"),
         )
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);

@@ -909,7 +909,10 @@ async fn who_may_change_what(backend: Backend) {
         .collect();
     assert!(reasons.contains(&"changed: phone"), "{reasons:?}");
     assert!(reasons.contains(&"changed: blood_group"), "{reasons:?}");
-    assert!(!reasons.iter().any(|r| r.contains("allergies")), "{reasons:?}");
+    assert!(
+        !reasons.iter().any(|r| r.contains("allergies")),
+        "{reasons:?}"
+    );
     assert!(!events.to_string().contains("Latex"));
 }
 

@@ -10,9 +10,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::allergies::{
-    cared_for_patient, created, draft_encounter, events_of, field_problem, ok,
-};
+use crate::allergies::{cared_for_patient, created, draft_encounter, events_of, field_problem, ok};
 use crate::harness::{Backend, Client, TestApp};
 use crate::on_all_backends;
 use crate::scheduling_api::{create_account, jane, john_record, sign_in};
@@ -119,7 +117,12 @@ async fn problems_are_added_resolved_and_reactivated(backend: Backend) {
         .problem(StatusCode::FORBIDDEN);
 
     // Audited: reads listed, each change once, no clinical word.
-    assert_eq!(events_of(&app, "problem", "listed", Some(&john)).await.len(), 3);
+    assert_eq!(
+        events_of(&app, "problem", "listed", Some(&john))
+            .await
+            .len(),
+        3
+    );
     assert_eq!(
         events_of(&app, "problem", "create", Some(&id(&diabetes)))
             .await
@@ -148,7 +151,10 @@ async fn bad_problem_input_is_named_and_nothing_is_written(backend: Backend) {
         (json!({"code": "I10", "onset": "yesterday"}), "onset"),
         (json!({"code": "I10", "status": "cured"}), "status"),
         (json!({"code": "I10", "colour": "red"}), "colour"),
-        (json!({"encounter_id": uuid::Uuid::now_v7()}), "diagnosis_id"),
+        (
+            json!({"encounter_id": uuid::Uuid::now_v7()}),
+            "diagnosis_id",
+        ),
         (
             json!({"encounter_id": uuid::Uuid::now_v7(), "diagnosis_id": uuid::Uuid::now_v7(), "code": "I10"}),
             "encounter_id",
@@ -308,8 +314,8 @@ async fn who_may_read_and_keep_the_problem_list(backend: Backend) {
     let problem = created(&doctor.post_json(&path, &json!({"code": "I10"})).await);
     let status = format!("/api/v1/problems/{}/status", id(&problem));
     let encounter = id(&draft_encounter(&mut doctor, &john, "E11.9").await);
-    let diagnosis = ok(&doctor.get(&format!("/api/v1/encounters/{encounter}")).await)
-        ["diagnoses"][0]["id"]
+    let diagnosis = ok(&doctor.get(&format!("/api/v1/encounters/{encounter}")).await)["diagnoses"]
+        [0]["id"]
         .as_str()
         .expect("a diagnosis")
         .to_owned();
