@@ -10,7 +10,8 @@
 //!   data; reception, pharmacists and auditors are refused (recorded). The decision is
 //!   `chart_list_allowed`, asked once per use case (`chart_lists.rs`).
 //! - **What is in force.** Active allergy entries, if any; otherwise an active "no known
-//!   allergies" statement; otherwise nothing is recorded. "No known allergies" is refused
+//!   allergies" statement; otherwise nothing is recorded. A coded substance is active at
+//!   most once (a second entry is refused, 409: change the first). "No known allergies" is refused
 //!   while an allergy is active, and recording (or reactivating) an allergy makes an active
 //!   statement inactive, in the same transaction. Recording the statement again replaces the
 //!   previous one (asked again today). Every change locks the patient row first, so two
@@ -665,6 +666,30 @@ impl Services {
         Ok(retired)
     }
 
+    /// Whether the patient has an active allergy entry with this coded substance (inside
+    /// the caller's transaction).
+    async fn active_code(
+        &self,
+        conn: &impl Conn,
+        patient: &PatientRow,
+        dek: &DataKey,
+        code: &str,
+    ) -> Result<bool, ServiceError> {
+        for row in store::of_patient(conn, &patient.id).await? {
+            if row.entry_kind != KIND_ALLERGY || row.status != AllergyStatus::Active.as_str() {
+                continue;
+            }
+            let json = place(&row.id, &row.patient_id)
+                .open(dek, "body", Some(&row.body))?
+                .ok_or(ServiceError::Integrity)?;
+            let body: Body = serde_json::from_str(&json).map_err(|_| ServiceError::Integrity)?;
+            if body.code.as_deref() == Some(code) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether the patient has an active allergy entry (inside the caller's transaction).
     async fn has_active_allergy(
         &self,
@@ -680,7 +705,8 @@ impl Services {
     }
 
     /// Records an allergy (doctors and nurses in the patient's care). An active "no known
-    /// allergies" statement becomes inactive in the same transaction. One `create` event.
+    /// allergies" statement becomes inactive in the same transaction; a coded substance that
+    /// is already active is refused (409). One `create` event.
     pub async fn record_allergy(
         &self,
         actor: &Actor,
@@ -730,6 +756,16 @@ impl Services {
         );
         let txn = self.begin().await?;
         patient_store::lock_row(&txn, &patient.id).await?;
+        if input.status() == AllergyStatus::Active
+            && let Some(code) = input.substance().code()
+            && self.active_code(&txn, patient, &dek, code).await?
+        {
+            txn.rollback().await.map_err(StoreError::from)?;
+            return Err(ServiceError::Conflict {
+                field: Some("substance"),
+                message: "this substance is already recorded as an active allergy: change that entry instead".into(),
+            });
+        }
         if input.status() == AllergyStatus::Active
             && self.retire_statements(&txn, patient, &dek, by, now).await? > 0
         {
@@ -904,6 +940,17 @@ impl Services {
                 return Err(ServiceError::Conflict {
                     field: Some("status"),
                     message: "allergies are recorded as active: \"no known allergies\" cannot be in force with them".into(),
+                });
+            }
+            let code = open_entry(&row, &dek, &HashMap::new())?.code;
+            if let Some(code) = code.as_deref()
+                && self.active_code(&txn, patient, &dek, code).await?
+            {
+                txn.rollback().await.map_err(StoreError::from)?;
+                return Err(ServiceError::Conflict {
+                    field: Some("status"),
+                    message: "this substance is recorded as an active allergy in another entry"
+                        .into(),
                 });
             }
             if !statement && self.retire_statements(&txn, patient, &dek, by, now).await? > 0 {

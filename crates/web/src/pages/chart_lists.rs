@@ -317,6 +317,17 @@ pub async fn record_allergy(
             )
             .await
         }
+        Err(ServiceError::Conflict { message, .. }) => {
+            let again = Again {
+                form,
+                errors: ValidationErrors::single(
+                    "substance",
+                    "is already recorded as an active allergy",
+                ),
+                problem: Some(format!("The allergy was not recorded: {message}.")),
+            };
+            allergies_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
+        }
         Err(other) => Err(other.into()),
     }
 }
