@@ -134,8 +134,9 @@ impl AllergyView {
     }
 }
 
-/// What is recorded about a patient's allergies now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is recorded about a patient's allergies now. Its `Debug` output names the variant
+/// only.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AllergyStatement {
     /// Nothing recorded: nobody has asked, or nobody wrote it down.
     NotRecorded,
@@ -151,6 +152,19 @@ pub enum AllergyStatement {
     },
     /// The active entries (at least one), oldest first.
     Allergies(Vec<AllergyView>),
+}
+
+impl std::fmt::Debug for AllergyStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AllergyStatement::NotRecorded => f.write_str("NotRecorded"),
+            AllergyStatement::NoKnownAllergies { id, .. } => f
+                .debug_struct("NoKnownAllergies")
+                .field("id", id)
+                .finish_non_exhaustive(),
+            AllergyStatement::Allergies(list) => f.debug_tuple("Allergies").field(list).finish(),
+        }
+    }
 }
 
 /// A patient's allergy list: the statement in force and the entries no longer in force.
@@ -1093,5 +1107,96 @@ impl Services {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(substance: &str, status: AllergyStatus, statement: bool, at: i64) -> AllergyView {
+        AllergyView {
+            id: format!("id-{at}"),
+            substance: substance.to_owned(),
+            code: None,
+            free_text: true,
+            reaction: Some("Qzreaction".into()),
+            severity: AllergySeverity::Severe,
+            status,
+            recorded_by: "Dr. Who".into(),
+            recorded_at: from_micros(at),
+            patient_id: PatientId::generate(),
+            kind: None,
+            no_known_allergies: statement,
+            transcribed: statement,
+            recorded_as: statement.then(|| "Qznkda".to_owned()),
+            status_reason: Some("Qzreason".into()),
+            updated_by: None,
+            updated_at: from_micros(at),
+        }
+    }
+
+    #[test]
+    fn the_statement_in_force_and_its_line() {
+        let patient = PatientId::generate();
+        assert_eq!(list_of(patient, Vec::new()).summary(), None);
+        let none_known = list_of(
+            patient,
+            vec![
+                entry("", AllergyStatus::Active, true, 2),
+                entry("", AllergyStatus::Inactive, true, 1),
+            ],
+        );
+        assert_eq!(none_known.statement_code(), "no_known_allergies");
+        assert_eq!(none_known.summary().as_deref(), Some(NO_KNOWN_ALLERGIES));
+        assert_eq!(none_known.no_known_allergies().map(|s| s.0), Some("id-2"));
+        assert_eq!(none_known.history.len(), 1);
+        // Active allergies win over a statement; oldest first; history newest first.
+        let allergies = list_of(
+            patient,
+            vec![
+                entry("Latex", AllergyStatus::Active, false, 5),
+                entry("", AllergyStatus::Active, true, 4),
+                entry("Penicillin", AllergyStatus::Active, false, 3),
+                entry("Egg", AllergyStatus::EnteredInError, false, 6),
+                entry("Fish", AllergyStatus::Inactive, false, 7),
+            ],
+        );
+        assert_eq!(
+            allergies.summary().as_deref(),
+            Some("Penicillin — Qzreaction (severe); Latex — Qzreaction (severe)")
+        );
+        let history: Vec<&str> = allergies
+            .history
+            .iter()
+            .map(|e| e.substance.as_str())
+            .collect();
+        assert_eq!(history, ["Fish", "Egg"]);
+    }
+
+    #[test]
+    fn debug_prints_no_clinical_value() {
+        let patient = PatientId::generate();
+        let list = list_of(
+            patient,
+            vec![
+                entry("Qzsubstance", AllergyStatus::Active, false, 1),
+                entry("Qzold", AllergyStatus::Inactive, false, 0),
+            ],
+        );
+        let statement = list_of(patient, vec![entry("", AllergyStatus::Active, true, 1)]);
+        let printed = format!(
+            "{list:?} {statement:?} {:?} {:?}",
+            AllergyRequest {
+                substance: "Qzsubstance".into(),
+                reaction: Some("Qzreaction".into()),
+                ..Default::default()
+            },
+            AllergyStatusRequest {
+                status: "inactive".into(),
+                reason: Some("Qzreason".into()),
+            }
+        );
+        assert!(!printed.contains("Qz"), "{printed}");
     }
 }
