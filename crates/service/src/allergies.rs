@@ -10,7 +10,8 @@
 //!   data; reception, pharmacists and auditors are refused (recorded). The decision is
 //!   `chart_list_allowed`, asked once per use case (`chart_lists.rs`).
 //! - **What is in force.** Active allergy entries, if any; otherwise an active "no known
-//!   allergies" statement; otherwise nothing is recorded. "No known allergies" is refused
+//!   allergies" statement; otherwise nothing is recorded. A coded substance is active at
+//!   most once (a second entry is refused, 409: change the first). "No known allergies" is refused
 //!   while an allergy is active, and recording (or reactivating) an allergy makes an active
 //!   statement inactive, in the same transaction. Recording the statement again replaces the
 //!   previous one (asked again today). Every change locks the patient row first, so two
@@ -133,8 +134,9 @@ impl AllergyView {
     }
 }
 
-/// What is recorded about a patient's allergies now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is recorded about a patient's allergies now. Its `Debug` output names the variant
+/// only.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AllergyStatement {
     /// Nothing recorded: nobody has asked, or nobody wrote it down.
     NotRecorded,
@@ -150,6 +152,19 @@ pub enum AllergyStatement {
     },
     /// The active entries (at least one), oldest first.
     Allergies(Vec<AllergyView>),
+}
+
+impl std::fmt::Debug for AllergyStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AllergyStatement::NotRecorded => f.write_str("NotRecorded"),
+            AllergyStatement::NoKnownAllergies { id, .. } => f
+                .debug_struct("NoKnownAllergies")
+                .field("id", id)
+                .finish_non_exhaustive(),
+            AllergyStatement::Allergies(list) => f.debug_tuple("Allergies").field(list).finish(),
+        }
+    }
 }
 
 /// A patient's allergy list: the statement in force and the entries no longer in force.
@@ -665,6 +680,30 @@ impl Services {
         Ok(retired)
     }
 
+    /// Whether the patient has an active allergy entry with this coded substance (inside
+    /// the caller's transaction).
+    async fn active_code(
+        &self,
+        conn: &impl Conn,
+        patient: &PatientRow,
+        dek: &DataKey,
+        code: &str,
+    ) -> Result<bool, ServiceError> {
+        for row in store::of_patient(conn, &patient.id).await? {
+            if row.entry_kind != KIND_ALLERGY || row.status != AllergyStatus::Active.as_str() {
+                continue;
+            }
+            let json = place(&row.id, &row.patient_id)
+                .open(dek, "body", Some(&row.body))?
+                .ok_or(ServiceError::Integrity)?;
+            let body: Body = serde_json::from_str(&json).map_err(|_| ServiceError::Integrity)?;
+            if body.code.as_deref() == Some(code) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether the patient has an active allergy entry (inside the caller's transaction).
     async fn has_active_allergy(
         &self,
@@ -680,7 +719,8 @@ impl Services {
     }
 
     /// Records an allergy (doctors and nurses in the patient's care). An active "no known
-    /// allergies" statement becomes inactive in the same transaction. One `create` event.
+    /// allergies" statement becomes inactive in the same transaction; a coded substance that
+    /// is already active is refused (409). One `create` event.
     pub async fn record_allergy(
         &self,
         actor: &Actor,
@@ -730,6 +770,16 @@ impl Services {
         );
         let txn = self.begin().await?;
         patient_store::lock_row(&txn, &patient.id).await?;
+        if input.status() == AllergyStatus::Active
+            && let Some(code) = input.substance().code()
+            && self.active_code(&txn, patient, &dek, code).await?
+        {
+            txn.rollback().await.map_err(StoreError::from)?;
+            return Err(ServiceError::Conflict {
+                field: Some("substance"),
+                message: "this substance is already recorded as an active allergy: change that entry instead".into(),
+            });
+        }
         if input.status() == AllergyStatus::Active
             && self.retire_statements(&txn, patient, &dek, by, now).await? > 0
         {
@@ -906,6 +956,17 @@ impl Services {
                     message: "allergies are recorded as active: \"no known allergies\" cannot be in force with them".into(),
                 });
             }
+            let code = open_entry(&row, &dek, &HashMap::new())?.code;
+            if let Some(code) = code.as_deref()
+                && self.active_code(&txn, patient, &dek, code).await?
+            {
+                txn.rollback().await.map_err(StoreError::from)?;
+                return Err(ServiceError::Conflict {
+                    field: Some("status"),
+                    message: "this substance is recorded as an active allergy in another entry"
+                        .into(),
+                });
+            }
             if !statement && self.retire_statements(&txn, patient, &dek, by, now).await? > 0 {
                 event.reason = Some(format!(
                     "{from} → {to}; \"no known allergies\" made inactive"
@@ -1046,5 +1107,96 @@ impl Services {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(substance: &str, status: AllergyStatus, statement: bool, at: i64) -> AllergyView {
+        AllergyView {
+            id: format!("id-{at}"),
+            substance: substance.to_owned(),
+            code: None,
+            free_text: true,
+            reaction: Some("Qzreaction".into()),
+            severity: AllergySeverity::Severe,
+            status,
+            recorded_by: "Dr. Who".into(),
+            recorded_at: from_micros(at),
+            patient_id: PatientId::generate(),
+            kind: None,
+            no_known_allergies: statement,
+            transcribed: statement,
+            recorded_as: statement.then(|| "Qznkda".to_owned()),
+            status_reason: Some("Qzreason".into()),
+            updated_by: None,
+            updated_at: from_micros(at),
+        }
+    }
+
+    #[test]
+    fn the_statement_in_force_and_its_line() {
+        let patient = PatientId::generate();
+        assert_eq!(list_of(patient, Vec::new()).summary(), None);
+        let none_known = list_of(
+            patient,
+            vec![
+                entry("", AllergyStatus::Active, true, 2),
+                entry("", AllergyStatus::Inactive, true, 1),
+            ],
+        );
+        assert_eq!(none_known.statement_code(), "no_known_allergies");
+        assert_eq!(none_known.summary().as_deref(), Some(NO_KNOWN_ALLERGIES));
+        assert_eq!(none_known.no_known_allergies().map(|s| s.0), Some("id-2"));
+        assert_eq!(none_known.history.len(), 1);
+        // Active allergies win over a statement; oldest first; history newest first.
+        let allergies = list_of(
+            patient,
+            vec![
+                entry("Latex", AllergyStatus::Active, false, 5),
+                entry("", AllergyStatus::Active, true, 4),
+                entry("Penicillin", AllergyStatus::Active, false, 3),
+                entry("Egg", AllergyStatus::EnteredInError, false, 6),
+                entry("Fish", AllergyStatus::Inactive, false, 7),
+            ],
+        );
+        assert_eq!(
+            allergies.summary().as_deref(),
+            Some("Penicillin — Qzreaction (severe); Latex — Qzreaction (severe)")
+        );
+        let history: Vec<&str> = allergies
+            .history
+            .iter()
+            .map(|e| e.substance.as_str())
+            .collect();
+        assert_eq!(history, ["Fish", "Egg"]);
+    }
+
+    #[test]
+    fn debug_prints_no_clinical_value() {
+        let patient = PatientId::generate();
+        let list = list_of(
+            patient,
+            vec![
+                entry("Qzsubstance", AllergyStatus::Active, false, 1),
+                entry("Qzold", AllergyStatus::Inactive, false, 0),
+            ],
+        );
+        let statement = list_of(patient, vec![entry("", AllergyStatus::Active, true, 1)]);
+        let printed = format!(
+            "{list:?} {statement:?} {:?} {:?}",
+            AllergyRequest {
+                substance: "Qzsubstance".into(),
+                reaction: Some("Qzreaction".into()),
+                ..Default::default()
+            },
+            AllergyStatusRequest {
+                status: "inactive".into(),
+                reason: Some("Qzreason".into()),
+            }
+        );
+        assert!(!printed.contains("Qz"), "{printed}");
     }
 }

@@ -23,8 +23,8 @@ use crate::Services;
 use crate::actor::Actor;
 use crate::allergies::{AllergyRequest, AllergyStatusRequest};
 use crate::encounters::{DiagnosisInput, EncounterInput};
-use crate::nursing::TriageInput;
 use crate::error::ServiceError;
+use crate::nursing::TriageInput;
 use crate::prescriptions::{Prescribed, PrescriptionRequest};
 
 /// How many synthetic patients get a chart (besides John).
@@ -324,7 +324,10 @@ impl Services {
                 .unwrap_or_default(),
         )
         .await?;
-        Ok((encounter.id, encounter.diagnoses.first().map(|d| d.id.clone())))
+        Ok((
+            encounter.id,
+            encounter.diagnoses.first().map(|d| d.id.clone()),
+        ))
     }
 
     /// Puts a visit's diagnosis on the problem list (a chronic condition stays active, an

@@ -443,7 +443,7 @@ pub async fn count(conn: &impl Conn) -> Result<u64, StoreError> {
 /// check the list first run one after the other. Call it first in the transaction.
 pub async fn lock_row(conn: &impl Conn, id: &str) -> Result<(), StoreError> {
     Entity::update_many()
-        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt).into())
+        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt))
         .filter(Column::Id.eq(id))
         .exec(conn)
         .await?;

@@ -70,6 +70,31 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
         )
 }
 
+/// A form shown again: the values as typed, the messages by field, and a sentence for the
+/// top of the page (a conflict, a row form's problem).
+struct Again<F> {
+    form: F,
+    errors: ValidationErrors,
+    problem: Option<String>,
+}
+
+impl<F: Default> Again<F> {
+    fn fresh() -> Self {
+        Again {
+            form: F::default(),
+            errors: ValidationErrors::new(),
+            problem: None,
+        }
+    }
+
+    fn problem(problem: Option<String>) -> Self {
+        Again {
+            problem,
+            ..Again::fresh()
+        }
+    }
+}
+
 // ---- allergies ----
 
 /// One group of the substance select (drug classes, drugs, foods, environmental).
@@ -178,11 +203,14 @@ async fn allergies_view(
     actor: &Actor,
     csrf: String,
     found: PatientAllergies,
-    form: AllergyForm,
-    errors: &ValidationErrors,
-    problem: Option<String>,
+    again: Again<AllergyForm>,
     notice: Option<&'static str>,
 ) -> Result<AllergiesPage, PageError> {
+    let Again {
+        form,
+        errors,
+        problem,
+    } = again;
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     let title = format!("Allergies of {}", found.patient_label);
     let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
@@ -208,13 +236,11 @@ async fn allergies_response(
     actor: &Actor,
     id: PatientId,
     csrf: String,
-    form: AllergyForm,
-    errors: &ValidationErrors,
-    problem: Option<String>,
+    again: Again<AllergyForm>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let found = state.services.list_allergies(actor, id).await?;
-    let page = allergies_view(state, actor, csrf, found, form, errors, problem, None).await?;
+    let page = allergies_view(state, actor, csrf, found, again, None).await?;
     Ok(with_status(render(&page)?, status))
 }
 
@@ -228,17 +254,17 @@ pub async fn allergies_page(
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
     let found = state.services.list_allergies(&actor, id).await?;
-    render(&allergies_view(
-        &state,
-        &actor,
-        csrf,
-        found,
-        AllergyForm::default(),
-        &ValidationErrors::new(),
-        None,
-        notice_in_query(raw.as_deref()),
+    render(
+        &allergies_view(
+            &state,
+            &actor,
+            csrf,
+            found,
+            Again::fresh(),
+            notice_in_query(raw.as_deref()),
+        )
+        .await?,
     )
-    .await?)
 }
 
 /// A refusal a page shows at the top: the conflict's message, or the input's problems.
@@ -278,19 +304,33 @@ pub async fn record_allergy(
                 .into_response(),
         ),
         Err(ServiceError::Validation(errors)) => {
+            let again = Again {
+                form,
+                errors,
+                problem: Some(
+                    "The allergy was not recorded: please correct the fields marked below.".into(),
+                ),
+            };
             allergies_response(
                 &state,
                 &actor,
                 id,
                 csrf,
-                form,
-                &errors,
-                Some(
-                    "The allergy was not recorded: please correct the fields marked below.".into(),
-                ),
+                again,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
+        }
+        Err(ServiceError::Conflict { message, .. }) => {
+            let again = Again {
+                form,
+                errors: ValidationErrors::single(
+                    "substance",
+                    "is already recorded as an active allergy",
+                ),
+                problem: Some(format!("The allergy was not recorded: {message}.")),
+            };
+            allergies_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
         }
         Err(other) => Err(other.into()),
     }
@@ -311,17 +351,11 @@ pub async fn record_no_known_allergies(
         ))
         .into_response()),
         Err(err @ ServiceError::Conflict { .. }) => {
-            allergies_response(
-                &state,
-                &actor,
-                id,
-                csrf,
-                AllergyForm::default(),
-                &ValidationErrors::new(),
-                problem_text("\"No known allergies\" was not recorded", &err),
-                StatusCode::CONFLICT,
-            )
-            .await
+            let again = Again::problem(problem_text(
+                "\"No known allergies\" was not recorded",
+                &err,
+            ));
+            allergies_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
         }
         Err(other) => Err(other.into()),
     }
@@ -364,17 +398,8 @@ pub async fn change_allergy_status(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            allergies_response(
-                &state,
-                &actor,
-                id,
-                csrf,
-                AllergyForm::default(),
-                &ValidationErrors::new(),
-                problem_text("The entry was not changed", &err),
-                status,
-            )
-            .await
+            let again = Again::problem(problem_text("The entry was not changed", &err));
+            allergies_response(&state, &actor, id, csrf, again, status).await
         }
         Err(other) => Err(other.into()),
     }
@@ -427,11 +452,14 @@ async fn problems_view(
     actor: &Actor,
     csrf: String,
     found: PatientProblems,
-    form: ProblemForm,
-    errors: &ValidationErrors,
-    problem: Option<String>,
+    again: Again<ProblemForm>,
     notice: Option<&'static str>,
 ) -> Result<ProblemsPage, PageError> {
+    let Again {
+        form,
+        errors,
+        problem,
+    } = again;
     let field = |name: &str| errors.message_for(name).map(str::to_owned);
     let title = format!("Problem list of {}", found.patient_label);
     let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
@@ -456,13 +484,11 @@ async fn problems_response(
     actor: &Actor,
     id: PatientId,
     csrf: String,
-    form: ProblemForm,
-    errors: &ValidationErrors,
-    problem: Option<String>,
+    again: Again<ProblemForm>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let found = state.services.list_problems(actor, id).await?;
-    let page = problems_view(state, actor, csrf, found, form, errors, problem, None).await?;
+    let page = problems_view(state, actor, csrf, found, again, None).await?;
     Ok(with_status(render(&page)?, status))
 }
 
@@ -476,17 +502,17 @@ pub async fn problems_page(
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
     let found = state.services.list_problems(&actor, id).await?;
-    render(&problems_view(
-        &state,
-        &actor,
-        csrf,
-        found,
-        ProblemForm::default(),
-        &ValidationErrors::new(),
-        None,
-        notice_in_query(raw.as_deref()),
+    render(
+        &problems_view(
+            &state,
+            &actor,
+            csrf,
+            found,
+            Again::fresh(),
+            notice_in_query(raw.as_deref()),
+        )
+        .await?,
     )
-    .await?)
 }
 
 /// `POST /patients/{id}/problems`: adds a problem, or shows the form again with the
@@ -511,14 +537,19 @@ pub async fn add_problem(
             Redirect::to(&format!("/patients/{id}/problems?notice=problem-added")).into_response(),
         ),
         Err(ServiceError::Validation(errors)) => {
+            let again = Again {
+                form,
+                errors,
+                problem: Some(
+                    "The problem was not added: please correct the fields marked below.".into(),
+                ),
+            };
             problems_response(
                 &state,
                 &actor,
                 id,
                 csrf,
-                form,
-                &errors,
-                Some("The problem was not added: please correct the fields marked below.".into()),
+                again,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -531,17 +562,12 @@ pub async fn add_problem(
                 ),
                 None => ValidationErrors::new(),
             };
-            problems_response(
-                &state,
-                &actor,
-                id,
-                csrf,
+            let again = Again {
                 form,
-                &errors,
-                Some(format!("The problem was not added: {message}.")),
-                StatusCode::CONFLICT,
-            )
-            .await
+                errors,
+                problem: Some(format!("The problem was not added: {message}.")),
+            };
+            problems_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
         }
         Err(other) => Err(other.into()),
     }
@@ -579,17 +605,8 @@ pub async fn change_problem_status(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            problems_response(
-                &state,
-                &actor,
-                id,
-                csrf,
-                ProblemForm::default(),
-                &ValidationErrors::new(),
-                problem_text("The problem was not changed", &err),
-                status,
-            )
-            .await
+            let again = Again::problem(problem_text("The problem was not changed", &err));
+            problems_response(&state, &actor, id, csrf, again, status).await
         }
         Err(other) => Err(other.into()),
     }

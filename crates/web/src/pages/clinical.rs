@@ -1030,7 +1030,8 @@ pub(crate) fn clinical_notice(code: Option<&str>) -> Option<&'static str> {
         "note-added" => Some("The treatment note has been added."),
         "vitals-recorded" => Some("The vitals have been recorded."),
         "prescription-written" => Some("The prescription has been written."),
-        _ => None,
+        // Notices shared with other pages (added to the problem list, an addendum, …).
+        other => crate::pages::notice(Some(other)),
     }
 }
 
@@ -1374,14 +1375,18 @@ pub async fn my_prescriptions(
         None => Vec::new(),
     };
     render(&ClinicalListPage {
-        layout: crate::pages::banner::with_own_banner(&state, &actor, Layout::new(
+        layout: crate::pages::banner::with_own_banner(
             &state,
             &actor,
-            "My prescriptions",
-            "/my/prescriptions",
-            csrf,
-        ))
-            .await?,
+            Layout::new(
+                &state,
+                &actor,
+                "My prescriptions",
+                "/my/prescriptions",
+                csrf,
+            ),
+        )
+        .await?,
         patient_href: None,
         new_encounter_href: None,
         encounters: Vec::new(),

@@ -163,7 +163,7 @@ async fn new_page(
     state: &AppState,
     actor: &Actor,
     csrf: String,
-    patient: PatientId,
+    patient: carevault_core::PatientId,
     appointment: String,
     formulary: Vec<(String, String)>,
 ) -> Result<EncounterFormPage, PageError> {

@@ -348,7 +348,7 @@ impl TriageForm {
     }
 }
 
-fn triage_page(
+async fn triage_page(
     state: &AppState,
     actor: &Actor,
     csrf: String,
@@ -428,6 +428,7 @@ pub async fn triage_form(
         ValidationErrors::new(),
         None,
     )
+    .await
 }
 
 /// `POST /appointments/{id}/triage`: records it, then to "My patients"; or the form again.
@@ -469,7 +470,8 @@ pub async fn record_triage(
         &form,
         errors,
         form_error,
-    )?;
+    )
+    .await?;
     Ok(with_status(response, status))
 }
 
@@ -656,7 +658,8 @@ pub async fn add_addendum(
     addenda.error = Some(error);
     let layout = Layout::new(&state, &actor, "Add an addendum", "/patients", csrf);
     let response = render(&AddendumPage {
-        layout: crate::pages::banner::with_banner(&state, &actor, layout, encounter.patient_id).await?,
+        layout: crate::pages::banner::with_banner(&state, &actor, layout, encounter.patient_id)
+            .await?,
         encounter_id: id,
         addenda,
     })?;

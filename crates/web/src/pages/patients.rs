@@ -1259,8 +1259,9 @@ pub async fn encryption(
         "/patients",
         csrf,
     );
+    // No banner: this page shows how the record is stored, never what it holds.
     render(&EncryptionPage {
-        layout: with_banner(&state, &actor, layout, id).await?,
+        layout,
         patient_href: patient_href(id),
         view,
     })

@@ -135,6 +135,14 @@ async fn allergies_are_recorded_listed_and_changed(backend: Backend) {
     assert_eq!(latex["severity"], "moderate");
     assert_eq!(latex["status"], "active");
     assert_eq!(latex["recorded_by"], "Nadia Nurse");
+    // The same coded substance twice while active: refused, nothing written.
+    field_problem(
+        &nurse
+            .post_json(&allergies_path(&john), &json!({"substance": "latex"}))
+            .await,
+        StatusCode::CONFLICT,
+        "substance",
+    );
     // A flagged free-text entry.
     let kiwi = record(
         &mut doctor,
@@ -194,6 +202,19 @@ async fn allergies_are_recorded_listed_and_changed(backend: Backend) {
         StatusCode::CONFLICT,
         "status",
     );
+    // While retired, latex may be recorded again; then the old entry cannot come back.
+    let second_latex = record(&mut nurse, &john, json!({"substance": "latex"})).await;
+    field_problem(
+        &set_status(&mut nurse, &id(&latex), json!({"status": "active"})).await,
+        StatusCode::CONFLICT,
+        "status",
+    );
+    ok(&set_status(
+        &mut nurse,
+        &id(&second_latex),
+        json!({"status": "entered_in_error"}),
+    )
+    .await);
     // Reactivated.
     let again = ok(&set_status(&mut nurse, &id(&latex), json!({"status": "active"})).await);
     assert_eq!(again["status"], "active");

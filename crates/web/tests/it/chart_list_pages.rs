@@ -112,6 +112,24 @@ async fn the_allergy_page_records_and_changes_entries(backend: Backend) {
             .await,
         &format!("{path}?notice=allergy-recorded"),
     );
+    // Latex again, while active: 409 at the form, the field named, the values kept.
+    let html = page(
+        &nurse
+            .post_form(
+                &path,
+                &[
+                    ("substance", "latex"),
+                    ("reaction", "Qpwheals"),
+                    ("severity", ""),
+                ],
+            )
+            .await,
+        StatusCode::CONFLICT,
+        "latex twice",
+    );
+    assert!(html.contains("Substance is already recorded as an active allergy."));
+    assert!(html.contains("value=\"Qpwheals\""));
+    assert!(html.contains("<option value=\"latex\" selected>"));
     let html = page(
         &nurse.get(&format!("{path}?notice=allergy-recorded")).await,
         StatusCode::OK,

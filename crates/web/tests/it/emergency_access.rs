@@ -475,7 +475,7 @@ async fn the_pages_offer_the_form_show_the_banner_and_queue_the_review(backend: 
     );
     assert!(
         page.contains(
-            "<div class=\"emergency-banner\" role=\"alert\"><strong>Emergency access until 11:00 UTC</strong> — every view is recorded and will be reviewed.</div>"
+            "data-alert=\"emergency-access\" role=\"note\">Emergency access until 11:00 UTC — every view is recorded and will be reviewed</p>"
         ),
         "{page}"
     );

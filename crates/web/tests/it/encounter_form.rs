@@ -148,7 +148,7 @@ fn assert_everything_kept(html: &str, fields: &[(&'static str, String)], what: &
                 || html.contains(&format!("value=\"{value}\""))
                     && html.contains(&format!("name=\"{name}\""))
                 || html.contains(&format!(
-                    "name=\"{name}\" rows=\"3\" maxlength=\"10000\">{value}</textarea>"
+                    "name=\"{name}\" rows=\"3\" maxlength=\"2000\">{value}</textarea>"
                 ))
         };
         assert!(shown, "{what}: {name} = {value:?} was not kept");

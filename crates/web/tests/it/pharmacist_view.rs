@@ -67,12 +67,9 @@ async fn the_queue_shows_what_dispensing_needs(backend: Backend) {
             shown.contains(&format!("data-field=\"mrn\">{mrn}<")),
             "{shown}"
         );
-        // Nothing is recorded yet: said as such, not as "no known allergies".
-        assert!(
-            shown.contains("data-allergy-state=\"not_recorded\""),
-            "{shown}"
-        );
-        assert!(shown.contains("Allergies not recorded"), "{shown}");
+        // John's allergy, as transcribed from his paper record at registration.
+        assert!(shown.contains("data-allergy-state=\"listed\""), "{shown}");
+        assert!(shown.contains("Penicillin"), "{shown}");
         assert!(!shown.contains("No known allergies"));
         assert!(shown.contains("data-field=\"prescriber\">Dr."), "{shown}");
         // From the queue to the patient's prescriptions and bills (taking payment at the
