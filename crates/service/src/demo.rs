@@ -51,8 +51,9 @@ struct DemoDrug {
 }
 
 /// The demo formulary: amoxicillin has a batch expiring within the window and metformin is
-/// below its reorder level, so the pharmacy's alerts have something to show.
-const DEMO_FORMULARY: [DemoDrug; 4] = [
+/// below its reorder level, so the pharmacy's alerts have something to show; the rest are
+/// what the demo's charts prescribe for long-term conditions.
+const DEMO_FORMULARY: [DemoDrug; 11] = [
     DemoDrug {
         name: "Paracetamol",
         generic: "paracetamol",
@@ -84,6 +85,62 @@ const DEMO_FORMULARY: [DemoDrug; 4] = [
         strength: "400 mg",
         reorder: "50",
         batches: &[("IB-2702", 250, 300, "0.04")],
+    },
+    DemoDrug {
+        name: "Amlodipine",
+        generic: "amlodipine",
+        form: "tablet",
+        strength: "5 mg",
+        reorder: "200",
+        batches: &[("AL-2705", 320, 4000, "0.03")],
+    },
+    DemoDrug {
+        name: "Atorvastatin",
+        generic: "atorvastatin",
+        form: "tablet",
+        strength: "20 mg",
+        reorder: "200",
+        batches: &[("AT-2706", 340, 4000, "0.05")],
+    },
+    DemoDrug {
+        name: "Levothyroxine",
+        generic: "levothyroxine",
+        form: "tablet",
+        strength: "50 micrograms",
+        reorder: "200",
+        batches: &[("LE-2704", 280, 3000, "0.04")],
+    },
+    DemoDrug {
+        name: "Omeprazole",
+        generic: "omeprazole",
+        form: "capsule",
+        strength: "20 mg",
+        reorder: "200",
+        batches: &[("OM-2707", 360, 3000, "0.03")],
+    },
+    DemoDrug {
+        name: "Salbutamol",
+        generic: "salbutamol",
+        form: "inhaler",
+        strength: "100 micrograms per dose",
+        reorder: "10",
+        batches: &[("SA-2703", 300, 60, "1.50")],
+    },
+    DemoDrug {
+        name: "Apixaban",
+        generic: "apixaban",
+        form: "tablet",
+        strength: "5 mg",
+        reorder: "200",
+        batches: &[("AP-2708", 380, 3000, "0.90")],
+    },
+    DemoDrug {
+        name: "Doxycycline",
+        generic: "doxycycline",
+        form: "capsule",
+        strength: "100 mg",
+        reorder: "50",
+        batches: &[("DO-2702", 260, 400, "0.10")],
     },
 ];
 

@@ -25,10 +25,16 @@ use crate::allergies::{AllergyRequest, AllergyStatusRequest};
 use crate::encounters::{DiagnosisInput, EncounterInput};
 use crate::error::ServiceError;
 use crate::nursing::TriageInput;
+use crate::pharmacy::DispenseRequest;
 use crate::prescriptions::{Prescribed, PrescriptionRequest};
 
 /// How many synthetic patients get a chart (besides John).
 const CHARTED_PATIENTS: usize = 36;
+/// Prescriptions of visits older than this were dispensed at the time (the pharmacy's queue
+/// holds the recent ones).
+const DISPENSED_AFTER_DAYS: i64 = 14;
+/// Charted patients are adults of at least this age (the conditions are adults' ones).
+const CHARTED_MIN_AGE: u32 = 30;
 /// How many of them are on Dr. Smith's list today (after John).
 const TODAY_PATIENTS: usize = 7;
 /// How many of today's appointments are already checked in (John included).
@@ -92,14 +98,7 @@ const CONDITIONS: [Condition; 10] = [
         complaint: "Blood pressure review.",
         assessment: "Essential hypertension, not yet at target.",
         plan: "Start amlodipine; home blood pressure readings; review in six weeks.",
-        medicine: Some((
-            "Amlodipine 5 mg tablets",
-            "5 mg",
-            "oral",
-            "once daily",
-            90,
-            90,
-        )),
+        medicine: Some(("Amlodipine", "5 mg", "oral", "once daily", 90, 90)),
     },
     Condition {
         code: "E11.9",
@@ -113,28 +112,14 @@ const CONDITIONS: [Condition; 10] = [
         complaint: "Raised cholesterol on routine bloods.",
         assessment: "Hyperlipidaemia; QRISK above 10 %.",
         plan: "Atorvastatin at night; repeat lipids in three months.",
-        medicine: Some((
-            "Atorvastatin 20 mg tablets",
-            "20 mg",
-            "oral",
-            "at night",
-            90,
-            90,
-        )),
+        medicine: Some(("Atorvastatin", "20 mg", "oral", "at night", 90, 90)),
     },
     Condition {
         code: "J45.9",
         complaint: "Wheeze on exertion, worse in cold air.",
         assessment: "Asthma, mild, not well controlled.",
         plan: "Salbutamol as needed; inhaler technique checked; asthma plan given.",
-        medicine: Some((
-            "Salbutamol inhaler 100 micrograms",
-            "2 puffs",
-            "inhaled",
-            "as needed",
-            90,
-            1,
-        )),
+        medicine: Some(("Salbutamol", "2 puffs", "inhaled", "as needed", 90, 1)),
     },
     Condition {
         code: "E03.9",
@@ -142,7 +127,7 @@ const CONDITIONS: [Condition; 10] = [
         assessment: "Primary hypothyroidism.",
         plan: "Levothyroxine; TSH in eight weeks.",
         medicine: Some((
-            "Levothyroxine 50 micrograms tablets",
+            "Levothyroxine",
             "50 micrograms",
             "oral",
             "once daily in the morning",
@@ -155,14 +140,7 @@ const CONDITIONS: [Condition; 10] = [
         complaint: "Heartburn after meals for two months.",
         assessment: "Gastro-oesophageal reflux without oesophagitis.",
         plan: "Omeprazole for eight weeks; lifestyle advice.",
-        medicine: Some((
-            "Omeprazole 20 mg capsules",
-            "20 mg",
-            "oral",
-            "once daily",
-            56,
-            56,
-        )),
+        medicine: Some(("Omeprazole", "20 mg", "oral", "once daily", 56, 56)),
     },
     Condition {
         code: "M17.9",
@@ -183,14 +161,7 @@ const CONDITIONS: [Condition; 10] = [
         complaint: "Palpitations; irregular pulse.",
         assessment: "Atrial fibrillation, rate controlled.",
         plan: "Anticoagulation discussed; ECG and echocardiogram requested.",
-        medicine: Some((
-            "Apixaban 5 mg tablets",
-            "5 mg",
-            "oral",
-            "twice daily",
-            90,
-            180,
-        )),
+        medicine: Some(("Apixaban", "5 mg", "oral", "twice daily", 90, 180)),
     },
     Condition {
         code: "J44.9",
@@ -301,7 +272,7 @@ impl Services {
             let drug_id = formulary.get(&name.to_ascii_lowercase()).cloned();
             let request = PrescriptionRequest {
                 encounter_id: encounter.id.clone(),
-                drug_id,
+                drug_id: drug_id.clone(),
                 drug_name: name.into(),
                 generic_name: None,
                 dose: dose.into(),
@@ -313,7 +284,27 @@ impl Services {
                 acknowledgement: None,
             };
             // A warning (an allergy, a duplicate) leaves the visit without a prescription.
-            if let Prescribed::NeedsAcknowledgement(_) = self.prescribe(doctor, request).await? {}
+            if let (Prescribed::Written(written), Some(drug_id)) =
+                (self.prescribe(doctor, request).await?, drug_id)
+                && visit.days_ago > DISPENSED_AFTER_DAYS
+            {
+                // Dispensed at the time; a drug short of stock stays in the queue.
+                let pharmacist = self.demo_actor("pharma").await?;
+                match self
+                    .dispense(
+                        &pharmacist,
+                        DispenseRequest {
+                            prescription_id: written.id.clone(),
+                            drug_id,
+                            quantity: quantity.to_string(),
+                        },
+                    )
+                    .await
+                {
+                    Ok(_) | Err(ServiceError::Validation(_) | ServiceError::Conflict { .. }) => {}
+                    Err(other) => return Err(other),
+                }
+            }
         }
         self.sign_encounter(doctor, &encounter.id).await?;
         carevault_store::demo::backdate_encounter(
@@ -378,14 +369,7 @@ impl Services {
             complaint: "Cough with green sputum and fever for four days.",
             assessment: "Lower respiratory tract infection. Penicillin allergy: doxycycline instead of amoxicillin.",
             plan: "Doxycycline for seven days; fluids; return if breathless.",
-            medicine: Some((
-                "Doxycycline 100 mg capsules",
-                "100 mg",
-                "oral",
-                "once daily",
-                7,
-                8,
-            )),
+            medicine: Some(("Doxycycline", "100 mg", "oral", "once daily", 7, 8)),
         };
         let john_story = [
             Visit {
@@ -448,16 +432,24 @@ impl Services {
             self.store().conn(),
             carevault_store::patients::ListOrder::OldestFirst,
             1,
-            u64::try_from(CHARTED_PATIENTS + 1).unwrap_or(40),
+            200,
         )
         .await?;
+        let today = self.clinic_today();
+        let mut adults = Vec::new();
+        for row in rows.iter().filter(|row| row.id != john.to_string()) {
+            let data = self
+                .open_row(admin, row, carevault_core::audit::AuditAction::Read)
+                .await?;
+            if today
+                .years_since(data.date_of_birth)
+                .is_some_and(|age| age >= CHARTED_MIN_AGE)
+            {
+                adults.push(row);
+            }
+        }
         let mut charted = Vec::new();
-        for (i, row) in rows
-            .iter()
-            .filter(|row| row.id != john.to_string())
-            .take(CHARTED_PATIENTS)
-            .enumerate()
-        {
+        for (i, row) in adults.into_iter().take(CHARTED_PATIENTS).enumerate() {
             let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
             self.assign_care_team_member(admin, id, "drsmith").await?;
             let first = &CONDITIONS[i % CONDITIONS.len()];

@@ -462,10 +462,16 @@ pub(crate) fn render_chart(
         })
         .collect();
     let (members, team_withheld) = match &chart.care_team {
-        CareTeamSection::Members(members) => (
-            members
-                .iter()
-                .map(|m| MemberRow {
+        CareTeamSection::Members(members) => {
+            // One line per person, however many ways they are on the team.
+            let mut rows: Vec<MemberRow> = Vec::new();
+            for m in members {
+                if let Some(row) = rows.iter_mut().find(|r| r.user_id == m.user_id.to_string()) {
+                    row.source = format!("{}, {}", row.source, m.source);
+                    row.removable |= m.source == "assigned";
+                    continue;
+                }
+                rows.push(MemberRow {
                     user_id: m.user_id.to_string(),
                     display_name: m.display_name.clone(),
                     username: m.username.clone(),
@@ -473,10 +479,10 @@ pub(crate) fn render_chart(
                     source: m.source.clone(),
                     since: format_instant(m.since),
                     removable: m.source == "assigned",
-                })
-                .collect(),
-            None,
-        ),
+                });
+            }
+            (rows, None)
+        }
         CareTeamSection::NotShown { members, reason } => (
             Vec::new(),
             Some(match members {

@@ -366,6 +366,12 @@ struct AppointmentItem {
     actions: Vec<StatusAction>,
     cancellable: bool,
     acceptable: bool,
+    /// The nurse's triage, for those with the full view: "ESI 3 · Urgent".
+    triage: Option<String>,
+    /// The triage's acuity calls for a clinician at once (ESI 1 or 2).
+    triage_urgent: bool,
+    /// A vital sign measured at triage is outside its reference range.
+    triage_abnormal: bool,
 }
 
 fn item(state: &AppState, a: &AppointmentView) -> AppointmentItem {
@@ -391,6 +397,13 @@ fn item(state: &AppState, a: &AppointmentView) -> AppointmentItem {
         status: status_label(a.status),
         status_code: a.status.as_str(),
         reason: a.reason.clone(),
+        triage: a.triage.as_ref().map(|t| t.acuity.label()),
+        triage_urgent: a.triage.as_ref().is_some_and(|t| t.acuity.is_high()),
+        triage_abnormal: a
+            .triage
+            .as_ref()
+            .and_then(|t| t.vitals.as_ref())
+            .is_some_and(|v| v.any_abnormal()),
         status_reason: a.status_reason.clone().flatten(),
         actions: a
             .next_statuses
