@@ -7,7 +7,8 @@
 //!   abnormal, signed encounters and active medications. John is allergic to penicillin, so
 //!   prescribing the demo formulary's amoxicillin to him raises the allergy warning.
 //! - **Dr. Smith's day**, whatever the day and hour the demo starts: appointments from the
-//!   next quarter hour on, the first of them checked in (John first). So that a demo started
+//!   quarter hour after the next 45 minutes on, the first of them checked in (John first)
+//!   and two of those triaged by the nurse. So that a demo started
 //!   on a Sunday night still has a day, the demo doctor is on duty around the clock.
 //!
 //! Skipped when the demo has no synthetic patients (the tests start from an empty schedule).
@@ -533,7 +534,7 @@ impl Services {
         Ok(())
     }
 
-    /// Dr. Smith's day: John and `TODAY_PATIENTS` charted patients from the next quarter
+    /// Dr. Smith's day: John and `TODAY_PATIENTS` charted patients from the quarter hour after the next 45 minutes
     /// hour on, the first `CHECKED_IN_TODAY` checked in. Dr. Smith is on duty around the
     /// clock in the demo so that this works whatever the hour.
     pub(crate) async fn seed_demo_day(
@@ -562,8 +563,9 @@ impl Services {
         let nurse = self.demo_actor("nurse").await?;
         let zone = self.clinic_time_zone();
         let now = self.now().with_timezone(&zone);
-        // The next quarter hour, at least five minutes away.
-        let soon = now + Duration::minutes(5);
+        // The quarter hour after the next 45 minutes: the first patients are waiting, and
+        // the next few slots stay free for walk-ins (and for the browser tests' bookings).
+        let soon = now + Duration::minutes(45);
         let minute = (soon.minute() / 15 + 1) * 15;
         let first = zone
             .with_ymd_and_hms(soon.year(), soon.month(), soon.day(), soon.hour(), 0, 0)

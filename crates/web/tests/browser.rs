@@ -547,10 +547,11 @@ async fn pharmacy_and_billing_workflow(client: &Client, base: &Url) -> anyhow::R
         .at_most(WAIT)
         .every(POLL)
         .for_element(Locator::XPath(
-            "//section[contains(@class,'dispense-item')][.//h2[contains(., 'Paracetamol')]]",
+            "//section[contains(@class,'dispense-item')]\
+             [.//h2[contains(., 'Paracetamol') and contains(., 'John Patient')]]",
         ))
         .await
-        .context("the queue has no Paracetamol prescription")?;
+        .context("the queue has no Paracetamol prescription of John's")?;
     let prescription = section
         .attr("id")
         .await?

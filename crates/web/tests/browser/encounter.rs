@@ -270,8 +270,58 @@ pub(super) async fn encounter_workflow(client: &Client, base: &Url) -> anyhow::R
     sign_out(client).await?;
     wait_for_path(client, "/login").await?;
 
+    pharmacist_sees_the_allergy_and_the_override(client, base).await?;
+
     // Without JavaScript: the lookup keeps every field.
     without_scripts(base, &john).await
+}
+
+/// The pharmacist's queue: the amoxicillin just prescribed to John shows his penicillin
+/// allergy and the prescriber's reason for going ahead, before the dispensing form.
+async fn pharmacist_sees_the_allergy_and_the_override(
+    client: &Client,
+    base: &Url,
+) -> anyhow::Result<()> {
+    sign_in(client, base, "pharma", demo_password("pharma")?).await?;
+    wait_for_path(client, "/dashboard").await?;
+    client
+        .goto(base.join("/pharmacy/dispensing?q=Amoxicillin")?.as_str())
+        .await?;
+    wait_for_text(client, "main", "John Patient").await?;
+    let item = client
+        .find(Locator::XPath(
+            "//section[contains(@class, 'dispense-item')][.//*[contains(., 'John Patient')]]\
+             [.//*[@data-field='override_reason']]",
+        ))
+        .await
+        .context("no queued prescription of John's with an override")?;
+    let allergies = item
+        .find(Locator::Css("[data-field='allergies']"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        allergies.contains("Penicillin"),
+        "the queue does not show John's allergy: {allergies:?}"
+    );
+    let reason = item
+        .find(Locator::Css("[data-field='override_reason']"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        reason.contains(REASON),
+        "the queue does not show the override reason: {reason:?}"
+    );
+    let text = item.text().await?;
+    ensure!(
+        text.contains("Amoxicillin") && text.contains("Dr. Sarah Smith"),
+        "the drug and the prescriber: {text:?}"
+    );
+    println!("browser test: the pharmacist saw John's allergy and the override reason");
+    sign_out(client).await?;
+    wait_for_path(client, "/login").await?;
+    Ok(())
 }
 
 /// Types words into the first diagnosis row's code field and picks A09 from the list with

@@ -14,6 +14,7 @@ mod api_input;
 mod audit_trail;
 mod audit_web;
 mod backup;
+mod banner;
 mod billing;
 mod billing_pages;
 mod chart;
