@@ -534,9 +534,9 @@ impl Services {
         Ok(())
     }
 
-    /// Dr. Smith's day: John and `TODAY_PATIENTS` charted patients from the quarter hour after the next 45 minutes
-    /// hour on, the first `CHECKED_IN_TODAY` checked in. Dr. Smith is on duty around the
-    /// clock in the demo so that this works whatever the hour.
+    /// Dr. Smith's day: John and `TODAY_PATIENTS` charted patients from the quarter hour
+    /// after the next 45 minutes on, the first `CHECKED_IN_TODAY` checked in. Dr. Smith is on
+    /// duty around the clock in the demo so that this works whatever the hour.
     pub(crate) async fn seed_demo_day(
         &self,
         admin: &Actor,
