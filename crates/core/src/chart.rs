@@ -28,6 +28,9 @@ pub enum ChartSection {
     Vitals,
     /// Recent encounters: status, author, diagnoses.
     Encounters,
+    /// The nurses' latest triages and nursing notes (clinicians' working notes: not in the
+    /// patient's own view, like treatment notes).
+    Nursing,
     /// Upcoming and recent appointments.
     Appointments,
     Documents,
@@ -36,13 +39,14 @@ pub enum ChartSection {
 }
 
 impl ChartSection {
-    pub const ALL: [ChartSection; 10] = [
+    pub const ALL: [ChartSection; 11] = [
         ChartSection::Demographics,
         ChartSection::Allergies,
         ChartSection::Problems,
         ChartSection::Medications,
         ChartSection::Vitals,
         ChartSection::Encounters,
+        ChartSection::Nursing,
         ChartSection::Appointments,
         ChartSection::Documents,
         ChartSection::Bills,
@@ -58,6 +62,7 @@ impl ChartSection {
             ChartSection::Medications => "medications",
             ChartSection::Vitals => "vitals",
             ChartSection::Encounters => "encounters",
+            ChartSection::Nursing => "nursing",
             ChartSection::Appointments => "appointments",
             ChartSection::Documents => "documents",
             ChartSection::Bills => "bills",
@@ -74,6 +79,7 @@ impl ChartSection {
             ChartSection::Medications => "Medications",
             ChartSection::Vitals => "Vitals",
             ChartSection::Encounters => "Encounters",
+            ChartSection::Nursing => "Nursing notes",
             ChartSection::Appointments => "Appointments",
             ChartSection::Documents => "Documents",
             ChartSection::Bills => "Bills",
@@ -90,6 +96,7 @@ impl ChartSection {
                 | ChartSection::Medications
                 | ChartSection::Vitals
                 | ChartSection::Encounters
+                | ChartSection::Nursing
                 | ChartSection::Documents
         )
     }
@@ -97,8 +104,21 @@ impl ChartSection {
 
 use ChartSection as S;
 
-/// Everything: administrators and the patient themselves.
+/// Everything: administrators.
 const EVERYTHING: &[ChartSection] = &ChartSection::ALL;
+/// The patient: everything but the clinicians' working notes (nursing notes).
+const OWN: &[ChartSection] = &[
+    S::Demographics,
+    S::Allergies,
+    S::Problems,
+    S::Medications,
+    S::Vitals,
+    S::Encounters,
+    S::Appointments,
+    S::Documents,
+    S::Bills,
+    S::CareTeam,
+];
 /// The care team (and break-the-glass): everything clinical, not the bills (billing is
 /// reception's, pharmacy's and administrators' work).
 const CLINICAL_TEAM: &[ChartSection] = &[
@@ -108,6 +128,7 @@ const CLINICAL_TEAM: &[ChartSection] = &[
     S::Medications,
     S::Vitals,
     S::Encounters,
+    S::Nursing,
     S::Appointments,
     S::Documents,
     S::CareTeam,
@@ -124,7 +145,7 @@ const MASKED: &[ChartSection] = &[S::Demographics];
 /// The sections `role` receives of a patient it sees through `view`.
 pub fn chart_sections(role: Role, view: PatientView) -> &'static [ChartSection] {
     match view {
-        PatientView::Own => EVERYTHING,
+        PatientView::Own => OWN,
         PatientView::Full if role == Role::Admin => EVERYTHING,
         PatientView::Full => CLINICAL_TEAM,
         PatientView::Registration => RECEPTION,

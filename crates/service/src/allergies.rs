@@ -930,6 +930,15 @@ impl Services {
                 field: Some("status"),
                 message,
             })?;
+        // An entry taken out of force stops warning when prescribing: the next clinician must
+        // be able to read why.
+        if to != AllergyStatus::Active && reason.is_none() {
+            return Err(ValidationErrors::single(
+                "reason",
+                "is required: say why the allergy no longer applies or was entered in error",
+            )
+            .into());
+        }
         let patient = &access.patient;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)

@@ -41,6 +41,7 @@ use crate::sealing::Place;
 
 /// How many of each list the chart shows (the full lists are one click away).
 const RECENT_ENCOUNTERS: u64 = 8;
+const RECENT_NURSING_NOTES: u64 = 5;
 const UPCOMING_APPOINTMENTS: u64 = 5;
 const RECENT_APPOINTMENTS: u64 = 5;
 const RECENT_DOCUMENTS: u64 = 6;
@@ -84,7 +85,7 @@ impl std::fmt::Debug for PatientBanner {
 }
 
 /// The banner's allergy line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum BannerAllergies {
     /// The actor's view does not include allergies.
     NotShown,
@@ -97,7 +98,7 @@ pub enum BannerAllergies {
 }
 
 /// One active allergy as the banner shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BannerAllergy {
     pub substance: String,
     pub reaction: Option<String>,
@@ -107,7 +108,7 @@ pub struct BannerAllergy {
 }
 
 /// Something the actor must know before acting on this record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum BannerAlert {
     /// The actor is reading the record through their own emergency access.
     EmergencyAccess { until: DateTime<Utc> },
@@ -156,6 +157,8 @@ pub struct PatientChart {
     pub medications: Option<Vec<PrescriptionView>>,
     pub vitals: Option<VitalsSummary>,
     pub encounters: Option<Vec<EncounterSummary>>,
+    /// The latest triages and nursing notes, newest first.
+    pub nursing: Option<Vec<crate::nursing::NursingNoteView>>,
     pub appointments: Option<AppointmentsSummary>,
     pub documents: Option<Vec<DocumentMeta>>,
     pub bills: Option<Vec<InvoiceSummary>>,
@@ -174,7 +177,7 @@ impl std::fmt::Debug for PatientChart {
 }
 
 /// The latest vitals and the last readings, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct VitalsSummary {
     /// Up to [`VITALS_TREND`] readings, newest first (the first is the latest).
     pub readings: Vec<VitalsView>,
@@ -187,7 +190,7 @@ impl VitalsSummary {
 }
 
 /// One encounter in the chart's list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct EncounterSummary {
     pub id: String,
     pub kind: EncounterType,
@@ -200,7 +203,7 @@ pub struct EncounterSummary {
 }
 
 /// Upcoming and recent appointments.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct AppointmentsSummary {
     /// Soonest first.
     pub upcoming: Vec<AppointmentSummary>,
@@ -209,7 +212,7 @@ pub struct AppointmentsSummary {
 }
 
 /// One appointment in the chart.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AppointmentSummary {
     pub id: String,
     pub start: DateTime<Utc>,
@@ -223,7 +226,7 @@ pub struct AppointmentSummary {
 }
 
 /// The care team, or what a viewer who may not see it may know.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum CareTeamSection {
     Members(Vec<CareTeamMember>),
     /// Who treats a patient is itself revealing (an oncologist, a psychiatrist), so some
@@ -370,9 +373,11 @@ impl Services {
         id: PatientId,
     ) -> Result<PatientBanner, ServiceError> {
         let (row, _, view) = self.load_for(actor, id).await?;
-        let data = self.open_row(actor, &row, AuditAction::Read).await?;
         let dek = self
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)
+            .await?;
+        let data = self
+            .open_row_with(actor, &row, &dek, AuditAction::Read)
             .await?;
         let banner = self.banner_of(actor, &row, &data, view, &dek, None).await?;
         let mut event = self.patient_event(actor, AuditAction::Read, &row);
@@ -391,9 +396,11 @@ impl Services {
     ) -> Result<PatientChart, ServiceError> {
         let (row, relation, view) = self.load_for(actor, id).await?;
         let role = actor.role().ok_or(ServiceError::Forbidden)?;
-        let data = self.open_row(actor, &row, AuditAction::Read).await?;
         let dek = self
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)
+            .await?;
+        let data = self
+            .open_row_with(actor, &row, &dek, AuditAction::Read)
             .await?;
         let sections: Vec<ChartSection> = chart_sections(role, view).to_vec();
         let has = |s: ChartSection| sections.contains(&s);
@@ -485,6 +492,14 @@ impl Services {
                 });
             }
             Some(out)
+        } else {
+            None
+        };
+        let nursing = if has(ChartSection::Nursing) {
+            Some(
+                self.nursing_notes_of(&row, &dek, RECENT_NURSING_NOTES)
+                    .await?,
+            )
         } else {
             None
         };
@@ -589,6 +604,7 @@ impl Services {
             medications,
             vitals,
             encounters,
+            nursing,
             appointments,
             documents,
             bills,
@@ -614,3 +630,25 @@ impl Services {
         }
     }
 }
+
+/// `Debug` of the chart's parts names the type only: they hold clinical and identifying data.
+macro_rules! opaque_debug {
+    ($($name:ident),* $(,)?) => {
+        $(impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(…)"))
+            }
+        })*
+    };
+}
+
+opaque_debug!(
+    BannerAllergies,
+    BannerAllergy,
+    BannerAlert,
+    EncounterSummary,
+    AppointmentSummary,
+    AppointmentsSummary,
+    VitalsSummary,
+    CareTeamSection,
+);

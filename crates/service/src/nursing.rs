@@ -801,7 +801,6 @@ impl Services {
     /// The patient's latest nursing notes and triages (newest first, at most `limit`),
     /// opened with `dek`, for the chart. Not authorised and not audited here: the calling
     /// use case has done both for the patient.
-    #[allow(dead_code, reason = "the chart reads it")]
     pub(crate) async fn nursing_notes_of(
         &self,
         patient: &PatientRow,

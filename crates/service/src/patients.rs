@@ -1173,6 +1173,22 @@ impl Services {
         }
     }
 
+    /// Opens `row` with its already unwrapped data key `dek`, recording an integrity failure
+    /// if it does not open (for use cases that need the key for more than the row).
+    pub(crate) async fn open_row_with(
+        &self,
+        actor: &Actor,
+        row: &PatientRow,
+        dek: &DataKey,
+        action: AuditAction,
+    ) -> Result<PatientData, ServiceError> {
+        match open_all(row, dek) {
+            Ok(data) => Ok(data),
+            Err(ServiceError::Integrity) => Err(self.integrity_failure(actor, row, action).await),
+            Err(other) => Err(other),
+        }
+    }
+
     /// Opens `row` for the actor, recording an integrity failure if it does not open.
     pub(crate) async fn open_row(
         &self,

@@ -442,6 +442,16 @@ impl Services {
                 message: "the diagnosis was retracted by an amendment: it is not added".into(),
             });
         }
+        // A draft's diagnoses are replaced at every save: only a signed encounter's stay, so
+        // only they go onto the problem list (with their source).
+        if encounter.status != carevault_core::clinical::EncounterStatus::Signed.as_str() {
+            return Err(ServiceError::Conflict {
+                field: Some("encounter_status"),
+                message: "the encounter is still a draft: sign it first, then add its diagnoses \
+                          to the problem list"
+                    .into(),
+            });
+        }
         let patient = &access.patient;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
 use carevault_service::demo::{DEMO_ACCOUNTS, DemoSeed};
-use carevault_service::{ServiceSettings, Services, SystemClock};
+use carevault_service::{ServiceSettings, Services};
 use carevault_store::{ConnectSettings, Store};
 use carevault_web::{AppState, WebSettings};
 use fantoccini::wd::{Capabilities, TimeoutConfiguration};
@@ -258,7 +258,7 @@ async fn workflow(client: &Client, base: &Url) -> anyhow::Result<()> {
 /// still allows a cancellation), in the clinic's time zone (UTC, the default).
 fn booking_day() -> chrono::NaiveDate {
     use chrono::Datelike;
-    let mut day = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    let mut day = server_now().date_naive() + chrono::Duration::days(2);
     while matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) {
         day += chrono::Duration::days(1);
     }
@@ -520,7 +520,7 @@ async fn pharmacy_and_billing_workflow(client: &Client, base: &Url) -> anyhow::R
         .context("cannot choose Paracetamol")?;
     fill(client, "supplier", "Browser Wholesale").await?;
     fill(client, "batch_number", "BR-0001").await?;
-    let expiry = (chrono::Utc::now().date_naive() + chrono::Days::new(400))
+    let expiry = (server_now().date_naive() + chrono::Days::new(400))
         .format("%Y-%m-%d")
         .to_string();
     // A date input takes keystrokes in the browser's locale order; set the value instead.
@@ -1237,6 +1237,39 @@ async fn open_session(
 // ---------------------------------------------------------------------------------------
 
 /// A Carevault server on a loopback port, on a fresh demo database.
+/// The server's clock: the real time moved so that the run starts at 10:00 UTC today,
+/// whatever the hour CI starts it. The workflows book visits for today and check them in
+/// (a visit is checked in on its own day only), which a run near midnight could not do;
+/// with this clock none of them has to skip itself. Cookies carry `Max-Age`, never a date,
+/// so the browser's own clock does not matter.
+#[derive(Debug)]
+struct DaytimeClock;
+
+/// How far [`DaytimeClock`] is from the real time (fixed at the first call).
+fn clock_offset() -> chrono::Duration {
+    static OFFSET: std::sync::OnceLock<chrono::Duration> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        let now = chrono::Utc::now();
+        let ten = now
+            .date_naive()
+            .and_hms_opt(10, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        ten - now
+    })
+}
+
+/// Now, as the server under test sees it (see [`DaytimeClock`]).
+fn server_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + clock_offset()
+}
+
+impl carevault_service::clock::Clock for DaytimeClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        server_now()
+    }
+}
+
 struct Server {
     url: Url,
     services: Services,
@@ -1255,7 +1288,7 @@ impl Server {
             .context("cannot apply the migrations")?;
         let services = Services::new(
             store,
-            Arc::new(SystemClock),
+            Arc::new(DaytimeClock),
             ServiceSettings {
                 backup: carevault_service::backup::BackupSettings {
                     dir: Some(data.path().join("backups")),

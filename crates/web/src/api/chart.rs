@@ -291,6 +291,47 @@ impl From<&EncounterSummary> for ChartEncounterRecord {
     }
 }
 
+/// A triage or nursing note.
+#[derive(Serialize, ToSchema)]
+pub struct ChartNursingNoteRecord {
+    #[schema(format = Uuid)]
+    id: String,
+    /// `triage` or `nursing`.
+    #[schema(example = "triage")]
+    kind: &'static str,
+    /// A triage's Emergency Severity Index level, 1 (immediate) to 5 (non-urgent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "3")]
+    acuity: Option<&'static str>,
+    text: Option<String>,
+    /// The vitals measured with a triage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vitals: Option<VitalsRecord>,
+    author: String,
+    at: String,
+    #[schema(format = Uuid)]
+    appointment_id: Option<String>,
+}
+
+impl From<&carevault_service::nursing::NursingNoteView> for ChartNursingNoteRecord {
+    fn from(n: &carevault_service::nursing::NursingNoteView) -> Self {
+        Self {
+            id: n.id.clone(),
+            kind: if n.acuity.is_some() {
+                "triage"
+            } else {
+                "nursing"
+            },
+            acuity: n.acuity.map(|a| a.as_str()),
+            text: n.text.clone(),
+            vitals: n.vitals.clone().map(Into::into),
+            author: n.author.clone(),
+            at: rfc3339_utc(n.at),
+            appointment_id: n.appointment_id.clone(),
+        }
+    }
+}
+
 /// An appointment of the chart.
 #[derive(Serialize, ToSchema)]
 pub struct ChartAppointmentRecord {
@@ -351,7 +392,7 @@ pub struct ChartCareTeamRecord {
 pub struct ChartRecord {
     banner: BannerRecord,
     /// The sections present: `demographics`, `allergies`, `problems`, `medications`,
-    /// `vitals`, `encounters`, `appointments`, `documents`, `bills`, `care_team`.
+    /// `vitals`, `encounters`, `nursing`, `appointments`, `documents`, `bills`, `care_team`.
     sections: Vec<&'static str>,
     /// The record's details and contact (`demographics`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -370,6 +411,9 @@ pub struct ChartRecord {
     /// Recent encounters, newest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     encounters: Option<Vec<ChartEncounterRecord>>,
+    /// The latest triages and nursing notes, newest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nursing: Option<Vec<ChartNursingNoteRecord>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     appointments: Option<ChartAppointmentsRecord>,
     /// Recent documents, newest first.
@@ -408,6 +452,7 @@ impl From<PatientChart> for ChartRecord {
                 .vitals
                 .map(|v| v.readings.into_iter().map(Into::into).collect()),
             encounters: c.encounters.map(|e| e.iter().map(Into::into).collect()),
+            nursing: c.nursing.map(|n| n.iter().map(Into::into).collect()),
             appointments: c.appointments.map(|a| ChartAppointmentsRecord {
                 upcoming: a.upcoming.iter().map(Into::into).collect(),
                 recent: a.recent.iter().map(Into::into).collect(),
@@ -466,6 +511,7 @@ opaque_debug!(
     ChartAllergiesRecord,
     ChartProblemRecord,
     ChartEncounterRecord,
+    ChartNursingNoteRecord,
     ChartDiagnosisRecord,
     ChartAppointmentRecord,
     ChartAppointmentsRecord,

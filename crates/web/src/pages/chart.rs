@@ -15,6 +15,7 @@ use carevault_core::{PatientId, Role, ValidationErrors};
 use carevault_service::Actor;
 use carevault_service::chart::{CareTeamSection, PatientChart};
 use carevault_service::encounters::VitalsView;
+use chrono_tz::Tz;
 
 use crate::AppState;
 use crate::errors::PageError;
@@ -26,12 +27,16 @@ use crate::pages::{Layout, notice, render};
 /// Vitals readings shown side by side in the chart's flowsheet.
 const FLOWSHEET_READINGS: usize = 6;
 
-fn format_instant(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+/// A moment in the clinic's time zone, with the zone's abbreviation.
+fn format_instant(at: chrono::DateTime<chrono::Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
-fn format_day(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d").to_string()
+/// The clinic's day of a moment.
+fn format_day(at: chrono::DateTime<chrono::Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone).format("%Y-%m-%d").to_string()
 }
 
 /// One field of the record's details: `<div data-field="{name}">`.
@@ -107,15 +112,15 @@ struct Flowsheet {
     bmi: Option<String>,
 }
 
-fn flowsheet(readings: &[VitalsView]) -> Flowsheet {
+fn flowsheet(readings: &[VitalsView], zone: Tz) -> Flowsheet {
     // Newest first: the latest reading is the one a clinician looks for.
     let shown: Vec<&VitalsView> = readings.iter().take(FLOWSHEET_READINGS).collect();
     let columns = shown
         .iter()
         .map(|r| {
             (
-                r.at.format("%d %b %Y").to_string(),
-                r.at.format("%H:%M").to_string(),
+                r.at.with_timezone(&zone).format("%d %b %Y").to_string(),
+                r.at.with_timezone(&zone).format("%H:%M %Z").to_string(),
                 r.recorded_by.clone(),
             )
         })
@@ -157,7 +162,7 @@ fn flowsheet(readings: &[VitalsView]) -> Flowsheet {
                     .collect()
             })
             .unwrap_or_default(),
-        latest_at: latest.map(|r| format_instant(r.at)),
+        latest_at: latest.map(|r| format_instant(r.at, zone)),
         bmi: latest
             .and_then(|r| r.bmi.as_ref())
             .map(|b| format!("{} ({})", b.value, b.category)),
@@ -173,6 +178,19 @@ struct EncounterRow {
     signed: bool,
     author: String,
     diagnoses: Vec<(Option<String>, String)>,
+}
+
+/// A triage or nursing note.
+#[derive(Debug, Clone)]
+struct NursingRow {
+    /// "Triage · ESI 3 · Urgent" or "Nursing note".
+    what: String,
+    urgent: bool,
+    at: String,
+    author: String,
+    text: Option<String>,
+    /// The abnormal values measured with a triage: "Temperature 38.6 °C (high)".
+    abnormal: Vec<String>,
 }
 
 /// An appointment.
@@ -226,6 +244,7 @@ struct ChartPage {
     medications: Vec<MedicationRow>,
     vitals: Flowsheet,
     encounters: Vec<EncounterRow>,
+    nursing: Vec<NursingRow>,
     upcoming: Vec<AppointmentRow>,
     recent: Vec<AppointmentRow>,
     documents: DocumentsSection,
@@ -246,7 +265,10 @@ impl ChartPage {
 }
 
 /// The fields of the record's details the service sent, in the record's order.
-pub(crate) fn field_rows(d: &carevault_service::patients::PatientDetails) -> Vec<FieldRow> {
+pub(crate) fn field_rows(
+    d: &carevault_service::patients::PatientDetails,
+    zone: Tz,
+) -> Vec<FieldRow> {
     use PatientField as F;
     let mut rows = Vec::new();
     let mut push = |field: F, label: &'static str, shown: Option<Option<String>>| {
@@ -313,12 +335,12 @@ pub(crate) fn field_rows(d: &carevault_service::patients::PatientDetails) -> Vec
     push(
         F::CreatedAt,
         "Registered",
-        d.created_at.map(|t| Some(format_instant(t))),
+        d.created_at.map(|t| Some(format_instant(t, zone))),
     );
     push(
         F::UpdatedAt,
         "Last changed",
-        d.updated_at.map(|t| Some(format_instant(t))),
+        d.updated_at.map(|t| Some(format_instant(t, zone))),
     );
     rows
 }
@@ -343,6 +365,7 @@ pub(crate) fn render_chart(
     forms: ChartForms,
 ) -> Result<Response, PageError> {
     let role = actor.role();
+    let zone = state.services.clinic_time_zone();
     let banner = &chart.banner;
     let mut layout = Layout::new(state, actor, &banner.name, current, csrf)
         .with_notice(notice(notice_code))
@@ -368,7 +391,7 @@ pub(crate) fn render_chart(
                         reaction: a.reaction.clone(),
                         severity: a.severity.as_str(),
                         free_text: a.free_text,
-                        recorded: format!("{}, {}", a.recorded_by, format_day(a.recorded_at)),
+                        recorded: format!("{}, {}", a.recorded_by, format_day(a.recorded_at, zone)),
                     })
                     .collect(),
             )
@@ -398,7 +421,7 @@ pub(crate) fn render_chart(
                 p.dose, p.route, p.frequency, p.duration_days
             ),
             prescriber: p.prescriber_name.clone(),
-            started: format_day(p.created_at),
+            started: format_day(p.created_at, zone),
             dispensed: format!("{} of {}", p.quantity_dispensed, p.quantity),
             overridden: p.acknowledgement.as_ref().map(|reason| {
                 let kinds: Vec<&str> = p.warnings.iter().map(|w| w.kind.as_str()).collect();
@@ -409,7 +432,7 @@ pub(crate) fn render_chart(
     let vitals = chart
         .vitals
         .as_ref()
-        .map(|v| flowsheet(&v.readings))
+        .map(|v| flowsheet(&v.readings, zone))
         .unwrap_or_default();
     let encounters = chart
         .encounters
@@ -417,16 +440,42 @@ pub(crate) fn render_chart(
         .flatten()
         .map(|e| EncounterRow {
             id: e.id.clone(),
-            date: format_day(e.started_at),
+            date: format_day(e.started_at, zone),
             kind: e.kind.as_str().replace('_', " "),
             signed: e.status == carevault_core::clinical::EncounterStatus::Signed,
             author: e.author.clone(),
             diagnoses: e.diagnoses.clone(),
         })
         .collect();
+    let nursing = chart
+        .nursing
+        .iter()
+        .flatten()
+        .map(|n| NursingRow {
+            what: match n.acuity {
+                Some(acuity) => format!("Triage · {}", acuity.label()),
+                None => "Nursing note".to_owned(),
+            },
+            urgent: n.acuity.is_some_and(|a| a.is_high()),
+            at: format_instant(n.at, zone),
+            author: n.author.clone(),
+            text: n.text.clone(),
+            abnormal: n
+                .vitals
+                .iter()
+                .flat_map(|v| v.measurements.iter())
+                .filter(|m| m.flag.is_abnormal())
+                .map(|m| format!("{} {} {} ({})", m.label, m.value, m.short_unit, m.flag))
+                .collect(),
+        })
+        .collect();
     let appointment = |a: &carevault_service::chart::AppointmentSummary| AppointmentRow {
         id: a.id.clone(),
-        when: a.start.format("%Y-%m-%d %H:%M").to_string(),
+        when: a
+            .start
+            .with_timezone(&zone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string(),
         kind: a.kind.replace('_', " "),
         status: a.status.clone(),
         with: match &a.clinician {
@@ -477,7 +526,7 @@ pub(crate) fn render_chart(
                     username: m.username.clone(),
                     role: m.role.label(),
                     source: m.source.clone(),
-                    since: format_instant(m.since),
+                    since: format_instant(m.since, zone),
                     removable: m.source == "assigned",
                 });
             }
@@ -520,7 +569,11 @@ pub(crate) fn render_chart(
         pseudonym,
         sections,
         clinical,
-        fields: chart.details.as_ref().map(field_rows).unwrap_or_default(),
+        fields: chart
+            .details
+            .as_ref()
+            .map(|d| field_rows(d, zone))
+            .unwrap_or_default(),
         allergy_state,
         allergies,
         problems,
@@ -528,6 +581,7 @@ pub(crate) fn render_chart(
         medications,
         vitals,
         encounters,
+        nursing,
         upcoming,
         recent,
         documents,

@@ -630,6 +630,10 @@ pub async fn problem_from_diagnosis(
         .await
     {
         Ok(_) => "problem-added-from-diagnosis",
+        Err(ServiceError::Conflict {
+            field: Some("encounter_status"),
+            ..
+        }) => "problem-encounter-draft",
         Err(ServiceError::Conflict { field: Some(_), .. }) => "problem-already-listed",
         Err(ServiceError::Conflict { field: None, .. }) => "problem-diagnosis-retracted",
         Err(other) => return Err(other.into()),

@@ -242,6 +242,9 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
         "problem-already-listed" => {
             Some("Not added: this diagnosis (or its code) is already on the active problem list.")
         }
+        "problem-encounter-draft" => Some(
+            "Not added: the encounter is still a draft. Sign it, then add its diagnoses to the problem list.",
+        ),
         "problem-diagnosis-retracted" => {
             Some("Not added: the diagnosis was retracted by an amendment.")
         }

@@ -194,7 +194,7 @@ async fn allergies_are_recorded_listed_and_changed(backend: Backend) {
     ok(&set_status(
         &mut nurse,
         &id(&kiwi),
-        json!({"status": "entered_in_error"}),
+        json!({"status": "entered_in_error", "reason": "Recorded on the wrong patient"}),
     )
     .await);
     field_problem(
@@ -212,7 +212,7 @@ async fn allergies_are_recorded_listed_and_changed(backend: Backend) {
     ok(&set_status(
         &mut nurse,
         &id(&second_latex),
-        json!({"status": "entered_in_error"}),
+        json!({"status": "entered_in_error", "reason": "Recorded on the wrong patient"}),
     )
     .await);
     // Reactivated.
@@ -674,7 +674,7 @@ async fn prescribing_reads_the_allergy_list(backend: Backend) {
     ok(&set_status(
         &mut doctor,
         &id(&cephalosporins),
-        json!({"status": "entered_in_error"}),
+        json!({"status": "entered_in_error", "reason": "Recorded on the wrong patient"}),
     )
     .await);
     created(

@@ -357,6 +357,15 @@ async fn the_problem_page_and_add_from_a_diagnosis(backend: Backend) {
         .expect("a diagnosis")
         .to_owned();
     let add = format!("/encounters/{eid}/diagnoses/{did}/problem");
+    // A draft's diagnoses are replaced at every save: not added until it is signed.
+    redirected_to(
+        &doctor.post_form(&add, &[]).await,
+        &format!("/encounters/{eid}?notice=problem-encounter-draft"),
+    );
+    let signed = api
+        .post_json(&format!("/api/v1/encounters/{eid}/sign"), &json!({}))
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.text());
     redirected_to(
         &doctor.post_form(&add, &[]).await,
         &format!("/encounters/{eid}?notice=problem-added-from-diagnosis"),
