@@ -191,10 +191,22 @@ async fn list_page(
         ("My bills", "/my/bills")
     };
     let layout = Layout::new(state, actor, title, current, csrf).with_notice(notice);
-    let layout = if staff {
-        layout
-    } else {
-        crate::pages::banner::with_own_banner(state, actor, layout).await?
+    let filtered_patient = params
+        .patient
+        .trim()
+        .parse::<carevault_core::PatientId>()
+        .ok()
+        .filter(|_| staff);
+    let layout = match filtered_patient {
+        // One patient's bills: whose they are, as on every patient-scoped page (no banner
+        // for an id that names nobody; the list is then empty).
+        Some(id) => match state.services.patient_banner(actor, id).await {
+            Ok(banner) => layout.with_banner(&banner),
+            Err(ServiceError::NotFound(_)) => layout,
+            Err(other) => return Err(other.into()),
+        },
+        None if staff => layout,
+        None => crate::pages::banner::with_own_banner(state, actor, layout).await?,
     };
     render(&ListPage {
         layout,

@@ -904,6 +904,8 @@ struct EncounterPage {
     form_error: Option<String>,
     /// The page holds typed values that are not saved (the script asks before leaving).
     unsaved: bool,
+    /// The addenda of a signed encounter and the form to add one.
+    addenda: crate::pages::nursing::AddendaPanel,
 }
 
 impl EncounterPage {
@@ -987,6 +989,12 @@ async fn build_page(
         which: Which::None,
         form_error: None,
         unsaved: false,
+        addenda: crate::pages::nursing::AddendaPanel::new(
+            state,
+            &view.id,
+            &view.addenda,
+            view.may_add_addendum,
+        ),
         e: EncounterRow::from_view(&view),
     })
 }

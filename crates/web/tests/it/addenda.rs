@@ -202,6 +202,16 @@ async fn the_addendum_form_redirects_back_or_keeps_the_text(backend: Backend) {
         added.location(),
         Some(format!("/encounters/{encounter}?notice=addendum-added#addenda").as_str())
     );
+    // The signed encounter's page lists it under the record, with the form for the next one.
+    let page = nurse.get(&format!("/encounters/{encounter}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains(&format!("data-addenda=\"{encounter}\"")),
+        "{html}"
+    );
+    assert!(html.contains("Spoke to the family."), "{html}");
+    assert!(html.contains("id=\"addendum-text\""), "{html}");
 
     // A draft: the refusal is shown, no form.
     let draft = doctor

@@ -117,6 +117,8 @@ const PATIENT_PAGES: &[(&str, &str, &str, bool)] = &[
     ("/my/prescriptions", "/my/prescriptions", "john", false),
     ("/my/documents", "/my/documents", "john", false),
     ("/my/bills", "/my/bills", "john", false),
+    // A list filtered to one patient is that patient's page too.
+    ("/billing", "/billing?patient={patient}", "reception", false),
     ("/my/appointments", "/my/appointments", "john", false),
     ("/my/sharing", "/my/sharing", "john", false),
     ("/my/consents", "/my/consents", "john", false),
