@@ -1,4 +1,4 @@
-//! Billing (issue 7): the price list, invoices per patient with their lines, payments,
+//! Billing: the price list, invoices per patient with their lines, payments,
 //! issuing and voiding, and the billing report.
 //!
 //! Who: administrators, receptionists and pharmacists create invoices, add lines, issue
@@ -18,6 +18,21 @@
 //! Line descriptions, payment references and void reasons are sealed under the patient's
 //! data key (a drug on a bill is health data); amounts, statuses and dates are in clear so
 //! that reports need no key.
+//!
+//! - **One open draft per patient, by the database**: `invoices.open_for` holds the patient
+//!   id while the invoice is a draft (null afterwards) under a unique index (a partial unique
+//!   index would not exist on MariaDB; NULLs never collide), so two concurrent first charges
+//!   cannot open two drafts.
+//! - **Charged once**: an automatic line is unique by `(source, source_id)`, so a dispensing
+//!   or completion retried is charged once; a visit is charged once (`visit_charges.rs`).
+//! - **Prices**: a consultation price names an appointment type (no entry, no charge); a drug
+//!   price names a drug, or none for every drug, as a fixed price or a markup on the weighted
+//!   average unit cost of the units taken; a drug with no entry is charged at cost, without
+//!   tax. Lines keep the amounts they were written with.
+//! - **Money** is `bigint` minor units in the database and decimal strings (`"0.33"`) in the
+//!   API, never JSON numbers; the currency is `--currency`, stored per invoice.
+//! - **Printing**: print views and PDFs (`web::pdf`) of invoice and receipt, for billing staff
+//!   and the patient; every view is a `read` event on the invoice.
 
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::billing::{

@@ -1,8 +1,15 @@
-//! CSV exports of the lists a user can see (issue 8, "Exports"): patients, appointments and
-//! invoices. Each export is the list page's own use case — the same authorisation, filters
-//! and masking, and the same per-row `listed` / `search` events — run over every row rather
-//! than one page, followed by one `export` event naming the list and its row count. The web
-//! layer only turns the rows into CSV.
+//! CSV exports of the lists a user can see: patients, appointments and invoices (and the
+//! stock report's CSV, `export_stock_report`). Each export is the list page's own use case —
+//! the same authorisation, filters and masking, and the same per-row `listed` / `search`
+//! events — run over every row rather than one page, followed by one `export` event naming
+//! the list and its row count ("patients CSV, 131 rows"). The web layer only writes the rows
+//! (`csv_export::csv_rows`: RFC 4180, every cell formula-neutralised).
+//!
+//! The patient file's columns follow the caller's role: a field is a column only if a view
+//! the role can get shows it, so a receptionist's file has no clinical column and a doctor's
+//! shows patients outside the care team by pseudonym. Appointment notes are never exported.
+//! The files are built in memory, not streamed: the appointment and invoice files stop at
+//! their lists' limits, the patient file holds every match.
 
 use carevault_core::audit::{AuditAction, ResourceType};
 

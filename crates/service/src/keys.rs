@@ -2,6 +2,13 @@
 //! database stores key fingerprints, never keys), picking up a KEK that `carevault keys
 //! rotate` added while the server runs, re-wrapping data keys, and the status report.
 //!
+//! Rotation (`carevault keys rotate`) creates KEK v(N+1), records its fingerprint and
+//! re-wraps data keys in transactions of `BATCH` rows while servers keep serving; it repeats its
+//! pass until three passes in a row find nothing left. A running server re-reads the key ring
+//! when the database names a newer KEK (the `key_reload` job, and at once when it meets a data
+//! key under an unknown version). Old KEK files stay: backups taken before still need them.
+//! Erased patients (an empty wrapped key) are skipped.
+//!
 //! Settings used: `keys.index_fingerprint` (the blind-index key's fingerprint) and
 //! `keys.kek_fingerprints` (JSON object: KEK version → fingerprint; the highest version is
 //! the current one).

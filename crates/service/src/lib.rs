@@ -1,6 +1,7 @@
-//! The use cases. Every public function that touches data takes an [`Actor`], checks the
-//! permission matrix of `carevault-core` for it, and only then reads or writes through
-//! `carevault-store`, one transaction per use case.
+//! The use cases. Every public function that touches data takes an [`Actor`], decides
+//! whether that actor may do it (the permission matrix and the masking policy of
+//! `carevault-core`, and the module's own rules), and reads or writes through
+//! `carevault-store`; a use case runs in one store transaction.
 //!
 //! This crate never parses HTTP and never renders HTML: the web layer is a thin translation
 //! of requests into these calls and of their results into pages and JSON.

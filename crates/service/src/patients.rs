@@ -7,6 +7,37 @@
 //! `carevault_core::masking`): a hidden field is absent, not blank. Every read, listing,
 //! search hit and change is one audit event carrying the patient's pseudonym, and the caller
 //! gets nothing until that event is durable.
+//!
+//! - **Relation.** [`Services::relation_to`] and `in_care_of` are the one definition of "in
+//!   the patient's care": the care team (assigned by an administrator or receptionist, or by
+//!   an appointment), a break-the-glass grant or a whole-record share while it lasts, and for
+//!   a nurse a visit of the patient checked in today in her department (`nursing.rs`).
+//! - **Search without decrypting.** `patient_search_index` holds blind indexes of the MRN,
+//!   full name, family name + date of birth, phone, national id and the Soundex code of the
+//!   family name. The search text is turned into every index it could be, one query ranks the
+//!   hits by the best kind of match (`MIN(weight)`), and only the page's rows are opened. A
+//!   search may match only on what the caller's view shows in clear: doctors and nurses search
+//!   their own care team's patients, auditors only by pseudonym (`ANON_…`), receptionists
+//!   not by pseudonym (that would map the audit trail's pseudonyms back to people), and
+//!   pharmacists not at all (`may_search_patients`). Names are sealed, so lists sort by
+//!   registration or last change, never by name.
+//! - **Who writes what.** Registration: administrators and receptionists (only administrators
+//!   fill in the clinical summary, transcribing paper records). Changes: administrators
+//!   everything, receptionists demographics, doctors in the care team the clinical summary, a
+//!   patient their own contact details (`may_write`). Allergies belong to the allergy list
+//!   (`allergies.rs`); sending `allergies` in a change is a 422 naming the list.
+//! - **No lost updates.** A change is written only if `updated_at` is still the version it was
+//!   based on (`store::patients::update` is conditional): the edit form carries the version it
+//!   was drawn from (409 when stale), and the API answers an `ETag` and honours `If-Match`
+//!   (412).
+//! - **Duplicates.** Before a registration the family name + date of birth and phone indexes
+//!   select candidates, which are opened and compared; registering anyway is a second
+//!   submission with `register_anyway`, recorded in the `create` event.
+//! - **Research export.** Administrators download a CSV keyed by a pseudonym of that export
+//!   only (random, never stored), with age band, sex, postcode area, blood group, primary
+//!   diagnosis and status, made k-anonymous over (age band, sex, postcode area) by
+//!   `core::deidentify::k_anonymize`; the header and the audit event state k requested and
+//!   achieved and the rows suppressed.
 
 use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
 use carevault_core::masking::{

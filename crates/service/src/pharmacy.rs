@@ -1,4 +1,4 @@
-//! Pharmacy (issue 7): the formulary, stock by batch (receipts, adjustments, levels with
+//! Pharmacy: the formulary, stock by batch (receipts, adjustments, levels with
 //! reorder and expiry flags) and dispensing against active prescriptions.
 //!
 //! Admins and pharmacists manage the formulary and stock (`ManageStock`); only pharmacists
@@ -9,6 +9,16 @@
 //! and appends the audit event. If a batch no longer holds what was allocated (a concurrent
 //! dispensing took it) the transaction is rolled back and the whole dispensing retried on
 //! fresh stock; after a few attempts, or when the stock is short, it is refused with 409.
+//!
+//! Stock never goes negative, under any concurrency, on any backend: units leave a batch only
+//! through `carevault_store::pharmacy::take_from_batch`, one conditional statement
+//! (`quantity_on_hand = quantity_on_hand - n WHERE … quantity_on_hand >= n`) whose affected
+//! row count says whether the units were still there. Every change of stock appends a signed
+//! row to `stock_movements` (receipt, dispense, adjustment). The charge for a dispensing is
+//! the last write of the same transaction (`billing::add_charge_in`). Expiry dates are
+//! `YYYY-MM-DD` text (a date has no time zone, and the text sorts on every backend); the
+//! expiry window of the alerts is [`PharmacySettings::expiry_window_days`]. The stock report
+//! values units on hand at each batch's unit cost, summed exactly (`Money::checked_sum`).
 
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::PrescriptionStatus;

@@ -8,8 +8,13 @@
 //! Pharmacists read prescriptions (not encounters); the patient reads
 //! their own; reception and auditors do not.
 //!
-//! Until the pharmacy issue brings the formulary, the drug is free text (with an optional
-//! generic name, which sharpens the allergy check).
+//! The drug is chosen from the formulary (`prescriptions.drug_id`; the drug and generic names
+//! are then taken from it, and dispensing accepts only that drug) or, for a drug the pharmacy
+//! does not stock, typed as free text with an optional generic name, matched to a formulary
+//! drug when it is dispensed. The dispensing queue (`dispensing_queue`) lists active
+//! prescriptions with units left, oldest first, with what the pharmacist needs: the patient as
+//! the dispensing view shows them (name, date of birth, MRN, allergies), the prescriber, and
+//! the acknowledged warnings with the prescriber's reason; one `listed` event per prescription.
 
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{

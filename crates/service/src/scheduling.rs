@@ -25,6 +25,10 @@
 //! - **Care team.** A clinician with a scheduled, checked-in, in-progress or completed
 //!   appointment with a patient is on the patient's care team (membership source
 //!   `appointment`), added and removed in the transaction that changes the status.
+//! - **Time.** Instants are UTC; the API takes RFC 3339 with an explicit offset and refuses a
+//!   time without one. Working hours, "today", calendar days and form fields are in the
+//!   clinic's IANA zone (`SchedulingSettings::time_zone`, `--time-zone`), daylight saving
+//!   followed.
 //! - **Status changes.** Check-in: reception, administrators, the appointment's clinician, on
 //!   the appointment's day. Start and complete: the appointment's clinician or an
 //!   administrator. Cancel: staff who may book it (with a reason), or the patient for their

@@ -4,8 +4,10 @@
 //! team (`Services::relation_to`).
 //!
 //! Only the patient manages their shares (an administrator may list them); grants and
-//! revocations are audited against the patient's pseudonym. Shares of a single encounter or
-//! document (issue 6) will use the `scope` column; today every share is of the whole record.
+//! revocations are audited against the patient's pseudonym. A share may instead be of one
+//! signed encounter or one document (`scope`, `scope_id`): the doctor then reads that item
+//! only, the record stays masked to them, and they cannot write to it. Only a whole-record
+//! share counts as care (`store::record_shares::shared_among`).
 
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::time::{from_micros, to_micros};

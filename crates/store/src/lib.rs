@@ -1,9 +1,9 @@
 //! Persistence: SeaORM entities, the embedded migrations, and repository functions that
 //! speak in domain terms.
 //!
-//! This is the only crate that knows SQL. It never sees plaintext personal data (later
-//! issues hand it sealed bytes and blind indexes) and never decides who may do what: the
-//! service layer does that before it calls in here. Repository functions take any
+//! This is the only crate that knows SQL. It never sees plaintext personal data (only sealed
+//! bytes and blind indexes) and never decides who may do what: the service layer does that
+//! before it calls in here. Repository functions take any
 //! [`Conn`] (a pool or an open transaction), so a use case can run several of them in one
 //! transaction.
 
