@@ -304,3 +304,55 @@ mod tests {
         assert!(message.contains("more than once"), "{message}");
     }
 }
+
+/// A JSON value sent as a number or as text (`30`, `37.5` or `"37.5"`), kept as the text the
+/// service then judges (so that a bad value gets the field's own message); `null` is "not
+/// given". `fractions`: whether a number with a fraction is accepted (else it is a type
+/// error naming `expecting`). For `#[serde(deserialize_with = …)]` wrappers.
+pub(crate) fn number_or_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    expecting: &'static str,
+    fractions: bool,
+) -> Result<Option<String>, D::Error> {
+    struct NumberOrText {
+        expecting: &'static str,
+        fractions: bool,
+    }
+
+    impl serde::de::Visitor<'_> for NumberOrText {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.expecting)
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(Some(n.to_string()))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Some(n.to_string()))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Self::Value, E> {
+            if self.fractions {
+                Ok(Some(n.to_string()))
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(n), &self))
+            }
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(text.to_owned()))
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    deserializer.deserialize_any(NumberOrText {
+        expecting,
+        fractions,
+    })
+}

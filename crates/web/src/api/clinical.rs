@@ -25,7 +25,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use carevault_core::clinical::VitalsInput;
-use carevault_core::time::to_micros;
 use carevault_core::{PatientId, Role, ValidationErrors};
 use carevault_service::encounters::{
     AmendmentInput, AmendmentView, DiagnosisInput, DiagnosisView, EncounterInput, EncounterView,
@@ -39,6 +38,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::api::versions::{IfMatch, versioned};
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
 use crate::routes::{Access, RouteTable};
@@ -116,37 +116,7 @@ pub(crate) fn utc(at: DateTime<Utc>) -> String {
 pub(crate) fn number_or_text<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    struct NumberOrText;
-
-    impl serde::de::Visitor<'_> for NumberOrText {
-        type Value = Option<String>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a number")
-        }
-
-        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
-            Ok(Some(n.to_string()))
-        }
-
-        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
-            Ok(Some(n.to_string()))
-        }
-
-        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Self::Value, E> {
-            Ok(Some(n.to_string()))
-        }
-
-        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
-            Ok(Some(text.to_owned()))
-        }
-
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-
-    deserializer.deserialize_any(NumberOrText)
+    crate::extract::number_or_text(deserializer, "a number", true)
 }
 
 /// A diagnosis as shown.
@@ -856,28 +826,12 @@ fn patient_param(raw: Option<&str>) -> Result<PatientId, ValidationErrors> {
 
 /// The encounter with its version as `ETag`.
 fn with_etag(view: EncounterView, status: StatusCode) -> Response {
-    let tag = format!("\"{}\"", to_micros(view.updated_at));
-    let location = format!("/api/v1/encounters/{}", view.id);
-    let mut response = (status, Json(EncounterRecord::from(view))).into_response();
-    if let Ok(value) = header::HeaderValue::from_str(&tag) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    if status == StatusCode::CREATED
-        && let Ok(value) = header::HeaderValue::from_str(&location)
-    {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
-
-fn precondition_failed() -> ApiError {
-    Problem::new(
-        StatusCode::PRECONDITION_FAILED,
-        "precondition-failed",
-        "Precondition failed",
+    let (updated_at, location) = (view.updated_at, format!("/api/v1/encounters/{}", view.id));
+    versioned(
+        (status, Json(EncounterRecord::from(view))).into_response(),
+        Some(updated_at),
+        Some(&location),
     )
-    .with_detail("If-Match does not name the encounter's current version (its ETag).")
-    .into()
 }
 
 /// A patient's encounters.
@@ -995,26 +949,16 @@ pub async fn patch_encounter(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
-    headers: header::HeaderMap,
+    if_match: IfMatch,
     body: Result<ApiJson<PatchEncounterRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     let id = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let current = state.services.get_encounter(&actor, &id).await?;
-    let seen = match headers.get(header::IF_MATCH) {
-        None => None,
-        Some(value) => {
-            let tag = value
-                .to_str()
-                .ok()
-                .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-                .and_then(|v| v.parse::<i64>().ok());
-            match tag {
-                Some(micros) if micros == to_micros(current.updated_at) => Some(current.updated_at),
-                _ => return Err(precondition_failed()),
-            }
-        }
-    };
+    let seen = if_match.require_current(
+        current.updated_at,
+        "If-Match does not name the encounter's current version (its ETag).",
+    )?;
     // Absent texts keep their current value.
     let mut texts: HashMap<String, String> = TEXT_FIELDS
         .iter()

@@ -20,6 +20,7 @@ pub mod scheduling;
 pub mod shares;
 pub mod subject_access;
 pub mod system;
+pub mod versions;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};

@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::api::versions::{IfMatch, precondition_failed, versioned};
 use crate::csv_export::rfc3339_utc;
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
@@ -674,45 +675,14 @@ pub async fn get_one(
     Ok(with_etag(&details))
 }
 
-/// The record's version as an entity tag: its `updated_at` in microseconds. Only where the
-/// caller sees `updated_at` (every view that may change the record does).
-fn etag(details: &PatientDetails) -> Option<String> {
-    details
-        .updated_at
-        .map(|at| format!("\"{}\"", carevault_core::time::to_micros(at)))
-}
-
-/// The version an `If-Match` header names: `None` without the header, `Some(None)` when it
-/// is there but not one of our entity tags.
-fn if_match(headers: &header::HeaderMap) -> Option<Option<chrono::DateTime<chrono::Utc>>> {
-    let value = headers.get(header::IF_MATCH)?;
-    Some(
-        value
-            .to_str()
-            .ok()
-            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-            .and_then(|v| v.parse::<i64>().ok())
-            .map(carevault_core::time::from_micros),
-    )
-}
-
-fn precondition_failed(detail: impl Into<String>) -> ApiError {
-    Problem::new(
-        StatusCode::PRECONDITION_FAILED,
-        "precondition-failed",
-        "Precondition failed",
-    )
-    .with_detail(detail.into())
-    .into()
-}
-
+/// The patient as JSON, with the record's version as `ETag` (where the caller sees it; every
+/// view that may change the record does).
 fn with_etag(details: &PatientDetails) -> Response {
-    let tag = etag(details);
-    let mut response = Json(PatientRecord::from(details.clone())).into_response();
-    if let Some(value) = tag.and_then(|t| header::HeaderValue::from_str(&t).ok()) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response
+    versioned(
+        Json(PatientRecord::from(details.clone())).into_response(),
+        details.updated_at,
+        None,
+    )
 }
 
 /// Changes a patient (JSON merge patch).
@@ -743,21 +713,14 @@ pub async fn patch(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
-    headers: header::HeaderMap,
+    if_match: IfMatch,
     body: Result<ApiJson<PatchPatientRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     // A bad id is "not found" whatever the body holds.
     let id = patient_id(&id).ok_or_else(|| not_found("patient"))?;
     let ApiJson(body) = body?;
-    let seen = match if_match(&headers) {
-        None => None,
-        Some(Some(version)) => Some(version),
-        Some(None) => {
-            return Err(precondition_failed(
-                "If-Match must be an ETag from this patient's GET or PATCH response.",
-            ));
-        }
-    };
+    let seen =
+        if_match.version("If-Match must be an ETag from this patient's GET or PATCH response.")?;
     match state
         .services
         .update_patient(&actor, id, body.into(), seen)

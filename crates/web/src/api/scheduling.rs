@@ -23,9 +23,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use carevault_core::appointment::{AppointmentStatus, TimeSlot};
-use carevault_core::{
-    AppointmentId, DepartmentId, Role, UserId, ValidationErrors, time::to_micros,
-};
+use carevault_core::{AppointmentId, DepartmentId, Role, UserId, ValidationErrors};
 use carevault_service::ServiceError;
 use carevault_service::scheduling::{
     AppointmentQuery, AppointmentView, Availability, BookingInput, Department, DepartmentInput,
@@ -36,6 +34,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::api::versions::{IfMatch, precondition_failed, versioned};
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
 use crate::routes::{Access, RouteTable};
@@ -497,33 +496,7 @@ impl From<StaffProfileRequest> for StaffProfileInput {
 pub(crate) fn minutes<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    struct Minutes;
-
-    impl serde::de::Visitor<'_> for Minutes {
-        type Value = Option<String>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a whole number of minutes")
-        }
-
-        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
-            Ok(Some(n.to_string()))
-        }
-
-        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
-            Ok(Some(n.to_string()))
-        }
-
-        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
-            Ok(Some(text.to_owned()))
-        }
-
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-
-    deserializer.deserialize_any(Minutes)
+    crate::extract::number_or_text(deserializer, "a whole number of minutes", false)
 }
 
 /// A new appointment.
@@ -823,42 +796,12 @@ fn record(state: &AppState, view: AppointmentView) -> AppointmentRecord {
 
 /// The appointment with its version as `ETag`.
 fn with_etag(state: &AppState, view: AppointmentView, status: StatusCode) -> Response {
-    let tag = format!("\"{}\"", to_micros(view.updated_at));
-    let location = format!("/api/v1/appointments/{}", view.id);
-    let mut response = (status, Json(record(state, view))).into_response();
-    if let Ok(value) = header::HeaderValue::from_str(&tag) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    if status == StatusCode::CREATED
-        && let Ok(value) = header::HeaderValue::from_str(&location)
-    {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
-
-/// The version an `If-Match` header names: `None` without the header, `Some(None)` when it
-/// is there but not one of our entity tags.
-fn if_match(headers: &header::HeaderMap) -> Option<Option<DateTime<Utc>>> {
-    let value = headers.get(header::IF_MATCH)?;
-    Some(
-        value
-            .to_str()
-            .ok()
-            .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-            .and_then(|v| v.parse::<i64>().ok())
-            .map(carevault_core::time::from_micros),
+    let (updated_at, location) = (view.updated_at, format!("/api/v1/appointments/{}", view.id));
+    versioned(
+        (status, Json(record(state, view))).into_response(),
+        Some(updated_at),
+        Some(&location),
     )
-}
-
-fn precondition_failed(detail: impl Into<String>) -> ApiError {
-    Problem::new(
-        StatusCode::PRECONDITION_FAILED,
-        "precondition-failed",
-        "Precondition failed",
-    )
-    .with_detail(detail.into())
-    .into()
 }
 
 /// Lists departments.
@@ -1212,20 +1155,13 @@ pub async fn reschedule(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
-    headers: header::HeaderMap,
+    if_match: IfMatch,
     body: Result<ApiJson<SlotRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     let id: AppointmentId = path_id(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
-    let seen = match if_match(&headers) {
-        None => None,
-        Some(Some(version)) => Some(version),
-        Some(None) => {
-            return Err(precondition_failed(
-                "If-Match must be an ETag from this appointment's GET or PATCH response.",
-            ));
-        }
-    };
+    let seen = if_match
+        .version("If-Match must be an ETag from this appointment's GET or PATCH response.")?;
     match state
         .services
         .reschedule_appointment(&actor, id, body.into(), seen)
