@@ -332,7 +332,8 @@ impl fmt::Debug for EmergencyContact {
 
 /// A medical record number: the hospital number printed on wristbands and letters. Seven
 /// digits of serial number and a Luhn check digit (`10000014`), so a mistyped digit or two
-/// swapped neighbours are caught before a search.
+/// swapped neighbours are caught before a search (all swaps but `09` ↔ `90`, Luhn's blind
+/// spot).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Mrn(String);
 
