@@ -1,4 +1,4 @@
-//! The pure rules of billing (issue 7): invoice line items and their amounts, invoice totals,
+//! The pure rules of billing: invoice line items and their amounts, invoice totals,
 //! the invoice status graph, payments and their methods, which lines may still be edited,
 //! and the price-list rule for drugs. Amounts are [`Money`] (exact decimals); no I/O, no
 //! clock.

@@ -1,4 +1,4 @@
-//! The pure rules of clinical records (issue 6): vital signs with plausible ranges and the
+//! The pure rules of clinical records: vital signs with plausible ranges and the
 //! BMI, encounter types and statuses (a draft is edited by its author, a signed encounter is
 //! only ever amended), diagnoses (an ICD-10 code or flagged free text), prescriptions (their
 //! input, their status graph) and the two checks made when prescribing: recorded allergies

@@ -1,4 +1,4 @@
-//! The pure rules of uploaded documents (issue 6): what a file is, judged by its first bytes
+//! The pure rules of uploaded documents: what a file is, judged by its first bytes
 //! and never by its name or the type the browser claims; the size limit; a safe name for the
 //! download; and a best-effort page count for PDFs. No I/O: callers pass the bytes.
 //!

@@ -1,4 +1,4 @@
-//! The pure rules of notifications (issue 7): their kinds, channels and delivery statuses,
+//! The pure rules of notifications: their kinds, channels and delivery statuses,
 //! the retry back-off of failed deliveries, when an appointment reminder is due, which
 //! channels a notification goes to, and the reminder texts, which carry no clinical detail.
 //! No I/O, no clock: "now" is passed in.

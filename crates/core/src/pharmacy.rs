@@ -1,4 +1,4 @@
-//! The pure rules of pharmacy stock (issue 7): batches and their expiry, the
+//! The pure rules of pharmacy stock: batches and their expiry, the
 //! first-expiry-first-out choice of batches when dispensing, stock levels and reorder and
 //! expiry alerts, stock receipts and adjustments. No I/O, no clock: "today" is passed in,
 //! as the hospital's local date.

@@ -1,4 +1,4 @@
-//! Backups (issue 8): one encrypted, engine-neutral file per backup, verified without a
+//! Backups: one encrypted, engine-neutral file per backup, verified without a
 //! database and restored into an empty database of any backend; the scheduled backup with
 //! its restore drill; and the record of the last backup (read by the status page, the
 //! dashboard, `/readyz` and `/metrics`).

@@ -1,4 +1,4 @@
-//! Billing (issue 7): the price list, invoices per patient with their lines, payments,
+//! Billing: the price list, invoices per patient with their lines, payments,
 //! issuing and voiding, and the billing report.
 //!
 //! Who: administrators, receptionists and pharmacists create invoices, add lines, issue

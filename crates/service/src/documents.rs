@@ -1,4 +1,4 @@
-//! Uploaded documents (issue 6): PDFs and images of a patient, optionally of one encounter,
+//! Uploaded documents: PDFs and images of a patient, optionally of one encounter,
 //! stored sealed in the database.
 //!
 //! - **What is accepted** is decided by `carevault_core::document`: the type by magic bytes

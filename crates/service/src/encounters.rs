@@ -8,7 +8,7 @@
 //!   patient's share) reads everything; the patient reads their own *signed* encounters as a
 //!   summary (complaint, assessment, plan, diagnoses, vitals and the amendments of those;
 //!   not the history, examination or treatment notes, which are clinicians' working notes —
-//!   a full copy is a data-subject request, issue 8). Everyone else is refused (403, recorded):
+//!   a full copy is a data-subject request). Everyone else is refused (403, recorded):
 //!   reception, pharmacy (they see prescriptions, not encounters), auditors, clinicians
 //!   outside the care team.
 //! - **Who writes.** Doctors in the care team create encounters; the author edits and signs

@@ -1,4 +1,4 @@
-//! CSV exports of the lists a user can see (issue 8, "Exports"): patients, appointments and
+//! CSV exports of the lists a user can see: patients, appointments and
 //! invoices. Each export is the list page's own use case — the same authorisation, filters
 //! and masking, and the same per-row `listed` / `search` events — run over every row rather
 //! than one page, followed by one `export` event naming the list and its row count. The web

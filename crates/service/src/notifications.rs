@@ -1,4 +1,4 @@
-//! Notifications (issue 7): the outbox and the in-app inbox, the users' preferences, the
+//! Notifications: the outbox and the in-app inbox, the users' preferences, the
 //! delivery job (e-mail over SMTP with retries and back-off) and the alerts other use cases
 //! queue (appointment reminders, follow-up reminders, consultation request outcomes,
 //! break-the-glass alerts, low stock and expiring batches).

@@ -1,4 +1,4 @@
-//! Pharmacy (issue 7): the formulary, stock by batch (receipts, adjustments, levels with
+//! Pharmacy: the formulary, stock by batch (receipts, adjustments, levels with
 //! reorder and expiry flags) and dispensing against active prescriptions.
 //!
 //! Admins and pharmacists manage the formulary and stock (`ManageStock`); only pharmacists

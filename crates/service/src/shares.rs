@@ -5,7 +5,7 @@
 //!
 //! Only the patient manages their shares (an administrator may list them); grants and
 //! revocations are audited against the patient's pseudonym. Shares of a single encounter or
-//! document (issue 6) will use the `scope` column; today every share is of the whole record.
+//! document will use the `scope` column; today every share is of the whole record.
 
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::time::{from_micros, to_micros};

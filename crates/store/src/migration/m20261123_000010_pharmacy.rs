@@ -1,4 +1,4 @@
-//! Pharmacy (issue 7): the formulary (`drugs`), stock by batch (`stock_batches`) and the
+//! Pharmacy: the formulary (`drugs`), stock by batch (`stock_batches`) and the
 //! append-only history of every change of stock (`stock_movements`).
 //!
 //! - `stock_batches.expiry_date` is the calendar date from which the batch may no longer be

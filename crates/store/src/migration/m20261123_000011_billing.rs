@@ -1,4 +1,4 @@
-//! Billing (issue 7): the price list, invoices, their lines and payments.
+//! Billing: the price list, invoices, their lines and payments.
 //!
 //! - Money is `bigint` minor units (cents); quantities, percentages and tax rates are exact
 //!   decimal text (`carevault_core::money`), never floating point.

@@ -1,4 +1,4 @@
-//! Notifications (issue 7): the outbox and in-app inbox (`notifications`) and each user's
+//! Notifications: the outbox and in-app inbox (`notifications`) and each user's
 //! notification preferences (`notification_preferences`).
 //!
 //! - One row per recipient and channel: `channel` is `in_app` or `email`. An in-app row is

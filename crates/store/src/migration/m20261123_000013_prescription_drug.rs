@@ -1,4 +1,4 @@
-//! Prescriptions choose from the formulary (issue 7): a nullable `prescriptions.drug_id`,
+//! Prescriptions choose from the formulary: a nullable `prescriptions.drug_id`,
 //! the formulary drug prescribed. Null for a free-text prescription (a drug the pharmacy
 //! does not stock, and every prescription written before the formulary existed). No foreign
 //! key: SQLite cannot add one to an existing table, and the service checks the id (an

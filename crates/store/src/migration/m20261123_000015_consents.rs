@@ -1,4 +1,4 @@
-//! Consent records (issue 8): one row per change, never updated; the consent in force for a
+//! Consent records: one row per change, never updated; the consent in force for a
 //! purpose is the patient's latest row for it.
 //!
 //! In clear: the ids, the purpose and status (short enumerations, see

@@ -1,4 +1,4 @@
-//! Data-subject rights pages (issue 8): the access export as a ZIP download
+//! Data-subject rights pages: the access export as a ZIP download
 //! (`/patients/{id}/access-export` for administrators, `/my/access-export` for the patient),
 //! consents (`/my/consents` for the patient, `/patients/{id}/consents` for administrators and
 //! reception) and the records of processing (`/admin/processing`, GDPR Art. 30).
