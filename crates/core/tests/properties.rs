@@ -9,6 +9,8 @@
 //! parser of the crate (patient and account fields, identifiers, ICD-10 codes, clinical,
 //! billing, pharmacy, allergy, nursing and notification fields, the choice enums).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing expectation is how a test fails
+
 use carevault_core::allergy::{Reaction, SubstanceText};
 use carevault_core::appointment::{
     AppointmentStatus, AppointmentType, MAX_SLOT_MINUTES, MIN_SLOT_MINUTES,
