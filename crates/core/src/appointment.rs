@@ -167,9 +167,9 @@ pub fn is_active(status: AppointmentStatus) -> bool {
     matches!(status, Scheduled | CheckedIn | InProgress | Completed)
 }
 
-/// Whether an appointment in `status` puts its clinician on the patient's care team
-/// (issue 5, item 6): scheduled, checked in, in progress or completed. A request, a
-/// cancellation or a no-show does not.
+/// Whether an appointment in `status` puts its clinician on the patient's care team:
+/// scheduled, checked in, in progress or completed. A request, a cancellation or a no-show
+/// does not.
 pub fn puts_on_care_team(status: AppointmentStatus) -> bool {
     matches!(status, Scheduled | CheckedIn | InProgress | Completed)
 }

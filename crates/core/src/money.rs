@@ -191,7 +191,9 @@ impl Money {
 
     /// `−self` (always in range: the range is symmetric).
     pub fn negated(self) -> Money {
-        Money(-self.0)
+        // Through `with_scale`, so that negating zero gives zero and not a negative zero,
+        // whose `amount()` would print as `-0.00` (found by a property test).
+        Money(with_scale(-self.0))
     }
 
     /// `self × factor`, rounded half away from zero to cents; refused when it leaves the
@@ -630,6 +632,7 @@ mod tests {
         );
         assert_eq!(money("1.50").negated(), money("-1.50"));
         assert_eq!(money("0").negated().to_string(), "0.00");
+        assert_eq!(Money::ZERO.negated().amount().to_string(), "0.00");
     }
 
     #[test]

@@ -5,8 +5,11 @@
 
 use std::time::Duration;
 
-use carevault_core::ValidationErrors;
+use carevault_core::appointment::TimeSlot;
+use carevault_core::{AppointmentId, ValidationErrors};
 use carevault_store::StoreError;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -37,7 +40,7 @@ pub enum ServiceError {
     /// The slot is already held by an overlapping active appointment of the same clinician
     /// or patient: the collision (as the actor may see it) and the next free slots.
     #[error("{}", .0.message)]
-    SlotTaken(Box<crate::scheduling::SlotConflict>),
+    SlotTaken(Box<SlotConflict>),
     /// Stored data failed its integrity check (a sealed field or data key that was altered
     /// or moved behind the application's back). Recorded in the audit trail.
     #[error("stored data failed its integrity check")]
@@ -48,6 +51,29 @@ pub enum ServiceError {
     /// A bug or an unexpected condition; details are in the server log.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// One appointment a booking collided with, as the actor may see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictingSlot {
+    pub appointment_id: AppointmentId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// `clinician` or `patient`: whose time is already taken.
+    pub taken_for: &'static str,
+    pub clinician_name: Option<String>,
+    pub patient_label: String,
+}
+
+/// Why a booking was refused as a double booking, and what is free instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotConflict {
+    pub message: String,
+    pub conflicts: Vec<ConflictingSlot>,
+    /// The clinician's next free slots of the same length.
+    pub next_free: Vec<TimeSlot>,
+    /// The clinic's time zone, to show the times in.
+    pub time_zone: Tz,
 }
 
 impl From<StoreError> for ServiceError {

@@ -60,6 +60,9 @@ use chrono_tz::Tz;
 
 use crate::actor::Actor;
 use crate::error::ServiceError;
+// The refusal of a double booking lives with the error that carries it; re-exported here,
+// where callers look for scheduling's types.
+pub use crate::error::{ConflictingSlot, SlotConflict};
 use crate::sealing::Place;
 use crate::{Services, patients::Shown};
 
@@ -279,29 +282,6 @@ pub struct AppointmentQuery {
     pub from: Option<NaiveDate>,
     /// Starting on or before this local day (inclusive).
     pub to: Option<NaiveDate>,
-}
-
-/// One appointment a booking collided with, as the actor may see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConflictingSlot {
-    pub appointment_id: AppointmentId,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// `clinician` or `patient`: whose time is already taken.
-    pub taken_for: &'static str,
-    pub clinician_name: Option<String>,
-    pub patient_label: String,
-}
-
-/// Why a booking was refused as a double booking, and what is free instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SlotConflict {
-    pub message: String,
-    pub conflicts: Vec<ConflictingSlot>,
-    /// The clinician's next free slots of the same length.
-    pub next_free: Vec<TimeSlot>,
-    /// The clinic's time zone, to show the times in.
-    pub time_zone: Tz,
 }
 
 /// A clinician's day: working hours, what is booked, and what is free.

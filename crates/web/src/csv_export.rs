@@ -12,13 +12,12 @@ use std::borrow::Cow;
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use carevault_core::audit::ActorKind;
 use carevault_service::ServiceError;
 use carevault_service::audit_log::{AuditEntry, AuditExport};
 use carevault_service::exports::PatientExport;
 use carevault_service::patients::PatientDetails;
 use chrono::{DateTime, SecondsFormat, Utc};
-
-use crate::pages::audit::actor_label;
 
 /// The export's columns, in order.
 pub const AUDIT_CSV_HEADER: [&str; 12] = [
@@ -56,6 +55,24 @@ pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
+    }
+}
+
+/// Who acted, for people (the export's `actor_name` column and the audit page): the
+/// account's name, or what kind of actor it was when no account acted (or the account no
+/// longer exists).
+pub fn actor_label(entry: &AuditEntry) -> String {
+    if let Some(name) = &entry.actor_name {
+        return name.clone();
+    }
+    match ActorKind::parse(&entry.actor_kind) {
+        Some(ActorKind::Operator) => "console operator".into(),
+        Some(ActorKind::System) => "Carevault (system)".into(),
+        Some(ActorKind::Anonymous) => "anonymous".into(),
+        Some(ActorKind::User) | None => match &entry.actor_id {
+            Some(id) => format!("unknown account {id}"),
+            None => "unknown".into(),
+        },
     }
 }
 

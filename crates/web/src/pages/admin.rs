@@ -17,8 +17,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken};
-use crate::pages::dashboard::NoticeQuery;
-use crate::pages::{Layout, notice, render};
+use crate::pages::{Layout, NoticeQuery, format_size, format_uptime, notice, render};
 
 #[derive(Template)]
 #[template(path = "admin_users.html")]
@@ -134,18 +133,6 @@ struct StatusPage {
     backup_health: &'static str,
 }
 
-/// "3 d 4 h 5 min" style.
-pub fn format_uptime(uptime: std::time::Duration) -> String {
-    let secs = uptime.as_secs();
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s} s"),
-        (0, 0, _) => format!("{m} min {s} s"),
-        (0, _, _) => format!("{h} h {m} min"),
-        _ => format!("{d} d {h} h {m} min"),
-    }
-}
-
 fn format_bytes(bytes: Option<i64>) -> String {
     match bytes {
         None => "unknown".into(),
@@ -190,15 +177,15 @@ pub async fn status(
             |d| {
                 format!(
                     "{} free of {}",
-                    crate::pages::dashboard::format_size(d.available_bytes),
-                    crate::pages::dashboard::format_size(d.total_bytes)
+                    format_size(d.available_bytes),
+                    format_size(d.total_bytes)
                 )
             },
         ),
         disk_low: space.is_some_and(|d| d.is_low()),
         backup_size: backup
             .as_ref()
-            .map(|b| crate::pages::dashboard::format_size(b.bytes))
+            .map(|b| format_size(b.bytes))
             .unwrap_or_default(),
         backup,
         backup_health,

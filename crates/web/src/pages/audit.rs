@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use carevault_core::audit::{ActorKind, AuditAction, Outcome, ResourceType};
+use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::{Role, ValidationErrors};
 use carevault_service::ServiceError;
 use carevault_service::audit_log::{AuditEntry, AuditPage};
@@ -14,27 +14,10 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::audit_query::{AuditEventsParams, AuditExportParams, DEFAULT_LIMIT};
-use crate::csv_export::audit_csv_response;
+use crate::csv_export::{actor_label, audit_csv_response};
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
 use crate::pages::{Layout, render};
-
-/// Who acted, for people: the account's name, or what kind of actor it was when no account
-/// acted (or the account no longer exists).
-pub fn actor_label(entry: &AuditEntry) -> String {
-    if let Some(name) = &entry.actor_name {
-        return name.clone();
-    }
-    match ActorKind::parse(&entry.actor_kind) {
-        Some(ActorKind::Operator) => "console operator".into(),
-        Some(ActorKind::System) => "Carevault (system)".into(),
-        Some(ActorKind::Anonymous) => "anonymous".into(),
-        Some(ActorKind::User) | None => match &entry.actor_id {
-            Some(id) => format!("unknown account {id}"),
-            None => "unknown".into(),
-        },
-    }
-}
 
 /// A stored role name as people read it ("Administrator"); empty for no role.
 pub fn role_label(role: Option<&str>) -> String {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken};
-use crate::pages::dashboard::format_size;
+use crate::pages::format_size;
 use crate::pages::{Layout, render};
 
 /// One backup file as the page lists it.

@@ -611,7 +611,7 @@ pub(crate) async fn rerender_with(
 }
 
 fn notice_code(raw: Option<&str>) -> Option<String> {
-    crate::extract::query_params::<crate::pages::dashboard::NoticeQuery>(raw.unwrap_or_default())
+    crate::extract::query_params::<crate::pages::NoticeQuery>(raw.unwrap_or_default())
         .ok()
         .and_then(|q| q.notice)
 }

@@ -9,13 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::Role;
 use carevault_service::dashboard::{AdminDashboard, RoleDashboard, SEXES};
 use carevault_service::pharmacy::StockLevel;
-use serde::Deserialize;
 
 use crate::AppState;
 use crate::charts::{self, Bar, Group};
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, notice, render};
+use crate::pages::{Layout, NoticeQuery, format_size, format_uptime, notice, render};
 
 /// A card on a dashboard.
 #[derive(Debug, Clone)]
@@ -288,22 +287,6 @@ pub struct AdminPanel {
     pub charts: Vec<(&'static str, String)>,
 }
 
-/// "12.3 MiB"-style sizes.
-pub fn format_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// Minor units as "1234.50 USD".
 pub fn format_minor(minor: i64, currency: &str) -> String {
     let sign = if minor < 0 { "-" } else { "" };
@@ -347,11 +330,7 @@ fn admin_panel(d: &AdminDashboard) -> AdminPanel {
         ),
     };
     let facts = vec![
-        (
-            "uptime",
-            "Uptime",
-            crate::pages::admin::format_uptime(d.status.uptime),
-        ),
+        ("uptime", "Uptime", format_uptime(d.status.uptime)),
         ("backup", "Last backup", backup),
         ("audit", "Last audit verification", verification),
         (
@@ -661,11 +640,6 @@ fn emergency_alert(pending: u64) -> Option<String> {
         1 => Some("1 emergency access awaiting review".to_owned()),
         n => Some(format!("{n} emergency accesses awaiting review")),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NoticeQuery {
-    pub notice: Option<String>,
 }
 
 pub async fn home() -> Response {

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
-use crate::pages::dashboard::NoticeQuery;
+use crate::pages::NoticeQuery;
 use crate::pages::{Layout, notice, render};
 use crate::routes::{Access, RouteTable};
 

@@ -255,7 +255,12 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// Renders a template into an HTML response.
+/// The `?notice=…` parameter of a page reached after a redirect (see [`notice`]).
+#[derive(Debug, serde::Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
 /// The notice named by the `notice` parameter of a query string (`?notice=record-shared`).
 pub(crate) fn notice_in_query(raw: Option<&str>) -> Option<&'static str> {
     let code = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
@@ -361,6 +366,7 @@ pub(crate) fn not_found(what: &str) -> crate::errors::PageError {
     )
 }
 
+/// Renders a template into an HTML response.
 pub fn render(template: &impl askama::Template) -> Result<Response, crate::errors::PageError> {
     let html = template.render()?;
     Ok((
@@ -368,4 +374,32 @@ pub fn render(template: &impl askama::Template) -> Result<Response, crate::error
         Html(html),
     )
         .into_response())
+}
+
+/// "12.3 MiB"-style sizes.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// "3 d 4 h 5 min" style.
+pub fn format_uptime(uptime: std::time::Duration) -> String {
+    let secs = uptime.as_secs();
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, _) => format!("{m} min {s} s"),
+        (0, _, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h {m} min"),
+    }
 }

@@ -1,4 +1,4 @@
-//! Backups (issue 8): a backup taken while patients are being registered restores into
+//! Backups: a backup taken while patients are being registered restores into
 //! fresh SQLite, PostgreSQL and MariaDB databases with every table matching the manifest,
 //! the audit trail verifying and every patient readable with the same keys; a flipped
 //! byte is refused before anything touches the target; no key material is in the file or

@@ -1,4 +1,4 @@
-//! Data-subject rights (issue 8): the access export of a patient with data in every section
+//! Data-subject rights: the access export of a patient with data in every section
 //! holds every section as valid JSON and the documents byte for byte, lists who read the
 //! record and is audited once as an export; a patient exports their own record and no one
 //! else's; the routes refuse anonymous callers, wrong roles and bad ids; consents keep their
