@@ -253,6 +253,8 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
 
     #[test]
@@ -293,34 +295,34 @@ mod tests {
 
     #[tokio::test]
     async fn contention_is_retried_up_to_the_limit_then_unavailable() {
-        let mut calls = 0;
+        let calls = Cell::new(0);
         let result: Result<(), _> = retry_with(FAST, async || {
-            calls += 1;
+            calls.set(calls.get() + 1);
             Err(contention())
         })
         .await;
         assert!(matches!(result, Err(ServiceError::Unavailable)));
-        assert_eq!(calls, FAST.attempts);
+        assert_eq!(calls.get(), FAST.attempts);
     }
 
     #[tokio::test]
     async fn again_answers_its_error_once_out_of_attempts_and_success_stops() {
-        let mut calls = 0;
+        let calls = Cell::new(0);
         let result: Result<(), _> = retry_with(FAST, async || {
-            calls += 1;
+            calls.set(calls.get() + 1);
             Err(again(ServiceError::NotFound("thing")))
         })
         .await;
         assert!(matches!(result, Err(ServiceError::NotFound("thing"))));
-        assert_eq!(calls, FAST.attempts);
+        assert_eq!(calls.get(), FAST.attempts);
 
-        let mut calls = 0;
+        let calls = Cell::new(0);
         let result = retry_with(FAST, async || {
-            calls += 1;
-            if calls < 3 {
+            calls.set(calls.get() + 1);
+            if calls.get() < 3 {
                 Err(contention())
             } else {
-                Ok(calls)
+                Ok(calls.get())
             }
         })
         .await;
@@ -329,18 +331,94 @@ mod tests {
 
     #[tokio::test]
     async fn other_errors_are_final() {
-        let mut calls = 0;
+        let calls = Cell::new(0);
         let result: Result<(), _> = retry_with(FAST, async || {
-            calls += 1;
+            calls.set(calls.get() + 1);
             Err(ServiceError::Forbidden)
         })
         .await;
         assert!(matches!(result, Err(ServiceError::Forbidden)));
         let result: Result<(), _> = retry_with(FAST, async || {
+            calls.set(calls.get() + 1);
             Err(ServiceError::internal(anyhow::anyhow!("a bug")))
         })
         .await;
         assert!(matches!(result, Err(ServiceError::Internal(_))));
-        assert_eq!(calls, 1);
+        assert_eq!(calls.get(), 2);
+    }
+
+    /// Services over a fresh SQLite file (removed by the guard).
+    async fn services() -> (Services, Scratch) {
+        let scratch = Scratch(std::env::temp_dir().join(format!(
+            "carevault-tx-{}.db",
+            hex::encode(carevault_crypto::random_bytes::<8>())
+        )));
+        let store = carevault_store::Store::connect(
+            &format!("sqlite://{}", scratch.0.display()),
+            &carevault_store::ConnectSettings::default(),
+        )
+        .await
+        .expect("a scratch database");
+        store.migrate().await.expect("migrations apply");
+        let keys =
+            carevault_crypto::keyring::KeyRing::from_master_key(&[7u8; 32]).expect("a key ring");
+        let services = Services::new(
+            store,
+            std::sync::Arc::new(crate::ManualClock::new(chrono::Utc::now())),
+            crate::ServiceSettings::default(),
+            crate::AuditSettings::ephemeral(),
+            keys,
+        );
+        (services, scratch)
+    }
+
+    struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = self.0.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_body_is_rolled_back_and_a_good_one_committed() {
+        let (services, _scratch) = services().await;
+        let conn = services.store().conn();
+        let result: Result<(), _> = services
+            .transaction(async |txn| {
+                carevault_store::settings::set(txn, "tx-test", "written").await?;
+                Err(ServiceError::Conflict {
+                    field: None,
+                    message: "no".into(),
+                })
+            })
+            .await;
+        assert!(matches!(result, Err(ServiceError::Conflict { .. })));
+        let stored = carevault_store::settings::get(conn, "tx-test").await;
+        assert_eq!(stored.expect("readable"), None);
+
+        let stopped = services
+            .transaction_or_stop(async |txn| {
+                carevault_store::settings::set(txn, "tx-test", "written").await?;
+                Err::<(), _>(Abort::Stop("changed"))
+            })
+            .await;
+        assert_eq!(stopped.ok(), Some(Err("changed")));
+        let stored = carevault_store::settings::get(conn, "tx-test").await;
+        assert_eq!(stored.expect("readable"), None);
+
+        services
+            .transaction(async |txn| {
+                carevault_store::settings::set(txn, "tx-test", "written").await?;
+                Ok(())
+            })
+            .await
+            .expect("committed");
+        let stored = carevault_store::settings::get(conn, "tx-test").await;
+        assert_eq!(stored.expect("readable").as_deref(), Some("written"));
     }
 }
