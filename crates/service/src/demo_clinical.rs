@@ -528,7 +528,7 @@ impl Services {
                 },
             )
             .await?;
-        } else if i % 3 == 0 && !already {
+        } else if i.is_multiple_of(3) && !already {
             self.record_no_known_allergies(doctor, patient).await?;
         }
         Ok(())

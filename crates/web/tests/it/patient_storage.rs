@@ -180,7 +180,6 @@ async fn markers_stay_sealed_and_every_index_finds_the_patient(backend: Backend)
         )
         .await
         .expect("a problem");
-    let mut markers = markers;
     markers.extend([
         "Qxsubstancemarker",
         "Qxreactionmarker",
