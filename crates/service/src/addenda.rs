@@ -14,7 +14,6 @@ use carevault_core::clinical::EncounterStatus;
 use carevault_core::patient::ClinicalText;
 use carevault_core::time::to_micros;
 use carevault_core::{Role, ValidationErrors};
-use carevault_store::StoreError;
 use carevault_store::encounters::{self as store, NOTE_ADDENDUM, NoteRow};
 use uuid::Uuid;
 
@@ -85,10 +84,12 @@ impl Services {
             author_id: author.to_string(),
             created_at: to_micros(now),
         };
-        let txn = self.begin().await?;
-        store::insert_note(&txn, note).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert_note(txn, note.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         Ok(AddendumView {
             id,
             author: actor.display_name().to_owned(),

@@ -41,11 +41,11 @@ use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_crypto::mask::pseudonym;
+use carevault_store::Conn;
 use carevault_store::allergies::{
     self as store, AllergyRow, KIND_ALLERGY, KIND_NO_KNOWN_ALLERGIES,
 };
 use carevault_store::patients::{self as patient_store, PatientRow};
-use carevault_store::{Conn, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -54,6 +54,7 @@ use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::sealing::Place;
+use crate::tx::Abort;
 
 const TABLE: &str = "patient_allergies";
 /// How the statement reads.
@@ -761,33 +762,35 @@ impl Services {
             updated_by: None,
             updated_at: now,
         };
-        let mut event = self.chart_list_event(
+        let event = self.chart_list_event(
             actor,
             AuditAction::Create,
             ResourceType::Allergy,
             &id,
             patient,
         );
-        let txn = self.begin().await?;
-        patient_store::lock_row(&txn, &patient.id).await?;
-        if input.status() == AllergyStatus::Active
-            && let Some(code) = input.substance().code()
-            && self.active_code(&txn, patient, &dek, code).await?
-        {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(ServiceError::Conflict {
-                field: Some("substance"),
-                message: "this substance is already recorded as an active allergy: change that entry instead".into(),
-            });
-        }
-        if input.status() == AllergyStatus::Active
-            && self.retire_statements(&txn, patient, &dek, by, now).await? > 0
-        {
-            event.reason = Some("allergy recorded; \"no known allergies\" made inactive".into());
-        }
-        store::insert(&txn, row.clone()).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            let mut event = event.clone();
+            patient_store::lock_row(txn, &patient.id).await?;
+            if input.status() == AllergyStatus::Active
+                && let Some(code) = input.substance().code()
+                && self.active_code(txn, patient, &dek, code).await?
+            {
+                return Err(ServiceError::Conflict {
+                    field: Some("substance"),
+                    message: "this substance is already recorded as an active allergy: change that entry instead".into(),
+                });
+            }
+            if input.status() == AllergyStatus::Active
+                && self.retire_statements(txn, patient, &dek, by, now).await? > 0
+            {
+                event.reason = Some("allergy recorded; \"no known allergies\" made inactive".into());
+            }
+            store::insert(txn, row.clone()).await?;
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(patient_id = %patient.id, entry_id = %id, "allergy recorded");
         open_entry(&row, &dek, &self.account_names().await?)
     }
@@ -835,39 +838,40 @@ impl Services {
             patient,
         );
         event.reason = Some("no known allergies".into());
-        let txn = self.begin().await?;
-        patient_store::lock_row(&txn, &patient.id).await?;
-        if self.has_active_allergy(&txn, patient).await? {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(ServiceError::Conflict {
-                field: None,
-                message: "allergies are recorded as active: mark them inactive or entered in error before recording \"no known allergies\"".into(),
-            });
-        }
-        for old in store::of_patient(&txn, &patient.id).await? {
-            if old.entry_kind == KIND_NO_KNOWN_ALLERGIES
-                && old.status == AllergyStatus::Active.as_str()
-            {
-                let reason = place(&old.id, &old.patient_id).seal(
-                    &dek,
-                    "status_reason",
-                    Some("superseded: recorded again"),
-                )?;
-                store::set_status(
-                    &txn,
-                    &old.id,
-                    AllergyStatus::Active.as_str(),
-                    AllergyStatus::Inactive.as_str(),
-                    reason,
-                    Some(&by.to_string()),
-                    now.max(old.updated_at + 1),
-                )
-                .await?;
+        self.transaction(async |txn| {
+            patient_store::lock_row(txn, &patient.id).await?;
+            if self.has_active_allergy(txn, patient).await? {
+                return Err(ServiceError::Conflict {
+                    field: None,
+                    message: "allergies are recorded as active: mark them inactive or entered in error before recording \"no known allergies\"".into(),
+                });
             }
-        }
-        store::insert(&txn, row.clone()).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            for old in store::of_patient(txn, &patient.id).await? {
+                if old.entry_kind == KIND_NO_KNOWN_ALLERGIES
+                    && old.status == AllergyStatus::Active.as_str()
+                {
+                    let reason = place(&old.id, &old.patient_id).seal(
+                        &dek,
+                        "status_reason",
+                        Some("superseded: recorded again"),
+                    )?;
+                    store::set_status(
+                        txn,
+                        &old.id,
+                        AllergyStatus::Active.as_str(),
+                        AllergyStatus::Inactive.as_str(),
+                        reason,
+                        Some(&by.to_string()),
+                        now.max(old.updated_at + 1),
+                    )
+                    .await?;
+                }
+            }
+            store::insert(txn, row.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         open_entry(&row, &dek, &self.account_names().await?)
     }
 
@@ -955,52 +959,52 @@ impl Services {
         );
         event.reason = Some(format!("{from} → {to}"));
         let statement = row.entry_kind == KIND_NO_KNOWN_ALLERGIES;
-        let txn = self.begin().await?;
-        patient_store::lock_row(&txn, &patient.id).await?;
-        if to == AllergyStatus::Active {
-            if statement && self.has_active_allergy(&txn, patient).await? {
-                txn.rollback().await.map_err(StoreError::from)?;
-                return Err(ServiceError::Conflict {
-                    field: Some("status"),
-                    message: "allergies are recorded as active: \"no known allergies\" cannot be in force with them".into(),
-                });
+        self.transaction(async |txn| {
+            let mut event = event.clone();
+            patient_store::lock_row(txn, &patient.id).await?;
+            if to == AllergyStatus::Active {
+                if statement && self.has_active_allergy(txn, patient).await? {
+                    return Err(ServiceError::Conflict {
+                        field: Some("status"),
+                        message: "allergies are recorded as active: \"no known allergies\" cannot be in force with them".into(),
+                    });
+                }
+                let code = open_entry(&row, &dek, &HashMap::new())?.code;
+                if let Some(code) = code.as_deref()
+                    && self.active_code(txn, patient, &dek, code).await?
+                {
+                    return Err(ServiceError::Conflict {
+                        field: Some("status"),
+                        message: "this substance is recorded as an active allergy in another entry"
+                            .into(),
+                    });
+                }
+                if !statement && self.retire_statements(txn, patient, &dek, by, now).await? > 0 {
+                    event.reason = Some(format!(
+                        "{from} → {to}; \"no known allergies\" made inactive"
+                    ));
+                }
             }
-            let code = open_entry(&row, &dek, &HashMap::new())?.code;
-            if let Some(code) = code.as_deref()
-                && self.active_code(&txn, patient, &dek, code).await?
+            if !store::set_status(
+                txn,
+                &row.id,
+                from.as_str(),
+                to.as_str(),
+                sealed_reason.clone(),
+                Some(&by.to_string()),
+                now,
+            )
+            .await?
             {
-                txn.rollback().await.map_err(StoreError::from)?;
                 return Err(ServiceError::Conflict {
                     field: Some("status"),
-                    message: "this substance is recorded as an active allergy in another entry"
-                        .into(),
+                    message: "the entry was changed meanwhile: reload it".into(),
                 });
             }
-            if !statement && self.retire_statements(&txn, patient, &dek, by, now).await? > 0 {
-                event.reason = Some(format!(
-                    "{from} → {to}; \"no known allergies\" made inactive"
-                ));
-            }
-        }
-        if !store::set_status(
-            &txn,
-            &row.id,
-            from.as_str(),
-            to.as_str(),
-            sealed_reason,
-            Some(&by.to_string()),
-            now,
-        )
-        .await?
-        {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(ServiceError::Conflict {
-                field: Some("status"),
-                message: "the entry was changed meanwhile: reload it".into(),
-            });
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         let changed = store::find(self.store().conn(), &row.id)
             .await?
             .ok_or(ServiceError::NotFound("allergy entry"))?;
@@ -1093,17 +1097,24 @@ impl Services {
                 "free-text allergies moved into the allergy list ({} entries)",
                 entries.len()
             ));
-            let txn = self.begin().await?;
-            if patient_store::clear_legacy_allergies(&txn, &row.id, row.updated_at).await? {
-                let count = entries.len();
-                for entry in entries {
-                    store::insert(&txn, entry).await?;
-                }
-                self.append_in(&txn, event).await?;
-                txn.commit().await.map_err(StoreError::from)?;
-                return Ok(Some(count));
+            let moved = self
+                .transaction_once(async |txn| {
+                    if !patient_store::clear_legacy_allergies(txn, &row.id, row.updated_at).await? {
+                        return Err(Abort::Stop(()));
+                    }
+                    let count = entries.len();
+                    for entry in entries {
+                        store::insert(txn, entry).await?;
+                    }
+                    self.append_in(txn, event).await?;
+                    Ok(count)
+                })
+                .await;
+            match moved {
+                Ok(count) => return Ok(Some(count)),
+                Err(Abort::Fail(err)) => return Err(err),
+                Err(Abort::Stop(())) => {}
             }
-            txn.rollback().await.map_err(StoreError::from)?;
             // Changed meanwhile, or moved by another server: read it again.
             match carevault_store::privacy::find_patient(self.store().conn(), &row.id).await? {
                 Some(again)

@@ -15,7 +15,7 @@ use std::time::Duration;
 use carevault_core::{Role, SessionId, UserId, UserStatus, Username, ValidationErrors};
 use carevault_crypto::password::{verify_against_dummy, verify_password};
 use carevault_crypto::token::{generate_session_token, looks_like_session_token, token_hash};
-use carevault_store::{TransactionTrait, sessions, settings, throttle, users};
+use carevault_store::{sessions, settings, throttle, users};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -204,38 +204,38 @@ impl Services {
         let expires_at = now
             + chrono::Duration::from_std(self.settings().session_absolute_timeout)
                 .unwrap_or_default();
-        let txn = self.begin().await?;
-        sessions::insert(
-            &txn,
-            &sessions::NewSession {
-                id: session_id,
-                token_hash: &token_hash(token.expose_secret()),
-                user_id: user.id,
-                now,
-                expires_at,
-            },
-        )
+        self.transaction(async |txn| {
+            sessions::insert(
+                txn,
+                &sessions::NewSession {
+                    id: session_id,
+                    token_hash: &token_hash(token.expose_secret()),
+                    user_id: user.id,
+                    now,
+                    expires_at,
+                },
+            )
+            .await?;
+            if let Some(old) = &previous_session {
+                sessions::revoke(txn, old.id, now).await?;
+            }
+            users::set_last_login(txn, user.id, now).await?;
+            throttle::clear(txn, &account_key).await?;
+            throttle::delete(txn, &reserved).await?;
+            let actor = Actor::user(
+                user.id,
+                user.username.clone(),
+                &user.display_name,
+                user.role,
+                session_id,
+                request.request_id.clone(),
+            );
+            let mut event = self.audit_event(&actor, AuditAction::SignIn, ResourceType::Session);
+            event.resource_id = Some(session_id.to_string());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
         .await?;
-        if let Some(old) = previous_session {
-            sessions::revoke(&txn, old.id, now).await?;
-        }
-        users::set_last_login(&txn, user.id, now).await?;
-        throttle::clear(&txn, &account_key).await?;
-        throttle::delete(&txn, &reserved).await?;
-        let actor = Actor::user(
-            user.id,
-            user.username.clone(),
-            &user.display_name,
-            user.role,
-            session_id,
-            request.request_id.clone(),
-        );
-        let mut event = self.audit_event(&actor, AuditAction::SignIn, ResourceType::Session);
-        event.resource_id = Some(session_id.to_string());
-        self.append_in(&txn, event).await?;
-        txn.commit()
-            .await
-            .map_err(carevault_store::StoreError::from)?;
         tracing::info!(user_id = %user.id, role = %user.role, session_id = %session_id, "signed in");
 
         Ok(SignedIn {
@@ -321,23 +321,23 @@ impl Services {
             let role = users::find_by_id(conn, session.user_id)
                 .await?
                 .map(|u| u.role);
-            let txn = conn
-                .begin()
-                .await
-                .map_err(carevault_store::StoreError::from)?;
-            if sessions::revoke(&txn, session.id, now).await? {
-                let mut event =
-                    self.anonymous_event(AuditAction::SessionExpired, Outcome::Allowed, request_id);
-                event.actor_kind = carevault_core::audit::ActorKind::User;
-                event.actor_id = Some(session.user_id);
-                event.actor_role = role;
-                event.resource_id = Some(session.id.to_string());
-                event.reason = Some(reason.into());
-                self.append_in(&txn, event).await?;
-            }
-            txn.commit()
-                .await
-                .map_err(carevault_store::StoreError::from)?;
+            self.transaction(async |txn| {
+                if sessions::revoke(txn, session.id, now).await? {
+                    let mut event = self.anonymous_event(
+                        AuditAction::SessionExpired,
+                        Outcome::Allowed,
+                        request_id.clone(),
+                    );
+                    event.actor_kind = carevault_core::audit::ActorKind::User;
+                    event.actor_id = Some(session.user_id);
+                    event.actor_role = role;
+                    event.resource_id = Some(session.id.to_string());
+                    event.reason = Some(reason.into());
+                    self.append_in(txn, event).await?;
+                }
+                Ok(())
+            })
+            .await?;
             tracing::info!(session_id = %session.id, reason, "session expired");
             return Err(ServiceError::Unauthenticated);
         }
@@ -368,14 +368,14 @@ impl Services {
         let Some(session_id) = actor.session_id() else {
             return Err(ServiceError::Unauthenticated);
         };
-        let txn = self.begin().await?;
-        sessions::revoke(&txn, session_id, self.now()).await?;
-        let mut event = self.audit_event(actor, AuditAction::SignOut, ResourceType::Session);
-        event.resource_id = Some(session_id.to_string());
-        self.append_in(&txn, event).await?;
-        txn.commit()
-            .await
-            .map_err(carevault_store::StoreError::from)?;
+        self.transaction(async |txn| {
+            sessions::revoke(txn, session_id, self.now()).await?;
+            let mut event = self.audit_event(actor, AuditAction::SignOut, ResourceType::Session);
+            event.resource_id = Some(session_id.to_string());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(session_id = %session_id, user_id = ?actor.user_id(), "signed out");
         Ok(())
     }

@@ -59,11 +59,9 @@ use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::patients::open_names;
 use crate::sealing::Place;
+use crate::tx;
 use crate::visit_charges::{NamedVisit, VisitToCharge, may_charge_visits};
 
-/// How often a change of an invoice is tried again after a concurrent change got in first
-/// (with a short random pause in between).
-const ATTEMPTS: usize = 16;
 /// The longest invoice list.
 const LIST_LIMIT: u64 = 500;
 
@@ -957,29 +955,24 @@ impl Services {
             ResourceType::PriceList,
         );
         event.resource_id = Some(row.id.clone());
-        let txn = self.begin().await?;
-        let written = if existing.is_some() {
-            store::update_price(&txn, row.clone()).await.map(|_| ())
-        } else {
-            store::insert_price(&txn, row.clone()).await
-        };
-        match written {
-            Ok(()) => {}
-            Err(StoreError::UniqueViolation(_)) => {
-                let _ = txn.rollback().await;
-                return Err(ServiceError::Conflict {
+        self.transaction(async |txn| {
+            let written = if existing.is_some() {
+                store::update_price(txn, row.clone()).await.map(|_| ())
+            } else {
+                store::insert_price(txn, row.clone()).await
+            };
+            written.map_err(|err| match err {
+                StoreError::UniqueViolation(_) => ServiceError::Conflict {
                     field: Some("code"),
                     message: "the price list already has this code, appointment type or drug"
                         .into(),
-                });
-            }
-            Err(err) => {
-                let _ = txn.rollback().await;
-                return Err(err.into());
-            }
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+                },
+                other => other.into(),
+            })?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         price_view(&row)
     }
 
@@ -1116,44 +1109,43 @@ impl Services {
         };
         let (patient, dek) = self.bill_patient(actor, role, patient_id).await?;
         let actor_id = self.billing_actor_id(actor)?;
-        for _ in 0..ATTEMPTS {
+        let (row, opened) = tx::retry(async || {
             if let Some(row) = store::open_invoice_of(self.store().conn(), &patient.id).await? {
-                let view = self.present_invoice(&row, &patient, &dek, role).await?;
-                self.record(self.invoice_event(actor, AuditAction::Read, &row.id, &patient))
-                    .await?;
-                return Ok((view, false));
+                return Ok((row, false));
             }
             let now = to_micros(self.now());
-            let txn = self.begin().await?;
-            let draft = new_draft(
-                &txn,
-                &patient.id,
-                self.settings().billing.currency,
-                &actor_id,
-                now,
-            )
-            .await?;
-            match store::insert_invoice(&txn, draft.clone()).await {
-                Ok(()) => {
-                    self.append_in(
-                        &txn,
-                        self.invoice_event(actor, AuditAction::Create, &draft.id, &patient),
-                    )
-                    .await?;
-                    txn.commit().await.map_err(StoreError::from)?;
-                    let view = self.present_invoice(&draft, &patient, &dek, role).await?;
-                    return Ok((view, true));
-                }
-                Err(StoreError::UniqueViolation(_) | StoreError::Contention(_)) => {
-                    let _ = txn.rollback().await;
-                }
-                Err(err) => {
-                    let _ = txn.rollback().await;
-                    return Err(err.into());
-                }
-            }
+            self.transaction_once(async |txn| {
+                let draft = new_draft(
+                    txn,
+                    &patient.id,
+                    self.settings().billing.currency,
+                    &actor_id,
+                    now,
+                )
+                .await?;
+                store::insert_invoice(txn, draft.clone())
+                    .await
+                    .map_err(|err| match err {
+                        // Another desk opened one meanwhile: read that one.
+                        StoreError::UniqueViolation(_) => tx::again(ServiceError::Unavailable),
+                        other => other.into(),
+                    })?;
+                self.append_in(
+                    txn,
+                    self.invoice_event(actor, AuditAction::Create, &draft.id, &patient),
+                )
+                .await?;
+                Ok((draft, true))
+            })
+            .await
+        })
+        .await?;
+        let view = self.present_invoice(&row, &patient, &dek, role).await?;
+        if !opened {
+            self.record(self.invoice_event(actor, AuditAction::Read, &row.id, &patient))
+                .await?;
         }
-        Err(ServiceError::Unavailable)
+        Ok((view, opened))
     }
 
     /// Runs one change of an invoice for billing staff (the caller has checked that, `admin`
@@ -1173,72 +1165,59 @@ impl Services {
         P: Fn(&InvoiceRow, &[LineRow], &PatientRow, &DataKey, i64) -> Result<Change, ServiceError>,
     {
         let role = BillingRole::Staff { admin };
-        for _ in 0..ATTEMPTS {
+        let (row, patient, dek) = tx::retry(async || {
             let (row, patient, dek) = self.load_invoice(actor, role, invoice_id).await?;
             let now = to_micros(self.now()).max(row.updated_at);
             let lines = store::lines_of(self.store().conn(), &row.id).await?;
             let change = plan(&row, &lines, &patient, &dek, now)?;
             let mut next = change.invoice;
             next.updated_at = now;
-            let txn = self.begin().await?;
-            let written = async {
-                if !store::update_invoice(&txn, &next, row.version).await? {
-                    return Ok(Written::Moved);
+            // The invoice (or the line to remove) moved meanwhile: start again on fresh data.
+            let moved = || {
+                tx::again(ServiceError::Conflict {
+                    field: None,
+                    message: "the invoice was being changed by someone else at the same time: \
+                              reload it and try again"
+                        .into(),
+                })
+            };
+            self.transaction_once(async |txn| {
+                if !store::update_invoice(txn, &next, row.version).await? {
+                    return Err(moved());
                 }
                 if let Some(mut line) = change.line {
                     line.invoice_id = row.id.clone();
-                    line.position = store::line_count(&txn, &row.id).await? + 1;
-                    if store::insert_line(&txn, line).await? == LineInsert::AlreadyCharged {
-                        return Ok(Written::AlreadyCharged);
+                    line.position = store::line_count(txn, &row.id).await? + 1;
+                    if store::insert_line(txn, line).await? == LineInsert::AlreadyCharged {
+                        // Only a line naming a visit can collide (its id is new): a charge of
+                        // that visit landed after the caller's check. The caller words it.
+                        return Err(ServiceError::Conflict {
+                            field: Some("appointment_id"),
+                            message: "This visit was already charged.".into(),
+                        });
                     }
                 }
                 if let Some(line_id) = &change.delete_line
-                    && !store::delete_line(&txn, &row.id, line_id).await?
+                    && !store::delete_line(txn, &row.id, line_id).await?
                 {
-                    return Ok(Written::Moved);
+                    return Err(moved());
                 }
                 if let Some(payment) = change.payment {
-                    store::insert_payment(&txn, payment).await?;
+                    store::insert_payment(txn, payment).await?;
                 }
-                Ok::<_, StoreError>(Written::Done)
-            }
-            .await;
-            match written {
-                Ok(Written::Done) => {
-                    let mut event = self.invoice_event(actor, action, &row.id, &patient);
-                    event.reason = Some(detail(&next));
-                    self.append_in(&txn, event).await?;
-                    txn.commit().await.map_err(StoreError::from)?;
-                    let fresh = store::find_invoice(self.store().conn(), &row.id)
-                        .await?
-                        .ok_or(ServiceError::NotFound("invoice"))?;
-                    return self.present_invoice(&fresh, &patient, &dek, role).await;
-                }
-                Ok(Written::AlreadyCharged) => {
-                    // Only a line naming a visit can collide (its id is new): a charge of
-                    // that visit landed after the caller's check. The caller words it.
-                    let _ = txn.rollback().await;
-                    return Err(ServiceError::Conflict {
-                        field: Some("appointment_id"),
-                        message: "This visit was already charged.".into(),
-                    });
-                }
-                Ok(Written::Moved) | Err(StoreError::Contention(_)) => {
-                    let _ = txn.rollback().await;
-                    crate::pharmacy::contention_pause().await;
-                }
-                Err(err) => {
-                    let _ = txn.rollback().await;
-                    return Err(err.into());
-                }
-            }
-        }
-        Err(ServiceError::Conflict {
-            field: None,
-            message: "the invoice was being changed by someone else at the same time: reload \
-                      it and try again"
-                .into(),
+                let mut event = self.invoice_event(actor, action, &row.id, &patient);
+                event.reason = Some(detail(&next));
+                self.append_in(txn, event).await?;
+                Ok(())
+            })
+            .await?;
+            Ok((row, patient, dek))
         })
+        .await?;
+        let fresh = store::find_invoice(self.store().conn(), &row.id)
+            .await?
+            .ok_or(ServiceError::NotFound("invoice"))?;
+        self.present_invoice(&fresh, &patient, &dek, role).await
     }
 
     /// Adds a line by hand (billing staff): a charge on a draft, a correction (its unit price
@@ -1675,16 +1654,6 @@ impl Services {
         self.record(event).await?;
         Ok(report)
     }
-}
-
-/// How writing one change of an invoice ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Written {
-    Done,
-    /// The invoice (or the line to remove) moved meanwhile: start again on fresh data.
-    Moved,
-    /// The line's visit is charged already (see [`crate::visit_charges`]).
-    AlreadyCharged,
 }
 
 /// What one change of an invoice writes.

@@ -25,7 +25,7 @@ use carevault_crypto::data_key::DataKey;
 use carevault_crypto::mask::pseudonym;
 use carevault_store::consents::{self as store, ConsentRow};
 use carevault_store::patients::{self, ERASED_STATUS, PatientRow};
-use carevault_store::{Conn, StoreError, users};
+use carevault_store::{Conn, users};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -363,25 +363,27 @@ impl Services {
         let sealed_note = place(&id, &row.id).seal(&dek, "note", note.as_deref())?;
         let mut event = self.consent_event(actor, AuditAction::Create, row);
         event.reason = Some(format!("consent {} {}", purpose.as_str(), status.as_str()));
-        let txn = self.begin().await?;
-        // A record is always later than the patient's previous one (by a microsecond at
-        // least), so "the latest record" is never a tie within one process's clock.
-        let previous = store::for_patient(&txn, patient_id_of(row)?, 1)
-            .await?
-            .first()
-            .map_or(i64::MIN, |r| r.recorded_at);
-        let consent = ConsentRow {
-            id,
-            patient_id: row.id.clone(),
-            purpose: purpose.as_str().to_owned(),
-            status: status.as_str().to_owned(),
-            recorded_at: to_micros(self.now()).max(previous.saturating_add(1)),
-            recorded_by: by.to_string(),
-            note: sealed_note,
-        };
-        store::insert(&txn, consent).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            // A record is always later than the patient's previous one (by a microsecond at
+            // least), so "the latest record" is never a tie within one process's clock.
+            let previous = store::for_patient(txn, patient_id_of(row)?, 1)
+                .await?
+                .first()
+                .map_or(i64::MIN, |r| r.recorded_at);
+            let consent = ConsentRow {
+                id: id.clone(),
+                patient_id: row.id.clone(),
+                purpose: purpose.as_str().to_owned(),
+                status: status.as_str().to_owned(),
+                recorded_at: to_micros(self.now()).max(previous.saturating_add(1)),
+                recorded_by: by.to_string(),
+                note: sealed_note.clone(),
+            };
+            store::insert(txn, consent).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         self.consent_overview_of(row, &dek).await
     }
 }

@@ -32,7 +32,7 @@ use carevault_crypto::data_key::DataKey;
 use carevault_crypto::mask::pseudonym;
 use carevault_store::documents::{self as store, DocumentChunkRow, DocumentRow};
 use carevault_store::patients::{self, PatientRow};
-use carevault_store::{StoreError, users};
+use carevault_store::users;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -547,13 +547,15 @@ impl Services {
 
         let mut event = self.document_event(actor, AuditAction::Create, &patient, Some(&id));
         event.reason = Some(format!("{} document uploaded", kind.as_str()));
-        let txn = self.begin().await?;
-        store::insert(&txn, prepared.row.clone()).await?;
-        for chunk in prepared.chunks {
-            store::insert_chunk(&txn, chunk).await?;
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert(txn, prepared.row.clone()).await?;
+            for chunk in &prepared.chunks {
+                store::insert_chunk(txn, chunk.clone()).await?;
+            }
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         self.present_document(&prepared.row, &dek).await
     }
 

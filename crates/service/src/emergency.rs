@@ -18,7 +18,7 @@ use carevault_core::{Capability, PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::mask::pseudonym;
 use carevault_store::emergency_access::{self as store, EmergencyAccessRow, PENDING};
 use carevault_store::patients::{self, PatientRow};
-use carevault_store::{StoreError, care_team, users};
+use carevault_store::{care_team, users};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
@@ -249,12 +249,14 @@ impl Services {
         event.reason = Some(format!(
             "emergency access for {minutes} minutes (grant {id}; the stated reason is in the review queue)"
         ));
-        let txn = self.begin().await?;
-        store::insert(&txn, row.clone()).await?;
-        self.queue_break_glass_alerts(&txn, actor, &patient, &dek, minutes, &id)
-            .await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert(txn, row.clone()).await?;
+            self.queue_break_glass_alerts(txn, actor, &patient, &dek, minutes, &id)
+                .await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         tracing::warn!(grant = %id, patient_id = %patient.id, minutes, "emergency access granted (break the glass)");
         self.present_grant(&row, Some(&patient), PatientView::Full, Some(&dek))
             .await
@@ -420,25 +422,26 @@ impl Services {
             u64::try_from(patient.pseudonym_number).unwrap_or(0),
         ));
         event.reason = Some(format!("emergency access reviewed: {}", verdict.as_str()));
-        let txn = self.begin().await?;
-        if !store::review(
-            &txn,
-            &row.id,
-            verdict.as_str(),
-            sealed,
-            reviewer,
-            to_micros(self.now()),
-        )
-        .await?
-        {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(ServiceError::Conflict {
-                field: None,
-                message: "this grant has been reviewed already".into(),
-            });
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            if !store::review(
+                txn,
+                &row.id,
+                verdict.as_str(),
+                sealed.clone(),
+                reviewer,
+                to_micros(self.now()),
+            )
+            .await?
+            {
+                return Err(ServiceError::Conflict {
+                    field: None,
+                    message: "this grant has been reviewed already".into(),
+                });
+            }
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         let row = store::find(self.store().conn(), id)
             .await?
             .ok_or(ServiceError::NotFound("emergency access grant"))?;

@@ -46,7 +46,7 @@ use carevault_store::encounters::{
     NOTE_TREATMENT, NoteRow, VitalsRow,
 };
 use carevault_store::patients::PatientRow;
-use carevault_store::{StoreError, users};
+use carevault_store::users;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -301,7 +301,7 @@ impl EncounterView {
 }
 
 /// The sealed body of a diagnosis row.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct DiagnosisBody {
     pub(crate) code: Option<String>,
     pub(crate) text: String,
@@ -1128,23 +1128,25 @@ impl Services {
         event.reason = Some("draft → signed".into());
         let day = self.report_day(&row);
         let diagnoses = self.open_diagnoses(&row, &dek).await?;
-        let txn = self.begin().await?;
-        if !store::update_encounter(&txn, signed, read_at).await? {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(changed_meanwhile());
-        }
-        for (d, mut body) in diagnoses {
-            if let Some(code) = body.code.clone() {
-                body.stat = Some(self.count_diagnosis(&txn, &row, &code, day).await?);
-                let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
-                let sealed = place("encounter_diagnoses", &d.id, &d.patient_id)
-                    .seal(&dek, "body", Some(&json))?
-                    .unwrap_or_default();
-                store::set_diagnosis_body(&txn, &d.id, sealed).await?;
+        self.transaction(async |txn| {
+            if !store::update_encounter(txn, signed.clone(), read_at).await? {
+                return Err(changed_meanwhile());
             }
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            for (d, body) in &diagnoses {
+                let mut body = body.clone();
+                if let Some(code) = body.code.clone() {
+                    body.stat = Some(self.count_diagnosis(txn, &row, &code, day).await?);
+                    let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
+                    let sealed = place("encounter_diagnoses", &d.id, &d.patient_id)
+                        .seal(&dek, "body", Some(&json))?
+                        .unwrap_or_default();
+                    store::set_diagnosis_body(txn, &d.id, sealed).await?;
+                }
+            }
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(encounter_id = %id, "encounter signed");
         self.get_encounter(actor, id).await
     }
@@ -1246,46 +1248,47 @@ impl Services {
         );
         event.reason = Some(format!("amendment {note_id} ({} changes)", changes.len()));
         let day = self.report_day(&row);
-        let txn = self.begin().await?;
-        if !store::update_encounter(&txn, amended.clone(), read_at).await? {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(changed_meanwhile());
-        }
-        let mut retracted_ids = Vec::new();
-        for (d, body) in &retract {
-            store::retract_diagnosis(&txn, &d.id, &row.id, now).await?;
-            if let Some(stat) = &body.stat {
-                store::delete_stat(&txn, stat).await?;
+        self.transaction(async |txn| {
+            if !store::update_encounter(txn, amended.clone(), read_at).await? {
+                return Err(changed_meanwhile());
             }
-            retracted_ids.push(d.id.clone());
-        }
-        let added_ids = self
-            .insert_diagnoses(&txn, &amended, &dek, &added, author, Some(day))
+            let mut retracted_ids = Vec::new();
+            for (d, body) in &retract {
+                store::retract_diagnosis(txn, &d.id, &row.id, now).await?;
+                if let Some(stat) = &body.stat {
+                    store::delete_stat(txn, stat).await?;
+                }
+                retracted_ids.push(d.id.clone());
+            }
+            let added_ids = self
+                .insert_diagnoses(txn, &amended, &dek, &added, author, Some(day))
+                .await?;
+            let body = serde_json::to_string(&AmendmentBody {
+                reason: reason.as_str().to_owned(),
+                changes: changes.clone(),
+                added: added_ids,
+                retracted: retracted_ids,
+            })
+            .map_err(ServiceError::internal)?;
+            store::insert_note(
+                txn,
+                NoteRow {
+                    id: note_id.clone(),
+                    encounter_id: row.id.clone(),
+                    patient_id: row.patient_id.clone(),
+                    note_kind: NOTE_AMENDMENT.to_owned(),
+                    body: place("encounter_notes", &note_id, &row.patient_id)
+                        .seal(&dek, "body", Some(&body))?
+                        .unwrap_or_default(),
+                    author_id: author.to_string(),
+                    created_at: now,
+                },
+            )
             .await?;
-        let body = serde_json::to_string(&AmendmentBody {
-            reason: reason.as_str().to_owned(),
-            changes,
-            added: added_ids,
-            retracted: retracted_ids,
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
         })
-        .map_err(ServiceError::internal)?;
-        store::insert_note(
-            &txn,
-            NoteRow {
-                id: note_id.clone(),
-                encounter_id: row.id.clone(),
-                patient_id: row.patient_id.clone(),
-                note_kind: NOTE_AMENDMENT.to_owned(),
-                body: place("encounter_notes", &note_id, &row.patient_id)
-                    .seal(&dek, "body", Some(&body))?
-                    .unwrap_or_default(),
-                author_id: author.to_string(),
-                created_at: now,
-            },
-        )
         .await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
         self.get_encounter(actor, id).await
     }
 
@@ -1328,24 +1331,26 @@ impl Services {
         );
         let mut event = event;
         event.reason = Some("treatment note".into());
-        let txn = self.begin().await?;
-        store::insert_note(
-            &txn,
-            NoteRow {
-                id: id.clone(),
-                encounter_id: row.id.clone(),
-                patient_id: row.patient_id.clone(),
-                note_kind: NOTE_TREATMENT.to_owned(),
-                body: place("encounter_notes", &id, &row.patient_id)
-                    .seal(&dek, "body", Some(text.as_str()))?
-                    .unwrap_or_default(),
-                author_id: author.to_string(),
-                created_at: to_micros(self.now()),
-            },
-        )
+        self.transaction(async |txn| {
+            store::insert_note(
+                txn,
+                NoteRow {
+                    id: id.clone(),
+                    encounter_id: row.id.clone(),
+                    patient_id: row.patient_id.clone(),
+                    note_kind: NOTE_TREATMENT.to_owned(),
+                    body: place("encounter_notes", &id, &row.patient_id)
+                        .seal(&dek, "body", Some(text.as_str()))?
+                        .unwrap_or_default(),
+                    author_id: author.to_string(),
+                    created_at: to_micros(self.now()),
+                },
+            )
+            .await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
         .await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
         self.get_encounter(actor, encounter_id).await
     }
 
@@ -1402,10 +1407,12 @@ impl Services {
             &row.id,
             &patient,
         );
-        let txn = self.begin().await?;
-        store::insert_vitals(&txn, row.clone()).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert_vitals(txn, row.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         let name = actor.display_name().to_owned();
         self.present_vitals(&row, &dek, &|_| name.clone())
     }

@@ -73,6 +73,7 @@ use uuid::Uuid;
 use crate::actor::{Actor, ActorKind};
 use crate::error::ServiceError;
 use crate::sealing::Place;
+use crate::tx::Abort;
 use crate::{Services, audit_trail};
 
 /// File name of the erasure ledger inside the key directory.
@@ -641,36 +642,6 @@ impl Services {
         let _ = self.sync_erasure_ledger().await;
         let now = self.now();
         let micros = to_micros(now);
-        let txn = self.begin().await?;
-        // Write first: SQLite takes its write lock now, and on PostgreSQL and MariaDB the
-        // patient row stays locked, so a hold being set concurrently (which touches the row)
-        // is either seen below or waits for this transaction and then finds it erased.
-        let Some(_) = store::touch_patient(&txn, &row.id).await? else {
-            return Err(ServiceError::NotFound("patient"));
-        };
-        if let Some(refusal) = self.erasure_refusal(&txn, &row, now).await? {
-            drop(txn);
-            let mut event = self.audit_event(actor, AuditAction::Erase, ResourceType::Patient);
-            event.resource_id = Some(row.id.clone());
-            event.patient_pseudonym = Some(pseudonym_of(&row));
-            event.outcome = carevault_core::audit::Outcome::Denied;
-            event.reason = Some(
-                if refusal.starts_with("a legal hold") {
-                    "erasure refused: legal hold"
-                } else {
-                    "erasure refused: clinical retention"
-                }
-                .into(),
-            );
-            self.record(event).await?;
-            return Err(ServiceError::Conflict {
-                field: None,
-                message: format!("The patient cannot be erased: {refusal}."),
-            });
-        }
-        let shredded = store::shred_patient(&txn, &row.id, micros)
-            .await?
-            .ok_or(ServiceError::NotFound("patient"))?;
         let erasure = ErasureRow {
             patient_id: row.id.clone(),
             erased_at: micros,
@@ -679,15 +650,55 @@ impl Services {
             reason_category: category.to_owned(),
             ledger_sequence: None,
         };
-        store::insert_erasure(&txn, erasure.clone()).await?;
-        let event = erase_event(
-            self.audit_event(actor, AuditAction::Erase, ResourceType::Patient),
-            &row,
-            category,
-            None,
-        );
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        let erased = self
+            .transaction_or_stop(async |txn| {
+                // Write first: SQLite takes its write lock now, and on PostgreSQL and MariaDB
+                // the patient row stays locked, so a hold being set concurrently (which
+                // touches the row) is either seen below or waits for this transaction and
+                // then finds it erased.
+                let Some(_) = store::touch_patient(txn, &row.id).await? else {
+                    return Err(ServiceError::NotFound("patient").into());
+                };
+                if let Some(refusal) = self.erasure_refusal(txn, &row, now).await? {
+                    return Err(Abort::Stop(refusal));
+                }
+                let shredded = store::shred_patient(txn, &row.id, micros)
+                    .await?
+                    .ok_or(ServiceError::NotFound("patient"))?;
+                store::insert_erasure(txn, erasure.clone()).await?;
+                let event = erase_event(
+                    self.audit_event(actor, AuditAction::Erase, ResourceType::Patient),
+                    &row,
+                    category,
+                    None,
+                );
+                self.append_in(txn, event).await?;
+                Ok(shredded)
+            })
+            .await?;
+        let shredded = match erased {
+            Ok(shredded) => shredded,
+            // Refused: recorded once the transaction is rolled back.
+            Err(refusal) => {
+                let mut event = self.audit_event(actor, AuditAction::Erase, ResourceType::Patient);
+                event.resource_id = Some(row.id.clone());
+                event.patient_pseudonym = Some(pseudonym_of(&row));
+                event.outcome = carevault_core::audit::Outcome::Denied;
+                event.reason = Some(
+                    if refusal.starts_with("a legal hold") {
+                        "erasure refused: legal hold"
+                    } else {
+                        "erasure refused: clinical retention"
+                    }
+                    .into(),
+                );
+                self.record(event).await?;
+                return Err(ServiceError::Conflict {
+                    field: None,
+                    message: format!("The patient cannot be erased: {refusal}."),
+                });
+            }
+        };
         tracing::warn!(
             patient_id = %row.id,
             index_rows = shredded.index_rows,
@@ -895,14 +906,16 @@ impl Services {
             ),
             None => "legal hold until released".into(),
         });
-        let txn = self.begin().await?;
-        // Touch the patient row first: see `erase_row`.
-        if store::touch_patient(&txn, &row.id).await?.is_none() {
-            return Err(ServiceError::NotFound("patient"));
-        }
-        store::insert_hold(&txn, hold.clone()).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            // Touch the patient row first: see `erase_row`.
+            if store::touch_patient(txn, &row.id).await?.is_none() {
+                return Err(ServiceError::NotFound("patient"));
+            }
+            store::insert_hold(txn, hold.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         present_hold(hold, to_micros(now))
     }
 
@@ -929,15 +942,17 @@ impl Services {
         event.resource_id = Some(hold.id.clone());
         event.patient_pseudonym = Some(pseudonym_of(&row));
         event.reason = Some("legal hold released".into());
-        let txn = self.begin().await?;
-        if !store::release_hold(&txn, &hold.id, by, now).await? {
-            return Err(ServiceError::Conflict {
-                field: None,
-                message: "this legal hold has been released already".into(),
-            });
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            if !store::release_hold(txn, &hold.id, by.clone(), now).await? {
+                return Err(ServiceError::Conflict {
+                    field: None,
+                    message: "this legal hold has been released already".into(),
+                });
+            }
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         let released = store::find_hold(conn, &hold.id)
             .await?
             .ok_or(ServiceError::NotFound("legal hold"))?;

@@ -312,13 +312,15 @@ impl Services {
                 .map_err(ServiceError::internal)?
         };
         let fresh = open_dir(&dir).await?;
-        let txn = self.begin().await?;
-        record_fingerprints(&txn, &fresh).await?;
-        let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Keys);
-        event.resource_id = Some(format!("kek-v{version}"));
-        event.reason = Some("key-encryption key rotated".into());
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            record_fingerprints(txn, &fresh).await?;
+            let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Keys);
+            event.resource_id = Some(format!("kek-v{version}"));
+            event.reason = Some("key-encryption key rotated".into());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         self.replace_key_ring(fresh);
         tracing::info!(version, "created a new key-encryption key");
         self.rewrap_data_keys(actor).await
@@ -345,24 +347,29 @@ impl Services {
                 continue;
             }
             quiet_passes = 0;
-            let txn = self.begin().await?;
-            for (id, bytes, from_version) in batch {
-                let wrapped =
-                    WrappedDataKey::from_bytes(bytes).map_err(|_| ServiceError::Integrity)?;
-                let fresh = rewrap(&ring, &wrapped, &id).map_err(|_| ServiceError::Integrity)?;
-                if patients::replace_wrapped_key(
-                    &txn,
-                    &id,
-                    from_version,
-                    fresh.into_bytes(),
-                    version,
-                )
-                .await?
-                {
-                    rewrapped += 1;
-                }
-            }
-            txn.commit().await.map_err(StoreError::from)?;
+            rewrapped += self
+                .transaction(async |txn| {
+                    let mut rewrapped = 0;
+                    for (id, bytes, from_version) in batch.iter().cloned() {
+                        let wrapped = WrappedDataKey::from_bytes(bytes)
+                            .map_err(|_| ServiceError::Integrity)?;
+                        let fresh =
+                            rewrap(&ring, &wrapped, &id).map_err(|_| ServiceError::Integrity)?;
+                        if patients::replace_wrapped_key(
+                            txn,
+                            &id,
+                            from_version,
+                            fresh.into_bytes(),
+                            version,
+                        )
+                        .await?
+                        {
+                            rewrapped += 1;
+                        }
+                    }
+                    Ok(rewrapped)
+                })
+                .await?;
         }
         let remaining: u64 = patients::count_by_kek_version(self.store().conn())
             .await?

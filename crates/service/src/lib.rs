@@ -42,6 +42,7 @@ pub mod shares;
 pub mod status;
 pub mod subject_access;
 pub mod synthetic;
+mod tx;
 pub mod users;
 pub mod visit_charges;
 pub mod vitals;
@@ -49,7 +50,7 @@ pub mod vitals;
 use std::sync::Arc;
 use std::time::Duration;
 
-use carevault_store::{Store, TransactionTrait};
+use carevault_store::Store;
 use chrono::{DateTime, Utc};
 
 pub use actor::{Actor, ActorKind};
@@ -233,17 +234,6 @@ impl Services {
 
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
-    }
-
-    /// Opens the transaction of one use case.
-    pub(crate) async fn begin(&self) -> Result<carevault_store::Transaction, ServiceError> {
-        Ok(self
-            .inner
-            .store
-            .conn()
-            .begin()
-            .await
-            .map_err(carevault_store::StoreError::from)?)
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -50,7 +50,7 @@ use carevault_store::notifications::{
 };
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::scheduling::AppointmentRow;
-use carevault_store::{Conn, StoreError, TransactionTrait, users};
+use carevault_store::{Conn, StoreError, users};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
@@ -62,6 +62,7 @@ use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::sealing::Place;
+use crate::tx::Abort;
 
 const TABLE: &str = "notifications";
 /// The most rows one list returns.
@@ -730,32 +731,37 @@ impl Services {
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
         let text = rules::follow_up_reminder_text(due, actor.display_name());
-        let txn = self.begin().await?;
         let ids = self
-            .queue_to_patient(
-                &txn,
-                &patient,
-                &dek,
-                PatientNotice {
-                    kind: NotificationKind::FollowUpReminder,
-                    text,
-                    related_id: None,
-                    deliver_at: self.now(),
-                },
-            )
+            .transaction(async |txn| {
+                let ids = self
+                    .queue_to_patient(
+                        txn,
+                        &patient,
+                        &dek,
+                        PatientNotice {
+                            kind: NotificationKind::FollowUpReminder,
+                            text: text.clone(),
+                            related_id: None,
+                            deliver_at: self.now(),
+                        },
+                    )
+                    .await?;
+                let mut event =
+                    self.audit_event(actor, AuditAction::Create, ResourceType::Notification);
+                event.resource_id = ids.first().cloned();
+                event.patient_pseudonym = Some(pseudonym(
+                    u64::try_from(patient.pseudonym_number).unwrap_or(0),
+                ));
+                event.reason = Some(if ids.is_empty() {
+                    "follow-up reminder not queued: no portal account or reminders turned off"
+                        .into()
+                } else {
+                    format!("follow-up reminder queued ({} channels)", ids.len())
+                });
+                self.append_in(txn, event).await?;
+                Ok(ids)
+            })
             .await?;
-        let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Notification);
-        event.resource_id = ids.first().cloned();
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
-        event.reason = Some(if ids.is_empty() {
-            "follow-up reminder not queued: no portal account or reminders turned off".into()
-        } else {
-            format!("follow-up reminder queued ({} channels)", ids.len())
-        });
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
         Ok(FollowUpQueued {
             patient_id: patient.id,
             due,
@@ -1040,19 +1046,21 @@ impl Services {
             if email_enabled { "on" } else { "off" },
             if reminders_enabled { "on" } else { "off" }
         ));
-        let txn = self.begin().await?;
-        store::save_preferences(
-            &txn,
-            PreferencesRow {
-                user_id: me.to_string(),
-                email_enabled,
-                reminders_enabled,
-                updated_at: to_micros(self.now()),
-            },
-        )
+        self.transaction(async |txn| {
+            store::save_preferences(
+                txn,
+                PreferencesRow {
+                    user_id: me.to_string(),
+                    email_enabled,
+                    reminders_enabled,
+                    updated_at: to_micros(self.now()),
+                },
+            )
+            .await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
         .await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
         self.notification_preferences(actor).await
     }
 
@@ -1173,50 +1181,47 @@ impl Services {
             Some(id) => patients::find(self.store().conn(), id).await?,
             None => None,
         };
-        let txn = self
-            .store()
-            .conn()
-            .begin()
-            .await
-            .map_err(StoreError::from)?;
-        let changed = match &outcome {
-            Ok(()) => store::mark_sent(&txn, &row.id, row.attempts, to_micros(now)).await?,
-            Err(message) => {
-                store::record_failure(
-                    &txn,
-                    &row.id,
-                    row.attempts,
-                    status.as_str(),
-                    next.map_or(row.next_attempt_at, to_micros),
-                    message,
-                )
-                .await?
-            }
-        };
-        if !changed {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Ok(None);
-        }
-        if let Some(patient) = &patient {
-            let mut event = self.audit_event(
-                &actor,
-                AuditAction::StatusChanged,
-                ResourceType::Notification,
-            );
-            event.resource_id = Some(row.id.clone());
-            event.patient_pseudonym = Some(pseudonym(
-                u64::try_from(patient.pseudonym_number).unwrap_or(0),
-            ));
-            event.outcome = if outcome.is_ok() {
-                Outcome::Allowed
-            } else {
-                Outcome::Failed
-            };
-            event.reason = Some(note);
-            self.append_in(&txn, event).await?;
-        }
-        txn.commit().await.map_err(StoreError::from)?;
-        Ok(Some(status))
+        let recorded = self
+            .transaction_or_stop(async |txn| {
+                let changed = match &outcome {
+                    Ok(()) => store::mark_sent(txn, &row.id, row.attempts, to_micros(now)).await?,
+                    Err(message) => {
+                        store::record_failure(
+                            txn,
+                            &row.id,
+                            row.attempts,
+                            status.as_str(),
+                            next.map_or(row.next_attempt_at, to_micros),
+                            message,
+                        )
+                        .await?
+                    }
+                };
+                if !changed {
+                    return Err(Abort::Stop(()));
+                }
+                if let Some(patient) = &patient {
+                    let mut event = self.audit_event(
+                        &actor,
+                        AuditAction::StatusChanged,
+                        ResourceType::Notification,
+                    );
+                    event.resource_id = Some(row.id.clone());
+                    event.patient_pseudonym = Some(pseudonym(
+                        u64::try_from(patient.pseudonym_number).unwrap_or(0),
+                    ));
+                    event.outcome = if outcome.is_ok() {
+                        Outcome::Allowed
+                    } else {
+                        Outcome::Failed
+                    };
+                    event.reason = Some(note.clone());
+                    self.append_in(txn, event).await?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(recorded.ok().map(|()| status))
     }
 
     // ---- stock alerts ----
@@ -1317,25 +1322,24 @@ impl Services {
     /// Queues an alert in its own transaction; a concurrent run that queued it first (the
     /// dedupe key's unique index) is not an error.
     async fn queue_alert_once(&self, out: Outgoing<'_>) -> Result<u64, ServiceError> {
-        let txn = self.begin().await?;
-        match self.queue_in(&txn, out).await {
-            Ok(ids) => {
-                txn.commit().await.map_err(StoreError::from)?;
-                Ok(ids.len() as u64)
-            }
-            Err(ServiceError::Internal(err))
-                if matches!(
-                    err.downcast_ref::<StoreError>(),
-                    Some(StoreError::UniqueViolation(_))
-                ) =>
-            {
-                let _ = txn.rollback().await;
-                Ok(0)
-            }
-            Err(err) => {
-                let _ = txn.rollback().await;
-                Err(err)
-            }
+        let queued = self
+            .transaction_once(async |txn| match self.queue_in(txn, out).await {
+                Ok(ids) => Ok(ids.len() as u64),
+                Err(ServiceError::Internal(err))
+                    if matches!(
+                        err.downcast_ref::<StoreError>(),
+                        Some(StoreError::UniqueViolation(_))
+                    ) =>
+                {
+                    Err(Abort::Stop(()))
+                }
+                Err(err) => Err(Abort::Fail(err)),
+            })
+            .await;
+        match queued {
+            Ok(written) => Ok(written),
+            Err(Abort::Stop(())) => Ok(0),
+            Err(Abort::Fail(err)) => Err(err),
         }
     }
 }

@@ -42,7 +42,7 @@ use carevault_store::encounters::VitalsRow;
 use carevault_store::nursing::{self as store, KIND_NURSING, KIND_TRIAGE, NursingNoteRow};
 use carevault_store::patients::{self as patient_store, PatientRow};
 use carevault_store::scheduling::{self as scheduling_store, AppointmentRow};
-use carevault_store::{StoreError, users};
+use carevault_store::users;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -506,13 +506,15 @@ impl Services {
         } else {
             "triage".into()
         });
-        let txn = self.begin().await?;
-        if let Some(v) = &vitals_row {
-            carevault_store::encounters::insert_vitals(&txn, v.clone()).await?;
-        }
-        store::insert_note(&txn, note_row.clone()).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            if let Some(v) = &vitals_row {
+                carevault_store::encounters::insert_vitals(txn, v.clone()).await?;
+            }
+            store::insert_note(txn, note_row.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         let name = actor.display_name().to_owned();
         let names = |_: &str| name.clone();
         let vitals = vitals_row
@@ -567,10 +569,12 @@ impl Services {
             .unwrap_or_default();
         let mut event = self.nursing_event(actor, AuditAction::Create, &row.id, &patient);
         event.reason = Some("nursing note".into());
-        let txn = self.begin().await?;
-        store::insert_note(&txn, row.clone()).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert_note(txn, row.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         let name = actor.display_name().to_owned();
         self.present_note(&row, &dek, None, &|_| name.clone())
     }

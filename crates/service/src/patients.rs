@@ -68,6 +68,7 @@ use serde::{Deserialize, Serialize};
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::tx;
 
 /// The table name bound into every sealed patient field.
 const TABLE: &str = "patients";
@@ -1410,98 +1411,91 @@ impl Services {
         duplicate_override: bool,
     ) -> Result<Vec<PatientId>, ServiceError> {
         let ring = self.key_ring();
-        for attempt in 0..3 {
-            let txn = self.begin().await?;
-            let mut ids = Vec::with_capacity(batch.len());
-            let mut result = Ok(());
-            for mut data in batch.iter().cloned() {
-                let serial = patients::next_counter_value(
-                    &txn,
-                    "mrn",
-                    i64::try_from(MRN_FIRST_SERIAL).unwrap_or(1),
-                )
-                .await?;
-                data.mrn = Mrn::from_serial(u64::try_from(serial).unwrap_or(0)).to_string();
-                let id = PatientId::generate();
-                let id_text = id.to_string();
-                let dek = DataKey::generate();
-                let wrapped =
-                    wrap_data_key(&ring, &dek, &id_text).map_err(ServiceError::internal)?;
-                let mut number = random_pseudonym_number();
-                while patients::pseudonym_taken(&txn, number).await? {
-                    number = random_pseudonym_number();
-                }
-                let now = to_micros(self.now());
-                let mut row = PatientRow {
-                    id: id_text.clone(),
-                    pseudonym_number: number,
-                    status: PatientStatus::Active.as_str().to_owned(),
-                    sex: String::new(),
-                    birth_year: 0,
-                    account_id: None,
-                    kek_version: i32::try_from(wrapped.kek_version()).unwrap_or(i32::MAX),
-                    wrapped_data_key: wrapped.into_bytes(),
-                    mrn: Vec::new(),
-                    given_name: Vec::new(),
-                    family_name: Vec::new(),
-                    date_of_birth: Vec::new(),
-                    gender_identity: None,
-                    address: None,
-                    phone: None,
-                    email: None,
-                    emergency_contact: None,
-                    national_id: None,
-                    preferred_language: None,
-                    blood_group: None,
-                    allergies: None,
-                    primary_diagnosis: None,
-                    created_at: now,
-                    updated_at: now,
-                };
-                seal_into(&mut row, &dek, &data)?;
-                let mut event = self.patient_event(actor, AuditAction::Create, &row);
-                if duplicate_override {
-                    event.reason = Some("registered despite a possible duplicate".into());
-                }
-                // Allergies typed in from paper become entries of the allergy list.
-                let allergy_rows = match &data.allergies {
-                    Some(text) => crate::allergies::transcribed_rows(
-                        text,
-                        &row.id,
-                        &dek,
-                        actor.user_id(),
-                        now,
-                    )?,
-                    None => Vec::new(),
-                };
-                if let Err(err) = patients::insert(&txn, row, &index_entries(&ring, &data)).await {
-                    result = Err(err);
-                    break;
-                }
-                for entry in allergy_rows {
-                    carevault_store::allergies::insert(&txn, entry).await?;
-                }
-                self.append_in(&txn, event).await?;
-                ids.push(id);
-            }
-            match result {
-                Ok(()) => {
-                    txn.commit().await.map_err(StoreError::from)?;
-                    for id in &ids {
-                        tracing::info!(patient_id = %id, "patient registered");
+        let ids = self
+            .transaction(async |txn| {
+                let mut ids = Vec::with_capacity(batch.len());
+                for mut data in batch.iter().cloned() {
+                    let serial = patients::next_counter_value(
+                        txn,
+                        "mrn",
+                        i64::try_from(MRN_FIRST_SERIAL).unwrap_or(1),
+                    )
+                    .await?;
+                    data.mrn = Mrn::from_serial(u64::try_from(serial).unwrap_or(0)).to_string();
+                    let id = PatientId::generate();
+                    let id_text = id.to_string();
+                    let dek = DataKey::generate();
+                    let wrapped =
+                        wrap_data_key(&ring, &dek, &id_text).map_err(ServiceError::internal)?;
+                    let mut number = random_pseudonym_number();
+                    while patients::pseudonym_taken(txn, number).await? {
+                        number = random_pseudonym_number();
                     }
-                    return Ok(ids);
+                    let now = to_micros(self.now());
+                    let mut row = PatientRow {
+                        id: id_text.clone(),
+                        pseudonym_number: number,
+                        status: PatientStatus::Active.as_str().to_owned(),
+                        sex: String::new(),
+                        birth_year: 0,
+                        account_id: None,
+                        kek_version: i32::try_from(wrapped.kek_version()).unwrap_or(i32::MAX),
+                        wrapped_data_key: wrapped.into_bytes(),
+                        mrn: Vec::new(),
+                        given_name: Vec::new(),
+                        family_name: Vec::new(),
+                        date_of_birth: Vec::new(),
+                        gender_identity: None,
+                        address: None,
+                        phone: None,
+                        email: None,
+                        emergency_contact: None,
+                        national_id: None,
+                        preferred_language: None,
+                        blood_group: None,
+                        allergies: None,
+                        primary_diagnosis: None,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    seal_into(&mut row, &dek, &data)?;
+                    let mut event = self.patient_event(actor, AuditAction::Create, &row);
+                    if duplicate_override {
+                        event.reason = Some("registered despite a possible duplicate".into());
+                    }
+                    // Allergies typed in from paper become entries of the allergy list.
+                    let allergy_rows = match &data.allergies {
+                        Some(text) => crate::allergies::transcribed_rows(
+                            text,
+                            &row.id,
+                            &dek,
+                            actor.user_id(),
+                            now,
+                        )?,
+                        None => Vec::new(),
+                    };
+                    patients::insert(txn, row, &index_entries(&ring, &data))
+                        .await
+                        .map_err(|err| match err {
+                            // Two registrations drew the same pseudonym number at once: try again.
+                            StoreError::UniqueViolation(_) => tx::again(ServiceError::internal(
+                                anyhow::anyhow!("could not register"),
+                            )),
+                            other => other.into(),
+                        })?;
+                    for entry in allergy_rows {
+                        carevault_store::allergies::insert(txn, entry).await?;
+                    }
+                    self.append_in(txn, event).await?;
+                    ids.push(id);
                 }
-                // Two registrations drew the same pseudonym number at once: try again.
-                Err(StoreError::UniqueViolation(_)) if attempt < 2 => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                }
-                Err(err) => return Err(err.into()),
-            }
+                Ok(ids)
+            })
+            .await?;
+        for id in &ids {
+            tracing::info!(patient_id = %id, "patient registered");
         }
-        Err(ServiceError::internal(anyhow::anyhow!(
-            "could not register"
-        )))
+        Ok(ids)
     }
 
     /// One patient, as the actor may see them. Audited (fail closed).
@@ -1790,19 +1784,21 @@ impl Services {
         updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
         let mut event = self.patient_event(actor, AuditAction::Update, &row);
         event.reason = Some(format!("changed: {}", names.join(", ")));
-        let txn = self.begin().await?;
-        if !patients::update(
-            &txn,
-            updated.clone(),
-            row.updated_at,
-            &index_entries(&ring, &data),
-        )
-        .await?
-        {
-            return Err(changed_meanwhile());
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            if !patients::update(
+                txn,
+                updated.clone(),
+                row.updated_at,
+                &index_entries(&ring, &data),
+            )
+            .await?
+            {
+                return Err(changed_meanwhile());
+            }
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(patient_id = %id, fields = names.len(), "patient changed");
         self.present_one(&updated, &data, view).await
     }
@@ -1972,20 +1968,22 @@ impl Services {
                         "must be an active doctor's or nurse's username",
                     )
                 })?;
-        let txn = self.begin().await?;
-        care_team::add(
-            &txn,
-            id,
-            user.id,
-            care_team::SOURCE_ASSIGNED,
-            actor.user_id(),
-            self.now(),
-        )
+        self.transaction(async |txn| {
+            care_team::add(
+                txn,
+                id,
+                user.id,
+                care_team::SOURCE_ASSIGNED,
+                actor.user_id(),
+                self.now(),
+            )
+            .await?;
+            let mut event = self.patient_event(actor, AuditAction::Update, &row);
+            event.reason = Some(format!("care team: added {}", user.id));
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
         .await?;
-        let mut event = self.patient_event(actor, AuditAction::Update, &row);
-        event.reason = Some(format!("care team: added {}", user.id));
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
         self.care_team_members(id).await
     }
 
@@ -1998,14 +1996,16 @@ impl Services {
     ) -> Result<Vec<CareTeamMember>, ServiceError> {
         self.require_registration_rights(actor, Some(id)).await?;
         let (row, _, _) = self.load_for(actor, id).await?;
-        let txn = self.begin().await?;
-        if !care_team::remove(&txn, id, user_id, care_team::SOURCE_ASSIGNED).await? {
-            return Err(ServiceError::NotFound("care team member"));
-        }
-        let mut event = self.patient_event(actor, AuditAction::Update, &row);
-        event.reason = Some(format!("care team: removed {user_id}"));
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            if !care_team::remove(txn, id, user_id, care_team::SOURCE_ASSIGNED).await? {
+                return Err(ServiceError::NotFound("care team member"));
+            }
+            let mut event = self.patient_event(actor, AuditAction::Update, &row);
+            event.reason = Some(format!("care team: removed {user_id}"));
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         self.care_team_members(id).await
     }
 
@@ -2030,26 +2030,35 @@ impl Services {
         updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
         let mut event = self.patient_event(actor, AuditAction::Update, &row);
         event.reason = Some(format!("portal account linked: {}", user.id));
-        let txn = self.begin().await?;
-        let ring = self.key_ring();
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
-        let data = open_all(&row, &dek)?;
-        match patients::update(&txn, updated, row.updated_at, &index_entries(&ring, &data)).await {
-            Ok(false) => return Err(changed_meanwhile()),
-            Err(StoreError::UniqueViolation(_)) => {
-                return Err(ServiceError::Conflict {
-                    field: Some("username"),
-                    message: "is already linked to another patient".into(),
-                });
+        self.transaction(async |txn| {
+            let ring = self.key_ring();
+            let dek = self
+                .unwrap_patient_key(&row.id, &row.wrapped_data_key)
+                .await?;
+            let data = open_all(&row, &dek)?;
+            match patients::update(
+                txn,
+                updated.clone(),
+                row.updated_at,
+                &index_entries(&ring, &data),
+            )
+            .await
+            {
+                Ok(false) => return Err(changed_meanwhile()),
+                Err(StoreError::UniqueViolation(_)) => {
+                    return Err(ServiceError::Conflict {
+                        field: Some("username"),
+                        message: "is already linked to another patient".into(),
+                    });
+                }
+                other => {
+                    other?;
+                }
             }
-            other => {
-                other?;
-            }
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 

@@ -39,9 +39,7 @@ use crate::Services;
 use crate::actor::Actor;
 use crate::billing::{self, ChargeOutcome, PreparedCharge};
 use crate::error::ServiceError;
-
-/// How often a dispensing or write is tried again after a concurrent one got in first.
-const DISPENSE_ATTEMPTS: usize = 8;
+use crate::tx;
 
 const MOVEMENT_RECEIPT: &str = "receipt";
 const MOVEMENT_DISPENSE: &str = "dispense";
@@ -384,20 +382,20 @@ fn not_enough_stock(wanted: u32, available: u64) -> ServiceError {
     }
 }
 
+/// A uniqueness violation of the formulary: the same drug at the same strength.
+fn same_drug_taken(err: StoreError) -> ServiceError {
+    match err {
+        StoreError::UniqueViolation(_) => ServiceError::Conflict {
+            field: Some("name"),
+            message: "the formulary already has this drug at this strength".into(),
+        },
+        other => other.into(),
+    }
+}
+
 fn same_drug(a: &str, b: &str) -> bool {
     let a = a.trim();
     !a.is_empty() && a.eq_ignore_ascii_case(b.trim())
-}
-
-/// How one attempt at a dispensing ended.
-enum DispenseAttempt {
-    /// Written; charged on this invoice (none if the dispensing was charged before).
-    Done(Option<String>),
-    /// A batch no longer held the allocated units, or the patient's open invoice changed
-    /// meanwhile: try again on fresh data.
-    StockMoved,
-    /// The prescription is no longer active, or the units would exceed it.
-    PrescriptionMoved,
 }
 
 impl Services {
@@ -429,23 +427,14 @@ impl Services {
         let row = drug_row(&input, Uuid::now_v7().to_string(), now)?;
         let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Drug);
         event.resource_id = Some(row.id.clone());
-        let txn = self.begin().await?;
-        match store::insert_drug(&txn, row.clone()).await {
-            Ok(()) => {}
-            Err(StoreError::UniqueViolation(_)) => {
-                let _ = txn.rollback().await;
-                return Err(ServiceError::Conflict {
-                    field: Some("name"),
-                    message: "the formulary already has this drug at this strength".into(),
-                });
-            }
-            Err(err) => {
-                let _ = txn.rollback().await;
-                return Err(err.into());
-            }
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert_drug(txn, row.clone())
+                .await
+                .map_err(same_drug_taken)?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         Ok(drug_view(&row))
     }
 
@@ -466,27 +455,17 @@ impl Services {
         row.created_at = existing.created_at;
         let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::Drug);
         event.resource_id = Some(row.id.clone());
-        let txn = self.begin().await?;
-        match store::update_drug(&txn, row.clone()).await {
-            Ok(true) => {}
-            Ok(false) => {
-                let _ = txn.rollback().await;
+        self.transaction(async |txn| {
+            if !store::update_drug(txn, row.clone())
+                .await
+                .map_err(same_drug_taken)?
+            {
                 return Err(ServiceError::NotFound("drug"));
             }
-            Err(StoreError::UniqueViolation(_)) => {
-                let _ = txn.rollback().await;
-                return Err(ServiceError::Conflict {
-                    field: Some("name"),
-                    message: "the formulary already has this drug at this strength".into(),
-                });
-            }
-            Err(err) => {
-                let _ = txn.rollback().await;
-                return Err(err.into());
-            }
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         Ok(drug_view(&row))
     }
 
@@ -568,11 +547,13 @@ impl Services {
         let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Stock);
         event.resource_id = Some(row.id.clone());
         event.reason = Some(format!("received {quantity} units of drug {}", drug.id));
-        let txn = self.begin().await?;
-        store::insert_batch(&txn, row.clone()).await?;
-        store::append_movement(&txn, movement).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert_batch(txn, row.clone()).await?;
+            store::append_movement(txn, movement.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         batch_view(&row)
     }
 
@@ -616,49 +597,29 @@ impl Services {
         let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::Stock);
         event.resource_id = Some(batch.id.clone());
         event.reason = Some(format!("{} {change:+}", adjustment.kind()));
-        for attempt in 0..DISPENSE_ATTEMPTS {
-            let txn = self.begin().await?;
-            let written = async {
-                let held = if change < 0 {
-                    store::take_from_batch(&txn, &batch.id, -change).await?
-                } else {
-                    let max = i32::try_from(QUANTITY_MAX).unwrap_or(i32::MAX);
-                    store::add_to_batch(&txn, &batch.id, change, max).await?
-                };
-                if held {
-                    store::append_movement(&txn, movement.clone()).await?;
-                }
-                Ok::<_, StoreError>(held)
+        self.transaction(async |txn| {
+            let held = if change < 0 {
+                store::take_from_batch(txn, &batch.id, -change).await?
+            } else {
+                let max = i32::try_from(QUANTITY_MAX).unwrap_or(i32::MAX);
+                store::add_to_batch(txn, &batch.id, change, max).await?
+            };
+            if !held {
+                return Err(ValidationErrors::single(
+                    "quantity",
+                    "would take the batch below zero: it changed meanwhile, count again",
+                )
+                .into());
             }
-            .await;
-            match written {
-                Ok(true) => {
-                    self.append_in(&txn, event).await?;
-                    txn.commit().await.map_err(StoreError::from)?;
-                    let row = store::find_batch(self.store().conn(), &batch.id)
-                        .await?
-                        .ok_or(ServiceError::NotFound("batch"))?;
-                    return batch_view(&row);
-                }
-                Ok(false) => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Err(ValidationErrors::single(
-                        "quantity",
-                        "would take the batch below zero: it changed meanwhile, count again",
-                    )
-                    .into());
-                }
-                Err(StoreError::Contention(_)) if attempt + 1 < DISPENSE_ATTEMPTS => {
-                    let _ = txn.rollback().await;
-                    contention_pause().await;
-                }
-                Err(err) => {
-                    let _ = txn.rollback().await;
-                    return Err(err.into());
-                }
-            }
-        }
-        Err(ServiceError::Unavailable)
+            store::append_movement(txn, movement.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
+        let row = store::find_batch(self.store().conn(), &batch.id)
+            .await?
+            .ok_or(ServiceError::NotFound("batch"))?;
+        batch_view(&row)
     }
 
     /// Stock per active drug (admins and pharmacists) with its alerts: reorder needed
@@ -806,8 +767,9 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&target.patient.id, &target.patient.wrapped_data_key)
             .await?;
-        let mut last_available = 0;
-        for attempt in 0..DISPENSE_ATTEMPTS {
+        // Each attempt allocates on fresh stock; a batch that no longer holds its units, or
+        // an open invoice changed meanwhile, starts it again.
+        let (taken, invoice_id) = tx::retry(async || {
             let rows = store::batches_of_drug(self.store().conn(), &drug.id).await?;
             let batches = core_batches(&rows)?;
             let allocation = match allocate_fefo(
@@ -819,7 +781,12 @@ impl Services {
                 Ok(allocation) => allocation,
                 Err(shortfall) => return Err(not_enough_stock(wanted, shortfall.available)),
             };
-            last_available = usable_stock(&batches, self.clinic_today());
+            let moved = || {
+                tx::again(not_enough_stock(
+                    wanted,
+                    usable_stock(&batches, self.clinic_today()),
+                ))
+            };
             let taken: Vec<(String, u32)> = allocation
                 .iter()
                 .map(|(index, units)| (rows[*index].id.clone(), *units))
@@ -837,53 +804,52 @@ impl Services {
                     now,
                 )
                 .await?;
-            let txn = self.begin().await?;
-            let written = async {
-                for (batch_id, units) in &taken {
-                    let units = i32::try_from(*units).unwrap_or(i32::MAX);
-                    if !store::take_from_batch(&txn, batch_id, units).await? {
-                        return Ok(DispenseAttempt::StockMoved);
+            let invoice_id = self
+                .transaction_once(async |txn| {
+                    for (batch_id, units) in &taken {
+                        let units = i32::try_from(*units).unwrap_or(i32::MAX);
+                        if !store::take_from_batch(txn, batch_id, units).await? {
+                            return Err(moved());
+                        }
+                        store::append_movement(
+                            txn,
+                            MovementRow {
+                                id: Uuid::now_v7().to_string(),
+                                batch_id: batch_id.clone(),
+                                kind: MOVEMENT_DISPENSE.into(),
+                                quantity: -units,
+                                reason: None,
+                                prescription_id: Some(target.row.id.clone()),
+                                actor: actor_id.clone(),
+                                at: now,
+                            },
+                        )
+                        .await?;
                     }
-                    store::append_movement(
-                        &txn,
-                        MovementRow {
-                            id: Uuid::now_v7().to_string(),
-                            batch_id: batch_id.clone(),
-                            kind: MOVEMENT_DISPENSE.into(),
-                            quantity: -units,
-                            reason: None,
-                            prescription_id: Some(target.row.id.clone()),
-                            actor: actor_id.clone(),
-                            at: now,
-                        },
+                    if !store::raise_quantity_dispensed(
+                        txn,
+                        &target.row.id,
+                        wanted_i32,
+                        prescribed_i32,
+                        PrescriptionStatus::Active.as_str(),
+                        now.max(target.row.updated_at + 1),
                     )
-                    .await?;
-                }
-                if !store::raise_quantity_dispensed(
-                    &txn,
-                    &target.row.id,
-                    wanted_i32,
-                    prescribed_i32,
-                    PrescriptionStatus::Active.as_str(),
-                    now.max(target.row.updated_at + 1),
-                )
-                .await?
-                {
-                    return Ok(DispenseAttempt::PrescriptionMoved);
-                }
-                // The charge on the patient's open invoice, in this same transaction: if
-                // it cannot be written, neither is the stock nor the prescription.
-                match billing::add_charge_in(&txn, &charge).await? {
-                    ChargeOutcome::Added { invoice_id } => {
-                        Ok::<_, StoreError>(DispenseAttempt::Done(Some(invoice_id)))
+                    .await?
+                    {
+                        return Err(ServiceError::Conflict {
+                            field: Some("quantity"),
+                            message: "the prescription changed meanwhile (dispensed or no \
+                                      longer active): reload it"
+                                .into(),
+                        });
                     }
-                    ChargeOutcome::AlreadyCharged { .. } => Ok(DispenseAttempt::Done(None)),
-                    ChargeOutcome::Retry => Ok(DispenseAttempt::StockMoved),
-                }
-            }
-            .await;
-            match written {
-                Ok(DispenseAttempt::Done(invoice_id)) => {
+                    // The charge on the patient's open invoice, in this same transaction: if
+                    // it cannot be written, neither is the stock nor the prescription.
+                    let invoice_id = match billing::add_charge_in(txn, &charge).await? {
+                        ChargeOutcome::Added { invoice_id } => Some(invoice_id),
+                        ChargeOutcome::AlreadyCharged { .. } => None,
+                        ChargeOutcome::Retry => return Err(moved()),
+                    };
                     let mut event =
                         self.audit_event(actor, AuditAction::Update, ResourceType::Prescription);
                     event.resource_id = Some(target.row.id.clone());
@@ -895,7 +861,7 @@ impl Services {
                         drug.id,
                         taken.len()
                     ));
-                    self.append_in(&txn, event).await?;
+                    self.append_in(txn, event).await?;
                     if let Some(invoice_id) = &invoice_id {
                         let charged = billing::charge_event(
                             self,
@@ -904,48 +870,26 @@ impl Services {
                             target.patient.pseudonym_number,
                             &format!("dispensing of prescription {}", target.row.id),
                         );
-                        self.append_in(&txn, charged).await?;
+                        self.append_in(txn, charged).await?;
                     }
-                    txn.commit().await.map_err(StoreError::from)?;
-                    let dispensed =
-                        carevault_store::prescriptions::find(self.store().conn(), &target.row.id)
-                            .await?
-                            .map(|row| u32::try_from(row.quantity_dispensed).unwrap_or(0))
-                            .ok_or(ServiceError::NotFound("prescription"))?;
-                    return Ok(Dispensation {
-                        prescription_id: target.row.id.clone(),
-                        drug_id: drug.id.clone(),
-                        quantity: wanted,
-                        batches: taken,
-                        quantity_dispensed: dispensed,
-                        invoice_id,
-                    });
-                }
-                Ok(DispenseAttempt::StockMoved) => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                }
-                Ok(DispenseAttempt::PrescriptionMoved) => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Err(ServiceError::Conflict {
-                        field: Some("quantity"),
-                        message: "the prescription changed meanwhile (dispensed or no longer \
-                                  active): reload it"
-                            .into(),
-                    });
-                }
-                Err(StoreError::Contention(_)) => {
-                    let _ = txn.rollback().await;
-                }
-                Err(err) => {
-                    let _ = txn.rollback().await;
-                    return Err(err.into());
-                }
-            }
-            if attempt + 1 < DISPENSE_ATTEMPTS {
-                contention_pause().await;
-            }
-        }
-        Err(not_enough_stock(wanted, last_available))
+                    Ok(invoice_id)
+                })
+                .await?;
+            Ok((taken, invoice_id))
+        })
+        .await?;
+        let dispensed = carevault_store::prescriptions::find(self.store().conn(), &target.row.id)
+            .await?
+            .map(|row| u32::try_from(row.quantity_dispensed).unwrap_or(0))
+            .ok_or(ServiceError::NotFound("prescription"))?;
+        Ok(Dispensation {
+            prescription_id: target.row.id.clone(),
+            drug_id: drug.id.clone(),
+            quantity: wanted,
+            batches: taken,
+            quantity_dispensed: dispensed,
+            invoice_id,
+        })
     }
 }
 
@@ -1014,10 +958,4 @@ impl Services {
             currency: self.settings().billing.currency,
         })
     }
-}
-
-/// A short random pause before trying a contended transaction again.
-pub(crate) async fn contention_pause() {
-    let pause = 5 + (u64::from(carevault_crypto::random_bytes::<1>()[0]) % 20);
-    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
 }

@@ -29,7 +29,7 @@ use carevault_crypto::mask::pseudonym;
 use carevault_store::encounters as encounter_store;
 use carevault_store::patients::PatientRow;
 use carevault_store::prescriptions::{self as store, PrescriptionRow};
-use carevault_store::{StoreError, users};
+use carevault_store::users;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -365,10 +365,12 @@ impl Services {
             warnings,
             acknowledgement,
         )?;
-        let txn = self.begin().await?;
-        store::insert(&txn, written.row.clone()).await?;
-        self.append_in(&txn, written.event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert(txn, written.row.clone()).await?;
+            self.append_in(txn, written.event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         Ok(Prescribed::Written(Box::new(
             self.present_prescription(actor, &written.row, &patient, view, &dek)
                 .await?,
@@ -856,25 +858,26 @@ impl Services {
         let mut event =
             self.prescription_event(actor, AuditAction::StatusChanged, &row.id, &patient);
         event.reason = Some(format!("{from} → {to}"));
-        let txn = self.begin().await?;
-        if !store::set_status(
-            &txn,
-            &row.id,
-            from.as_str(),
-            to.as_str(),
-            sealed,
-            to_micros(self.now()).max(row.updated_at + 1),
-        )
-        .await?
-        {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(ServiceError::Conflict {
-                field: Some("status"),
-                message: "the prescription was changed meanwhile: reload it".into(),
-            });
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            if !store::set_status(
+                txn,
+                &row.id,
+                from.as_str(),
+                to.as_str(),
+                sealed.clone(),
+                to_micros(self.now()).max(row.updated_at + 1),
+            )
+            .await?
+            {
+                return Err(ServiceError::Conflict {
+                    field: Some("status"),
+                    message: "the prescription was changed meanwhile: reload it".into(),
+                });
+            }
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         self.get_prescription(actor, id).await
     }
 

@@ -26,10 +26,10 @@ use carevault_core::problem::{Condition, ProblemFields, ProblemInput, ProblemSta
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
+use carevault_store::Conn;
 use carevault_store::encounters as encounter_store;
 use carevault_store::patients::{self as patient_store, PatientRow};
 use carevault_store::problems::{self as store, ProblemRow};
-use carevault_store::{Conn, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -327,26 +327,26 @@ impl Services {
             patient,
         );
         event.reason = reason.map(str::to_owned);
-        let txn = self.begin().await?;
-        patient_store::lock_row(&txn, &patient.id).await?;
-        if input.status() == ProblemStatus::Active {
-            let (codes, diagnoses) = self.active_problem_keys(&txn, patient, &dek).await?;
-            if body.code.as_ref().is_some_and(|code| codes.contains(code)) {
-                txn.rollback().await.map_err(StoreError::from)?;
-                return Err(duplicate(
-                    "this code is already on the patient's active problem list",
-                ));
+        self.transaction(async |txn| {
+            patient_store::lock_row(txn, &patient.id).await?;
+            if input.status() == ProblemStatus::Active {
+                let (codes, diagnoses) = self.active_problem_keys(txn, patient, &dek).await?;
+                if body.code.as_ref().is_some_and(|code| codes.contains(code)) {
+                    return Err(duplicate(
+                        "this code is already on the patient's active problem list",
+                    ));
+                }
+                if source.is_some_and(|(_, diagnosis)| diagnoses.iter().any(|d| d == diagnosis)) {
+                    return Err(duplicate(
+                        "this diagnosis is already on the patient's active problem list",
+                    ));
+                }
             }
-            if source.is_some_and(|(_, diagnosis)| diagnoses.iter().any(|d| d == diagnosis)) {
-                txn.rollback().await.map_err(StoreError::from)?;
-                return Err(duplicate(
-                    "this diagnosis is already on the patient's active problem list",
-                ));
-            }
-        }
-        store::insert(&txn, row.clone()).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            store::insert(txn, row.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         open_problem(&row, &dek, &self.account_names().await?)
     }
 
@@ -546,35 +546,35 @@ impl Services {
             patient,
         );
         event.reason = Some(format!("{from} → {to}"));
-        let txn = self.begin().await?;
-        patient_store::lock_row(&txn, &patient.id).await?;
-        if to == ProblemStatus::Active {
-            let (codes, _) = self.active_problem_keys(&txn, patient, &dek).await?;
-            if code.is_some_and(|code| codes.contains(&code)) {
-                txn.rollback().await.map_err(StoreError::from)?;
-                return Err(duplicate(
-                    "this code is already on the patient's active problem list",
-                ));
+        self.transaction(async |txn| {
+            patient_store::lock_row(txn, &patient.id).await?;
+            if to == ProblemStatus::Active {
+                let (codes, _) = self.active_problem_keys(txn, patient, &dek).await?;
+                if code.as_ref().is_some_and(|code| codes.contains(code)) {
+                    return Err(duplicate(
+                        "this code is already on the patient's active problem list",
+                    ));
+                }
             }
-        }
-        if !store::set_status(
-            &txn,
-            &row.id,
-            from.as_str(),
-            to.as_str(),
-            &by.to_string(),
-            to_micros(self.now()).max(row.updated_at + 1),
-        )
-        .await?
-        {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(ServiceError::Conflict {
-                field: Some("status"),
-                message: "the problem was changed meanwhile: reload it".into(),
-            });
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            if !store::set_status(
+                txn,
+                &row.id,
+                from.as_str(),
+                to.as_str(),
+                &by.to_string(),
+                to_micros(self.now()).max(row.updated_at + 1),
+            )
+            .await?
+            {
+                return Err(ServiceError::Conflict {
+                    field: Some("status"),
+                    message: "the problem was changed meanwhile: reload it".into(),
+                });
+            }
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         let changed = store::find(self.store().conn(), &row.id)
             .await?
             .ok_or(ServiceError::NotFound("problem"))?;

@@ -64,6 +64,7 @@ use crate::error::ServiceError;
 // where callers look for scheduling's types.
 pub use crate::error::{ConflictingSlot, SlotConflict};
 use crate::sealing::Place;
+use crate::tx::{self, Abort};
 use crate::{Services, patients::Shown};
 
 /// Care-team membership that comes from an appointment.
@@ -71,11 +72,6 @@ pub const CARE_TEAM_SOURCE: &str = "appointment";
 const TABLE: &str = "appointments";
 /// The most appointments one list or calendar returns.
 const LIST_LIMIT: u64 = 2000;
-/// How often a booking is retried when the database reports contention (a deadlock).
-const CONTENTION_RETRIES: usize = 8;
-/// How often a completion is tried when its charge collides with a change of the patient's
-/// open invoice.
-const CHARGE_ATTEMPTS: usize = 16;
 
 /// Tunables of scheduling.
 #[derive(Debug, Clone)]
@@ -644,20 +640,22 @@ impl Services {
         row.id = id.to_string();
         row.created_at = now;
         row.updated_at = now;
-        let txn = self.begin().await?;
-        match store::insert_department(&txn, row.clone()).await {
-            Err(StoreError::UniqueViolation(_)) => {
-                return Err(ServiceError::Conflict {
-                    field: Some("code"),
-                    message: "a department with this code or name already exists".into(),
-                });
+        self.transaction(async |txn| {
+            match store::insert_department(txn, row.clone()).await {
+                Err(StoreError::UniqueViolation(_)) => {
+                    return Err(ServiceError::Conflict {
+                        field: Some("code"),
+                        message: "a department with this code or name already exists".into(),
+                    });
+                }
+                other => other?,
             }
-            other => other?,
-        }
-        let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Department);
-        event.resource_id = Some(row.id.clone());
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Department);
+            event.resource_id = Some(row.id.clone());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         department_of(row)
     }
 
@@ -681,20 +679,22 @@ impl Services {
         row.id = existing.id.clone();
         row.created_at = existing.created_at;
         row.updated_at = to_micros(self.now());
-        let txn = self.begin().await?;
-        match store::update_department(&txn, row.clone()).await {
-            Err(StoreError::UniqueViolation(_)) => {
-                return Err(ServiceError::Conflict {
-                    field: Some("code"),
-                    message: "a department with this code or name already exists".into(),
-                });
-            }
-            other => other?,
-        };
-        let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::Department);
-        event.resource_id = Some(row.id.clone());
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            match store::update_department(txn, row.clone()).await {
+                Err(StoreError::UniqueViolation(_)) => {
+                    return Err(ServiceError::Conflict {
+                        field: Some("code"),
+                        message: "a department with this code or name already exists".into(),
+                    });
+                }
+                other => other?,
+            };
+            let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::Department);
+            event.resource_id = Some(row.id.clone());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         department_of(row)
     }
 
@@ -855,12 +855,15 @@ impl Services {
             active: input.active,
             updated_at: to_micros(self.now()),
         };
-        let txn = self.begin().await?;
-        store::upsert_staff_profile(&txn, row).await?;
-        let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::StaffProfile);
-        event.resource_id = Some(user.id.to_string());
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::upsert_staff_profile(txn, row.clone()).await?;
+            let mut event =
+                self.audit_event(actor, AuditAction::Update, ResourceType::StaffProfile);
+            event.resource_id = Some(user.id.to_string());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         self.staff_member(actor, id).await
     }
 
@@ -1567,68 +1570,67 @@ impl Services {
             SlotOwner::Patient(patient),
         ];
         let keys = slot_keys(&slot);
-        for attempt in 0..=CONTENTION_RETRIES {
-            let txn = self.begin().await?;
-            let written = async {
-                match read_at {
-                    None => store::insert_appointment(&txn, row.clone()).await?,
-                    Some(read_at) => {
-                        if !store::update_appointment(&txn, row.clone(), read_at).await? {
-                            return Ok(false);
+        // The reminder follows the slot; an accepted request is announced.
+        let accepted = read_at.is_some() && event.action == AuditAction::StatusChanged;
+        // A uniqueness violation of these writes is a claim colliding with another one.
+        let collided = |err: StoreError| match err {
+            StoreError::UniqueViolation(_) => Abort::Stop(SlotCollision),
+            other => Abort::Fail(other.into()),
+        };
+        tx::retry(async || {
+            let written = self
+                .transaction_once(async |txn| {
+                    match read_at {
+                        None => store::insert_appointment(txn, row.clone())
+                            .await
+                            .map_err(collided)?,
+                        Some(read_at) => {
+                            if !store::update_appointment(txn, row.clone(), read_at)
+                                .await
+                                .map_err(collided)?
+                            {
+                                return Err(Abort::Fail(changed_meanwhile()));
+                            }
+                            store::release_slots(txn, id).await.map_err(collided)?;
                         }
-                        store::release_slots(&txn, id).await?;
                     }
-                }
-                store::claim_slots(&txn, id, &owners, &keys).await?;
-                care_team::add(
-                    &txn,
-                    patient,
-                    target.clinician,
-                    CARE_TEAM_SOURCE,
-                    actor.user_id(),
-                    self.now(),
-                )
-                .await?;
-                Ok::<_, StoreError>(true)
-            }
-            .await;
-            match written {
-                Ok(true) => {
+                    store::claim_slots(txn, id, &owners, &keys)
+                        .await
+                        .map_err(collided)?;
+                    care_team::add(
+                        txn,
+                        patient,
+                        target.clinician,
+                        CARE_TEAM_SOURCE,
+                        actor.user_id(),
+                        self.now(),
+                    )
+                    .await
+                    .map_err(collided)?;
                     if read_at.is_some() {
                         // The clinician may have changed: the old one may leave the team.
-                        self.refresh_care_team(&txn, patient).await?;
+                        self.refresh_care_team(txn, patient).await?;
                     }
-                    // The reminder follows the slot; an accepted request is announced.
-                    let accepted = read_at.is_some() && event.action == AuditAction::StatusChanged;
-                    self.queue_appointment_notifications(&txn, row, &target.patient, accepted)
+                    self.queue_appointment_notifications(txn, row, &target.patient, accepted)
                         .await?;
-                    self.append_in(&txn, event.clone()).await?;
-                    txn.commit().await.map_err(StoreError::from)?;
-                    return Ok(());
-                }
-                Ok(false) => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Err(changed_meanwhile());
-                }
-                Err(StoreError::UniqueViolation(_)) => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    if let Some(conflict) = self.conflict_for(actor, target, slot, id).await? {
-                        return Err(ServiceError::SlotTaken(Box::new(conflict)));
+                    self.append_in(txn, event.clone()).await?;
+                    Ok(())
+                })
+                .await;
+            match written {
+                Ok(()) => Ok(()),
+                Err(Abort::Fail(err)) => Err(err),
+                // Rolled back; the collision is read outside the transaction.
+                Err(Abort::Stop(SlotCollision)) => {
+                    match self.conflict_for(actor, target, slot, id).await? {
+                        Some(conflict) => Err(ServiceError::SlotTaken(Box::new(conflict))),
+                        // The colliding booking was itself rolled back: try again.
+                        None => Err(tx::again(ServiceError::Unavailable)),
                     }
-                    // The colliding booking was itself rolled back: try again.
-                }
-                Err(StoreError::Contention(_)) if attempt < CONTENTION_RETRIES => {
-                    let _ = txn.rollback().await;
-                    let pause = 5 + (u64::from(carevault_crypto::random_bytes::<1>()[0]) % 20);
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                }
-                Err(err) => {
-                    let _ = txn.rollback().await;
-                    return Err(err.into());
                 }
             }
-        }
-        Err(ServiceError::Unavailable)
+        })
+        .await
     }
 
     /// The appointments `slot` collides with (other than `except`), and the clinician's next
@@ -1979,10 +1981,12 @@ impl Services {
             Some(patient.pseudonym_number),
         );
         event.reason = Some("consultation requested".into());
-        let txn = self.begin().await?;
-        store::insert_appointment(&txn, row).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert_appointment(txn, row.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         self.get_appointment(actor, id).await
     }
 
@@ -2218,31 +2222,20 @@ impl Services {
             .prepare_status_change(actor, row, patient, to, reason, audit_note)
             .await?;
         let (id, from) = (change.row.id.clone(), status_of(&change.row)?);
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let txn = self.begin().await?;
-            match self
-                .write_status_change_in(&txn, actor, patient, &change)
-                .await?
-            {
-                StatusWrite::Written => {
-                    txn.commit().await.map_err(StoreError::from)?;
-                    break;
+        let written = self
+            .transaction_or_stop(async |txn| {
+                match self
+                    .write_status_change_in(txn, actor, patient, &change)
+                    .await?
+                {
+                    StatusWrite::Written => Ok(()),
+                    StatusWrite::AppointmentChanged => Err(Abort::Stop(())),
+                    StatusWrite::InvoiceBusy => Err(Abort::Fail(tx::again(invoice_busy()))),
                 }
-                StatusWrite::AppointmentChanged => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Ok(false);
-                }
-                StatusWrite::InvoiceBusy if attempts < CHARGE_ATTEMPTS => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    crate::pharmacy::contention_pause().await;
-                }
-                StatusWrite::InvoiceBusy => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Err(invoice_busy());
-                }
-            }
+            })
+            .await?;
+        if written.is_err() {
+            return Ok(false);
         }
         tracing::info!(appointment_id = %id, from = %from, to = %to, "appointment status changed");
         Ok(true)
@@ -2723,6 +2716,10 @@ struct BookingTarget {
     slot_minutes: i64,
     hours: WeeklyHours,
 }
+
+/// A booking's slot claim collided with another appointment's (its transaction stops and
+/// is rolled back; the collision is then read).
+struct SlotCollision;
 
 fn changed_meanwhile() -> ServiceError {
     ServiceError::Conflict {

@@ -17,7 +17,7 @@ use carevault_store::patients::{self, PatientRow};
 use carevault_store::record_shares::{
     self as store, RecordShareRow, SCOPE_DOCUMENT, SCOPE_ENCOUNTER, SCOPE_RECORD,
 };
-use carevault_store::{StoreError, users};
+use carevault_store::users;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
@@ -200,10 +200,12 @@ impl Services {
             SCOPE_RECORD => format!("record shared with a doctor for {days} days"),
             _ => format!("one {scope} shared with a doctor for {days} days"),
         });
-        let txn = self.begin().await?;
-        store::insert(&txn, share.clone()).await?;
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            store::insert(txn, share.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         self.present_share(share).await
     }
 
@@ -308,16 +310,17 @@ impl Services {
             .ok_or(ServiceError::NotFound("share"))?;
         let mut event = self.share_event(actor, AuditAction::Update, &row, &share);
         event.reason = Some("record share revoked".into());
-        let txn = self.begin().await?;
-        if !store::revoke(&txn, share_id, patient, to_micros(self.now())).await? {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Err(ServiceError::Conflict {
-                field: None,
-                message: "this share has been revoked already".into(),
-            });
-        }
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            if !store::revoke(txn, share_id, patient, to_micros(self.now())).await? {
+                return Err(ServiceError::Conflict {
+                    field: None,
+                    message: "this share has been revoked already".into(),
+                });
+            }
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
         let share = store::find(self.store().conn(), share_id)
             .await?
             .ok_or(ServiceError::NotFound("share"))?;

@@ -86,34 +86,37 @@ impl Services {
         let hash = hash_off_thread(&password).await?;
         let id = UserId::generate();
         let now = self.now();
-        let txn = self.begin().await?;
-        let result = users::insert(
-            &txn,
-            &users::NewUser {
-                id,
-                username: &username,
-                display_name: &display_name,
-                role,
-                password_hash: &hash,
-                now,
-            },
-        )
-        .await;
-        match result {
-            Ok(()) => {}
-            Err(StoreError::UniqueViolation(_)) => {
-                return Err(ServiceError::Conflict {
-                    field: Some("username"),
-                    message: "is already taken".into(),
-                });
+        self.transaction(async |txn| {
+            let result = users::insert(
+                txn,
+                &users::NewUser {
+                    id,
+                    username: &username,
+                    display_name: &display_name,
+                    role,
+                    password_hash: &hash,
+                    now,
+                },
+            )
+            .await;
+            match result {
+                Ok(()) => {}
+                Err(StoreError::UniqueViolation(_)) => {
+                    return Err(ServiceError::Conflict {
+                        field: Some("username"),
+                        message: "is already taken".into(),
+                    });
+                }
+                Err(other) => return Err(other.into()),
             }
-            Err(other) => return Err(other.into()),
-        }
-        let mut event = self.audit_event(actor, AuditAction::AccountCreated, ResourceType::Account);
-        event.resource_id = Some(id.to_string());
-        event.reason = Some(format!("role {role}"));
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+            let mut event =
+                self.audit_event(actor, AuditAction::AccountCreated, ResourceType::Account);
+            event.resource_id = Some(id.to_string());
+            event.reason = Some(format!("role {role}"));
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(user_id = %id, role = %role, "account created");
         let created = users::find_by_id(self.store().conn(), id)
             .await?
@@ -148,13 +151,16 @@ impl Services {
             .ok_or(ServiceError::NotFound("account"))?;
         let hash = hash_off_thread(&password).await?;
         let now = self.now();
-        let txn = self.begin().await?;
-        users::set_password_hash(&txn, user.id, &hash, now).await?;
-        sessions::revoke_all_for_user(&txn, user.id, None, now).await?;
-        let mut event = self.audit_event(actor, AuditAction::PasswordReset, ResourceType::Account);
-        event.resource_id = Some(user.id.to_string());
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            users::set_password_hash(txn, user.id, &hash, now).await?;
+            sessions::revoke_all_for_user(txn, user.id, None, now).await?;
+            let mut event =
+                self.audit_event(actor, AuditAction::PasswordReset, ResourceType::Account);
+            event.resource_id = Some(user.id.to_string());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(user_id = %user.id, "password reset");
         Ok(())
     }
@@ -188,14 +194,16 @@ impl Services {
             .map_err(|message| ValidationErrors::single("new_password", message))?;
         let hash = hash_off_thread(&password).await?;
         let now = self.now();
-        let txn = self.begin().await?;
-        users::set_password_hash(&txn, user.id, &hash, now).await?;
-        sessions::revoke_all_for_user(&txn, user.id, actor.session_id(), now).await?;
-        let mut event =
-            self.audit_event(actor, AuditAction::PasswordChanged, ResourceType::Account);
-        event.resource_id = Some(user.id.to_string());
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            users::set_password_hash(txn, user.id, &hash, now).await?;
+            sessions::revoke_all_for_user(txn, user.id, actor.session_id(), now).await?;
+            let mut event =
+                self.audit_event(actor, AuditAction::PasswordChanged, ResourceType::Account);
+            event.resource_id = Some(user.id.to_string());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(user_id = %user.id, "password changed");
         Ok(())
     }
@@ -216,14 +224,16 @@ impl Services {
             });
         }
         let now = self.now();
-        let txn = self.begin().await?;
-        users::set_status(&txn, user.id, UserStatus::Disabled, now).await?;
-        sessions::revoke_all_for_user(&txn, user.id, None, now).await?;
-        let mut event =
-            self.audit_event(actor, AuditAction::AccountDisabled, ResourceType::Account);
-        event.resource_id = Some(user.id.to_string());
-        self.append_in(&txn, event).await?;
-        txn.commit().await.map_err(StoreError::from)?;
+        self.transaction(async |txn| {
+            users::set_status(txn, user.id, UserStatus::Disabled, now).await?;
+            sessions::revoke_all_for_user(txn, user.id, None, now).await?;
+            let mut event =
+                self.audit_event(actor, AuditAction::AccountDisabled, ResourceType::Account);
+            event.resource_id = Some(user.id.to_string());
+            self.append_in(txn, event).await?;
+            Ok(())
+        })
+        .await?;
         tracing::info!(user_id = %user.id, "account disabled");
         Ok(())
     }

@@ -27,8 +27,8 @@ use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::encounters::{self as store, EncounterRow};
 use carevault_store::patients::PatientRow;
+use carevault_store::prescriptions as prescription_store;
 use carevault_store::scheduling::AppointmentRow;
-use carevault_store::{StoreError, prescriptions as prescription_store};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -352,60 +352,58 @@ impl Services {
         }
         let counted_on = submission.sign.then(|| self.report_day(&row));
 
-        let txn = self.begin().await?;
-        match &existing {
-            Some(stored) => {
-                if !store::update_encounter(&txn, row.clone(), stored.updated_at).await? {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Err(changed_meanwhile());
+        let prescription_id = self
+            .transaction(async |txn| {
+                match &existing {
+                    Some(stored) => {
+                        if !store::update_encounter(txn, row.clone(), stored.updated_at).await? {
+                            return Err(changed_meanwhile());
+                        }
+                        store::delete_diagnoses_of(txn, &row.id).await?;
+                    }
+                    None => store::insert_encounter(txn, row.clone()).await?,
                 }
-                store::delete_diagnoses_of(&txn, &row.id).await?;
-            }
-            None => store::insert_encounter(&txn, row.clone()).await?,
-        }
-        self.insert_diagnoses(&txn, &row, &dek, &diagnoses, author, counted_on)
+                self.insert_diagnoses(txn, &row, &dek, &diagnoses, author, counted_on)
+                    .await?;
+                if let Some(v) = &vitals_row {
+                    store::insert_vitals(txn, v.clone()).await?;
+                }
+                if let Some(written) = &new_prescription {
+                    prescription_store::insert(txn, written.row.clone()).await?;
+                }
+                let prescribed = new_prescription.iter().map(|written| &written.event);
+                for event in events.iter().chain(prescribed) {
+                    self.append_in(txn, event.clone()).await?;
+                }
+                if let Some(change) = &completion {
+                    match self
+                        .write_status_change_in(txn, actor, &patient, change)
+                        .await?
+                    {
+                        crate::scheduling::StatusWrite::Written => {}
+                        crate::scheduling::StatusWrite::AppointmentChanged => {
+                            return Err(ServiceError::Conflict {
+                                field: Some("complete_appointment"),
+                                message: "the appointment was changed meanwhile: nothing was \
+                                          saved; reload the page and sign again"
+                                    .into(),
+                            });
+                        }
+                        crate::scheduling::StatusWrite::InvoiceBusy => {
+                            return Err(ServiceError::Conflict {
+                                field: Some("complete_appointment"),
+                                message: "the patient's invoice was being changed at the same \
+                                          time: nothing was saved; sign again"
+                                    .into(),
+                            });
+                        }
+                    }
+                }
+                Ok(new_prescription
+                    .as_ref()
+                    .map(|written| written.row.id.clone()))
+            })
             .await?;
-        if let Some(v) = vitals_row {
-            store::insert_vitals(&txn, v).await?;
-        }
-        let prescription_id = match new_prescription {
-            Some(written) => {
-                prescription_store::insert(&txn, written.row.clone()).await?;
-                events.push(written.event);
-                Some(written.row.id)
-            }
-            None => None,
-        };
-        for event in events {
-            self.append_in(&txn, event).await?;
-        }
-        if let Some(change) = &completion {
-            match self
-                .write_status_change_in(&txn, actor, &patient, change)
-                .await?
-            {
-                crate::scheduling::StatusWrite::Written => {}
-                crate::scheduling::StatusWrite::AppointmentChanged => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Err(ServiceError::Conflict {
-                        field: Some("complete_appointment"),
-                        message: "the appointment was changed meanwhile: nothing was saved; \
-                                  reload the page and sign again"
-                            .into(),
-                    });
-                }
-                crate::scheduling::StatusWrite::InvoiceBusy => {
-                    txn.rollback().await.map_err(StoreError::from)?;
-                    return Err(ServiceError::Conflict {
-                        field: Some("complete_appointment"),
-                        message: "the patient's invoice was being changed at the same time: \
-                                  nothing was saved; sign again"
-                            .into(),
-                    });
-                }
-            }
-        }
-        txn.commit().await.map_err(StoreError::from)?;
         if submission.sign {
             tracing::info!(encounter_id = %row.id, "encounter signed");
         }

@@ -15,7 +15,6 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::EncounterType;
 use carevault_core::time::to_micros;
 use carevault_core::{AppointmentId, PatientId, Role, UserId};
-use carevault_store::StoreError;
 use carevault_store::encounters::{self as store, EncounterRow};
 use carevault_store::patients::PatientRow;
 use carevault_store::scheduling::{self as appointments, AppointmentRow};
@@ -24,9 +23,7 @@ use super::integrity;
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
-
-/// How often a start is tried again when the appointment changed under it.
-const START_ATTEMPTS: usize = 6;
+use crate::tx;
 
 /// The encounter a start opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +45,6 @@ fn start_refusal(actor: &Actor, appointment: Option<&AppointmentRow>) -> Option<
         }
         _ => None,
     }
-}
-
-/// Whether `err` is the database asking for the transaction to be tried again.
-fn is_contention(err: &ServiceError) -> bool {
-    matches!(err, ServiceError::Internal(cause)
-        if matches!(cause.downcast_ref::<StoreError>(), Some(StoreError::Contention(_))))
 }
 
 impl Services {
@@ -100,32 +91,18 @@ impl Services {
                 "encounters are written by doctors in the care team",
             )
             .await?;
-        for attempt in 1..=START_ATTEMPTS {
-            match self.try_start(actor, id, &patient, author).await {
-                Ok(Some(started)) => return Ok(started),
-                // The appointment changed meanwhile (perhaps another start): read it again.
-                Ok(None) => {}
-                Err(err) if is_contention(&err) && attempt < START_ATTEMPTS => {}
-                Err(err) => return Err(err),
-            }
-            let pause = 5 + (u64::from(carevault_crypto::random_bytes::<1>()[0]) % 20);
-            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-        }
-        Err(ServiceError::Conflict {
-            field: Some("status"),
-            message: "the appointment kept changing meanwhile: try again".into(),
-        })
+        tx::retry(async || self.try_start(actor, id, &patient, author).await).await
     }
 
-    /// One attempt of [`Services::start_appointment_encounter`]; `None` when the appointment
-    /// changed since it was read (nothing was written).
+    /// One attempt of [`Services::start_appointment_encounter`]; [`tx::again`] when the
+    /// appointment changed since it was read (nothing was written).
     async fn try_start(
         &self,
         actor: &Actor,
         id: AppointmentId,
         patient: &PatientRow,
         author: UserId,
-    ) -> Result<Option<StartedEncounter>, ServiceError> {
+    ) -> Result<StartedEncounter, ServiceError> {
         let conn = self.store().conn();
         let row = appointments::find_appointment(conn, id)
             .await?
@@ -154,10 +131,10 @@ impl Services {
             }
             (AppointmentStatus::InProgress, None) => None,
             (_, Some(encounter)) => {
-                return Ok(Some(StartedEncounter {
+                return Ok(StartedEncounter {
                     encounter_id: encounter.id.clone(),
                     created: false,
-                }));
+                });
             }
             (_, None) => {
                 let message = match status {
@@ -179,53 +156,58 @@ impl Services {
                     .await?,
             ),
         };
-        let txn = self.begin().await?;
-        let claimed = match &change {
-            Some(change) => {
-                self.write_status_change_in(&txn, actor, patient, change)
-                    .await?
-                    == crate::scheduling::StatusWrite::Written
+        self.transaction_once(async |txn| {
+            let claimed = match &change {
+                Some(change) => {
+                    self.write_status_change_in(txn, actor, patient, change)
+                        .await?
+                        == crate::scheduling::StatusWrite::Written
+                }
+                // In progress already: a new version of the row, so that a concurrent start of
+                // the same appointment finds it changed and looks again.
+                None => {
+                    let mut claimed = row.clone();
+                    claimed.updated_at = to_micros(self.now()).max(row.updated_at + 1);
+                    appointments::update_appointment(txn, claimed, row.updated_at).await?
+                }
+            };
+            if !claimed {
+                // The appointment changed meanwhile (perhaps another start): read it again.
+                return Err(tx::again(ServiceError::Conflict {
+                    field: Some("status"),
+                    message: "the appointment kept changing meanwhile: try again".into(),
+                }));
             }
-            // In progress already: a new version of the row, so that a concurrent start of
-            // the same appointment finds it changed and looks again.
-            None => {
-                let mut claimed = row.clone();
-                claimed.updated_at = to_micros(self.now()).max(row.updated_at + 1);
-                appointments::update_appointment(&txn, claimed, row.updated_at).await?
+            if let Some(encounter) = &created {
+                store::insert_encounter(txn, encounter.clone()).await?;
+                let mut event = self.encounter_event(
+                    actor,
+                    AuditAction::Create,
+                    ResourceType::Encounter,
+                    &encounter.id,
+                    patient,
+                );
+                event.reason = Some("started from its appointment".into());
+                self.append_in(txn, event).await?;
             }
-        };
-        if !claimed {
-            txn.rollback().await.map_err(StoreError::from)?;
-            return Ok(None);
-        }
-        if let Some(encounter) = &created {
-            store::insert_encounter(&txn, encounter.clone()).await?;
-            let mut event = self.encounter_event(
-                actor,
-                AuditAction::Create,
-                ResourceType::Encounter,
-                &encounter.id,
-                patient,
-            );
-            event.reason = Some("started from its appointment".into());
-            self.append_in(&txn, event).await?;
-        }
-        txn.commit().await.map_err(StoreError::from)?;
+            Ok(())
+        })
+        .await?;
         let encounter_id = match (created, existing) {
             (Some(encounter), _) => {
                 tracing::info!(encounter_id = %encounter.id, appointment_id = %row.id, "encounter started from its appointment");
-                return Ok(Some(StartedEncounter {
+                return Ok(StartedEncounter {
                     encounter_id: encounter.id,
                     created: true,
-                }));
+                });
             }
             (None, Some(existing)) => existing.id,
             (None, None) => return Err(ServiceError::Integrity),
         };
-        Ok(Some(StartedEncounter {
+        Ok(StartedEncounter {
             encounter_id,
             created: false,
-        }))
+        })
     }
 
     /// The draft of an appointment's encounter: its type follows the appointment's, in the
