@@ -256,55 +256,6 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_names_from_serde_messages() {
-        assert_eq!(
-            unknown_field_name("unknown field `role`, expected `username` or `password`")
-                .as_deref(),
-            Some("role")
-        );
-        assert_eq!(
-            missing_field_name("missing field `password`").as_deref(),
-            Some("password")
-        );
-        assert_eq!(
-            strip_position("invalid type: integer `1` at line 1 column 14"),
-            "invalid type: integer `1`"
-        );
-    }
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Proof {
-        index: u64,
-        size: Option<u64>,
-    }
-
-    fn query_error(query: &str) -> (String, String) {
-        let errors = query_params::<Proof>(query).expect_err("a bad query");
-        let first = errors.0.first().expect("one error");
-        (first.field.clone(), first.message.clone())
-    }
-
-    #[test]
-    fn query_rejections_name_the_parameter() {
-        let parsed: Proof = query_params("index=3&size=9").expect("a good query");
-        assert_eq!((parsed.index, parsed.size), (3, Some(9)));
-        assert_eq!(query_error("size=9").0, "index");
-        assert_eq!(query_error("index=x").0, "index");
-        assert_eq!(query_error("index=-1").0, "index");
-        assert_eq!(query_error("index=1&size=").0, "size");
-        assert_eq!(query_error("index=1&bogus=2").0, "bogus");
-        let (field, message) = query_error("index=1&index=2");
-        assert_eq!(field, "index");
-        assert!(message.contains("more than once"), "{message}");
-    }
-}
-
 /// A JSON value sent as a number or as text (`30`, `37.5` or `"37.5"`), kept as the text the
 /// service then judges (so that a bad value gets the field's own message); `null` is "not
 /// given". `fractions`: whether a number with a fraction is accepted (else it is a type
@@ -355,4 +306,53 @@ pub(crate) fn number_or_text<'de, D: serde::Deserializer<'de>>(
         expecting,
         fractions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_from_serde_messages() {
+        assert_eq!(
+            unknown_field_name("unknown field `role`, expected `username` or `password`")
+                .as_deref(),
+            Some("role")
+        );
+        assert_eq!(
+            missing_field_name("missing field `password`").as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            strip_position("invalid type: integer `1` at line 1 column 14"),
+            "invalid type: integer `1`"
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Proof {
+        index: u64,
+        size: Option<u64>,
+    }
+
+    fn query_error(query: &str) -> (String, String) {
+        let errors = query_params::<Proof>(query).expect_err("a bad query");
+        let first = errors.0.first().expect("one error");
+        (first.field.clone(), first.message.clone())
+    }
+
+    #[test]
+    fn query_rejections_name_the_parameter() {
+        let parsed: Proof = query_params("index=3&size=9").expect("a good query");
+        assert_eq!((parsed.index, parsed.size), (3, Some(9)));
+        assert_eq!(query_error("size=9").0, "index");
+        assert_eq!(query_error("index=x").0, "index");
+        assert_eq!(query_error("index=-1").0, "index");
+        assert_eq!(query_error("index=1&size=").0, "size");
+        assert_eq!(query_error("index=1&bogus=2").0, "bogus");
+        let (field, message) = query_error("index=1&index=2");
+        assert_eq!(field, "index");
+        assert!(message.contains("more than once"), "{message}");
+    }
 }

@@ -35,11 +35,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 impl IfMatch {
     /// The version the client's copy has: `None` without the header; 412 with `detail`
     /// when the header is not one of our entity tags.
-    pub fn version(self, detail: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    pub fn version(self, detail: &str) -> Result<Option<DateTime<Utc>>, PreconditionFailed> {
         match self.0 {
             None => Ok(None),
             Some(Some(version)) => Ok(Some(version)),
-            Some(None) => Err(precondition_failed(detail)),
+            Some(None) => Err(PreconditionFailed(detail.to_owned())),
         }
     }
 
@@ -48,11 +48,24 @@ impl IfMatch {
         self,
         current: DateTime<Utc>,
         detail: &str,
-    ) -> Result<Option<DateTime<Utc>>, ApiError> {
+    ) -> Result<Option<DateTime<Utc>>, PreconditionFailed> {
         match self.version(detail)? {
-            Some(seen) if to_micros(seen) != to_micros(current) => Err(precondition_failed(detail)),
+            Some(seen) if to_micros(seen) != to_micros(current) => {
+                Err(PreconditionFailed(detail.to_owned()))
+            }
             seen => Ok(seen),
         }
+    }
+}
+
+/// A refused `If-Match`, with the sentence the 412 problem carries (`?` turns it into
+/// the [`ApiError`]).
+#[derive(Debug)]
+pub struct PreconditionFailed(String);
+
+impl From<PreconditionFailed> for ApiError {
+    fn from(refused: PreconditionFailed) -> Self {
+        precondition_failed(refused.0)
     }
 }
 
