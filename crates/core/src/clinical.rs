@@ -907,10 +907,13 @@ impl DiagnosisCode {
         }
         let invalid = || "must be an ICD-10 code like J45.9".to_owned();
         let bytes = compact.as_bytes();
+        // An ICD-10-CM category is a letter, a digit and a digit or letter (`J45`, `C4A`), or
+        // since FY2026 a letter, a letter and a digit (`QA0`, in the bundled list).
         let head_ok = bytes.len() >= 3
             && bytes[0].is_ascii_uppercase()
-            && bytes[1].is_ascii_digit()
-            && (bytes[2].is_ascii_digit() || bytes[2].is_ascii_uppercase());
+            && ((bytes[1].is_ascii_digit()
+                && (bytes[2].is_ascii_digit() || bytes[2].is_ascii_uppercase()))
+                || (bytes[1].is_ascii_uppercase() && bytes[2].is_ascii_digit()));
         if !head_ok || !compact.is_ascii() {
             return Err(invalid());
         }
@@ -2409,6 +2412,9 @@ mod tests {
             "must be an ICD-10 code like J45.9"
         );
         assert_eq!(DiagnosisCode::parse("S72.001A").unwrap().category(), "S72");
+        assert_eq!(DiagnosisCode::parse("qa00").unwrap().as_str(), "QA0.0");
+        assert_eq!(DiagnosisCode::parse("C4A.9").unwrap().category(), "C4A");
+        assert!(DiagnosisCode::parse("QAB.0").is_err());
         assert!(!format!("{:?}", DiagnosisCode::parse("J45.9").unwrap()).contains("J45"));
     }
 
