@@ -91,19 +91,27 @@ impl AllergySeverity {
     }
 }
 
-impl AllergyStatus {
-    /// The statuses an entry in this status may move to. `entered_in_error` is final.
-    pub fn allowed_next(self) -> &'static [AllergyStatus] {
-        match self {
-            AllergyStatus::Active => &[AllergyStatus::Inactive, AllergyStatus::EnteredInError],
-            AllergyStatus::Inactive => &[AllergyStatus::Active, AllergyStatus::EnteredInError],
-            AllergyStatus::EnteredInError => &[],
-        }
-    }
+/// The allowed changes of an allergy entry, one row per status in [`AllergyStatus::ALL`]
+/// order. `entered_in_error` is final.
+pub const ALLERGY_TRANSITIONS: [(AllergyStatus, &[AllergyStatus]); 3] = [
+    (
+        AllergyStatus::Active,
+        &[AllergyStatus::Inactive, AllergyStatus::EnteredInError],
+    ),
+    (
+        AllergyStatus::Inactive,
+        &[AllergyStatus::Active, AllergyStatus::EnteredInError],
+    ),
+    (AllergyStatus::EnteredInError, &[]),
+];
 
-    /// `Ok` when the change is allowed; otherwise a sentence naming the current status.
+status_graph!(AllergyStatus, "allergy entry", ALLERGY_TRANSITIONS);
+
+impl AllergyStatus {
+    /// `Ok` when the change is allowed; otherwise a sentence naming the current status (the
+    /// allergy list's own wording, kept rather than [`AllergyStatus::transition_to`]'s).
     pub fn check_change(self, to: AllergyStatus) -> Result<(), String> {
-        if self.allowed_next().contains(&to) {
+        if self.can_transition_to(to) {
             return Ok(());
         }
         Err(match self {
@@ -943,6 +951,44 @@ mod tests {
         assert!(!printed.contains("Qz"), "{printed}");
         let subs = transcribed_substances("Qzlegacy; Qzother").unwrap();
         assert!(!format!("{subs:?}").contains("Qz"));
+    }
+
+    #[test]
+    fn the_full_transition_matrix() {
+        // Columns in the same order as the rows (AllergyStatus::ALL); x = allowed.
+        assert_status_matrix!(
+            AllergyStatus,
+            [
+                // act ina eie
+                ".   x   x", // active
+                "x   .   x", // inactive
+                ".   .   .", // entered_in_error
+            ]
+        );
+        // check_change allows exactly what the graph allows, and words its refusals as before.
+        use AllergyStatus::*;
+        for &from in AllergyStatus::ALL {
+            for &to in AllergyStatus::ALL {
+                let expected = if from.can_transition_to(to) {
+                    Ok(())
+                } else if from == EnteredInError {
+                    Err(
+                        "the entry was marked entered in error; that is final: record a new \
+                         entry instead"
+                            .to_owned(),
+                    )
+                } else if from == to {
+                    Err(format!("the entry is already {}", from.label()))
+                } else {
+                    unreachable!("{from} -> {to}: only final and same-status moves are refused")
+                };
+                assert_eq!(from.check_change(to), expected, "{from} -> {to}");
+            }
+        }
+        assert_eq!(
+            Inactive.check_change(Inactive).unwrap_err(),
+            "the entry is already inactive"
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub const MAX_SLOT_MINUTES: i64 = 12 * 60;
 const DATE_TIME_EXAMPLE: &str = "2026-11-23T10:00:00+01:00";
 
 text_choice!(
-    /// Where an appointment stands. See [`transition`] for the allowed moves.
+    /// Where an appointment stands. See [`TRANSITIONS`] for the allowed moves.
     AppointmentStatus, "the appointment statuses" {
         /// A patient asked for it; nobody has accepted it yet.
         Requested => "requested",
@@ -88,77 +88,12 @@ pub const TRANSITIONS: [(AppointmentStatus, &[AppointmentStatus]); 7] = [
     (NoShow, &[]),
 ];
 
-/// The statuses `from` may move to, in the order of [`TRANSITIONS`].
-pub fn allowed_next(from: AppointmentStatus) -> &'static [AppointmentStatus] {
-    TRANSITIONS
-        .iter()
-        .find(|(status, _)| *status == from)
-        .map_or(&[], |(_, next)| *next)
-}
+status_graph!(AppointmentStatus, "appointment", TRANSITIONS);
 
-/// Whether `status` can never change again.
-pub fn is_final(status: AppointmentStatus) -> bool {
-    allowed_next(status).is_empty()
-}
-
-/// Whether an appointment may move from `from` to `to`. Staying in the same status is not a
-/// transition.
-pub fn can_transition(from: AppointmentStatus, to: AppointmentStatus) -> bool {
-    allowed_next(from).contains(&to)
-}
-
-/// Checks the move from `from` to `to`, returning the new status.
-pub fn transition(
-    from: AppointmentStatus,
-    to: AppointmentStatus,
-) -> Result<AppointmentStatus, TransitionError> {
-    if can_transition(from, to) {
-        Ok(to)
-    } else {
-        Err(TransitionError { from, to })
-    }
-}
-
-/// A refused status change. Its message names the current status and what it may become:
-/// "cannot go from scheduled to completed: from scheduled it can go to: checked_in,
+/// A refused appointment status change. Its message names the current status and what it may
+/// become: "cannot go from scheduled to completed: from scheduled it can go to: checked_in,
 /// cancelled, no_show".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TransitionError {
-    from: AppointmentStatus,
-    to: AppointmentStatus,
-}
-
-impl TransitionError {
-    /// The current status.
-    pub fn from(&self) -> AppointmentStatus {
-        self.from
-    }
-
-    /// The status asked for.
-    pub fn to(&self) -> AppointmentStatus {
-        self.to
-    }
-
-    /// What the current status may become instead (empty when it is final).
-    pub fn allowed(&self) -> &'static [AppointmentStatus] {
-        allowed_next(self.from)
-    }
-}
-
-impl fmt::Display for TransitionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot go from {} to {}: ", self.from, self.to)?;
-        let allowed = self.allowed();
-        if allowed.is_empty() {
-            write!(f, "a {} appointment is final", self.from)
-        } else {
-            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-            write!(f, "from {} it can go to: {}", self.from, names.join(", "))
-        }
-    }
-}
-
-impl std::error::Error for TransitionError {}
+pub type TransitionError = crate::status::TransitionError<AppointmentStatus>;
 
 /// Whether an appointment in `status` holds its slot: no other appointment of the same
 /// clinician or the same patient may overlap it. `requested` does not (not yet accepted);
@@ -790,6 +725,24 @@ mod tests {
     }
 
     #[test]
+    fn the_full_transition_matrix() {
+        // Columns in the same order as the rows (AppointmentStatus::ALL); x = allowed.
+        assert_status_matrix!(
+            AppointmentStatus,
+            [
+                // req sch chk inp com can nos
+                ".   x   .   .   .   x   .", // requested
+                ".   .   x   .   .   x   x", // scheduled
+                ".   .   .   x   .   x   .", // checked_in
+                ".   .   .   .   x   .   .", // in_progress
+                ".   .   .   .   .   .   .", // completed
+                ".   .   .   .   .   .   .", // cancelled
+                ".   .   .   .   .   .   .", // no_show
+            ]
+        );
+    }
+
+    #[test]
     fn the_allowed_graph() {
         use AppointmentStatus as S;
         let allowed = [
@@ -805,46 +758,49 @@ mod tests {
         for &from in S::ALL {
             for &to in S::ALL {
                 let expected = allowed.contains(&(from, to));
-                assert_eq!(can_transition(from, to), expected, "{from} -> {to}");
-                assert_eq!(transition(from, to).is_ok(), expected, "{from} -> {to}");
+                assert_eq!(from.can_transition_to(to), expected, "{from} -> {to}");
+                assert_eq!(from.transition_to(to).is_ok(), expected, "{from} -> {to}");
             }
         }
-        assert_eq!(transition(S::Scheduled, S::CheckedIn), Ok(S::CheckedIn));
-        assert!(is_final(S::Completed) && is_final(S::Cancelled) && is_final(S::NoShow));
-        assert!(!is_final(S::Requested) && !is_final(S::InProgress));
+        assert_eq!(S::Scheduled.transition_to(S::CheckedIn), Ok(S::CheckedIn));
+        assert!(S::Completed.is_final() && S::Cancelled.is_final() && S::NoShow.is_final());
+        assert!(!S::Requested.is_final() && !S::InProgress.is_final());
     }
 
     #[test]
     fn a_checked_in_patient_who_leaves_is_cancelled_not_a_no_show() {
         use AppointmentStatus as S;
-        assert!(can_transition(S::CheckedIn, S::Cancelled));
-        assert!(!can_transition(S::CheckedIn, S::NoShow));
+        assert!(S::CheckedIn.can_transition_to(S::Cancelled));
+        assert!(!S::CheckedIn.can_transition_to(S::NoShow));
     }
 
     #[test]
     fn refusals_name_the_current_status_and_the_way_on() {
         use AppointmentStatus as S;
         assert_eq!(
-            transition(S::Completed, S::Scheduled)
+            S::Completed
+                .transition_to(S::Scheduled)
                 .unwrap_err()
                 .to_string(),
             "cannot go from completed to scheduled: a completed appointment is final"
         );
         assert_eq!(
-            transition(S::Scheduled, S::Completed)
+            S::Scheduled
+                .transition_to(S::Completed)
                 .unwrap_err()
                 .to_string(),
             "cannot go from scheduled to completed: from scheduled it can go to: checked_in, \
              cancelled, no_show"
         );
         assert_eq!(
-            transition(S::Scheduled, S::Scheduled)
+            S::Scheduled
+                .transition_to(S::Scheduled)
                 .unwrap_err()
                 .to_string(),
             "cannot go from scheduled to scheduled: from scheduled it can go to: checked_in, \
              cancelled, no_show"
         );
-        let error = transition(S::NoShow, S::CheckedIn).unwrap_err();
+        let error = S::NoShow.transition_to(S::CheckedIn).unwrap_err();
         assert_eq!(
             error.to_string(),
             "cannot go from no_show to checked_in: a no_show appointment is final"

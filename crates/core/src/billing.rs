@@ -97,83 +97,17 @@ pub const TRANSITIONS: [(InvoiceStatus, &[InvoiceStatus]); 5] = [
     (Void, &[]),
 ];
 
-/// The statuses `from` may move to, in the order of [`TRANSITIONS`].
-pub fn allowed_next(from: InvoiceStatus) -> &'static [InvoiceStatus] {
-    TRANSITIONS
-        .iter()
-        .find(|(status, _)| *status == from)
-        .map_or(&[], |(_, next)| *next)
-}
-
-/// Whether `status` can never change again.
-pub fn is_final(status: InvoiceStatus) -> bool {
-    allowed_next(status).is_empty()
-}
-
-/// Whether an invoice may move from `from` to `to`. Staying in the same status is not a
-/// transition.
-pub fn can_transition(from: InvoiceStatus, to: InvoiceStatus) -> bool {
-    allowed_next(from).contains(&to)
-}
-
-/// Checks the move from `from` to `to` against the graph, returning the new status. Voiding
-/// goes through [`void`], which also asks for the reason.
-pub fn transition(
-    from: InvoiceStatus,
-    to: InvoiceStatus,
-) -> Result<InvoiceStatus, TransitionError> {
-    if can_transition(from, to) {
-        Ok(to)
-    } else {
-        Err(TransitionError { from, to })
-    }
-}
+status_graph!(InvoiceStatus, "invoice", TRANSITIONS);
 
 /// Voids an invoice in `from`: allowed from any status that is not final, and only with a
 /// reason (so the signature asks for one). Admin-only is the service's rule.
 pub fn void(from: InvoiceStatus, _reason: &VoidReason) -> Result<InvoiceStatus, TransitionError> {
-    transition(from, Void)
+    from.transition_to(Void)
 }
 
-/// A refused status change. Its message names the current status and what it may become:
-/// "cannot go from draft to paid: from draft it can go to: issued, void".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TransitionError {
-    from: InvoiceStatus,
-    to: InvoiceStatus,
-}
-
-impl TransitionError {
-    /// The current status.
-    pub fn from(&self) -> InvoiceStatus {
-        self.from
-    }
-
-    /// The status asked for.
-    pub fn to(&self) -> InvoiceStatus {
-        self.to
-    }
-
-    /// What the current status may become instead (empty when it is final).
-    pub fn allowed(&self) -> &'static [InvoiceStatus] {
-        allowed_next(self.from)
-    }
-}
-
-impl fmt::Display for TransitionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot go from {} to {}: ", self.from, self.to)?;
-        let allowed = self.allowed();
-        if allowed.is_empty() {
-            write!(f, "a {} invoice is final", self.from)
-        } else {
-            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-            write!(f, "from {} it can go to: {}", self.from, names.join(", "))
-        }
-    }
-}
-
-impl std::error::Error for TransitionError {}
+/// A refused invoice status change. Its message names the current status and what it may
+/// become: "cannot go from draft to paid: from draft it can go to: issued, void".
+pub type TransitionError = crate::status::TransitionError<InvoiceStatus>;
 
 /// Shortest accepted void reason, in characters.
 pub const VOID_REASON_MIN: usize = 5;
@@ -588,7 +522,7 @@ pub fn check_issue(
     line_count: usize,
     totals: &InvoiceTotals,
 ) -> Result<InvoiceStatus, IssueRefusal> {
-    transition(status, Issued).map_err(IssueRefusal::Status)?;
+    status.transition_to(Issued).map_err(IssueRefusal::Status)?;
     if line_count == 0 {
         return Err(IssueRefusal::NoLines);
     }
@@ -907,21 +841,37 @@ mod tests {
     }
 
     #[test]
+    fn the_full_transition_matrix() {
+        // Columns in the same order as the rows (InvoiceStatus::ALL); x = allowed.
+        assert_status_matrix!(
+            InvoiceStatus,
+            [
+                // dra iss par pai voi
+                ".   x   .   .   x", // draft
+                ".   .   x   x   x", // issued
+                ".   .   .   x   x", // partially_paid
+                ".   .   .   .   .", // paid
+                ".   .   .   .   .", // void
+            ]
+        );
+    }
+
+    #[test]
     fn the_happy_path_and_the_shortcut_to_paid() {
-        assert_eq!(transition(Draft, Issued), Ok(Issued));
-        assert_eq!(transition(Issued, PartiallyPaid), Ok(PartiallyPaid));
-        assert_eq!(transition(PartiallyPaid, Paid), Ok(Paid));
-        assert_eq!(transition(Issued, Paid), Ok(Paid));
+        assert_eq!(Draft.transition_to(Issued), Ok(Issued));
+        assert_eq!(Issued.transition_to(PartiallyPaid), Ok(PartiallyPaid));
+        assert_eq!(PartiallyPaid.transition_to(Paid), Ok(Paid));
+        assert_eq!(Issued.transition_to(Paid), Ok(Paid));
     }
 
     #[test]
     fn paid_and_void_are_final_and_everything_else_can_be_voided() {
-        assert!(is_final(Paid));
-        assert!(is_final(Void));
+        assert!(Paid.is_final());
+        assert!(Void.is_final());
         for status in InvoiceStatus::ALL {
             assert_eq!(
-                can_transition(*status, Void),
-                !is_final(*status),
+                status.can_transition_to(Void),
+                !status.is_final(),
                 "{status}"
             );
         }
@@ -929,7 +879,7 @@ mod tests {
 
     #[test]
     fn refusals_name_the_current_status() {
-        let err = transition(Draft, Paid).unwrap_err();
+        let err = Draft.transition_to(Paid).unwrap_err();
         assert_eq!(
             err.to_string(),
             "cannot go from draft to paid: from draft it can go to: issued, void"
@@ -938,14 +888,14 @@ mod tests {
         assert_eq!(err.to(), Paid);
         assert_eq!(err.allowed(), &[Issued, Void]);
         assert_eq!(
-            transition(Paid, Void).unwrap_err().to_string(),
+            Paid.transition_to(Void).unwrap_err().to_string(),
             "cannot go from paid to void: a paid invoice is final"
         );
         assert_eq!(
-            transition(PartiallyPaid, Issued).unwrap_err().to_string(),
+            PartiallyPaid.transition_to(Issued).unwrap_err().to_string(),
             "cannot go from partially_paid to issued: from partially_paid it can go to: paid, void"
         );
-        assert!(!can_transition(Draft, Draft));
+        assert!(!Draft.can_transition_to(Draft));
     }
 
     #[test]

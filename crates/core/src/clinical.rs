@@ -64,86 +64,10 @@ macro_rules! clinical_text {
     };
 }
 
-/// Generates the status-graph methods of a status type from its transition table.
-macro_rules! status_graph {
-    ($name:ident, $noun:literal, $table:ident) => {
-        impl $name {
-            /// The statuses this one may move to, in the order of the transition table.
-            pub fn allowed_next(self) -> &'static [$name] {
-                $table
-                    .iter()
-                    .find(|(status, _)| *status == self)
-                    .map_or(&[], |(_, next)| *next)
-            }
-
-            /// Whether this status can never change again.
-            pub fn is_final(self) -> bool {
-                self.allowed_next().is_empty()
-            }
-
-            /// Whether a move to `to` is allowed. Staying put is not a transition.
-            pub fn can_transition_to(self, to: $name) -> bool {
-                self.allowed_next().contains(&to)
-            }
-
-            /// Checks the move to `to`, returning the new status.
-            pub fn transition_to(self, to: $name) -> Result<$name, StatusTransitionError<$name>> {
-                if self.can_transition_to(to) {
-                    Ok(to)
-                } else {
-                    Err(StatusTransitionError {
-                        noun: $noun,
-                        from: self,
-                        to,
-                        allowed: self.allowed_next(),
-                    })
-                }
-            }
-        }
-    };
-}
-
-/// A refused status change of an encounter or a prescription. Its message names the current
-/// status and what it may become: "cannot go from completed to active: a completed
-/// prescription is final".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatusTransitionError<S: 'static> {
-    noun: &'static str,
-    from: S,
-    to: S,
-    allowed: &'static [S],
-}
-
-impl<S: Copy> StatusTransitionError<S> {
-    /// The current status.
-    pub fn from(&self) -> S {
-        self.from
-    }
-
-    /// The status asked for.
-    pub fn to(&self) -> S {
-        self.to
-    }
-
-    /// What the current status may become instead (empty when it is final).
-    pub fn allowed(&self) -> &'static [S] {
-        self.allowed
-    }
-}
-
-impl<S: fmt::Display> fmt::Display for StatusTransitionError<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot go from {} to {}: ", self.from, self.to)?;
-        if self.allowed.is_empty() {
-            write!(f, "a {} {} is final", self.from, self.noun)
-        } else {
-            let names: Vec<String> = self.allowed.iter().map(ToString::to_string).collect();
-            write!(f, "from {} it can go to: {}", self.from, names.join(", "))
-        }
-    }
-}
-
-impl<S: fmt::Debug + fmt::Display> std::error::Error for StatusTransitionError<S> {}
+/// A refused status change of an encounter or a prescription (the one error of
+/// [`crate::status`]). Its message names the current status and what it may become: "cannot
+/// go from completed to active: a completed prescription is final".
+pub use crate::status::TransitionError as StatusTransitionError;
 
 /// `raw` trimmed, or `None` when it is absent or blank (an empty form field).
 fn given(raw: Option<&str>) -> Option<&str> {
@@ -2278,6 +2202,19 @@ mod tests {
     }
 
     #[test]
+    fn the_full_encounter_transition_matrix() {
+        // Columns in the same order as the rows (EncounterStatus::ALL); x = allowed.
+        assert_status_matrix!(
+            EncounterStatus,
+            [
+                // dra sig
+                ".   x", // draft
+                ".   .", // signed
+            ]
+        );
+    }
+
+    #[test]
     fn the_encounter_graph() {
         use EncounterStatus as S;
         for (i, status) in S::ALL.iter().enumerate() {
@@ -2640,6 +2577,20 @@ mod tests {
         assert!(DrugName::parse("12345").is_err());
         assert!(DrugName::parse("Amoxicillin\n500").is_err());
         assert!(Dose::parse("a thin layer").is_ok());
+    }
+
+    #[test]
+    fn the_full_prescription_transition_matrix() {
+        // Columns in the same order as the rows (PrescriptionStatus::ALL); x = allowed.
+        assert_status_matrix!(
+            PrescriptionStatus,
+            [
+                // act com can
+                ".   x   x", // active
+                ".   .   .", // completed
+                ".   .   .", // cancelled
+            ]
+        );
     }
 
     #[test]

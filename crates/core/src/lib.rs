@@ -6,6 +6,8 @@
 
 #[macro_use]
 mod choice;
+#[macro_use]
+pub mod status;
 
 pub mod allergy;
 pub mod appointment;

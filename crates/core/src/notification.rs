@@ -30,8 +30,6 @@
 //!   e-mail. Names are cleaned of control characters so that nothing typed into them can
 //!   forge an e-mail header.
 
-use std::fmt;
-
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 
 text_choice!(
@@ -86,65 +84,11 @@ pub const DELIVERY_TRANSITIONS: [(DeliveryStatus, &[DeliveryStatus]); 4] = [
     (Cancelled, &[]),
 ];
 
-/// The statuses `from` may move to.
-pub fn allowed_next(from: DeliveryStatus) -> &'static [DeliveryStatus] {
-    DELIVERY_TRANSITIONS
-        .iter()
-        .find(|(status, _)| *status == from)
-        .map_or(&[], |(_, next)| *next)
-}
-
-/// Whether `status` can never change again.
-pub fn is_final(status: DeliveryStatus) -> bool {
-    allowed_next(status).is_empty()
-}
-
-/// Checks the move from `from` to `to`, returning the new status.
-pub fn transition(
-    from: DeliveryStatus,
-    to: DeliveryStatus,
-) -> Result<DeliveryStatus, TransitionError> {
-    if allowed_next(from).contains(&to) {
-        Ok(to)
-    } else {
-        Err(TransitionError { from, to })
-    }
-}
+status_graph!(DeliveryStatus, "notification", DELIVERY_TRANSITIONS);
 
 /// A refused status change of a delivery. Its message names the current status: "cannot go
 /// from sent to cancelled: a sent notification is final".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TransitionError {
-    from: DeliveryStatus,
-    to: DeliveryStatus,
-}
-
-impl TransitionError {
-    /// The current status.
-    pub fn from(&self) -> DeliveryStatus {
-        self.from
-    }
-
-    /// The status asked for.
-    pub fn to(&self) -> DeliveryStatus {
-        self.to
-    }
-}
-
-impl fmt::Display for TransitionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot go from {} to {}: ", self.from, self.to)?;
-        let allowed = allowed_next(self.from);
-        if allowed.is_empty() {
-            write!(f, "a {} notification is final", self.from)
-        } else {
-            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-            write!(f, "from {} it can go to: {}", self.from, names.join(", "))
-        }
-    }
-}
-
-impl std::error::Error for TransitionError {}
+pub type TransitionError = crate::status::TransitionError<DeliveryStatus>;
 
 // ---------------------------------------------------------------------------------------
 // Retries
@@ -325,22 +269,37 @@ mod tests {
     }
 
     #[test]
+    fn the_full_transition_matrix() {
+        // Columns in the same order as the rows (DeliveryStatus::ALL); x = allowed.
+        assert_status_matrix!(
+            DeliveryStatus,
+            [
+                // pen sen fai can
+                ".   x   x   x", // pending
+                ".   .   .   .", // sent
+                ".   .   .   .", // failed
+                ".   .   .   .", // cancelled
+            ]
+        );
+    }
+
+    #[test]
     fn only_pending_deliveries_change() {
-        assert_eq!(transition(Pending, Sent), Ok(Sent));
-        assert_eq!(transition(Pending, Failed), Ok(Failed));
-        assert_eq!(transition(Pending, Cancelled), Ok(Cancelled));
-        assert!(!is_final(Pending));
+        assert_eq!(Pending.transition_to(Sent), Ok(Sent));
+        assert_eq!(Pending.transition_to(Failed), Ok(Failed));
+        assert_eq!(Pending.transition_to(Cancelled), Ok(Cancelled));
+        assert!(!Pending.is_final());
         for status in [Sent, Failed, Cancelled] {
-            assert!(is_final(status));
+            assert!(status.is_final());
         }
-        let err = transition(Sent, Cancelled).unwrap_err();
+        let err = Sent.transition_to(Cancelled).unwrap_err();
         assert_eq!(
             err.to_string(),
             "cannot go from sent to cancelled: a sent notification is final"
         );
         assert_eq!((err.from(), err.to()), (Sent, Cancelled));
         assert_eq!(
-            transition(Pending, Pending).unwrap_err().to_string(),
+            Pending.transition_to(Pending).unwrap_err().to_string(),
             "cannot go from pending to pending: from pending it can go to: sent, failed, cancelled"
         );
     }

@@ -21,13 +21,23 @@ text_choice!(
     }
 );
 
+/// The allowed changes of a problem, one row per status in [`ProblemStatus::ALL`] order: it
+/// is resolved and reactivated, nothing else.
+pub const PROBLEM_TRANSITIONS: [(ProblemStatus, &[ProblemStatus]); 2] = [
+    (ProblemStatus::Active, &[ProblemStatus::Resolved]),
+    (ProblemStatus::Resolved, &[ProblemStatus::Active]),
+];
+
+status_graph!(ProblemStatus, "problem", PROBLEM_TRANSITIONS);
+
 impl ProblemStatus {
-    /// `Ok` when a problem in this status may move to `to`; otherwise why not.
+    /// `Ok` when a problem in this status may move to `to`; otherwise why not (the only
+    /// refused change is to the status it already has).
     pub fn check_change(self, to: ProblemStatus) -> Result<(), String> {
-        if self == to {
-            Err(format!("the problem is already {self}"))
-        } else {
+        if self.can_transition_to(to) {
             Ok(())
+        } else {
+            Err(format!("the problem is already {self}"))
         }
     }
 }
@@ -208,6 +218,29 @@ impl fmt::Debug for ProblemInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_full_transition_matrix() {
+        // Columns in the same order as the rows (ProblemStatus::ALL); x = allowed.
+        assert_status_matrix!(
+            ProblemStatus,
+            [
+                // act res
+                ".   x", // active
+                "x   .", // resolved
+            ]
+        );
+        assert_eq!(
+            ProblemStatus::Resolved.check_change(ProblemStatus::Active),
+            Ok(())
+        );
+        assert_eq!(
+            ProblemStatus::Active
+                .check_change(ProblemStatus::Active)
+                .unwrap_err(),
+            "the problem is already active"
+        );
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()

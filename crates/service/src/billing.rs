@@ -877,10 +877,8 @@ impl Services {
                 "void_reason",
                 row.void_reason.as_deref(),
             )?,
-            may_edit: matches!(role, BillingRole::Staff { .. })
-                && !carevault_core::billing::is_final(status),
-            may_void: role == BillingRole::Staff { admin: true }
-                && !carevault_core::billing::is_final(status),
+            may_edit: matches!(role, BillingRole::Staff { .. }) && !status.is_final(),
+            may_void: role == BillingRole::Staff { admin: true } && !status.is_final(),
             visits_to_charge: Vec::new(),
         })
     }

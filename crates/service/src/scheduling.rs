@@ -38,8 +38,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use carevault_core::appointment::{
-    AppointmentStatus, AppointmentType, TimeSlot, WeeklyHours, allowed_next, is_active,
-    next_free_slots, puts_on_care_team, slot_keys, transition,
+    AppointmentStatus, AppointmentType, TimeSlot, WeeklyHours, is_active, next_free_slots,
+    puts_on_care_team, slot_keys,
 };
 use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
 use carevault_core::masking::{PatientView, view_for};
@@ -1120,7 +1120,8 @@ impl Services {
         status: AppointmentStatus,
         view: PatientView,
     ) -> Vec<AppointmentStatus> {
-        allowed_next(status)
+        status
+            .allowed_next()
             .iter()
             .copied()
             .filter(|to| {
@@ -2001,7 +2002,8 @@ impl Services {
         let row = self.load_appointment(actor, id).await?;
         let status = status_of(&row)?;
         if status != AppointmentStatus::Requested {
-            return Err(transition(status, AppointmentStatus::Scheduled)
+            return Err(status
+                .transition_to(AppointmentStatus::Scheduled)
                 .err()
                 .map_or_else(
                     || ServiceError::Conflict {
@@ -2149,7 +2151,7 @@ impl Services {
             .map_err(|message| ValidationErrors::single("status", message))?;
         let row = self.load_appointment(actor, id).await?;
         let from = status_of(&row)?;
-        if let Err(refused) = transition(from, to) {
+        if let Err(refused) = from.transition_to(to) {
             return Err(ServiceError::Conflict {
                 field: Some("status"),
                 message: refused.to_string(),
@@ -2253,7 +2255,7 @@ impl Services {
         to: AppointmentStatus,
     ) -> Result<(), ServiceError> {
         let from = status_of(row)?;
-        if let Err(refused) = transition(from, to) {
+        if let Err(refused) = from.transition_to(to) {
             return Err(ServiceError::Conflict {
                 field: Some("status"),
                 message: refused.to_string(),
@@ -2532,7 +2534,7 @@ impl Services {
         why: &str,
     ) -> Result<bool, ServiceError> {
         let from = status_of(&row)?;
-        if transition(from, to).is_err() {
+        if from.transition_to(to).is_err() {
             return Ok(false);
         }
         let Some(patient) = patients::find(
