@@ -2332,7 +2332,7 @@ mod tests {
             "",
             "J4",
             "45.9",
-            "JJ5.9",
+            "JJA.9", // (a letter second is well-formed since FY2026: `QA0.0`)
             "J4.59",
             "J45.",
             "J45.12345",
