@@ -241,9 +241,10 @@ impl Services {
         row.reason = place(&row)
             .seal(&dek, "reason", Some(&reason))?
             .unwrap_or_default();
-        let mut event = self.audit_event(actor, AuditAction::BreakGlass, ResourceType::Patient);
-        event.resource_id = Some(patient.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::BreakGlass, ResourceType::Patient)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!(
             "emergency access for {minutes} minutes (grant {id}; the stated reason is in the review queue)"
         ));
@@ -338,9 +339,10 @@ impl Services {
                 .present_grant(&row, patient.as_ref(), view, dek.as_ref())
                 .await?;
             if admin && let Some(patient) = &patient {
-                let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Patient);
-                event.resource_id = Some(patient.id.clone());
-                event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
+                let mut event = self
+                    .audit_event(actor, AuditAction::Listed, ResourceType::Patient)
+                    .resource_id(&patient.id)
+                    .patient(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some("emergency access review queue".into());
                 events.push(event);
             }
@@ -412,9 +414,10 @@ impl Services {
         let sealed = place(&row)
             .seal(&dek, "review_note", Some(note))?
             .unwrap_or_default();
-        let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::EmergencyAccess);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Update, ResourceType::EmergencyAccess)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("emergency access reviewed: {}", verdict.as_str()));
         self.transaction(async |txn| {
             if !store::review(

@@ -660,9 +660,10 @@ impl Services {
                     .await?,
             );
         }
-        let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Encounter);
-        event.resource_id = Some(patient.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Encounter)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} encounters", out.len()));
         self.record(event).await?;
         Ok(out)
@@ -1402,9 +1403,10 @@ impl Services {
         for row in store::vitals_of(self.store().conn(), patient_id, None, LIST_LIMIT).await? {
             out.push(self.present_vitals(&row, &dek, &name)?);
         }
-        let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Vitals);
-        event.resource_id = Some(patient.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
+        let event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Vitals)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         self.record(event).await?;
         Ok(out)
     }
@@ -1588,9 +1590,10 @@ impl Services {
         let prescriptions = self.list_prescriptions(actor, patient_id).await?;
         let mut vitals = self.list_vitals(actor, patient_id).await?;
         vitals.truncate(SUMMARY_VITALS);
-        let mut event = self.audit_event(actor, AuditAction::Print, ResourceType::Patient);
-        event.resource_id = Some(patient_row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(patient_row.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Print, ResourceType::Patient)
+            .resource_id(&patient_row.id)
+            .patient(pseudonym_of(patient_row.pseudonym_number));
         event.reason = Some("medical record summary".into());
         self.record(event).await?;
         Ok(MedicalSummary {

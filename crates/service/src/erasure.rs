@@ -560,9 +560,10 @@ impl Services {
         let last = store::last_encounter_at(conn, &row.id)
             .await?
             .map(from_micros);
-        let mut event = self.audit_event(actor, AuditAction::Read, ResourceType::LegalHold);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(row.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::LegalHold)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("erasure preview".into());
         self.record(event).await?;
         Ok(ErasurePreview {
@@ -676,9 +677,10 @@ impl Services {
             Ok(shredded) => shredded,
             // Refused: recorded once the transaction is rolled back.
             Err(refusal) => {
-                let mut event = self.audit_event(actor, AuditAction::Erase, ResourceType::Patient);
-                event.resource_id = Some(row.id.clone());
-                event.patient_pseudonym = Some(pseudonym_of(row.pseudonym_number));
+                let mut event = self
+                    .audit_event(actor, AuditAction::Erase, ResourceType::Patient)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(row.pseudonym_number));
                 event.outcome = carevault_core::audit::Outcome::Denied;
                 event.reason = Some(
                     if refusal.starts_with("a legal hold") {
@@ -784,9 +786,10 @@ impl Services {
             .await?
             .filter(|_| row.status == ERASED_STATUS)
             .ok_or(ServiceError::NotFound("erasure"))?;
-        let mut event = self.audit_event(actor, AuditAction::Read, ResourceType::Patient);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(row.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("tombstone".into());
         self.record(event).await?;
         tombstone_of(&row, erasure)
@@ -807,9 +810,10 @@ impl Services {
             .into_iter()
             .map(|hold| present_hold(hold, now))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut event = self.audit_event(actor, AuditAction::Read, ResourceType::LegalHold);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(row.pseudonym_number));
+        let event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::LegalHold)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         self.record(event).await?;
         Ok(holds)
     }
@@ -892,9 +896,10 @@ impl Services {
             released_at: None,
             released_by: None,
         };
-        let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::LegalHold);
-        event.resource_id = Some(hold.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(row.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::LegalHold)
+            .resource_id(&hold.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(match until {
             Some(until) => format!(
                 "legal hold until {}",
@@ -934,9 +939,10 @@ impl Services {
         };
         let now = to_micros(self.now());
         let by = actor.user_id().map(|id| id.to_string());
-        let mut event = self.audit_event(actor, AuditAction::Delete, ResourceType::LegalHold);
-        event.resource_id = Some(hold.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(row.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Delete, ResourceType::LegalHold)
+            .resource_id(&hold.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("legal hold released".into());
         self.transaction(async |txn| {
             if !store::release_hold(txn, &hold.id, by.clone(), now).await? {

@@ -830,9 +830,9 @@ impl Services {
             .iter()
             .filter_map(|id| keys.get(id))
             .map(|(patient, _)| {
-                let mut event =
-                    self.audit_event(actor, AuditAction::Read, ResourceType::Notification);
-                event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
+                let mut event = self
+                    .audit_event(actor, AuditAction::Read, ResourceType::Notification)
+                    .patient(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some("notifications shown in the inbox".into());
                 event
             })
@@ -1197,13 +1197,14 @@ impl Services {
                     return Err(Abort::Stop(()));
                 }
                 if let Some(patient) = &patient {
-                    let mut event = self.audit_event(
-                        &actor,
-                        AuditAction::StatusChanged,
-                        ResourceType::Notification,
-                    );
-                    event.resource_id = Some(row.id.clone());
-                    event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
+                    let mut event = self
+                        .audit_event(
+                            &actor,
+                            AuditAction::StatusChanged,
+                            ResourceType::Notification,
+                        )
+                        .resource_id(&row.id)
+                        .patient(pseudonym_of(patient.pseudonym_number));
                     event.outcome = if outcome.is_ok() {
                         Outcome::Allowed
                     } else {

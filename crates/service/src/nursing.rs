@@ -751,9 +751,10 @@ impl Services {
                 triage: visit.and_then(|a| triages.get(&a.id).cloned()),
                 may_triage: status.is_some_and(may_be_triaged),
             });
-            let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Patient);
-            event.resource_id = Some(row.id.clone());
-            event.patient_pseudonym = Some(pseudonym_of(row.pseudonym_number));
+            let mut event = self
+                .audit_event(actor, AuditAction::Listed, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number));
             event.reason = Some("nurse's patient list".into());
             events.push(event);
         }

@@ -850,10 +850,10 @@ impl Services {
                         ChargeOutcome::AlreadyCharged { .. } => None,
                         ChargeOutcome::Retry => return Err(moved()),
                     };
-                    let mut event =
-                        self.audit_event(actor, AuditAction::Update, ResourceType::Prescription);
-                    event.resource_id = Some(target.row.id.clone());
-                    event.patient_pseudonym = Some(pseudonym_of(target.patient.pseudonym_number));
+                    let mut event = self
+                        .audit_event(actor, AuditAction::Update, ResourceType::Prescription)
+                        .resource_id(&target.row.id)
+                        .patient(pseudonym_of(target.patient.pseudonym_number));
                     event.reason = Some(format!(
                         "dispensed {wanted} units of drug {} from {} batch(es)",
                         drug.id,

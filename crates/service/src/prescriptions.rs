@@ -569,9 +569,10 @@ impl Services {
                     .await?,
             );
         }
-        let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Prescription);
-        event.resource_id = Some(patient.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Prescription)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} prescriptions", out.len()));
         self.record(event).await?;
         Ok(out)

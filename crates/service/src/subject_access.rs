@@ -645,9 +645,10 @@ impl Services {
         archive.add("README.txt", readme(&counts, now).as_bytes())?;
         let bytes = archive.finish()?;
 
-        let mut event = self.audit_event(actor, AuditAction::Export, ResourceType::Patient);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(row.pseudonym_number));
+        let mut event = self
+            .audit_event(actor, AuditAction::Export, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(format!("access export: {summary}"));
         self.record(event).await?;
         Ok(AccessExport {
