@@ -158,6 +158,39 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
 }
 
+/// Building an event: the service starts one (`Services::audit_event(actor, action,
+/// resource)`: actor, time, request id, allowed) and the steps below fill in the rest, e.g.
+/// `….resource_id(&row.id).patient(pseudonym).reason("care team")`.
+impl AuditEvent {
+    /// The opaque id of the resource acted on.
+    #[must_use]
+    pub fn resource_id(mut self, id: impl Into<String>) -> Self {
+        self.resource_id = Some(id.into());
+        self
+    }
+
+    /// The pseudonym (`ANON_…`) of the patient the resource belongs to.
+    #[must_use]
+    pub fn patient(mut self, pseudonym: impl Into<String>) -> Self {
+        self.patient_pseudonym = Some(pseudonym.into());
+        self
+    }
+
+    /// Why (a fixed phrase chosen by the code, or a reason the user stated on purpose).
+    #[must_use]
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// How it ended, where not allowed.
+    #[must_use]
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+}
+
 impl AuditEvent {
     /// The event's fields as stored text.
     pub fn fields(&self) -> AuditFields {
@@ -248,6 +281,21 @@ mod tests {
             reason: None,
             request_id: Some("req".into()),
         }
+    }
+
+    #[test]
+    fn the_builder_steps_set_their_fields_only() {
+        let mut expected = event();
+        expected.resource_id = Some("r2".into());
+        expected.patient_pseudonym = Some("ANON_7".into());
+        expected.reason = Some("care team".into());
+        expected.outcome = Outcome::Denied;
+        let built = event()
+            .resource_id("r2")
+            .patient("ANON_7")
+            .reason("care team")
+            .outcome(Outcome::Denied);
+        assert_eq!(built, expected);
     }
 
     #[test]

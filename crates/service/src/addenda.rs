@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit_trail::pseudonym_of;
 use crate::encounters::AddendumView;
 use crate::error::ServiceError;
 use crate::sealing::Place;
@@ -61,13 +62,10 @@ impl Services {
             .await?;
         let id = Uuid::now_v7().to_string();
         let now = self.now();
-        let mut event = self.encounter_event(
-            actor,
-            AuditAction::Create,
-            ResourceType::Encounter,
-            &row.id,
-            &patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("addendum".into());
         let note = NoteRow {
             id: id.clone(),

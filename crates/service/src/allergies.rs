@@ -28,6 +28,7 @@
 
 use std::collections::HashMap;
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::PatientId;
 use carevault_core::allergy::{
     AllergyFields, AllergyInput, AllergySeverity, AllergyStatus, ChartListAction, RecordedAllergy,
@@ -40,7 +41,6 @@ use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::Conn;
 use carevault_store::allergies::{
     self as store, AllergyRow, KIND_ALLERGY, KIND_NO_KNOWN_ALLERGIES,
@@ -579,7 +579,7 @@ impl Services {
             let (given, family) = crate::patients::open_names(patient, dek)?;
             format!("{given} {family}")
         } else {
-            pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
+            pseudonym_of(patient.pseudonym_number)
         })
     }
 
@@ -617,13 +617,10 @@ impl Services {
             }
             Err(other) => return Err(other),
         };
-        let mut event = self.chart_list_event(
-            actor,
-            AuditAction::Listed,
-            ResourceType::Allergy,
-            &patient.id,
-            patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Allergy)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!(
             "{} entries",
             list.active().len()
@@ -762,13 +759,10 @@ impl Services {
             updated_by: None,
             updated_at: now,
         };
-        let event = self.chart_list_event(
-            actor,
-            AuditAction::Create,
-            ResourceType::Allergy,
-            &id,
-            patient,
-        );
+        let event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
+            .resource_id(&id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         self.transaction(async |txn| {
             let mut event = event.clone();
             patient_store::lock_row(txn, &patient.id).await?;
@@ -830,13 +824,10 @@ impl Services {
             updated_by: None,
             updated_at: now,
         };
-        let mut event = self.chart_list_event(
-            actor,
-            AuditAction::Create,
-            ResourceType::Allergy,
-            &id,
-            patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
+            .resource_id(&id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("no known allergies".into());
         self.transaction(async |txn| {
             patient_store::lock_row(txn, &patient.id).await?;
@@ -950,13 +941,10 @@ impl Services {
         let sealed_reason =
             place(&row.id, &row.patient_id).seal(&dek, "status_reason", reason.as_deref())?;
         let now = to_micros(self.now()).max(row.updated_at + 1);
-        let mut event = self.chart_list_event(
-            actor,
-            AuditAction::StatusChanged,
-            ResourceType::Allergy,
-            &row.id,
-            patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::StatusChanged, ResourceType::Allergy)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         let statement = row.entry_kind == KIND_NO_KNOWN_ALLERGIES;
         self.transaction(async |txn| {
@@ -1086,13 +1074,10 @@ impl Services {
                 .inspect_err(|_| {
                     tracing::error!(patient_id = %row.id, "the free-text allergies could not be moved: they are not valid text");
                 })?;
-            let mut event = self.chart_list_event(
-                actor,
-                AuditAction::Update,
-                ResourceType::Allergy,
-                &row.id,
-                &row,
-            );
+            let mut event = self
+                .audit_event(actor, AuditAction::Update, ResourceType::Allergy)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number));
             event.reason = Some(format!(
                 "free-text allergies moved into the allergy list ({} entries)",
                 entries.len()

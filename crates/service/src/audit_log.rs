@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit_trail::pseudonym_of;
 use crate::audit_verify::VerificationReport;
 use crate::error::ServiceError;
 
@@ -171,12 +172,7 @@ impl Services {
             carevault_store::patients::find_by_account(self.store().conn(), user_id).await?;
         let filter = match record {
             Some(row) => AuditFilter {
-                patient_or_account: Some((
-                    carevault_crypto::mask::pseudonym(
-                        u64::try_from(row.pseudonym_number).unwrap_or(0),
-                    ),
-                    user_id.to_string(),
-                )),
+                patient_or_account: Some((pseudonym_of(row.pseudonym_number), user_id.to_string())),
                 exclude_actor_id: Some(user_id.to_string()),
                 ..Default::default()
             },

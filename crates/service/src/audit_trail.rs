@@ -279,8 +279,16 @@ async fn commit_batch(
     Ok(seqs)
 }
 
+/// The pseudonym (`ANON_…`) of the patient with this stored pseudonym number: what audit
+/// events carry and what masked and pseudonymous views show instead of a name.
+pub(crate) fn pseudonym_of(pseudonym_number: i64) -> String {
+    carevault_crypto::mask::pseudonym(u64::try_from(pseudonym_number).unwrap_or(0))
+}
+
 impl Services {
-    /// A new event by `actor`, allowed, at the current time; callers set the rest.
+    /// A new event by `actor`, allowed, at the current time; the builder steps of
+    /// [`AuditEvent`] (`.resource_id(…)`, `.patient(…)`, `.reason(…)`, `.outcome(…)`) set
+    /// the rest.
     pub(crate) fn audit_event(
         &self,
         actor: &Actor,

@@ -34,6 +34,7 @@
 //! - **Printing**: print views and PDFs (`web::pdf`) of invoice and receipt, for billing staff
 //!   and the patient; every view is a `read` event on the invoice.
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::billing::{
     Discount, InvoiceStatus, InvoiceTotals, LineAmounts, LineItem, LineItemInput, LineKind,
@@ -44,7 +45,6 @@ use carevault_core::money::{Currency, Money, MoneyError, Percent};
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{Capability, PatientId, Role, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::StoreError;
 use carevault_store::billing::{
     self as store, InvoiceFilter, InvoiceRow, LineInsert, LineRow, PaymentRow, PriceRow,
@@ -280,11 +280,11 @@ pub(crate) fn charge_event(
     pseudonym_number: i64,
     what: &str,
 ) -> AuditEvent {
-    let mut event = services.audit_event(actor, AuditAction::Update, ResourceType::Invoice);
-    event.resource_id = Some(invoice_id.to_owned());
-    event.patient_pseudonym = Some(pseudonym(u64::try_from(pseudonym_number).unwrap_or(0)));
-    event.reason = Some(format!("charged automatically: {what}"));
-    event
+    services
+        .audit_event(actor, AuditAction::Update, ResourceType::Invoice)
+        .resource_id(invoice_id)
+        .patient(pseudonym_of(pseudonym_number))
+        .reason(format!("charged automatically: {what}"))
 }
 
 /// How writing a prepared charge ended.
@@ -778,21 +778,6 @@ impl Services {
         Ok((row, patient, dek))
     }
 
-    fn invoice_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        invoice_id: &str,
-        patient: &PatientRow,
-    ) -> AuditEvent {
-        let mut event = self.audit_event(actor, action, ResourceType::Invoice);
-        event.resource_id = Some(invoice_id.to_owned());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
-        event
-    }
-
     pub(crate) fn summary_of(
         &self,
         row: &InvoiceRow,
@@ -1057,9 +1042,7 @@ impl Services {
             && let Some((patient, _)) = keys.get(id)
         {
             event.resource_id = Some(patient.id.clone());
-            event.patient_pseudonym = Some(pseudonym(
-                u64::try_from(patient.pseudonym_number).unwrap_or(0),
-            ));
+            event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
         }
         event.reason = Some(format!("{} invoices of {} patients", out.len(), keys.len()));
         self.record(event).await?;
@@ -1082,7 +1065,10 @@ impl Services {
         let role = self.billing_role(actor).await?;
         let (row, patient, dek) = self.load_invoice(actor, role, id).await?;
         let mut view = self.present_invoice(&row, &patient, &dek, role).await?;
-        let mut event = self.invoice_event(actor, AuditAction::Read, &row.id, &patient);
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Invoice)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         if view.may_edit && view.summary.status == InvoiceStatus::Draft && may_charge_visits(actor)
         {
             view.visits_to_charge = self.visits_to_charge(&patient.id).await?;
@@ -1130,7 +1116,9 @@ impl Services {
                     })?;
                 self.append_in(
                     txn,
-                    self.invoice_event(actor, AuditAction::Create, &draft.id, &patient),
+                    self.audit_event(actor, AuditAction::Create, ResourceType::Invoice)
+                        .resource_id(&draft.id)
+                        .patient(pseudonym_of(patient.pseudonym_number)),
                 )
                 .await?;
                 Ok((draft, true))
@@ -1140,8 +1128,12 @@ impl Services {
         .await?;
         let view = self.present_invoice(&row, &patient, &dek, role).await?;
         if !opened {
-            self.record(self.invoice_event(actor, AuditAction::Read, &row.id, &patient))
-                .await?;
+            self.record(
+                self.audit_event(actor, AuditAction::Read, ResourceType::Invoice)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(patient.pseudonym_number)),
+            )
+            .await?;
         }
         Ok((view, opened))
     }
@@ -1203,7 +1195,10 @@ impl Services {
                 if let Some(payment) = change.payment {
                     store::insert_payment(txn, payment).await?;
                 }
-                let mut event = self.invoice_event(actor, action, &row.id, &patient);
+                let mut event = self
+                    .audit_event(actor, action, ResourceType::Invoice)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some(detail(&next));
                 self.append_in(txn, event).await?;
                 Ok(())

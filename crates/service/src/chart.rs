@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use carevault_core::audit::AuditAction;
+use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::chart::{ChartSection, chart_sections};
 use carevault_core::clinical::{EncounterStatus, EncounterType, PrescriptionStatus};
 use carevault_core::masking::{PatientView, Relation};
@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 use crate::Services;
 use crate::actor::Actor;
 use crate::allergies::{AllergyList, AllergyStatement};
+use crate::audit_trail::pseudonym_of;
 use crate::billing::InvoiceSummary;
 use crate::documents::DocumentMeta;
 use crate::encounters::VitalsView;
@@ -380,7 +381,10 @@ impl Services {
             .open_row_with(actor, &row, &dek, AuditAction::Read)
             .await?;
         let banner = self.banner_of(actor, &row, &data, view, &dek, None).await?;
-        let mut event = self.patient_event(actor, AuditAction::Read, &row);
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("banner".into());
         self.record(event).await?;
         Ok(banner)
@@ -589,7 +593,10 @@ impl Services {
         let mut actions = chart_actions(role, view);
         actions.edit_record &= relation != Relation::Other || role != Role::Doctor;
 
-        let mut event = self.patient_event(actor, AuditAction::Read, &row);
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         let names: Vec<&str> = std::iter::once("banner")
             .chain(sections.iter().map(|s| s.as_str()))
             .collect();

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::PatientId;
 use carevault_core::allergy::{ChartListAction, chart_list_allowed};
-use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
+use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::masking::PatientView;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::patients::PatientRow;
 use carevault_store::users;
 
@@ -88,23 +88,6 @@ impl Services {
         }
     }
 
-    /// An event about `resource_id` of `patient`'s list.
-    pub(crate) fn chart_list_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        resource: ResourceType,
-        resource_id: &str,
-        patient: &PatientRow,
-    ) -> AuditEvent {
-        let mut event = self.audit_event(actor, action, resource);
-        event.resource_id = Some(resource_id.to_owned());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
-        event
-    }
-
     /// Records that a sealed entry of `patient`'s list failed to open, and returns the error
     /// to give the caller.
     pub(crate) async fn chart_list_integrity_failure(
@@ -113,8 +96,10 @@ impl Services {
         resource: ResourceType,
         patient: &PatientRow,
     ) -> ServiceError {
-        let mut event =
-            self.chart_list_event(actor, AuditAction::Read, resource, &patient.id, patient);
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, resource)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.outcome = Outcome::Failed;
         event.reason = Some("sealed data failed its integrity check".into());
         tracing::error!(patient_id = %patient.id, resource = %resource, "sealed list entry failed its integrity check");

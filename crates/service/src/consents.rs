@@ -17,12 +17,12 @@
 
 use std::collections::HashMap;
 
-use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
+use crate::audit_trail::pseudonym_of;
+use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::consent::{self as rules, ConsentEntry, ConsentPurpose, ConsentStatus};
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::consents::{self as store, ConsentRow};
 use carevault_store::patients::{self, ERASED_STATUS, PatientRow};
 use carevault_store::{Conn, users};
@@ -161,13 +161,6 @@ fn validate(
 }
 
 impl Services {
-    fn consent_event(&self, actor: &Actor, action: AuditAction, row: &PatientRow) -> AuditEvent {
-        let mut event = self.audit_event(actor, action, ResourceType::Patient);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0)));
-        event
-    }
-
     /// The patient whose consents `actor` may read and record: any patient for
     /// administrators and receptionists (404 if unknown or erased), the own record for a
     /// patient (anything else 403, recorded, whether it exists or not).
@@ -306,7 +299,10 @@ impl Services {
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)
             .await?;
         let overview = self.consent_overview_of(row, &dek).await?;
-        let mut event = self.consent_event(actor, AuditAction::Read, row);
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("consents".into());
         self.record(event).await?;
         Ok(overview)
@@ -361,7 +357,10 @@ impl Services {
             .await?;
         let id = Uuid::now_v7().to_string();
         let sealed_note = place(&id, &row.id).seal(&dek, "note", note.as_deref())?;
-        let mut event = self.consent_event(actor, AuditAction::Create, row);
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(format!("consent {} {}", purpose.as_str(), status.as_str()));
         self.transaction(async |txn| {
             // A record is always later than the patient's previous one (by a microsecond at

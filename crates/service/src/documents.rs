@@ -21,7 +21,8 @@
 
 use std::io::Cursor;
 
-use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
+use crate::audit_trail::pseudonym_of;
+use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::document::{
     DocumentKind, check_size, pdf_page_count_hint, safe_download_name, sniff,
 };
@@ -29,7 +30,6 @@ use carevault_core::masking::PatientView;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::documents::{self as store, DocumentChunkRow, DocumentRow};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::users;
@@ -221,21 +221,6 @@ fn may_see_documents(view: PatientView) -> bool {
 }
 
 impl Services {
-    fn document_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        patient: &PatientRow,
-        document: Option<&str>,
-    ) -> AuditEvent {
-        let mut event = self.audit_event(actor, action, ResourceType::Document);
-        event.resource_id = document.map(str::to_owned);
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
-        event
-    }
-
     /// Records that a document failed its integrity check, and returns the error to give.
     async fn document_integrity_failure(
         &self,
@@ -244,7 +229,10 @@ impl Services {
         document: &str,
         action: AuditAction,
     ) -> ServiceError {
-        let mut event = self.document_event(actor, action, patient, Some(document));
+        let mut event = self
+            .audit_event(actor, action, ResourceType::Document)
+            .resource_id(document)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.outcome = Outcome::Failed;
         event.reason = Some("sealed data failed its integrity check".into());
         tracing::error!(document_id = %document, "a stored document failed its integrity check");
@@ -288,7 +276,10 @@ impl Services {
         if may_see_documents(view) {
             return Ok(row);
         }
-        let mut event = self.document_event(actor, AuditAction::AccessDenied, &row, document);
+        let mut event = self
+            .audit_event(actor, AuditAction::AccessDenied, ResourceType::Document)
+            .patient(pseudonym_of(row.pseudonym_number));
+        event.resource_id = document.map(str::to_owned);
         event.outcome = Outcome::Denied;
         event.reason = Some("documents are shown to the care team only".into());
         self.record(event).await?;
@@ -545,7 +536,10 @@ impl Services {
             .await
             .map_err(ServiceError::internal)??;
 
-        let mut event = self.document_event(actor, AuditAction::Create, &patient, Some(&id));
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Document)
+            .resource_id(&id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} document uploaded", kind.as_str()));
         self.transaction(async |txn| {
             store::insert(txn, prepared.row.clone()).await?;
@@ -569,7 +563,9 @@ impl Services {
         let row = self.patient_for_documents(actor, patient, None).await?;
         let documents = store::for_patient(self.store().conn(), patient, LIST_LIMIT).await?;
         if documents.is_empty() {
-            let mut event = self.document_event(actor, AuditAction::Listed, &row, None);
+            let mut event = self
+                .audit_event(actor, AuditAction::Listed, ResourceType::Document)
+                .patient(pseudonym_of(row.pseudonym_number));
             event.reason = Some("no documents".into());
             self.record(event).await?;
             return Ok(Vec::new());
@@ -589,7 +585,11 @@ impl Services {
                 }
                 Err(other) => return Err(other),
             }
-            events.push(self.document_event(actor, AuditAction::Listed, &row, Some(&document.id)));
+            events.push(
+                self.audit_event(actor, AuditAction::Listed, ResourceType::Document)
+                    .resource_id(&document.id)
+                    .patient(pseudonym_of(row.pseudonym_number)),
+            );
         }
         self.record_all(events).await?;
         Ok(out)
@@ -632,8 +632,12 @@ impl Services {
             }
             Err(other) => return Err(other),
         };
-        self.record(self.document_event(actor, AuditAction::Read, &patient, Some(&document.id)))
-            .await?;
+        self.record(
+            self.audit_event(actor, AuditAction::Read, ResourceType::Document)
+                .resource_id(&document.id)
+                .patient(pseudonym_of(patient.pseudonym_number)),
+        )
+        .await?;
         Ok(meta)
     }
 
@@ -666,12 +670,11 @@ impl Services {
         .await;
         match opened {
             Ok((meta, bytes)) => {
-                self.record(self.document_event(
-                    actor,
-                    AuditAction::Download,
-                    &patient,
-                    Some(&document.id),
-                ))
+                self.record(
+                    self.audit_event(actor, AuditAction::Download, ResourceType::Document)
+                        .resource_id(&document.id)
+                        .patient(pseudonym_of(patient.pseudonym_number)),
+                )
                 .await?;
                 Ok((meta, bytes))
             }
@@ -709,7 +712,10 @@ impl Services {
             }
             Err(other) => return Err(other),
         };
-        let mut event = self.document_event(actor, AuditAction::Read, &patient, Some(&document.id));
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Document)
+            .resource_id(&document.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("thumbnail".into());
         self.record(event).await?;
         Ok(bytes)

@@ -11,11 +11,11 @@
 //! records only the duration. While a grant is active the patient registry treats the holder
 //! as on the care team (`Services::relation_to`).
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::masking::PatientView;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{Capability, PatientId, Role, UserId, ValidationErrors};
-use carevault_crypto::mask::pseudonym;
 use carevault_store::emergency_access::{self as store, EmergencyAccessRow, PENDING};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::{care_team, users};
@@ -241,11 +241,10 @@ impl Services {
         row.reason = place(&row)
             .seal(&dek, "reason", Some(&reason))?
             .unwrap_or_default();
-        let mut event = self.audit_event(actor, AuditAction::BreakGlass, ResourceType::Patient);
-        event.resource_id = Some(patient.id.clone());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
+        let mut event = self
+            .audit_event(actor, AuditAction::BreakGlass, ResourceType::Patient)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!(
             "emergency access for {minutes} minutes (grant {id}; the stated reason is in the review queue)"
         ));
@@ -340,11 +339,10 @@ impl Services {
                 .present_grant(&row, patient.as_ref(), view, dek.as_ref())
                 .await?;
             if admin && let Some(patient) = &patient {
-                let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Patient);
-                event.resource_id = Some(patient.id.clone());
-                event.patient_pseudonym = Some(pseudonym(
-                    u64::try_from(patient.pseudonym_number).unwrap_or(0),
-                ));
+                let mut event = self
+                    .audit_event(actor, AuditAction::Listed, ResourceType::Patient)
+                    .resource_id(&patient.id)
+                    .patient(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some("emergency access review queue".into());
                 events.push(event);
             }
@@ -416,11 +414,10 @@ impl Services {
         let sealed = place(&row)
             .seal(&dek, "review_note", Some(note))?
             .unwrap_or_default();
-        let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::EmergencyAccess);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
+        let mut event = self
+            .audit_event(actor, AuditAction::Update, ResourceType::EmergencyAccess)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("emergency access reviewed: {}", verdict.as_str()));
         self.transaction(async |txn| {
             if !store::review(
@@ -473,9 +470,7 @@ impl Services {
                 let data = crate::patients::open_names(patient, dek)?;
                 format!("{} {}", data.0, data.1)
             }
-            (Some(patient), _, _) => {
-                pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
-            }
+            (Some(patient), _, _) => pseudonym_of(patient.pseudonym_number),
             (None, _, _) => String::new(),
         };
         let (reason, note) = match dek {

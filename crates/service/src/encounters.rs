@@ -29,8 +29,9 @@
 
 use std::collections::HashMap;
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
-use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
+use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{
     AmendmentReason, Diagnosis, DiagnosisEntry, DiagnosisKind, EncounterAction, EncounterStatus,
     EncounterType, Vitals, VitalsInput, check_diagnosis_list, check_encounter_action,
@@ -40,7 +41,6 @@ use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{AppointmentId, PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::encounters::{
     self as store, DiagnosisRow, DiagnosisStatRow, EncounterRow, NOTE_ADDENDUM, NOTE_AMENDMENT,
     NOTE_TREATMENT, NoteRow, VitalsRow,
@@ -473,22 +473,6 @@ impl Services {
         }
     }
 
-    pub(crate) fn encounter_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        resource: ResourceType,
-        id: &str,
-        patient: &PatientRow,
-    ) -> AuditEvent {
-        let mut event = self.audit_event(actor, action, resource);
-        event.resource_id = Some(id.to_owned());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
-        event
-    }
-
     /// Starts an encounter (a draft) for a patient in the doctor's care: the form saved
     /// without vitals, prescription or signature ([`Services::save_encounter`]).
     pub async fn create_encounter(
@@ -648,13 +632,11 @@ impl Services {
         let shown = self
             .present_encounter(actor, &row, &patient, view, true)
             .await?;
-        self.record(self.encounter_event(
-            actor,
-            AuditAction::Read,
-            ResourceType::Encounter,
-            &row.id,
-            &patient,
-        ))
+        self.record(
+            self.audit_event(actor, AuditAction::Read, ResourceType::Encounter)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(patient.pseudonym_number)),
+        )
         .await?;
         Ok(shown)
     }
@@ -678,11 +660,10 @@ impl Services {
                     .await?,
             );
         }
-        let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Encounter);
-        event.resource_id = Some(patient.id.clone());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Encounter)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} encounters", out.len()));
         self.record(event).await?;
         Ok(out)
@@ -819,7 +800,7 @@ impl Services {
             let (given, family) = crate::patients::open_names(patient, &dek)?;
             format!("{given} {family}")
         } else {
-            pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
+            pseudonym_of(patient.pseudonym_number)
         };
         Ok(EncounterView {
             id: row.id.clone(),
@@ -941,13 +922,10 @@ impl Services {
         row: &EncounterRow,
         patient: &PatientRow,
     ) -> ServiceError {
-        let mut event = self.encounter_event(
-            actor,
-            AuditAction::Read,
-            ResourceType::Encounter,
-            &row.id,
-            patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Encounter)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.outcome = carevault_core::audit::Outcome::Failed;
         event.reason = Some("sealed data failed its integrity check".into());
         tracing::error!(encounter_id = %row.id, "sealed encounter data failed its integrity check");
@@ -1118,13 +1096,10 @@ impl Services {
         signed.status = EncounterStatus::Signed.as_str().to_owned();
         signed.signed_at = Some(now);
         signed.updated_at = now.max(read_at + 1);
-        let mut event = self.encounter_event(
-            actor,
-            AuditAction::StatusChanged,
-            ResourceType::Encounter,
-            &row.id,
-            &patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::StatusChanged, ResourceType::Encounter)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("draft → signed".into());
         let day = self.report_day(&row);
         let diagnoses = self.open_diagnoses(&row, &dek).await?;
@@ -1239,13 +1214,10 @@ impl Services {
         seal_texts(&mut amended, &dek, &merged)?;
         amended.updated_at = now.max(read_at + 1);
         let note_id = Uuid::now_v7().to_string();
-        let mut event = self.encounter_event(
-            actor,
-            AuditAction::Update,
-            ResourceType::Encounter,
-            &row.id,
-            &patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::Update, ResourceType::Encounter)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("amendment {note_id} ({} changes)", changes.len()));
         let day = self.report_day(&row);
         self.transaction(async |txn| {
@@ -1322,13 +1294,10 @@ impl Services {
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
         let id = Uuid::now_v7().to_string();
-        let event = self.encounter_event(
-            actor,
-            AuditAction::Create,
-            ResourceType::Encounter,
-            &row.id,
-            &patient,
-        );
+        let event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         let mut event = event;
         event.reason = Some("treatment note".into());
         self.transaction(async |txn| {
@@ -1400,13 +1369,10 @@ impl Services {
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
         let row = self.vitals_row(&patient, &dek, encounter, recorder, &vitals)?;
-        let event = self.encounter_event(
-            actor,
-            AuditAction::Create,
-            ResourceType::Vitals,
-            &row.id,
-            &patient,
-        );
+        let event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Vitals)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         self.transaction(async |txn| {
             store::insert_vitals(txn, row.clone()).await?;
             self.append_in(txn, event.clone()).await?;
@@ -1437,11 +1403,10 @@ impl Services {
         for row in store::vitals_of(self.store().conn(), patient_id, None, LIST_LIMIT).await? {
             out.push(self.present_vitals(&row, &dek, &name)?);
         }
-        let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Vitals);
-        event.resource_id = Some(patient.id.clone());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
+        let event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Vitals)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         self.record(event).await?;
         Ok(out)
     }
@@ -1625,11 +1590,10 @@ impl Services {
         let prescriptions = self.list_prescriptions(actor, patient_id).await?;
         let mut vitals = self.list_vitals(actor, patient_id).await?;
         vitals.truncate(SUMMARY_VITALS);
-        let mut event = self.audit_event(actor, AuditAction::Print, ResourceType::Patient);
-        event.resource_id = Some(patient_row.id.clone());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient_row.pseudonym_number).unwrap_or(0),
-        ));
+        let mut event = self
+            .audit_event(actor, AuditAction::Print, ResourceType::Patient)
+            .resource_id(&patient_row.id)
+            .patient(pseudonym_of(patient_row.pseudonym_number));
         event.reason = Some("medical record summary".into());
         self.record(event).await?;
         Ok(MedicalSummary {

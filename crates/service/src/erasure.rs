@@ -58,10 +58,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{Capability, PatientId, ValidationErrors};
-use carevault_crypto::mask::pseudonym;
 use carevault_store::patients::{ERASED_STATUS, PatientRow};
 use carevault_store::privacy::{self as store, ErasureRow, LegalHoldRow};
 use carevault_store::{Store, StoreError, TransactionTrait};
@@ -434,17 +434,13 @@ fn present_hold(row: LegalHoldRow, now: i64) -> Result<LegalHold, ServiceError> 
     })
 }
 
-fn pseudonym_of(row: &PatientRow) -> String {
-    pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0))
-}
-
 fn tombstone_of(row: &PatientRow, erasure: ErasureRow) -> Result<Tombstone, ServiceError> {
     Ok(Tombstone {
         patient_id: erasure
             .patient_id
             .parse()
             .map_err(|_| ServiceError::Integrity)?,
-        pseudonym: pseudonym_of(row),
+        pseudonym: pseudonym_of(row.pseudonym_number),
         erased_at: from_micros(erasure.erased_at),
         erased_by: erasure.erased_by,
         reason_category: erasure.reason_category,
@@ -463,18 +459,18 @@ fn actor_kind_text(actor: &Actor) -> &'static str {
 }
 
 fn erase_event(
-    mut event: AuditEvent,
+    event: AuditEvent,
     row: &PatientRow,
     category: &str,
     ledger_seq: Option<u64>,
 ) -> AuditEvent {
-    event.resource_id = Some(row.id.clone());
-    event.patient_pseudonym = Some(pseudonym_of(row));
-    event.reason = Some(match ledger_seq {
-        Some(seq) => format!("erased ({category}, ledger entry {seq})"),
-        None => format!("erased ({category})"),
-    });
     event
+        .resource_id(&row.id)
+        .patient(pseudonym_of(row.pseudonym_number))
+        .reason(match ledger_seq {
+            Some(seq) => format!("erased ({category}, ledger entry {seq})"),
+            None => format!("erased ({category})"),
+        })
 }
 
 impl Services {
@@ -564,14 +560,15 @@ impl Services {
         let last = store::last_encounter_at(conn, &row.id)
             .await?
             .map(from_micros);
-        let mut event = self.audit_event(actor, AuditAction::Read, ResourceType::LegalHold);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(&row));
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::LegalHold)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("erasure preview".into());
         self.record(event).await?;
         Ok(ErasurePreview {
             patient_id: id,
-            pseudonym: pseudonym_of(&row),
+            pseudonym: pseudonym_of(row.pseudonym_number),
             refusal,
             holds,
             last_encounter: last,
@@ -680,9 +677,10 @@ impl Services {
             Ok(shredded) => shredded,
             // Refused: recorded once the transaction is rolled back.
             Err(refusal) => {
-                let mut event = self.audit_event(actor, AuditAction::Erase, ResourceType::Patient);
-                event.resource_id = Some(row.id.clone());
-                event.patient_pseudonym = Some(pseudonym_of(&row));
+                let mut event = self
+                    .audit_event(actor, AuditAction::Erase, ResourceType::Patient)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(row.pseudonym_number));
                 event.outcome = carevault_core::audit::Outcome::Denied;
                 event.reason = Some(
                     if refusal.starts_with("a legal hold") {
@@ -713,7 +711,7 @@ impl Services {
         };
         Ok(ErasureOutcome {
             patient_id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
-            pseudonym: pseudonym_of(&row),
+            pseudonym: pseudonym_of(row.pseudonym_number),
             erased_at: now,
             ledger_sequence,
             ledger_problem,
@@ -788,9 +786,10 @@ impl Services {
             .await?
             .filter(|_| row.status == ERASED_STATUS)
             .ok_or(ServiceError::NotFound("erasure"))?;
-        let mut event = self.audit_event(actor, AuditAction::Read, ResourceType::Patient);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(&row));
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("tombstone".into());
         self.record(event).await?;
         tombstone_of(&row, erasure)
@@ -811,9 +810,10 @@ impl Services {
             .into_iter()
             .map(|hold| present_hold(hold, now))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut event = self.audit_event(actor, AuditAction::Read, ResourceType::LegalHold);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(&row));
+        let event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::LegalHold)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         self.record(event).await?;
         Ok(holds)
     }
@@ -896,9 +896,10 @@ impl Services {
             released_at: None,
             released_by: None,
         };
-        let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::LegalHold);
-        event.resource_id = Some(hold.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(&row));
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::LegalHold)
+            .resource_id(&hold.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(match until {
             Some(until) => format!(
                 "legal hold until {}",
@@ -938,9 +939,10 @@ impl Services {
         };
         let now = to_micros(self.now());
         let by = actor.user_id().map(|id| id.to_string());
-        let mut event = self.audit_event(actor, AuditAction::Delete, ResourceType::LegalHold);
-        event.resource_id = Some(hold.id.clone());
-        event.patient_pseudonym = Some(pseudonym_of(&row));
+        let mut event = self
+            .audit_event(actor, AuditAction::Delete, ResourceType::LegalHold)
+            .resource_id(&hold.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("legal hold released".into());
         self.transaction(async |txn| {
             if !store::release_hold(txn, &hold.id, by.clone(), now).await? {
@@ -982,7 +984,7 @@ impl Services {
             }
             items.push(RetentionItem {
                 patient_id: id.parse().map_err(|_| ServiceError::Integrity)?,
-                pseudonym: pseudonym(u64::try_from(number).unwrap_or(0)),
+                pseudonym: pseudonym_of(number),
                 last_activity: from_micros(activity),
                 from_encounter,
             });

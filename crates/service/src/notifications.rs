@@ -34,6 +34,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration as StdDuration;
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::appointment::AppointmentStatus;
 use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
 use carevault_core::consent::{ConsentPurpose, ConsentStatus};
@@ -44,7 +45,6 @@ use carevault_core::pharmacy::{Batch, expiring_within, reorder_needed, usable_st
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, UserId, UserStatus, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::notifications::{
     self as store, NotificationFilter, NotificationRow, PreferencesRow,
 };
@@ -631,7 +631,7 @@ impl Services {
             body: format!(
                 "{who} used emergency access to the record of {} for {minutes} minutes, \
                  on {}.\nThe grant waits for review in the emergency access queue.",
-                pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0)),
+                pseudonym_of(patient.pseudonym_number),
                 local.format("%A %-d %B %Y at %H:%M")
             ),
         };
@@ -749,9 +749,7 @@ impl Services {
                 let mut event =
                     self.audit_event(actor, AuditAction::Create, ResourceType::Notification);
                 event.resource_id = ids.first().cloned();
-                event.patient_pseudonym = Some(pseudonym(
-                    u64::try_from(patient.pseudonym_number).unwrap_or(0),
-                ));
+                event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some(if ids.is_empty() {
                     "follow-up reminder not queued: no portal account or reminders turned off"
                         .into()
@@ -832,11 +830,9 @@ impl Services {
             .iter()
             .filter_map(|id| keys.get(id))
             .map(|(patient, _)| {
-                let mut event =
-                    self.audit_event(actor, AuditAction::Read, ResourceType::Notification);
-                event.patient_pseudonym = Some(pseudonym(
-                    u64::try_from(patient.pseudonym_number).unwrap_or(0),
-                ));
+                let mut event = self
+                    .audit_event(actor, AuditAction::Read, ResourceType::Notification)
+                    .patient(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some("notifications shown in the inbox".into());
                 event
             })
@@ -1201,15 +1197,14 @@ impl Services {
                     return Err(Abort::Stop(()));
                 }
                 if let Some(patient) = &patient {
-                    let mut event = self.audit_event(
-                        &actor,
-                        AuditAction::StatusChanged,
-                        ResourceType::Notification,
-                    );
-                    event.resource_id = Some(row.id.clone());
-                    event.patient_pseudonym = Some(pseudonym(
-                        u64::try_from(patient.pseudonym_number).unwrap_or(0),
-                    ));
+                    let mut event = self
+                        .audit_event(
+                            &actor,
+                            AuditAction::StatusChanged,
+                            ResourceType::Notification,
+                        )
+                        .resource_id(&row.id)
+                        .patient(pseudonym_of(patient.pseudonym_number));
                     event.outcome = if outcome.is_ok() {
                         Outcome::Allowed
                     } else {

@@ -26,6 +26,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::appointment::AppointmentStatus;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{Vitals, VitalsInput};
@@ -37,7 +38,6 @@ use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{AppointmentId, PatientId, Role, UserId, UserStatus, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::encounters::VitalsRow;
 use carevault_store::nursing::{self as store, KIND_NURSING, KIND_TRIAGE, NursingNoteRow};
 use carevault_store::patients::{self as patient_store, PatientRow};
@@ -500,7 +500,10 @@ impl Services {
         note_row.body = note_place(&note_row)
             .seal(&dek, "body", Some(&body))?
             .unwrap_or_default();
-        let mut event = self.nursing_event(actor, AuditAction::Create, &note_row.id, &patient);
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::NursingNote)
+            .resource_id(&note_row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(if vitals_row.is_some() {
             "triage with vitals".into()
         } else {
@@ -567,7 +570,10 @@ impl Services {
         row.body = note_place(&row)
             .seal(&dek, "body", Some(&body))?
             .unwrap_or_default();
-        let mut event = self.nursing_event(actor, AuditAction::Create, &row.id, &patient);
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::NursingNote)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("nursing note".into());
         self.transaction(async |txn| {
             store::insert_note(txn, row.clone()).await?;
@@ -610,7 +616,10 @@ impl Services {
             _ => false,
         };
         let (given, family) = crate::patients::open_names(&patient, &dek)?;
-        let mut event = self.nursing_event(actor, AuditAction::Listed, &patient.id, &patient);
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::NursingNote)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} nursing notes", notes.len()));
         self.record(event).await?;
         Ok(NursingNotes {
@@ -742,10 +751,10 @@ impl Services {
                 triage: visit.and_then(|a| triages.get(&a.id).cloned()),
                 may_triage: status.is_some_and(may_be_triaged),
             });
-            let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Patient);
-            event.resource_id = Some(row.id.clone());
-            event.patient_pseudonym =
-                Some(pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0)));
+            let mut event = self
+                .audit_event(actor, AuditAction::Listed, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number));
             event.reason = Some("nurse's patient list".into());
             events.push(event);
         }
@@ -900,23 +909,11 @@ impl Services {
             .collect())
     }
 
-    fn nursing_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        id: &str,
-        patient: &PatientRow,
-    ) -> carevault_core::audit::AuditEvent {
-        let mut event = self.audit_event(actor, action, ResourceType::NursingNote);
-        event.resource_id = Some(id.to_owned());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
-        event
-    }
-
     async fn nursing_integrity_failure(&self, actor: &Actor, patient: &PatientRow) -> ServiceError {
-        let mut event = self.nursing_event(actor, AuditAction::Listed, &patient.id, patient);
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::NursingNote)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.outcome = carevault_core::audit::Outcome::Failed;
         event.reason = Some("sealed data failed its integrity check".into());
         tracing::error!(patient_id = %patient.id, "a sealed nursing note failed its integrity check");

@@ -39,7 +39,7 @@
 //!   `core::deidentify::k_anonymize`; the header and the audit event state k requested and
 //!   achieved and the rows suppressed.
 
-use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
+use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::masking::{
     PatientField, PatientView, Relation, Visibility, view_for, visibility,
 };
@@ -55,9 +55,7 @@ use carevault_crypto::blind_index::{
 };
 use carevault_crypto::data_key::{DataKey, wrap_data_key};
 use carevault_crypto::keyring::KeyRing;
-use carevault_crypto::mask::{
-    age_band, birth_year, mask_email, mask_phone, parse_pseudonym, pseudonym,
-};
+use carevault_crypto::mask::{age_band, birth_year, mask_email, mask_phone, parse_pseudonym};
 use carevault_crypto::normalize::{normalize_name, normalize_phone};
 use carevault_crypto::seal::{FieldContext, open_text, seal_text, sealed_data_key_version};
 use carevault_store::patients::{IndexEntry, ListOrder, PatientRow};
@@ -67,6 +65,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit_trail::pseudonym_of;
 use crate::error::ServiceError;
 use crate::tx;
 
@@ -976,8 +975,7 @@ pub(crate) fn present(
 ) -> Result<PatientDetails, ServiceError> {
     use PatientField as F;
     let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-    let number = u64::try_from(row.pseudonym_number).unwrap_or(0);
-    let pseudonym = pseudonym(number);
+    let pseudonym = pseudonym_of(row.pseudonym_number);
     let vis = |field| visibility(view, field);
     let clear_if = |field, value: &str| (vis(field) == Visibility::Clear).then(|| value.to_owned());
     let family_name = match vis(F::FamilyName) {
@@ -1120,18 +1118,6 @@ impl Services {
         present(row, data, view, self.today(), summary)
     }
 
-    pub(crate) fn patient_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        row: &PatientRow,
-    ) -> AuditEvent {
-        let mut event = self.audit_event(actor, action, ResourceType::Patient);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0)));
-        event
-    }
-
     /// How `actor` stands to the patient in `row`.
     pub(crate) async fn relation_to(
         &self,
@@ -1195,7 +1181,10 @@ impl Services {
         row: &PatientRow,
         action: AuditAction,
     ) -> ServiceError {
-        let mut event = self.patient_event(actor, action, row);
+        let mut event = self
+            .audit_event(actor, action, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.outcome = Outcome::Failed;
         event.reason = Some("sealed data failed its integrity check".into());
         tracing::error!(patient_id = %row.id, "sealed patient data failed its integrity check");
@@ -1294,7 +1283,10 @@ impl Services {
         match view_for(role, relation) {
             Some(view) => Ok((row, relation, view)),
             None => {
-                let mut event = self.patient_event(actor, AuditAction::AccessDenied, &row);
+                let mut event = self
+                    .audit_event(actor, AuditAction::AccessDenied, ResourceType::Patient)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(row.pseudonym_number));
                 event.outcome = Outcome::Denied;
                 event.reason = Some("not the patient's own record".into());
                 self.record(event).await?;
@@ -1391,7 +1383,10 @@ impl Services {
                 continue;
             };
             matches.push(self.present_one(&row, &other, view).await?);
-            let mut event = self.patient_event(actor, AuditAction::Listed, &row);
+            let mut event = self
+                .audit_event(actor, AuditAction::Listed, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number));
             event.reason = Some("possible duplicate at registration".into());
             events.push(event);
         }
@@ -1459,7 +1454,10 @@ impl Services {
                         updated_at: now,
                     };
                     seal_into(&mut row, &dek, &data)?;
-                    let mut event = self.patient_event(actor, AuditAction::Create, &row);
+                    let mut event = self
+                        .audit_event(actor, AuditAction::Create, ResourceType::Patient)
+                        .resource_id(&row.id)
+                        .patient(pseudonym_of(row.pseudonym_number));
                     if duplicate_override {
                         event.reason = Some("registered despite a possible duplicate".into());
                     }
@@ -1507,8 +1505,12 @@ impl Services {
         let (row, _, view) = self.load_for(actor, id).await?;
         let data = self.open_row(actor, &row, AuditAction::Read).await?;
         let details = self.present_one(&row, &data, view).await?;
-        self.record(self.patient_event(actor, AuditAction::Read, &row))
-            .await?;
+        self.record(
+            self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number)),
+        )
+        .await?;
         Ok(details)
     }
 
@@ -1686,7 +1688,11 @@ impl Services {
             let data = self.open_row(actor, row, action).await?;
             let summary = allergies.remove(&row.id).flatten();
             items.push(present(row, &data, view, self.today(), summary)?);
-            events.push(self.patient_event(actor, action, row));
+            events.push(
+                self.audit_event(actor, action, ResourceType::Patient)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(row.pseudonym_number)),
+            );
         }
         if events.is_empty() && q.is_some() {
             let mut event = self.audit_event(actor, AuditAction::Search, ResourceType::Patient);
@@ -1751,8 +1757,12 @@ impl Services {
         let current = self.open_row(actor, &row, AuditAction::Update).await?;
         if changed.is_empty() {
             let details = self.present_one(&row, &current, view).await?;
-            self.record(self.patient_event(actor, AuditAction::Read, &row))
-                .await?;
+            self.record(
+                self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(row.pseudonym_number)),
+            )
+            .await?;
             return Ok(details);
         }
         let data = apply_input(&input, Some(&current), &current.mrn, self.today())?;
@@ -1767,8 +1777,12 @@ impl Services {
         if names.is_empty() {
             // Everything submitted equals what is stored (a form saved unchanged).
             let details = self.present_one(&row, &current, view).await?;
-            self.record(self.patient_event(actor, AuditAction::Read, &row))
-                .await?;
+            self.record(
+                self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(row.pseudonym_number)),
+            )
+            .await?;
             return Ok(details);
         }
         let ring = self.key_ring();
@@ -1782,7 +1796,10 @@ impl Services {
         }
         // Strictly later than the version it replaces, even with a coarse or frozen clock.
         updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
-        let mut event = self.patient_event(actor, AuditAction::Update, &row);
+        let mut event = self
+            .audit_event(actor, AuditAction::Update, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(format!("changed: {}", names.join(", ")));
         self.transaction(async |txn| {
             if !patients::update(
@@ -1818,8 +1835,12 @@ impl Services {
         } else {
             Vec::new()
         };
-        self.record(self.patient_event(actor, AuditAction::Read, &row))
-            .await?;
+        self.record(
+            self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number)),
+        )
+        .await?;
         Ok((details, members))
     }
 
@@ -1920,7 +1941,10 @@ impl Services {
                 .await);
         }
         let members = self.care_team_members(id).await?;
-        let mut event = self.patient_event(actor, AuditAction::Read, &row);
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("care team".into());
         self.record(event).await?;
         Ok(members)
@@ -1978,7 +2002,10 @@ impl Services {
                 self.now(),
             )
             .await?;
-            let mut event = self.patient_event(actor, AuditAction::Update, &row);
+            let mut event = self
+                .audit_event(actor, AuditAction::Update, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number));
             event.reason = Some(format!("care team: added {}", user.id));
             self.append_in(txn, event).await?;
             Ok(())
@@ -2000,7 +2027,10 @@ impl Services {
             if !care_team::remove(txn, id, user_id, care_team::SOURCE_ASSIGNED).await? {
                 return Err(ServiceError::NotFound("care team member"));
             }
-            let mut event = self.patient_event(actor, AuditAction::Update, &row);
+            let mut event = self
+                .audit_event(actor, AuditAction::Update, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number));
             event.reason = Some(format!("care team: removed {user_id}"));
             self.append_in(txn, event).await?;
             Ok(())
@@ -2028,7 +2058,10 @@ impl Services {
         let mut updated = row.clone();
         updated.account_id = Some(user.id.to_string());
         updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
-        let mut event = self.patient_event(actor, AuditAction::Update, &row);
+        let mut event = self
+            .audit_event(actor, AuditAction::Update, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(format!("portal account linked: {}", user.id));
         self.transaction(async |txn| {
             let ring = self.key_ring();
@@ -2153,12 +2186,15 @@ impl Services {
                 blind_index: None,
             });
         }
-        let mut event = self.patient_event(actor, AuditAction::Read, &row);
+        let mut event = self
+            .audit_event(actor, AuditAction::Read, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("encryption view".into());
         self.record(event).await?;
         Ok(EncryptionView {
             id,
-            pseudonym: pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0)),
+            pseudonym: pseudonym_of(row.pseudonym_number),
             kek_version,
             wrapped_data_key_bytes: row.wrapped_data_key.len(),
             fields,

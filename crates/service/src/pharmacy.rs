@@ -20,6 +20,7 @@
 //! expiry window of the alerts is [`PharmacySettings::expiry_window_days`]. The stock report
 //! values units on hand at each batch's unit cost, summed exactly (`Money::checked_sum`).
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::PrescriptionStatus;
 use carevault_core::money::Money;
@@ -29,7 +30,6 @@ use carevault_core::pharmacy::{
 };
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{Capability, Role, ValidationErrors};
-use carevault_crypto::mask::pseudonym;
 use carevault_store::StoreError;
 use carevault_store::pharmacy::{self as store, BatchRow, DrugRow, MovementRow};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -850,12 +850,10 @@ impl Services {
                         ChargeOutcome::AlreadyCharged { .. } => None,
                         ChargeOutcome::Retry => return Err(moved()),
                     };
-                    let mut event =
-                        self.audit_event(actor, AuditAction::Update, ResourceType::Prescription);
-                    event.resource_id = Some(target.row.id.clone());
-                    event.patient_pseudonym = Some(pseudonym(
-                        u64::try_from(target.patient.pseudonym_number).unwrap_or(0),
-                    ));
+                    let mut event = self
+                        .audit_event(actor, AuditAction::Update, ResourceType::Prescription)
+                        .resource_id(&target.row.id)
+                        .patient(pseudonym_of(target.patient.pseudonym_number));
                     event.reason = Some(format!(
                         "dispensed {wanted} units of drug {} from {} batch(es)",
                         drug.id,

@@ -16,6 +16,7 @@
 //! the dispensing view shows them (name, date of birth, MRN, allergies), the prescriber, and
 //! the acknowledged warnings with the prescriber's reason; one `listed` event per prescription.
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{
     PrescriptionDetails, PrescriptionInput, PrescriptionStatus, duplicate_active,
@@ -25,7 +26,6 @@ use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::encounters as encounter_store;
 use carevault_store::patients::PatientRow;
 use carevault_store::prescriptions::{self as store, PrescriptionRow};
@@ -515,7 +515,10 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        let mut event = self.prescription_event(actor, AuditAction::Create, &id, patient);
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Prescription)
+            .resource_id(&id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = override_category(&body.warnings);
         Ok(NewPrescription { row, event })
     }
@@ -549,21 +552,6 @@ impl Services {
         })
     }
 
-    fn prescription_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        id: &str,
-        patient: &PatientRow,
-    ) -> carevault_core::audit::AuditEvent {
-        let mut event = self.audit_event(actor, action, ResourceType::Prescription);
-        event.resource_id = Some(id.to_owned());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
-        event
-    }
-
     /// The patient's prescriptions, newest first, as the actor may see them. Audited.
     pub async fn list_prescriptions(
         &self,
@@ -581,11 +569,10 @@ impl Services {
                     .await?,
             );
         }
-        let mut event = self.audit_event(actor, AuditAction::Listed, ResourceType::Prescription);
-        event.resource_id = Some(patient.id.clone());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Prescription)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} prescriptions", out.len()));
         self.record(event).await?;
         Ok(out)
@@ -701,7 +688,10 @@ impl Services {
             {
                 continue;
             }
-            let mut event = self.prescription_event(actor, AuditAction::Listed, &row.id, patient);
+            let mut event = self
+                .audit_event(actor, AuditAction::Listed, ResourceType::Prescription)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(patient.pseudonym_number));
             event.reason = Some(
                 if search.is_some() {
                     "dispensing queue, searched; with date of birth, MRN and allergies"
@@ -737,7 +727,7 @@ impl Services {
         let name = if view.shows_identity() {
             format!("{} {}", data.given_name, data.family_name)
         } else {
-            pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
+            pseudonym_of(patient.pseudonym_number)
         };
         let date_of_birth = clear(PatientField::DateOfBirth).then_some(data.date_of_birth);
         Ok(DispensingPatient {
@@ -789,8 +779,12 @@ impl Services {
         let shown = self
             .present_prescription(actor, &row, &patient, view, &dek)
             .await?;
-        self.record(self.prescription_event(actor, AuditAction::Read, &row.id, &patient))
-            .await?;
+        self.record(
+            self.audit_event(actor, AuditAction::Read, ResourceType::Prescription)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(patient.pseudonym_number)),
+        )
+        .await?;
         Ok(shown)
     }
 
@@ -855,8 +849,14 @@ impl Services {
             .await?;
         let sealed =
             place(&row.id, &row.patient_id).seal(&dek, "status_reason", reason.as_deref())?;
-        let mut event =
-            self.prescription_event(actor, AuditAction::StatusChanged, &row.id, &patient);
+        let mut event = self
+            .audit_event(
+                actor,
+                AuditAction::StatusChanged,
+                ResourceType::Prescription,
+            )
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         self.transaction(async |txn| {
             if !store::set_status(
@@ -902,7 +902,7 @@ impl Services {
             let (given, family) = crate::patients::open_names(patient, dek)?;
             format!("{given} {family}")
         } else {
-            pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
+            pseudonym_of(patient.pseudonym_number)
         };
         let clinical = view == PatientView::Full;
         // The pharmacist dispensing it must see what was overridden, and why.

@@ -36,6 +36,7 @@ use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit_trail::pseudonym_of;
 use crate::error::ServiceError;
 use crate::sealing::Place;
 
@@ -243,13 +244,10 @@ impl Services {
             }
             Err(other) => return Err(other),
         };
-        let mut event = self.chart_list_event(
-            actor,
-            AuditAction::Listed,
-            ResourceType::Problem,
-            &patient.id,
-            patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Problem)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} problems", problems.len()));
         self.record(event).await?;
         Ok(PatientProblems {
@@ -319,13 +317,10 @@ impl Services {
             updated_by: None,
             updated_at: now,
         };
-        let mut event = self.chart_list_event(
-            actor,
-            AuditAction::Create,
-            ResourceType::Problem,
-            &id,
-            patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Problem)
+            .resource_id(&id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = reason.map(str::to_owned);
         self.transaction(async |txn| {
             patient_store::lock_row(txn, &patient.id).await?;
@@ -538,13 +533,10 @@ impl Services {
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
         let code = open_body(&row, &dek)?.code;
-        let mut event = self.chart_list_event(
-            actor,
-            AuditAction::StatusChanged,
-            ResourceType::Problem,
-            &row.id,
-            patient,
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::StatusChanged, ResourceType::Problem)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         self.transaction(async |txn| {
             patient_store::lock_row(txn, &patient.id).await?;

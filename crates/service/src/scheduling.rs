@@ -37,6 +37,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::appointment::{
     AppointmentStatus, AppointmentType, TimeSlot, WeeklyHours, is_active, next_free_slots,
     puts_on_care_team, slot_keys,
@@ -49,7 +50,6 @@ use carevault_core::{
     AppointmentId, Capability, DepartmentId, Grant, PatientId, Role, UserId, ValidationErrors,
 };
 use carevault_crypto::data_key::DataKey;
-use carevault_crypto::mask::pseudonym;
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::scheduling::{
     self as store, AppointmentFilter, AppointmentRow, DepartmentRow, SlotOwner, StaffProfileRow,
@@ -499,20 +499,6 @@ impl Services {
     /// Today in the clinic's time zone.
     pub fn clinic_today(&self) -> NaiveDate {
         self.scheduling().local_date(self.now())
-    }
-
-    fn appointment_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        row: &AppointmentRow,
-        pseudonym_number: Option<i64>,
-    ) -> AuditEvent {
-        let mut event = self.audit_event(actor, action, ResourceType::Appointment);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym =
-            pseudonym_number.map(|n| pseudonym(u64::try_from(n).unwrap_or(0)));
-        event
     }
 
     /// `Ok` for administrators; otherwise the refusal, recorded (for pages that show an
@@ -993,7 +979,7 @@ impl Services {
                     let data = self.open_row(actor, patient, action).await?;
                     format!("{} {}", data.given_name, data.family_name)
                 } else {
-                    pseudonym(u64::try_from(patient.pseudonym_number).unwrap_or(0))
+                    pseudonym_of(patient.pseudonym_number)
                 };
                 labels.insert(patient.id.clone(), label);
             }
@@ -1023,12 +1009,10 @@ impl Services {
                 match opened {
                     Ok(opened) => Some(opened),
                     Err(ServiceError::Integrity) => {
-                        let mut event = self.appointment_event(
-                            actor,
-                            action,
-                            &row,
-                            Some(patient.pseudonym_number),
-                        );
+                        let mut event = self
+                            .audit_event(actor, action, ResourceType::Appointment)
+                            .resource_id(&row.id)
+                            .patient(pseudonym_of(patient.pseudonym_number));
                         event.outcome = Outcome::Failed;
                         event.reason = Some("sealed data failed its integrity check".into());
                         tracing::error!(appointment_id = %row.id, "sealed appointment data failed its integrity check");
@@ -1046,12 +1030,11 @@ impl Services {
             let may_reschedule = status == AppointmentStatus::Scheduled
                 && actor.role() != Some(Role::Patient)
                 && scope.manages(row.clinician_id.as_deref(), &row.department_id);
-            events.push(self.appointment_event(
-                actor,
-                action,
-                &row,
-                Some(patient.pseudonym_number),
-            ));
+            events.push(
+                self.audit_event(actor, action, ResourceType::Appointment)
+                    .resource_id(&row.id)
+                    .patient(pseudonym_of(patient.pseudonym_number)),
+            );
             views.push(AppointmentView {
                 id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
                 patient_id: row
@@ -1419,12 +1402,10 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        let event = self.appointment_event(
-            actor,
-            AuditAction::Create,
-            &row,
-            Some(target.patient.pseudonym_number),
-        );
+        let event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Appointment)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(target.patient.pseudonym_number));
         self.write_with_claims(actor, &target, slot, &row, None, event)
             .await?;
         tracing::info!(appointment_id = %id, "appointment booked");
@@ -1975,12 +1956,10 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        let mut event = self.appointment_event(
-            actor,
-            AuditAction::Create,
-            &row,
-            Some(patient.pseudonym_number),
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Appointment)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("consultation requested".into());
         self.transaction(async |txn| {
             store::insert_appointment(txn, row.clone()).await?;
@@ -2117,16 +2096,18 @@ impl Services {
         updated.end_at = to_micros(slot.end());
         updated.status = AppointmentStatus::Scheduled.as_str().to_owned();
         updated.updated_at = to_micros(self.now()).max(read_at + 1);
-        let mut event = self.appointment_event(
-            actor,
-            if accepting {
-                AuditAction::StatusChanged
-            } else {
-                AuditAction::Update
-            },
-            &updated,
-            Some(target.patient.pseudonym_number),
-        );
+        let mut event = self
+            .audit_event(
+                actor,
+                if accepting {
+                    AuditAction::StatusChanged
+                } else {
+                    AuditAction::Update
+                },
+                ResourceType::Appointment,
+            )
+            .resource_id(&updated.id)
+            .patient(pseudonym_of(target.patient.pseudonym_number));
         event.reason = Some(if accepting {
             "requested → scheduled (request accepted)".into()
         } else {
@@ -2313,12 +2294,10 @@ impl Services {
                 Some(reason),
             )?;
         }
-        let mut event = self.appointment_event(
-            actor,
-            AuditAction::StatusChanged,
-            &updated,
-            Some(patient.pseudonym_number),
-        );
+        let mut event = self
+            .audit_event(actor, AuditAction::StatusChanged, ResourceType::Appointment)
+            .resource_id(&updated.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(audit_note);
         let charge = if to == AppointmentStatus::Completed {
             self.appointment_charge(actor, &row, patient).await?

@@ -9,10 +9,10 @@
 //! only, the record stays masked to them, and they cannot write to it. Only a whole-record
 //! share counts as care (`store::record_shares::shared_among`).
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, UserId, UserStatus, ValidationErrors};
-use carevault_crypto::mask::pseudonym;
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::record_shares::{
     self as store, RecordShareRow, SCOPE_DOCUMENT, SCOPE_ENCOUNTER, SCOPE_RECORD,
@@ -195,7 +195,10 @@ impl Services {
             expires_at: to_micros(now + Duration::days(days)),
             revoked_at: None,
         };
-        let mut event = self.share_event(actor, AuditAction::Create, &row, &share);
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::RecordShare)
+            .resource_id(&share.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(match scope {
             SCOPE_RECORD => format!("record shared with a doctor for {days} days"),
             _ => format!("one {scope} shared with a doctor for {days} days"),
@@ -308,7 +311,10 @@ impl Services {
             .await?
             .filter(|s| s.patient_id == row.id)
             .ok_or(ServiceError::NotFound("share"))?;
-        let mut event = self.share_event(actor, AuditAction::Update, &row, &share);
+        let mut event = self
+            .audit_event(actor, AuditAction::Update, ResourceType::RecordShare)
+            .resource_id(&share.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("record share revoked".into());
         self.transaction(async |txn| {
             if !store::revoke(txn, share_id, patient, to_micros(self.now())).await? {
@@ -325,21 +331,6 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("share"))?;
         self.present_share(share).await
-    }
-
-    fn share_event(
-        &self,
-        actor: &Actor,
-        action: AuditAction,
-        patient: &PatientRow,
-        share: &RecordShareRow,
-    ) -> carevault_core::audit::AuditEvent {
-        let mut event = self.audit_event(actor, action, ResourceType::RecordShare);
-        event.resource_id = Some(share.id.clone());
-        event.patient_pseudonym = Some(pseudonym(
-            u64::try_from(patient.pseudonym_number).unwrap_or(0),
-        ));
-        event
     }
 
     async fn present_share(&self, row: RecordShareRow) -> Result<RecordShare, ServiceError> {

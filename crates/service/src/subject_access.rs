@@ -28,13 +28,13 @@
 
 use std::io::{Cursor, Write};
 
+use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::consent::ConsentPurpose;
 use carevault_core::masking::{PatientField, Relation, Visibility, view_for, visibility};
 use carevault_core::permission::{Capability, grant};
 use carevault_core::time::from_micros;
 use carevault_core::{PatientId, Role};
-use carevault_crypto::mask::pseudonym;
 use carevault_store::audit::{self as audit_store, AuditFilter};
 use carevault_store::patients::{self, ERASED_STATUS, PatientRow};
 use carevault_store::users;
@@ -645,15 +645,16 @@ impl Services {
         archive.add("README.txt", readme(&counts, now).as_bytes())?;
         let bytes = archive.finish()?;
 
-        let mut event = self.audit_event(actor, AuditAction::Export, ResourceType::Patient);
-        event.resource_id = Some(row.id.clone());
-        event.patient_pseudonym = Some(pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0)));
+        let mut event = self
+            .audit_event(actor, AuditAction::Export, ResourceType::Patient)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(format!("access export: {summary}"));
         self.record(event).await?;
         Ok(AccessExport {
             file_name: format!(
                 "access-export-{}-{}.zip",
-                pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0)),
+                pseudonym_of(row.pseudonym_number),
                 now.format("%Y%m%d")
             ),
             bytes,
@@ -664,7 +665,7 @@ impl Services {
     /// account, oldest first, with the acting account's name: who accessed the record.
     async fn access_log_of(&self, row: &PatientRow) -> Result<Vec<Value>, ServiceError> {
         let conn = self.store().conn();
-        let pseudonym = pseudonym(u64::try_from(row.pseudonym_number).unwrap_or(0));
+        let pseudonym = pseudonym_of(row.pseudonym_number);
         let filter = match &row.account_id {
             Some(account) => AuditFilter {
                 patient_or_account: Some((pseudonym, account.clone())),

@@ -37,6 +37,7 @@ use super::{
 };
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit_trail::pseudonym_of;
 use crate::error::ServiceError;
 use crate::prescriptions::{Acknowledged, PrescriptionRequest, PrescriptionWarning, acknowledge};
 
@@ -319,34 +320,31 @@ impl Services {
         };
 
         // The audit events, one per change.
-        let mut events = vec![self.encounter_event(
-            actor,
-            if existing.is_some() {
-                AuditAction::Update
-            } else {
-                AuditAction::Create
-            },
-            ResourceType::Encounter,
-            &row.id,
-            &patient,
-        )];
-        if let Some(v) = &vitals_row {
-            events.push(self.encounter_event(
+        let mut events = vec![
+            self.audit_event(
                 actor,
-                AuditAction::Create,
-                ResourceType::Vitals,
-                &v.id,
-                &patient,
-            ));
+                if existing.is_some() {
+                    AuditAction::Update
+                } else {
+                    AuditAction::Create
+                },
+                ResourceType::Encounter,
+            )
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number)),
+        ];
+        if let Some(v) = &vitals_row {
+            events.push(
+                self.audit_event(actor, AuditAction::Create, ResourceType::Vitals)
+                    .resource_id(&v.id)
+                    .patient(pseudonym_of(patient.pseudonym_number)),
+            );
         }
         if submission.sign {
-            let mut signed = self.encounter_event(
-                actor,
-                AuditAction::StatusChanged,
-                ResourceType::Encounter,
-                &row.id,
-                &patient,
-            );
+            let mut signed = self
+                .audit_event(actor, AuditAction::StatusChanged, ResourceType::Encounter)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(patient.pseudonym_number));
             signed.reason = Some("draft → signed".into());
             events.push(signed);
         }

@@ -22,6 +22,7 @@ use carevault_store::scheduling::{self as appointments, AppointmentRow};
 use super::integrity;
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit_trail::pseudonym_of;
 use crate::error::ServiceError;
 use crate::tx;
 
@@ -180,13 +181,10 @@ impl Services {
             }
             if let Some(encounter) = &created {
                 store::insert_encounter(txn, encounter.clone()).await?;
-                let mut event = self.encounter_event(
-                    actor,
-                    AuditAction::Create,
-                    ResourceType::Encounter,
-                    &encounter.id,
-                    patient,
-                );
+                let mut event = self
+                    .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
+                    .resource_id(&encounter.id)
+                    .patient(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some("started from its appointment".into());
                 self.append_in(txn, event).await?;
             }
