@@ -284,7 +284,7 @@ mod tests {
     }
 
     fn contention() -> ServiceError {
-        StoreError::Contention(sea_orm::DbErr::Custom("busy".into())).into()
+        StoreError::simulated_contention().into()
     }
 
     const FAST: Backoff = Backoff {

@@ -25,6 +25,14 @@ pub enum StoreError {
     Database(#[source] DbErr),
 }
 
+impl StoreError {
+    /// A `Contention` error that no database raised, for the tests of the layers above that
+    /// retry on it (they may not name the database crate).
+    pub fn simulated_contention() -> Self {
+        StoreError::Contention(DbErr::Custom("simulated contention".into()))
+    }
+}
+
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
