@@ -882,17 +882,10 @@ impl Services {
         let row = match row {
             Some(row) if patient.is_none_or(|p| p.to_string() == row.patient_id) => row,
             _ => {
-                if actor.role() == Some(carevault_core::Role::Patient) {
-                    return Err(self
-                        .deny(
-                            actor,
-                            ResourceType::Allergy,
-                            Some(entry_id.trim().to_owned()),
-                            "not the patient's own record",
-                        )
-                        .await);
-                }
-                return Err(ServiceError::NotFound("allergy entry"));
+                let id = Some(entry_id.trim().to_owned());
+                return Err(self
+                    .missing(actor, ResourceType::Allergy, id, "allergy entry")
+                    .await);
             }
         };
         let patient_id: PatientId = row

@@ -385,6 +385,29 @@ impl Services {
         }
     }
 
+    /// The answer for a record that is not there: a patient may only ask for their own
+    /// records, so any other id is an attempt on someone else's and is refused and
+    /// recorded (403); staff are told that no such `noun` exists (404).
+    pub(crate) async fn missing(
+        &self,
+        actor: &Actor,
+        resource_type: ResourceType,
+        resource_id: Option<String>,
+        noun: &'static str,
+    ) -> ServiceError {
+        if actor.role() == Some(carevault_core::Role::Patient) {
+            return self
+                .deny(
+                    actor,
+                    resource_type,
+                    resource_id,
+                    "not the patient's own record",
+                )
+                .await;
+        }
+        ServiceError::NotFound(noun)
+    }
+
     /// `Ok` when the matrix grants `capability` outright; otherwise the refusal, recorded.
     pub(crate) async fn authorize(
         &self,

@@ -300,17 +300,9 @@ impl Services {
             Err(_) => None,
         };
         let Some(document) = found else {
-            if actor.role() == Some(Role::Patient) {
-                return Err(self
-                    .deny(
-                        actor,
-                        ResourceType::Document,
-                        None,
-                        "not the patient's own record",
-                    )
-                    .await);
-            }
-            return Err(ServiceError::NotFound("document"));
+            return Err(self
+                .missing(actor, ResourceType::Document, None, "document")
+                .await);
         };
         let patient_id: PatientId = document
             .patient_id

@@ -585,17 +585,10 @@ impl Services {
     ) -> Result<(EncounterRow, PatientRow, PatientView), ServiceError> {
         let row = store::find_encounter(self.store().conn(), id).await?;
         let Some(row) = row else {
-            if actor.role() == Some(Role::Patient) {
-                return Err(self
-                    .deny(
-                        actor,
-                        ResourceType::Encounter,
-                        Some(id.to_owned()),
-                        "not the patient's own record",
-                    )
-                    .await);
-            }
-            return Err(ServiceError::NotFound("encounter"));
+            let id = Some(id.to_owned());
+            return Err(self
+                .missing(actor, ResourceType::Encounter, id, "encounter")
+                .await);
         };
         let patient_id: PatientId = row.patient_id.parse().map_err(integrity)?;
         // A doctor the patient shared this one (signed) encounter with reads it, and only it.

@@ -1257,17 +1257,10 @@ impl Services {
         self.require_patient_access(actor).await?;
         let row = patients::find(self.store().conn(), id).await?;
         let Some(row) = row.filter(|row| row.status != patients::ERASED_STATUS) else {
-            if actor.role() == Some(Role::Patient) {
-                return Err(self
-                    .deny(
-                        actor,
-                        ResourceType::Patient,
-                        Some(id.to_string()),
-                        "not the patient's own record",
-                    )
-                    .await);
-            }
-            return Err(ServiceError::NotFound("patient"));
+            let id = Some(id.to_string());
+            return Err(self
+                .missing(actor, ResourceType::Patient, id, "patient")
+                .await);
         };
         let relation = self.relation_to(actor, &row).await?;
         let Some(role) = actor.role() else {

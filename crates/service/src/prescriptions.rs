@@ -756,17 +756,10 @@ impl Services {
     ) -> Result<PrescriptionView, ServiceError> {
         let row = store::find(self.store().conn(), id).await?;
         let Some(row) = row else {
-            if actor.role() == Some(Role::Patient) {
-                return Err(self
-                    .deny(
-                        actor,
-                        ResourceType::Prescription,
-                        Some(id.to_owned()),
-                        "not the patient's own record",
-                    )
-                    .await);
-            }
-            return Err(ServiceError::NotFound("prescription"));
+            let id = Some(id.to_owned());
+            return Err(self
+                .missing(actor, ResourceType::Prescription, id, "prescription")
+                .await);
         };
         let patient_id: PatientId = row
             .patient_id

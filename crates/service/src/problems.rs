@@ -495,17 +495,10 @@ impl Services {
         let row = match row {
             Some(row) if patient.is_none_or(|p| p.to_string() == row.patient_id) => row,
             _ => {
-                if actor.role() == Some(carevault_core::Role::Patient) {
-                    return Err(self
-                        .deny(
-                            actor,
-                            ResourceType::Problem,
-                            Some(problem_id.trim().to_owned()),
-                            "not the patient's own record",
-                        )
-                        .await);
-                }
-                return Err(ServiceError::NotFound("problem"));
+                let id = Some(problem_id.trim().to_owned());
+                return Err(self
+                    .missing(actor, ResourceType::Problem, id, "problem")
+                    .await);
             }
         };
         let patient_id: PatientId = row
