@@ -52,7 +52,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use axum::{Json, Router};
-use carevault_core::{Capability, UserId};
+use carevault_core::{Action, UserId};
 use carevault_service::audit_log::{AuditEntry, MAX_PAGE};
 use carevault_service::{AuditSettings, ServiceError, ServiceSettings, Services, SystemClock};
 use carevault_store::audit::{self as audit_store, AuditRow};
@@ -285,7 +285,7 @@ async fn unaudited_events(
         .to_query()
         .map_err(|errors| Problem::validation(&errors))?;
     // The same check `audit_events` makes (a refusal would be recorded there; not here).
-    actor.require(Capability::ReadAuditLog)?;
+    actor.require(Action::ReadAuditLog)?;
     let limit = query.limit.clamp(1, MAX_PAGE);
     let conn = twin.store.conn();
     let total = audit_store::count(conn, &query.filter)

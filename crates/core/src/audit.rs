@@ -116,6 +116,7 @@ text_enum!(
         Keys => "keys",
         AuditLog => "audit_log",
         System => "system",
+        Route => "route",
     }
 );
 

@@ -1,4 +1,4 @@
-//! Carevault's domain vocabulary: roles, the permission matrix, validated value types and
+//! Carevault's domain vocabulary: roles, the access policy, validated value types and
 //! domain errors.
 //!
 //! This crate does no I/O, no async, no SQL and no HTTP. Everything here is plain data and
@@ -26,8 +26,8 @@ pub mod money;
 pub mod notification;
 pub mod nursing;
 pub mod patient;
-pub mod permission;
 pub mod pharmacy;
+pub mod policy;
 pub mod problem;
 pub mod reference_range;
 pub mod role;
@@ -36,6 +36,6 @@ pub mod user;
 
 pub use error::{FieldError, ValidationErrors};
 pub use ids::{AppointmentId, DepartmentId, PatientId, SessionId, UserId};
-pub use permission::{Capability, Grant, Scope};
+pub use policy::{Action, Decision, Grant, Relation, Scope};
 pub use role::Role;
 pub use user::{DisplayName, Password, UserStatus, Username};

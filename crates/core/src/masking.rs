@@ -5,6 +5,7 @@
 //! (a hidden field is never sent — not blanked by a template, absent). docs/MASKING.md is
 //! rendered from [`render_markdown`] by a test, so the documentation cannot drift.
 
+use crate::policy::{Action, Decision, Grant, Scope, decide, grant};
 use crate::role::Role;
 
 /// The fields of a patient record, with their JSON names.
@@ -126,16 +127,7 @@ impl Visibility {
     }
 }
 
-/// How the actor stands to the patient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Relation {
-    /// The patient's own account.
-    Own,
-    /// A clinician on the patient's care team.
-    CareTeam,
-    /// Anyone else.
-    Other,
-}
+pub use crate::policy::Relation;
 
 /// A named set of field visibilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -182,17 +174,24 @@ impl PatientView {
 }
 
 /// The view `role` gets of a patient it stands to in `relation`; `None` means no access at
-/// all (a patient looking at someone else's record).
+/// all (a patient looking at someone else's record). The policy decides whether the view is
+/// clear or pseudonymised ([`Action::SeeIdentity`]); this names the role's view.
 pub fn view_for(role: Role, relation: Relation) -> Option<PatientView> {
-    match (role, relation) {
-        (Role::Admin, _) => Some(PatientView::Full),
-        (Role::Doctor | Role::Nurse, Relation::CareTeam) => Some(PatientView::Full),
-        (Role::Doctor | Role::Nurse, _) => Some(PatientView::Masked),
-        (Role::Receptionist, _) => Some(PatientView::Registration),
-        (Role::Pharmacist, _) => Some(PatientView::Dispensing),
-        (Role::Patient, Relation::Own) => Some(PatientView::Own),
-        (Role::Patient, _) => None,
-        (Role::Auditor, _) => Some(PatientView::Pseudonymous),
+    match decide(role, Action::SeeIdentity, relation) {
+        Decision::Refuse(_) => None,
+        Decision::AllowMasked
+            if grant(role, Action::SeeIdentity) == Grant::Scoped(Scope::Pseudonym) =>
+        {
+            Some(PatientView::Pseudonymous)
+        }
+        Decision::AllowMasked => Some(PatientView::Masked),
+        Decision::Allow => Some(match role {
+            Role::Admin | Role::Doctor | Role::Nurse => PatientView::Full,
+            Role::Receptionist => PatientView::Registration,
+            Role::Pharmacist => PatientView::Dispensing,
+            Role::Patient => PatientView::Own,
+            Role::Auditor => PatientView::Pseudonymous,
+        }),
     }
 }
 
@@ -258,7 +257,7 @@ pub fn render_markdown() -> String {
         out.push_str(&format!(
             "| {} | {own} | {care} | {} |\n",
             role.as_str(),
-            label(view_for(role, Relation::Other))
+            label(view_for(role, Relation::None))
         ));
     }
     out.push_str("\n## What each view shows\n\n| field |");
@@ -394,7 +393,7 @@ mod tests {
 
     #[test]
     fn patients_see_only_their_own_record() {
-        assert_eq!(view_for(Role::Patient, Relation::Other), None);
+        assert_eq!(view_for(Role::Patient, Relation::None), None);
         assert_eq!(
             view_for(Role::Patient, Relation::Own),
             Some(PatientView::Own)

@@ -2,7 +2,7 @@
 //! ([`crate::auth`]), so holding one proves a live session (or the operator's console, or
 //! the server itself for background jobs).
 
-use carevault_core::permission::{Capability, Grant, grant};
+use carevault_core::policy::{Action, Decision, Grant, Relation, Scope, grant};
 use carevault_core::{DisplayName, Role, SessionId, UserId, Username};
 
 use crate::error::ServiceError;
@@ -122,23 +122,42 @@ impl Actor {
         self.request_id.as_deref()
     }
 
-    /// What the permission matrix grants this actor for `capability`. The operator and the
-    /// system hold administrative capabilities only.
-    pub fn grant(&self, capability: Capability) -> Grant {
+    /// What the policy grants this actor for `action`. The operator and the system hold
+    /// administrative actions only.
+    pub fn grant(&self, action: Action) -> Grant {
         match (self.kind, self.role) {
-            (ActorKind::User, Some(role)) => grant(role, capability),
-            (ActorKind::Operator | ActorKind::System, _)
-                if capability == Capability::AdministerSystem =>
-            {
+            (ActorKind::User, Some(role)) => grant(role, action),
+            (ActorKind::Operator | ActorKind::System, _) if action == Action::AdministerSystem => {
                 Grant::Yes
             }
             _ => Grant::No,
         }
     }
 
-    /// `Ok` only when the matrix says an unconditional yes.
-    pub fn require(&self, capability: Capability) -> Result<(), ServiceError> {
-        match self.grant(capability) {
+    /// Whether the actor may attempt `action` at all (a scope, if any, decides per record).
+    pub fn may(&self, action: Action) -> bool {
+        self.grant(action).is_possible()
+    }
+
+    /// The policy's answer for `action` on a patient the actor stands to in `relation`.
+    pub fn decide(&self, action: Action, relation: Relation) -> Decision {
+        match (self.kind, self.role) {
+            (ActorKind::User, Some(role)) => carevault_core::policy::decide(role, action, relation),
+            _ if self.grant(action) == Grant::Yes => Decision::Allow,
+            _ => Decision::Refuse(action.refusal()),
+        }
+    }
+
+    /// A patient's account: the policy lets it reach its own record only (its identity
+    /// grant is scoped to *own*). Such an actor asking for anyone else's record is refused
+    /// and recorded, where staff are told the record does not exist.
+    pub fn reaches_own_record_only(&self) -> bool {
+        self.grant(Action::SeeIdentity) == Grant::Scoped(Scope::Own)
+    }
+
+    /// `Ok` only when the policy says an unconditional yes.
+    pub fn require(&self, action: Action) -> Result<(), ServiceError> {
+        match self.grant(action) {
             Grant::Yes => Ok(()),
             _ => Err(ServiceError::Forbidden),
         }

@@ -3,7 +3,7 @@
 //! Every view and export of the log is itself recorded in it.
 
 use carevault_audit::{Hash, consistency_proof, inclusion_proof, subtree_root};
-use carevault_core::Capability;
+use carevault_core::Action;
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_store::audit::{self as audit_store, AuditRow};
 
@@ -92,7 +92,7 @@ impl Services {
     /// Whether `actor` may read the audit log; a refusal is recorded. Callers use it to
     /// refuse before they even look at the request's parameters.
     pub async fn require_audit_access(&self, actor: &Actor) -> Result<(), ServiceError> {
-        self.authorize(actor, Capability::ReadAuditLog, ResourceType::AuditLog)
+        self.authorize(actor, Action::ReadAuditLog, ResourceType::AuditLog)
             .await
     }
 
@@ -105,7 +105,7 @@ impl Services {
         offset: u64,
         limit: u64,
     ) -> Result<AuditPage, ServiceError> {
-        self.authorize(actor, Capability::ReadAuditLog, ResourceType::AuditLog)
+        self.authorize(actor, Action::ReadAuditLog, ResourceType::AuditLog)
             .await?;
         let limit = limit.clamp(1, MAX_PAGE);
         let mut event = self.audit_event(actor, AuditAction::AuditViewed, ResourceType::AuditLog);
@@ -129,7 +129,7 @@ impl Services {
         actor: &Actor,
         filter: AuditFilter,
     ) -> Result<AuditExport, ServiceError> {
-        self.authorize(actor, Capability::ReadAuditLog, ResourceType::AuditLog)
+        self.authorize(actor, Action::ReadAuditLog, ResourceType::AuditLog)
             .await?;
         let total = audit_store::count(self.store().conn(), &filter).await?;
         let mut event = self.audit_event(actor, AuditAction::AuditExported, ResourceType::AuditLog);
@@ -206,7 +206,7 @@ impl Services {
         index: u64,
         size: u64,
     ) -> Result<InclusionProof, ServiceError> {
-        self.authorize(actor, Capability::ReadAuditLog, ResourceType::AuditLog)
+        self.authorize(actor, Action::ReadAuditLog, ResourceType::AuditLog)
             .await?;
         let leaves = self.leaves_for(size).await?;
         let proof = inclusion_proof(&leaves, index, size).map_err(|e| proof_input("index", e))?;
@@ -236,7 +236,7 @@ impl Services {
         from: u64,
         to: u64,
     ) -> Result<ConsistencyProof, ServiceError> {
-        self.authorize(actor, Capability::ReadAuditLog, ResourceType::AuditLog)
+        self.authorize(actor, Action::ReadAuditLog, ResourceType::AuditLog)
             .await?;
         if from == 0 || from > to {
             return Err(carevault_core::ValidationErrors::single(

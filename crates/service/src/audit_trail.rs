@@ -408,19 +408,36 @@ impl Services {
         ServiceError::NotFound(noun)
     }
 
-    /// `Ok` when the matrix grants `capability` outright; otherwise the refusal, recorded.
+    /// `Ok` when the policy grants `action` outright; otherwise the refusal, recorded.
     pub(crate) async fn authorize(
         &self,
         actor: &Actor,
-        capability: carevault_core::Capability,
+        action: carevault_core::Action,
         resource_type: ResourceType,
     ) -> Result<(), ServiceError> {
-        match actor.require(capability) {
+        match actor.require(action) {
             Ok(()) => Ok(()),
             Err(_) => Err(self
-                .deny(actor, resource_type, None, capability_reason(capability))
+                .deny(actor, resource_type, None, action.refusal())
                 .await),
         }
+    }
+
+    /// The route table's gate: `Ok` when the policy gives `actor` any grant for `action`
+    /// (a scope is then decided by the use case, for the record in question); otherwise the
+    /// refusal, recorded against `route` (`METHOD /path`).
+    pub async fn authorize_route(
+        &self,
+        actor: &Actor,
+        action: carevault_core::Action,
+        route: String,
+    ) -> Result<(), ServiceError> {
+        if actor.may(action) {
+            return Ok(());
+        }
+        Err(self
+            .deny(actor, ResourceType::Route, Some(route), action.refusal())
+            .await)
     }
 
     /// Signs a checkpoint of the current tree if it grew since the last one; stores it and
@@ -467,7 +484,7 @@ impl Services {
     ) -> Result<Option<CheckpointRow>, ServiceError> {
         self.authorize(
             actor,
-            carevault_core::Capability::ReadAuditLog,
+            carevault_core::Action::ReadAuditLog,
             ResourceType::AuditLog,
         )
         .await?;
@@ -490,22 +507,6 @@ impl Services {
         if let Err(err) = self.checkpoint_now().await {
             tracing::error!(error = %err, "could not sign the final audit checkpoint");
         }
-    }
-}
-
-fn capability_reason(capability: carevault_core::Capability) -> &'static str {
-    use carevault_core::Capability as C;
-    match capability {
-        C::AdministerSystem => "requires administrator",
-        C::ReadAuditLog => "requires audit-log access",
-        C::EditDemographics => "requires registration rights",
-        C::SeeIdentity | C::SeeClinical => "requires access to the patient's record",
-        C::FindPatients => "may not list or search patients",
-        C::WriteClinical => "requires clinical write access",
-        C::Prescribe => "requires prescribing rights",
-        C::ManageStock => "requires pharmacy rights",
-        C::ScheduleAppointments => "requires scheduling rights",
-        C::ManageBilling => "requires billing rights",
     }
 }
 

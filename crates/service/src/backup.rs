@@ -743,7 +743,7 @@ impl Services {
     ) -> Result<BackupRecord, ServiceError> {
         self.authorize(
             actor,
-            carevault_core::Capability::AdministerSystem,
+            carevault_core::Action::AdministerSystem,
             ResourceType::System,
         )
         .await?;
@@ -772,7 +772,7 @@ impl Services {
     ) -> Result<(Option<PathBuf>, Vec<BackupFile>), ServiceError> {
         self.authorize(
             actor,
-            carevault_core::Capability::AdministerSystem,
+            carevault_core::Action::AdministerSystem,
             ResourceType::System,
         )
         .await?;

@@ -43,7 +43,7 @@ use carevault_core::billing::{
 };
 use carevault_core::money::{Currency, Money, MoneyError, Percent};
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Capability, PatientId, Role, ValidationErrors};
+use carevault_core::{Action, PatientId, Role, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::StoreError;
 use carevault_store::billing::{
@@ -687,7 +687,7 @@ impl Services {
     }
 
     async fn billing_role(&self, actor: &Actor) -> Result<BillingRole, ServiceError> {
-        if !actor.grant(Capability::ManageBilling).is_possible() {
+        if !actor.may(Action::SeeBills) {
             return Err(self
                 .deny(actor, ResourceType::Invoice, None, "no access to bills")
                 .await);

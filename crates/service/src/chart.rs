@@ -591,7 +591,7 @@ impl Services {
             }
         };
         let mut actions = chart_actions(role, view);
-        actions.edit_record &= relation != Relation::Other || role != Role::Doctor;
+        actions.edit_record &= relation != Relation::None || role != Role::Doctor;
 
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Patient)

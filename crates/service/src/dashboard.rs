@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
+use carevault_core::Action;
 use carevault_core::audit::{AuditAction, ResourceType};
-use carevault_core::permission::Capability;
 use carevault_core::{Role, time::to_micros};
 use carevault_store::audit::AuditFilter;
 use carevault_store::dashboard::{self as store, COUNTED_APPOINTMENT_STATUSES as COUNTED};
@@ -337,7 +337,7 @@ impl Services {
         let to = to_micros(settings.day_start(today + Duration::days(1)));
         match actor.role() {
             Some(Role::Admin) => {
-                self.authorize(actor, Capability::AdministerSystem, ResourceType::System)
+                self.authorize(actor, Action::AdministerSystem, ResourceType::System)
                     .await?;
                 Ok(RoleDashboard::Admin)
             }
@@ -359,12 +359,8 @@ impl Services {
                 })
             }
             Some(Role::Receptionist) => {
-                self.authorize(
-                    actor,
-                    Capability::ScheduleAppointments,
-                    ResourceType::Appointment,
-                )
-                .await?;
+                self.authorize(actor, Action::BookAppointments, ResourceType::Appointment)
+                    .await?;
                 Ok(RoleDashboard::Reception {
                     today,
                     total: store::count_appointments(conn, from, to, &COUNTED, None).await?,
@@ -433,7 +429,7 @@ impl Services {
                 })
             }
             Some(Role::Auditor) => {
-                self.authorize(actor, Capability::ReadAuditLog, ResourceType::AuditLog)
+                self.authorize(actor, Action::ReadAuditLog, ResourceType::AuditLog)
                     .await?;
                 let now = self.now();
                 let filter = AuditFilter {

@@ -15,7 +15,7 @@ use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::masking::PatientView;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Capability, PatientId, Role, UserId, ValidationErrors};
+use carevault_core::{Action, PatientId, Role, UserId, ValidationErrors};
 use carevault_store::emergency_access::{self as store, EmergencyAccessRow, PENDING};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::{care_team, users};
@@ -356,7 +356,7 @@ impl Services {
     pub async fn pending_emergency_reviews(&self, actor: &Actor) -> Result<u64, ServiceError> {
         self.authorize(
             actor,
-            Capability::AdministerSystem,
+            Action::AdministerSystem,
             ResourceType::EmergencyAccess,
         )
         .await?;
@@ -373,7 +373,7 @@ impl Services {
     ) -> Result<EmergencyGrant, ServiceError> {
         self.authorize(
             actor,
-            Capability::AdministerSystem,
+            Action::AdministerSystem,
             ResourceType::EmergencyAccess,
         )
         .await?;

@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Capability, PatientId, ValidationErrors};
+use carevault_core::{Action, PatientId, ValidationErrors};
 use carevault_store::patients::{ERASED_STATUS, PatientRow};
 use carevault_store::privacy::{self as store, ErasureRow, LegalHoldRow};
 use carevault_store::{Store, StoreError, TransactionTrait};
@@ -543,7 +543,7 @@ impl Services {
         actor: &Actor,
         id: PatientId,
     ) -> Result<ErasurePreview, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
         if row.status == ERASED_STATUS {
@@ -587,7 +587,7 @@ impl Services {
         id: PatientId,
         confirm_mrn: &str,
     ) -> Result<ErasureOutcome, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
         if row.status == ERASED_STATUS {
@@ -779,7 +779,7 @@ impl Services {
         actor: &Actor,
         id: PatientId,
     ) -> Result<Tombstone, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
         let erasure = store::find_erasure(self.store().conn(), &row.id)
@@ -801,7 +801,7 @@ impl Services {
         actor: &Actor,
         id: PatientId,
     ) -> Result<Vec<LegalHold>, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::LegalHold)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::LegalHold)
             .await?;
         let row = self.privacy_row(id).await?;
         let now = to_micros(self.now());
@@ -825,7 +825,7 @@ impl Services {
         id: PatientId,
         input: LegalHoldInput,
     ) -> Result<LegalHold, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::LegalHold)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::LegalHold)
             .await?;
         let row = self.privacy_row(id).await?;
         if row.status == ERASED_STATUS {
@@ -927,7 +927,7 @@ impl Services {
         id: PatientId,
         hold_id: &str,
     ) -> Result<LegalHold, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::LegalHold)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::LegalHold)
             .await?;
         let row = self.privacy_row(id).await?;
         let conn = self.store().conn();
@@ -996,7 +996,7 @@ impl Services {
     /// The patients past retention without a hold: administrators. Each patient listed is
     /// recorded (`listed`, by pseudonym); nothing is decrypted.
     pub async fn retention_report(&self, actor: &Actor) -> Result<RetentionReport, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let (items, held) = self.retention_items().await?;
         let events = items

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use carevault_core::Action;
 use carevault_core::audit::{AuditAction, ResourceType};
-use carevault_core::permission::Capability;
 use carevault_crypto::data_key::{DataKey, DataKeyError, WrappedDataKey, rewrap, unwrap_data_key};
 use carevault_crypto::keyring::{KeyRing, KeyRingError, KeySource};
 use carevault_store::{Store, StoreError, patients, settings};
@@ -251,7 +251,7 @@ impl Services {
     /// Versions, fingerprints and how many data keys each KEK wraps. Administrators and the
     /// console operator.
     pub async fn key_status(&self, actor: &Actor) -> Result<KeyStatus, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Keys)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Keys)
             .await?;
         self.reload_keys_if_rotated().await?;
         let ring = self.key_ring();
@@ -293,7 +293,7 @@ impl Services {
     /// re-wraps every data key under it while the system keeps serving. Console operator
     /// and administrators.
     pub async fn rotate_keys(&self, actor: &Actor) -> Result<RewrapReport, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Keys)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Keys)
             .await?;
         let ring = self.key_ring();
         let KeySource::Directory(dir) = ring.source().clone() else {
@@ -330,7 +330,7 @@ impl Services {
     /// in small transactions, so the server keeps serving; repeats until none is left, and
     /// waits briefly for servers that have not picked up the new KEK yet.
     pub async fn rewrap_data_keys(&self, actor: &Actor) -> Result<RewrapReport, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Keys)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Keys)
             .await?;
         self.reload_keys_if_rotated().await?;
         let ring = self.key_ring();

@@ -194,7 +194,7 @@ impl Services {
     ) -> Result<audit_verify::VerificationReport, ServiceError> {
         self.authorize(
             actor,
-            carevault_core::Capability::AdministerSystem,
+            carevault_core::Action::AdministerSystem,
             carevault_core::audit::ResourceType::AuditLog,
         )
         .await?;

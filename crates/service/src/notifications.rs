@@ -938,7 +938,7 @@ impl Services {
     ) -> Result<Vec<NotificationView>, ServiceError> {
         self.authorize(
             actor,
-            carevault_core::Capability::AdministerSystem,
+            carevault_core::Action::AdministerSystem,
             ResourceType::Notification,
         )
         .await?;

@@ -39,6 +39,7 @@
 //!   `core::deidentify::k_anonymize`; the header and the audit event state k requested and
 //!   achieved and the rows suppressed.
 
+use carevault_core::Action;
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::masking::{
     PatientField, PatientView, Relation, Visibility, view_for, visibility,
@@ -47,7 +48,6 @@ use carevault_core::patient::{
     Address, BloodGroup, ClinicalText, DateOfBirth, Email, MRN_FIRST_SERIAL, Mrn, NationalId,
     PatientStatus, PersonName, Phone, Sex, ShortText,
 };
-use carevault_core::permission::Capability;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::blind_index::{
@@ -1078,7 +1078,7 @@ pub fn editable_fields(role: Option<Role>, view: PatientView) -> Vec<PatientFiel
     let relation = match (role, view) {
         (_, PatientView::Own) => Relation::Own,
         (Some(Role::Doctor | Role::Nurse), PatientView::Full) => Relation::CareTeam,
-        _ => Relation::Other,
+        _ => Relation::None,
     };
     writable_fields(role, relation, true)
 }
@@ -1125,23 +1125,23 @@ impl Services {
         row: &PatientRow,
     ) -> Result<Relation, ServiceError> {
         let Some(user_id) = actor.user_id() else {
-            return Ok(Relation::Other);
+            return Ok(Relation::None);
         };
         match actor.role() {
             Some(Role::Patient) => Ok(if row.account_id.as_deref() == Some(&user_id.to_string()) {
                 Relation::Own
             } else {
-                Relation::Other
+                Relation::None
             }),
             Some(Role::Doctor | Role::Nurse) => {
                 let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
                 Ok(if self.in_care_of(user_id, &[id]).await?.contains(&id) {
                     Relation::CareTeam
                 } else {
-                    Relation::Other
+                    Relation::None
                 })
             }
-            _ => Ok(Relation::Other),
+            _ => Ok(Relation::None),
         }
     }
 
@@ -1233,7 +1233,7 @@ impl Services {
 
     /// Refuses actors who may not look at patients at all.
     async fn require_patient_access(&self, actor: &Actor) -> Result<(), ServiceError> {
-        if actor.grant(Capability::SeeIdentity).is_possible() {
+        if actor.grant(Action::SeeIdentity).is_possible() {
             Ok(())
         } else {
             Err(self
@@ -1298,7 +1298,7 @@ impl Services {
     ) -> Result<Registration, ServiceError> {
         self.require_registration_rights(actor, None).await?;
         if let Some(field) = input.changed_fields().into_iter().find(|field| {
-            !may_write(actor.role(), Relation::Other, *field) && *field != PatientField::Status
+            !may_write(actor.role(), Relation::None, *field) && *field != PatientField::Status
         }) {
             return Err(self
                 .deny(
@@ -1534,7 +1534,7 @@ impl Services {
         actor: &Actor,
         patient: Option<PatientId>,
     ) -> Result<(), ServiceError> {
-        if actor.grant(Capability::EditDemographics) == carevault_core::Grant::Yes {
+        if actor.grant(Action::RegisterPatients) == carevault_core::Grant::Yes {
             return Ok(());
         }
         Err(self
@@ -1668,7 +1668,7 @@ impl Services {
             let relation = if on_team.contains(&id) {
                 Relation::CareTeam
             } else {
-                Relation::Other
+                Relation::None
             };
             if let Some(view) = view_for(role, relation) {
                 shown.push((row, view));
@@ -1843,7 +1843,7 @@ impl Services {
     /// Handlers call it before they judge the request's parameters, so a role that may not
     /// search is refused (and recorded) even when its parameters are also wrong.
     pub async fn may_search_patients(&self, actor: &Actor) -> Result<(), ServiceError> {
-        if actor.grant(Capability::FindPatients).is_possible() {
+        if actor.grant(Action::FindPatients).is_possible() {
             return Ok(());
         }
         let reason = match actor.role() {
@@ -1867,7 +1867,7 @@ impl Services {
         let relation = match id {
             None => {
                 self.require_registration_rights(actor, None).await?;
-                Relation::Other
+                Relation::None
             }
             Some(id) => self.load_for(actor, id).await?.1,
         };
@@ -1887,7 +1887,7 @@ impl Services {
 
     /// The research export's default k, for its form. Administrators (refusals recorded).
     pub async fn research_export_defaults(&self, actor: &Actor) -> Result<usize, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         Ok(self.settings().patients.research_export_k)
     }
@@ -2039,7 +2039,7 @@ impl Services {
         id: PatientId,
         username: &str,
     ) -> Result<(), ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = patients::find(self.store().conn(), id)
             .await?
@@ -2095,7 +2095,7 @@ impl Services {
         actor: &Actor,
         id: PatientId,
     ) -> Result<EncryptionView, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = patients::find(self.store().conn(), id)
             .await?
@@ -2204,7 +2204,7 @@ impl Services {
         use carevault_core::deidentify::{
             QuasiIdentifiers, age_band_5y, k_anonymize, postcode_area,
         };
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let k = k.unwrap_or(self.settings().patients.research_export_k);
         if !(1..=100).contains(&k) {
@@ -2297,7 +2297,7 @@ impl Services {
         seed: Option<u64>,
     ) -> Result<u64, ServiceError> {
         use crate::synthetic::SyntheticPatients;
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Patient)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let mut generator = seed.map_or_else(SyntheticPatients::random, SyntheticPatients::seeded);
         let today = self.today();

@@ -29,7 +29,7 @@ use carevault_core::pharmacy::{
     allocate_fefo, expired, expiring_within, reorder_needed, stock_level, usable_stock,
 };
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Capability, Role, ValidationErrors};
+use carevault_core::{Action, Role, ValidationErrors};
 use carevault_store::StoreError;
 use carevault_store::pharmacy::{self as store, BatchRow, DrugRow, MovementRow};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -421,7 +421,7 @@ impl Services {
         actor: &Actor,
         input: DrugInput,
     ) -> Result<DrugView, ServiceError> {
-        self.authorize(actor, Capability::ManageStock, ResourceType::Drug)
+        self.authorize(actor, Action::ManageStock, ResourceType::Drug)
             .await?;
         let now = to_micros(self.now());
         let row = drug_row(&input, Uuid::now_v7().to_string(), now)?;
@@ -445,7 +445,7 @@ impl Services {
         id: &str,
         input: DrugInput,
     ) -> Result<DrugView, ServiceError> {
-        self.authorize(actor, Capability::ManageStock, ResourceType::Drug)
+        self.authorize(actor, Action::ManageStock, ResourceType::Drug)
             .await?;
         let existing = store::find_drug(self.store().conn(), id.trim())
             .await?
@@ -475,7 +475,7 @@ impl Services {
         actor: &Actor,
         include_inactive: bool,
     ) -> Result<Vec<DrugView>, ServiceError> {
-        self.authorize(actor, Capability::ManageStock, ResourceType::Drug)
+        self.authorize(actor, Action::ManageStock, ResourceType::Drug)
             .await?;
         Ok(store::list_drugs(self.store().conn(), include_inactive)
             .await?
@@ -486,7 +486,7 @@ impl Services {
 
     /// One formulary entry (admins and pharmacists).
     pub async fn get_drug(&self, actor: &Actor, id: &str) -> Result<DrugView, ServiceError> {
-        self.authorize(actor, Capability::ManageStock, ResourceType::Drug)
+        self.authorize(actor, Action::ManageStock, ResourceType::Drug)
             .await?;
         store::find_drug(self.store().conn(), id.trim())
             .await?
@@ -501,7 +501,7 @@ impl Services {
         actor: &Actor,
         request: ReceiptRequest,
     ) -> Result<BatchView, ServiceError> {
-        self.authorize(actor, Capability::ManageStock, ResourceType::Stock)
+        self.authorize(actor, Action::ManageStock, ResourceType::Stock)
             .await?;
         let drug = self.load_drug(&request.drug_id).await?;
         if !drug.active {
@@ -565,7 +565,7 @@ impl Services {
         actor: &Actor,
         request: AdjustmentRequest,
     ) -> Result<BatchView, ServiceError> {
-        self.authorize(actor, Capability::ManageStock, ResourceType::Stock)
+        self.authorize(actor, Action::ManageStock, ResourceType::Stock)
             .await?;
         let batch = store::find_batch(self.store().conn(), request.batch_id.trim())
             .await?
@@ -630,7 +630,7 @@ impl Services {
         actor: &Actor,
         expiry_window_days: u32,
     ) -> Result<Vec<StockLevel>, ServiceError> {
-        self.authorize(actor, Capability::ManageStock, ResourceType::Stock)
+        self.authorize(actor, Action::ManageStock, ResourceType::Stock)
             .await?;
         let today = self.clinic_today();
         let conn = self.store().conn();
@@ -694,7 +694,7 @@ impl Services {
         actor: &Actor,
         request: DispenseRequest,
     ) -> Result<Dispensation, ServiceError> {
-        self.authorize(actor, Capability::ManageStock, ResourceType::Prescription)
+        self.authorize(actor, Action::ManageStock, ResourceType::Prescription)
             .await?;
         if actor.role() != Some(Role::Pharmacist) {
             return Err(self

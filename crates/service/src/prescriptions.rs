@@ -620,7 +620,7 @@ impl Services {
     ) -> Result<Vec<QueuedPrescription>, ServiceError> {
         self.authorize(
             actor,
-            carevault_core::Capability::ManageStock,
+            carevault_core::Action::ManageStock,
             ResourceType::Prescription,
         )
         .await?;

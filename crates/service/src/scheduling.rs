@@ -47,7 +47,7 @@ use carevault_core::masking::{PatientView, view_for};
 use carevault_core::patient::{ClinicalText, PatientStatus, Phone};
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{
-    AppointmentId, Capability, DepartmentId, Grant, PatientId, Role, UserId, ValidationErrors,
+    Action, AppointmentId, DepartmentId, Grant, PatientId, Role, UserId, ValidationErrors,
 };
 use carevault_crypto::data_key::DataKey;
 use carevault_store::patients::{self, PatientRow};
@@ -504,19 +504,15 @@ impl Services {
     /// `Ok` for administrators; otherwise the refusal, recorded (for pages that show an
     /// administrator's form before anything is submitted).
     pub async fn may_administer_scheduling(&self, actor: &Actor) -> Result<(), ServiceError> {
-        self.authorize(
-            actor,
-            Capability::AdministerSystem,
-            ResourceType::StaffProfile,
-        )
-        .await
+        self.authorize(actor, Action::AdministerSystem, ResourceType::StaffProfile)
+            .await
     }
 
     /// `Ok` for staff who book appointments (administrators, reception, doctors for their
     /// own schedule); otherwise the refusal, recorded.
     pub async fn may_book_appointments(&self, actor: &Actor) -> Result<(), ServiceError> {
         if actor.role() != Some(Role::Patient)
-            && actor.grant(Capability::ScheduleAppointments).is_possible()
+            && actor.grant(Action::BookAppointments).is_possible()
         {
             return Ok(());
         }
@@ -534,10 +530,10 @@ impl Services {
 
     /// Every department (patients and other non-administrators: active ones only).
     pub async fn departments(&self, actor: &Actor) -> Result<Vec<Department>, ServiceError> {
-        if actor.user_id().is_none() && actor.grant(Capability::AdministerSystem) != Grant::Yes {
+        if actor.user_id().is_none() && actor.grant(Action::AdministerSystem) != Grant::Yes {
             return Err(ServiceError::Unauthenticated);
         }
-        let all = actor.grant(Capability::AdministerSystem) == Grant::Yes;
+        let all = actor.grant(Action::AdministerSystem) == Grant::Yes;
         store::departments(self.store().conn())
             .await?
             .into_iter()
@@ -614,12 +610,8 @@ impl Services {
         actor: &Actor,
         input: DepartmentInput,
     ) -> Result<Department, ServiceError> {
-        self.authorize(
-            actor,
-            Capability::AdministerSystem,
-            ResourceType::Department,
-        )
-        .await?;
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Department)
+            .await?;
         let mut row = Self::validate_department(&input)?;
         let id = DepartmentId::generate();
         let now = to_micros(self.now());
@@ -652,12 +644,8 @@ impl Services {
         id: DepartmentId,
         input: DepartmentInput,
     ) -> Result<Department, ServiceError> {
-        self.authorize(
-            actor,
-            Capability::AdministerSystem,
-            ResourceType::Department,
-        )
-        .await?;
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Department)
+            .await?;
         let existing = store::find_department(self.store().conn(), id)
             .await?
             .ok_or(ServiceError::NotFound("department"))?;
@@ -690,7 +678,7 @@ impl Services {
     /// active doctors (name, specialty, department).
     pub async fn staff_directory(&self, actor: &Actor) -> Result<Vec<StaffMember>, ServiceError> {
         let Some(role) = actor.role() else {
-            if actor.grant(Capability::AdministerSystem) == Grant::Yes {
+            if actor.grant(Action::AdministerSystem) == Grant::Yes {
                 return self.all_staff(false).await;
             }
             return Err(ServiceError::Unauthenticated);
@@ -787,12 +775,8 @@ impl Services {
         id: UserId,
         input: StaffProfileInput,
     ) -> Result<StaffMember, ServiceError> {
-        self.authorize(
-            actor,
-            Capability::AdministerSystem,
-            ResourceType::StaffProfile,
-        )
-        .await?;
+        self.authorize(actor, Action::AdministerSystem, ResourceType::StaffProfile)
+            .await?;
         let user = users::find_by_id(self.store().conn(), id)
             .await?
             .filter(|u| is_staff_role(u.role))
@@ -898,7 +882,7 @@ impl Services {
 
     /// What `actor` may book, move, cancel or mark a no-show (staff side).
     async fn manage_scope(&self, actor: &Actor) -> Result<ManageScope, ServiceError> {
-        Ok(match actor.grant(Capability::ScheduleAppointments) {
+        Ok(match actor.grant(Action::BookAppointments) {
             Grant::Yes if actor.role() != Some(Role::Patient) => ManageScope {
                 everything: true,
                 ..ManageScope::default()
@@ -1355,7 +1339,7 @@ impl Services {
             return Err(ValidationErrors::single("start", "is required").into());
         };
         self.check_working_hours(&target.hours, &slot)?;
-        if actor.grant(Capability::ScheduleAppointments) != Grant::Yes {
+        if actor.grant(Action::BookAppointments) != Grant::Yes {
             // A doctor books follow-ups for patients already in their care. Otherwise booking
             // would put anyone's record in their hands: new patients go through reception.
             let patient: PatientId = target

@@ -1,6 +1,6 @@
 //! The system status page's facts, for administrators.
 
-use carevault_core::permission::Capability;
+use carevault_core::Action;
 use carevault_store::{Backend, sessions, users};
 use chrono::{DateTime, Utc};
 
@@ -27,7 +27,7 @@ impl Services {
     pub async fn system_status(&self, actor: &Actor) -> Result<SystemStatus, ServiceError> {
         self.authorize(
             actor,
-            Capability::AdministerSystem,
+            Action::AdministerSystem,
             carevault_core::audit::ResourceType::System,
         )
         .await?;
@@ -236,7 +236,7 @@ impl Services {
     pub async fn metrics_facts(&self, actor: &Actor) -> Result<MetricsFacts, ServiceError> {
         self.authorize(
             actor,
-            Capability::AdministerSystem,
+            Action::AdministerSystem,
             carevault_core::audit::ResourceType::System,
         )
         .await?;

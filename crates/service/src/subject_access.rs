@@ -32,7 +32,7 @@ use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::consent::ConsentPurpose;
 use carevault_core::masking::{PatientField, Relation, Visibility, view_for, visibility};
-use carevault_core::permission::{Capability, grant};
+use carevault_core::policy::{Action, grant};
 use carevault_core::time::from_micros;
 use carevault_core::{PatientId, Role};
 use carevault_store::audit::{self as audit_store, AuditFilter};
@@ -789,8 +789,10 @@ fn data_category(field: PatientField) -> &'static str {
 fn relation_label(relation: Relation) -> &'static str {
     match relation {
         Relation::Own => "own record",
-        Relation::CareTeam => "care team",
-        Relation::Other => "other patients",
+        Relation::CareTeam | Relation::Share | Relation::Department | Relation::BreakGlass => {
+            "care team"
+        }
+        Relation::None => "other patients",
     }
 }
 
@@ -801,17 +803,17 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<ProcessingRecords, ServiceError> {
-        self.authorize(actor, Capability::ReadAuditLog, ResourceType::System)
+        self.authorize(actor, Action::ReadAuditLog, ResourceType::System)
             .await?;
-        let mut activities: Vec<ProcessingActivity> = Capability::ALL
+        let mut activities: Vec<ProcessingActivity> = Action::ALL
             .iter()
             .map(|c| ProcessingActivity {
                 name: c.label().to_owned(),
                 legal_basis: match c {
-                    Capability::ReadAuditLog | Capability::AdministerSystem => {
+                    Action::ReadAuditLog | Action::AdministerSystem => {
                         "legal obligation (Art. 6(1)(c)): security and accountability"
                     }
-                    Capability::ManageBilling => "contract (Art. 6(1)(b))",
+                    Action::ManageBilling => "contract (Art. 6(1)(b))",
                     _ => "provision of health care (Art. 6(1)(c), Art. 9(2)(h))",
                 },
             })
@@ -820,13 +822,13 @@ impl Services {
             name: p.description().to_owned(),
             legal_basis: "consent (Art. 6(1)(a), Art. 9(2)(a)), recorded per patient",
         }));
-        let relations = [Relation::Own, Relation::CareTeam, Relation::Other];
+        let relations = [Relation::Own, Relation::CareTeam, Relation::None];
         let recipients = Role::ALL
             .iter()
             .map(|role| Recipient {
                 role: role.as_str(),
                 role_label: role.label(),
-                grants: Capability::ALL
+                grants: Action::ALL
                     .iter()
                     .filter_map(|c| {
                         let g = grant(*role, *c);

@@ -2,7 +2,7 @@
 //! Administrators (and the operator at the console) manage accounts; every user can change
 //! their own password, which ends their other sessions.
 
-use carevault_core::permission::Capability;
+use carevault_core::Action;
 use carevault_core::{DisplayName, Password, Role, UserId, UserStatus, Username, ValidationErrors};
 use carevault_crypto::password::{hash_password, verify_password};
 use carevault_store::{StoreError, sessions, users};
@@ -71,7 +71,7 @@ impl Services {
         actor: &Actor,
         new: NewAccount,
     ) -> Result<AccountView, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Account)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Account)
             .await?;
         let mut errors = ValidationErrors::new();
         let username = errors.check("username", Username::parse(&new.username));
@@ -126,7 +126,7 @@ impl Services {
 
     /// Every account. Administrators only.
     pub async fn list_accounts(&self, actor: &Actor) -> Result<Vec<AccountView>, ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Account)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Account)
             .await?;
         Ok(users::list(self.store().conn())
             .await?
@@ -142,7 +142,7 @@ impl Services {
         username: &str,
         password: SecretString,
     ) -> Result<(), ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Account)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Account)
             .await?;
         let password = Password::parse(password)
             .map_err(|message| ValidationErrors::single("password", message))?;
@@ -212,7 +212,7 @@ impl Services {
     /// their own account (so an installation cannot lock out its last administrator by
     /// accident).
     pub async fn disable_account(&self, actor: &Actor, username: &str) -> Result<(), ServiceError> {
-        self.authorize(actor, Capability::AdministerSystem, ResourceType::Account)
+        self.authorize(actor, Action::AdministerSystem, ResourceType::Account)
             .await?;
         let user = users::find_by_username(self.store().conn(), &username.trim().to_lowercase())
             .await?

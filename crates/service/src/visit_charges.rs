@@ -20,12 +20,12 @@
 //!   who see every schedule and handle bills: administrators and reception
 //!   ([`may_charge_visits`]). Pharmacists handle bills but not appointments.
 
+use carevault_core::Grant;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::audit::ResourceType;
 use carevault_core::money::Money;
-use carevault_core::permission::Grant;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{AppointmentId, Capability, PatientId, ValidationErrors};
+use carevault_core::{Action, AppointmentId, PatientId, ValidationErrors};
 use carevault_store::billing::{self as store, PriceRow};
 use carevault_store::scheduling::{self as schedule_store, AppointmentFilter, AppointmentRow};
 use carevault_store::users;
@@ -74,8 +74,8 @@ pub(crate) struct NamedVisit {
 /// Whether `actor` may name visits on manual charges: billing staff who also see every
 /// schedule (administrators, reception), as the permission matrix grants them.
 pub(crate) fn may_charge_visits(actor: &Actor) -> bool {
-    actor.grant(Capability::ManageBilling) == Grant::Yes
-        && actor.grant(Capability::ScheduleAppointments) == Grant::Yes
+    actor.grant(Action::ManageBilling) == Grant::Yes
+        && actor.grant(Action::BookAppointments) == Grant::Yes
 }
 
 /// How a visit of this type is described on a line written without a description or price

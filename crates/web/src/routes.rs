@@ -1,14 +1,22 @@
 //! The route table. Every route is added through [`RouteTable::add`] together with its
-//! [`Access`] level; the table wraps it in the matching session layer, so a handler cannot
-//! run for a caller the level does not admit. [`build`] returns the router and the list of
-//! routes, which a test walks to prove that nothing but the public routes answers without a
-//! session.
+//! [`Access`] level and, for each method, the policy [`Action`] it performs; the table wraps
+//! it in the matching session layer and in a gate that refuses (403, recorded in the audit
+//! trail) a role the policy gives no grant for that action, before the handler or its
+//! extractors run. The use case then asks the policy again for the record in question.
+//! [`build`] returns the router and the list of routes, which tests walk: nothing but the
+//! public routes answers without a session, and every route answers every role as the
+//! policy says (`tests/it/route_policy.rs`).
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
+use carevault_core::Action;
+use carevault_service::Actor;
 
+use crate::errors::PageError;
+use crate::problem::ApiError;
 use crate::{AppState, api, assets, errors, headers, metrics, pages, session};
 
 /// Who may call a route.
@@ -31,6 +39,8 @@ pub struct RouteInfo {
     pub method: &'static str,
     pub path: &'static str,
     pub access: Access,
+    /// What the route does, in the policy's terms (`None` for public routes).
+    pub action: Option<Action>,
 }
 
 /// Collects routes and what they admit.
@@ -39,6 +49,40 @@ pub struct RouteTable {
     state: AppState,
     router: Router<AppState>,
     routes: Vec<RouteInfo>,
+}
+
+/// What the gate of one route knows.
+#[derive(Clone)]
+struct Gate {
+    state: AppState,
+    access: Access,
+    path: &'static str,
+    actions: &'static [(&'static str, Action)],
+}
+
+/// Refuses a signed-in actor whose role has no grant for the route's action.
+async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    let action = gate
+        .actions
+        .iter()
+        .find(|(method, _)| *method == request.method().as_str())
+        .map(|(_, action)| *action);
+    let (Some(action), Some(actor)) = (action, request.extensions().get::<Actor>()) else {
+        return next.run(request).await;
+    };
+    let route = format!("{} {}", request.method(), gate.path);
+    match gate
+        .state
+        .services
+        .authorize_route(actor, action, route)
+        .await
+    {
+        Ok(()) => next.run(request).await,
+        Err(err) => match gate.access {
+            Access::Page => PageError::from(err).into_response(),
+            _ => ApiError::from(err).into_response(),
+        },
+    }
 }
 
 impl RouteTable {
@@ -55,31 +99,44 @@ impl RouteTable {
         &self.state
     }
 
-    /// Registers `method_router` (which must serve exactly `methods`) at `path`.
+    /// Registers `method_router` (which must serve exactly the methods of `actions`) at
+    /// `path`; each method names the policy action it performs.
     pub fn add(
         mut self,
-        methods: &[&'static str],
+        actions: &'static [(&'static str, Action)],
         path: &'static str,
         access: Access,
         method_router: MethodRouter<AppState>,
     ) -> Self {
+        let gated = |router: MethodRouter<AppState>| {
+            router.route_layer(from_fn_with_state(
+                Gate {
+                    state: self.state.clone(),
+                    access,
+                    path,
+                    actions,
+                },
+                gate,
+            ))
+        };
         let guarded = match access {
             Access::Public => method_router,
-            Access::Page => method_router.route_layer(from_fn_with_state(
+            Access::Page => gated(method_router).route_layer(from_fn_with_state(
                 self.state.clone(),
                 session::require_page_session,
             )),
-            Access::Api => method_router.route_layer(from_fn_with_state(
+            Access::Api => gated(method_router).route_layer(from_fn_with_state(
                 self.state.clone(),
                 session::require_api_session,
             )),
         };
         self.router = self.router.route(path, guarded);
-        for method in methods {
+        for (method, action) in actions {
             self.routes.push(RouteInfo {
                 method,
                 path,
                 access,
+                action: (access != Access::Public).then_some(*action),
             });
         }
         self
@@ -90,200 +147,288 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
     use Access::{Api, Page, Public};
     let table = RouteTable::new(state.clone())
         // Probes and assets.
-        .add(&["GET"], "/healthz", Public, get(pages::probes::healthz))
-        .add(&["GET"], "/readyz", Public, get(pages::probes::readyz))
-        .add(&["GET"], "/metrics", Page, get(metrics::serve))
-        .add(&["GET"], "/assets/{name}", Public, get(assets::serve))
-        .add(&["GET"], "/favicon.ico", Public, get(assets::favicon))
+        .add(
+            &[("GET", Action::UseAccount)],
+            "/healthz",
+            Public,
+            get(pages::probes::healthz),
+        )
+        .add(
+            &[("GET", Action::UseAccount)],
+            "/readyz",
+            Public,
+            get(pages::probes::readyz),
+        )
+        .add(
+            &[("GET", Action::AdministerSystem)],
+            "/metrics",
+            Page,
+            get(metrics::serve),
+        )
+        .add(
+            &[("GET", Action::UseAccount)],
+            "/assets/{name}",
+            Public,
+            get(assets::serve),
+        )
+        .add(
+            &[("GET", Action::UseAccount)],
+            "/favicon.ico",
+            Public,
+            get(assets::favicon),
+        )
         // Sign-in.
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::UseAccount), ("POST", Action::UseAccount)],
             "/login",
             Public,
             get(pages::login::form).post(pages::login::submit),
         )
-        .add(&["POST"], "/logout", Page, post(pages::login::logout))
-        // Pages.
-        .add(&["GET"], "/", Page, get(pages::dashboard::home))
         .add(
-            &["GET"],
+            &[("POST", Action::UseAccount)],
+            "/logout",
+            Page,
+            post(pages::login::logout),
+        )
+        // Pages.
+        .add(
+            &[("GET", Action::UseAccount)],
+            "/",
+            Page,
+            get(pages::dashboard::home),
+        )
+        .add(
+            &[("GET", Action::UseAccount)],
             "/dashboard",
             Page,
             get(pages::dashboard::dashboard),
         )
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::UseAccount), ("POST", Action::UseAccount)],
             "/account/password",
             Page,
             get(pages::account::password_form).post(pages::account::change_password),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::AdministerSystem),
+                ("POST", Action::AdministerSystem),
+            ],
             "/admin/users",
             Page,
             get(pages::admin::users).post(pages::admin::create_user),
         )
-        .add(&["GET"], "/admin/status", Page, get(pages::admin::status))
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::AdministerSystem)],
+            "/admin/status",
+            Page,
+            get(pages::admin::status),
+        )
+        .add(
+            &[
+                ("GET", Action::AdministerSystem),
+                ("POST", Action::AdministerSystem),
+            ],
             "/admin/backups",
             Page,
             get(pages::backups::page).post(pages::backups::back_up_now),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::AdministerSystem)],
             "/admin/audit/verify",
             Page,
             post(pages::admin::verify_audit_trail),
         )
-        .add(&["GET"], "/audit", Page, get(pages::audit::log))
         .add(
-            &["GET"],
+            &[("GET", Action::ReadAuditLog)],
+            "/audit",
+            Page,
+            get(pages::audit::log),
+        )
+        .add(
+            &[("GET", Action::ReadAuditLog)],
             "/audit/export.csv",
             Page,
             get(pages::audit::export_csv),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::UsePortal)],
             "/account/access-history",
             Page,
             get(pages::audit::access_history),
         )
-        .add(&["GET"], "/api/docs", Page, get(api::docs::page))
-        // Patients.
-        .add(&["GET"], "/patients", Page, get(pages::patients::list))
         .add(
-            &["GET"],
+            &[("GET", Action::ReadApiDocs)],
+            "/api/docs",
+            Page,
+            get(api::docs::page),
+        )
+        // Patients.
+        .add(
+            &[("GET", Action::FindPatients)],
+            "/patients",
+            Page,
+            get(pages::patients::list),
+        )
+        .add(
+            &[("GET", Action::FindPatients)],
             "/patients.csv",
             Page,
             get(pages::patients::list_csv),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::RegisterPatients),
+                ("POST", Action::RegisterPatients),
+            ],
             "/patients/new",
             Page,
             get(pages::patients::new_form).post(pages::patients::register),
         )
-        .add(&["GET"], "/patients/{id}", Page, get(pages::chart::show))
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::SeeIdentity)],
+            "/patients/{id}",
+            Page,
+            get(pages::chart::show),
+        )
+        .add(
+            &[("GET", Action::EditRecord), ("POST", Action::EditRecord)],
             "/patients/{id}/edit",
             Page,
             get(pages::patients::edit_form).post(pages::patients::update),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::ManageCareTeam)],
             "/patients/{id}/care-team",
             Page,
             post(pages::patients::assign_care_team),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::ManageCareTeam)],
             "/patients/{id}/care-team/{user_id}/remove",
             Page,
             post(pages::patients::remove_care_team),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::AdministerSystem)],
             "/patients/{id}/encryption",
             Page,
             get(pages::patients::encryption),
         )
-        .add(&["GET"], "/my/record", Page, get(pages::chart::my_record))
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::UsePortal)],
+            "/my/record",
+            Page,
+            get(pages::chart::my_record),
+        )
+        .add(
+            &[
+                ("GET", Action::AdministerSystem),
+                ("POST", Action::AdministerSystem),
+            ],
             "/admin/research-export",
             Page,
             get(pages::patients::research_export_form).post(pages::patients::research_export),
         )
         // JSON API.
         .add(
-            &["GET"],
+            &[("GET", Action::UseAccount)],
             "/api/openapi.json",
             Public,
             get(api::docs::openapi_json),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::UseAccount)],
             "/api/v1/auth/login",
             Public,
             post(api::auth::login),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::UseAccount)],
             "/api/v1/auth/logout",
             Api,
             post(api::auth::logout),
         )
-        .add(&["GET"], "/api/v1/auth/me", Api, get(api::auth::me))
         .add(
-            &["GET"],
+            &[("GET", Action::UseAccount)],
+            "/api/v1/auth/me",
+            Api,
+            get(api::auth::me),
+        )
+        .add(
+            &[("GET", Action::AdministerSystem)],
             "/api/v1/system/status",
             Api,
             get(api::system::status),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::ReadAuditLog)],
             "/api/v1/audit/events",
             Api,
             get(api::audit::events),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::ReadAuditLog)],
             "/api/v1/audit/export.csv",
             Api,
             get(api::audit::export_csv),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::ReadAuditLog)],
             "/api/v1/audit/checkpoint",
             Api,
             get(api::audit::checkpoint),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::ReadAuditLog)],
             "/api/v1/audit/proof/inclusion",
             Api,
             get(api::audit::inclusion_proof),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::ReadAuditLog)],
             "/api/v1/audit/proof/consistency",
             Api,
             get(api::audit::consistency_proof),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::FindPatients),
+                ("POST", Action::RegisterPatients),
+            ],
             "/api/v1/patients",
             Api,
             get(api::patients::list).post(api::patients::register),
         )
         .add(
-            &["GET", "PATCH"],
+            &[("GET", Action::SeeIdentity), ("PATCH", Action::EditRecord)],
             "/api/v1/patients/{id}",
             Api,
             get(api::patients::get_one).patch(api::patients::patch),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::SeeIdentity)],
             "/api/v1/patients/{id}/chart",
             Api,
             get(api::chart::chart),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeCareTeam),
+                ("POST", Action::ManageCareTeam),
+            ],
             "/api/v1/patients/{id}/care-team",
             Api,
             get(api::patients::care_team).post(api::patients::assign_care_team_member),
         )
         .add(
-            &["DELETE"],
+            &[("DELETE", Action::ManageCareTeam)],
             "/api/v1/patients/{id}/care-team/{user_id}",
             Api,
             delete(api::patients::remove_care_team_member),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::UsePortal)],
             "/api/v1/me/patient",
             Api,
             get(api::patients::my_record),

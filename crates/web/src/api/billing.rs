@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
+use carevault_core::Action;
 use carevault_service::billing::{
     InvoiceSummary, InvoiceView, LineRequest, PaymentRequest, PriceInput, PriceView,
 };
@@ -24,50 +25,58 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageBilling),
+                ("POST", Action::AdministerBilling),
+            ],
             "/api/v1/prices",
             Access::Api,
             get(prices).post(create_price),
         )
         .add(
-            &["PUT"],
+            &[("PUT", Action::AdministerBilling)],
             "/api/v1/prices/{id}",
             Access::Api,
             put(update_price),
         )
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::SeeBills), ("POST", Action::ManageBilling)],
             "/api/v1/invoices",
             Access::Api,
             get(invoices).post(open_invoice),
         )
-        .add(&["GET"], "/api/v1/invoices/{id}", Access::Api, get(invoice))
         .add(
-            &["POST"],
+            &[("GET", Action::SeeBills)],
+            "/api/v1/invoices/{id}",
+            Access::Api,
+            get(invoice),
+        )
+        .add(
+            &[("POST", Action::ManageBilling)],
             "/api/v1/invoices/{id}/lines",
             Access::Api,
             post(add_line),
         )
         .add(
-            &["DELETE"],
+            &[("DELETE", Action::ManageBilling)],
             "/api/v1/invoices/{id}/lines/{line_id}",
             Access::Api,
             delete(remove_line),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::ManageBilling)],
             "/api/v1/invoices/{id}/issue",
             Access::Api,
             post(issue),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::AdministerBilling)],
             "/api/v1/invoices/{id}/void",
             Access::Api,
             post(void),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::ManageBilling)],
             "/api/v1/invoices/{id}/payments",
             Access::Api,
             post(pay),

@@ -17,6 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_service::allergies::{
     AllergyList, AllergyRequest, AllergyStatement, AllergyStatusRequest, AllergyView,
 };
@@ -59,25 +60,31 @@ redacted_debug!(
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteClinicalNotes),
+            ],
             "/api/v1/patients/{id}/allergies",
             Access::Api,
             get(allergies).post(record_allergy),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteClinicalNotes)],
             "/api/v1/allergies/{id}/status",
             Access::Api,
             post(change_allergy_status),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteEncounters),
+            ],
             "/api/v1/patients/{id}/problems",
             Access::Api,
             get(problems).post(add_problem),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteEncounters)],
             "/api/v1/problems/{id}/status",
             Access::Api,
             post(change_problem_status),

@@ -17,6 +17,7 @@
 //! - **Bad input** is a 422 naming the field (`diagnoses[0].code`, `temperature_c`).
 //! - **Times** are RFC 3339 in UTC (`Z`).
 
+use carevault_core::Action;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
@@ -47,60 +48,77 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteEncounters),
+            ],
             "/api/v1/encounters",
             Access::Api,
             get(list_encounters).post(create_encounter),
         )
         .add(
-            &["GET", "PATCH"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("PATCH", Action::WriteEncounters),
+            ],
             "/api/v1/encounters/{id}",
             Access::Api,
             get(encounter).patch(patch_encounter),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteEncounters)],
             "/api/v1/encounters/{id}/sign",
             Access::Api,
             post(sign_encounter),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteEncounters),
+            ],
             "/api/v1/encounters/{id}/amendments",
             Access::Api,
             get(amendments).post(amend_encounter),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteClinicalNotes)],
             "/api/v1/encounters/{id}/notes",
             Access::Api,
             post(add_note),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteClinicalNotes),
+            ],
             "/api/v1/vitals",
             Access::Api,
             get(list_vitals).post(record_vitals),
         )
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::SeeMedication), ("POST", Action::Prescribe)],
             "/api/v1/prescriptions",
             Access::Api,
             get(list_prescriptions).post(prescribe),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::SeeMedication)],
             "/api/v1/prescriptions/{id}",
             Access::Api,
             get(prescription),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::Prescribe)],
             "/api/v1/prescriptions/{id}/status",
             Access::Api,
             post(change_prescription_status),
         )
-        .add(&["GET"], "/api/v1/icd10", Access::Api, get(icd10))
+        .add(
+            &[("GET", Action::LookUpCodes)],
+            "/api/v1/icd10",
+            Access::Api,
+            get(icd10),
+        )
 }
 
 // ---------------------------------------------------------------------------------------

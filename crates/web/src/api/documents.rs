@@ -11,6 +11,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use carevault_core::Action;
 use carevault_core::PatientId;
 use carevault_core::document::check_size;
 use carevault_service::documents::{DocumentMeta, DocumentUpload};
@@ -40,20 +41,28 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
     let limit = upload_body_limit(table.state());
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::UploadDocuments),
+            ],
             "/api/v1/documents",
             Access::Api,
             get(list).post(upload).layer(limit),
         )
-        .add(&["GET"], "/api/v1/documents/{id}", Access::Api, get(meta))
         .add(
-            &["GET"],
+            &[("GET", Action::SeeClinical)],
+            "/api/v1/documents/{id}",
+            Access::Api,
+            get(meta),
+        )
+        .add(
+            &[("GET", Action::SeeClinical)],
             "/api/v1/documents/{id}/content",
             Access::Api,
             get(content),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::SeeClinical)],
             "/api/v1/documents/{id}/thumbnail",
             Access::Api,
             get(thumbnail),

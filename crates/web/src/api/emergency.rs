@@ -18,6 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_service::emergency::{EmergencyAccessInput, EmergencyGrant, ReviewStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -33,13 +34,16 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeEmergencyAccess),
+                ("POST", Action::BreakTheGlass),
+            ],
             "/api/v1/break-glass",
             Access::Api,
             get(list).post(request_access),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::ReviewEmergencyAccess)],
             "/api/v1/break-glass/{id}/review",
             Access::Api,
             post(review),

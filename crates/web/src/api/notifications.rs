@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_service::notifications::{FollowUpInput, NotificationView, OutboxFilter};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,21 +21,26 @@ use crate::routes::{Access, RouteTable};
 /// Adds the notification routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(&["GET"], "/api/v1/notifications", Access::Api, get(list))
         .add(
-            &["POST"],
+            &[("GET", Action::UseAccount)],
+            "/api/v1/notifications",
+            Access::Api,
+            get(list),
+        )
+        .add(
+            &[("POST", Action::UseAccount)],
             "/api/v1/notifications/{id}/read",
             Access::Api,
             post(mark_read),
         )
         .add(
-            &["GET", "PUT"],
+            &[("GET", Action::UseAccount), ("PUT", Action::UseAccount)],
             "/api/v1/notifications/preferences",
             Access::Api,
             get(preferences).put(set_preferences),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteEncounters)],
             "/api/v1/follow-ups",
             Access::Api,
             post(follow_up),

@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_core::clinical::VitalsInput;
 use carevault_service::encounters::AddendumView;
@@ -31,25 +32,28 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["POST"],
+            &[("POST", Action::NursingCare)],
             "/api/v1/appointments/{id}/triage",
             Access::Api,
             post(record_triage),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeNursingNotes),
+                ("POST", Action::NursingCare),
+            ],
             "/api/v1/patients/{id}/nursing-notes",
             Access::Api,
             get(nursing_notes).post(add_nursing_note),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteClinicalNotes)],
             "/api/v1/encounters/{id}/addenda",
             Access::Api,
             post(add_addendum),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::NursingCare)],
             "/api/v1/me/patients",
             Access::Api,
             get(my_patients),

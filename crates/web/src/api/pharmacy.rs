@@ -8,6 +8,7 @@ use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
+use carevault_core::Action;
 use carevault_service::pharmacy::{
     AdjustmentRequest, BatchView, Dispensation, DispenseRequest, DrugInput, DrugView,
     ReceiptRequest, StockReport,
@@ -25,32 +26,37 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
             "/api/v1/drugs",
             Access::Api,
             get(list_drugs).post(create_drug),
         )
         .add(
-            &["PUT"],
+            &[("PUT", Action::ManageStock)],
             "/api/v1/drugs/{id}",
             Access::Api,
             put(update_drug),
         )
-        .add(&["GET"], "/api/v1/stock", Access::Api, get(stock))
         .add(
-            &["POST"],
+            &[("GET", Action::ManageStock)],
+            "/api/v1/stock",
+            Access::Api,
+            get(stock),
+        )
+        .add(
+            &[("POST", Action::ManageStock)],
             "/api/v1/stock/receipts",
             Access::Api,
             post(receive),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::ManageStock)],
             "/api/v1/stock/adjustments",
             Access::Api,
             post(adjust),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::Dispense)],
             "/api/v1/dispensations",
             Access::Api,
             post(dispense),

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
+use carevault_core::Action;
 use carevault_service::erasure::{ErasureOutcome, LegalHold, LegalHoldInput, Tombstone};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,24 +23,35 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageRetention),
+                ("POST", Action::ManageRetention),
+            ],
             "/api/v1/patients/{id}/erasure",
             Access::Api,
             get(tombstone).post(erase),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageRetention),
+                ("POST", Action::ManageRetention),
+            ],
             "/api/v1/patients/{id}/legal-holds",
             Access::Api,
             get(list_holds).post(set_hold),
         )
         .add(
-            &["DELETE"],
+            &[("DELETE", Action::ManageRetention)],
             "/api/v1/patients/{id}/legal-holds/{hold_id}",
             Access::Api,
             delete(release_hold),
         )
-        .add(&["GET"], "/api/v1/retention", Access::Api, get(retention))
+        .add(
+            &[("GET", Action::ManageRetention)],
+            "/api/v1/retention",
+            Access::Api,
+            get(retention),
+        )
 }
 
 /// The confirmation of an erasure.

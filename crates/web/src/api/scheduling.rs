@@ -22,6 +22,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::appointment::{AppointmentStatus, TimeSlot};
 use carevault_core::{AppointmentId, DepartmentId, Role, UserId, ValidationErrors};
 use carevault_service::ServiceError;
@@ -43,57 +44,77 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::UseAccount),
+                ("POST", Action::ManageDepartments),
+            ],
             "/api/v1/departments",
             Access::Api,
             get(departments).post(create_department),
         )
         .add(
-            &["GET", "PUT"],
+            &[
+                ("GET", Action::UseAccount),
+                ("PUT", Action::ManageDepartments),
+            ],
             "/api/v1/departments/{id}",
             Access::Api,
             get(department).put(update_department),
         )
-        .add(&["GET"], "/api/v1/staff", Access::Api, get(staff))
         .add(
-            &["GET", "PUT"],
+            &[("GET", Action::SeeStaff)],
+            "/api/v1/staff",
+            Access::Api,
+            get(staff),
+        )
+        .add(
+            &[
+                ("GET", Action::SeeStaff),
+                ("PUT", Action::ManageDepartments),
+            ],
             "/api/v1/staff/{id}",
             Access::Api,
             get(staff_member).put(update_staff_member),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::Appointments),
+                ("POST", Action::Appointments),
+            ],
             "/api/v1/appointments",
             Access::Api,
             get(appointments).post(create_appointment),
         )
         // A literal segment: axum (matchit) prefers it to `{id}` below.
         .add(
-            &["GET"],
+            &[("GET", Action::UseAccount)],
             "/api/v1/appointments/availability",
             Access::Api,
             get(availability),
         )
         .add(
-            &["GET", "PATCH"],
+            &[
+                ("GET", Action::Appointments),
+                ("PATCH", Action::Appointments),
+            ],
             "/api/v1/appointments/{id}",
             Access::Api,
             get(appointment).patch(reschedule),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::Appointments)],
             "/api/v1/appointments/{id}/status",
             Access::Api,
             post(change_status),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::Appointments)],
             "/api/v1/appointments/{id}/accept",
             Access::Api,
             post(accept),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::UsePortal)],
             "/api/v1/me/appointments",
             Access::Api,
             get(my_appointments),

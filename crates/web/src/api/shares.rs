@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
+use carevault_core::Action;
 use carevault_service::shares::{RecordShare, ShareInput};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,13 +23,13 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::SubjectRights), ("POST", Action::UsePortal)],
             "/api/v1/patients/{id}/shares",
             Access::Api,
             get(list).post(grant),
         )
         .add(
-            &["DELETE"],
+            &[("DELETE", Action::UsePortal)],
             "/api/v1/patients/{id}/shares/{share_id}",
             Access::Api,
             delete(revoke),

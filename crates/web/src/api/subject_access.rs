@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use carevault_core::Action;
 use carevault_service::consents::{ConsentInput, ConsentOverview};
 use carevault_service::subject_access::AccessExport;
 use chrono::{DateTime, Utc};
@@ -25,13 +26,16 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET"],
+            &[("GET", Action::SubjectRights)],
             "/api/v1/patients/{id}/access-export",
             Access::Api,
             get(access_export),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageConsents),
+                ("POST", Action::ManageConsents),
+            ],
             "/api/v1/patients/{id}/consents",
             Access::Api,
             get(consents).post(record_consent),

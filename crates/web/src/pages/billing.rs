@@ -10,6 +10,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::billing::{InvoiceStatus, PaymentMethod};
 use carevault_core::money::{Currency, Money};
@@ -41,46 +42,104 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
     use Access::Page;
     table
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::SeeBills), ("POST", Action::ManageBilling)],
             "/billing",
             Page,
             get(list).post(open_invoice),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageBilling),
+                ("POST", Action::AdministerBilling),
+            ],
             "/billing/prices",
             Page,
             get(prices).post(add_price),
         )
-        .add(&["GET"], "/my/bills", Page, get(my_bills))
-        .add(&["GET"], "/billing.csv", Page, get(list_csv))
-        .add(&["GET"], "/invoices/{id}", Page, get(invoice_page))
-        .add(&["POST"], "/invoices/{id}/lines", Page, post(add_line))
         .add(
-            &["POST"],
+            &[("GET", Action::UsePortal)],
+            "/my/bills",
+            Page,
+            get(my_bills),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/billing.csv",
+            Page,
+            get(list_csv),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/invoices/{id}",
+            Page,
+            get(invoice_page),
+        )
+        .add(
+            &[("POST", Action::ManageBilling)],
+            "/invoices/{id}/lines",
+            Page,
+            post(add_line),
+        )
+        .add(
+            &[("POST", Action::ManageBilling)],
             "/invoices/{id}/lines/{line_id}/remove",
             Page,
             post(remove_line),
         )
-        .add(&["POST"], "/invoices/{id}/issue", Page, post(issue))
-        .add(&["POST"], "/invoices/{id}/payments", Page, post(pay))
-        .add(&["POST"], "/invoices/{id}/void", Page, post(void))
-        .add(&["GET"], "/invoices/{id}/print", Page, get(print_invoice))
         .add(
-            &["GET"],
+            &[("POST", Action::ManageBilling)],
+            "/invoices/{id}/issue",
+            Page,
+            post(issue),
+        )
+        .add(
+            &[("POST", Action::ManageBilling)],
+            "/invoices/{id}/payments",
+            Page,
+            post(pay),
+        )
+        .add(
+            &[("POST", Action::AdministerBilling)],
+            "/invoices/{id}/void",
+            Page,
+            post(void),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/invoices/{id}/print",
+            Page,
+            get(print_invoice),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
             "/invoices/{id}/invoice.pdf",
             Page,
             get(invoice_pdf),
         )
-        .add(&["GET"], "/invoices/{id}/receipt", Page, get(print_receipt))
         .add(
-            &["GET"],
+            &[("GET", Action::SeeBills)],
+            "/invoices/{id}/receipt",
+            Page,
+            get(print_receipt),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
             "/invoices/{id}/receipt.pdf",
             Page,
             get(receipt_pdf),
         )
-        .add(&["GET"], "/reports/billing", Page, get(report))
-        .add(&["GET"], "/reports/billing.csv", Page, get(report_csv))
+        .add(
+            &[("GET", Action::OfficeReports)],
+            "/reports/billing",
+            Page,
+            get(report),
+        )
+        .add(
+            &[("GET", Action::OfficeReports)],
+            "/reports/billing.csv",
+            Page,
+            get(report_csv),
+        )
 }
 
 fn status_label(status: InvoiceStatus) -> &'static str {

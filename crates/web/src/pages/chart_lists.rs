@@ -14,6 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::allergy::{AllergySeverity, CODED_SUBSTANCES, SubstanceKind};
 use carevault_core::{PatientId, ValidationErrors};
 use carevault_service::allergies::{
@@ -33,37 +34,43 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteClinicalNotes),
+            ],
             "/patients/{id}/allergies",
             Access::Page,
             get(allergies_page).post(record_allergy),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteClinicalNotes)],
             "/patients/{id}/allergies/no-known",
             Access::Page,
             post(record_no_known_allergies),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteClinicalNotes)],
             "/patients/{id}/allergies/{entry_id}/status",
             Access::Page,
             post(change_allergy_status),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteEncounters),
+            ],
             "/patients/{id}/problems",
             Access::Page,
             get(problems_page).post(add_problem),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteEncounters)],
             "/patients/{id}/problems/{problem_id}/status",
             Access::Page,
             post(change_problem_status),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteEncounters)],
             "/encounters/{eid}/diagnoses/{did}/problem",
             Access::Page,
             post(problem_from_diagnosis),

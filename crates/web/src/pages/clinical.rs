@@ -12,6 +12,7 @@
 //! 409 for a warning that needs an acknowledgement or a signed encounter). Which forms are
 //! offered follows the `may_*` flags the service computed: presentation only.
 
+use carevault_core::Action;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -45,50 +46,88 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
     use Access::Page;
     table
         .add(
-            &["GET"],
+            &[("GET", Action::SeeMedication)],
             "/patients/{id}/clinical",
             Page,
             get(patient_clinical),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::WriteEncounters),
+                ("POST", Action::WriteEncounters),
+            ],
             "/encounters/new",
             Page,
             get(encounter_form::new_form).post(encounter_form::submit_new),
         )
-        .add(&["GET"], "/encounters/{id}", Page, get(encounter_page))
         .add(
-            &["POST"],
+            &[("GET", Action::SeeClinical)],
+            "/encounters/{id}",
+            Page,
+            get(encounter_page),
+        )
+        .add(
+            &[("POST", Action::WriteEncounters)],
             "/encounters/{id}/edit",
             Page,
             post(encounter_form::submit_draft),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteEncounters)],
             "/appointments/{id}/start",
             Page,
             post(encounter_form::start_appointment),
         )
-        .add(&["POST"], "/encounters/{id}/amend", Page, post(amend))
-        .add(&["POST"], "/encounters/{id}/notes", Page, post(add_note))
-        .add(&["POST"], "/encounters/{id}/vitals", Page, post(vitals))
         .add(
-            &["POST"],
+            &[("POST", Action::WriteEncounters)],
+            "/encounters/{id}/amend",
+            Page,
+            post(amend),
+        )
+        .add(
+            &[("POST", Action::WriteClinicalNotes)],
+            "/encounters/{id}/notes",
+            Page,
+            post(add_note),
+        )
+        .add(
+            &[("POST", Action::WriteClinicalNotes)],
+            "/encounters/{id}/vitals",
+            Page,
+            post(vitals),
+        )
+        .add(
+            &[("POST", Action::Prescribe)],
             "/encounters/{id}/prescriptions",
             Page,
             post(prescribe),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::SeeMedication)],
             "/prescriptions/{id}/print",
             Page,
             get(print_prescription),
         )
-        .add(&["GET"], "/my/encounters", Page, get(my_encounters))
-        .add(&["GET"], "/my/prescriptions", Page, get(my_prescriptions))
-        .add(&["GET"], "/reports/diagnoses", Page, get(diagnosis_report))
         .add(
-            &["GET"],
+            &[("GET", Action::UsePortal)],
+            "/my/encounters",
+            Page,
+            get(my_encounters),
+        )
+        .add(
+            &[("GET", Action::UsePortal)],
+            "/my/prescriptions",
+            Page,
+            get(my_prescriptions),
+        )
+        .add(
+            &[("GET", Action::ClinicalReports)],
+            "/reports/diagnoses",
+            Page,
+            get(diagnosis_report),
+        )
+        .add(
+            &[("GET", Action::ClinicalReports)],
             "/reports/diagnoses.csv",
             Page,
             get(diagnosis_report_csv),

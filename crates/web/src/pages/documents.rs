@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::document::human_size;
 use carevault_core::masking::PatientView;
 use carevault_core::{PatientId, Role};
@@ -33,20 +34,25 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
     let limit = upload_body_limit(table.state());
     table
         .add(
-            &["POST"],
+            &[("POST", Action::UploadDocuments)],
             "/patients/{id}/documents",
             Access::Page,
             post(upload).layer(limit),
         )
-        .add(&["GET"], "/my/documents", Access::Page, get(my_documents))
         .add(
-            &["GET"],
+            &[("GET", Action::UsePortal)],
+            "/my/documents",
+            Access::Page,
+            get(my_documents),
+        )
+        .add(
+            &[("GET", Action::SeeClinical)],
             "/documents/{id}/download",
             Access::Page,
             get(download),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::SeeClinical)],
             "/documents/{id}/thumbnail",
             Access::Page,
             get(thumbnail),

@@ -13,6 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::masking::PatientView;
 use carevault_core::{PatientId, Role, ValidationErrors};
 use carevault_service::emergency::{
@@ -38,14 +39,19 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
     use Access::Page;
     table
         .add(
-            &["POST"],
+            &[("POST", Action::BreakTheGlass)],
             "/patients/{id}/break-glass",
             Page,
             post(break_glass),
         )
-        .add(&["GET"], QUEUE_HREF, Page, get(queue))
         .add(
-            &["POST"],
+            &[("GET", Action::ReviewEmergencyAccess)],
+            QUEUE_HREF,
+            Page,
+            get(queue),
+        )
+        .add(
+            &[("POST", Action::ReviewEmergencyAccess)],
             "/admin/break-glass/{id}/review",
             Page,
             post(review),

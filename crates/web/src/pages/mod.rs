@@ -29,7 +29,8 @@ pub mod summary;
 
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use carevault_core::Role;
+use carevault_core::policy::{Grant, Scope, grant};
+use carevault_core::{Action, Role};
 use carevault_service::Actor;
 
 use crate::AppState;
@@ -92,101 +93,98 @@ impl Layout {
     }
 }
 
-/// The menu for a role. Only pages that exist are listed; later issues add theirs here.
+/// The menu: every page with the policy action that opens it, in menu order. A role sees an
+/// entry when the policy grants it the action beyond its own record (a patient's pages are
+/// the portal's); the route table gates each page on the same action, and a test checks that
+/// no entry leads to a refusal.
+pub const MENU: &[(&str, &str, Action)] = &[
+    ("/dashboard", "Dashboard", Action::UseAccount),
+    ("/patients", "Patients", Action::FindPatients),
+    ("/my/patients", "My patients", Action::NursingCare),
+    ("/my/day", "My day", Action::ClinicalWorklist),
+    ("/schedule", "Schedule", Action::Appointments),
+    ("/desk", "Check-in desk", Action::FrontDesk),
+    (
+        "/appointments/requests",
+        "Requests",
+        Action::BookAppointments,
+    ),
+    ("/my/record", "My record", Action::UsePortal),
+    ("/my/appointments", "My appointments", Action::UsePortal),
+    ("/my/encounters", "My encounters", Action::UsePortal),
+    ("/my/prescriptions", "My prescriptions", Action::UsePortal),
+    ("/my/documents", "My documents", Action::UsePortal),
+    ("/my/sharing", "Sharing", Action::UsePortal),
+    ("/my/consents", "Consents and my data", Action::UsePortal),
+    ("/staff", "Our doctors", Action::UsePortal),
+    ("/staff", "Staff", Action::SeeStaff),
+    ("/departments", "Departments", Action::ManageDepartments),
+    (
+        "/appointments/report",
+        "Appointment report",
+        Action::OfficeReports,
+    ),
+    ("/admin/users", "Users", Action::AdministerSystem),
+    ("/admin/status", "System status", Action::AdministerSystem),
+    (
+        "/admin/research-export",
+        "Research export",
+        Action::AdministerSystem,
+    ),
+    (
+        "/admin/break-glass",
+        "Emergency access reviews",
+        Action::ReviewEmergencyAccess,
+    ),
+    ("/admin/retention", "Retention", Action::ManageRetention),
+    (
+        "/reports/diagnoses",
+        "Diagnoses report",
+        Action::ClinicalReports,
+    ),
+    ("/pharmacy", "Pharmacy", Action::ManageStock),
+    ("/billing", "Billing", Action::ManageBilling),
+    ("/reports/billing", "Billing report", Action::OfficeReports),
+    ("/my/bills", "My bills", Action::UsePortal),
+    ("/audit", "Audit log", Action::ReadAuditLog),
+    (
+        "/admin/processing",
+        "Records of processing",
+        Action::ReadAuditLog,
+    ),
+    (
+        "/account/access-history",
+        "Who accessed my record",
+        Action::UsePortal,
+    ),
+    ("/api/docs", "API", Action::ReadApiDocs),
+    ("/notifications", "Notifications", Action::UseAccount),
+    (
+        "/admin/notifications",
+        "Notification outbox",
+        Action::AdministerSystem,
+    ),
+    ("/account/password", "Password", Action::UseAccount),
+];
+
+/// The menu for a role (see [`MENU`]).
 pub fn navigation(role: Option<Role>, current: &str) -> Vec<NavItem> {
-    let mut items: Vec<(&'static str, &'static str)> = vec![("/dashboard", "Dashboard")];
-    if role.is_some_and(|role| {
-        carevault_core::permission::grant(role, carevault_core::Capability::FindPatients)
-            .is_possible()
-    }) {
-        items.push(("/patients", "Patients"));
-    }
-    if role == Some(Role::Nurse) {
-        items.push(("/my/patients", "My patients"));
-    }
-    if matches!(role, Some(Role::Doctor | Role::Nurse)) {
-        items.push(("/my/day", "My day"));
-    }
-    if matches!(
-        role,
-        Some(Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist)
-    ) {
-        items.push(("/schedule", "Schedule"));
-    }
-    if matches!(role, Some(Role::Admin | Role::Receptionist)) {
-        items.push(("/desk", "Check-in desk"));
-    }
-    if matches!(role, Some(Role::Admin | Role::Receptionist | Role::Doctor)) {
-        items.push(("/appointments/requests", "Requests"));
-    }
-    if role == Some(Role::Patient) {
-        items.push(("/my/record", "My record"));
-        items.push(("/my/appointments", "My appointments"));
-        items.push(("/my/encounters", "My encounters"));
-        items.push(("/my/prescriptions", "My prescriptions"));
-        items.push(("/my/documents", "My documents"));
-        items.push(("/my/sharing", "Sharing"));
-        items.push(("/my/consents", "Consents and my data"));
-        items.push(("/staff", "Our doctors"));
-    }
-    if matches!(
-        role,
-        Some(Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist | Role::Pharmacist)
-    ) {
-        items.push(("/staff", "Staff"));
-    }
-    if role == Some(Role::Admin) {
-        items.push(("/departments", "Departments"));
-    }
-    if matches!(role, Some(Role::Admin | Role::Receptionist)) {
-        items.push(("/appointments/report", "Appointment report"));
-    }
-    if role == Some(Role::Admin) {
-        items.push(("/admin/users", "Users"));
-        items.push(("/admin/status", "System status"));
-        items.push(("/admin/research-export", "Research export"));
-        items.push(("/admin/break-glass", "Emergency access reviews"));
-        items.push(("/admin/retention", "Retention"));
-    }
-    if matches!(role, Some(Role::Admin | Role::Doctor)) {
-        items.push(("/reports/diagnoses", "Diagnoses report"));
-    }
-    if matches!(role, Some(Role::Admin | Role::Pharmacist)) {
-        items.push(("/pharmacy", "Pharmacy"));
-    }
-    if matches!(
-        role,
-        Some(Role::Admin | Role::Receptionist | Role::Pharmacist)
-    ) {
-        items.push(("/billing", "Billing"));
-    }
-    if matches!(role, Some(Role::Admin | Role::Receptionist)) {
-        items.push(("/reports/billing", "Billing report"));
-    }
-    if role == Some(Role::Patient) {
-        items.push(("/my/bills", "My bills"));
-    }
-    if matches!(role, Some(Role::Admin | Role::Auditor)) {
-        items.push(("/audit", "Audit log"));
-        items.push(("/admin/processing", "Records of processing"));
-    }
-    if role == Some(Role::Patient) {
-        items.push(("/account/access-history", "Who accessed my record"));
-    }
-    if role.is_some_and(Role::is_staff) {
-        items.push(("/api/docs", "API"));
-    }
-    items.push(("/notifications", "Notifications"));
-    if role == Some(Role::Admin) {
-        items.push(("/admin/notifications", "Notification outbox"));
-    }
-    items.push(("/account/password", "Password"));
-    items
-        .into_iter()
-        .map(|(href, label)| NavItem {
+    let Some(role) = role else {
+        return Vec::new();
+    };
+    let portal = grant(role, Action::UsePortal).is_possible();
+    MENU.iter()
+        .filter(|(_, _, action)| match grant(role, *action) {
+            Grant::No => false,
+            Grant::Scoped(Scope::Own) => *action == Action::UsePortal,
+            _ => true,
+        })
+        // A patient's directory entry is "Our doctors".
+        .filter(|(href, label, _)| !(portal && *href == "/staff" && *label == "Staff"))
+        .map(|(href, label, _)| NavItem {
             href,
             label,
-            current: href == current,
+            current: *href == current,
         })
         .collect()
 }

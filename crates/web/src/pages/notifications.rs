@@ -8,6 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::notification::{Channel, DeliveryStatus, NotificationKind};
 use carevault_service::ServiceError;
 use carevault_service::notifications::{NotificationView, OutboxFilter};
@@ -22,20 +23,30 @@ use crate::routes::{Access, RouteTable};
 /// Adds the notification pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(&["GET"], "/notifications", Access::Page, get(inbox))
         .add(
-            &["POST"],
+            &[("GET", Action::UseAccount)],
+            "/notifications",
+            Access::Page,
+            get(inbox),
+        )
+        .add(
+            &[("POST", Action::UseAccount)],
             "/notifications/{id}/read",
             Access::Page,
             post(mark_read),
         )
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::UseAccount), ("POST", Action::UseAccount)],
             "/notifications/preferences",
             Access::Page,
             get(preferences).post(save_preferences),
         )
-        .add(&["GET"], "/admin/notifications", Access::Page, get(outbox))
+        .add(
+            &[("GET", Action::AdministerSystem)],
+            "/admin/notifications",
+            Access::Page,
+            get(outbox),
+        )
 }
 
 /// How a notification's kind reads.

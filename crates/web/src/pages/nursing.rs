@@ -20,6 +20,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_core::clinical::{VITAL_RANGES, VitalsInput};
 use carevault_core::nursing::Acuity;
@@ -41,21 +42,29 @@ use crate::vitals_table::VitalsTable;
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     use Access::Page;
     table
-        .add(&["GET"], "/my/patients", Page, get(my_patients))
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::NursingCare)],
+            "/my/patients",
+            Page,
+            get(my_patients),
+        )
+        .add(
+            &[("GET", Action::NursingCare), ("POST", Action::NursingCare)],
             "/appointments/{id}/triage",
             Page,
             get(triage_form).post(record_triage),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::SeeNursingNotes),
+                ("POST", Action::NursingCare),
+            ],
             "/patients/{id}/nursing-notes",
             Page,
             get(nursing_notes).post(add_nursing_note),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::WriteClinicalNotes)],
             "/encounters/{id}/addenda",
             Page,
             axum::routing::post(add_addendum),

@@ -421,7 +421,7 @@ fn patient_columns(role: Option<Role>) -> Vec<PatientColumn> {
     use carevault_core::masking::{Relation, view_for};
     let views: Vec<_> = role
         .into_iter()
-        .flat_map(|role| [Relation::CareTeam, Relation::Other].map(|r| view_for(role, r)))
+        .flat_map(|role| [Relation::CareTeam, Relation::None].map(|r| view_for(role, r)))
         .flatten()
         .collect();
     PATIENT_COLUMNS

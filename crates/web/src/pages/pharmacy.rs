@@ -15,6 +15,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_core::money::Money;
 use carevault_service::ServiceError;
@@ -39,35 +40,60 @@ pub const STOCK_CSV_FILE_NAME: &str = "stock-report.csv";
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     use Access::Page;
     table
-        .add(&["GET"], "/pharmacy", Page, get(overview))
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::ManageStock)],
+            "/pharmacy",
+            Page,
+            get(overview),
+        )
+        .add(
+            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
             "/pharmacy/drugs",
             Page,
             get(drugs).post(create_drug),
         )
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
             "/pharmacy/drugs/{id}/edit",
             Page,
             get(edit_drug_form).post(update_drug),
         )
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
             "/pharmacy/receipts/new",
             Page,
             get(receipt_form).post(receive),
         )
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
             "/pharmacy/batches/{id}/adjust",
             Page,
             get(adjust_form).post(adjust),
         )
-        .add(&["GET"], "/pharmacy/dispensing", Page, get(dispensing))
-        .add(&["POST"], "/pharmacy/dispensing/{id}", Page, post(dispense))
-        .add(&["GET"], "/reports/stock", Page, get(report))
-        .add(&["GET"], "/reports/stock.csv", Page, get(report_csv))
+        .add(
+            &[("GET", Action::Dispense)],
+            "/pharmacy/dispensing",
+            Page,
+            get(dispensing),
+        )
+        .add(
+            &[("POST", Action::Dispense)],
+            "/pharmacy/dispensing/{id}",
+            Page,
+            post(dispense),
+        )
+        .add(
+            &[("GET", Action::ManageStock)],
+            "/reports/stock",
+            Page,
+            get(report),
+        )
+        .add(
+            &[("GET", Action::ManageStock)],
+            "/reports/stock.csv",
+            Page,
+            get(report_csv),
+        )
 }
 
 /// The pharmacy's notices after a redirect (a fixed set: nothing from the URL is echoed).

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::{PatientId, ValidationErrors};
 use carevault_service::erasure::{ErasureOutcome, LegalHold, LegalHoldInput, Tombstone};
 use carevault_service::{Actor, ServiceError};
@@ -26,25 +27,31 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageRetention),
+                ("POST", Action::ManageRetention),
+            ],
             "/patients/{id}/erase",
             Access::Page,
             get(erase_page).post(erase),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageRetention),
+                ("POST", Action::ManageRetention),
+            ],
             "/patients/{id}/holds",
             Access::Page,
             get(holds_page).post(set_hold),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::ManageRetention)],
             "/patients/{id}/holds/{hold_id}/release",
             Access::Page,
             post(release_hold),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::ManageRetention)],
             "/admin/retention",
             Access::Page,
             get(retention_page),

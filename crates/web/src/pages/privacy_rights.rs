@@ -9,6 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use carevault_core::Action;
 use carevault_core::consent::{ConsentPurpose, ConsentStatus};
 use carevault_core::{PatientId, ValidationErrors};
 use carevault_service::consents::{ConsentInput, ConsentOverview};
@@ -28,26 +29,34 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET"],
+            &[("GET", Action::SubjectRights)],
             "/patients/{id}/access-export",
             Access::Page,
             get(patient_export),
         )
-        .add(&["GET"], "/my/access-export", Access::Page, get(my_export))
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::UsePortal)],
+            "/my/access-export",
+            Access::Page,
+            get(my_export),
+        )
+        .add(
+            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
             "/my/consents",
             Access::Page,
             get(my_consents_page).post(my_consents_submit),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageConsents),
+                ("POST", Action::ManageConsents),
+            ],
             "/patients/{id}/consents",
             Access::Page,
             get(patient_consents_page).post(patient_consents_submit),
         )
         .add(
-            &["GET"],
+            &[("GET", Action::ReadAuditLog)],
             "/admin/processing",
             Access::Page,
             get(processing_page),

@@ -14,10 +14,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use carevault_core::Action;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType, TimeSlot};
 use carevault_core::masking::{PatientField, Visibility, visibility};
 use carevault_core::{
-    AppointmentId, Capability, DepartmentId, Grant, PatientId, Role, UserId, ValidationErrors,
+    AppointmentId, DepartmentId, Grant, PatientId, Role, UserId, ValidationErrors,
 };
 use carevault_service::scheduling::{
     AppointmentQuery, AppointmentReport, AppointmentView, BookingInput, Department,
@@ -45,58 +46,105 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
     use Access::Page;
     table
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::UseAccount),
+                ("POST", Action::ManageDepartments),
+            ],
             "/departments",
             Page,
             get(departments).post(create_department),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageDepartments),
+                ("POST", Action::ManageDepartments),
+            ],
             "/departments/{id}/edit",
             Page,
             get(edit_department_form).post(update_department),
         )
-        .add(&["GET"], "/staff", Page, get(staff))
+        .add(&[("GET", Action::SeeStaff)], "/staff", Page, get(staff))
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::ManageDepartments),
+                ("POST", Action::ManageDepartments),
+            ],
             "/staff/{id}/edit",
             Page,
             get(edit_staff_form).post(update_staff),
         )
         .add(
-            &["GET", "POST"],
+            &[
+                ("GET", Action::BookAppointments),
+                ("POST", Action::BookAppointments),
+            ],
             "/appointments/new",
             Page,
             get(booking_form).post(book),
         )
-        .add(&["GET"], "/appointments/requests", Page, get(requests))
-        .add(&["GET"], "/appointments/report", Page, get(report))
-        .add(&["GET"], "/appointments/report.csv", Page, get(report_csv))
-        .add(&["GET"], "/appointments/{id}", Page, get(appointment))
         .add(
-            &["POST"],
+            &[("GET", Action::Appointments)],
+            "/appointments/requests",
+            Page,
+            get(requests),
+        )
+        .add(
+            &[("GET", Action::OfficeReports)],
+            "/appointments/report",
+            Page,
+            get(report),
+        )
+        .add(
+            &[("GET", Action::OfficeReports)],
+            "/appointments/report.csv",
+            Page,
+            get(report_csv),
+        )
+        .add(
+            &[("GET", Action::Appointments)],
+            "/appointments/{id}",
+            Page,
+            get(appointment),
+        )
+        .add(
+            &[("POST", Action::Appointments)],
             "/appointments/{id}/status",
             Page,
             axum::routing::post(change_status),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::Appointments)],
             "/appointments/{id}/reschedule",
             Page,
             axum::routing::post(reschedule),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::Appointments)],
             "/appointments/{id}/accept",
             Page,
             axum::routing::post(accept),
         )
-        .add(&["GET"], "/schedule", Page, get(schedule))
-        .add(&["GET"], "/appointments.csv", Page, get(schedule_csv))
-        .add(&["GET"], "/my/day", Page, get(my_day))
-        .add(&["GET"], "/desk", Page, get(desk))
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::Appointments)],
+            "/schedule",
+            Page,
+            get(schedule),
+        )
+        .add(
+            &[("GET", Action::Appointments)],
+            "/appointments.csv",
+            Page,
+            get(schedule_csv),
+        )
+        .add(
+            &[("GET", Action::Appointments)],
+            "/my/day",
+            Page,
+            get(my_day),
+        )
+        .add(&[("GET", Action::Appointments)], "/desk", Page, get(desk))
+        .add(
+            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
             "/my/appointments",
             Page,
             get(my_appointments).post(request_appointment),
@@ -434,7 +482,7 @@ const RETURN_PAGES: [&str; 5] = [
 ];
 
 fn is_admin(actor: &Actor) -> bool {
-    actor.grant(Capability::AdministerSystem) == Grant::Yes
+    actor.grant(Action::AdministerSystem) == Grant::Yes
 }
 
 // ---------------------------------------------------------------------------------------

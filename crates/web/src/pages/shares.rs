@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use carevault_core::Action;
 use carevault_core::{Role, ValidationErrors};
 use carevault_service::shares::{DEFAULT_DAYS, ShareInput};
 use carevault_service::{Actor, ServiceError};
@@ -21,13 +22,13 @@ use crate::routes::{Access, RouteTable};
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
         .add(
-            &["GET", "POST"],
+            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
             "/my/sharing",
             Access::Page,
             get(page).post(share),
         )
         .add(
-            &["POST"],
+            &[("POST", Action::UsePortal)],
             "/my/sharing/{share_id}/revoke",
             Access::Page,
             post(revoke),

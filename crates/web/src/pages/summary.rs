@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use carevault_core::Action;
 use carevault_core::PatientId;
 use carevault_service::Actor;
 use carevault_service::encounters::MedicalSummary;
@@ -24,15 +25,30 @@ use crate::vitals_table::{VitalsTable, reading_as_text};
 /// Adds the summary pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(&["GET"], "/patients/{id}/summary", Access::Page, get(page))
         .add(
-            &["GET"],
+            &[("GET", Action::SeeClinical)],
+            "/patients/{id}/summary",
+            Access::Page,
+            get(page),
+        )
+        .add(
+            &[("GET", Action::SeeClinical)],
             "/patients/{id}/summary.pdf",
             Access::Page,
             get(pdf_file),
         )
-        .add(&["GET"], "/my/summary", Access::Page, get(my_page))
-        .add(&["GET"], "/my/summary.pdf", Access::Page, get(my_pdf))
+        .add(
+            &[("GET", Action::UsePortal)],
+            "/my/summary",
+            Access::Page,
+            get(my_page),
+        )
+        .add(
+            &[("GET", Action::UsePortal)],
+            "/my/summary.pdf",
+            Access::Page,
+            get(my_pdf),
+        )
 }
 
 #[derive(Template)]

@@ -43,6 +43,7 @@ mod pharmacy;
 mod pharmacy_pages;
 mod problems;
 mod record_shares;
+mod route_policy;
 mod routes;
 mod scheduling_api;
 mod scheduling_pages;

@@ -129,12 +129,12 @@ async fn patient_page_shows_exactly_the_fields_each_role_may_see(backend: Backen
     let age_band = carevault_crypto::mask::age_band(dob, today);
 
     let cases = [
-        ("admin", Role::Admin, Relation::Other),
+        ("admin", Role::Admin, Relation::None),
         ("drsmith", Role::Doctor, Relation::CareTeam),
-        ("nurse", Role::Nurse, Relation::Other),
-        ("reception", Role::Receptionist, Relation::Other),
-        ("pharma", Role::Pharmacist, Relation::Other),
-        ("auditor", Role::Auditor, Relation::Other),
+        ("nurse", Role::Nurse, Relation::None),
+        ("reception", Role::Receptionist, Relation::None),
+        ("pharma", Role::Pharmacist, Relation::None),
+        ("auditor", Role::Auditor, Relation::None),
     ];
     for (username, role, relation) in cases {
         let mut client = app.browser(username).await;

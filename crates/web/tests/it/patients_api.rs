@@ -181,12 +181,12 @@ const H: Option<Shown> = None;
 /// The roles of the table, in its column order, with how each stands to the test patient
 /// (drsmith is put on its care team; the nurse is not).
 const ROLES: [(&str, Role, Relation); 6] = [
-    ("admin", Role::Admin, Relation::Other),
+    ("admin", Role::Admin, Relation::None),
     ("drsmith", Role::Doctor, Relation::CareTeam),
-    ("nurse", Role::Nurse, Relation::Other),
-    ("reception", Role::Receptionist, Relation::Other),
-    ("pharma", Role::Pharmacist, Relation::Other),
-    ("auditor", Role::Auditor, Relation::Other),
+    ("nurse", Role::Nurse, Relation::None),
+    ("reception", Role::Receptionist, Relation::None),
+    ("pharma", Role::Pharmacist, Relation::None),
+    ("auditor", Role::Auditor, Relation::None),
 ];
 
 /// What each role sees of a patient, written out by hand (and checked against the policy
@@ -233,7 +233,7 @@ fn the_table_is_the_policy() {
             assert_eq!(row[column], policy, "{username} {name}");
         }
     }
-    assert_eq!(view_for(Role::Patient, Relation::Other), None);
+    assert_eq!(view_for(Role::Patient, Relation::None), None);
 }
 
 /// The value `field` of the registered patient has when shown in clear.
