@@ -116,7 +116,6 @@ text_enum!(
         Keys => "keys",
         AuditLog => "audit_log",
         System => "system",
-        Route => "route",
     }
 );
 

@@ -9,11 +9,12 @@
 //! the whole record, or a nurse's department); anyone else is refused (403, recorded). A
 //! draft takes no addendum (409): its author edits it, nurses add treatment notes.
 
+use carevault_core::Action;
+use carevault_core::ValidationErrors;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::EncounterStatus;
 use carevault_core::patient::ClinicalText;
 use carevault_core::time::to_micros;
-use carevault_core::{Role, ValidationErrors};
 use carevault_store::encounters::{self as store, NOTE_ADDENDUM, NoteRow};
 use uuid::Uuid;
 
@@ -25,7 +26,6 @@ use crate::error::ServiceError;
 use crate::sealing::Place;
 
 /// Who writes addenda (in the patient's care).
-const ADDENDUM_WRITERS: [Role; 2] = [Role::Doctor, Role::Nurse];
 
 impl Services {
     /// Adds an addendum to a signed encounter. One transaction, one audit event.
@@ -40,7 +40,7 @@ impl Services {
             .require_clinical_writer(
                 actor,
                 view,
-                &ADDENDUM_WRITERS,
+                Action::WriteClinicalNotes,
                 &patient,
                 "addenda are written by doctors and nurses of the care team",
             )

@@ -156,7 +156,7 @@ impl Services {
         let Some(user_id) = actor.user_id() else {
             return Err(ServiceError::Forbidden);
         };
-        if actor.role() != Some(carevault_core::Role::Patient) {
+        if !actor.reaches_own_record_only() {
             return Err(self
                 .deny(
                     actor,

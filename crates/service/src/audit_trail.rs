@@ -395,7 +395,7 @@ impl Services {
         resource_id: Option<String>,
         noun: &'static str,
     ) -> ServiceError {
-        if actor.role() == Some(carevault_core::Role::Patient) {
+        if actor.reaches_own_record_only() {
             return self
                 .deny(
                     actor,
@@ -425,18 +425,19 @@ impl Services {
 
     /// The route table's gate: `Ok` when the policy gives `actor` any grant for `action`
     /// (a scope is then decided by the use case, for the record in question); otherwise the
-    /// refusal, recorded against `route` (`METHOD /path`).
+    /// refusal, recorded against `resource_type` with the request (`METHOD /path`) as its id.
     pub async fn authorize_route(
         &self,
         actor: &Actor,
         action: carevault_core::Action,
-        route: String,
+        resource_type: ResourceType,
+        request: String,
     ) -> Result<(), ServiceError> {
         if actor.may(action) {
             return Ok(());
         }
         Err(self
-            .deny(actor, ResourceType::Route, Some(route), action.refusal())
+            .deny(actor, resource_type, Some(request), action.refusal())
             .await)
     }
 

@@ -35,6 +35,7 @@
 //!   and the patient; every view is a `read` event on the invoice.
 
 use crate::audit_trail::pseudonym_of;
+use carevault_core::Grant;
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::billing::{
     Discount, InvoiceStatus, InvoiceTotals, LineAmounts, LineItem, LineItemInput, LineKind,
@@ -43,7 +44,7 @@ use carevault_core::billing::{
 };
 use carevault_core::money::{Currency, Money, MoneyError, Percent};
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, PatientId, Role, ValidationErrors};
+use carevault_core::{Action, PatientId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::StoreError;
 use carevault_store::billing::{
@@ -692,14 +693,12 @@ impl Services {
                 .deny(actor, ResourceType::Invoice, None, "no access to bills")
                 .await);
         }
-        match actor.role() {
-            Some(Role::Admin) => Ok(BillingRole::Staff { admin: true }),
-            Some(Role::Receptionist | Role::Pharmacist) => Ok(BillingRole::Staff { admin: false }),
-            Some(Role::Patient) => Ok(BillingRole::Patient),
-            _ => Err(self
-                .deny(actor, ResourceType::Invoice, None, "no access to bills")
-                .await),
-        }
+        Ok(match actor.grant(Action::SeeBills) {
+            Grant::Scoped(_) => BillingRole::Patient,
+            _ => BillingRole::Staff {
+                admin: actor.may(Action::AdministerBilling),
+            },
+        })
     }
 
     /// Refuses patients (who only read their own bills).
@@ -1565,9 +1564,7 @@ impl Services {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<BillingReport, ServiceError> {
-        if self.billing_role(actor).await? == BillingRole::Patient
-            || actor.role() == Some(Role::Pharmacist)
-        {
+        if !actor.may(Action::OfficeReports) {
             return Err(self
                 .deny(
                     actor,

@@ -19,6 +19,7 @@
 //!   the refusal recorded. Every upload, listing, read, thumbnail and download is an audit
 //!   event with the patient's pseudonym; uploads in the upload's own transaction.
 
+use carevault_core::Action;
 use std::io::Cursor;
 
 use crate::audit_trail::pseudonym_of;
@@ -28,7 +29,7 @@ use carevault_core::document::{
 };
 use carevault_core::masking::PatientView;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, Role, UserId, ValidationErrors};
+use carevault_core::{PatientId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::documents::{self as store, DocumentChunkRow, DocumentRow};
 use carevault_store::patients::{self, PatientRow};
@@ -249,9 +250,9 @@ impl Services {
         actor: &Actor,
         resource: Option<String>,
     ) -> Result<(), ServiceError> {
-        match actor.role() {
-            Some(Role::Admin | Role::Doctor | Role::Nurse | Role::Patient) => Ok(()),
-            _ => Err(self
+        match actor.may(Action::SeeClinical) {
+            true => Ok(()),
+            false => Err(self
                 .deny(
                     actor,
                     ResourceType::Document,
@@ -593,10 +594,7 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Option<(PatientId, Vec<DocumentMeta>)>, ServiceError> {
-        let Some(user) = actor
-            .user_id()
-            .filter(|_| actor.role() == Some(Role::Patient))
-        else {
+        let Some(user) = actor.user_id().filter(|_| actor.reaches_own_record_only()) else {
             return Err(self
                 .deny(actor, ResourceType::Document, None, "patients only")
                 .await);

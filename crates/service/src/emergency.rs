@@ -15,7 +15,7 @@ use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::masking::PatientView;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, PatientId, Role, UserId, ValidationErrors};
+use carevault_core::{Action, PatientId, UserId, ValidationErrors};
 use carevault_store::emergency_access::{self as store, EmergencyAccessRow, PENDING};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::{care_team, users};
@@ -132,10 +132,7 @@ impl Services {
         actor: &Actor,
         input: EmergencyAccessInput,
     ) -> Result<EmergencyGrant, ServiceError> {
-        let Some(user) = actor
-            .user_id()
-            .filter(|_| matches!(actor.role(), Some(Role::Doctor | Role::Nurse)))
-        else {
+        let Some(user) = actor.user_id().filter(|_| actor.may(Action::BreakTheGlass)) else {
             return Err(self
                 .deny(
                     actor,
@@ -288,8 +285,8 @@ impl Services {
         actor: &Actor,
         status: Option<ReviewStatus>,
     ) -> Result<Vec<EmergencyGrant>, ServiceError> {
-        let admin = actor.role() == Some(Role::Admin);
-        let holder = matches!(actor.role(), Some(Role::Doctor | Role::Nurse));
+        let admin = actor.may(Action::ReviewEmergencyAccess);
+        let holder = actor.may(Action::BreakTheGlass);
         if !admin && !holder {
             return Err(self
                 .deny(

@@ -27,6 +27,7 @@
 //! - **From the appointment** (`start`): starting an appointment opens its encounter,
 //!   creating the draft the first time (one per appointment, also under concurrency).
 
+use carevault_core::Action;
 use std::collections::HashMap;
 
 use crate::audit_trail::pseudonym_of;
@@ -437,12 +438,13 @@ impl Services {
         }
     }
 
-    /// Refuses unless `actor` is a `role` with the full view (in the care team).
+    /// Refuses unless the policy grants `actor` `action` and it has the full view (in the
+    /// care team).
     pub(crate) async fn require_clinical_writer(
         &self,
         actor: &Actor,
         view: PatientView,
-        roles: &[Role],
+        action: Action,
         patient: &PatientRow,
         what: &str,
     ) -> Result<UserId, ServiceError> {
@@ -455,13 +457,7 @@ impl Services {
         };
         match actor.user_id() {
             // In care: a share of one encounter lets a doctor read it, not write.
-            Some(user)
-                if view == PatientView::Full
-                    && in_care
-                    && actor.role().is_some_and(|r| roles.contains(&r)) =>
-            {
-                Ok(user)
-            }
+            Some(user) if view == PatientView::Full && in_care && actor.may(action) => Ok(user),
             _ => Err(self
                 .deny(
                     actor,
@@ -787,8 +783,8 @@ impl Services {
             }
             _ => false,
         };
-        let doctor_in_care = in_care && actor.role() == Some(Role::Doctor);
-        let clinician_in_care = in_care && matches!(actor.role(), Some(Role::Doctor | Role::Nurse));
+        let doctor_in_care = in_care && actor.may(Action::WriteEncounters);
+        let clinician_in_care = in_care && actor.may(Action::WriteClinicalNotes);
         let label = if view.shows_identity() {
             let (given, family) = crate::patients::open_names(patient, &dek)?;
             format!("{given} {family}")
@@ -1020,7 +1016,7 @@ impl Services {
             .require_clinical_writer(
                 actor,
                 view,
-                &[Role::Doctor],
+                Action::WriteEncounters,
                 &patient,
                 "encounters are written by doctors in the care team",
             )
@@ -1270,7 +1266,7 @@ impl Services {
             .require_clinical_writer(
                 actor,
                 view,
-                &[Role::Doctor, Role::Nurse],
+                Action::WriteClinicalNotes,
                 &patient,
                 "treatment notes are written by the care team",
             )
@@ -1330,7 +1326,7 @@ impl Services {
             .require_clinical_writer(
                 actor,
                 view,
-                &[Role::Doctor, Role::Nurse],
+                Action::WriteClinicalNotes,
                 &patient,
                 "vitals are recorded by the care team",
             )
@@ -1412,7 +1408,7 @@ impl Services {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<DiagnosisReport, ServiceError> {
-        if !matches!(actor.role(), Some(Role::Admin | Role::Doctor)) {
+        if !actor.may(Action::ClinicalReports) {
             return Err(self
                 .deny(
                     actor,

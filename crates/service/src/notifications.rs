@@ -31,6 +31,8 @@
 //!   change of preferences, each e-mail delivery or failure about a patient (the system
 //!   read the patient's address) and each inbox or outbox view are events of their own.
 
+use carevault_core::Action;
+use carevault_core::policy::roles_granted;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration as StdDuration;
 
@@ -636,7 +638,7 @@ impl Services {
             ),
         };
         for user in self
-            .active_users_with(conn, &[Role::Admin, Role::Auditor])
+            .active_users_with(conn, &roles_granted(Action::ReadAuditLog))
             .await?
         {
             self.queue_in(
@@ -667,7 +669,7 @@ impl Services {
     ) -> Result<FollowUpQueued, ServiceError> {
         let Some(me) = actor
             .user_id()
-            .filter(|_| actor.role() == Some(Role::Doctor))
+            .filter(|_| actor.may(Action::WriteEncounters))
         else {
             return Err(self
                 .deny(
@@ -1229,7 +1231,7 @@ impl Services {
         let today = self.clinic_today();
         let window = self.settings().pharmacy.expiry_window_days;
         let recipients = self
-            .active_users_with(conn, &[Role::Pharmacist, Role::Admin])
+            .active_users_with(conn, &roles_granted(Action::ManageStock))
             .await?;
         if recipients.is_empty() {
             return Ok(0);

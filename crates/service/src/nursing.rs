@@ -24,6 +24,8 @@
 //!   computed at every access, never stored, so it ends when the visit is completed or the
 //!   day ends.
 
+use carevault_core::Action;
+use carevault_core::policy::grant;
 use std::collections::{HashMap, HashSet};
 
 use crate::audit_trail::pseudonym_of;
@@ -36,7 +38,7 @@ use carevault_core::nursing::{
 };
 use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{AppointmentId, PatientId, Role, UserId, UserStatus, ValidationErrors};
+use carevault_core::{AppointmentId, PatientId, UserId, UserStatus, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::encounters::VitalsRow;
 use carevault_store::nursing::{self as store, KIND_NURSING, KIND_TRIAGE, NursingNoteRow};
@@ -59,7 +61,6 @@ const NOTES_LIMIT: u64 = 500;
 const PATIENT_LIST_LIMIT: u64 = 300;
 
 /// Who records triages and nursing notes.
-const NURSING_WRITERS: [Role; 1] = [Role::Nurse];
 
 /// A triage as submitted: the acuity (ESI level `1`…`5`), an optional note and optional
 /// vitals (all blank: none measured). `Debug` shows nothing typed.
@@ -296,9 +297,9 @@ impl Services {
             return Ok(HashSet::new());
         }
         let conn = self.store().conn();
-        let is_active_nurse = users::find_by_id(conn, user)
-            .await?
-            .is_some_and(|u| u.role == Role::Nurse && u.status == UserStatus::Active);
+        let is_active_nurse = users::find_by_id(conn, user).await?.is_some_and(|u| {
+            grant(u.role, Action::NursingCare).is_possible() && u.status == UserStatus::Active
+        });
         if !is_active_nurse {
             return Ok(HashSet::new());
         }
@@ -324,10 +325,7 @@ impl Services {
         what: &str,
     ) -> Result<UserId, ServiceError> {
         let writer = match actor.user_id() {
-            Some(user)
-                if view == PatientView::Full
-                    && actor.role().is_some_and(|r| NURSING_WRITERS.contains(&r)) =>
-            {
+            Some(user) if view == PatientView::Full && actor.may(Action::NursingCare) => {
                 let id: PatientId = patient.id.parse().map_err(integrity)?;
                 self.in_care_of(user, &[id])
                     .await?
@@ -383,7 +381,7 @@ impl Services {
             .parse()
             .map_err(|_| ServiceError::NotFound("appointment"))?;
         let conn = self.store().conn();
-        if !actor.role().is_some_and(|r| NURSING_WRITERS.contains(&r)) {
+        if !actor.may(Action::NursingCare) {
             return Err(self
                 .deny(
                     actor,
@@ -609,7 +607,7 @@ impl Services {
             Err(other) => return Err(other),
         };
         let may_write = match (actor.user_id(), actor.role()) {
-            (Some(user), Some(role)) if NURSING_WRITERS.contains(&role) => self
+            (Some(user), _) if actor.may(Action::NursingCare) => self
                 .in_care_of(user, &[patient_id])
                 .await?
                 .contains(&patient_id),
@@ -635,7 +633,7 @@ impl Services {
     /// listed.
     pub async fn my_patients(&self, actor: &Actor) -> Result<NursePatientList, ServiceError> {
         let user = match (actor.user_id(), actor.role()) {
-            (Some(user), Some(role)) if NURSING_WRITERS.contains(&role) => user,
+            (Some(user), _) if actor.may(Action::NursingCare) => user,
             _ => {
                 return Err(self
                     .deny(

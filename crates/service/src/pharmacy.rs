@@ -29,7 +29,7 @@ use carevault_core::pharmacy::{
     allocate_fefo, expired, expiring_within, reorder_needed, stock_level, usable_stock,
 };
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, Role, ValidationErrors};
+use carevault_core::{Action, ValidationErrors};
 use carevault_store::StoreError;
 use carevault_store::pharmacy::{self as store, BatchRow, DrugRow, MovementRow};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -696,7 +696,7 @@ impl Services {
     ) -> Result<Dispensation, ServiceError> {
         self.authorize(actor, Action::ManageStock, ResourceType::Prescription)
             .await?;
-        if actor.role() != Some(Role::Pharmacist) {
+        if !actor.may(Action::Dispense) {
             return Err(self
                 .deny(
                     actor,

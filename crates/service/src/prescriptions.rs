@@ -17,6 +17,7 @@
 //! the acknowledged warnings with the prescriber's reason; one `listed` event per prescription.
 
 use crate::audit_trail::pseudonym_of;
+use carevault_core::Action;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{
     PrescriptionDetails, PrescriptionInput, PrescriptionStatus, duplicate_active,
@@ -24,7 +25,7 @@ use carevault_core::clinical::{
 use carevault_core::masking::{PatientField, PatientView, Visibility, visibility};
 use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, Role, UserId, ValidationErrors};
+use carevault_core::{PatientId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::encounters as encounter_store;
 use carevault_store::patients::PatientRow;
@@ -306,7 +307,7 @@ impl Services {
         actor: &Actor,
         request: PrescriptionRequest,
     ) -> Result<Prescribed, ServiceError> {
-        if actor.role() != Some(Role::Doctor) {
+        if !actor.may(Action::Prescribe) {
             return Err(self
                 .deny(
                     actor,
@@ -328,7 +329,7 @@ impl Services {
             .map_err(|_| ServiceError::Integrity)?;
         let (patient, view) = self.prescription_access(actor, patient_id).await?;
         let prescriber = match actor.user_id() {
-            Some(user) if view == PatientView::Full && actor.role() == Some(Role::Doctor) => user,
+            Some(user) if view == PatientView::Full && actor.may(Action::Prescribe) => user,
             _ => {
                 return Err(self
                     .deny(
@@ -584,7 +585,7 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Vec<crate::pharmacy::DrugView>, ServiceError> {
-        if actor.role() != Some(Role::Doctor) {
+        if !actor.may(Action::Prescribe) {
             return Err(self
                 .deny(
                     actor,
@@ -624,7 +625,7 @@ impl Services {
             ResourceType::Prescription,
         )
         .await?;
-        if actor.role() != Some(Role::Pharmacist) {
+        if !actor.may(Action::Dispense) {
             return Err(self
                 .deny(
                     actor,
@@ -790,7 +791,7 @@ impl Services {
         to_raw: &str,
         reason: Option<&str>,
     ) -> Result<PrescriptionView, ServiceError> {
-        if actor.role() != Some(Role::Doctor) {
+        if !actor.may(Action::Prescribe) {
             return Err(self
                 .deny(
                     actor,
@@ -810,7 +811,7 @@ impl Services {
             .parse()
             .map_err(|_| ServiceError::Integrity)?;
         let (patient, view) = self.prescription_access(actor, patient_id).await?;
-        if !(view == PatientView::Full && actor.role() == Some(Role::Doctor)) {
+        if !(view == PatientView::Full && actor.may(Action::Prescribe)) {
             return Err(self
                 .deny(
                     actor,
@@ -932,7 +933,7 @@ impl Services {
             created_at: from_micros(row.created_at),
             updated_at: from_micros(row.updated_at),
             may_change: clinical
-                && actor.role() == Some(Role::Doctor)
+                && actor.may(Action::Prescribe)
                 && row.status == PrescriptionStatus::Active.as_str(),
         })
     }

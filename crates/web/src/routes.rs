@@ -13,6 +13,7 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use carevault_core::Action;
+use carevault_core::audit::ResourceType;
 use carevault_service::Actor;
 
 use crate::errors::PageError;
@@ -70,11 +71,11 @@ async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Respons
     let (Some(action), Some(actor)) = (action, request.extensions().get::<Actor>()) else {
         return next.run(request).await;
     };
-    let route = format!("{} {}", request.method(), gate.path);
+    let route = format!("{} {}", request.method(), request.uri().path());
     match gate
         .state
         .services
-        .authorize_route(actor, action, route)
+        .authorize_route(actor, action, resource_of(gate.path), route)
         .await
     {
         Ok(()) => next.run(request).await,
@@ -83,6 +84,47 @@ async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Respons
             _ => ApiError::from(err).into_response(),
         },
     }
+}
+
+/// What a route is about, for the audit record of a refusal: the last noun of its path that
+/// names a kind of resource (so an auditor filtering refusals by resource finds it).
+fn resource_of(path: &str) -> ResourceType {
+    use ResourceType as R;
+    path.rsplit('/')
+        .find_map(|segment| {
+            Some(
+                match segment.trim_end_matches(".csv").trim_end_matches(".pdf") {
+                    "allergies" => R::Allergy,
+                    "problems" | "problem" => R::Problem,
+                    "documents" | "download" | "thumbnail" => R::Document,
+                    "nursing-notes" | "triage" => R::NursingNote,
+                    "break-glass" => R::EmergencyAccess,
+                    "shares" | "sharing" => R::RecordShare,
+                    "prescriptions" | "dispensations" | "dispensing" => R::Prescription,
+                    "vitals" => R::Vitals,
+                    "encounters" | "amend" | "amendments" | "addenda" | "notes" | "diagnoses" => {
+                        R::Encounter
+                    }
+                    "appointments" | "schedule" | "desk" | "day" | "requests" | "start"
+                    | "availability" => R::Appointment,
+                    "invoices" | "billing" | "bills" | "payments" | "lines" => R::Invoice,
+                    "prices" => R::PriceList,
+                    "drugs" | "pharmacy" | "receipts" | "batches" => R::Drug,
+                    "stock" | "adjustments" => R::Stock,
+                    "departments" => R::Department,
+                    "staff" => R::StaffProfile,
+                    "audit" | "events" | "processing" | "access-history" | "checkpoint"
+                    | "proof" => R::AuditLog,
+                    "notifications" | "follow-ups" => R::Notification,
+                    "users" => R::Account,
+                    "legal-holds" | "holds" => R::LegalHold,
+                    "patients" | "record" | "patient" | "chart" | "care-team" | "consents"
+                    | "erase" | "erasure" | "access-export" | "summary" | "clinical" => R::Patient,
+                    _ => return None,
+                },
+            )
+        })
+        .unwrap_or(R::System)
 }
 
 impl RouteTable {

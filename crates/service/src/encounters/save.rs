@@ -15,6 +15,7 @@
 //! (`draft → signed`), the vitals recorded, the prescription written (naming the kinds of
 //! warning overridden), the appointment's status change and its charge.
 
+use carevault_core::Action;
 use std::collections::HashMap;
 
 use carevault_core::appointment::AppointmentStatus;
@@ -23,7 +24,7 @@ use carevault_core::clinical::{
     EncounterAction, EncounterStatus, EncounterType, Vitals, VitalsInput, check_diagnosis_list,
 };
 use carevault_core::time::to_micros;
-use carevault_core::{PatientId, Role, UserId, ValidationErrors};
+use carevault_core::{PatientId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::encounters::{self as store, EncounterRow};
 use carevault_store::patients::PatientRow;
@@ -461,7 +462,7 @@ impl Services {
                     .require_clinical_writer(
                         actor,
                         view,
-                        &[Role::Doctor],
+                        Action::WriteEncounters,
                         &patient,
                         "encounters are written by doctors in the care team",
                     )

@@ -10,11 +10,12 @@
 //! Who: a doctor who is the appointment's clinician (and so in the patient's care team).
 //! Anyone else is refused, and the refusal recorded.
 
+use carevault_core::Action;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::EncounterType;
 use carevault_core::time::to_micros;
-use carevault_core::{AppointmentId, PatientId, Role, UserId};
+use carevault_core::{AppointmentId, PatientId, UserId};
 use carevault_store::encounters::{self as store, EncounterRow};
 use carevault_store::patients::PatientRow;
 use carevault_store::scheduling::{self as appointments, AppointmentRow};
@@ -37,7 +38,7 @@ pub struct StartedEncounter {
 /// Why `actor` may not start `appointment`'s encounter (`None`: they may): only a doctor,
 /// and only the appointment's own clinician.
 fn start_refusal(actor: &Actor, appointment: Option<&AppointmentRow>) -> Option<&'static str> {
-    if actor.role() != Some(Role::Doctor) {
+    if !actor.may(Action::WriteEncounters) {
         return Some("an appointment's encounter is started by its doctor");
     }
     match appointment {
@@ -87,7 +88,7 @@ impl Services {
             .require_clinical_writer(
                 actor,
                 view,
-                &[Role::Doctor],
+                Action::WriteEncounters,
                 &patient,
                 "encounters are written by doctors in the care team",
             )

@@ -1297,7 +1297,7 @@ async fn a_role_that_may_not_search_is_refused_before_its_parameters_are_judged(
     assert_eq!(
         reasons
             .iter()
-            .filter(|r| **r == "patients see their own record only")
+            .filter(|r| **r == "may not list or search patients")
             .count(),
         4,
         "{reasons:?}"
