@@ -4,7 +4,7 @@
 //! docs/CONFIGURATION.md lists every option.
 //!
 //! The command line itself (clap: flags, their environment variables, the subcommands) is in
-//! `args.rs`; this file reads the file and resolves and checks every option.
+//! `args.rs`; this file reads `carevault.toml`, then resolves and checks every option.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
