@@ -1,0 +1,68 @@
+//! The price list's rule for a drug's selling price: a fixed price, or the unit cost plus a
+//! markup ([`PriceRule`]).
+
+use rust_decimal::Decimal;
+
+use super::given;
+use crate::ValidationErrors;
+use crate::money::{Money, MoneyError, Percent};
+
+/// The largest markup, in per cent.
+pub const MARKUP_MAX_PERCENT: u32 = 1000;
+
+/// How a drug's selling price is set: a fixed price, or a markup on the unit cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceRule {
+    Fixed(Money),
+    Markup(Percent),
+}
+
+impl PriceRule {
+    /// Parses a price-list entry from its two fields (`fixed_price`, `markup_percent`):
+    /// exactly one must be given.
+    pub fn parse(
+        fixed_price: Option<&str>,
+        markup_percent: Option<&str>,
+    ) -> Result<PriceRule, ValidationErrors> {
+        match (given(fixed_price), given(markup_percent)) {
+            (Some(_), Some(_)) => Err(ValidationErrors::single(
+                "markup_percent",
+                "give a fixed price or a markup, not both",
+            )),
+            (None, None) => Err(ValidationErrors::single(
+                "fixed_price",
+                "give a fixed price or a markup",
+            )),
+            (Some(raw), None) => Money::parse(raw)
+                .map(PriceRule::Fixed)
+                .map_err(|message| ValidationErrors::single("fixed_price", message)),
+            (None, Some(raw)) => Percent::parse_at_most(raw, MARKUP_MAX_PERCENT)
+                .map(PriceRule::Markup)
+                .map_err(|message| ValidationErrors::single("markup_percent", message)),
+        }
+    }
+
+    /// The selling price of one unit: the fixed price, or `unit_cost × (1 + markup %)`
+    /// rounded half away from zero to the cent. A markup needs the unit cost.
+    pub fn unit_price(&self, unit_cost: Option<Money>) -> Result<Money, PriceError> {
+        match self {
+            PriceRule::Fixed(price) => Ok(*price),
+            PriceRule::Markup(percent) => {
+                let cost = unit_cost.ok_or(PriceError::NoCost)?;
+                let factor = Decimal::ONE
+                    .checked_add(percent.fraction())
+                    .ok_or(PriceError::Money(MoneyError::OutOfRange))?;
+                cost.checked_mul_rounded(factor).map_err(PriceError::Money)
+            }
+        }
+    }
+}
+
+/// Why a price could not be worked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("a markup price needs the unit cost, and none is known")]
+    NoCost,
+    #[error(transparent)]
+    Money(MoneyError),
+}
