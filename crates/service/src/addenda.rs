@@ -25,8 +25,6 @@ use crate::encounters::AddendumView;
 use crate::error::ServiceError;
 use crate::sealing::Place;
 
-/// Who writes addenda (in the patient's care).
-
 impl Services {
     /// Adds an addendum to a signed encounter. One transaction, one audit event.
     pub async fn add_addendum(

@@ -60,8 +60,6 @@ const NOTES_LIMIT: u64 = 500;
 /// The most rows of each part of "My patients".
 const PATIENT_LIST_LIMIT: u64 = 300;
 
-/// Who records triages and nursing notes.
-
 /// A triage as submitted: the acuity (ESI level `1`…`5`), an optional note and optional
 /// vitals (all blank: none measured). `Debug` shows nothing typed.
 #[derive(Clone, Copy, Default)]
