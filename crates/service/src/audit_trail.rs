@@ -425,19 +425,19 @@ impl Services {
 
     /// The route table's gate: `Ok` when the policy gives `actor` any grant for `action`
     /// (a scope is then decided by the use case, for the record in question); otherwise the
-    /// refusal, recorded against `resource_type` with the request (`METHOD /path`) as its id.
+    /// refusal, recorded against `resource_type` and the record the request named, if any.
     pub async fn authorize_route(
         &self,
         actor: &Actor,
         action: carevault_core::Action,
         resource_type: ResourceType,
-        request: String,
+        record: Option<String>,
     ) -> Result<(), ServiceError> {
         if actor.may(action) {
             return Ok(());
         }
         Err(self
-            .deny(actor, resource_type, Some(request), action.refusal())
+            .deny(actor, resource_type, record, action.refusal())
             .await)
     }
 
