@@ -98,9 +98,7 @@ impl From<AuditPage> for AuditEventsPage {
     params(AuditEventsParams),
     responses(
         (status = 200, description = "A page of events", body = AuditEventsPage),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn events(
@@ -134,9 +132,7 @@ pub async fn events(
     params(AuditExportParams),
     responses(
         (status = 200, description = "The CSV file, as an attachment `audit-events.csv`", body = String, content_type = "text/csv"),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn export_csv(
@@ -182,7 +178,6 @@ pub struct AuditCheckpointInfo {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The checkpoint", body = AuditCheckpointInfo),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No checkpoint has been signed yet", body = Problem, content_type = "application/problem+json"),
     )
@@ -251,7 +246,6 @@ impl From<InclusionProof> for AuditInclusionProof {
     params(InclusionProofParams),
     responses(
         (status = 200, description = "The proof", body = AuditInclusionProof),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or invalid `index` or `size`", body = Problem, content_type = "application/problem+json"),
     )
@@ -316,7 +310,6 @@ impl From<ConsistencyProof> for AuditConsistencyProof {
     params(ConsistencyProofParams),
     responses(
         (status = 200, description = "The proof", body = AuditConsistencyProof),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
     )

@@ -428,7 +428,6 @@ pub struct VoidRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The price list", body = PriceList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -452,11 +451,8 @@ pub async fn prices(
     request_body = PriceRequest,
     responses(
         (status = 201, description = "The entry", body = PriceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code, appointment type or drug is priced already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_price(
@@ -479,12 +475,9 @@ pub async fn create_price(
     request_body = PriceRequest,
     responses(
         (status = 200, description = "The entry", body = PriceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code, appointment type or drug is priced already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_price(
@@ -511,7 +504,6 @@ pub async fn update_price(
     params(InvoiceListParams),
     responses(
         (status = 200, description = "The invoices", body = InvoiceList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No access to bills, or another patient's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is unknown or its value invalid", body = Problem, content_type = "application/problem+json"),
     )
@@ -547,10 +539,8 @@ pub async fn invoices(
     responses(
         (status = 201, description = "The new draft", body = InvoiceRecord),
         (status = 200, description = "The patient's draft, already open", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff (nurses, doctors, auditors, patients)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -581,7 +571,6 @@ pub async fn open_invoice(
     params(("id" = String, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The invoice", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No access to bills, or another patient's", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
     )
@@ -608,12 +597,9 @@ pub async fn invoice(
     request_body = LineItemRequest,
     responses(
         (status = 201, description = "The invoice with the new line", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff, or naming a visit without seeing schedules (pharmacists)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The invoice takes no such line now, or the visit named is charged already (`errors[].field` = `appointment_id`, the detail names the invoice and day)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add_line(
@@ -655,7 +641,6 @@ pub async fn add_line(
     ),
     responses(
         (status = 200, description = "The invoice without the line", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice or line", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The invoice is no longer a draft", body = Problem, content_type = "application/problem+json"),
@@ -684,7 +669,6 @@ pub async fn remove_line(
     params(("id" = String, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The issued invoice", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft, or nothing to charge", body = Problem, content_type = "application/problem+json"),
@@ -710,11 +694,9 @@ pub async fn issue(
     request_body = VoidRequest,
     responses(
         (status = 200, description = "The void invoice", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Paid or void already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No usable reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -745,11 +727,9 @@ pub async fn void(
     request_body = InvoicePaymentRequest,
     responses(
         (status = 201, description = "The invoice with the payment", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The invoice takes no payments (draft, paid, void)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (a malformed amount, more than the balance); `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]

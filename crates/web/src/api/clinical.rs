@@ -844,7 +844,6 @@ fn with_etag(view: EncounterView, status: StatusCode) -> Response {
     params(PatientParams),
     responses(
         (status = 200, description = "The encounters, newest first (without notes and vitals)", body = EncounterList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
     )
@@ -871,9 +870,7 @@ pub async fn list_encounters(
     request_body = CreateEncounterRequest,
     responses(
         (status = 201, description = "The draft; `ETag` is its version", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; `errors[].field` names each bad field (`diagnoses[0].code`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -908,7 +905,6 @@ pub async fn create_encounter(
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The encounter; `ETag` is its version, for `If-Match` on PATCH", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
@@ -936,13 +932,10 @@ pub async fn encounter(
     request_body = PatchEncounterRequest,
     responses(
         (status = 200, description = "The draft (with its new ETag)", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the draft's author (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The encounter is signed, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names an older version; nothing was written", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch_encounter(
@@ -1006,7 +999,6 @@ pub async fn patch_encounter(
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The signed encounter", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the draft's author (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Signed already", body = Problem, content_type = "application/problem+json"),
@@ -1032,7 +1024,6 @@ pub async fn sign_encounter(
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The amendments", body = AmendmentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
@@ -1060,11 +1051,9 @@ pub async fn amendments(
     request_body = AmendmentRequest,
     responses(
         (status = 201, description = "The amended encounter, its amendments included", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A draft: edit it instead", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (no reason, no change); `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1102,11 +1091,9 @@ pub async fn amend_encounter(
     request_body = NoteRequest,
     responses(
         (status = 201, description = "The encounter with the note", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a nurse or doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The encounter is signed", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An empty or too long text", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1134,7 +1121,6 @@ pub async fn add_note(
     params(PatientParams),
     responses(
         (status = 200, description = "The vitals, newest first", body = VitalsList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
     )
@@ -1161,9 +1147,7 @@ pub async fn list_vitals(
     request_body = VitalsRequest,
     responses(
         (status = 201, description = "The recorded vitals", body = VitalsRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a nurse or doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value out of range, none given, or a bad id; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1200,7 +1184,6 @@ pub async fn record_vitals(
     params(PatientParams),
     responses(
         (status = 200, description = "The prescriptions, newest first", body = PrescriptionList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's prescriptions (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
     )
@@ -1248,11 +1231,8 @@ pub(crate) fn warnings_problem(warnings: Vec<PrescriptionWarning>) -> ApiError {
     request_body = CreatePrescriptionRequest,
     responses(
         (status = 201, description = "Written", body = PrescriptionRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Warnings need an acknowledgement; nothing was written", body = PrescriptionWarningsProblem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn prescribe(
@@ -1301,7 +1281,6 @@ pub async fn prescribe(
     params(("id" = String, Path, format = Uuid, description = "The prescription's id")),
     responses(
         (status = 200, description = "The prescription", body = PrescriptionRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's prescriptions (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such prescription", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
@@ -1327,11 +1306,9 @@ pub async fn prescription(
     request_body = PrescriptionStatusRequest,
     responses(
         (status = 200, description = "The prescription in its new status", body = PrescriptionRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such prescription", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not active any more", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown status or a missing reason; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1359,7 +1336,6 @@ pub async fn change_prescription_status(
     params(Icd10Params),
     responses(
         (status = 200, description = "Matching codes, best first", body = Icd10List),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing query, a limit outside 1–50 or an unknown parameter", body = Problem, content_type = "application/problem+json"),
     )

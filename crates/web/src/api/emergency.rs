@@ -205,10 +205,8 @@ fn validation(errors: &ValidationErrors) -> ApiError {
     request_body = EmergencyAccessRequest,
     responses(
         (status = 201, description = "Granted until `expires_at`", body = EmergencyGrantRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor or nurse (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller is on the patient's care team already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (a reason under 20 characters, a duration outside 15–1440 minutes, an unknown patient); `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -242,7 +240,6 @@ pub async fn request_access(
     params(EmergencyGrantListParams),
     responses(
         (status = 200, description = "The grants", body = EmergencyGrantList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator, doctor or nurse (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown `status` or parameter", body = Problem, content_type = "application/problem+json"),
     )
@@ -276,11 +273,9 @@ pub async fn list(
     request_body = EmergencyReviewRequest,
     responses(
         (status = 200, description = "The reviewed grant", body = EmergencyGrantRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The grant has been reviewed already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown verdict, a missing note or a malformed id; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -165,9 +165,7 @@ pub struct FollowUpRecord {
     params(NotificationListParams),
     responses(
         (status = 200, description = "Notifications, newest first", body = NotificationList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`all=true` by someone who is not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -206,7 +204,6 @@ pub async fn list(
     params(("id" = String, Path, description = "The notification's id")),
     responses(
         (status = 204, description = "Read"),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not your notification", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -225,7 +222,6 @@ pub async fn mark_read(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Your preferences", body = NotificationPreferencesRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn preferences(
@@ -250,9 +246,6 @@ pub async fn preferences(
     request_body = NotificationPreferencesRecord,
     responses(
         (status = 200, description = "Your preferences", body = NotificationPreferencesRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn set_preferences(
@@ -282,10 +275,7 @@ pub async fn set_preferences(
     request_body = FollowUpRequest,
     responses(
         (status = 201, description = "Queued", body = FollowUpRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor, or the patient is not in your care", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn follow_up(

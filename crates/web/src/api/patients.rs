@@ -567,7 +567,6 @@ fn patient_id(raw: &str) -> Option<PatientId> {
     params(PatientListParams),
     responses(
         (status = 200, description = "A page of patients", body = PatientList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not list patients (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is unknown or its value invalid (an auditor searching by anything but a pseudonym: `q`); `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
@@ -600,11 +599,8 @@ pub async fn list(
     responses(
         (status = 201, description = "Registered; `Location` is the new patient's URL", body = PatientRecord,
             headers(("location" = String, description = "/api/v1/patients/{id}"))),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not register patients, or may not fill in a field it set", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Possible duplicate: resend with `register_anyway`", body = PossibleDuplicateProblem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
@@ -660,7 +656,6 @@ pub async fn register(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The patient; the `ETag` header is its version, for `If-Match` on PATCH", body = PatientRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not see this patient (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -700,13 +695,10 @@ fn with_etag(details: &PatientDetails) -> Response {
     request_body(content = PatchPatientRequest, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The changed patient (with its new ETag)", body = PatientRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not change this patient, or one of the fields sent", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The record changed while this change was being made; nothing was written, retry", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names a version that is no longer the stored one (someone changed the record since); nothing was written", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch(
@@ -744,7 +736,6 @@ pub async fn patch(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The care team", body = CareTeam),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not see this patient", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -769,10 +760,8 @@ pub async fn care_team(
     request_body = AssignCareTeamMemberRequest,
     responses(
         (status = 200, description = "The care team, with the new member", body = CareTeam),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or receptionist", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`username` is not an active doctor or nurse", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -803,7 +792,6 @@ pub async fn assign_care_team_member(
     ),
     responses(
         (status = 200, description = "The care team, without the member", body = CareTeam),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or receptionist", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient, or no such assigned member", body = Problem, content_type = "application/problem+json"),
     )
@@ -830,7 +818,6 @@ pub async fn remove_care_team_member(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's record", body = PatientRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a patient account", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No record is linked to this account", body = Problem, content_type = "application/problem+json"),
     )

@@ -316,7 +316,6 @@ fn number_text(value: &serde_json::Value) -> String {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The formulary by name and strength", body = DrugList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -339,11 +338,8 @@ pub async fn list_drugs(
     request_body = DrugRequest,
     responses(
         (status = 201, description = "The drug", body = DrugRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The formulary has this drug at this strength", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_drug(
@@ -383,12 +379,9 @@ pub async fn create_drug(
     request_body = DrugUpdateRequest,
     responses(
         (status = 200, description = "The drug", body = DrugRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drug", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The formulary has this drug at this strength", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_drug(
@@ -428,7 +421,6 @@ pub async fn update_drug(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Stock per drug", body = StockList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -448,10 +440,7 @@ pub async fn stock(
     request_body = StockReceiptRequest,
     responses(
         (status = 201, description = "The new batch", body = BatchRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn receive(
@@ -486,10 +475,7 @@ pub async fn receive(
     request_body = StockAdjustmentRequest,
     responses(
         (status = 200, description = "The batch afterwards", body = BatchRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn adjust(
@@ -523,12 +509,9 @@ pub async fn adjust(
     request_body = DispensationRequest,
     responses(
         (status = 201, description = "What was dispensed", body = DispensationRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pharmacist", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such prescription", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough stock, more than the prescription has left, or not active", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn dispense(

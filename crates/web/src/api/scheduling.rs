@@ -812,7 +812,6 @@ fn with_etag(state: &AppState, view: AppointmentView, status: StatusCode) -> Res
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The departments", body = Vec<DepartmentRecord>),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn departments(
@@ -833,11 +832,8 @@ pub async fn departments(
     responses(
         (status = 201, description = "Created; `Location` is its URL", body = DepartmentRecord,
             headers(("location" = String, description = "/api/v1/departments/{id}"))),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code or name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_department(
@@ -865,7 +861,6 @@ pub async fn create_department(
     params(("id" = String, Path, format = Uuid, description = "The department's id")),
     responses(
         (status = 200, description = "The department", body = DepartmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such department (or an inactive one, for non-administrators)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`id` is not an id", body = Problem, content_type = "application/problem+json"),
     )
@@ -889,12 +884,9 @@ pub async fn department(
     request_body = DepartmentRequest,
     responses(
         (status = 200, description = "The changed department", body = DepartmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such department", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code or name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_department(
@@ -921,7 +913,6 @@ pub async fn update_department(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The directory, by name", body = Vec<StaffRecord>),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Auditors", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -940,7 +931,6 @@ pub async fn staff(
     params(("id" = String, Path, format = Uuid, description = "The user id")),
     responses(
         (status = 200, description = "The staff member", body = StaffRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Auditors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not in the directory (as the caller sees it)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`id` is not an id", body = Problem, content_type = "application/problem+json"),
@@ -965,11 +955,8 @@ pub async fn staff_member(
     request_body = StaffProfileRequest,
     responses(
         (status = 200, description = "The staff member", body = StaffRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such staff member", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_staff_member(
@@ -998,9 +985,7 @@ pub async fn update_staff_member(
     params(AppointmentListParams),
     responses(
         (status = 200, description = "The appointments, earliest first", body = AppointmentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role sees no appointments, or a patient asked for another patient's", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn appointments(
@@ -1030,10 +1015,8 @@ pub async fn appointments(
     responses(
         (status = 201, description = "Booked (`scheduled`) or requested (`requested`); `Location` is its URL", body = AppointmentRecord,
             headers(("location" = String, description = "/api/v1/appointments/{id}"))),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not book, a doctor booking for another clinician, or a patient naming another patient's record", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slot is taken for the clinician or the patient", body = SlotTakenProblem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (unknown clinician or patient, a time without offset, in the past, outside working hours, end before start, too long); `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1063,7 +1046,6 @@ pub async fn create_appointment(
     params(AvailabilityParams),
     responses(
         (status = 200, description = "The day", body = AvailabilityRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role sees no appointments", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such clinician", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is missing or invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
@@ -1114,7 +1096,6 @@ pub async fn availability(
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     responses(
         (status = 200, description = "The appointment; the `ETag` header is its version, for `If-Match` on PATCH", body = AppointmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not see it (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`id` is not an id", body = Problem, content_type = "application/problem+json"),
@@ -1142,13 +1123,10 @@ pub async fn appointment(
     request_body = SlotRequest,
     responses(
         (status = 200, description = "The moved appointment (with its new ETag)", body = AppointmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not move it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is not scheduled, the new slot is taken (`slot-taken`), or it changed meanwhile", body = SlotTakenProblem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names a version that is no longer the stored one; nothing was written", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn reschedule(
@@ -1193,11 +1171,9 @@ pub async fn reschedule(
     request_body = StatusChangeRequest,
     responses(
         (status = 200, description = "The appointment in its new status (with its new ETag)", body = AppointmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not make this change (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current status, or not now (too close to cancel, not the day to check in)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown status, or a missing reason; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1227,12 +1203,9 @@ pub async fn change_status(
     request_body = SlotRequest,
     responses(
         (status = 200, description = "The appointment, now scheduled (with its new ETag)", body = AppointmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not accept it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is not a request any more, or the slot is taken (`slot-taken`)", body = SlotTakenProblem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn accept(
@@ -1258,7 +1231,6 @@ pub async fn accept(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's appointments, earliest first", body = AppointmentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a patient account", body = Problem, content_type = "application/problem+json"),
     )
 )]

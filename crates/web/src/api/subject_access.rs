@@ -151,7 +151,6 @@ pub struct ConsentRequest {
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The ZIP archive", content_type = "application/zip", body = Vec<u8>),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator, nor the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient, or the record was erased", body = Problem, content_type = "application/problem+json"),
     )
@@ -175,7 +174,6 @@ pub async fn access_export(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The consents", body = ConsentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed, or not the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -201,11 +199,8 @@ pub async fn consents(
     request_body = ConsentRequest,
     responses(
         (status = 201, description = "The consents after the change", body = ConsentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed, or not the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn record_consent(
