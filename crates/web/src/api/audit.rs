@@ -109,6 +109,9 @@ pub async fn events(
     // Refuse (and record it) before looking at the parameters.
     state.services.require_audit_access(&actor).await?;
     let ApiQuery(params) = params?;
+    params
+        .refuse_empty()
+        .map_err(|errors| Problem::validation(&errors))?;
     let query = params
         .to_query()
         .map_err(|errors| Problem::validation(&errors))?;
@@ -143,7 +146,11 @@ pub async fn export_csv(
     // Refuse (and record it) before looking at the parameters.
     state.services.require_audit_access(&actor).await?;
     let ApiQuery(params) = params?;
-    let query = AuditEventsParams::from(params)
+    let params = AuditEventsParams::from(params);
+    params
+        .refuse_empty()
+        .map_err(|errors| Problem::validation(&errors))?;
+    let query = params
         .to_query()
         .map_err(|errors| Problem::validation(&errors))?;
     let export = state

@@ -19,9 +19,9 @@ use crate::problem::{ApiError, Problem};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "drsmith", max_length = 64)]
+    #[schema(example = "drsmith", min_length = 1, max_length = 64)]
     username: String,
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1)]
     password: String,
 }
 

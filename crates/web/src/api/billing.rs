@@ -349,9 +349,10 @@ pub struct InvoiceList {
 #[into_params(parameter_in = Query)]
 pub struct InvoiceListParams {
     /// One patient's (patients: only their own).
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     patient_id: Option<String>,
     /// `draft`, `issued`, `partially_paid`, `paid` or `void`.
+    #[param(schema_with = crate::api::schemas::invoice_status)]
     status: Option<String>,
 }
 
@@ -359,6 +360,7 @@ pub struct InvoiceListParams {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenInvoiceRequest {
+    #[schema(format = Uuid)]
     pub patient_id: String,
 }
 
@@ -404,8 +406,10 @@ pub struct LineItemRequest {
 #[serde(deny_unknown_fields)]
 pub struct InvoicePaymentRequest {
     /// Decimal text, more than zero, at most the balance.
+    #[schema(min_length = 1)]
     pub amount: String,
     /// `cash`, `card`, `insurance` or `transfer`.
+    #[schema(schema_with = payment_method_schema)]
     pub method: String,
     /// A receipt, card slip or claim number.
     #[serde(default)]
@@ -416,6 +420,7 @@ pub struct InvoicePaymentRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoidRequest {
+    #[schema(min_length = 1)]
     /// 5–500 characters.
     pub reason: String,
 }
@@ -506,6 +511,7 @@ pub async fn update_price(
         (status = 200, description = "The invoices", body = InvoiceList),
         (status = 403, description = "No access to bills, or another patient's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is unknown or its value invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn invoices(
@@ -514,6 +520,10 @@ pub async fn invoices(
     params: Result<ApiQuery<InvoiceListParams>, ApiError>,
 ) -> Result<Json<InvoiceList>, ApiError> {
     let ApiQuery(params) = params?;
+    crate::extract::refuse_empty_params(&[
+        ("patient_id", params.patient_id.as_deref()),
+        ("status", params.status.as_deref()),
+    ])?;
     let items = state
         .services
         .list_invoices(
@@ -753,4 +763,9 @@ pub async fn pay(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(invoice.into())))
+}
+
+fn payment_method_schema() -> utoipa::openapi::Object {
+    use carevault_core::billing::PaymentMethod as M;
+    crate::api::schemas::choices(M::ALL, M::as_str)
 }

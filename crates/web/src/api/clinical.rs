@@ -456,7 +456,7 @@ macro_rules! texts_of {
 #[serde(deny_unknown_fields)]
 pub struct CreateEncounterRequest {
     #[serde(default)]
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     patient_id: String,
     #[schema(format = Uuid)]
     appointment_id: Option<String>,
@@ -521,7 +521,7 @@ pub struct NoteRequest {
 #[serde(deny_unknown_fields)]
 pub struct VitalsRequest {
     #[serde(default)]
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     patient_id: String,
     #[schema(format = Uuid)]
     encounter_id: Option<String>,
@@ -749,8 +749,8 @@ pub struct Icd10List {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PatientParams {
-    /// The patient (required).
-    #[param(format = Uuid)]
+    /// The patient.
+    #[param(value_type = String, format = Uuid, required = true)]
     patient_id: Option<String>,
 }
 
@@ -760,8 +760,10 @@ pub struct PatientParams {
 #[into_params(parameter_in = Query)]
 pub struct Icd10Params {
     /// A code (`E11`, `e11.9`) or words of a title (`diabetes`).
+    #[param(value_type = String, required = true, pattern = r"\S")]
     q: Option<String>,
     /// 1–50; absent: 20.
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<u32>,
 }
 
@@ -846,6 +848,7 @@ fn with_etag(view: EncounterView, status: StatusCode) -> Response {
         (status = 200, description = "The encounters, newest first (without notes and vitals)", body = EncounterList),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_encounters(
@@ -872,6 +875,7 @@ pub async fn list_encounters(
         (status = 201, description = "The draft; `ETag` is its version", body = EncounterRecord),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; `errors[].field` names each bad field (`diagnoses[0].code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_encounter(
@@ -1123,6 +1127,7 @@ pub async fn add_note(
         (status = 200, description = "The vitals, newest first", body = VitalsList),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_vitals(
@@ -1149,6 +1154,7 @@ pub async fn list_vitals(
         (status = 201, description = "The recorded vitals", body = VitalsRecord),
         (status = 403, description = "Not a nurse or doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value out of range, none given, or a bad id; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn record_vitals(
@@ -1186,6 +1192,7 @@ pub async fn record_vitals(
         (status = 200, description = "The prescriptions, newest first", body = PrescriptionList),
         (status = 403, description = "Not allowed to read this patient's prescriptions (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_prescriptions(

@@ -122,6 +122,7 @@ pub struct DocumentList {
 #[allow(dead_code)]
 pub struct UploadDocumentForm {
     /// The patient's id.
+    #[schema(format = Uuid)]
     pub patient_id: String,
     /// The encounter the document belongs to, if any.
     pub encounter_id: Option<String>,
@@ -138,6 +139,7 @@ pub struct UploadDocumentForm {
 #[into_params(parameter_in = Query)]
 pub struct DocumentListParams {
     /// The patient's id.
+    #[param(format = Uuid)]
     pub patient_id: String,
 }
 

@@ -136,11 +136,16 @@ pub struct EmergencyGrantList {
 #[serde(deny_unknown_fields)]
 pub struct EmergencyAccessRequest {
     #[serde(default)]
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     patient_id: String,
     /// Why, in at least 20 characters (at most 1,000): it is sealed and reviewed.
     #[serde(default)]
-    #[schema(example = "Unconscious in the emergency department, no care team reachable")]
+    #[schema(
+        required = true,
+        min_length = 20,
+        max_length = 1000,
+        example = "Unconscious in the emergency department, no care team reachable"
+    )]
     reason: String,
     /// 15–1440 (24 hours); absent or `null`: 240 (4 hours).
     #[serde(default, deserialize_with = "crate::api::scheduling::minutes")]
@@ -161,11 +166,16 @@ impl std::fmt::Debug for EmergencyAccessRequest {
 #[serde(deny_unknown_fields)]
 pub struct EmergencyReviewRequest {
     /// `justified` or `unjustified`.
-    #[schema(example = "justified")]
+    #[schema(example = "justified", schema_with = verdict_schema)]
     verdict: String,
     /// 3–1,000 characters.
     #[serde(default)]
-    #[schema(example = "Confirmed with the ED rota: the patient arrived unconscious.")]
+    #[schema(
+        required = true,
+        min_length = 3,
+        max_length = 1000,
+        example = "Confirmed with the ED rota: the patient arrived unconscious."
+    )]
     note: String,
 }
 
@@ -183,6 +193,7 @@ impl std::fmt::Debug for EmergencyReviewRequest {
 #[into_params(parameter_in = Query)]
 pub struct EmergencyGrantListParams {
     /// `pending`, `justified` or `unjustified`; absent: all.
+    #[param(schema_with = review_status_schema)]
     status: Option<String>,
 }
 
@@ -250,6 +261,7 @@ pub async fn list(
     params: Result<ApiQuery<EmergencyGrantListParams>, ApiError>,
 ) -> Result<Json<EmergencyGrantList>, ApiError> {
     let ApiQuery(params) = params?;
+    crate::extract::refuse_empty_params(&[("status", params.status.as_deref())])?;
     let status = match params.status.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(
@@ -315,4 +327,12 @@ mod tests {
                 .is_err()
         );
     }
+}
+
+fn review_status_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["pending", "justified", "unjustified"])
+}
+
+fn verdict_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["justified", "unjustified"])
 }

@@ -18,6 +18,7 @@ pub mod pharmacy;
 pub mod privacy;
 pub mod responses;
 pub mod scheduling;
+pub mod schemas;
 pub mod shares;
 pub mod subject_access;
 pub mod system;

@@ -112,14 +112,52 @@ pub struct NotificationListParams {
     /// `true`: every user's notifications (the outbox; administrators only).
     all: Option<bool>,
     /// With `all`: a delivery status.
+    #[param(schema_with = crate::api::schemas::delivery_status)]
     status: Option<String>,
     /// With `all`: a kind.
+    #[param(schema_with = crate::api::schemas::notification_kind)]
     kind: Option<String>,
     /// With `all`: a channel.
+    #[param(schema_with = crate::api::schemas::channel)]
     channel: Option<String>,
     /// With `all`: a recipient's user id.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     recipient: Option<String>,
+}
+
+impl NotificationListParams {
+    /// Every filter given is checked, with `all` or without (without it they filter
+    /// nothing, but a bad one is still a mistake worth naming); none may be empty.
+    fn check(&self) -> Result<(), ApiError> {
+        use carevault_core::notification::{Channel, DeliveryStatus, NotificationKind};
+        crate::extract::refuse_empty_params(&[
+            ("status", self.status.as_deref()),
+            ("kind", self.kind.as_deref()),
+            ("channel", self.channel.as_deref()),
+            ("recipient", self.recipient.as_deref()),
+        ])?;
+        let mut errors = carevault_core::ValidationErrors::new();
+        if let Some(raw) = &self.status {
+            errors.check("status", DeliveryStatus::parse(raw));
+        }
+        if let Some(raw) = &self.kind {
+            errors.check("kind", NotificationKind::parse(raw));
+        }
+        if let Some(raw) = &self.channel {
+            errors.check("channel", Channel::parse(raw));
+        }
+        if let Some(raw) = &self.recipient {
+            errors.check(
+                "recipient",
+                raw.trim()
+                    .parse::<carevault_core::UserId>()
+                    .map_err(|_| "must be a user id (a UUID)".to_owned()),
+            );
+        }
+        errors
+            .into_result()
+            .map_err(|errors| Problem::validation(&errors).into())
+    }
 }
 
 /// A user's notification preferences.
@@ -174,6 +212,7 @@ pub async fn list(
     params: Result<ApiQuery<NotificationListParams>, ApiError>,
 ) -> Result<Json<NotificationList>, ApiError> {
     let ApiQuery(params) = params?;
+    params.check()?;
     let items = if params.all.unwrap_or(false) {
         state
             .services

@@ -405,8 +405,10 @@ pub struct PatchPatientRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     blood_group: Option<Option<String>>,
+    /// Not changed here: the allergy list is kept at `/api/v1/patients/{id}/allergies`
+    /// (sending this member, even `null`, is a 422).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     allergies: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -471,14 +473,22 @@ pub struct PatientListParams {
     /// Search text: an MRN, a full name ("Ann Smith" or "Smith, Ann"), a family name
     /// (sound-alikes match too), "family name YYYY-MM-DD", a phone number, a national id,
     /// or a pseudonym (`ANON_…`; the only search open to auditors). Without it, all
-    /// patients are listed.
+    /// patients are listed. At most 200 characters.
+    #[param(max_length = 200)]
     q: Option<String>,
     /// 1-based page number (default 1).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     page: Option<String>,
     /// Patients per page (1–100; default set by the server).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     per_page: Option<String>,
     /// `relevance` (default), `newest`, `oldest` or `updated`.
+    #[param(schema_with = sort_schema)]
     sort: Option<String>,
+}
+
+fn sort_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["relevance", "newest", "oldest", "updated"])
 }
 
 impl std::fmt::Debug for PatientListParams {
@@ -501,8 +511,11 @@ impl PatientListParams {
             raw.map(str::trim)
                 .filter(|raw| !raw.is_empty())
                 .map(|raw| {
+                    // At most the largest signed 64-bit number, as the document says.
                     raw.parse::<u64>()
-                        .map_err(|_| "must be a whole number".into())
+                        .ok()
+                        .filter(|n| i64::try_from(*n).is_ok())
+                        .ok_or_else(|| "must be a whole number".into())
                 })
                 .transpose()
         };

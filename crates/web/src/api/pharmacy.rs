@@ -61,10 +61,15 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DrugRecord {
     pub id: String,
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub generic_name: String,
+    #[schema(min_length = 1)]
     pub form: String,
+    #[schema(min_length = 1)]
     pub strength: String,
+    #[schema(min_length = 1)]
     pub unit: String,
     pub atc_code: Option<String>,
     pub reorder_level: u32,
@@ -99,22 +104,29 @@ pub struct DrugList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DrugRequest {
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub generic_name: String,
     /// Tablet, capsule, syrup, …
+    #[schema(min_length = 1)]
     pub form: String,
     /// `500 mg`, `5 mg/ml`, …
+    #[schema(min_length = 1)]
     pub strength: String,
     /// The unit dispensed and counted (tablet, ml, …).
+    #[schema(min_length = 1)]
     pub unit: String,
     /// An ATC code such as `N02BE01`.
     #[serde(default)]
     pub atc_code: Option<String>,
     /// Usable stock at or below this needs reordering. Default 0.
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub reorder_level: Option<u32>,
     /// How much to reorder. Default 0.
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub reorder_quantity: Option<u32>,
 }
 
@@ -122,16 +134,23 @@ pub struct DrugRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DrugUpdateRequest {
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub generic_name: String,
+    #[schema(min_length = 1)]
     pub form: String,
+    #[schema(min_length = 1)]
     pub strength: String,
+    #[schema(min_length = 1)]
     pub unit: String,
     #[serde(default)]
     pub atc_code: Option<String>,
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub reorder_level: Option<u32>,
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub reorder_quantity: Option<u32>,
     /// Default true.
     #[serde(default)]

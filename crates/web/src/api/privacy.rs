@@ -138,6 +138,7 @@ pub struct LegalHoldList {
 pub struct LegalHoldRequest {
     /// A case or matter reference, 3–200 characters (no names or clinical details).
     #[serde(default)]
+    #[schema(required = true, min_length = 1, pattern = r"\S")]
     pub reason: String,
     /// The hold's last day (`YYYY-MM-DD`, clinic time zone); absent: until released.
     #[serde(default)]

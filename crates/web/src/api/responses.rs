@@ -15,8 +15,8 @@
 //! precise 422, the login's 401), its description is kept.
 
 use utoipa::Modify;
-use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, Response, ResponseBuilder};
 
@@ -116,9 +116,11 @@ fn add_shared(operation: &mut Operation) {
     };
     let json_body = body_types.iter().any(|t| t.contains("json"));
     let multipart = body_types.iter().any(|t| t.starts_with("multipart/"));
-    let query = operation.parameters.iter().flatten().any(|p| {
-        matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query))
-    });
+    let query = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)));
     let mut wanted = vec!["503"];
     if operation.security.is_some() {
         wanted.push("401");

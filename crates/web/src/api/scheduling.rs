@@ -372,11 +372,14 @@ impl AvailabilityRecord {
     }
 }
 
-/// The 409 answer to a double booking: an RFC 9457 problem with the appointments it
-/// collides with (as the caller may see them) and the clinician's next free slots.
+/// The 409 answer of a booking or a move: an RFC 9457 problem. For a double booking
+/// (`urn:carevault:problem:slot-taken`) it carries the appointments the slot collides
+/// with (as the caller may see them) and the clinician's next free slots; any other 409
+/// (`urn:carevault:problem:conflict`: not allowed from the current status, changed
+/// meanwhile) is a plain problem without them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SlotTakenProblem {
-    /// `urn:carevault:problem:slot-taken`.
+    /// `urn:carevault:problem:slot-taken` or `urn:carevault:problem:conflict`.
     #[serde(rename = "type")]
     kind: String,
     /// `The slot is taken`.
@@ -385,9 +388,10 @@ pub struct SlotTakenProblem {
     /// Whose time is taken: the clinician's or the patient's.
     detail: String,
     request_id: String,
-    conflicts: Vec<SlotConflictRecord>,
-    /// The clinician's next free slots of the same length.
-    next_free_slots: Vec<SlotRecord>,
+    /// `slot-taken` only: the appointments the slot collides with.
+    conflicts: Option<Vec<SlotConflictRecord>>,
+    /// `slot-taken` only: the clinician's next free slots of the same length.
+    next_free_slots: Option<Vec<SlotRecord>>,
 }
 
 /// An appointment a booking collided with.
@@ -432,7 +436,7 @@ pub struct DepartmentRequest {
     location: String,
     /// The default appointment length: 5–240 minutes, a multiple of 5 (default 30).
     #[serde(default)]
-    #[schema(example = 30)]
+    #[schema(example = 30, minimum = 5, maximum = 240, multiple_of = 5)]
     slot_minutes: Option<i64>,
     /// Default `true`.
     #[serde(default = "yes")]
@@ -460,8 +464,8 @@ impl From<DepartmentRequest> for DepartmentInput {
 #[serde(deny_unknown_fields)]
 pub struct StaffProfileRequest {
     /// `null` or absent: no department.
-    #[serde(default)]
-    #[schema(format = Uuid)]
+    #[serde(default, deserialize_with = "crate::extract::optional_id")]
+    #[schema(format = Uuid, min_length = 1)]
     department_id: Option<String>,
     #[serde(default)]
     #[schema(example = "Cardiology")]
@@ -529,7 +533,7 @@ pub struct CreateAppointmentRequest {
     end: Option<String>,
     /// 5–720, a multiple of 5.
     #[serde(default, deserialize_with = "minutes")]
-    #[schema(value_type = Option<i64>, example = 30)]
+    #[schema(value_type = Option<i64>, example = 30, minimum = 5, maximum = 720, multiple_of = 5)]
     duration_minutes: Option<String>,
     /// `consultation` (default), `follow_up` or `procedure`.
     #[serde(default, rename = "type")]
@@ -624,8 +628,9 @@ pub struct SlotRequest {
     /// RFC 3339 with an offset; exclusive.
     #[serde(default)]
     end: Option<String>,
+    /// 5–720, a multiple of 5.
     #[serde(default, deserialize_with = "minutes")]
-    #[schema(value_type = Option<i64>, example = 30)]
+    #[schema(value_type = Option<i64>, example = 30, minimum = 5, maximum = 720, multiple_of = 5)]
     duration_minutes: Option<String>,
 }
 
@@ -646,7 +651,7 @@ impl From<SlotRequest> for SlotInput {
 pub struct StatusChangeRequest {
     /// `scheduled` (accept a request in its requested slot), `checked_in`, `in_progress`,
     /// `completed`, `cancelled` (declines a request) or `no_show`.
-    #[schema(example = "checked_in")]
+    #[schema(example = "checked_in", schema_with = status_change_schema)]
     status: String,
     /// Required to cancel or decline (staff); optional otherwise.
     #[serde(default)]
@@ -667,13 +672,13 @@ impl std::fmt::Debug for StatusChangeRequest {
 #[into_params(parameter_in = Query)]
 pub struct AppointmentListParams {
     /// A clinician's user id.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     clinician: Option<String>,
     /// A patient's id (patients: only their own).
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     patient: Option<String>,
     /// A department's id.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     department: Option<String>,
     /// One day, `YYYY-MM-DD` (clinic time); not with `from` or `to`.
     #[param(format = Date)]
@@ -685,6 +690,7 @@ pub struct AppointmentListParams {
     #[param(format = Date)]
     to: Option<String>,
     /// Statuses, comma-separated: `scheduled,checked_in`.
+    #[param(schema_with = crate::api::schemas::appointment_statuses)]
     status: Option<String>,
 }
 
@@ -722,6 +728,19 @@ impl AppointmentListParams {
     /// Checks every value; all problems are reported together.
     fn into_query(self) -> Result<AppointmentQuery, ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        for (name, value) in [
+            ("clinician", &self.clinician),
+            ("patient", &self.patient),
+            ("department", &self.department),
+            ("date", &self.date),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("status", &self.status),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                errors.push(name, crate::extract::EMPTY_PARAMETER);
+            }
+        }
         let clinician = optional_id(&mut errors, "clinician", self.clinician.as_deref());
         let patient = optional_id(&mut errors, "patient", self.patient.as_deref());
         let department = optional_id(&mut errors, "department", self.department.as_deref());
@@ -1354,4 +1373,15 @@ mod tests {
         );
         assert!(serde_json::from_str::<SlotRequest>(r#"{"start": "x", "end": 3}"#).is_err());
     }
+}
+
+fn status_change_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of([
+        "scheduled",
+        "checked_in",
+        "in_progress",
+        "completed",
+        "cancelled",
+        "no_show",
+    ])
 }

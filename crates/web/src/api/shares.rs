@@ -133,6 +133,7 @@ pub async fn list(
         (status = 201, description = "The share", body = ShareRecord),
         (status = 403, description = "Not the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already shared with this doctor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn grant(

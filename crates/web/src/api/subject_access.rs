@@ -131,8 +131,10 @@ impl From<ConsentOverview> for ConsentList {
 pub struct ConsentRequest {
     /// `email_notifications`, `sms_notifications`, `appointment_reminders`, `research` or
     /// `data_sharing`.
+    #[schema(schema_with = consent_purpose_schema)]
     pub purpose: String,
     /// `granted` or `withdrawn`.
+    #[schema(schema_with = consent_status_schema)]
     pub status: String,
     /// Optional, at most 500 characters (e.g. the reference of a signed paper form).
     #[serde(default)]
@@ -224,4 +226,18 @@ pub async fn record_consent(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(ConsentList::from(overview))).into_response())
+}
+
+fn consent_purpose_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of([
+        "email_notifications",
+        "sms_notifications",
+        "appointment_reminders",
+        "research",
+        "data_sharing",
+    ])
+}
+
+fn consent_status_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["granted", "withdrawn"])
 }
