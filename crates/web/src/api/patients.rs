@@ -592,6 +592,11 @@ pub async fn list(
     // Who may search is decided (and a refusal recorded) before the parameters are judged.
     state.services.may_search_patients(&actor).await?;
     let ApiQuery(params) = params?;
+    crate::extract::refuse_empty_params(&[
+        ("page", params.page.as_deref()),
+        ("per_page", params.per_page.as_deref()),
+        ("sort", params.sort.as_deref()),
+    ])?;
     let query = params
         .into_query()
         .map_err(|errors| Problem::validation(&errors))?;
