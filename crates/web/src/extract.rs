@@ -185,16 +185,14 @@ pub(crate) const EMPTY_PARAMETER: &str = "must not be empty (leave the parameter
 
 /// The API reads a query parameter given with an empty value (`?status=`) as a mistake,
 /// not as "no filter" (which the pages' forms mean by it): 422 naming each such parameter.
-pub(crate) fn refuse_empty_params(params: &[(&str, Option<&str>)]) -> Result<(), ApiError> {
+pub(crate) fn refuse_empty_params(params: &[(&str, Option<&str>)]) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::new();
     for (name, value) in params {
         if value.is_some_and(|v| v.trim().is_empty()) {
             errors.push(*name, EMPTY_PARAMETER);
         }
     }
-    errors
-        .into_result()
-        .map_err(|errors| Problem::validation(&errors).into())
+    errors.into_result()
 }
 
 /// A query string parsed into `T` (declare it `#[serde(deny_unknown_fields)]`). Unknown,

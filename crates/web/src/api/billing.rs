@@ -523,7 +523,8 @@ pub async fn invoices(
     crate::extract::refuse_empty_params(&[
         ("patient_id", params.patient_id.as_deref()),
         ("status", params.status.as_deref()),
-    ])?;
+    ])
+    .map_err(|e| Problem::validation(&e))?;
     let items = state
         .services
         .list_invoices(

@@ -261,7 +261,8 @@ pub async fn list(
     params: Result<ApiQuery<EmergencyGrantListParams>, ApiError>,
 ) -> Result<Json<EmergencyGrantList>, ApiError> {
     let ApiQuery(params) = params?;
-    crate::extract::refuse_empty_params(&[("status", params.status.as_deref())])?;
+    crate::extract::refuse_empty_params(&[("status", params.status.as_deref())])
+        .map_err(|e| Problem::validation(&e))?;
     let status = match params.status.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(
@@ -309,6 +310,14 @@ pub async fn review(
     Ok(Json(grant.into()))
 }
 
+fn review_status_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["pending", "justified", "unjustified"])
+}
+
+fn verdict_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["justified", "unjustified"])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,12 +336,4 @@ mod tests {
                 .is_err()
         );
     }
-}
-
-fn review_status_schema() -> utoipa::openapi::Object {
-    crate::api::schemas::one_of(["pending", "justified", "unjustified"])
-}
-
-fn verdict_schema() -> utoipa::openapi::Object {
-    crate::api::schemas::one_of(["justified", "unjustified"])
 }

@@ -128,7 +128,7 @@ pub struct NotificationListParams {
 impl NotificationListParams {
     /// Every filter given is checked, with `all` or without (without it they filter
     /// nothing, but a bad one is still a mistake worth naming); none may be empty.
-    fn check(&self) -> Result<(), ApiError> {
+    fn check(&self) -> Result<(), carevault_core::ValidationErrors> {
         use carevault_core::notification::{Channel, DeliveryStatus, NotificationKind};
         crate::extract::refuse_empty_params(&[
             ("status", self.status.as_deref()),
@@ -154,9 +154,7 @@ impl NotificationListParams {
                     .map_err(|_| "must be a user id (a UUID)".to_owned()),
             );
         }
-        errors
-            .into_result()
-            .map_err(|errors| Problem::validation(&errors).into())
+        errors.into_result()
     }
 }
 
@@ -212,7 +210,7 @@ pub async fn list(
     params: Result<ApiQuery<NotificationListParams>, ApiError>,
 ) -> Result<Json<NotificationList>, ApiError> {
     let ApiQuery(params) = params?;
-    params.check()?;
+    params.check().map_err(|e| Problem::validation(&e))?;
     let items = if params.all.unwrap_or(false) {
         state
             .services

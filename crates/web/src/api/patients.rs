@@ -596,7 +596,8 @@ pub async fn list(
         ("page", params.page.as_deref()),
         ("per_page", params.per_page.as_deref()),
         ("sort", params.sort.as_deref()),
-    ])?;
+    ])
+    .map_err(|e| Problem::validation(&e))?;
     let query = params
         .into_query()
         .map_err(|errors| Problem::validation(&errors))?;

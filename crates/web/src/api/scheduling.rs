@@ -1263,6 +1263,17 @@ pub async fn my_appointments(
     }))
 }
 
+fn status_change_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of([
+        "scheduled",
+        "checked_in",
+        "in_progress",
+        "completed",
+        "cancelled",
+        "no_show",
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -1373,15 +1384,4 @@ mod tests {
         );
         assert!(serde_json::from_str::<SlotRequest>(r#"{"start": "x", "end": 3}"#).is_err());
     }
-}
-
-fn status_change_schema() -> utoipa::openapi::Object {
-    crate::api::schemas::one_of([
-        "scheduled",
-        "checked_in",
-        "in_progress",
-        "completed",
-        "cancelled",
-        "no_show",
-    ])
 }
