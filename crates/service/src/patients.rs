@@ -1584,7 +1584,10 @@ impl Services {
             .unwrap_or(self.settings().patients.page_size)
             .clamp(1, MAX_PAGE_SIZE);
         let page = query.page.max(1);
-        let offset = (page - 1).saturating_mul(per_page);
+        // The databases take a signed 64-bit offset: a page beyond it is just empty.
+        let offset = (page - 1)
+            .saturating_mul(per_page)
+            .min(i64::MAX.unsigned_abs());
         let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         if let Some(q) = q
             && q.chars().count() > 200

@@ -26,28 +26,55 @@ const MAX_TEXT_LENGTH: usize = 200;
 #[into_params(parameter_in = Query)]
 pub struct AuditEventsParams {
     /// The acting account's user id.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     pub actor: Option<String>,
     /// What happened, e.g. `sign_in`, `access_denied`, `audit_exported`.
+    #[param(schema_with = action_schema)]
     pub action: Option<String>,
     /// The patient's pseudonym (`ANON_…`).
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub patient: Option<String>,
     /// `session`, `account`, `patient`, `keys`, `audit_log` or `system`.
+    #[param(schema_with = resource_type_schema)]
     pub resource_type: Option<String>,
     /// The resource's opaque id.
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub resource: Option<String>,
     /// `allowed`, `denied` or `failed`.
+    #[param(schema_with = outcome_schema)]
     pub outcome: Option<String>,
     /// Earliest time, inclusive: `YYYY-MM-DD` (from midnight UTC) or RFC 3339.
+    #[param(schema_with = crate::api::schemas::date_or_time)]
     pub from: Option<String>,
     /// Latest time, exclusive: `YYYY-MM-DD` (up to the end of that day, UTC) or RFC 3339.
+    #[param(schema_with = crate::api::schemas::date_or_time)]
     pub to: Option<String>,
     /// Events to skip (default 0).
-    #[param(value_type = Option<u64>)]
+    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_u64)]
     pub offset: Option<String>,
     /// Events per page (default 50, at most 500).
     #[param(value_type = Option<u64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
+}
+
+fn action_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(AuditAction::ALL.iter().map(|a| a.as_str()))
+}
+
+fn resource_type_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(ResourceType::ALL.iter().map(|r| r.as_str()))
+}
+
+fn outcome_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(Outcome::ALL.iter().map(|o| o.as_str()))
 }
 
 /// Filters of the CSV exports: those of [`AuditEventsParams`] without paging.
@@ -56,21 +83,36 @@ pub struct AuditEventsParams {
 #[into_params(parameter_in = Query)]
 pub struct AuditExportParams {
     /// The acting account's user id.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     pub actor: Option<String>,
     /// What happened, e.g. `sign_in`, `access_denied`, `audit_exported`.
+    #[param(schema_with = action_schema)]
     pub action: Option<String>,
     /// The patient's pseudonym (`ANON_…`).
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub patient: Option<String>,
     /// `session`, `account`, `patient`, `keys`, `audit_log` or `system`.
+    #[param(schema_with = resource_type_schema)]
     pub resource_type: Option<String>,
     /// The resource's opaque id.
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub resource: Option<String>,
     /// `allowed`, `denied` or `failed`.
+    #[param(schema_with = outcome_schema)]
     pub outcome: Option<String>,
     /// Earliest time, inclusive: `YYYY-MM-DD` (from midnight UTC) or RFC 3339.
+    #[param(schema_with = crate::api::schemas::date_or_time)]
     pub from: Option<String>,
     /// Latest time, exclusive: `YYYY-MM-DD` (up to the end of that day, UTC) or RFC 3339.
+    #[param(schema_with = crate::api::schemas::date_or_time)]
     pub to: Option<String>,
 }
 
@@ -160,6 +202,29 @@ fn count(text: &str) -> Result<u64, String> {
 }
 
 impl AuditEventsParams {
+    /// The API's stricter reading: a parameter given with an empty value is refused (the
+    /// page's form sends empty fields for "no filter"; a client of the API leaves them out).
+    pub fn refuse_empty(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        for (name, value) in [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("patient", &self.patient),
+            ("resource_type", &self.resource_type),
+            ("resource", &self.resource),
+            ("outcome", &self.outcome),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("offset", &self.offset),
+            ("limit", &self.limit),
+        ] {
+            if value.is_some() && given(value).is_none() {
+                errors.push(name, crate::extract::EMPTY_PARAMETER);
+            }
+        }
+        errors.into_result()
+    }
+
     /// Checks every value; all problems are reported together.
     pub fn to_query(&self) -> Result<AuditQuery, ValidationErrors> {
         let mut errors = ValidationErrors::new();

@@ -117,6 +117,15 @@ where
                     .with_detail("The request body is larger than the server accepts."),
             )
         })?;
+        // Every body of the API is a JSON object; serde would also read a struct from an
+        // array of its members in order (`[null, null]`), which no client means.
+        if bytes.trim_ascii_start().first() == Some(&b'[') {
+            return Err(Problem::validation(&ValidationErrors::single(
+                "body",
+                "must be a JSON object",
+            ))
+            .into());
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
             let path = err.path().to_string();
@@ -169,6 +178,21 @@ where
         }
         Ok(ApiJson(value))
     }
+}
+
+/// What the API answers for a query parameter given with an empty value.
+pub(crate) const EMPTY_PARAMETER: &str = "must not be empty (leave the parameter out instead)";
+
+/// The API reads a query parameter given with an empty value (`?status=`) as a mistake,
+/// not as "no filter" (which the pages' forms mean by it): 422 naming each such parameter.
+pub(crate) fn refuse_empty_params(params: &[(&str, Option<&str>)]) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    for (name, value) in params {
+        if value.is_some_and(|v| v.trim().is_empty()) {
+            errors.push(*name, EMPTY_PARAMETER);
+        }
+    }
+    errors.into_result()
 }
 
 /// A query string parsed into `T` (declare it `#[serde(deny_unknown_fields)]`). Unknown,
@@ -256,6 +280,22 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// An optional id member: absent or `null` is "none"; an empty text is refused (a 422
+/// naming the member) instead of being read as "none". Other text is kept for the use case
+/// to judge. For `#[serde(default, deserialize_with = …)]`.
+pub(crate) fn optional_id<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    let value = Option::<String>::deserialize(deserializer)?;
+    if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        return Err(serde::de::Error::custom(
+            "must be an id (a UUID) or null, not empty",
+        ));
+    }
+    Ok(value)
+}
+
 /// A JSON value sent as a number or as text (`30`, `37.5` or `"37.5"`), kept as the text the
 /// service then judges (so that a bad value gets the field's own message); `null` is "not
 /// given". `fractions`: whether a number with a fraction is accepted (else it is a type
@@ -288,6 +328,9 @@ pub(crate) fn number_or_text<'de, D: serde::Deserializer<'de>>(
         fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Self::Value, E> {
             if self.fractions {
                 Ok(Some(n.to_string()))
+            } else if n.fract() == 0.0 && n.abs() < 1e15 {
+                // JSON has one kind of number: `30.0` is the whole number 30.
+                Ok(Some(format!("{n:.0}")))
             } else {
                 Err(E::invalid_type(serde::de::Unexpected::Float(n), &self))
             }

@@ -98,9 +98,7 @@ impl From<AuditPage> for AuditEventsPage {
     params(AuditEventsParams),
     responses(
         (status = 200, description = "A page of events", body = AuditEventsPage),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn events(
@@ -111,6 +109,9 @@ pub async fn events(
     // Refuse (and record it) before looking at the parameters.
     state.services.require_audit_access(&actor).await?;
     let ApiQuery(params) = params?;
+    params
+        .refuse_empty()
+        .map_err(|errors| Problem::validation(&errors))?;
     let query = params
         .to_query()
         .map_err(|errors| Problem::validation(&errors))?;
@@ -134,9 +135,7 @@ pub async fn events(
     params(AuditExportParams),
     responses(
         (status = 200, description = "The CSV file, as an attachment `audit-events.csv`", body = String, content_type = "text/csv"),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn export_csv(
@@ -147,7 +146,11 @@ pub async fn export_csv(
     // Refuse (and record it) before looking at the parameters.
     state.services.require_audit_access(&actor).await?;
     let ApiQuery(params) = params?;
-    let query = AuditEventsParams::from(params)
+    let params = AuditEventsParams::from(params);
+    params
+        .refuse_empty()
+        .map_err(|errors| Problem::validation(&errors))?;
+    let query = params
         .to_query()
         .map_err(|errors| Problem::validation(&errors))?;
     let export = state
@@ -182,7 +185,6 @@ pub struct AuditCheckpointInfo {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The checkpoint", body = AuditCheckpointInfo),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No checkpoint has been signed yet", body = Problem, content_type = "application/problem+json"),
     )
@@ -251,7 +253,6 @@ impl From<InclusionProof> for AuditInclusionProof {
     params(InclusionProofParams),
     responses(
         (status = 200, description = "The proof", body = AuditInclusionProof),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or invalid `index` or `size`", body = Problem, content_type = "application/problem+json"),
     )
@@ -316,7 +317,6 @@ impl From<ConsistencyProof> for AuditConsistencyProof {
     params(ConsistencyProofParams),
     responses(
         (status = 200, description = "The proof", body = AuditConsistencyProof),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or invalid `from` or `to`", body = Problem, content_type = "application/problem+json"),
     )

@@ -19,9 +19,9 @@ use crate::problem::{ApiError, Problem};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "drsmith", max_length = 64)]
+    #[schema(example = "drsmith", min_length = 1, max_length = 64)]
     username: String,
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 1)]
     password: String,
 }
 
@@ -76,7 +76,6 @@ impl std::fmt::Debug for LoginResponse {
     responses(
         (status = 200, description = "Signed in", body = LoginResponse),
         (status = 401, description = "Invalid username or password", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
@@ -110,7 +109,6 @@ pub async fn login(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out; the token no longer works"),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn logout(
@@ -127,7 +125,6 @@ pub async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = UserInfo),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn me(

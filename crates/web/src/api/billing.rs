@@ -358,9 +358,10 @@ pub struct InvoiceList {
 #[into_params(parameter_in = Query)]
 pub struct InvoiceListParams {
     /// One patient's (patients: only their own).
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     patient_id: Option<String>,
     /// `draft`, `issued`, `partially_paid`, `paid` or `void`.
+    #[param(schema_with = crate::api::schemas::invoice_status)]
     status: Option<String>,
 }
 
@@ -368,6 +369,7 @@ pub struct InvoiceListParams {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenInvoiceRequest {
+    #[schema(format = Uuid)]
     pub patient_id: String,
 }
 
@@ -413,8 +415,10 @@ pub struct LineItemRequest {
 #[serde(deny_unknown_fields)]
 pub struct InvoicePaymentRequest {
     /// Decimal text, more than zero, at most the balance.
+    #[schema(min_length = 1)]
     pub amount: String,
     /// `cash`, `card`, `insurance` or `transfer`.
+    #[schema(schema_with = payment_method_schema)]
     pub method: String,
     /// A receipt, card slip or claim number.
     #[serde(default)]
@@ -425,6 +429,7 @@ pub struct InvoicePaymentRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoidRequest {
+    #[schema(min_length = 1)]
     /// 5–500 characters.
     pub reason: String,
 }
@@ -437,7 +442,6 @@ pub struct VoidRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The price list", body = PriceList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -461,11 +465,8 @@ pub async fn prices(
     request_body = PriceRequest,
     responses(
         (status = 201, description = "The entry", body = PriceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code, appointment type or drug is priced already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_price(
@@ -488,12 +489,9 @@ pub async fn create_price(
     request_body = PriceRequest,
     responses(
         (status = 200, description = "The entry", body = PriceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code, appointment type or drug is priced already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_price(
@@ -520,9 +518,9 @@ pub async fn update_price(
     params(InvoiceListParams),
     responses(
         (status = 200, description = "The invoices", body = InvoiceList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No access to bills, or another patient's", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is unknown or its value invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn invoices(
@@ -531,6 +529,11 @@ pub async fn invoices(
     params: Result<ApiQuery<InvoiceListParams>, ApiError>,
 ) -> Result<Json<InvoiceList>, ApiError> {
     let ApiQuery(params) = params?;
+    crate::extract::refuse_empty_params(&[
+        ("patient_id", params.patient_id.as_deref()),
+        ("status", params.status.as_deref()),
+    ])
+    .map_err(|e| Problem::validation(&e))?;
     let items = state
         .services
         .list_invoices(
@@ -556,10 +559,8 @@ pub async fn invoices(
     responses(
         (status = 201, description = "The new draft", body = InvoiceRecord),
         (status = 200, description = "The patient's draft, already open", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff (nurses, doctors, auditors, patients)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -590,7 +591,6 @@ pub async fn open_invoice(
     params(("id" = String, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The invoice", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No access to bills, or another patient's", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
     )
@@ -617,12 +617,9 @@ pub async fn invoice(
     request_body = LineItemRequest,
     responses(
         (status = 201, description = "The invoice with the new line", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff, or naming a visit without seeing schedules (pharmacists)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The invoice takes no such line now, or the visit named is charged already (`errors[].field` = `appointment_id`, the detail names the invoice and day)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add_line(
@@ -664,7 +661,6 @@ pub async fn add_line(
     ),
     responses(
         (status = 200, description = "The invoice without the line", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice or line", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The invoice is no longer a draft", body = Problem, content_type = "application/problem+json"),
@@ -693,7 +689,6 @@ pub async fn remove_line(
     params(("id" = String, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The issued invoice", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft, or nothing to charge", body = Problem, content_type = "application/problem+json"),
@@ -719,11 +714,9 @@ pub async fn issue(
     request_body = VoidRequest,
     responses(
         (status = 200, description = "The void invoice", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Paid or void already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No usable reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -754,11 +747,9 @@ pub async fn void(
     request_body = InvoicePaymentRequest,
     responses(
         (status = 201, description = "The invoice with the payment", body = InvoiceRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The invoice takes no payments (draft, paid, void)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (a malformed amount, more than the balance); `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -782,4 +773,9 @@ pub async fn pay(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(invoice.into())))
+}
+
+fn payment_method_schema() -> utoipa::openapi::Object {
+    use carevault_core::billing::PaymentMethod as M;
+    crate::api::schemas::choices(M::ALL, M::as_str)
 }

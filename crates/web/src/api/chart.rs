@@ -477,7 +477,6 @@ impl From<PatientChart> for ChartRecord {
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The chart, with the sections the caller's view includes", body = ChartRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not see this patient (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )

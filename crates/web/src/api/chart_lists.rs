@@ -273,7 +273,6 @@ pub struct AllergyStatusBody {
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The list", body = AllergyListRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the care team or the patient (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -312,12 +311,9 @@ fn created(location: String, record: impl Serialize) -> Response {
     request_body = AllergyRequestBody,
     responses(
         (status = 201, description = "Recorded", body = AllergyRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor or nurse in the patient's care (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "\"No known allergies\" while an allergy is active", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn record_allergy(
@@ -376,12 +372,9 @@ pub async fn record_allergy(
     request_body = AllergyStatusBody,
     responses(
         (status = 200, description = "The entry, changed", body = AllergyRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor or nurse in the patient's care (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a change the entry's status allows", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn change_allergy_status(
@@ -507,7 +500,6 @@ pub struct ProblemStatusBody {
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The problem list", body = ProblemList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the care team or the patient (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -537,12 +529,9 @@ pub async fn problems(
     request_body = ProblemRequestBody,
     responses(
         (status = 201, description = "Added", body = ProblemRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the patient's care (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient, encounter or diagnosis", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already on the active list, or a retracted diagnosis", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add_problem(
@@ -623,12 +612,9 @@ pub async fn add_problem(
     request_body = ProblemStatusBody,
     responses(
         (status = 200, description = "The problem, changed", body = ProblemRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the patient's care (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such problem", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already in that status, or its code is active on another problem", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn change_problem_status(

@@ -474,7 +474,7 @@ macro_rules! texts_of {
 #[serde(deny_unknown_fields)]
 pub struct CreateEncounterRequest {
     #[serde(default)]
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     patient_id: String,
     #[schema(format = Uuid)]
     appointment_id: Option<String>,
@@ -539,7 +539,7 @@ pub struct NoteRequest {
 #[serde(deny_unknown_fields)]
 pub struct VitalsRequest {
     #[serde(default)]
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     patient_id: String,
     #[schema(format = Uuid)]
     encounter_id: Option<String>,
@@ -767,8 +767,8 @@ pub struct Icd10List {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PatientParams {
-    /// The patient (required).
-    #[param(format = Uuid)]
+    /// The patient.
+    #[param(value_type = String, format = Uuid, required = true)]
     patient_id: Option<String>,
 }
 
@@ -778,8 +778,10 @@ pub struct PatientParams {
 #[into_params(parameter_in = Query)]
 pub struct Icd10Params {
     /// A code (`E11`, `e11.9`) or words of a title (`diabetes`).
+    #[param(value_type = String, required = true, pattern = r"\S")]
     q: Option<String>,
     /// 1–50; absent: 20.
+    #[param(minimum = 1, maximum = 50)]
     limit: Option<u32>,
 }
 
@@ -862,9 +864,9 @@ fn with_etag(view: EncounterView, status: StatusCode) -> Response {
     params(PatientParams),
     responses(
         (status = 200, description = "The encounters, newest first (without notes and vitals)", body = EncounterList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_encounters(
@@ -889,10 +891,9 @@ pub async fn list_encounters(
     request_body = CreateEncounterRequest,
     responses(
         (status = 201, description = "The draft; `ETag` is its version", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input; `errors[].field` names each bad field (`diagnoses[0].code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_encounter(
@@ -926,7 +927,6 @@ pub async fn create_encounter(
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The encounter; `ETag` is its version, for `If-Match` on PATCH", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
@@ -954,13 +954,10 @@ pub async fn encounter(
     request_body = PatchEncounterRequest,
     responses(
         (status = 200, description = "The draft (with its new ETag)", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the draft's author (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The encounter is signed, or changed meanwhile", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names an older version; nothing was written", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch_encounter(
@@ -1024,7 +1021,6 @@ pub async fn patch_encounter(
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The signed encounter", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the draft's author (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Signed already", body = Problem, content_type = "application/problem+json"),
@@ -1050,7 +1046,6 @@ pub async fn sign_encounter(
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The amendments", body = AmendmentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
@@ -1078,11 +1073,9 @@ pub async fn amendments(
     request_body = AmendmentRequest,
     responses(
         (status = 201, description = "The amended encounter, its amendments included", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A draft: edit it instead", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (no reason, no change); `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1120,11 +1113,9 @@ pub async fn amend_encounter(
     request_body = NoteRequest,
     responses(
         (status = 201, description = "The encounter with the note", body = EncounterRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a nurse or doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The encounter is signed", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An empty or too long text", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1152,9 +1143,9 @@ pub async fn add_note(
     params(PatientParams),
     responses(
         (status = 200, description = "The vitals, newest first", body = VitalsList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's clinical record (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_vitals(
@@ -1179,10 +1170,9 @@ pub async fn list_vitals(
     request_body = VitalsRequest,
     responses(
         (status = 201, description = "The recorded vitals", body = VitalsRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a nurse or doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value out of range, none given, or a bad id; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn record_vitals(
@@ -1218,9 +1208,9 @@ pub async fn record_vitals(
     params(PatientParams),
     responses(
         (status = 200, description = "The prescriptions, newest first", body = PrescriptionList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's prescriptions (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing or malformed `patient_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_prescriptions(
@@ -1266,11 +1256,8 @@ pub(crate) fn warnings_problem(warnings: Vec<PrescriptionWarning>) -> ApiError {
     request_body = CreatePrescriptionRequest,
     responses(
         (status = 201, description = "Written", body = PrescriptionRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Warnings need an acknowledgement; nothing was written", body = PrescriptionWarningsProblem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn prescribe(
@@ -1319,7 +1306,6 @@ pub async fn prescribe(
     params(("id" = String, Path, format = Uuid, description = "The prescription's id")),
     responses(
         (status = 200, description = "The prescription", body = PrescriptionRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to read this patient's prescriptions (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such prescription", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
@@ -1345,11 +1331,9 @@ pub async fn prescription(
     request_body = PrescriptionStatusRequest,
     responses(
         (status = 200, description = "The prescription in its new status", body = PrescriptionRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor in the care team (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such prescription", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not active any more", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown status or a missing reason; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1377,7 +1361,6 @@ pub async fn change_prescription_status(
     params(Icd10Params),
     responses(
         (status = 200, description = "Matching codes, best first", body = Icd10List),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A missing query, a limit outside 1–50 or an unknown parameter", body = Problem, content_type = "application/problem+json"),
     )

@@ -131,6 +131,7 @@ pub struct DocumentList {
 #[allow(dead_code)]
 pub struct UploadDocumentForm {
     /// The patient's id.
+    #[schema(format = Uuid)]
     pub patient_id: String,
     /// The encounter the document belongs to, if any.
     pub encounter_id: Option<String>,
@@ -147,6 +148,7 @@ pub struct UploadDocumentForm {
 #[into_params(parameter_in = Query)]
 pub struct DocumentListParams {
     /// The patient's id.
+    #[param(format = Uuid)]
     pub patient_id: String,
 }
 
@@ -336,7 +338,6 @@ pub(crate) fn thumbnail_response(mut bytes: zeroize::Zeroizing<Vec<u8>>) -> Resp
     responses(
         (status = 201, description = "The document", body = DocumentRecord),
         (status = 400, description = "Not a well-formed multipart body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not on the patient's care team, not their own record, or a role that does not see clinical data (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the upload limit", body = Problem, content_type = "application/problem+json"),
@@ -372,7 +373,6 @@ pub async fn upload(
     params(DocumentListParams),
     responses(
         (status = 200, description = "The documents, newest first", body = DocumentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "May not see this patient's documents (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`patient_id` missing or not an id", body = Problem, content_type = "application/problem+json"),
@@ -403,7 +403,6 @@ pub async fn list(
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The document", body = DocumentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "May not see this patient's documents (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "The stored document failed its integrity check (problem type `integrity`; recorded)", body = Problem, content_type = "application/problem+json"),
@@ -430,7 +429,6 @@ pub async fn meta(
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The file (application/pdf, image/png or image/jpeg)", body = Vec<u8>, content_type = "application/octet-stream"),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "May not see this patient's documents (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "The stored document failed its integrity check (problem type `integrity`; recorded)", body = Problem, content_type = "application/problem+json"),
@@ -454,7 +452,6 @@ pub async fn content(
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The thumbnail", body = Vec<u8>, content_type = "image/png"),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "May not see this patient's documents (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or not an image", body = Problem, content_type = "application/problem+json"),
     )

@@ -140,11 +140,16 @@ pub struct EmergencyGrantList {
 #[serde(deny_unknown_fields)]
 pub struct EmergencyAccessRequest {
     #[serde(default)]
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     patient_id: String,
     /// Why, in at least 20 characters (at most 1,000): it is sealed and reviewed.
     #[serde(default)]
-    #[schema(example = "Unconscious in the emergency department, no care team reachable")]
+    #[schema(
+        required = true,
+        min_length = 20,
+        max_length = 1000,
+        example = "Unconscious in the emergency department, no care team reachable"
+    )]
     reason: String,
     /// 15–1440 (24 hours); absent or `null`: 240 (4 hours).
     #[serde(default, deserialize_with = "crate::api::scheduling::minutes")]
@@ -165,11 +170,16 @@ impl std::fmt::Debug for EmergencyAccessRequest {
 #[serde(deny_unknown_fields)]
 pub struct EmergencyReviewRequest {
     /// `justified` or `unjustified`.
-    #[schema(example = "justified")]
+    #[schema(example = "justified", schema_with = verdict_schema)]
     verdict: String,
     /// 3–1,000 characters.
     #[serde(default)]
-    #[schema(example = "Confirmed with the ED rota: the patient arrived unconscious.")]
+    #[schema(
+        required = true,
+        min_length = 3,
+        max_length = 1000,
+        example = "Confirmed with the ED rota: the patient arrived unconscious."
+    )]
     note: String,
 }
 
@@ -187,6 +197,7 @@ impl std::fmt::Debug for EmergencyReviewRequest {
 #[into_params(parameter_in = Query)]
 pub struct EmergencyGrantListParams {
     /// `pending`, `justified` or `unjustified`; absent: all.
+    #[param(schema_with = review_status_schema)]
     status: Option<String>,
 }
 
@@ -209,10 +220,8 @@ fn validation(errors: &ValidationErrors) -> ApiError {
     request_body = EmergencyAccessRequest,
     responses(
         (status = 201, description = "Granted until `expires_at`", body = EmergencyGrantRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor or nurse (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The caller is on the patient's care team already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (a reason under 20 characters, a duration outside 15–1440 minutes, an unknown patient); `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -246,7 +255,6 @@ pub async fn request_access(
     params(EmergencyGrantListParams),
     responses(
         (status = 200, description = "The grants", body = EmergencyGrantList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator, doctor or nurse (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown `status` or parameter", body = Problem, content_type = "application/problem+json"),
     )
@@ -257,6 +265,8 @@ pub async fn list(
     params: Result<ApiQuery<EmergencyGrantListParams>, ApiError>,
 ) -> Result<Json<EmergencyGrantList>, ApiError> {
     let ApiQuery(params) = params?;
+    crate::extract::refuse_empty_params(&[("status", params.status.as_deref())])
+        .map_err(|e| Problem::validation(&e))?;
     let status = match params.status.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(
@@ -280,11 +290,9 @@ pub async fn list(
     request_body = EmergencyReviewRequest,
     responses(
         (status = 200, description = "The reviewed grant", body = EmergencyGrantRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The grant has been reviewed already", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown verdict, a missing note or a malformed id; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -304,6 +312,14 @@ pub async fn review(
         .review_emergency_access(&actor, &id.to_string(), &body.verdict, &body.note)
         .await?;
     Ok(Json(grant.into()))
+}
+
+fn review_status_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["pending", "justified", "unjustified"])
+}
+
+fn verdict_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["justified", "unjustified"])
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ pub mod nursing;
 pub mod patients;
 pub mod pharmacy;
 pub mod privacy;
+pub mod responses;
 pub mod scheduling;
+pub mod schemas;
 pub mod shares;
 pub mod subject_access;
 pub mod system;
@@ -24,6 +26,8 @@ pub mod versions;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+use self::responses::SharedResponses;
 
 use crate::problem::{ApiError, Problem, ProblemFieldError};
 
@@ -48,7 +52,9 @@ pub(crate) fn no_such_patient() -> ApiError {
         description = "The JSON API of Carevault, a hospital management system. Sign in with \
             POST /api/v1/auth/login to obtain a bearer token, then send it as \
             `Authorization: Bearer <token>`. Errors are RFC 9457 problem documents \
-            (`application/problem+json`) with per-field `errors`.",
+            (`application/problem+json`) with per-field `errors`. The error answers that \
+            operations share (401, 503, and 400/413/415/422 for bodies and parameters) are \
+            described once, under `components/responses`.",
         license(name = "AGPL-3.0-or-later")
     ),
     paths(
@@ -273,7 +279,7 @@ pub(crate) fn no_such_patient() -> ApiError {
         nursing::NursePatientRecord,
         nursing::NursePatientList,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &SharedResponses),
     tags(
         (name = "auth", description = "Signing in and out"),
         (name = "system", description = "Operating the installation"),

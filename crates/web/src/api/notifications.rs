@@ -118,14 +118,50 @@ pub struct NotificationListParams {
     /// `true`: every user's notifications (the outbox; administrators only).
     all: Option<bool>,
     /// With `all`: a delivery status.
+    #[param(schema_with = crate::api::schemas::delivery_status)]
     status: Option<String>,
     /// With `all`: a kind.
+    #[param(schema_with = crate::api::schemas::notification_kind)]
     kind: Option<String>,
     /// With `all`: a channel.
+    #[param(schema_with = crate::api::schemas::channel)]
     channel: Option<String>,
     /// With `all`: a recipient's user id.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     recipient: Option<String>,
+}
+
+impl NotificationListParams {
+    /// Every filter given is checked, with `all` or without (without it they filter
+    /// nothing, but a bad one is still a mistake worth naming); none may be empty.
+    fn check(&self) -> Result<(), carevault_core::ValidationErrors> {
+        use carevault_core::notification::{Channel, DeliveryStatus, NotificationKind};
+        crate::extract::refuse_empty_params(&[
+            ("status", self.status.as_deref()),
+            ("kind", self.kind.as_deref()),
+            ("channel", self.channel.as_deref()),
+            ("recipient", self.recipient.as_deref()),
+        ])?;
+        let mut errors = carevault_core::ValidationErrors::new();
+        if let Some(raw) = &self.status {
+            errors.check("status", DeliveryStatus::parse(raw));
+        }
+        if let Some(raw) = &self.kind {
+            errors.check("kind", NotificationKind::parse(raw));
+        }
+        if let Some(raw) = &self.channel {
+            errors.check("channel", Channel::parse(raw));
+        }
+        if let Some(raw) = &self.recipient {
+            errors.check(
+                "recipient",
+                raw.trim()
+                    .parse::<carevault_core::UserId>()
+                    .map_err(|_| "must be a user id (a UUID)".to_owned()),
+            );
+        }
+        errors.into_result()
+    }
 }
 
 /// A user's notification preferences.
@@ -171,9 +207,7 @@ pub struct FollowUpRecord {
     params(NotificationListParams),
     responses(
         (status = 200, description = "Notifications, newest first", body = NotificationList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`all=true` by someone who is not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -182,6 +216,7 @@ pub async fn list(
     params: Result<ApiQuery<NotificationListParams>, ApiError>,
 ) -> Result<Json<NotificationList>, ApiError> {
     let ApiQuery(params) = params?;
+    params.check().map_err(|e| Problem::validation(&e))?;
     let items = if params.all.unwrap_or(false) {
         state
             .services
@@ -212,7 +247,6 @@ pub async fn list(
     params(("id" = String, Path, description = "The notification's id")),
     responses(
         (status = 204, description = "Read"),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not your notification", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -231,7 +265,6 @@ pub async fn mark_read(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Your preferences", body = NotificationPreferencesRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn preferences(
@@ -256,9 +289,6 @@ pub async fn preferences(
     request_body = NotificationPreferencesRecord,
     responses(
         (status = 200, description = "Your preferences", body = NotificationPreferencesRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn set_preferences(
@@ -288,10 +318,7 @@ pub async fn set_preferences(
     request_body = FollowUpRequest,
     responses(
         (status = 201, description = "Queued", body = FollowUpRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor, or the patient is not in your care", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn follow_up(

@@ -330,11 +330,9 @@ fn validation(errors: &ValidationErrors) -> ApiError {
     request_body = TriageRequest,
     responses(
         (status = 201, description = "The recorded triage, vitals flagged", body = TriageRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a nurse in the patient's care or department (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The visit is not checked in (or in progress)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No or a bad acuity, a vital out of range, a bad id; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -374,7 +372,6 @@ pub async fn record_triage(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The notes, newest first", body = NursingNoteList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not in the patient's care (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -402,10 +399,8 @@ pub async fn nursing_notes(
     request_body = NursingNoteRequest,
     responses(
         (status = 201, description = "The note", body = NursingNoteRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a nurse in the patient's care or department (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An empty or too long text", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -435,11 +430,9 @@ pub async fn add_nursing_note(
     request_body = AddendumRequest,
     responses(
         (status = 201, description = "The addendum", body = AddendumRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a doctor or nurse in the patient's care (recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such encounter", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The encounter is a draft", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An empty or too long text, a bad id", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -464,7 +457,6 @@ pub async fn add_addendum(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The list", body = NursePatientList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a nurse (recorded)", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -405,8 +405,10 @@ pub struct PatchPatientRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     blood_group: Option<Option<String>>,
+    /// Not changed here: the allergy list is kept at `/api/v1/patients/{id}/allergies`
+    /// (sending this member, even `null`, is a 422).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(ignore)]
     allergies: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -471,14 +473,22 @@ pub struct PatientListParams {
     /// Search text: an MRN, a full name ("Ann Smith" or "Smith, Ann"), a family name
     /// (sound-alikes match too), "family name YYYY-MM-DD", a phone number, a national id,
     /// or a pseudonym (`ANON_…`; the only search open to auditors). Without it, all
-    /// patients are listed.
+    /// patients are listed. At most 200 characters.
+    #[param(max_length = 200)]
     q: Option<String>,
     /// 1-based page number (default 1).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     page: Option<String>,
     /// Patients per page (1–100; default set by the server).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
     per_page: Option<String>,
     /// `relevance` (default), `newest`, `oldest` or `updated`.
+    #[param(schema_with = sort_schema)]
     sort: Option<String>,
+}
+
+fn sort_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["relevance", "newest", "oldest", "updated"])
 }
 
 impl std::fmt::Debug for PatientListParams {
@@ -501,8 +511,11 @@ impl PatientListParams {
             raw.map(str::trim)
                 .filter(|raw| !raw.is_empty())
                 .map(|raw| {
+                    // At most the largest signed 64-bit number, as the document says.
                     raw.parse::<u64>()
-                        .map_err(|_| "must be a whole number".into())
+                        .ok()
+                        .filter(|n| i64::try_from(*n).is_ok())
+                        .ok_or_else(|| "must be a whole number".into())
                 })
                 .transpose()
         };
@@ -567,7 +580,6 @@ fn patient_id(raw: &str) -> Option<PatientId> {
     params(PatientListParams),
     responses(
         (status = 200, description = "A page of patients", body = PatientList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not list patients (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is unknown or its value invalid (an auditor searching by anything but a pseudonym: `q`); `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
@@ -580,6 +592,12 @@ pub async fn list(
     // Who may search is decided (and a refusal recorded) before the parameters are judged.
     state.services.may_search_patients(&actor).await?;
     let ApiQuery(params) = params?;
+    crate::extract::refuse_empty_params(&[
+        ("page", params.page.as_deref()),
+        ("per_page", params.per_page.as_deref()),
+        ("sort", params.sort.as_deref()),
+    ])
+    .map_err(|e| Problem::validation(&e))?;
     let query = params
         .into_query()
         .map_err(|errors| Problem::validation(&errors))?;
@@ -600,11 +618,8 @@ pub async fn list(
     responses(
         (status = 201, description = "Registered; `Location` is the new patient's URL", body = PatientRecord,
             headers(("location" = String, description = "/api/v1/patients/{id}"))),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not register patients, or may not fill in a field it set", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Possible duplicate: resend with `register_anyway`", body = PossibleDuplicateProblem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
@@ -660,7 +675,6 @@ pub async fn register(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The patient; the `ETag` header is its version, for `If-Match` on PATCH", body = PatientRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not see this patient (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -700,13 +714,10 @@ fn with_etag(details: &PatientDetails) -> Response {
     request_body(content = PatchPatientRequest, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The changed patient (with its new ETag)", body = PatientRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not change this patient, or one of the fields sent", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The record changed while this change was being made; nothing was written, retry", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names a version that is no longer the stored one (someone changed the record since); nothing was written", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn patch(
@@ -744,7 +755,6 @@ pub async fn patch(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The care team", body = CareTeam),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not see this patient", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -769,10 +779,8 @@ pub async fn care_team(
     request_body = AssignCareTeamMemberRequest,
     responses(
         (status = 200, description = "The care team, with the new member", body = CareTeam),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or receptionist", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`username` is not an active doctor or nurse", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -803,7 +811,6 @@ pub async fn assign_care_team_member(
     ),
     responses(
         (status = 200, description = "The care team, without the member", body = CareTeam),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or receptionist", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient, or no such assigned member", body = Problem, content_type = "application/problem+json"),
     )
@@ -830,7 +837,6 @@ pub async fn remove_care_team_member(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's record", body = PatientRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a patient account", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No record is linked to this account", body = Problem, content_type = "application/problem+json"),
     )

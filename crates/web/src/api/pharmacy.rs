@@ -67,10 +67,15 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DrugRecord {
     pub id: String,
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub generic_name: String,
+    #[schema(min_length = 1)]
     pub form: String,
+    #[schema(min_length = 1)]
     pub strength: String,
+    #[schema(min_length = 1)]
     pub unit: String,
     pub atc_code: Option<String>,
     pub reorder_level: u32,
@@ -105,22 +110,29 @@ pub struct DrugList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DrugRequest {
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub generic_name: String,
     /// Tablet, capsule, syrup, …
+    #[schema(min_length = 1)]
     pub form: String,
     /// `500 mg`, `5 mg/ml`, …
+    #[schema(min_length = 1)]
     pub strength: String,
     /// The unit dispensed and counted (tablet, ml, …).
+    #[schema(min_length = 1)]
     pub unit: String,
     /// An ATC code such as `N02BE01`.
     #[serde(default)]
     pub atc_code: Option<String>,
     /// Usable stock at or below this needs reordering. Default 0.
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub reorder_level: Option<u32>,
     /// How much to reorder. Default 0.
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub reorder_quantity: Option<u32>,
 }
 
@@ -128,16 +140,23 @@ pub struct DrugRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DrugUpdateRequest {
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub generic_name: String,
+    #[schema(min_length = 1)]
     pub form: String,
+    #[schema(min_length = 1)]
     pub strength: String,
+    #[schema(min_length = 1)]
     pub unit: String,
     #[serde(default)]
     pub atc_code: Option<String>,
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub reorder_level: Option<u32>,
     #[serde(default)]
+    #[schema(maximum = 1_000_000)]
     pub reorder_quantity: Option<u32>,
     /// Default true.
     #[serde(default)]
@@ -322,7 +341,6 @@ fn number_text(value: &serde_json::Value) -> String {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The formulary by name and strength", body = DrugList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -345,11 +363,8 @@ pub async fn list_drugs(
     request_body = DrugRequest,
     responses(
         (status = 201, description = "The drug", body = DrugRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The formulary has this drug at this strength", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_drug(
@@ -389,12 +404,9 @@ pub async fn create_drug(
     request_body = DrugUpdateRequest,
     responses(
         (status = 200, description = "The drug", body = DrugRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such drug", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The formulary has this drug at this strength", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_drug(
@@ -434,7 +446,6 @@ pub async fn update_drug(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Stock per drug", body = StockList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -454,10 +465,7 @@ pub async fn stock(
     request_body = StockReceiptRequest,
     responses(
         (status = 201, description = "The new batch", body = BatchRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn receive(
@@ -492,10 +500,7 @@ pub async fn receive(
     request_body = StockAdjustmentRequest,
     responses(
         (status = 200, description = "The batch afterwards", body = BatchRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn adjust(
@@ -529,12 +534,9 @@ pub async fn adjust(
     request_body = DispensationRequest,
     responses(
         (status = 201, description = "What was dispensed", body = DispensationRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a pharmacist", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such prescription", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough stock, more than the prescription has left, or not active", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn dispense(

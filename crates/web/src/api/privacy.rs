@@ -150,6 +150,7 @@ pub struct LegalHoldList {
 pub struct LegalHoldRequest {
     /// A case or matter reference, 3–200 characters (no names or clinical details).
     #[serde(default)]
+    #[schema(required = true, min_length = 1, pattern = r"\S")]
     pub reason: String,
     /// The hold's last day (`YYYY-MM-DD`, clinic time zone); absent: until released.
     #[serde(default)]
@@ -191,7 +192,6 @@ pub struct RetentionReportRecord {
     request_body = ErasureRequest,
     responses(
         (status = 200, description = "Erased", body = ErasureRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused: a legal hold or retention applies, or erased already (the detail says which)", body = Problem, content_type = "application/problem+json"),
@@ -222,7 +222,6 @@ pub async fn erase(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The tombstone", body = ErasureRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient, or not erased", body = Problem, content_type = "application/problem+json"),
     )
@@ -246,7 +245,6 @@ pub async fn tombstone(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The holds, newest first", body = LegalHoldList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -273,11 +271,8 @@ pub async fn list_holds(
     request_body = LegalHoldRequest,
     responses(
         (status = 201, description = "The hold", body = LegalHoldRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn set_hold(
@@ -319,7 +314,6 @@ pub async fn set_hold(
     ),
     responses(
         (status = 200, description = "The released hold", body = LegalHoldRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hold", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Released already", body = Problem, content_type = "application/problem+json"),
@@ -346,7 +340,6 @@ pub async fn release_hold(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The report", body = RetentionReportRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -393,11 +393,14 @@ impl AvailabilityRecord {
     }
 }
 
-/// The 409 answer to a double booking: an RFC 9457 problem with the appointments it
-/// collides with (as the caller may see them) and the clinician's next free slots.
+/// The 409 answer of a booking or a move: an RFC 9457 problem. For a double booking
+/// (`urn:carevault:problem:slot-taken`) it carries the appointments the slot collides
+/// with (as the caller may see them) and the clinician's next free slots; any other 409
+/// (`urn:carevault:problem:conflict`: not allowed from the current status, changed
+/// meanwhile) is a plain problem without them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SlotTakenProblem {
-    /// `urn:carevault:problem:slot-taken`.
+    /// `urn:carevault:problem:slot-taken` or `urn:carevault:problem:conflict`.
     #[serde(rename = "type")]
     kind: String,
     /// `The slot is taken`.
@@ -406,9 +409,10 @@ pub struct SlotTakenProblem {
     /// Whose time is taken: the clinician's or the patient's.
     detail: String,
     request_id: String,
-    conflicts: Vec<SlotConflictRecord>,
-    /// The clinician's next free slots of the same length.
-    next_free_slots: Vec<SlotRecord>,
+    /// `slot-taken` only: the appointments the slot collides with.
+    conflicts: Option<Vec<SlotConflictRecord>>,
+    /// `slot-taken` only: the clinician's next free slots of the same length.
+    next_free_slots: Option<Vec<SlotRecord>>,
 }
 
 /// An appointment a booking collided with.
@@ -453,7 +457,7 @@ pub struct DepartmentRequest {
     location: String,
     /// The default appointment length: 5–240 minutes, a multiple of 5 (default 30).
     #[serde(default)]
-    #[schema(example = 30)]
+    #[schema(example = 30, minimum = 5, maximum = 240, multiple_of = 5)]
     slot_minutes: Option<i64>,
     /// Default `true`.
     #[serde(default = "yes")]
@@ -481,8 +485,8 @@ impl From<DepartmentRequest> for DepartmentInput {
 #[serde(deny_unknown_fields)]
 pub struct StaffProfileRequest {
     /// `null` or absent: no department.
-    #[serde(default)]
-    #[schema(format = Uuid)]
+    #[serde(default, deserialize_with = "crate::extract::optional_id")]
+    #[schema(format = Uuid, min_length = 1)]
     department_id: Option<String>,
     #[serde(default)]
     #[schema(example = "Cardiology")]
@@ -550,7 +554,7 @@ pub struct CreateAppointmentRequest {
     end: Option<String>,
     /// 5–720, a multiple of 5.
     #[serde(default, deserialize_with = "minutes")]
-    #[schema(value_type = Option<i64>, example = 30)]
+    #[schema(value_type = Option<i64>, example = 30, minimum = 5, maximum = 720, multiple_of = 5)]
     duration_minutes: Option<String>,
     /// `consultation` (default), `follow_up` or `procedure`.
     #[serde(default, rename = "type")]
@@ -645,8 +649,9 @@ pub struct SlotRequest {
     /// RFC 3339 with an offset; exclusive.
     #[serde(default)]
     end: Option<String>,
+    /// 5–720, a multiple of 5.
     #[serde(default, deserialize_with = "minutes")]
-    #[schema(value_type = Option<i64>, example = 30)]
+    #[schema(value_type = Option<i64>, example = 30, minimum = 5, maximum = 720, multiple_of = 5)]
     duration_minutes: Option<String>,
 }
 
@@ -667,7 +672,7 @@ impl From<SlotRequest> for SlotInput {
 pub struct StatusChangeRequest {
     /// `scheduled` (accept a request in its requested slot), `checked_in`, `in_progress`,
     /// `completed`, `cancelled` (declines a request) or `no_show`.
-    #[schema(example = "checked_in")]
+    #[schema(example = "checked_in", schema_with = status_change_schema)]
     status: String,
     /// Required to cancel or decline (staff); optional otherwise.
     #[serde(default)]
@@ -688,13 +693,13 @@ impl std::fmt::Debug for StatusChangeRequest {
 #[into_params(parameter_in = Query)]
 pub struct AppointmentListParams {
     /// A clinician's user id.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     clinician: Option<String>,
     /// A patient's id (patients: only their own).
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     patient: Option<String>,
     /// A department's id.
-    #[param(format = Uuid)]
+    #[param(format = Uuid, min_length = 1)]
     department: Option<String>,
     /// One day, `YYYY-MM-DD` (clinic time); not with `from` or `to`.
     #[param(format = Date)]
@@ -706,6 +711,7 @@ pub struct AppointmentListParams {
     #[param(format = Date)]
     to: Option<String>,
     /// Statuses, comma-separated: `scheduled,checked_in`.
+    #[param(schema_with = crate::api::schemas::appointment_statuses)]
     status: Option<String>,
 }
 
@@ -743,6 +749,19 @@ impl AppointmentListParams {
     /// Checks every value; all problems are reported together.
     fn into_query(self) -> Result<AppointmentQuery, ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        for (name, value) in [
+            ("clinician", &self.clinician),
+            ("patient", &self.patient),
+            ("department", &self.department),
+            ("date", &self.date),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("status", &self.status),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                errors.push(name, crate::extract::EMPTY_PARAMETER);
+            }
+        }
         let clinician = optional_id(&mut errors, "clinician", self.clinician.as_deref());
         let patient = optional_id(&mut errors, "patient", self.patient.as_deref());
         let department = optional_id(&mut errors, "department", self.department.as_deref());
@@ -833,7 +852,6 @@ fn with_etag(state: &AppState, view: AppointmentView, status: StatusCode) -> Res
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The departments", body = Vec<DepartmentRecord>),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn departments(
@@ -854,11 +872,8 @@ pub async fn departments(
     responses(
         (status = 201, description = "Created; `Location` is its URL", body = DepartmentRecord,
             headers(("location" = String, description = "/api/v1/departments/{id}"))),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code or name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_department(
@@ -886,7 +901,6 @@ pub async fn create_department(
     params(("id" = String, Path, format = Uuid, description = "The department's id")),
     responses(
         (status = 200, description = "The department", body = DepartmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such department (or an inactive one, for non-administrators)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`id` is not an id", body = Problem, content_type = "application/problem+json"),
     )
@@ -910,12 +924,9 @@ pub async fn department(
     request_body = DepartmentRequest,
     responses(
         (status = 200, description = "The changed department", body = DepartmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such department", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code or name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_department(
@@ -942,7 +953,6 @@ pub async fn update_department(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The directory, by name", body = Vec<StaffRecord>),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Auditors", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -961,7 +971,6 @@ pub async fn staff(
     params(("id" = String, Path, format = Uuid, description = "The user id")),
     responses(
         (status = 200, description = "The staff member", body = StaffRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Auditors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not in the directory (as the caller sees it)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`id` is not an id", body = Problem, content_type = "application/problem+json"),
@@ -986,11 +995,8 @@ pub async fn staff_member(
     request_body = StaffProfileRequest,
     responses(
         (status = 200, description = "The staff member", body = StaffRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such staff member", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn update_staff_member(
@@ -1019,9 +1025,7 @@ pub async fn update_staff_member(
     params(AppointmentListParams),
     responses(
         (status = 200, description = "The appointments, earliest first", body = AppointmentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role sees no appointments, or a patient asked for another patient's", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn appointments(
@@ -1051,10 +1055,8 @@ pub async fn appointments(
     responses(
         (status = 201, description = "Booked (`scheduled`) or requested (`requested`); `Location` is its URL", body = AppointmentRecord,
             headers(("location" = String, description = "/api/v1/appointments/{id}"))),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not book, a doctor booking for another clinician, or a patient naming another patient's record", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slot is taken for the clinician or the patient", body = SlotTakenProblem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid input (unknown clinician or patient, a time without offset, in the past, outside working hours, end before start, too long); `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1084,7 +1086,6 @@ pub async fn create_appointment(
     params(AvailabilityParams),
     responses(
         (status = 200, description = "The day", body = AvailabilityRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role sees no appointments", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such clinician", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is missing or invalid; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
@@ -1135,7 +1136,6 @@ pub async fn availability(
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     responses(
         (status = 200, description = "The appointment; the `ETag` header is its version, for `If-Match` on PATCH", body = AppointmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not see it (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`id` is not an id", body = Problem, content_type = "application/problem+json"),
@@ -1163,13 +1163,10 @@ pub async fn appointment(
     request_body = SlotRequest,
     responses(
         (status = 200, description = "The moved appointment (with its new ETag)", body = AppointmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not move it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is not scheduled, the new slot is taken (`slot-taken`), or it changed meanwhile", body = SlotTakenProblem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names a version that is no longer the stored one; nothing was written", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn reschedule(
@@ -1214,11 +1211,9 @@ pub async fn reschedule(
     request_body = StatusChangeRequest,
     responses(
         (status = 200, description = "The appointment in its new status (with its new ETag)", body = AppointmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not make this change (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not allowed from the current status, or not now (too close to cancel, not the day to check in)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown status, or a missing reason; `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1248,12 +1243,9 @@ pub async fn change_status(
     request_body = SlotRequest,
     responses(
         (status = 200, description = "The appointment, now scheduled (with its new ETag)", body = AppointmentRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller may not accept it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such appointment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is not a request any more, or the slot is taken (`slot-taken`)", body = SlotTakenProblem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn accept(
@@ -1279,7 +1271,6 @@ pub async fn accept(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's appointments, earliest first", body = AppointmentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a patient account", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1291,6 +1282,17 @@ pub async fn my_appointments(
     Ok(Json(AppointmentList {
         items: list.into_iter().map(|a| record(&state, a)).collect(),
     }))
+}
+
+fn status_change_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of([
+        "scheduled",
+        "checked_in",
+        "in_progress",
+        "completed",
+        "cancelled",
+        "no_show",
+    ])
 }
 
 #[cfg(test)]

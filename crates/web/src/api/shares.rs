@@ -104,7 +104,6 @@ pub struct ShareRequest {
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The shares, newest first", body = ShareList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not a patient id", body = Problem, content_type = "application/problem+json"),
     )
@@ -133,11 +132,9 @@ pub async fn list(
     request_body = ShareRequest,
     responses(
         (status = 201, description = "The share", body = ShareRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already shared with this doctor", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn grant(
@@ -181,7 +178,6 @@ pub async fn grant(
     ),
     responses(
         (status = 200, description = "The revoked share", body = ShareRecord),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such share", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Revoked already", body = Problem, content_type = "application/problem+json"),

@@ -135,8 +135,10 @@ impl From<ConsentOverview> for ConsentList {
 pub struct ConsentRequest {
     /// `email_notifications`, `sms_notifications`, `appointment_reminders`, `research` or
     /// `data_sharing`.
+    #[schema(schema_with = consent_purpose_schema)]
     pub purpose: String,
     /// `granted` or `withdrawn`.
+    #[schema(schema_with = consent_status_schema)]
     pub status: String,
     /// Optional, at most 500 characters (e.g. the reference of a signed paper form).
     #[serde(default)]
@@ -155,7 +157,6 @@ pub struct ConsentRequest {
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The ZIP archive", content_type = "application/zip", body = Vec<u8>),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator, nor the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient, or the record was erased", body = Problem, content_type = "application/problem+json"),
     )
@@ -179,7 +180,6 @@ pub async fn access_export(
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The consents", body = ConsentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed, or not the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
     )
@@ -205,11 +205,8 @@ pub async fn consents(
     request_body = ConsentRequest,
     responses(
         (status = 201, description = "The consents after the change", body = ConsentList),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed, or not the patient's own record", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid input; `errors[].field` names each bad field", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn record_consent(
@@ -233,4 +230,18 @@ pub async fn record_consent(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(ConsentList::from(overview))).into_response())
+}
+
+fn consent_purpose_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of([
+        "email_notifications",
+        "sms_notifications",
+        "appointment_reminders",
+        "research",
+        "data_sharing",
+    ])
+}
+
+fn consent_status_schema() -> utoipa::openapi::Object {
+    crate::api::schemas::one_of(["granted", "withdrawn"])
 }

@@ -28,7 +28,6 @@ pub struct StatusResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Status", body = StatusResponse),
-        (status = 401, description = "No valid session", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -191,8 +191,40 @@ async fn account_creation_validates_every_field(backend: Backend) {
     );
 }
 
+/// Where the document says a query parameter is an id, a closed list or a number, the API
+/// refuses an empty value (the pages' forms send those for "no filter"; the API does not).
+async fn empty_ids_and_filters_are_refused_by_the_api(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let mut admin = app.api_client("admin").await;
+    for (path, field) in [
+        ("/api/v1/audit/events?actor=", "actor"),
+        ("/api/v1/audit/export.csv?outcome=", "outcome"),
+        ("/api/v1/invoices?patient_id=", "patient_id"),
+        ("/api/v1/notifications?recipient=", "recipient"),
+        ("/api/v1/notifications?status=bogus", "status"),
+        ("/api/v1/break-glass?status=", "status"),
+        ("/api/v1/appointments?clinician=", "clinician"),
+        ("/api/v1/patients?page=", "page"),
+        ("/api/v1/patients?page=9223372036854775808", "page"),
+    ] {
+        let problem = admin
+            .get(path)
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem["errors"][0]["field"], field, "{path}: {problem}");
+    }
+    // The same filters, given, still work.
+    let page = admin
+        .get("/api/v1/audit/events?outcome=allowed&limit=1")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let page = admin.get("/api/v1/patients?page=2&per_page=5").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+}
+
 on_all_backends!(
     bad_json_bodies_get_useful_problems,
+    empty_ids_and_filters_are_refused_by_the_api,
     an_over_long_username_is_a_field_error,
     an_oversized_body_is_refused,
     account_creation_validates_every_field,

@@ -91,6 +91,35 @@ async fn api_routes_and_the_openapi_document_agree(backend: Backend) {
         }
     }
     assert_eq!(routed, documented);
+    // The shared error answers are declared once and given to every operation they apply to.
+    for name in [
+        "Unauthenticated",
+        "Unavailable",
+        "MalformedBody",
+        "InvalidInput",
+    ] {
+        assert!(
+            document["components"]["responses"][name].is_object(),
+            "{name} missing from components/responses"
+        );
+    }
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            let responses = &operation["responses"];
+            assert!(responses["503"].is_object(), "{method} {path}: no 503");
+            if operation.get("security").is_some() {
+                assert!(responses["401"].is_object(), "{method} {path}: no 401");
+            }
+            if operation["requestBody"]["content"]["application/json"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses[status].is_object(),
+                        "{method} {path}: no {status}"
+                    );
+                }
+            }
+        }
+    }
     // The readable rendering lists every operation and needs a session.
     let mut admin = app.browser("admin").await;
     let page = admin.get("/api/docs").await;
