@@ -95,6 +95,8 @@ actions! {
     UsePortal => "patient portal (own record, visits, bills, sharing, access history)", "the patient portal is for patients";
     /// Find patients: list and search the register, and export the list.
     FindPatients => "find, list and export patients", "may not list or search patients";
+    /// Look a patient up by pseudonym (`ANON_…`): for those whose screens show pseudonyms.
+    LookUpPseudonyms => "look patients up by pseudonym", "search by name, date of birth, hospital number or phone";
     /// Register patients.
     RegisterPatients => "register patients", "requires registration rights";
     /// Change a registered patient's record (which fields: the scope).
@@ -121,6 +123,8 @@ actions! {
     UploadDocuments => "upload documents", "documents are shown with clinical data only";
     /// Prescribe medication.
     Prescribe => "prescribe", "requires prescribing rights";
+    /// Be given access to a patient's record by the patient (a share).
+    ReceiveShares => "receive a patient's share of their record", "records are shared with doctors";
     /// Ask for emergency access to a patient outside one's care (break the glass).
     BreakTheGlass => "break the glass", "emergency access is for clinicians";
     /// See emergency access grants (one's own; administrators: all).
@@ -274,6 +278,7 @@ const MATRIX: &[(Action, [Grant; 7])] = &[
     // Pharmacists reach patients through the prescriptions they dispense, never through
     // the register; patients have their own record.
     (Action::FindPatients,          [Yes, Scoped(CareTeamElsePseudonym), Scoped(CareTeamElsePseudonym), Yes,         No,                    No,                        Scoped(Pseudonym)]),
+    (Action::LookUpPseudonyms,      [Yes, Yes,                    Yes,                    No,                        No,                    No,                        Yes]),
     (Action::RegisterPatients,      [Yes, No,                     No,                     Yes,                       No,                    No,                        No]),
     (Action::EditRecord,            [Yes, Scoped(ClinicalFieldsInCare), No,               Scoped(NonClinicalFields), No,                    Scoped(OwnContactDetails), No]),
     (Action::SeeIdentity,           [Yes, Scoped(CareTeamElsePseudonym), Scoped(CareTeamElsePseudonym), Yes,         Scoped(ForDispensing), Scoped(Own),               Scoped(Pseudonym)]),
@@ -287,6 +292,7 @@ const MATRIX: &[(Action, [Grant; 7])] = &[
     (Action::NursingCare,           [No,  No,                     Scoped(CareTeam),       No,                        No,                    No,                        No]),
     (Action::UploadDocuments,       [Yes, Scoped(CareTeam),       Scoped(CareTeam),       No,                        No,                    Scoped(Own),               No]),
     (Action::Prescribe,             [No,  Scoped(CareTeam),       No,                     No,                        No,                    No,                        No]),
+    (Action::ReceiveShares,         [No,  Yes,                    No,                     No,                        No,                    No,                        No]),
     (Action::BreakTheGlass,         [No,  Yes,                    Yes,                    No,                        No,                    No,                        No]),
     (Action::SeeEmergencyAccess,    [Yes, Scoped(Own),            Scoped(Own),            No,                        No,                    No,                        No]),
     (Action::ReviewEmergencyAccess, [Yes, No,                     No,                     No,                        No,                    No,                        No]),

@@ -61,6 +61,24 @@ impl Role {
     pub fn is_staff(self) -> bool {
         !matches!(self, Role::Patient)
     }
+
+    /// Roles listed in the staff directory (with a staff profile and a department).
+    pub fn in_staff_directory(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist | Role::Pharmacist
+        )
+    }
+
+    /// Roles that hold a schedule of their own (appointments are booked with them).
+    pub fn holds_a_schedule(self) -> bool {
+        matches!(self, Role::Doctor | Role::Nurse)
+    }
+
+    /// Roles a patient can ask for an appointment with, and find in "Our doctors".
+    pub fn takes_patient_requests(self) -> bool {
+        matches!(self, Role::Doctor)
+    }
 }
 
 impl fmt::Display for Role {

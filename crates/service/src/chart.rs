@@ -14,6 +14,11 @@
 //! includes it. It is one use case: the patient is loaded and authorised once, the data key
 //! unwrapped once, and the read recorded once, naming the sections returned.
 
+use carevault_core::Action;
+use carevault_core::Decision;
+use carevault_core::Grant;
+use carevault_core::policy::decide;
+use carevault_core::policy::grant;
 use std::collections::HashMap;
 
 use carevault_core::audit::{AuditAction, ResourceType};
@@ -258,26 +263,27 @@ pub struct ChartActions {
     pub consents: bool,
 }
 
-/// What a role may do from a chart it sees through `view`. Presentation only: every action
-/// is authorised again by its own use case.
-fn chart_actions(role: Role, view: PatientView) -> ChartActions {
-    let clinician_in_care = view == PatientView::Full && matches!(role, Role::Doctor | Role::Nurse);
-    let registration = matches!(role, Role::Admin | Role::Receptionist);
+/// What a role may do from a chart of a patient it stands to in `relation`, as the policy
+/// says. Presentation only: every action is authorised again by its own use case.
+fn chart_actions(role: Role, relation: Relation) -> ChartActions {
+    let may = |action| decide(role, action, relation) == Decision::Allow;
+    // Granted to the role as a whole (not through the patient's own record).
+    let staff = |action| grant(role, action) == Grant::Yes;
     ChartActions {
-        new_encounter: view == PatientView::Full && role == Role::Doctor,
-        record_allergy: clinician_in_care,
-        manage_problems: view == PatientView::Full && role == Role::Doctor,
-        nursing: view == PatientView::Full && role == Role::Nurse,
-        book_appointment: registration || role == Role::Doctor,
-        edit_record: registration || (view == PatientView::Full && role == Role::Doctor),
-        manage_care_team: registration,
-        break_glass: view == PatientView::Masked && role == Role::Doctor,
-        upload_document: matches!(view, PatientView::Full | PatientView::Own)
-            && role != Role::Auditor,
-        medical_summary: matches!(view, PatientView::Full | PatientView::Own),
-        administer: role == Role::Admin,
-        access_history: matches!(role, Role::Admin | Role::Auditor | Role::Patient),
-        consents: registration,
+        new_encounter: may(Action::WriteEncounters),
+        record_allergy: may(Action::WriteClinicalNotes),
+        manage_problems: may(Action::WriteEncounters),
+        nursing: may(Action::NursingCare),
+        book_appointment: may(Action::BookAppointments),
+        // A patient changes their contact details from the portal, not from the chart.
+        edit_record: may(Action::EditRecord) && relation != Relation::Own,
+        manage_care_team: may(Action::ManageCareTeam),
+        break_glass: may(Action::BreakTheGlass) && !may(Action::SeeClinical),
+        upload_document: may(Action::UploadDocuments),
+        medical_summary: may(Action::SeeClinical),
+        administer: may(Action::AdministerSystem),
+        access_history: staff(Action::ReadAuditLog) || may(Action::UsePortal),
+        consents: staff(Action::ManageConsents),
     }
 }
 
@@ -590,8 +596,7 @@ impl Services {
                 reason: care_team_withheld(view),
             }
         };
-        let mut actions = chart_actions(role, view);
-        actions.edit_record &= relation != Relation::None || role != Role::Doctor;
+        let actions = chart_actions(role, relation);
 
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Patient)

@@ -15,13 +15,15 @@
 //! - **Used.** `service/notifications.rs` asks [`Services::consent_in_force`] before it
 //!   queues a patient's reminders and e-mail.
 
+use carevault_core::Action;
+use carevault_core::Grant;
 use std::collections::HashMap;
 
 use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::consent::{self as rules, ConsentEntry, ConsentPurpose, ConsentStatus};
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, Role, ValidationErrors};
+use carevault_core::{PatientId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::consents::{self as store, ConsentRow};
 use carevault_store::patients::{self, ERASED_STATUS, PatientRow};
@@ -170,12 +172,14 @@ impl Services {
         patient: PatientId,
     ) -> Result<PatientRow, ServiceError> {
         let conn = self.store().conn();
-        match (actor.role(), actor.user_id()) {
-            (Some(Role::Admin | Role::Receptionist), Some(_)) => patients::find(conn, patient)
-                .await?
-                .filter(|row| row.status != ERASED_STATUS)
-                .ok_or(ServiceError::NotFound("patient")),
-            (Some(Role::Patient), Some(user)) => {
+        match actor.user_id() {
+            Some(_) if actor.grant(Action::ManageConsents) == Grant::Yes => {
+                patients::find(conn, patient)
+                    .await?
+                    .filter(|row| row.status != ERASED_STATUS)
+                    .ok_or(ServiceError::NotFound("patient"))
+            }
+            Some(user) if actor.reaches_own_record_only() => {
                 self.patients_own_record(actor, user, patient).await
             }
             _ => Err(self
@@ -196,10 +200,7 @@ impl Services {
         actor: &Actor,
         resource: ResourceType,
     ) -> Result<Option<PatientRow>, ServiceError> {
-        let Some(user) = actor
-            .user_id()
-            .filter(|_| actor.role() == Some(Role::Patient))
-        else {
+        let Some(user) = actor.user_id().filter(|_| actor.may(Action::UsePortal)) else {
             return Err(self.deny(actor, resource, None, "patients only").await);
         };
         Ok(patients::find_by_account(self.store().conn(), user)

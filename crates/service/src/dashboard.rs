@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use carevault_core::Action;
 use carevault_core::audit::{AuditAction, ResourceType};
-use carevault_core::{Role, time::to_micros};
+use carevault_core::time::to_micros;
 use carevault_store::audit::AuditFilter;
 use carevault_store::dashboard::{self as store, COUNTED_APPOINTMENT_STATUSES as COUNTED};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -335,13 +335,13 @@ impl Services {
         let today = self.clinic_today();
         let from = to_micros(settings.day_start(today));
         let to = to_micros(settings.day_start(today + Duration::days(1)));
-        match actor.role() {
-            Some(Role::Admin) => {
+        match home(actor) {
+            Some(Home::Admin) => {
                 self.authorize(actor, Action::AdministerSystem, ResourceType::System)
                     .await?;
                 Ok(RoleDashboard::Admin)
             }
-            Some(Role::Doctor | Role::Nurse) => {
+            Some(Home::Clinician) => {
                 let Some(me) = actor.user_id() else {
                     return Err(ServiceError::Unauthenticated);
                 };
@@ -358,7 +358,7 @@ impl Services {
                     completed: count(&["completed"]).await?,
                 })
             }
-            Some(Role::Receptionist) => {
+            Some(Home::Reception) => {
                 self.authorize(actor, Action::BookAppointments, ResourceType::Appointment)
                     .await?;
                 Ok(RoleDashboard::Reception {
@@ -384,14 +384,14 @@ impl Services {
                     .await?,
                 })
             }
-            Some(Role::Pharmacist) => {
+            Some(Home::Pharmacy) => {
                 let stock_alerts = self.stock_alert_counts(actor).await?;
                 Ok(RoleDashboard::Pharmacy {
                     active_prescriptions: store::count_prescriptions(conn, "active").await?,
                     stock_alerts,
                 })
             }
-            Some(Role::Patient) => {
+            Some(Home::Patient) => {
                 let now = self.now();
                 let next_appointments = self
                     .my_appointments(actor)
@@ -428,7 +428,7 @@ impl Services {
                     currency: self.settings().billing.currency.to_string(),
                 })
             }
-            Some(Role::Auditor) => {
+            Some(Home::Auditor) => {
                 self.authorize(actor, Action::ReadAuditLog, ResourceType::AuditLog)
                     .await?;
                 let now = self.now();
@@ -452,6 +452,31 @@ impl Services {
                 .await),
         }
     }
+}
+
+/// Which home page an actor gets: the first of these the policy lets it work at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Home {
+    Admin,
+    Clinician,
+    Reception,
+    Pharmacy,
+    Patient,
+    Auditor,
+}
+
+fn home(actor: &Actor) -> Option<Home> {
+    [
+        (Action::AdministerSystem, Home::Admin),
+        (Action::ClinicalWorklist, Home::Clinician),
+        (Action::FrontDesk, Home::Reception),
+        (Action::Dispense, Home::Pharmacy),
+        (Action::UsePortal, Home::Patient),
+        (Action::ReadAuditLog, Home::Auditor),
+    ]
+    .into_iter()
+    .find(|(action, _)| actor.user_id().is_some() && actor.may(*action))
+    .map(|(_, home)| home)
 }
 
 #[cfg(test)]

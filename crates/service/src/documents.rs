@@ -217,7 +217,9 @@ fn clean_name(raw: &str, kind: DocumentKind) -> String {
     }
 }
 
-fn may_see_documents(view: PatientView) -> bool {
+/// Whether a patient's documents are listed for someone shown the record in `view` (the
+/// views that include clinical data). Pages ask this before they list.
+pub fn may_see_documents(view: PatientView) -> bool {
     matches!(view, PatientView::Full | PatientView::Own)
 }
 

@@ -40,6 +40,8 @@
 //!   achieved and the rows suppressed.
 
 use carevault_core::Action;
+use carevault_core::Grant;
+use carevault_core::Scope;
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::masking::{
     PatientField, PatientView, Relation, Visibility, view_for, visibility,
@@ -48,6 +50,7 @@ use carevault_core::patient::{
     Address, BloodGroup, ClinicalText, DateOfBirth, Email, MRN_FIRST_SERIAL, Mrn, NationalId,
     PatientStatus, PersonName, Phone, Sex, ShortText,
 };
+use carevault_core::policy::grant;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::blind_index::{
@@ -1077,21 +1080,33 @@ fn writable_fields(role: Option<Role>, relation: Relation, existing: bool) -> Ve
 pub fn editable_fields(role: Option<Role>, view: PatientView) -> Vec<PatientField> {
     let relation = match (role, view) {
         (_, PatientView::Own) => Relation::Own,
-        (Some(Role::Doctor | Role::Nurse), PatientView::Full) => Relation::CareTeam,
+        (Some(_), PatientView::Full) => Relation::CareTeam,
         _ => Relation::None,
     };
     writable_fields(role, relation, true)
 }
 
-/// Fields a role may write, given its relation to the patient.
+/// Fields a role may write, given its relation to the patient: the scope of its
+/// [`Action::EditRecord`] grant.
 fn may_write(role: Option<Role>, relation: Relation, field: PatientField) -> bool {
-    match role {
-        Some(Role::Admin) => true,
-        Some(Role::Receptionist) => !field.is_clinical(),
-        Some(Role::Doctor) => relation == Relation::CareTeam && field.is_clinical(),
-        Some(Role::Patient) => relation == Relation::Own && field.is_own_contact_detail(),
+    let Some(role) = role else {
+        return false;
+    };
+    match grant(role, Action::EditRecord) {
+        Grant::Yes => true,
+        Grant::Scoped(Scope::NonClinicalFields) => !field.is_clinical(),
+        Grant::Scoped(Scope::ClinicalFieldsInCare) => relation.is_care() && field.is_clinical(),
+        Grant::Scoped(Scope::OwnContactDetails) => {
+            relation == Relation::Own && field.is_own_contact_detail()
+        }
         _ => false,
     }
+}
+
+/// Whether the actor's view of a patient depends on being in the patient's care (so the
+/// care relation must be looked up).
+fn sees_by_care(actor: &Actor) -> bool {
+    actor.grant(Action::SeeIdentity) == Grant::Scoped(Scope::CareTeamElsePseudonym)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1118,7 +1133,8 @@ impl Services {
         present(row, data, view, self.today(), summary)
     }
 
-    /// How `actor` stands to the patient in `row`.
+    /// How `actor` stands to the patient in `row`: the one place the relation the policy
+    /// decides on is worked out.
     pub(crate) async fn relation_to(
         &self,
         actor: &Actor,
@@ -1127,22 +1143,18 @@ impl Services {
         let Some(user_id) = actor.user_id() else {
             return Ok(Relation::None);
         };
-        match actor.role() {
-            Some(Role::Patient) => Ok(if row.account_id.as_deref() == Some(&user_id.to_string()) {
-                Relation::Own
-            } else {
-                Relation::None
-            }),
-            Some(Role::Doctor | Role::Nurse) => {
-                let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-                Ok(if self.in_care_of(user_id, &[id]).await?.contains(&id) {
-                    Relation::CareTeam
-                } else {
-                    Relation::None
-                })
-            }
-            _ => Ok(Relation::None),
+        if row.account_id.as_deref() == Some(&user_id.to_string()) {
+            return Ok(Relation::Own);
         }
+        if !sees_by_care(actor) {
+            return Ok(Relation::None);
+        }
+        let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        Ok(self
+            .care_relations(user_id, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or(Relation::None))
     }
 
     /// Which of `patients` are in `user`'s care now: on the care team (assigned, or by an
@@ -1155,21 +1167,43 @@ impl Services {
         user: UserId,
         patients: &[PatientId],
     ) -> Result<std::collections::HashSet<PatientId>, ServiceError> {
+        Ok(self
+            .care_relations(user, patients)
+            .await?
+            .into_keys()
+            .collect())
+    }
+
+    /// [`Services::in_care_of`], saying for each patient by which relation (the first that
+    /// holds of care team, share, department, break-the-glass).
+    pub(crate) async fn care_relations(
+        &self,
+        user: UserId,
+        patients: &[PatientId],
+    ) -> Result<std::collections::HashMap<PatientId, Relation>, ServiceError> {
         let conn = self.store().conn();
         let now = to_micros(self.now());
-        let mut found = care_team::memberships_among(conn, user, patients).await?;
-        found.extend(
-            carevault_store::emergency_access::held_among(conn, user, patients, now).await?,
-        );
-        found
-            .extend(carevault_store::record_shares::shared_among(conn, user, patients, now).await?);
+        let mut found: std::collections::HashMap<PatientId, Relation> =
+            care_team::memberships_among(conn, user, patients)
+                .await?
+                .into_iter()
+                .map(|id| (id, Relation::CareTeam))
+                .collect();
+        for id in carevault_store::record_shares::shared_among(conn, user, patients, now).await? {
+            found.entry(id).or_insert(Relation::Share);
+        }
         if found.len() < patients.len() {
             let rest: Vec<PatientId> = patients
                 .iter()
-                .filter(|p| !found.contains(p))
+                .filter(|p| !found.contains_key(p))
                 .copied()
                 .collect();
-            found.extend(self.department_care_among(user, &rest).await?);
+            for id in self.department_care_among(user, &rest).await? {
+                found.entry(id).or_insert(Relation::Department);
+            }
+        }
+        for id in carevault_store::emergency_access::held_among(conn, user, patients, now).await? {
+            found.entry(id).or_insert(Relation::BreakGlass);
         }
         Ok(found)
     }
@@ -1513,10 +1547,7 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Option<PatientId>, ServiceError> {
-        let Some(user_id) = actor
-            .user_id()
-            .filter(|_| actor.role() == Some(Role::Patient))
-        else {
+        let Some(user_id) = actor.user_id().filter(|_| actor.may(Action::UsePortal)) else {
             return Err(self
                 .deny(actor, ResourceType::Patient, None, "patients only")
                 .await);
@@ -1607,7 +1638,7 @@ impl Services {
             }
             Some(q) => {
                 if let Some(number) = parse_pseudonym(q) {
-                    if actor.role() == Some(Role::Receptionist) {
+                    if !actor.may(Action::LookUpPseudonyms) {
                         // Their view shows names: a pseudonym look-up would map pseudonyms
                         // (the audit trail's, a masked screen's) back to people.
                         return Err(ValidationErrors::single(
@@ -1626,7 +1657,7 @@ impl Services {
                         total,
                         AuditAction::Search,
                     )
-                } else if actor.role() == Some(Role::Auditor) {
+                } else if actor.grant(Action::FindPatients) == Grant::Scoped(Scope::Pseudonym) {
                     return Err(ValidationErrors::single(
                         "q",
                         "auditors search by pseudonym (ANON_…) only",
@@ -1638,10 +1669,7 @@ impl Services {
                     // hit would confirm a hidden value (a phone number, a name behind a
                     // pseudonym): clinicians see identities on their own care team only.
                     // (Pharmacists do not search patients at all: `may_search_patients`.)
-                    let care_team_of = match actor.role() {
-                        Some(Role::Doctor | Role::Nurse) => actor.user_id(),
-                        _ => None,
-                    };
+                    let care_team_of = actor.user_id().filter(|_| sees_by_care(actor));
                     let (ids, total) =
                         patients::search(conn, &entries, care_team_of, offset, per_page).await?;
                     let mut rows = patients::find_many(conn, &ids).await?;
@@ -1661,8 +1689,8 @@ impl Services {
         };
         let role = actor.role().ok_or(ServiceError::Forbidden)?;
         let ids: Vec<PatientId> = rows.iter().filter_map(|row| row.id.parse().ok()).collect();
-        let on_team = match (role, actor.user_id()) {
-            (Role::Doctor | Role::Nurse, Some(user)) => self.in_care_of(user, &ids).await?,
+        let on_team = match actor.user_id() {
+            Some(user) if sees_by_care(actor) => self.in_care_of(user, &ids).await?,
             _ => Default::default(),
         };
         let mut shown = Vec::with_capacity(rows.len());
@@ -1849,14 +1877,14 @@ impl Services {
         if actor.grant(Action::FindPatients).is_possible() {
             return Ok(());
         }
-        let reason = match actor.role() {
-            Some(Role::Patient) => "patients see their own record only",
-            Some(Role::Pharmacist) => {
-                "pharmacists find patients through the prescriptions they dispense"
-            }
-            _ => "may not list or search patients",
-        };
-        Err(self.deny(actor, ResourceType::Patient, None, reason).await)
+        Err(self
+            .deny(
+                actor,
+                ResourceType::Patient,
+                None,
+                Action::FindPatients.refusal(),
+            )
+            .await)
     }
 
     /// The fields the actor may fill in: at a registration (`id` = `None`), or on the record
@@ -1979,7 +2007,7 @@ impl Services {
             users::find_by_username(self.store().conn(), username.trim().to_lowercase().as_str())
                 .await?
                 .filter(|user| {
-                    matches!(user.role, Role::Doctor | Role::Nurse)
+                    grant(user.role, Action::SeeClinical) == Grant::Scoped(Scope::CareTeam)
                         && user.status == carevault_core::UserStatus::Active
                 })
                 .ok_or_else(|| {
@@ -2049,7 +2077,7 @@ impl Services {
             .ok_or(ServiceError::NotFound("patient"))?;
         let user = users::find_by_username(self.store().conn(), username)
             .await?
-            .filter(|user| user.role == Role::Patient)
+            .filter(|user| grant(user.role, Action::UsePortal).is_possible())
             .ok_or_else(|| ValidationErrors::single("username", "must be a patient account"))?;
         let mut updated = row.clone();
         updated.account_id = Some(user.id.to_string());

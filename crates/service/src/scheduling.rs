@@ -429,19 +429,6 @@ fn department_of(row: DepartmentRow) -> Result<Department, ServiceError> {
     })
 }
 
-/// Roles that have a place in the staff directory.
-fn is_staff_role(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Admin | Role::Doctor | Role::Nurse | Role::Receptionist | Role::Pharmacist
-    )
-}
-
-/// Roles that hold a schedule of their own.
-fn is_clinician_role(role: Role) -> bool {
-    matches!(role, Role::Doctor | Role::Nurse)
-}
-
 /// Statuses whose appointments put their clinician on the patient's care team.
 fn care_team_statuses() -> Vec<&'static str> {
     AppointmentStatus::ALL
@@ -511,9 +498,7 @@ impl Services {
     /// `Ok` for staff who book appointments (administrators, reception, doctors for their
     /// own schedule); otherwise the refusal, recorded.
     pub async fn may_book_appointments(&self, actor: &Actor) -> Result<(), ServiceError> {
-        if actor.role() != Some(Role::Patient)
-            && actor.grant(Action::BookAppointments).is_possible()
-        {
+        if actor.may(Action::BookAppointments) {
             return Ok(());
         }
         Err(self
@@ -677,24 +662,23 @@ impl Services {
     /// The staff directory. Staff see everyone with a clinical or desk role; patients see
     /// active doctors (name, specialty, department).
     pub async fn staff_directory(&self, actor: &Actor) -> Result<Vec<StaffMember>, ServiceError> {
-        let Some(role) = actor.role() else {
+        if actor.role().is_none() {
             if actor.grant(Action::AdministerSystem) == Grant::Yes {
                 return self.all_staff(false).await;
             }
             return Err(ServiceError::Unauthenticated);
-        };
-        match role {
-            Role::Patient => self.all_staff(true).await,
-            Role::Auditor => Err(self
+        }
+        if !actor.may(Action::SeeStaff) {
+            return Err(self
                 .deny(
                     actor,
                     ResourceType::StaffProfile,
                     None,
-                    "the staff directory is for staff and patients",
+                    Action::SeeStaff.refusal(),
                 )
-                .await),
-            _ => self.all_staff(false).await,
+                .await);
         }
+        self.all_staff(actor.may(Action::UsePortal)).await
     }
 
     async fn all_staff(&self, for_patient: bool) -> Result<Vec<StaffMember>, ServiceError> {
@@ -711,13 +695,13 @@ impl Services {
             .collect();
         let mut out = Vec::new();
         for user in users::list(conn).await? {
-            if !is_staff_role(user.role) {
+            if !user.role.in_staff_directory() {
                 continue;
             }
             let profile = profiles.get(&user.id.to_string());
             let active = user.status == carevault_core::UserStatus::Active
                 && profile.is_none_or(|p| p.active);
-            if for_patient && !(user.role == Role::Doctor && active) {
+            if for_patient && !(user.role.takes_patient_requests() && active) {
                 continue;
             }
             let department_id: Option<DepartmentId> = profile
@@ -779,7 +763,7 @@ impl Services {
             .await?;
         let user = users::find_by_id(self.store().conn(), id)
             .await?
-            .filter(|u| is_staff_role(u.role))
+            .filter(|u| u.role.in_staff_directory())
             .ok_or(ServiceError::NotFound("staff member"))?;
         let mut errors = ValidationErrors::new();
         let department_id = match given(input.department_id.as_ref()) {
@@ -847,7 +831,7 @@ impl Services {
         let Some(user) = users::find_by_id(conn, id).await? else {
             return Ok(None);
         };
-        if !is_clinician_role(user.role) || user.status != carevault_core::UserStatus::Active {
+        if !user.role.holds_a_schedule() || user.status != carevault_core::UserStatus::Active {
             return Ok(None);
         }
         let profile = store::find_staff_profile(conn, id).await?;
@@ -861,9 +845,7 @@ impl Services {
 
     /// Whether `actor` may see appointments at all, and if so whose.
     fn appointment_reader(actor: &Actor) -> Option<Role> {
-        actor
-            .role()
-            .filter(|r| !matches!(r, Role::Pharmacist | Role::Auditor))
+        actor.role().filter(|_| actor.may(Action::Appointments))
     }
 
     async fn require_appointment_reader(&self, actor: &Actor) -> Result<Role, ServiceError> {
@@ -883,7 +865,7 @@ impl Services {
     /// What `actor` may book, move, cancel or mark a no-show (staff side).
     async fn manage_scope(&self, actor: &Actor) -> Result<ManageScope, ServiceError> {
         Ok(match actor.grant(Action::BookAppointments) {
-            Grant::Yes if actor.role() != Some(Role::Patient) => ManageScope {
+            Grant::Yes => ManageScope {
                 everything: true,
                 ..ManageScope::default()
             },
@@ -1012,7 +994,7 @@ impl Services {
             let status = status_of(&row)?;
             let next_statuses = self.permitted_transitions(actor, &scope, &row, status, view);
             let may_reschedule = status == AppointmentStatus::Scheduled
-                && actor.role() != Some(Role::Patient)
+                && !actor.reaches_own_record_only()
                 && scope.manages(row.clinician_id.as_deref(), &row.department_id);
             events.push(
                 self.audit_event(actor, action, ResourceType::Appointment)
@@ -1114,8 +1096,7 @@ impl Services {
         let now = self.now();
         let start = from_micros(row.start_at);
         let own_clinician = actor.user_id().map(|id| id.to_string()) == row.clinician_id;
-        let role = actor.role();
-        if role == Some(Role::Patient) {
+        if actor.reaches_own_record_only() {
             if view != PatientView::Own {
                 return Some(NotAllowed("not the patient's own appointment"));
             }
@@ -1150,10 +1131,11 @@ impl Services {
                     None
                 }
             }
-            S::InProgress | S::Completed => (!(own_clinician || role == Some(Role::Admin)))
-                .then_some(NotAllowed(
-                    "only the appointment's clinician or an administrator can do this",
-                )),
+            S::InProgress | S::Completed => {
+                (!(own_clinician || actor.grant(Action::AdministerSystem) == Grant::Yes)).then_some(
+                    NotAllowed("only the appointment's clinician or an administrator can do this"),
+                )
+            }
             S::NoShow => {
                 if !manages {
                     Some(needs_rights)
@@ -1190,7 +1172,7 @@ impl Services {
     ) -> Result<AppointmentRow, ServiceError> {
         self.require_appointment_reader(actor).await?;
         let row = store::find_appointment(self.store().conn(), id).await?;
-        if actor.role() == Some(Role::Patient) {
+        if actor.reaches_own_record_only() {
             let own = self.own_patient_row(actor).await?;
             match (&row, own) {
                 (Some(row), Some(own)) if row.patient_id == own.id => {}
@@ -1211,10 +1193,7 @@ impl Services {
 
     /// The patient record linked to a patient's account.
     async fn own_patient_row(&self, actor: &Actor) -> Result<Option<PatientRow>, ServiceError> {
-        match actor
-            .user_id()
-            .filter(|_| actor.role() == Some(Role::Patient))
-        {
+        match actor.user_id().filter(|_| actor.may(Action::UsePortal)) {
             Some(user) => Ok(patients::find_by_account(self.store().conn(), user)
                 .await?
                 .filter(|row| row.status != patients::ERASED_STATUS)),
@@ -1231,7 +1210,7 @@ impl Services {
         mut query: AppointmentQuery,
     ) -> Result<Vec<AppointmentView>, ServiceError> {
         self.require_appointment_reader(actor).await?;
-        if actor.role() == Some(Role::Patient) {
+        if actor.reaches_own_record_only() {
             let own = self.own_patient_row(actor).await?;
             let Some(own) = own else {
                 return Ok(Vec::new());
@@ -1278,7 +1257,7 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Vec<AppointmentView>, ServiceError> {
-        if actor.role() != Some(Role::Patient) {
+        if !actor.may(Action::UsePortal) {
             return Err(self
                 .deny(actor, ResourceType::Appointment, None, "patients only")
                 .await);
@@ -1800,7 +1779,7 @@ impl Services {
                 1,
             )
         };
-        let busy = if actor.role() == Some(Role::Patient) {
+        let busy = if actor.reaches_own_record_only() {
             Vec::new()
         } else {
             busy.into_iter()
@@ -1825,7 +1804,7 @@ impl Services {
         actor: &Actor,
         input: RequestInput,
     ) -> Result<AppointmentView, ServiceError> {
-        if actor.role() != Some(Role::Patient) {
+        if !actor.may(Action::UsePortal) {
             return Err(self
                 .deny(
                     actor,
@@ -1864,7 +1843,7 @@ impl Services {
                 let found = self
                     .clinician(id)
                     .await?
-                    .filter(|(user, _)| user.role == Role::Doctor);
+                    .filter(|(user, _)| user.role.takes_patient_requests());
                 if found.is_none() {
                     errors.push("clinician_id", "is not a doctor who takes appointments");
                 }
@@ -2142,7 +2121,7 @@ impl Services {
         }
         let mut errors = ValidationErrors::new();
         let reason = match to {
-            AppointmentStatus::Cancelled if actor.role() == Some(Role::Patient) => Some(
+            AppointmentStatus::Cancelled if actor.reaches_own_record_only() => Some(
                 text(&mut errors, "reason", reason.map(str::to_owned).as_ref())
                     .unwrap_or_else(|| "cancelled by the patient".to_owned()),
             ),
@@ -2360,7 +2339,7 @@ impl Services {
             // Its reminders are withdrawn; a request declined by staff is announced.
             let declined = from == AppointmentStatus::Requested
                 && to == AppointmentStatus::Cancelled
-                && actor.role() != Some(Role::Patient);
+                && !actor.reaches_own_record_only();
             self.appointment_ended_notifications(txn, row, patient, declined)
                 .await?;
         }
@@ -2532,7 +2511,7 @@ impl Services {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<AppointmentReport, ServiceError> {
-        if !matches!(actor.role(), Some(Role::Admin | Role::Receptionist)) {
+        if !actor.may(Action::OfficeReports) {
             return Err(self
                 .deny(
                     actor,

@@ -10,9 +10,12 @@
 //! share counts as care (`store::record_shares::shared_among`).
 
 use crate::audit_trail::pseudonym_of;
+use carevault_core::Action;
+use carevault_core::Grant;
 use carevault_core::audit::{AuditAction, ResourceType};
+use carevault_core::policy::grant;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, Role, UserId, UserStatus, ValidationErrors};
+use carevault_core::{PatientId, UserId, UserStatus, ValidationErrors};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::record_shares::{
     self as store, RecordShareRow, SCOPE_DOCUMENT, SCOPE_ENCOUNTER, SCOPE_RECORD,
@@ -81,10 +84,7 @@ impl Services {
         actor: &Actor,
         patient: PatientId,
     ) -> Result<PatientRow, ServiceError> {
-        let own = match actor
-            .user_id()
-            .filter(|_| actor.role() == Some(Role::Patient))
-        {
+        let own = match actor.user_id().filter(|_| actor.may(Action::UsePortal)) {
             Some(user) => patients::find_by_account(self.store().conn(), user).await?,
             None => None,
         };
@@ -114,7 +114,10 @@ impl Services {
             Ok(id) => {
                 let user = users::find_by_id(self.store().conn(), id)
                     .await?
-                    .filter(|u| u.role == Role::Doctor && u.status == UserStatus::Active);
+                    .filter(|u| {
+                        grant(u.role, Action::ReceiveShares).is_possible()
+                            && u.status == UserStatus::Active
+                    });
                 if user.is_none() {
                     errors.push("doctor_id", "is not an active doctor");
                 }
@@ -244,10 +247,7 @@ impl Services {
         scope: &str,
         id: &str,
     ) -> Result<bool, ServiceError> {
-        let Some(user) = actor
-            .user_id()
-            .filter(|_| actor.role() == Some(Role::Doctor))
-        else {
+        let Some(user) = actor.user_id().filter(|_| actor.may(Action::ReceiveShares)) else {
             return Ok(false);
         };
         Ok(store::holds_item_share(
@@ -268,7 +268,7 @@ impl Services {
         actor: &Actor,
         patient: PatientId,
     ) -> Result<Vec<RecordShare>, ServiceError> {
-        if actor.role() != Some(Role::Admin) {
+        if actor.grant(Action::SubjectRights) != Grant::Yes {
             self.own_record_for_sharing(actor, patient).await?;
         }
         let mut out = Vec::new();
@@ -284,10 +284,7 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Option<(PatientId, Vec<RecordShare>)>, ServiceError> {
-        let Some(user) = actor
-            .user_id()
-            .filter(|_| actor.role() == Some(Role::Patient))
-        else {
+        let Some(user) = actor.user_id().filter(|_| actor.may(Action::UsePortal)) else {
             return Err(self
                 .deny(actor, ResourceType::RecordShare, None, "patients only")
                 .await);

@@ -26,6 +26,8 @@
 //! - **Limits.** Each list stops at its use case's limit (500 rows; appointments 2,000); the
 //!   access log is read in full. The ZIP is built in memory: fine for one patient.
 
+use carevault_core::Grant;
+use carevault_core::Scope;
 use std::io::{Cursor, Write};
 
 use crate::audit_trail::pseudonym_of;
@@ -450,23 +452,27 @@ impl Services {
         patient: PatientId,
     ) -> Result<PatientRow, ServiceError> {
         let conn = self.store().conn();
-        match (actor.role(), actor.user_id()) {
-            (Some(Role::Admin), Some(_)) => match patients::find(conn, patient).await? {
-                Some(row) if row.status == ERASED_STATUS => {
-                    Err(ServiceError::NotFound("patient record (it was erased)"))
-                }
-                Some(row) => Ok(row),
-                // `patients::find` leaves erased rows out; the tombstone says why.
-                None => match carevault_store::privacy::find_patient(conn, &patient.to_string())
-                    .await?
-                {
+        match actor.user_id() {
+            Some(_) if actor.grant(Action::SubjectRights) == Grant::Yes => {
+                match patients::find(conn, patient).await? {
                     Some(row) if row.status == ERASED_STATUS => {
                         Err(ServiceError::NotFound("patient record (it was erased)"))
                     }
-                    _ => Err(ServiceError::NotFound("patient")),
-                },
-            },
-            (Some(Role::Patient), Some(user)) => {
+                    Some(row) => Ok(row),
+                    // `patients::find` leaves erased rows out; the tombstone says why.
+                    None => {
+                        match carevault_store::privacy::find_patient(conn, &patient.to_string())
+                            .await?
+                        {
+                            Some(row) if row.status == ERASED_STATUS => {
+                                Err(ServiceError::NotFound("patient record (it was erased)"))
+                            }
+                            _ => Err(ServiceError::NotFound("patient")),
+                        }
+                    }
+                }
+            }
+            Some(user) if actor.reaches_own_record_only() => {
                 self.patients_own_record(actor, user, patient).await
             }
             _ => Err(self
@@ -559,7 +565,7 @@ impl Services {
             vitals.iter().map(vitals_json).collect(),
         )?;
 
-        let nursing_notes = if actor.role() == Some(Role::Patient) {
+        let nursing_notes = if !actor.may(Action::SeeNursingNotes) {
             Vec::new()
         } else {
             self.nursing_notes(actor, patient).await?.notes
@@ -837,9 +843,12 @@ impl Services {
                     .collect(),
                 views: relations
                     .iter()
-                    .filter(|r| (**r == Relation::Own) == (*role == Role::Patient))
                     .filter(|r| {
-                        **r != Relation::CareTeam || matches!(role, Role::Doctor | Role::Nurse)
+                        (**r == Relation::Own) == grant(*role, Action::UsePortal).is_possible()
+                    })
+                    .filter(|r| {
+                        **r != Relation::CareTeam
+                            || grant(*role, Action::SeeClinical) == Grant::Scoped(Scope::CareTeam)
                     })
                     .filter_map(|r| {
                         view_for(*role, *r).map(|view| {

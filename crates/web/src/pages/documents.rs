@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::document::human_size;
-use carevault_core::masking::PatientView;
 use carevault_core::{PatientId, Role};
 use carevault_service::documents::DocumentMeta;
 use carevault_service::patients::PatientDetails;
@@ -117,7 +116,7 @@ impl DocumentsSection {
         actor: &Actor,
         details: &PatientDetails,
     ) -> Result<Self, PageError> {
-        if !matches!(details.view, PatientView::Full | PatientView::Own) {
+        if !carevault_service::documents::may_see_documents(details.view) {
             return Ok(Self::default());
         }
         let items = state.services.list_documents(actor, details.id).await?;
