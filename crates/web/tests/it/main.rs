@@ -11,6 +11,7 @@ mod admin;
 mod allergies;
 mod allergy_migration;
 mod api_input;
+mod api_snapshots;
 mod audit_trail;
 mod audit_web;
 mod backup;

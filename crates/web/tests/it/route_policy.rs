@@ -34,12 +34,12 @@ const REFUSED_BY_THE_USE_CASE: &[(&str, &str, Role, &str)] = &[];
 const NOBODY: &str = "01990000-0000-7000-8000-000000000001";
 
 /// A patient's records that routes are filled in with.
-struct Ids {
-    patient: String,
-    encounter: String,
-    prescription: String,
-    appointment: String,
-    invoice: String,
+pub(crate) struct Ids {
+    pub(crate) patient: String,
+    pub(crate) encounter: String,
+    pub(crate) prescription: String,
+    pub(crate) appointment: String,
+    pub(crate) invoice: String,
 }
 
 impl Ids {
@@ -80,7 +80,7 @@ impl Ids {
 
 /// An appointment checked in with Dr. Smith (which puts her on the care team), an encounter,
 /// a prescription and an open invoice for `patient`; the appointment in `slot` on Monday.
-async fn records_of(app: &TestApp, patient: String, slot: (&str, &str)) -> Ids {
+pub(crate) async fn records_of(app: &TestApp, patient: String, slot: (&str, &str)) -> Ids {
     let mut doctor = app.api_client("drsmith").await;
     let clinician = user_id(&mut doctor).await;
     let mut reception = app.api_client("reception").await;
