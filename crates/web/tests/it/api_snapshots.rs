@@ -9,9 +9,9 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::fixtures::records_of;
 use crate::harness::{Backend, TestApp};
 use crate::on_all_backends;
-use crate::route_policy::records_of;
 use crate::scheduling_api::john_record;
 
 /// `value` with what differs from run to run replaced: UUIDs by `[id]`, pseudonyms by
@@ -40,9 +40,21 @@ async fn the_main_routes_answer_as_recorded(backend: Backend) {
     let app = TestApp::new(backend).await;
     let john = records_of(&app, john_record(&app).await, ("10:00", "10:15")).await;
     let reads = [
-        ("admin", "patient", format!("/api/v1/patients/{}", john.patient)),
-        ("drsmith", "chart", format!("/api/v1/patients/{}/chart", john.patient)),
-        ("drsmith", "encounter", format!("/api/v1/encounters/{}", john.encounter)),
+        (
+            "admin",
+            "patient",
+            format!("/api/v1/patients/{}", john.patient),
+        ),
+        (
+            "drsmith",
+            "chart",
+            format!("/api/v1/patients/{}/chart", john.patient),
+        ),
+        (
+            "drsmith",
+            "encounter",
+            format!("/api/v1/encounters/{}", john.encounter),
+        ),
         (
             "pharma",
             "prescription",
@@ -53,13 +65,26 @@ async fn the_main_routes_answer_as_recorded(backend: Backend) {
             "appointment",
             format!("/api/v1/appointments/{}", john.appointment),
         ),
-        ("reception", "invoice", format!("/api/v1/invoices/{}", john.invoice)),
+        (
+            "reception",
+            "invoice",
+            format!("/api/v1/invoices/{}", john.invoice),
+        ),
         ("john", "my_record", "/api/v1/me/patient".to_owned()),
-        ("auditor", "patient_pseudonymous", format!("/api/v1/patients/{}", john.patient)),
+        (
+            "auditor",
+            "patient_pseudonymous",
+            format!("/api/v1/patients/{}", john.patient),
+        ),
     ];
     for (username, name, path) in reads {
         let response = app.api_client(username).await.get(&path).await;
-        assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.text());
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{path}: {}",
+            response.text()
+        );
         insta::assert_json_snapshot!(name, stable(response.json()));
     }
 }

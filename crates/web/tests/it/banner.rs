@@ -8,13 +8,11 @@ use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
 use carevault_web::Access;
-use serde_json::json;
 
+use crate::fixtures::{Records, records_of};
 use crate::harness::{Backend, Client, TestApp};
 use crate::on_all_backends;
-use crate::scheduling_api::{
-    PASSWORD, book, booking, create_account, id_of, john_record, mon, set_status, user_id,
-};
+use crate::scheduling_api::{PASSWORD, create_account, john_record};
 
 /// Patient-scoped pages: the route (as in the table), the address to ask (`{patient}`,
 /// `{encounter}`, `{prescription}`, `{appointment}` and `{invoice}` filled in) and whose
@@ -156,85 +154,15 @@ const NOT_PATIENT_PAGES: &[(&str, &str)] = &[
     ("/my/patients", "a nurse's list of many patients"),
 ];
 
-/// What the pages are filled in with.
-struct Ids {
-    patient: String,
-    encounter: String,
-    prescription: String,
-    appointment: String,
-    invoice: String,
-}
-
-impl Ids {
-    fn fill(&self, template: &str) -> String {
-        template
-            .replace("{patient}", &self.patient)
-            .replace("{encounter}", &self.encounter)
-            .replace("{prescription}", &self.prescription)
-            .replace("{appointment}", &self.appointment)
-            .replace("{invoice}", &self.invoice)
-    }
-}
-
-/// John with an encounter, a prescription, an appointment checked in today with Dr. Smith
-/// and an open invoice.
-async fn johns_records(app: &TestApp) -> Ids {
-    let patient = john_record(app).await;
-    let mut doctor = app.api_client("drsmith").await;
-    let created = doctor
-        .post_json(
-            "/api/v1/encounters",
-            &json!({
-                "patient_id": patient,
-                "chief_complaint": "Cough",
-                "diagnoses": [{"kind": "primary", "code": "J22"}],
-            }),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    let encounter = id_of(&created.json());
-    let written = doctor
-        .post_json(
-            "/api/v1/prescriptions",
-            &json!({
-                "encounter_id": encounter,
-                "drug_name": "Doxycycline",
-                "dose": "100 mg",
-                "route": "oral",
-                "frequency": "once daily",
-                "duration_days": 7,
-                "quantity": 7,
-            }),
-        )
-        .await;
-    assert_eq!(written.status, StatusCode::CREATED, "{}", written.text());
-    let prescription = id_of(&written.json());
-    let clinician = user_id(&mut doctor).await;
-    let mut reception = app.api_client("reception").await;
-    let appointment = id_of(
-        &book(
-            &mut reception,
-            &booking(&patient, &clinician, &mon("10:00"), &mon("10:15")),
-        )
-        .await,
-    );
-    let checked_in = set_status(&mut reception, &appointment, "checked_in", None).await;
-    assert_eq!(checked_in.status, StatusCode::OK, "{}", checked_in.text());
-    let opened = reception
-        .post_json("/api/v1/invoices", &json!({"patient_id": patient}))
-        .await;
-    assert!(opened.status.is_success(), "{}", opened.text());
-    let invoice = opened.json()["id"]
-        .as_str()
-        .expect("an invoice id")
-        .to_owned();
-    Ids {
-        patient,
-        encounter,
-        prescription,
-        appointment,
-        invoice,
-    }
+/// `template` with `{patient}`, `{encounter}`, `{prescription}`, `{appointment}` and
+/// `{invoice}` filled in from `records`.
+fn fill(records: &Records, template: &str) -> String {
+    template
+        .replace("{patient}", &records.patient)
+        .replace("{encounter}", &records.encounter)
+        .replace("{prescription}", &records.prescription)
+        .replace("{appointment}", &records.appointment)
+        .replace("{invoice}", &records.invoice)
 }
 
 async fn signed_in<'a>(app: &'a TestApp, username: &str) -> Client<'a> {
@@ -277,12 +205,12 @@ async fn every_patient_scoped_page_shows_the_banner(backend: Backend) {
         assert!(pages.contains(path), "{path} is no longer a page route");
     }
 
-    let ids = johns_records(&app).await;
+    let ids = records_of(&app, john_record(&app).await, ("10:00", "10:15")).await;
     let admin = app.actor("admin").await;
     create_account(&app, &admin, "drjones", "doctor").await;
     let banner = format!("data-patient-banner=\"{}\"", ids.patient);
     for (route, address, owner, ask_outsider) in PATIENT_PAGES {
-        let path = ids.fill(address);
+        let path = fill(&ids, address);
         let mut client = signed_in(&app, owner).await;
         let response = client.get(&path).await;
         assert_eq!(

@@ -31,6 +31,7 @@ mod emergency_access;
 mod encounter_form;
 mod encounters;
 mod erasure;
+mod fixtures;
 mod hardening;
 mod headers;
 mod logs;

@@ -12,9 +12,10 @@ use carevault_core::{Action, Role};
 use carevault_web::Access;
 use serde_json::json;
 
+use crate::fixtures::{Records, records_of};
 use crate::harness::{Backend, Client, TestApp};
 use crate::on_all_backends;
-use crate::scheduling_api::{book, booking, id_of, john_record, mon, set_status, user_id};
+use crate::scheduling_api::{id_of, john_record};
 
 /// A demo account of each role.
 const ACCOUNTS: [(&str, Role); 7] = [
@@ -33,109 +34,39 @@ const REFUSED_BY_THE_USE_CASE: &[(&str, &str, Role, &str)] = &[];
 /// Placeholders not filled from the fixture: an id that names nothing.
 const NOBODY: &str = "01990000-0000-7000-8000-000000000001";
 
-/// A patient's records that routes are filled in with.
-pub(crate) struct Ids {
-    pub(crate) patient: String,
-    pub(crate) encounter: String,
-    pub(crate) prescription: String,
-    pub(crate) appointment: String,
-    pub(crate) invoice: String,
-}
-
-impl Ids {
-    /// `path` with its placeholders filled; `false` when one named nothing of the fixture.
-    fn fill(&self, path: &str) -> (String, bool) {
-        let id = if path.starts_with("/patients/") || path.starts_with("/api/v1/patients/") {
-            &self.patient
-        } else if path.contains("/encounters/") {
-            &self.encounter
-        } else if path.contains("/prescriptions/") {
-            &self.prescription
-        } else if path.contains("/appointments/") {
-            &self.appointment
-        } else if path.contains("/invoices/") {
-            &self.invoice
-        } else {
-            NOBODY
-        };
-        let filled = path
-            .replacen("{id}", id, 1)
-            .replace("{eid}", &self.encounter);
-        let mut out = String::new();
-        let mut rest = filled.as_str();
-        let mut complete = !filled.contains(NOBODY);
-        while let Some(start) = rest.find('{') {
-            out.push_str(&rest[..start]);
-            let end = rest[start..]
-                .find('}')
-                .map_or(rest.len(), |e| start + e + 1);
-            complete = false;
-            out.push_str(NOBODY);
-            rest = &rest[end..];
-        }
-        out.push_str(rest);
-        (out, complete)
+/// `path` (a route of the table) with its placeholders filled from `records`; `false` when
+/// one named nothing of the fixture.
+fn fill(records: &Records, path: &str) -> (String, bool) {
+    let id = if path.starts_with("/patients/") || path.starts_with("/api/v1/patients/") {
+        &records.patient
+    } else if path.contains("/encounters/") {
+        &records.encounter
+    } else if path.contains("/prescriptions/") {
+        &records.prescription
+    } else if path.contains("/appointments/") {
+        &records.appointment
+    } else if path.contains("/invoices/") {
+        &records.invoice
+    } else {
+        NOBODY
+    };
+    let filled = path
+        .replacen("{id}", id, 1)
+        .replace("{eid}", &records.encounter);
+    let mut out = String::new();
+    let mut rest = filled.as_str();
+    let mut complete = !filled.contains(NOBODY);
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1);
+        complete = false;
+        out.push_str(NOBODY);
+        rest = &rest[end..];
     }
-}
-
-/// An appointment checked in with Dr. Smith (which puts her on the care team), an encounter,
-/// a prescription and an open invoice for `patient`; the appointment in `slot` on Monday.
-pub(crate) async fn records_of(app: &TestApp, patient: String, slot: (&str, &str)) -> Ids {
-    let mut doctor = app.api_client("drsmith").await;
-    let clinician = user_id(&mut doctor).await;
-    let mut reception = app.api_client("reception").await;
-    let appointment = id_of(
-        &book(
-            &mut reception,
-            &booking(&patient, &clinician, &mon(slot.0), &mon(slot.1)),
-        )
-        .await,
-    );
-    let checked_in = set_status(&mut reception, &appointment, "checked_in", None).await;
-    assert_eq!(checked_in.status, StatusCode::OK, "{}", checked_in.text());
-    let created = doctor
-        .post_json(
-            "/api/v1/encounters",
-            &json!({
-                "patient_id": patient,
-                "chief_complaint": "Cough",
-                "diagnoses": [{"kind": "primary", "code": "J22"}],
-            }),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    let encounter = id_of(&created.json());
-    let written = doctor
-        .post_json(
-            "/api/v1/prescriptions",
-            &json!({
-                "encounter_id": encounter,
-                "drug_name": "Doxycycline",
-                "dose": "100 mg",
-                "route": "oral",
-                "frequency": "once daily",
-                "duration_days": 7,
-                "quantity": 7,
-            }),
-        )
-        .await;
-    assert_eq!(written.status, StatusCode::CREATED, "{}", written.text());
-    let prescription = id_of(&written.json());
-    let opened = reception
-        .post_json("/api/v1/invoices", &json!({"patient_id": patient}))
-        .await;
-    assert!(opened.status.is_success(), "{}", opened.text());
-    let invoice = opened.json()["id"]
-        .as_str()
-        .expect("an invoice id")
-        .to_owned();
-    Ids {
-        patient,
-        encounter,
-        prescription,
-        appointment,
-        invoice,
-    }
+    out.push_str(rest);
+    (out, complete)
 }
 
 async fn call(client: &mut Client<'_>, access: Access, method: &Method, path: &str) -> StatusCode {
@@ -199,7 +130,7 @@ async fn every_route_as_every_role(backend: Backend) {
             continue;
         }
         let method: Method = route.method.parse().expect("a method");
-        let (path, complete) = john.fill(route.path);
+        let (path, complete) = fill(&john, route.path);
         for (username, role, browser, api) in clients.iter_mut() {
             let client = if route.access == Access::Page {
                 browser
@@ -230,7 +161,7 @@ async fn every_route_as_every_role(backend: Backend) {
             }
         }
         // John asking for the other patient's records, where the route is about one.
-        let (others, complete) = other.fill(route.path);
+        let (others, complete) = fill(&other, route.path);
         if method == Method::GET
             && complete
             && others != path
