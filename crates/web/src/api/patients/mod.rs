@@ -25,6 +25,12 @@ use crate::csv_export::rfc3339_utc;
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
 
+mod care_team;
+mod list;
+
+pub use care_team::*;
+pub use list::*;
+
 // ---------------------------------------------------------------------------------------
 // Response bodies
 // ---------------------------------------------------------------------------------------
@@ -186,70 +192,6 @@ impl From<PatientDetails> for PatientRecord {
             status,
             created_at: created_at.map(rfc3339_utc),
             updated_at: updated_at.map(rfc3339_utc),
-        }
-    }
-}
-
-/// One page of patients.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PatientList {
-    items: Vec<PatientRecord>,
-    /// How many patients match in all.
-    total: u64,
-    /// 1-based.
-    page: u64,
-    per_page: u64,
-}
-
-impl From<PatientPage> for PatientList {
-    fn from(page: PatientPage) -> Self {
-        Self {
-            items: page.items.into_iter().map(Into::into).collect(),
-            total: page.total,
-            page: page.page,
-            per_page: page.per_page,
-        }
-    }
-}
-
-/// A member of a patient's care team.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CareTeamMemberRecord {
-    #[schema(value_type = String, format = Uuid)]
-    user_id: UserId,
-    username: String,
-    display_name: String,
-    #[schema(value_type = String, example = "doctor")]
-    role: Role,
-    /// How the member joined the team, e.g. `assigned`.
-    source: String,
-    /// RFC 3339, UTC.
-    since: String,
-}
-
-impl From<CareTeamMember> for CareTeamMemberRecord {
-    fn from(m: CareTeamMember) -> Self {
-        Self {
-            user_id: m.user_id,
-            username: m.username,
-            display_name: m.display_name,
-            role: m.role,
-            source: m.source,
-            since: rfc3339_utc(m.since),
-        }
-    }
-}
-
-/// A patient's care team.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CareTeam {
-    members: Vec<CareTeamMemberRecord>,
-}
-
-impl From<Vec<CareTeamMember>> for CareTeam {
-    fn from(members: Vec<CareTeamMember>) -> Self {
-        Self {
-            members: members.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -456,103 +398,6 @@ impl From<PatchPatientRequest> for PatientInput {
     }
 }
 
-/// Whom to put on the care team.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssignCareTeamMemberRequest {
-    /// An active doctor's or nurse's username.
-    #[schema(example = "nurse")]
-    username: String,
-}
-
-/// Search and paging.
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PatientListParams {
-    /// Search text: an MRN, a full name ("Ann Smith" or "Smith, Ann"), a family name
-    /// (sound-alikes match too), "family name YYYY-MM-DD", a phone number, a national id,
-    /// or a pseudonym (`ANON_…`; the only search open to auditors). Without it, all
-    /// patients are listed. At most 200 characters.
-    #[param(max_length = 200)]
-    q: Option<String>,
-    /// 1-based page number (default 1).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
-    page: Option<String>,
-    /// Patients per page (1–100; default set by the server).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
-    per_page: Option<String>,
-    /// `relevance` (default), `newest`, `oldest` or `updated`.
-    #[param(schema_with = sort_schema)]
-    sort: Option<String>,
-}
-
-fn sort_schema() -> utoipa::openapi::Object {
-    crate::api::schemas::one_of(["relevance", "newest", "oldest", "updated"])
-}
-
-impl std::fmt::Debug for PatientListParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The search text is a name, a phone number or an MRN: never in Debug output.
-        f.debug_struct("PatientListParams")
-            .field("searching", &self.q.is_some())
-            .field("page", &self.page)
-            .field("per_page", &self.per_page)
-            .field("sort", &self.sort)
-            .finish()
-    }
-}
-
-impl PatientListParams {
-    /// Checks every value; all problems are reported together.
-    fn into_query(self) -> Result<PatientQuery, ValidationErrors> {
-        let mut errors = ValidationErrors::new();
-        let number = |raw: Option<&str>| -> Result<Option<u64>, String> {
-            raw.map(str::trim)
-                .filter(|raw| !raw.is_empty())
-                .map(|raw| {
-                    // At most the largest signed 64-bit number, as the document says.
-                    raw.parse::<u64>()
-                        .ok()
-                        .filter(|n| i64::try_from(*n).is_ok())
-                        .ok_or_else(|| "must be a whole number".into())
-                })
-                .transpose()
-        };
-        let page = errors
-            .check(
-                "page",
-                number(self.page.as_deref()).and_then(|page| match page {
-                    Some(0) => Err("must be 1 or more".into()),
-                    page => Ok(page),
-                }),
-            )
-            .flatten();
-        let per_page = errors
-            .check(
-                "per_page",
-                number(self.per_page.as_deref()).and_then(|n| match n {
-                    Some(n) if !(1..=MAX_PAGE_SIZE).contains(&n) => {
-                        Err(format!("must be between 1 and {MAX_PAGE_SIZE}"))
-                    }
-                    n => Ok(n),
-                }),
-            )
-            .flatten();
-        let sort = errors.check(
-            "sort",
-            PatientSort::parse(self.sort.as_deref().unwrap_or_default().trim()),
-        );
-        errors.into_result()?;
-        Ok(PatientQuery {
-            q: self.q,
-            page: page.unwrap_or(1),
-            per_page,
-            sort: sort.unwrap_or_default(),
-        })
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------------------
@@ -567,42 +412,6 @@ fn not_found(what: &str) -> ApiError {
 /// A patient id from the path; one that is not an id names no patient.
 fn patient_id(raw: &str) -> Option<PatientId> {
     raw.parse().ok()
-}
-
-/// Lists or searches patients.
-///
-/// For staff; auditors search by pseudonym only, patients use `/api/v1/me/patient`. Each
-/// listed patient is shown as the caller may see them, and each is recorded in the audit
-/// log.
-#[utoipa::path(
-    get, path = "/api/v1/patients", tag = "patients",
-    security(("bearer" = [])),
-    params(PatientListParams),
-    responses(
-        (status = 200, description = "A page of patients", body = PatientList),
-        (status = 403, description = "The role may not list patients (the refusal is recorded)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is unknown or its value invalid (an auditor searching by anything but a pseudonym: `q`); `errors[].field` names it", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn list(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    params: Result<ApiQuery<PatientListParams>, ApiError>,
-) -> Result<Json<PatientList>, ApiError> {
-    // Who may search is decided (and a refusal recorded) before the parameters are judged.
-    state.services.may_search_patients(&actor).await?;
-    let ApiQuery(params) = params?;
-    crate::extract::refuse_empty_params(&[
-        ("page", params.page.as_deref()),
-        ("per_page", params.per_page.as_deref()),
-        ("sort", params.sort.as_deref()),
-    ])
-    .map_err(|e| Problem::validation(&e))?;
-    let query = params
-        .into_query()
-        .map_err(|errors| Problem::validation(&errors))?;
-    let page = state.services.search_patients(&actor, query).await?;
-    Ok(Json(page.into()))
 }
 
 /// Registers a patient.
@@ -744,89 +553,6 @@ pub async fn patch(
         }
         Err(other) => Err(other.into()),
     }
-}
-
-/// The patient's care team.
-///
-/// Anyone who may see the patient; recorded in the audit log.
-#[utoipa::path(
-    get, path = "/api/v1/patients/{id}/care-team", tag = "patients",
-    security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid, description = "The patient's id")),
-    responses(
-        (status = 200, description = "The care team", body = CareTeam),
-        (status = 403, description = "The caller may not see this patient", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn care_team(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    Path(id): Path<String>,
-) -> Result<Json<CareTeam>, ApiError> {
-    let id = patient_id(&id).ok_or_else(|| not_found("patient"))?;
-    let members = state.services.care_team(&actor, id).await?;
-    Ok(Json(members.into()))
-}
-
-/// Puts a doctor or nurse on the patient's care team.
-///
-/// Administrators and receptionists. Answers the whole team.
-#[utoipa::path(
-    post, path = "/api/v1/patients/{id}/care-team", tag = "patients",
-    security(("bearer" = [])),
-    params(("id" = String, Path, format = Uuid, description = "The patient's id")),
-    request_body = AssignCareTeamMemberRequest,
-    responses(
-        (status = 200, description = "The care team, with the new member", body = CareTeam),
-        (status = 403, description = "Not an administrator or receptionist", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`username` is not an active doctor or nurse", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn assign_care_team_member(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    Path(id): Path<String>,
-    body: Result<ApiJson<AssignCareTeamMemberRequest>, ApiError>,
-) -> Result<Json<CareTeam>, ApiError> {
-    let id = patient_id(&id).ok_or_else(|| not_found("patient"))?;
-    let ApiJson(body) = body?;
-    let members = state
-        .services
-        .assign_care_team_member(&actor, id, &body.username)
-        .await?;
-    Ok(Json(members.into()))
-}
-
-/// Takes an assigned member off the patient's care team.
-///
-/// Administrators and receptionists. Answers the remaining team.
-#[utoipa::path(
-    delete, path = "/api/v1/patients/{id}/care-team/{user_id}", tag = "patients",
-    security(("bearer" = [])),
-    params(
-        ("id" = String, Path, format = Uuid, description = "The patient's id"),
-        ("user_id" = String, Path, format = Uuid, description = "The member's user id"),
-    ),
-    responses(
-        (status = 200, description = "The care team, without the member", body = CareTeam),
-        (status = 403, description = "Not an administrator or receptionist", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such patient, or no such assigned member", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn remove_care_team_member(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    Path((id, user_id)): Path<(String, String)>,
-) -> Result<Json<CareTeam>, ApiError> {
-    let id = patient_id(&id).ok_or_else(|| not_found("patient"))?;
-    let user_id: UserId = user_id.parse().map_err(|_| not_found("care team member"))?;
-    let members = state
-        .services
-        .remove_care_team_member(&actor, id, user_id)
-        .await?;
-    Ok(Json(members.into()))
 }
 
 /// The caller's own patient record.
