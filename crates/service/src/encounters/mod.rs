@@ -8,7 +8,7 @@
 //!   patient's share) reads everything; the patient reads their own *signed* encounters as a
 //!   summary (complaint, assessment, plan, diagnoses, vitals and the amendments of those;
 //!   not the history, examination or treatment notes, which are clinicians' working notes —
-//!   a full copy is the access export, `subject_access.rs`). Everyone else is refused (403, recorded):
+//!   a full copy is the access export, `subject_access/`). Everyone else is refused (403, recorded):
 //!   reception, pharmacy (they see prescriptions, not encounters), auditors, clinicians
 //!   outside the care team.
 //! - **Who writes.** Doctors in the care team create encounters; the author edits and signs
@@ -16,7 +16,7 @@
 //!   original visible. Nurses in the care team add treatment notes to an open (draft)
 //!   encounter and record vitals; doctors and nurses of the care team add addenda to a
 //!   signed one (`addenda.rs`); nurses' triage and nursing notes need no encounter
-//!   (`nursing.rs`). Administrators do not write clinical records (the permission matrix).
+//!   (`nursing/`). Administrators do not write clinical records (the permission matrix).
 //! - **Diagnoses** are an ICD-10 code from the bundled list or free text flagged as such; at
 //!   most one primary. Signing records each coded diagnosis in `diagnosis_stats` (code,
 //!   department, day; no patient) for the diagnoses report; an amendment that retracts one

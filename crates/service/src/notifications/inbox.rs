@@ -97,7 +97,7 @@ impl Services {
 
     /// Every notification addressed to the patient's portal account about their record, on
     /// every channel and in every status, newest first (texts opened; one `read` event), for
-    /// the access export (`service/subject_access.rs`), which has authorised the actor.
+    /// the access export (`service/subject_access/`), which has authorised the actor.
     pub(crate) async fn notifications_for_access_export(
         &self,
         actor: &Actor,

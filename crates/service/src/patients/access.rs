@@ -1,4 +1,5 @@
-//! Who sees and writes what: the actor's relation to a patient, the view it gives, presenting a record, opening a row for an actor.
+//! Who sees and writes what: the actor's relation to a patient, the view it gives,
+//! presenting a record, opening a row for an actor.
 
 use super::*;
 
@@ -203,7 +204,7 @@ impl Services {
     /// Which of `patients` are in `user`'s care now: on the care team (assigned, or by an
     /// appointment), or reachable through emergency access (break the glass) or a share the
     /// patient granted, while those last, or — for a nurse — by department: checked in
-    /// (or being seen) today in her department (`nursing.rs`). The one definition of "care
+    /// (or being seen) today in her department (`nursing/`). The one definition of "care
     /// team" for masking, the chart and every check.
     pub(crate) async fn in_care_of(
         &self,

@@ -11,7 +11,7 @@
 //! - **Relation.** [`Services::relation_to`] and `in_care_of` are the one definition of "in
 //!   the patient's care": the care team (assigned by an administrator or receptionist, or by
 //!   an appointment), a break-the-glass grant or a whole-record share while it lasts, and for
-//!   a nurse a visit of the patient checked in today in her department (`nursing.rs`).
+//!   a nurse a visit of the patient checked in today in her department (`nursing/`).
 //! - **Search without decrypting.** `patient_search_index` holds blind indexes of the MRN,
 //!   full name, family name + date of birth, phone, national id and the Soundex code of the
 //!   family name. The search text is turned into every index it could be, one query ranks the
@@ -25,7 +25,7 @@
 //!   fill in the clinical summary, transcribing paper records). Changes: administrators
 //!   everything, receptionists demographics, doctors in the care team the clinical summary, a
 //!   patient their own contact details (`may_write`). Allergies belong to the allergy list
-//!   (`allergies.rs`); sending `allergies` in a change is a 422 naming the list.
+//!   (`allergies/`); sending `allergies` in a change is a 422 naming the list.
 //! - **No lost updates.** A change is written only if `updated_at` is still the version it was
 //!   based on (`store::patients::update` is conditional): the edit form carries the version it
 //!   was drawn from (409 when stale), and the API answers an `ETag` and honours `If-Match`
@@ -117,7 +117,7 @@ pub(crate) struct PatientData {
     pub(crate) preferred_language: Option<String>,
     pub(crate) blood_group: Option<String>,
     /// Allergies typed in from a paper record at registration: they become entries of the
-    /// allergy list (`allergies.rs`), never a column of the patient row. `None` for a
+    /// allergy list (`allergies/`), never a column of the patient row. `None` for a
     /// record read back.
     pub(crate) allergies: Option<String>,
     pub(crate) primary_diagnosis: Option<String>,

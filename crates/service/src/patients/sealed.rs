@@ -74,7 +74,7 @@ pub(super) fn seal_into(
     row.national_id = s("national_id", data.national_id.as_deref())?;
     row.preferred_language = s("preferred_language", data.preferred_language.as_deref())?;
     row.blood_group = s("blood_group", data.blood_group.as_deref())?;
-    // `allergies` is not written: the allergy list holds them (`allergies.rs`); the old
+    // `allergies` is not written: the allergy list holds them (`allergies/`); the old
     // column is only read and emptied by the move at start-up.
     row.primary_diagnosis = s("primary_diagnosis", data.primary_diagnosis.as_deref())?;
     row.sex = data.sex.as_str().to_owned();

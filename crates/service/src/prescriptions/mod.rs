@@ -1,5 +1,5 @@
 //! Prescriptions: a doctor in the care team prescribes from an encounter; the patient's
-//! allergy list (its active entries, `allergies.rs`) and active prescriptions are checked
+//! allergy list (its active entries, `allergies/`) and active prescriptions are checked
 //! first, and any warning must
 //! be acknowledged with a reason before the prescription is written (its audit event names
 //! the kinds of warning overridden; the reason itself stays sealed in the prescription and
