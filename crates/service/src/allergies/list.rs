@@ -1,4 +1,5 @@
-//! Reading the allergy list: as the actor may see it, summaries, and the prescribing check's warnings.
+//! Reading the allergy list: as the actor may see it, summaries, and the prescribing
+//! check's warnings.
 
 use super::*;
 

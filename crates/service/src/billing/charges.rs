@@ -1,4 +1,5 @@
-//! Automatic charges (a completed appointment, a dispensing), written inside the transaction of the step that causes them.
+//! Automatic charges (a completed appointment, a dispensing), written inside the
+//! transaction of the step that causes them.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! Queueing notifications inside the caller's transaction: appointments, requests, break-the-glass alerts.
+//! Queueing notifications inside the caller's transaction: appointments, requests,
+//! break-the-glass alerts.
 
 use super::*;
 

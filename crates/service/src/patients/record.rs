@@ -1,4 +1,5 @@
-//! Reading and changing one patient's record, the patient's own record, and linking a patient account.
+//! Reading and changing one patient's record, the patient's own record, and linking a
+//! patient account.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! Prescribing: the request, its checks against allergies and active prescriptions, acknowledged warnings, and the formulary offered.
+//! Prescribing: the request, its checks against allergies and active prescriptions,
+//! acknowledged warnings, and the formulary offered.
 
 use super::*;
 

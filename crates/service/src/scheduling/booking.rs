@@ -1,4 +1,5 @@
-//! Booking and moving appointments: the target, the slot, working hours, slot claims and conflicts, free and busy slots, the care team.
+//! Booking and moving appointments: the target, the slot, working hours, slot claims and
+//! conflicts, free and busy slots, the care team.
 
 use super::*;
 

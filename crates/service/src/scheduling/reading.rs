@@ -1,4 +1,5 @@
-//! Reading appointments: who may, how far an actor manages them, presenting them with the patient as the actor may see them, and the lists.
+//! Reading appointments: who may, how far an actor manages them, presenting them with the
+//! patient as the actor may see them, and the lists.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! Status changes: who may make which and when, writing them (with the visit charge), and the automatic status job.
+//! Status changes: who may make which and when, writing them (with the visit charge), and
+//! the automatic status job.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! The embedded lists synthetic patients are drawn from: names, streets, towns, relations, languages, blood groups, allergies and diagnoses.
+//! The embedded lists synthetic patients are drawn from: names, streets, towns, relations,
+//! languages, blood groups, allergies and diagnoses.
 
 pub(super) const SEXES: &[(&str, u32)] = &[("female", 505), ("male", 485), ("other", 10)];
 

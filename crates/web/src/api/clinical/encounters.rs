@@ -1,4 +1,5 @@
-//! Encounters: their records and requests, and the handlers for drafts, signing, amendments and treatment notes.
+//! Encounters: their records and requests, and the handlers for drafts, signing, amendments
+//! and treatment notes.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! Booking: creating an appointment or a request, availability, rescheduling, accepting, and the slot-taken answer.
+//! Booking: creating an appointment or a request, availability, rescheduling, accepting,
+//! and the slot-taken answer.
 
 use super::*;
 

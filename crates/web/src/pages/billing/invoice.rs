@@ -1,4 +1,5 @@
-//! One invoice: its page with the forms, and what they submit (adding and removing lines, issuing, payments, voiding).
+//! One invoice: its page with the forms, and what they submit (adding and removing lines,
+//! issuing, payments, voiding).
 
 use super::*;
 

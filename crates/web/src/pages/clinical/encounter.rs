@@ -1,4 +1,5 @@
-//! The encounter page: what was recorded, once, with the amendment, note, vitals and prescription forms.
+//! The encounter page: what was recorded, once, with the amendment, note, vitals and
+//! prescription forms.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! The encounter's forms: diagnoses, texts, the prescription and vitals, and what a submission asks for.
+//! The encounter's forms: diagnoses, texts, the prescription and vitals, and what a
+//! submission asks for.
 
 use super::*;
 
