@@ -93,6 +93,19 @@ impl Actor {
         }
     }
 
+    /// The server itself, for background jobs (the appointment status job).
+    pub(crate) fn system() -> Self {
+        Self {
+            kind: ActorKind::System,
+            user_id: None,
+            username: None,
+            display_name: "system".into(),
+            role: None,
+            session_id: None,
+            request_id: None,
+        }
+    }
+
     pub fn kind(&self) -> ActorKind {
         self.kind
     }

@@ -12,7 +12,7 @@
 //! - **Audited.** Recording is a `create` event on the patient (reason: purpose and status),
 //!   in the same transaction; reading is a `read` event (reason "consents").
 //! - **Sealed.** The optional note is free text, sealed under the patient's data key.
-//! - **Used.** `service/notifications.rs` asks [`Services::consent_in_force`] before it
+//! - **Used.** `service/notifications/` asks [`Services::consent_in_force`] before it
 //!   queues a patient's reminders and e-mail.
 
 use carevault_core::Action;

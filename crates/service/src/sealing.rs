@@ -1,6 +1,6 @@
 //! Sealing and opening text fields of rows that belong to a patient (appointments, emergency
 //! access grants, …) under that patient's data key, bound to table, column, row and patient
-//! (`carevault_crypto::seal`). The patient row itself has its own helpers in `patients.rs`.
+//! (`carevault_crypto::seal`). The patient row itself has its own helpers in `patients/`.
 
 use carevault_crypto::data_key::DataKey;
 use carevault_crypto::seal::{FieldContext, open_field, open_text, seal_field, seal_text};

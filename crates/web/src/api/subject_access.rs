@@ -1,6 +1,6 @@
 //! `/api/v1/patients/{id}/access-export` (GDPR Art. 15/20: everything held about the
 //! patient, as a ZIP) and `/api/v1/patients/{id}/consents` (the patient's consents and their
-//! history; recording one). Who may do what is decided in `service/subject_access.rs` and
+//! history; recording one). Who may do what is decided in `service/subject_access/` and
 //! `service/consents.rs`.
 
 use axum::Json;

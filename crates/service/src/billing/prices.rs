@@ -1,0 +1,285 @@
+//! The price list.
+
+use super::*;
+
+/// What a price-list entry prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceKind {
+    /// An appointment type (charged when such an appointment is completed).
+    Consultation,
+    Procedure,
+    /// A drug (charged when dispensed); without a drug, the default for every drug.
+    Drug,
+    Other,
+}
+
+impl PriceKind {
+    pub const ALL: [PriceKind; 4] = [
+        PriceKind::Consultation,
+        PriceKind::Procedure,
+        PriceKind::Drug,
+        PriceKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceKind::Consultation => "consultation",
+            PriceKind::Procedure => "procedure",
+            PriceKind::Drug => "drug",
+            PriceKind::Other => "other",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<PriceKind, String> {
+        PriceKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == raw.trim())
+            .ok_or_else(|| "must be one of consultation, procedure, drug, other".to_owned())
+    }
+}
+
+/// A price-list entry as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct PriceInput {
+    pub code: String,
+    pub kind: String,
+    pub label: String,
+    /// Consultations: the appointment type charged.
+    pub appointment_type: Option<String>,
+    /// Drugs: the formulary drug; empty for the default drug markup.
+    pub drug_id: Option<String>,
+    pub fixed_price: Option<String>,
+    /// Drugs only: a markup on the unit cost instead of a fixed price.
+    pub markup_percent: Option<String>,
+    pub tax_rate: Option<String>,
+    pub active: bool,
+}
+
+/// A price-list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceView {
+    pub id: String,
+    pub code: String,
+    pub kind: String,
+    pub label: String,
+    pub appointment_type: Option<String>,
+    pub drug_id: Option<String>,
+    pub fixed_price: Option<Money>,
+    pub markup_percent: Option<Percent>,
+    pub tax_rate: Percent,
+    pub active: bool,
+}
+
+/// The rule of a stored price-list entry.
+pub(crate) fn rule_of(row: &PriceRow) -> Result<PriceRule, ServiceError> {
+    match (row.fixed_price_minor, row.markup_percent.as_deref()) {
+        (Some(minor), _) => Ok(PriceRule::Fixed(money(minor)?)),
+        (None, Some(markup)) => Ok(PriceRule::Markup(percent(markup)?)),
+        (None, None) => Err(ServiceError::Integrity),
+    }
+}
+
+fn price_view(row: &PriceRow) -> Result<PriceView, ServiceError> {
+    Ok(PriceView {
+        id: row.id.clone(),
+        code: row.code.clone(),
+        kind: row.kind.clone(),
+        label: row.label.clone(),
+        appointment_type: row.appointment_type.clone(),
+        drug_id: row.drug_id.clone(),
+        fixed_price: row.fixed_price_minor.map(money).transpose()?,
+        markup_percent: row.markup_percent.as_deref().map(percent).transpose()?,
+        tax_rate: percent(&row.tax_rate)?,
+        active: row.active,
+    })
+}
+
+pub(super) fn given(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Validates a price-list entry into a row (id and times left to the caller).
+fn price_row(input: &PriceInput, id: String, now: i64) -> Result<PriceRow, ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    let code = input.code.trim().to_ascii_uppercase();
+    if code.is_empty()
+        || code.len() > 40
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    {
+        errors.push(
+            "code",
+            "must be 1–40 letters, digits, '-', '_' or '.' (such as CONS-GP)",
+        );
+    }
+    let kind = errors.check("kind", PriceKind::parse(&input.kind));
+    let label = input.label.trim();
+    if label.is_empty() || label.chars().count() > 200 || label.chars().any(char::is_control) {
+        errors.push("label", "is required (at most 200 characters)");
+    }
+    let appointment_type = given(input.appointment_type.as_deref()).map(str::to_owned);
+    let drug_id = given(input.drug_id.as_deref()).map(str::to_owned);
+    let rule = match kind {
+        Some(PriceKind::Drug) => {
+            match PriceRule::parse(
+                input.fixed_price.as_deref(),
+                input.markup_percent.as_deref(),
+            ) {
+                Ok(rule) => Some(rule),
+                Err(problems) => {
+                    for field in ["fixed_price", "markup_percent"] {
+                        if let Some(message) = problems.message_for(field) {
+                            errors.push(field, message);
+                        }
+                    }
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            if given(input.markup_percent.as_deref()).is_some() {
+                errors.push("markup_percent", "only a drug is priced by a markup");
+            }
+            errors.check(
+                "fixed_price",
+                given(input.fixed_price.as_deref())
+                    .ok_or_else(|| "is required".to_owned())
+                    .and_then(Money::parse)
+                    .map(PriceRule::Fixed),
+            )
+        }
+        None => None,
+    };
+    match kind {
+        Some(PriceKind::Consultation) => match appointment_type.as_deref() {
+            None => errors.push("appointment_type", "is required for a consultation price"),
+            Some(raw) => {
+                if let Err(message) = carevault_core::appointment::AppointmentType::parse(raw) {
+                    errors.push("appointment_type", message);
+                }
+            }
+        },
+        Some(_) if appointment_type.is_some() => {
+            errors.push("appointment_type", "only a consultation price names one");
+        }
+        _ => {}
+    }
+    if drug_id.is_some() && kind != Some(PriceKind::Drug) {
+        errors.push("drug_id", "only a drug price names a drug");
+    }
+    let tax_rate = match given(input.tax_rate.as_deref()) {
+        Some(raw) => errors.check("tax_rate", Percent::parse_at_most(raw, 100)),
+        None => Some(Percent::ZERO),
+    };
+    errors.into_result()?;
+    let (Some(kind), Some(rule), Some(tax_rate)) = (kind, rule, tax_rate) else {
+        return Err(ValidationErrors::single("kind", "is required"));
+    };
+    let (fixed_price_minor, markup_percent) = match rule {
+        PriceRule::Fixed(price) => (Some(price.minor_units()), None),
+        PriceRule::Markup(markup) => (None, Some(markup.value().normalize().to_string())),
+    };
+    Ok(PriceRow {
+        id,
+        code,
+        kind: kind.as_str().to_owned(),
+        label: label.to_owned(),
+        appointment_type,
+        drug_id,
+        fixed_price_minor,
+        markup_percent,
+        tax_rate: tax_rate.value().normalize().to_string(),
+        active: input.active,
+        created_at: now,
+        updated_at: now,
+    })
+}
+impl Services {
+    /// The price list (billing staff).
+    pub async fn list_prices(&self, actor: &Actor) -> Result<Vec<PriceView>, ServiceError> {
+        self.billing_staff(actor).await?;
+        store::list_prices(self.store().conn())
+            .await?
+            .iter()
+            .map(price_view)
+            .collect()
+    }
+
+    /// Adds (`id` none) or replaces a price-list entry: administrators only. A duplicate
+    /// code, appointment type or drug is a 409.
+    pub async fn save_price(
+        &self,
+        actor: &Actor,
+        id: Option<&str>,
+        input: PriceInput,
+    ) -> Result<PriceView, ServiceError> {
+        if !self.billing_staff(actor).await? {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::PriceList,
+                    None,
+                    "the price list is kept by administrators",
+                )
+                .await);
+        }
+        let now = to_micros(self.now());
+        let existing = match id {
+            Some(id) => Some(
+                store::find_price(self.store().conn(), id.trim())
+                    .await?
+                    .ok_or(ServiceError::NotFound("price"))?,
+            ),
+            None => None,
+        };
+        let mut row = price_row(
+            &input,
+            existing
+                .as_ref()
+                .map_or_else(|| Uuid::now_v7().to_string(), |e| e.id.clone()),
+            now,
+        )?;
+        if let Some(existing) = &existing {
+            row.created_at = existing.created_at;
+        }
+        if let Some(drug_id) = &row.drug_id
+            && carevault_store::pharmacy::find_drug(self.store().conn(), drug_id)
+                .await?
+                .is_none()
+        {
+            return Err(
+                ValidationErrors::single("drug_id", "is not a drug in the formulary").into(),
+            );
+        }
+        let mut event = self.audit_event(
+            actor,
+            if existing.is_some() {
+                AuditAction::Update
+            } else {
+                AuditAction::Create
+            },
+            ResourceType::PriceList,
+        );
+        event.resource_id = Some(row.id.clone());
+        self.transaction(async |txn| {
+            let written = if existing.is_some() {
+                store::update_price(txn, row.clone()).await.map(|_| ())
+            } else {
+                store::insert_price(txn, row.clone()).await
+            };
+            written.map_err(|err| match err {
+                StoreError::UniqueViolation(_) => ServiceError::Conflict {
+                    field: Some("code"),
+                    message: "the price list already has this code, appointment type or drug"
+                        .into(),
+                },
+                other => other.into(),
+            })?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
+        price_view(&row)
+    }
+}

@@ -1,0 +1,152 @@
+//! Nurses' treatment notes and vitals.
+
+use super::*;
+
+impl Services {
+    /// A nurse (or doctor) in the care team adds a timestamped treatment note to an open
+    /// (draft) encounter.
+    pub async fn add_treatment_note(
+        &self,
+        actor: &Actor,
+        encounter_id: &str,
+        text: &str,
+    ) -> Result<EncounterView, ServiceError> {
+        let (row, patient, view) = self.load_encounter(actor, encounter_id).await?;
+        let author = self
+            .require_clinical_writer(
+                actor,
+                view,
+                Action::WriteClinicalNotes,
+                &patient,
+                "treatment notes are written by the care team",
+            )
+            .await?;
+        if row.status != EncounterStatus::Draft.as_str() {
+            return Err(ServiceError::Conflict {
+                field: Some("status"),
+                message: "the encounter is signed: treatment notes go to an open encounter".into(),
+            });
+        }
+        let text = ClinicalText::parse(text)
+            .map_err(|message| ValidationErrors::single("text", message))?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let id = Uuid::now_v7().to_string();
+        let event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
+        let mut event = event;
+        event.reason = Some("treatment note".into());
+        self.transaction(async |txn| {
+            store::insert_note(
+                txn,
+                NoteRow {
+                    id: id.clone(),
+                    encounter_id: row.id.clone(),
+                    patient_id: row.patient_id.clone(),
+                    note_kind: NOTE_TREATMENT.to_owned(),
+                    body: place("encounter_notes", &id, &row.patient_id)
+                        .seal(&dek, "body", Some(text.as_str()))?
+                        .unwrap_or_default(),
+                    author_id: author.to_string(),
+                    created_at: to_micros(self.now()),
+                },
+            )
+            .await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
+        self.get_encounter(actor, encounter_id).await
+    }
+
+    /// Records vitals for a patient in the care of a nurse or doctor, optionally on an open
+    /// encounter of theirs.
+    pub async fn record_vitals(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+        encounter_id: Option<&str>,
+        input: &VitalsInput<'_>,
+    ) -> Result<VitalsView, ServiceError> {
+        let (patient, view) = self.clinical_access(actor, patient_id).await?;
+        let recorder = self
+            .require_clinical_writer(
+                actor,
+                view,
+                Action::WriteClinicalNotes,
+                &patient,
+                "vitals are recorded by the care team",
+            )
+            .await?;
+        let vitals = Vitals::parse(input)?;
+        let encounter = match encounter_id.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => {
+                let row = store::find_encounter(self.store().conn(), raw)
+                    .await?
+                    .filter(|e| e.patient_id == patient.id)
+                    .ok_or_else(|| {
+                        ValidationErrors::single(
+                            "encounter_id",
+                            "is not an encounter of this patient",
+                        )
+                    })?;
+                if row.status != EncounterStatus::Draft.as_str() {
+                    return Err(ValidationErrors::single(
+                        "encounter_id",
+                        "is signed: vitals go to an open encounter",
+                    )
+                    .into());
+                }
+                Some(row.id)
+            }
+        };
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let row = self.vitals_row(&patient, &dek, encounter, recorder, &vitals)?;
+        let event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::Vitals)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
+        self.transaction(async |txn| {
+            store::insert_vitals(txn, row.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
+        let name = actor.display_name().to_owned();
+        self.present_vitals(&row, &dek, &|_| name.clone())
+    }
+
+    /// The patient's vitals, newest first, for those who may read their clinical record.
+    pub async fn list_vitals(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+    ) -> Result<Vec<VitalsView>, ServiceError> {
+        let (patient, _) = self.clinical_access(actor, patient_id).await?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let names: HashMap<String, String> = users::list(self.store().conn())
+            .await?
+            .into_iter()
+            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
+            .collect();
+        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        for row in store::vitals_of(self.store().conn(), patient_id, None, LIST_LIMIT).await? {
+            out.push(self.present_vitals(&row, &dek, &name)?);
+        }
+        let event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::Vitals)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
+        self.record(event).await?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,252 @@
+//! Nursing notes: adding, listing and presenting them.
+
+use super::*;
+
+/// A nursing note or a triage, as listed on the patient's nursing notes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NursingNoteView {
+    pub id: String,
+    pub patient_id: PatientId,
+    pub kind: NursingNoteKind,
+    pub appointment_id: Option<String>,
+    pub author: String,
+    pub at: DateTime<Utc>,
+    /// The note's text (a triage's note may be empty).
+    pub text: Option<String>,
+    /// A triage's acuity.
+    pub acuity: Option<Acuity>,
+    /// A triage's vitals.
+    pub vitals: Option<VitalsView>,
+}
+
+impl std::fmt::Debug for NursingNoteView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NursingNoteView")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A patient's nursing notes, as the actor may see them.
+#[derive(Debug, Clone)]
+pub struct NursingNotes {
+    pub patient_id: PatientId,
+    /// The patient as the actor may see them (full view: the name).
+    pub patient_label: String,
+    /// Newest first.
+    pub notes: Vec<NursingNoteView>,
+    /// Whether the actor may add one (a nurse in the patient's care).
+    pub may_write: bool,
+}
+
+pub(super) fn note_place(row: &NursingNoteRow) -> Place<'_> {
+    Place {
+        table: "nursing_notes",
+        row_id: &row.id,
+        patient_id: &row.patient_id,
+    }
+}
+
+/// A note's text, if given.
+pub(super) fn note_text(errors: &mut ValidationErrors, field: &str, raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    errors
+        .check(field, ClinicalText::parse(raw))
+        .map(|t| t.as_str().to_owned())
+}
+impl Services {
+    /// A nurse in the patient's care adds a nursing note (no encounter needed).
+    pub async fn add_nursing_note(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+        text: &str,
+    ) -> Result<NursingNoteView, ServiceError> {
+        let (patient, _, view) = self.load_for(actor, patient_id).await?;
+        let nurse = self
+            .require_nursing_writer(
+                actor,
+                &patient,
+                view,
+                "nursing notes are written by nurses in the patient's care or department",
+            )
+            .await?;
+        if text.trim().is_empty() {
+            return Err(ValidationErrors::single("text", "is required").into());
+        }
+        let text = ClinicalText::parse(text)
+            .map_err(|message| ValidationErrors::single("text", message))?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let body = serde_json::to_string(&NoteBody {
+            text: Some(text.as_str().to_owned()),
+            acuity: None,
+            vitals_id: None,
+        })
+        .map_err(ServiceError::internal)?;
+        let mut row = NursingNoteRow {
+            id: Uuid::now_v7().to_string(),
+            patient_id: patient.id.clone(),
+            appointment_id: None,
+            kind: KIND_NURSING.to_owned(),
+            body: Vec::new(),
+            author_id: nurse.to_string(),
+            created_at: to_micros(self.now()),
+        };
+        row.body = note_place(&row)
+            .seal(&dek, "body", Some(&body))?
+            .unwrap_or_default();
+        let mut event = self
+            .audit_event(actor, AuditAction::Create, ResourceType::NursingNote)
+            .resource_id(&row.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
+        event.reason = Some("nursing note".into());
+        self.transaction(async |txn| {
+            store::insert_note(txn, row.clone()).await?;
+            self.append_in(txn, event.clone()).await?;
+            Ok(())
+        })
+        .await?;
+        let name = actor.display_name().to_owned();
+        self.present_note(&row, &dek, None, &|_| name.clone())
+    }
+
+    /// The patient's nursing notes and triages, newest first, for those with the full view.
+    /// Recorded as one listing.
+    pub async fn nursing_notes(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+    ) -> Result<NursingNotes, ServiceError> {
+        let patient = self.nursing_reader(actor, patient_id).await?;
+        let dek = self
+            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+            .await?;
+        let conn = self.store().conn();
+        let rows = store::notes_of(conn, patient_id, NOTES_LIMIT).await?;
+        let names = self.display_names().await?;
+        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let opened = self.open_notes(&rows, &dek, &name).await;
+        let notes = match opened {
+            Ok(notes) => notes,
+            Err(ServiceError::Integrity) => {
+                return Err(self.nursing_integrity_failure(actor, &patient).await);
+            }
+            Err(other) => return Err(other),
+        };
+        let may_write = match (actor.user_id(), actor.role()) {
+            (Some(user), _) if actor.may(Action::NursingCare) => self
+                .in_care_of(user, &[patient_id])
+                .await?
+                .contains(&patient_id),
+            _ => false,
+        };
+        let (given, family) = crate::patients::open_names(&patient, &dek)?;
+        let mut event = self
+            .audit_event(actor, AuditAction::Listed, ResourceType::NursingNote)
+            .resource_id(&patient.id)
+            .patient(pseudonym_of(patient.pseudonym_number));
+        event.reason = Some(format!("{} nursing notes", notes.len()));
+        self.record(event).await?;
+        Ok(NursingNotes {
+            patient_id,
+            patient_label: format!("{given} {family}"),
+            notes,
+            may_write,
+        })
+    }
+
+    /// The patient's latest nursing notes and triages (newest first, at most `limit`),
+    /// opened with `dek`, for the chart. Not authorised and not audited here: the calling
+    /// use case has done both for the patient.
+    pub(crate) async fn nursing_notes_of(
+        &self,
+        patient: &PatientRow,
+        dek: &DataKey,
+        limit: u64,
+    ) -> Result<Vec<NursingNoteView>, ServiceError> {
+        let id: PatientId = patient.id.parse().map_err(integrity)?;
+        let rows = store::notes_of(self.store().conn(), id, limit).await?;
+        let names = self.display_names().await?;
+        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        self.open_notes(&rows, dek, &name).await
+    }
+
+    /// Opens nursing-note rows (of one patient, under `dek`) with their vitals.
+    pub(super) async fn open_notes(
+        &self,
+        rows: &[NursingNoteRow],
+        dek: &DataKey,
+        name: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<Vec<NursingNoteView>, ServiceError> {
+        let mut bodies = Vec::with_capacity(rows.len());
+        for row in rows {
+            let json = note_place(row)
+                .open(dek, "body", Some(&row.body))?
+                .ok_or(ServiceError::Integrity)?;
+            let body: NoteBody = serde_json::from_str(&json).map_err(integrity)?;
+            bodies.push(body);
+        }
+        let vitals_ids: Vec<String> = bodies.iter().filter_map(|b| b.vitals_id.clone()).collect();
+        let mut vitals: HashMap<String, VitalsView> = HashMap::new();
+        for v in store::vitals_by_ids(self.store().conn(), &vitals_ids).await? {
+            // A vitals row of another patient never opens under this key.
+            vitals.insert(v.id.clone(), self.present_vitals(&v, dek, name)?);
+        }
+        rows.iter()
+            .zip(bodies)
+            .map(|(row, body)| {
+                let shown = body
+                    .vitals_id
+                    .as_ref()
+                    .map(|id| vitals.get(id).cloned().ok_or(ServiceError::Integrity))
+                    .transpose()?;
+                self.note_view(row, body, shown, name)
+            })
+            .collect()
+    }
+
+    pub(super) fn present_note(
+        &self,
+        row: &NursingNoteRow,
+        dek: &DataKey,
+        vitals: Option<VitalsView>,
+        name: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<NursingNoteView, ServiceError> {
+        let json = note_place(row)
+            .open(dek, "body", Some(&row.body))?
+            .ok_or(ServiceError::Integrity)?;
+        let body: NoteBody = serde_json::from_str(&json).map_err(integrity)?;
+        self.note_view(row, body, vitals, name)
+    }
+
+    fn note_view(
+        &self,
+        row: &NursingNoteRow,
+        body: NoteBody,
+        vitals: Option<VitalsView>,
+        name: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<NursingNoteView, ServiceError> {
+        Ok(NursingNoteView {
+            id: row.id.clone(),
+            patient_id: row.patient_id.parse().map_err(integrity)?,
+            kind: NursingNoteKind::parse(&row.kind).map_err(integrity)?,
+            appointment_id: row.appointment_id.clone(),
+            author: name(&row.author_id),
+            at: from_micros(row.created_at),
+            text: body.text,
+            acuity: body
+                .acuity
+                .as_deref()
+                .map(Acuity::parse)
+                .transpose()
+                .map_err(integrity)?,
+            vitals,
+        })
+    }
+}

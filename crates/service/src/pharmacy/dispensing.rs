@@ -1,0 +1,323 @@
+//! Dispensing against an active prescription, and its charge.
+
+use super::*;
+
+/// A dispensing as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct DispenseRequest {
+    pub prescription_id: String,
+    /// The formulary drug dispensed; must be the prescribed drug (by name or generic name).
+    pub drug_id: String,
+    pub quantity: String,
+}
+
+/// What was dispensed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispensation {
+    pub prescription_id: String,
+    pub drug_id: String,
+    pub quantity: u32,
+    /// `(batch id, units)` in the order taken (first expiry first).
+    pub batches: Vec<(String, u32)>,
+    /// The prescription's dispensed quantity afterwards.
+    pub quantity_dispensed: u32,
+    /// The invoice the dispensing was charged on.
+    pub invoice_id: Option<String>,
+}
+
+fn not_enough_stock(wanted: u32, available: u64) -> ServiceError {
+    ServiceError::Conflict {
+        field: Some("quantity"),
+        message: format!("not enough stock: {wanted} wanted, {available} usable"),
+    }
+}
+
+/// A uniqueness violation of the formulary: the same drug at the same strength.
+pub(super) fn same_drug_taken(err: StoreError) -> ServiceError {
+    match err {
+        StoreError::UniqueViolation(_) => ServiceError::Conflict {
+            field: Some("name"),
+            message: "the formulary already has this drug at this strength".into(),
+        },
+        other => other.into(),
+    }
+}
+
+fn same_drug(a: &str, b: &str) -> bool {
+    let a = a.trim();
+    !a.is_empty() && a.eq_ignore_ascii_case(b.trim())
+}
+impl Services {
+    /// Dispenses `quantity` units of an active prescription (pharmacists only), whole or
+    /// partial: first expiry first out, expired batches never used, stock decremented
+    /// conditionally, movements, the prescription's dispensed quantity and the audit event
+    /// in one transaction. Not enough usable stock, or more than the prescription has left,
+    /// is a 409 and nothing is written.
+    pub async fn dispense(
+        &self,
+        actor: &Actor,
+        request: DispenseRequest,
+    ) -> Result<Dispensation, ServiceError> {
+        self.authorize(actor, Action::ManageStock, ResourceType::Prescription)
+            .await?;
+        if !actor.may(Action::Dispense) {
+            return Err(self
+                .deny(
+                    actor,
+                    ResourceType::Prescription,
+                    Some(request.prescription_id.trim().to_owned()),
+                    "prescriptions are dispensed by pharmacists",
+                )
+                .await);
+        }
+        let wanted = parse_units(&request.quantity, "quantity", false)?;
+        let drug = self.load_drug(&request.drug_id).await?;
+        if !drug.active {
+            return Err(
+                ValidationErrors::single("drug_id", "is withdrawn from the formulary").into(),
+            );
+        }
+        let target = self
+            .prescription_for_dispensing(actor, request.prescription_id.trim())
+            .await?;
+        if target.row.status != PrescriptionStatus::Active.as_str() {
+            return Err(ServiceError::Conflict {
+                field: Some("prescription_id"),
+                message: "only an active prescription is dispensed".into(),
+            });
+        }
+        let prescribed = [
+            Some(target.drug_name.as_str()),
+            target.generic_name.as_deref(),
+        ];
+        if target
+            .row
+            .drug_id
+            .as_deref()
+            .is_some_and(|prescribed_id| prescribed_id != drug.id)
+        {
+            return Err(ValidationErrors::single(
+                "drug_id",
+                "is not the formulary drug prescribed: dispense that drug",
+            )
+            .into());
+        }
+        let matches = prescribed
+            .iter()
+            .flatten()
+            .any(|p| same_drug(p, &drug.name) || same_drug(p, &drug.generic_name));
+        if !matches {
+            return Err(ValidationErrors::single(
+                "drug_id",
+                "is not the prescribed drug (neither its name nor its generic name matches)",
+            )
+            .into());
+        }
+        let remaining = target
+            .quantity
+            .saturating_sub(u32::try_from(target.row.quantity_dispensed).unwrap_or(u32::MAX));
+        if wanted > remaining {
+            return Err(ServiceError::Conflict {
+                field: Some("quantity"),
+                message: format!(
+                    "more than the prescription has left to dispense: {remaining} of {}",
+                    target.quantity
+                ),
+            });
+        }
+        let actor_id = self.stock_actor_id(actor)?;
+        let prescribed_i32 = i32::try_from(target.quantity).map_err(ServiceError::internal)?;
+        let wanted_i32 = i32::try_from(wanted).map_err(ServiceError::internal)?;
+        let dek = self
+            .unwrap_patient_key(&target.patient.id, &target.patient.wrapped_data_key)
+            .await?;
+        // Each attempt allocates on fresh stock; a batch that no longer holds its units, or
+        // an open invoice changed meanwhile, starts it again.
+        let (taken, invoice_id) = tx::retry(async || {
+            let rows = store::batches_of_drug(self.store().conn(), &drug.id).await?;
+            let batches = core_batches(&rows)?;
+            let allocation = match allocate_fefo(
+                &batches,
+                wanted,
+                self.clinic_today(),
+                AllocationMode::WholeOrNothing,
+            ) {
+                Ok(allocation) => allocation,
+                Err(shortfall) => return Err(not_enough_stock(wanted, shortfall.available)),
+            };
+            let moved = || {
+                tx::again(not_enough_stock(
+                    wanted,
+                    usable_stock(&batches, self.clinic_today()),
+                ))
+            };
+            let taken: Vec<(String, u32)> = allocation
+                .iter()
+                .map(|(index, units)| (rows[*index].id.clone(), *units))
+                .collect();
+            let now = to_micros(self.now());
+            let charge = self
+                .dispensing_charge(
+                    &drug,
+                    &target.patient,
+                    &dek,
+                    &rows,
+                    &allocation,
+                    wanted,
+                    &actor_id,
+                    now,
+                )
+                .await?;
+            let invoice_id = self
+                .transaction_once(async |txn| {
+                    for (batch_id, units) in &taken {
+                        let units = i32::try_from(*units).unwrap_or(i32::MAX);
+                        if !store::take_from_batch(txn, batch_id, units).await? {
+                            return Err(moved());
+                        }
+                        store::append_movement(
+                            txn,
+                            MovementRow {
+                                id: Uuid::now_v7().to_string(),
+                                batch_id: batch_id.clone(),
+                                kind: MOVEMENT_DISPENSE.into(),
+                                quantity: -units,
+                                reason: None,
+                                prescription_id: Some(target.row.id.clone()),
+                                actor: actor_id.clone(),
+                                at: now,
+                            },
+                        )
+                        .await?;
+                    }
+                    if !store::raise_quantity_dispensed(
+                        txn,
+                        &target.row.id,
+                        wanted_i32,
+                        prescribed_i32,
+                        PrescriptionStatus::Active.as_str(),
+                        now.max(target.row.updated_at + 1),
+                    )
+                    .await?
+                    {
+                        return Err(ServiceError::Conflict {
+                            field: Some("quantity"),
+                            message: "the prescription changed meanwhile (dispensed or no \
+                                      longer active): reload it"
+                                .into(),
+                        });
+                    }
+                    // The charge on the patient's open invoice, in this same transaction: if
+                    // it cannot be written, neither is the stock nor the prescription.
+                    let invoice_id = match billing::add_charge_in(txn, &charge).await? {
+                        ChargeOutcome::Added { invoice_id } => Some(invoice_id),
+                        ChargeOutcome::AlreadyCharged { .. } => None,
+                        ChargeOutcome::Retry => return Err(moved()),
+                    };
+                    let mut event = self
+                        .audit_event(actor, AuditAction::Update, ResourceType::Prescription)
+                        .resource_id(&target.row.id)
+                        .patient(pseudonym_of(target.patient.pseudonym_number));
+                    event.reason = Some(format!(
+                        "dispensed {wanted} units of drug {} from {} batch(es)",
+                        drug.id,
+                        taken.len()
+                    ));
+                    self.append_in(txn, event).await?;
+                    if let Some(invoice_id) = &invoice_id {
+                        let charged = billing::charge_event(
+                            self,
+                            actor,
+                            invoice_id,
+                            target.patient.pseudonym_number,
+                            &format!("dispensing of prescription {}", target.row.id),
+                        );
+                        self.append_in(txn, charged).await?;
+                    }
+                    Ok(invoice_id)
+                })
+                .await?;
+            Ok((taken, invoice_id))
+        })
+        .await?;
+        let dispensed = carevault_store::prescriptions::find(self.store().conn(), &target.row.id)
+            .await?
+            .map(|row| u32::try_from(row.quantity_dispensed).unwrap_or(0))
+            .ok_or(ServiceError::NotFound("prescription"))?;
+        Ok(Dispensation {
+            prescription_id: target.row.id.clone(),
+            drug_id: drug.id.clone(),
+            quantity: wanted,
+            batches: taken,
+            quantity_dispensed: dispensed,
+            invoice_id,
+        })
+    }
+}
+
+impl Services {
+    /// The charge line of a dispensing, sealed and computed before its transaction: the
+    /// drug's price-list entry (else the default drug entry) applied to the weighted
+    /// average unit cost of the units taken, rounded half away from zero to the cent; with
+    /// no price-list entry at all the drug is charged at cost, without tax.
+    #[allow(clippy::too_many_arguments)]
+    async fn dispensing_charge(
+        &self,
+        drug: &DrugRow,
+        patient: &carevault_store::patients::PatientRow,
+        dek: &carevault_crypto::data_key::DataKey,
+        rows: &[BatchRow],
+        allocation: &[(usize, u32)],
+        wanted: u32,
+        actor_id: &str,
+        now: i64,
+    ) -> Result<PreparedCharge, ServiceError> {
+        use carevault_core::billing::{Discount, LineDescription, LineItem, LineKind, Quantity};
+        use carevault_core::money::Percent;
+        let mut cost_total = rust_decimal::Decimal::ZERO;
+        for (index, units) in allocation {
+            let row = rows.get(*index).ok_or(ServiceError::Integrity)?;
+            let cost = Money::from_minor_units(row.unit_cost_minor)
+                .map_err(|_| ServiceError::Integrity)?;
+            cost_total += cost.amount() * rust_decimal::Decimal::from(*units);
+        }
+        let average =
+            Money::from_decimal_rounded(cost_total / rust_decimal::Decimal::from(wanted.max(1)))
+                .map_err(|_| ServiceError::Integrity)?;
+        let price = billing::drug_price(self.store().conn(), &drug.id).await?;
+        let (unit_price, tax_rate) = match &price {
+            Some(row) => (
+                billing::rule_of(row)?
+                    .unit_price(Some(average))
+                    .map_err(|err| ValidationErrors::single("quantity", err.to_string()))?,
+                Percent::parse(&row.tax_rate).map_err(|_| ServiceError::Integrity)?,
+            ),
+            None => (average, Percent::ZERO),
+        };
+        let description =
+            LineDescription::parse(&format!("{} {} ({})", drug.name, drug.strength, drug.form))
+                .map_err(|message| ValidationErrors::single("drug_id", message))?;
+        let item = LineItem::new(
+            LineKind::Charge,
+            description,
+            Quantity::whole(wanted)
+                .map_err(|message| ValidationErrors::single("quantity", message))?,
+            unit_price,
+            Discount::None,
+            tax_rate,
+        )?;
+        Ok(PreparedCharge {
+            patient_id: patient.id.clone(),
+            line: billing::line_row(
+                &item,
+                dek,
+                &patient.id,
+                billing::SOURCE_DISPENSING,
+                Some(Uuid::now_v7().to_string()),
+                actor_id,
+                now,
+            )?,
+            currency: self.settings().billing.currency,
+        })
+    }
+}

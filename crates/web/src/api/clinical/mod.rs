@@ -1,0 +1,227 @@
+//! The clinical record's JSON face: encounters (drafts, signing, amendments, treatment
+//! notes), vitals, prescriptions and the ICD-10 code search. Handlers parse, call one
+//! `carevault_service::encounters` / `prescriptions` use case with the actor, and render.
+//!
+//! - **Who**: the service decides (the masking policy for reading, the permission matrix for
+//!   writing); a refusal is a 403, recorded. Reception, auditors and clinicians outside the
+//!   care team get no clinical field from any route; pharmacists read prescriptions only.
+//! - **Hidden texts are absent**: a text the caller may not see (a patient reading their
+//!   own encounter sees the complaint, assessment and plan) is left out of the JSON, not
+//!   sent as `null`; `null` means empty.
+//! - **Versions**: `GET /api/v1/encounters/{id}` answers an `ETag` (the encounter's
+//!   `updated_at` in microseconds); a `PATCH` with `If-Match` naming an older one answers 412.
+//! - **Prescribing with warnings**: a recorded allergy or a duplicate active prescription
+//!   answers 409 `prescription-warnings` with the `warnings`, and nothing is written; the
+//!   same request with an `acknowledgement` (a reason, 10+ characters) is written, and the
+//!   acknowledgement audited.
+//! - **Bad input** is a 422 naming the field (`diagnoses[0].code`, `temperature_c`).
+//! - **Times** are RFC 3339 in UTC (`Z`).
+
+use carevault_core::Action;
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use carevault_core::clinical::VitalsInput;
+use carevault_core::{PatientId, Role, ValidationErrors};
+use carevault_service::encounters::{
+    AmendmentInput, AmendmentView, DiagnosisInput, DiagnosisView, EncounterInput, EncounterView,
+    NoteView, TEXT_FIELDS, VitalsView,
+};
+use carevault_service::prescriptions::{
+    Prescribed, PrescriptionRequest, PrescriptionView, PrescriptionWarning,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::api::versions::{IfMatch, versioned};
+use crate::extract::{ApiJson, ApiQuery, CurrentActor};
+use crate::problem::{ApiError, Problem};
+use crate::routes::{Access, RouteTable};
+
+mod encounters;
+mod icd10;
+mod prescriptions;
+mod vitals;
+
+pub use encounters::*;
+pub use icd10::*;
+pub use prescriptions::*;
+pub use vitals::*;
+
+/// Adds the clinical API routes.
+pub(crate) fn routes(table: RouteTable) -> RouteTable {
+    table
+        .add(
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteEncounters),
+            ],
+            "/api/v1/encounters",
+            Access::Api,
+            get(list_encounters).post(create_encounter),
+        )
+        .add(
+            &[
+                ("GET", Action::SeeClinical),
+                ("PATCH", Action::WriteEncounters),
+            ],
+            "/api/v1/encounters/{id}",
+            Access::Api,
+            get(encounter).patch(patch_encounter),
+        )
+        .add(
+            &[("POST", Action::WriteEncounters)],
+            "/api/v1/encounters/{id}/sign",
+            Access::Api,
+            post(sign_encounter),
+        )
+        .add(
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteEncounters),
+            ],
+            "/api/v1/encounters/{id}/amendments",
+            Access::Api,
+            get(amendments).post(amend_encounter),
+        )
+        .add(
+            &[("POST", Action::WriteClinicalNotes)],
+            "/api/v1/encounters/{id}/notes",
+            Access::Api,
+            post(add_note),
+        )
+        .add(
+            &[
+                ("GET", Action::SeeClinical),
+                ("POST", Action::WriteClinicalNotes),
+            ],
+            "/api/v1/vitals",
+            Access::Api,
+            get(list_vitals).post(record_vitals),
+        )
+        .add(
+            &[("GET", Action::SeeMedication), ("POST", Action::Prescribe)],
+            "/api/v1/prescriptions",
+            Access::Api,
+            get(list_prescriptions).post(prescribe),
+        )
+        .add(
+            &[("GET", Action::SeeMedication)],
+            "/api/v1/prescriptions/{id}",
+            Access::Api,
+            get(prescription),
+        )
+        .add(
+            &[("POST", Action::Prescribe)],
+            "/api/v1/prescriptions/{id}/status",
+            Access::Api,
+            post(change_prescription_status),
+        )
+        .add(
+            &[("GET", Action::LookUpCodes)],
+            "/api/v1/icd10",
+            Access::Api,
+            get(icd10),
+        )
+}
+
+// ---------------------------------------------------------------------------------------
+// Bodies
+// ---------------------------------------------------------------------------------------
+
+pub(crate) fn utc(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A value sent as a JSON number or as text (`37.5` or `"37.5"`); the service judges it.
+/// `null` is "not given".
+pub(crate) fn number_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    crate::extract::number_or_text(deserializer, "a number", true)
+}
+
+/// Whose records to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PatientParams {
+    /// The patient.
+    #[param(value_type = String, format = Uuid, required = true)]
+    patient_id: Option<String>,
+}
+
+/// Clinical bodies never print their content (names, texts, drugs) in Debug output.
+macro_rules! redacted_debug {
+    ($($name:ident),* $(,)?) => {
+        $(impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(…)"))
+            }
+        })*
+    };
+}
+
+redacted_debug!(
+    AmendmentList,
+    AmendmentRecord,
+    AmendmentRequest,
+    ChangeRecord,
+    CreateEncounterRequest,
+    CreatePrescriptionRequest,
+    DiagnosisRecord,
+    DiagnosisRequest,
+    NoteRecord,
+    NoteRequest,
+    PatchEncounterRequest,
+    PrescriptionList,
+    PrescriptionRecord,
+    PrescriptionStatusRequest,
+    PrescriptionWarningRecord,
+    PrescriptionWarningsProblem,
+    VitalsList,
+    VitalsRecord,
+    VitalsRequest,
+);
+
+// ---------------------------------------------------------------------------------------
+// Handlers
+// ---------------------------------------------------------------------------------------
+
+fn validation(errors: &ValidationErrors) -> ApiError {
+    Problem::validation(errors).into()
+}
+
+/// An id from the path: one that is not an id is a 422 naming the field `id`.
+fn path_id(raw: &str) -> Result<String, ValidationErrors> {
+    raw.trim()
+        .parse::<uuid::Uuid>()
+        .map(|id| id.to_string())
+        .map_err(|_| ValidationErrors::single("id", "is not a valid id"))
+}
+
+/// The `patient_id` of a query or body: required, and an id.
+fn patient_param(raw: Option<&str>) -> Result<PatientId, ValidationErrors> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Err(ValidationErrors::single("patient_id", "is required")),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| ValidationErrors::single("patient_id", "is not a valid id")),
+    }
+}
+
+/// The encounter with its version as `ETag`.
+fn with_etag(view: EncounterView, status: StatusCode) -> Response {
+    let (updated_at, location) = (view.updated_at, format!("/api/v1/encounters/{}", view.id));
+    versioned(
+        (status, Json(EncounterRecord::from(view))).into_response(),
+        Some(updated_at),
+        Some(&location),
+    )
+}

@@ -1,0 +1,181 @@
+//! Billing pages: the invoice list (`/billing`), one invoice with its forms
+//! (`/invoices/{id}`: add a line, remove a draft line, issue, record a payment, void), the
+//! printable invoice and receipt as HTML and PDF, the patient's own bills (`/my/bills`), the
+//! price list (`/billing/prices`) and the billing report with its chart and CSV
+//! (`/reports/billing`). Every decision is the service's; these handlers translate forms.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use carevault_core::Action;
+use carevault_core::appointment::{AppointmentStatus, AppointmentType};
+use carevault_core::billing::{InvoiceStatus, PaymentMethod};
+use carevault_core::money::{Currency, Money};
+use carevault_core::{Role, ValidationErrors};
+use carevault_service::billing::{
+    BillingReport, InvoiceSummary, InvoiceView, LineRequest, PaymentRequest, PriceInput, PriceKind,
+    PriceView,
+};
+use carevault_service::visit_charges::VisitToCharge;
+use carevault_service::{Actor, ServiceError};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::pages::{
+    Layout, csv_download, month_start, not_found, notice_in_query, render, report_range,
+    with_status,
+};
+use crate::pdf::{self, Section};
+use crate::routes::{Access, RouteTable};
+
+mod invoice;
+mod list;
+mod prices;
+mod print;
+mod report;
+
+pub use invoice::*;
+pub use list::*;
+pub use prices::*;
+pub use print::*;
+pub use report::*;
+
+/// The file name browsers save the billing report as.
+pub const REPORT_CSV_FILE_NAME: &str = "billing-report.csv";
+
+/// Adds the billing pages.
+pub(crate) fn routes(table: RouteTable) -> RouteTable {
+    use Access::Page;
+    table
+        .add(
+            &[("GET", Action::SeeBills), ("POST", Action::ManageBilling)],
+            "/billing",
+            Page,
+            get(list).post(open_invoice),
+        )
+        .add(
+            &[
+                ("GET", Action::ManageBilling),
+                ("POST", Action::AdministerBilling),
+            ],
+            "/billing/prices",
+            Page,
+            get(prices).post(add_price),
+        )
+        .add(
+            &[("GET", Action::UsePortal)],
+            "/my/bills",
+            Page,
+            get(my_bills),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/billing.csv",
+            Page,
+            get(list_csv),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/invoices/{id}",
+            Page,
+            get(invoice_page),
+        )
+        .add(
+            &[("POST", Action::ManageBilling)],
+            "/invoices/{id}/lines",
+            Page,
+            post(add_line),
+        )
+        .add(
+            &[("POST", Action::ManageBilling)],
+            "/invoices/{id}/lines/{line_id}/remove",
+            Page,
+            post(remove_line),
+        )
+        .add(
+            &[("POST", Action::ManageBilling)],
+            "/invoices/{id}/issue",
+            Page,
+            post(issue),
+        )
+        .add(
+            &[("POST", Action::ManageBilling)],
+            "/invoices/{id}/payments",
+            Page,
+            post(pay),
+        )
+        .add(
+            &[("POST", Action::AdministerBilling)],
+            "/invoices/{id}/void",
+            Page,
+            post(void),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/invoices/{id}/print",
+            Page,
+            get(print_invoice),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/invoices/{id}/invoice.pdf",
+            Page,
+            get(invoice_pdf),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/invoices/{id}/receipt",
+            Page,
+            get(print_receipt),
+        )
+        .add(
+            &[("GET", Action::SeeBills)],
+            "/invoices/{id}/receipt.pdf",
+            Page,
+            get(receipt_pdf),
+        )
+        .add(
+            &[("GET", Action::OfficeReports)],
+            "/reports/billing",
+            Page,
+            get(report),
+        )
+        .add(
+            &[("GET", Action::OfficeReports)],
+            "/reports/billing.csv",
+            Page,
+            get(report_csv),
+        )
+}
+
+fn status_label(status: InvoiceStatus) -> &'static str {
+    match status {
+        InvoiceStatus::Draft => "Draft",
+        InvoiceStatus::Issued => "Issued",
+        InvoiceStatus::PartiallyPaid => "Partially paid",
+        InvoiceStatus::Paid => "Paid",
+        InvoiceStatus::Void => "Void",
+    }
+}
+
+fn method_label(method: PaymentMethod) -> &'static str {
+    match method {
+        PaymentMethod::Cash => "Cash",
+        PaymentMethod::Card => "Card",
+        PaymentMethod::Insurance => "Insurance",
+        PaymentMethod::Transfer => "Bank transfer",
+    }
+}
+
+fn invoice_id(raw: &str) -> Result<String, PageError> {
+    raw.trim()
+        .parse::<uuid::Uuid>()
+        .map(|id| id.to_string())
+        .map_err(|_| not_found("invoice"))
+}
