@@ -61,14 +61,21 @@ struct Gate {
     actions: &'static [(&'static str, Action)],
 }
 
-/// Refuses a signed-in actor whose role has no grant for the route's action.
+/// Refuses a signed-in actor whose role has no grant for the route's action. A method the
+/// route does not declare (axum answers HEAD with the GET handler) is judged as its GET, and
+/// one with no action at all is refused: the gate fails closed.
 async fn gate(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    let method = match request.method().as_str() {
+        "HEAD" => "GET",
+        other => other,
+    };
     let action = gate
         .actions
         .iter()
-        .find(|(method, _)| *method == request.method().as_str())
-        .map(|(_, action)| *action);
-    let (Some(action), Some(actor)) = (action, request.extensions().get::<Actor>()) else {
+        .find(|(declared, _)| *declared == method)
+        .map(|(_, action)| *action)
+        .unwrap_or(Action::AdministerSystem);
+    let Some(actor) = request.extensions().get::<Actor>() else {
         return next.run(request).await;
     };
     // The record asked for, if the path names one (an id fits the audit's column; the

@@ -187,7 +187,9 @@ impl Services {
         let Some(user_id) = actor.user_id() else {
             return Ok(Relation::None);
         };
-        if row.account_id.as_deref() == Some(&user_id.to_string()) {
+        if actor.reaches_own_record_only()
+            && row.account_id.as_deref() == Some(&user_id.to_string())
+        {
             return Ok(Relation::Own);
         }
         if !sees_by_care(actor) {

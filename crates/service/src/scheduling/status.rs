@@ -81,11 +81,12 @@ impl Services {
                     None
                 }
             }
-            S::InProgress | S::Completed => {
-                (!(own_clinician || actor.grant(Action::AdministerSystem) == Grant::Yes)).then_some(
-                    NotAllowed("only the appointment's clinician or an administrator can do this"),
-                )
-            }
+            S::InProgress | S::Completed => (!(own_clinician
+                || (actor.user_id().is_some()
+                    && actor.grant(Action::AdministerSystem) == Grant::Yes)))
+                .then_some(NotAllowed(
+                    "only the appointment's clinician or an administrator can do this",
+                )),
             S::NoShow => {
                 if !manages {
                     Some(needs_rights)

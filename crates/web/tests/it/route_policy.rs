@@ -159,6 +159,21 @@ async fn every_route_as_every_role(backend: Backend) {
                     granted.label()
                 ));
             }
+            // HEAD, which axum answers with the GET handler, is judged as the GET.
+            if method == Method::GET && granted == Grant::No {
+                let request = client
+                    .request(Method::HEAD, &path)
+                    .body(Body::empty())
+                    .expect("a request");
+                let head = client.send(request).await.status;
+                if head != StatusCode::FORBIDDEN {
+                    mismatches.push(format!(
+                        "HEAD {} as {username}: {}",
+                        route.path,
+                        head.as_u16()
+                    ));
+                }
+            }
         }
         // John asking for the other patient's records, where the route is about one.
         let (others, complete) = fill(&other, route.path);
