@@ -62,3 +62,87 @@ opaque_id!(
     /// Identifies an appointment (or a patient's request for one).
     AppointmentId
 );
+opaque_id!(
+    /// Identifies an encounter (one visit's clinical record).
+    EncounterId
+);
+opaque_id!(
+    /// Identifies a diagnosis recorded in an encounter.
+    DiagnosisId
+);
+opaque_id!(
+    /// Identifies a note or addendum of an encounter.
+    EncounterNoteId
+);
+opaque_id!(
+    /// Identifies one set of vital signs.
+    VitalsId
+);
+opaque_id!(
+    /// Identifies a nursing note.
+    NursingNoteId
+);
+opaque_id!(
+    /// Identifies an entry of a patient's problem list.
+    ProblemId
+);
+opaque_id!(
+    /// Identifies an entry of a patient's allergy list.
+    AllergyId
+);
+opaque_id!(
+    /// Identifies an uploaded document.
+    DocumentId
+);
+opaque_id!(
+    /// Identifies a prescription.
+    PrescriptionId
+);
+opaque_id!(
+    /// Identifies an invoice.
+    InvoiceId
+);
+opaque_id!(
+    /// Identifies a line of an invoice.
+    InvoiceLineId
+);
+opaque_id!(
+    /// Identifies a payment recorded against an invoice.
+    PaymentId
+);
+opaque_id!(
+    /// Identifies an entry of the price list.
+    PriceId
+);
+opaque_id!(
+    /// Identifies a drug in the pharmacy's catalogue.
+    DrugId
+);
+opaque_id!(
+    /// Identifies a stock batch of a drug.
+    BatchId
+);
+opaque_id!(
+    /// Identifies one movement of stock (receipt, dispense, adjustment).
+    StockMovementId
+);
+opaque_id!(
+    /// Identifies a notification.
+    NotificationId
+);
+opaque_id!(
+    /// Identifies a consent record.
+    ConsentId
+);
+opaque_id!(
+    /// Identifies a patient's share of their record with a person.
+    RecordShareId
+);
+opaque_id!(
+    /// Identifies one break-the-glass access.
+    EmergencyAccessId
+);
+opaque_id!(
+    /// Identifies a legal hold.
+    LegalHoldId
+);

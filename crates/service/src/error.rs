@@ -80,6 +80,10 @@ impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(_) => ServiceError::Unavailable,
+            StoreError::Corrupt(what) => {
+                tracing::error!(row = what, "a stored row does not convert");
+                ServiceError::Integrity
+            }
             other => ServiceError::Internal(other.into()),
         }
     }

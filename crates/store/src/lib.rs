@@ -30,6 +30,7 @@ pub mod pharmacy;
 pub mod prescriptions;
 pub mod privacy;
 pub mod problems;
+pub mod record;
 pub mod record_shares;
 pub mod scheduling;
 pub mod schema_doc;

@@ -1,6 +1,6 @@
 //! Server-side sessions. The token itself is never stored: rows are found by its SHA-256.
 
-use carevault_core::time::{from_micros, to_micros};
+use carevault_core::time::to_micros;
 use carevault_core::{SessionId, UserId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -9,6 +9,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use crate::Conn;
 use crate::entity::sessions::{self, Column, Entity};
 use crate::error::StoreError;
+use crate::record::Row;
 
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
@@ -25,14 +26,14 @@ impl TryFrom<sessions::Model> for SessionRecord {
     type Error = StoreError;
 
     fn try_from(m: sessions::Model) -> Result<Self, StoreError> {
-        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("sessions.{what}: {e}"));
+        let row = Row("sessions");
         Ok(SessionRecord {
-            id: m.id.parse().map_err(|e| corrupt("id", e))?,
-            user_id: m.user_id.parse().map_err(|e| corrupt("user_id", e))?,
-            created_at: from_micros(m.created_at),
-            last_seen_at: from_micros(m.last_seen_at),
-            expires_at: from_micros(m.expires_at),
-            revoked_at: m.revoked_at.map(from_micros),
+            id: row.parse("id", &m.id)?,
+            user_id: row.parse("user_id", &m.user_id)?,
+            created_at: row.time(m.created_at),
+            last_seen_at: row.time(m.last_seen_at),
+            expires_at: row.time(m.expires_at),
+            revoked_at: row.time_opt(m.revoked_at),
         })
     }
 }

@@ -1,6 +1,6 @@
 //! User accounts.
 
-use carevault_core::time::{from_micros, to_micros};
+use carevault_core::time::to_micros;
 use carevault_core::{DisplayName, Role, UserId, UserStatus, Username};
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -10,6 +10,7 @@ use sea_orm::{
 use crate::Conn;
 use crate::entity::users::{self, Column, Entity};
 use crate::error::StoreError;
+use crate::record::Row;
 
 /// A stored account, turned back into domain types. Its `Debug` output leaves out the
 /// password hash and the name.
@@ -41,18 +42,21 @@ impl TryFrom<users::Model> for UserRecord {
     type Error = StoreError;
 
     fn try_from(m: users::Model) -> Result<Self, StoreError> {
-        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("users.{what}: {e}"));
+        let row = Row("users");
         Ok(UserRecord {
-            id: m.id.parse().map_err(|e| corrupt("id", e))?,
-            username: Username::parse(&m.username).map_err(|e| corrupt("username", e))?,
-            display_name: DisplayName::parse(&m.display_name)
-                .map_err(|e| corrupt("display_name", e))?,
-            role: m.role.parse().map_err(|e| corrupt("role", e))?,
-            status: m.status.parse().map_err(|e| corrupt("status", e))?,
+            id: row.parse("id", &m.id)?,
+            username: row.convert("username", m.username.as_str(), Username::parse)?,
+            display_name: row.convert(
+                "display_name",
+                m.display_name.as_str(),
+                DisplayName::parse,
+            )?,
+            role: row.parse("role", &m.role)?,
+            status: row.parse("status", &m.status)?,
             password_hash: m.password_hash,
-            created_at: from_micros(m.created_at),
-            updated_at: from_micros(m.updated_at),
-            last_login_at: m.last_login_at.map(from_micros),
+            created_at: row.time(m.created_at),
+            updated_at: row.time(m.updated_at),
+            last_login_at: row.time_opt(m.last_login_at),
         })
     }
 }
