@@ -17,10 +17,8 @@ use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::allergy::{AllergySeverity, CODED_SUBSTANCES, SubstanceKind};
 use carevault_core::{PatientId, ValidationErrors};
-use carevault_service::allergies::{
-    AllergyList, AllergyRequest, AllergyStatusRequest, PatientAllergies,
-};
-use carevault_service::problems::{PatientProblems, ProblemRequest, ProblemView};
+use carevault_service::allergies::{AllergyList, AllergyRequest, AllergyStatusRequest};
+use carevault_service::problems::{ProblemRequest, ProblemView};
 use carevault_service::{Actor, ServiceError};
 use serde::Deserialize;
 
@@ -99,6 +97,94 @@ impl<F: Default> Again<F> {
             problem,
             ..Again::fresh()
         }
+    }
+
+    /// The form as typed, with the input's problems next to their fields.
+    fn invalid(form: F, errors: ValidationErrors, not_done: &str) -> Self {
+        Again {
+            form,
+            errors,
+            problem: Some(format!(
+                "{not_done}: please correct the fields marked below."
+            )),
+        }
+    }
+}
+
+/// What the allergy list and the problem list pages have in common: each is loaded for a
+/// patient and shown with its form as typed.
+trait ListPage {
+    type Form: Default;
+    type Page: Template;
+    /// The page's path under `/patients/{id}/`.
+    const SEGMENT: &'static str;
+
+    async fn load(
+        state: &AppState,
+        actor: &Actor,
+        id: PatientId,
+        csrf: String,
+        again: Again<Self::Form>,
+        notice: Option<&'static str>,
+    ) -> Result<Self::Page, PageError>;
+}
+
+/// The allergy list page.
+struct Allergies;
+/// The problem list page.
+struct Problems;
+
+/// `GET` of a list page, with the notice its query names.
+async fn show<L: ListPage>(
+    state: &AppState,
+    actor: &Actor,
+    csrf: String,
+    id: &str,
+    raw: Option<&str>,
+) -> Result<Response, PageError> {
+    let id = path_patient_id(id)?;
+    render(&L::load(state, actor, id, csrf, Again::fresh(), notice_in_query(raw)).await?)
+}
+
+/// A list page shown again after a refused change, with `status`.
+async fn again<L: ListPage>(
+    state: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    csrf: String,
+    again: Again<L::Form>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let page = L::load(state, actor, id, csrf, again, None).await?;
+    Ok(with_status(render(&page)?, status))
+}
+
+/// After a status change from a row's form: back to the list with `notice`, or the list
+/// again with the refusal at the top (409 for a conflict, 422 for bad input).
+async fn after_status_change<L: ListPage, T>(
+    state: &AppState,
+    actor: &Actor,
+    id: PatientId,
+    csrf: String,
+    outcome: Result<T, ServiceError>,
+    notice: &str,
+    not_done: &str,
+) -> Result<Response, PageError> {
+    let segment = L::SEGMENT;
+    match outcome {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/patients/{id}/{segment}?notice={notice}")).into_response())
+        }
+        Err(err @ (ServiceError::Conflict { .. } | ServiceError::Validation(_))) => {
+            let status = if matches!(err, ServiceError::Conflict { .. }) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let refused = Again::problem(problem_text(not_done, &err));
+            again::<L>(state, actor, id, csrf, refused, status).await
+        }
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -205,50 +291,45 @@ struct AllergiesPage {
     problem: Option<String>,
 }
 
-async fn allergies_view(
-    state: &AppState,
-    actor: &Actor,
-    csrf: String,
-    found: PatientAllergies,
-    again: Again<AllergyForm>,
-    notice: Option<&'static str>,
-) -> Result<AllergiesPage, PageError> {
-    let Again {
-        form,
-        errors,
-        problem,
-    } = again;
-    let field = |name: &str| errors.message_for(name).map(str::to_owned);
-    let title = format!("Allergies of {}", found.patient_label);
-    let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
-    Ok(AllergiesPage {
-        layout: crate::pages::banner::with_banner(state, actor, layout, found.patient_id).await?,
-        id: found.patient_id.to_string(),
-        patient: found.patient_label,
-        allergy_list: found.list,
-        allergy_actions: found.may_record,
-        substances: substance_groups(&form.substance),
-        severities: severities(&form.severity),
-        free_text_checked: form.free_text(),
-        substance_error: field("substance"),
-        reaction_error: field("reaction"),
-        severity_error: field("severity"),
-        form,
-        problem,
-    })
-}
+impl ListPage for Allergies {
+    type Form = AllergyForm;
+    type Page = AllergiesPage;
+    const SEGMENT: &'static str = "allergies";
 
-async fn allergies_response(
-    state: &AppState,
-    actor: &Actor,
-    id: PatientId,
-    csrf: String,
-    again: Again<AllergyForm>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let found = state.services.list_allergies(actor, id).await?;
-    let page = allergies_view(state, actor, csrf, found, again, None).await?;
-    Ok(with_status(render(&page)?, status))
+    async fn load(
+        state: &AppState,
+        actor: &Actor,
+        id: PatientId,
+        csrf: String,
+        again: Again<AllergyForm>,
+        notice: Option<&'static str>,
+    ) -> Result<AllergiesPage, PageError> {
+        let found = state.services.list_allergies(actor, id).await?;
+        let Again {
+            form,
+            errors,
+            problem,
+        } = again;
+        let field = |name: &str| errors.message_for(name).map(str::to_owned);
+        let title = format!("Allergies of {}", found.patient_label);
+        let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
+        Ok(AllergiesPage {
+            layout: crate::pages::banner::with_banner(state, actor, layout, found.patient_id)
+                .await?,
+            id: found.patient_id.to_string(),
+            patient: found.patient_label,
+            allergy_list: found.list,
+            allergy_actions: found.may_record,
+            substances: substance_groups(&form.substance),
+            severities: severities(&form.severity),
+            free_text_checked: form.free_text(),
+            substance_error: field("substance"),
+            reaction_error: field("reaction"),
+            severity_error: field("severity"),
+            form,
+            problem,
+        })
+    }
 }
 
 /// `GET /patients/{id}/allergies`.
@@ -259,19 +340,7 @@ pub async fn allergies_page(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let id = path_patient_id(&id)?;
-    let found = state.services.list_allergies(&actor, id).await?;
-    render(
-        &allergies_view(
-            &state,
-            &actor,
-            csrf,
-            found,
-            Again::fresh(),
-            notice_in_query(raw.as_deref()),
-        )
-        .await?,
-    )
+    show::<Allergies>(&state, &actor, csrf, &id, raw.as_deref()).await
 }
 
 /// A refusal a page shows at the top: the conflict's message, or the input's problems.
@@ -311,25 +380,19 @@ pub async fn record_allergy(
                 .into_response(),
         ),
         Err(ServiceError::Validation(errors)) => {
-            let again = Again {
-                form,
-                errors,
-                problem: Some(
-                    "The allergy was not recorded: please correct the fields marked below.".into(),
-                ),
-            };
-            allergies_response(
+            let invalid = Again::invalid(form, errors, "The allergy was not recorded");
+            again::<Allergies>(
                 &state,
                 &actor,
                 id,
                 csrf,
-                again,
+                invalid,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
         Err(ServiceError::Conflict { message, .. }) => {
-            let again = Again {
+            let refused = Again {
                 form,
                 errors: ValidationErrors::single(
                     "substance",
@@ -337,7 +400,7 @@ pub async fn record_allergy(
                 ),
                 problem: Some(format!("The allergy was not recorded: {message}.")),
             };
-            allergies_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
+            again::<Allergies>(&state, &actor, id, csrf, refused, StatusCode::CONFLICT).await
         }
         Err(other) => Err(other.into()),
     }
@@ -358,11 +421,11 @@ pub async fn record_no_known_allergies(
         ))
         .into_response()),
         Err(err @ ServiceError::Conflict { .. }) => {
-            let again = Again::problem(problem_text(
+            let refused = Again::problem(problem_text(
                 "\"No known allergies\" was not recorded",
                 &err,
             ));
-            allergies_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
+            again::<Allergies>(&state, &actor, id, csrf, refused, StatusCode::CONFLICT).await
         }
         Err(other) => Err(other.into()),
     }
@@ -390,26 +453,12 @@ pub async fn change_allergy_status(
         status: form.status,
         reason: Some(form.reason),
     };
-    match state
+    let outcome = state
         .services
         .change_allergy_status(&actor, Some(id), &entry_id, request)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/patients/{id}/allergies?notice=allergy-status-changed"
-        ))
-        .into_response()),
-        Err(err @ (ServiceError::Conflict { .. } | ServiceError::Validation(_))) => {
-            let status = if matches!(err, ServiceError::Conflict { .. }) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let again = Again::problem(problem_text("The entry was not changed", &err));
-            allergies_response(&state, &actor, id, csrf, again, status).await
-        }
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    let (notice, not_done) = ("allergy-status-changed", "The entry was not changed");
+    after_status_change::<Allergies, _>(&state, &actor, id, csrf, outcome, notice, not_done).await
 }
 
 // ---- problems ----
@@ -454,49 +503,44 @@ struct ProblemsPage {
     problem: Option<String>,
 }
 
-async fn problems_view(
-    state: &AppState,
-    actor: &Actor,
-    csrf: String,
-    found: PatientProblems,
-    again: Again<ProblemForm>,
-    notice: Option<&'static str>,
-) -> Result<ProblemsPage, PageError> {
-    let Again {
-        form,
-        errors,
-        problem,
-    } = again;
-    let field = |name: &str| errors.message_for(name).map(str::to_owned);
-    let title = format!("Problem list of {}", found.patient_label);
-    let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
-    Ok(ProblemsPage {
-        layout: crate::pages::banner::with_banner(state, actor, layout, found.patient_id).await?,
-        id: found.patient_id.to_string(),
-        patient: found.patient_label,
-        problems: found.problems,
-        problem_actions: found.may_manage,
-        free_text_checked: form.free_text(),
-        code_error: field("code"),
-        text_error: field("text"),
-        onset_error: field("onset"),
-        status_error: field("status"),
-        form,
-        problem,
-    })
-}
+impl ListPage for Problems {
+    type Form = ProblemForm;
+    type Page = ProblemsPage;
+    const SEGMENT: &'static str = "problems";
 
-async fn problems_response(
-    state: &AppState,
-    actor: &Actor,
-    id: PatientId,
-    csrf: String,
-    again: Again<ProblemForm>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let found = state.services.list_problems(actor, id).await?;
-    let page = problems_view(state, actor, csrf, found, again, None).await?;
-    Ok(with_status(render(&page)?, status))
+    async fn load(
+        state: &AppState,
+        actor: &Actor,
+        id: PatientId,
+        csrf: String,
+        again: Again<ProblemForm>,
+        notice: Option<&'static str>,
+    ) -> Result<ProblemsPage, PageError> {
+        let found = state.services.list_problems(actor, id).await?;
+        let Again {
+            form,
+            errors,
+            problem,
+        } = again;
+        let field = |name: &str| errors.message_for(name).map(str::to_owned);
+        let title = format!("Problem list of {}", found.patient_label);
+        let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
+        Ok(ProblemsPage {
+            layout: crate::pages::banner::with_banner(state, actor, layout, found.patient_id)
+                .await?,
+            id: found.patient_id.to_string(),
+            patient: found.patient_label,
+            problems: found.problems,
+            problem_actions: found.may_manage,
+            free_text_checked: form.free_text(),
+            code_error: field("code"),
+            text_error: field("text"),
+            onset_error: field("onset"),
+            status_error: field("status"),
+            form,
+            problem,
+        })
+    }
 }
 
 /// `GET /patients/{id}/problems`.
@@ -507,19 +551,7 @@ pub async fn problems_page(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let id = path_patient_id(&id)?;
-    let found = state.services.list_problems(&actor, id).await?;
-    render(
-        &problems_view(
-            &state,
-            &actor,
-            csrf,
-            found,
-            Again::fresh(),
-            notice_in_query(raw.as_deref()),
-        )
-        .await?,
-    )
+    show::<Problems>(&state, &actor, csrf, &id, raw.as_deref()).await
 }
 
 /// `POST /patients/{id}/problems`: adds a problem, or shows the form again with the
@@ -544,19 +576,13 @@ pub async fn add_problem(
             Redirect::to(&format!("/patients/{id}/problems?notice=problem-added")).into_response(),
         ),
         Err(ServiceError::Validation(errors)) => {
-            let again = Again {
-                form,
-                errors,
-                problem: Some(
-                    "The problem was not added: please correct the fields marked below.".into(),
-                ),
-            };
-            problems_response(
+            let invalid = Again::invalid(form, errors, "The problem was not added");
+            again::<Problems>(
                 &state,
                 &actor,
                 id,
                 csrf,
-                again,
+                invalid,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -569,12 +595,12 @@ pub async fn add_problem(
                 ),
                 None => ValidationErrors::new(),
             };
-            let again = Again {
+            let refused = Again {
                 form,
                 errors,
                 problem: Some(format!("The problem was not added: {message}.")),
             };
-            problems_response(&state, &actor, id, csrf, again, StatusCode::CONFLICT).await
+            again::<Problems>(&state, &actor, id, csrf, refused, StatusCode::CONFLICT).await
         }
         Err(other) => Err(other.into()),
     }
@@ -597,26 +623,12 @@ pub async fn change_problem_status(
     Form(form): Form<ProblemStatusForm>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
-    match state
+    let outcome = state
         .services
         .change_problem_status(&actor, Some(id), &problem_id, &form.status)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/patients/{id}/problems?notice=problem-status-changed"
-        ))
-        .into_response()),
-        Err(err @ (ServiceError::Conflict { .. } | ServiceError::Validation(_))) => {
-            let status = if matches!(err, ServiceError::Conflict { .. }) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let again = Again::problem(problem_text("The problem was not changed", &err));
-            problems_response(&state, &actor, id, csrf, again, status).await
-        }
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    let (notice, not_done) = ("problem-status-changed", "The problem was not changed");
+    after_status_change::<Problems, _>(&state, &actor, id, csrf, outcome, notice, not_done).await
 }
 
 /// `POST /encounters/{eid}/diagnoses/{did}/problem`: "Add to problem list" on an encounter's
