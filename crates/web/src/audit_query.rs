@@ -20,50 +20,68 @@ pub const MAX_LIMIT: u64 = carevault_service::audit_log::MAX_PAGE;
 
 const MAX_TEXT_LENGTH: usize = 200;
 
-/// Filters and paging of `GET /api/v1/audit/events` and of the audit page.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditEventsParams {
-    /// The acting account's user id.
-    #[param(format = Uuid, min_length = 1)]
-    pub actor: Option<String>,
-    /// What happened, e.g. `sign_in`, `access_denied`, `audit_exported`.
-    #[param(schema_with = action_schema)]
-    pub action: Option<String>,
-    /// The patient's pseudonym (`ANON_…`).
-    #[param(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-    )]
-    pub patient: Option<String>,
-    /// `session`, `account`, `patient`, `keys`, `audit_log` or `system`.
-    #[param(schema_with = resource_type_schema)]
-    pub resource_type: Option<String>,
-    /// The resource's opaque id.
-    #[param(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-    )]
-    pub resource: Option<String>,
-    /// `allowed`, `denied` or `failed`.
-    #[param(schema_with = outcome_schema)]
-    pub outcome: Option<String>,
-    /// Earliest time, inclusive: `YYYY-MM-DD` (from midnight UTC) or RFC 3339.
-    #[param(schema_with = crate::api::schemas::date_or_time)]
-    pub from: Option<String>,
-    /// Latest time, exclusive: `YYYY-MM-DD` (up to the end of that day, UTC) or RFC 3339.
-    #[param(schema_with = crate::api::schemas::date_or_time)]
-    pub to: Option<String>,
-    /// Events to skip (default 0).
-    #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_u64)]
-    pub offset: Option<String>,
-    /// Events per page (default 50, at most 500).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 500)]
-    pub limit: Option<String>,
+/// Declares a parameter struct holding the filters of the audit log (written once here),
+/// followed by the fields given.
+macro_rules! audit_params {
+    ($(#[$meta:meta])* $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// The acting account's user id.
+            #[param(format = Uuid, min_length = 1)]
+            pub actor: Option<String>,
+            /// What happened, e.g. `sign_in`, `access_denied`, `audit_exported`.
+            #[param(schema_with = action_schema)]
+            pub action: Option<String>,
+            /// The patient's pseudonym (`ANON_…`).
+            #[param(
+                min_length = 1,
+                max_length = 200,
+                pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+            )]
+            pub patient: Option<String>,
+            /// `session`, `account`, `patient`, `keys`, `audit_log` or `system`.
+            #[param(schema_with = resource_type_schema)]
+            pub resource_type: Option<String>,
+            /// The resource's opaque id.
+            #[param(
+                min_length = 1,
+                max_length = 200,
+                pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+            )]
+            pub resource: Option<String>,
+            /// `allowed`, `denied` or `failed`.
+            #[param(schema_with = outcome_schema)]
+            pub outcome: Option<String>,
+            /// Earliest time, inclusive: `YYYY-MM-DD` (from midnight UTC) or RFC 3339.
+            #[param(schema_with = crate::api::schemas::date_or_time)]
+            pub from: Option<String>,
+            /// Latest time, exclusive: `YYYY-MM-DD` (up to the end of that day, UTC) or RFC 3339.
+            #[param(schema_with = crate::api::schemas::date_or_time)]
+            pub to: Option<String>,
+            $($extra)*
+        }
+    };
 }
+
+audit_params!(
+    /// Filters and paging of `GET /api/v1/audit/events` and of the audit page.
+    AuditEventsParams {
+        /// Events to skip (default 0).
+        #[param(value_type = Option<u64>, maximum = 9_223_372_036_854_775_807_u64)]
+        pub offset: Option<String>,
+        /// Events per page (default 50, at most 500).
+        #[param(value_type = Option<u64>, minimum = 1, maximum = 500)]
+        pub limit: Option<String>,
+    }
+);
+
+audit_params!(
+    /// Filters of the CSV exports: those of [`AuditEventsParams`] without paging.
+    AuditExportParams {}
+);
 
 fn action_schema() -> utoipa::openapi::Object {
     crate::api::schemas::one_of(AuditAction::ALL.iter().map(|a| a.as_str()))
@@ -75,45 +93,6 @@ fn resource_type_schema() -> utoipa::openapi::Object {
 
 fn outcome_schema() -> utoipa::openapi::Object {
     crate::api::schemas::one_of(Outcome::ALL.iter().map(|o| o.as_str()))
-}
-
-/// Filters of the CSV exports: those of [`AuditEventsParams`] without paging.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditExportParams {
-    /// The acting account's user id.
-    #[param(format = Uuid, min_length = 1)]
-    pub actor: Option<String>,
-    /// What happened, e.g. `sign_in`, `access_denied`, `audit_exported`.
-    #[param(schema_with = action_schema)]
-    pub action: Option<String>,
-    /// The patient's pseudonym (`ANON_…`).
-    #[param(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-    )]
-    pub patient: Option<String>,
-    /// `session`, `account`, `patient`, `keys`, `audit_log` or `system`.
-    #[param(schema_with = resource_type_schema)]
-    pub resource_type: Option<String>,
-    /// The resource's opaque id.
-    #[param(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-    )]
-    pub resource: Option<String>,
-    /// `allowed`, `denied` or `failed`.
-    #[param(schema_with = outcome_schema)]
-    pub outcome: Option<String>,
-    /// Earliest time, inclusive: `YYYY-MM-DD` (from midnight UTC) or RFC 3339.
-    #[param(schema_with = crate::api::schemas::date_or_time)]
-    pub from: Option<String>,
-    /// Latest time, exclusive: `YYYY-MM-DD` (up to the end of that day, UTC) or RFC 3339.
-    #[param(schema_with = crate::api::schemas::date_or_time)]
-    pub to: Option<String>,
 }
 
 impl From<AuditExportParams> for AuditEventsParams {

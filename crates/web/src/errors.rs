@@ -31,6 +31,8 @@ pub struct ErrorPage {
 pub enum PageError {
     /// Not signed in (or the session ended): go to the sign-in page.
     SignIn,
+    /// Not this screen: go to another (a patient on a staff screen goes to their own).
+    Redirect(&'static str),
     Status(StatusCode, Option<String>),
 }
 
@@ -75,6 +77,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::SignIn => Redirect::to("/login").into_response(),
+            PageError::Redirect(to) => Redirect::to(to).into_response(),
             PageError::Status(status, message) => {
                 let mut response = status.into_response();
                 response.extensions_mut().insert(ErrorPage { message });

@@ -11,7 +11,7 @@ use axum::response::Response;
 use carevault_core::clinical::VITAL_RANGES;
 use carevault_core::masking::{PatientField, Visibility, visibility};
 use carevault_core::reference_range::{VitalFlag, reference_range};
-use carevault_core::{PatientId, Role, ValidationErrors};
+use carevault_core::{Action, PatientId, Role, ValidationErrors};
 use carevault_service::Actor;
 use carevault_service::chart::{CareTeamSection, PatientChart};
 use carevault_service::encounters::VitalsView;
@@ -545,17 +545,19 @@ pub(crate) fn render_chart(
         offer: chart.actions.break_glass,
         ..EmergencySection::new_form()
     });
-    let access_history_href = match role {
-        Some(Role::Admin | Role::Auditor) => Some(format!(
+    let access_history_href = if actor.may(Action::ReadAuditLog) {
+        Some(format!(
             "/audit?patient={}",
             chart
                 .details
                 .as_ref()
                 .map(|d| d.pseudonym.clone())
                 .unwrap_or_default()
-        )),
-        Some(Role::Patient) => Some("/account/access-history".to_owned()),
-        _ => None,
+        ))
+    } else if actor.may(Action::UsePortal) {
+        Some("/account/access-history".to_owned())
+    } else {
+        None
     };
     let pseudonym = chart.details.as_ref().and_then(|d| {
         (visibility(d.view, PatientField::FamilyName) == Visibility::Pseudonym

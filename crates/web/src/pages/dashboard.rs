@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use carevault_core::Role;
+use carevault_core::{Action, Role};
 use carevault_service::dashboard::{AdminDashboard, RoleDashboard, SEXES};
 use carevault_service::pharmacy::StockLevel;
 
@@ -657,12 +657,12 @@ pub async fn dashboard(
         Some(role) => format!("{} dashboard", role.label()),
         None => "Dashboard".to_owned(),
     };
-    let emergency_alert = if role == Some(Role::Admin) {
+    let emergency_alert = if actor.may(Action::ReviewEmergencyAccess) {
         emergency_alert(state.services.pending_emergency_reviews(&actor).await?)
     } else {
         None
     };
-    let stock_alert = if matches!(role, Some(Role::Admin | Role::Pharmacist)) {
+    let stock_alert = if actor.may(Action::ManageStock) {
         let window = state.services.expiry_window_days();
         let levels = state.services.stock_levels(&actor, window).await?;
         stock_alert(&levels, window)
@@ -674,7 +674,7 @@ pub async fn dashboard(
         Err(carevault_service::ServiceError::Forbidden) => Vec::new(),
         Err(err) => return Err(err.into()),
     };
-    let admin = if role == Some(Role::Admin) {
+    let admin = if actor.may(Action::AdministerSystem) {
         Some(admin_panel(&state.services.admin_dashboard(&actor).await?))
     } else {
         None

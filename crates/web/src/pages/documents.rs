@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use carevault_core::Action;
+use carevault_core::PatientId;
 use carevault_core::document::human_size;
-use carevault_core::{PatientId, Role};
 use carevault_service::documents::DocumentMeta;
 use carevault_service::patients::PatientDetails;
 use carevault_service::{Actor, ServiceError};
@@ -210,7 +210,7 @@ pub async fn upload(
         }
         Err(other) => return Err(other.into()),
     }
-    let back = if actor.role() == Some(Role::Patient) {
+    let back = if actor.reaches_own_record_only() {
         "/my/documents".to_owned()
     } else {
         format!("/patients/{patient}#documents")

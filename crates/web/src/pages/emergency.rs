@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::masking::PatientView;
-use carevault_core::{PatientId, Role, ValidationErrors};
+use carevault_core::{PatientId, ValidationErrors};
 use carevault_service::emergency::{
     DEFAULT_MINUTES, EmergencyAccessInput, EmergencyGrant, MIN_REASON_CHARS, ReviewStatus,
 };
@@ -131,7 +131,7 @@ impl EmergencySection {
         actor: &Actor,
         details: &PatientDetails,
     ) -> Result<Self, PageError> {
-        if !matches!(actor.role(), Some(Role::Doctor | Role::Nurse)) {
+        if !actor.may(Action::BreakTheGlass) {
             return Ok(Self::default());
         }
         let active = state

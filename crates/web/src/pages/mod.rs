@@ -348,6 +348,18 @@ pub(crate) fn with_status(mut response: Response, status: StatusCode) -> Respons
     response
 }
 
+/// A staff screen: a patient's account, which the policy lets reach its own record only, is
+/// sent to its own screen `patients_go_to` instead.
+pub(crate) fn staff_screen(
+    actor: &Actor,
+    patients_go_to: &'static str,
+) -> Result<(), crate::errors::PageError> {
+    if actor.reaches_own_record_only() {
+        return Err(crate::errors::PageError::Redirect(patients_go_to));
+    }
+    Ok(())
+}
+
 /// A patient id from the path of a patient-scoped page (surrounding spaces ignored); one that
 /// is not an id is the 404 "No such patient.".
 pub(crate) fn path_patient_id(

@@ -168,7 +168,7 @@ pub async fn preferences(
         email_enabled: p.email_enabled,
         reminders_enabled: p.reminders_enabled,
         email_available: p.email_available,
-        is_patient: actor.role() == Some(carevault_core::Role::Patient),
+        is_patient: actor.reaches_own_record_only(),
     })
 }
 

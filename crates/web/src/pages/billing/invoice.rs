@@ -219,7 +219,7 @@ async fn invoice_view(
         })
         .collect();
     let i = shown(state, &view);
-    let patient = actor.role() == Some(Role::Patient);
+    let patient = actor.reaches_own_record_only();
     let patient_id: carevault_core::PatientId = view
         .summary
         .patient_id

@@ -69,7 +69,7 @@ async fn list_page(
     errors: ValidationErrors,
     notice: Option<&'static str>,
 ) -> Result<Response, PageError> {
-    let staff = actor.role() != Some(Role::Patient);
+    let staff = !actor.reaches_own_record_only();
     let invoices = state
         .services
         .list_invoices(
@@ -111,7 +111,7 @@ async fn list_page(
         status: params.status.clone(),
         patient: params.patient.clone(),
         staff,
-        is_admin: actor.role() == Some(Role::Admin),
+        is_admin: actor.may(Action::AdministerBilling),
         patient_error: errors.message_for("patient_id").map(str::to_owned),
         csv_href: list_csv_href(staff, &params.status, &params.patient),
     })
@@ -124,9 +124,7 @@ pub async fn list(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    if actor.role() == Some(Role::Patient) {
-        return Ok(Redirect::to("/my/bills").into_response());
-    }
+    staff_screen(&actor, "/my/bills")?;
     let params: ListParams = query_params(raw.as_deref().unwrap_or_default())
         .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
     let notice = crate::pages::notice(Some(params.notice.as_str()));
@@ -171,7 +169,7 @@ pub async fn list_csv(
 ) -> Result<Response, PageError> {
     let params: ListParams = query_params(raw.as_deref().unwrap_or_default())
         .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
-    let staff = actor.role() != Some(Role::Patient);
+    let staff = !actor.reaches_own_record_only();
     let invoices = state
         .services
         .export_invoices(
@@ -207,7 +205,7 @@ pub async fn my_bills(
     CurrentActor(actor): CurrentActor,
     FormToken(csrf): FormToken,
 ) -> Result<Response, PageError> {
-    if actor.role() != Some(Role::Patient) {
+    if !actor.reaches_own_record_only() {
         return Ok(Redirect::to("/billing").into_response());
     }
     list_page(

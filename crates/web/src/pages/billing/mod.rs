@@ -11,10 +11,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use carevault_core::Action;
+use carevault_core::ValidationErrors;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::billing::{InvoiceStatus, PaymentMethod};
 use carevault_core::money::{Currency, Money};
-use carevault_core::{Role, ValidationErrors};
 use carevault_service::billing::{
     BillingReport, InvoiceSummary, InvoiceView, LineRequest, PaymentRequest, PriceInput, PriceKind,
     PriceView,
@@ -29,7 +29,7 @@ use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
 use crate::pages::{
     Layout, csv_download, month_start, not_found, notice_in_query, render, report_range,
-    with_status,
+    staff_screen, with_status,
 };
 use crate::pdf::{self, Section};
 use crate::routes::{Access, RouteTable};

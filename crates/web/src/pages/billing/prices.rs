@@ -47,7 +47,7 @@ async fn prices_page(
     notice: Option<&'static str>,
 ) -> Result<Response, PageError> {
     let list = state.services.list_prices(actor).await?;
-    let is_admin = actor.role() == Some(Role::Admin);
+    let is_admin = actor.may(Action::AdministerBilling);
     let drugs: Vec<(String, String)> = if is_admin {
         state
             .services

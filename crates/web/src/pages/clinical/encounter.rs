@@ -102,7 +102,7 @@ async fn build_page(
     )
     .await?;
     let is_staff = role.is_some_and(Role::is_staff);
-    let may_prescribe = role == Some(Role::Doctor) && view.may_amend;
+    let may_prescribe = actor.may(Action::Prescribe) && view.may_amend;
     let formulary = if may_prescribe {
         formulary(state, actor).await?
     } else {
@@ -145,10 +145,7 @@ pub(crate) async fn encounter_prescriptions(
     actor: &Actor,
     view: &EncounterView,
 ) -> Result<Vec<PrescriptionRow>, PageError> {
-    if !matches!(
-        actor.role(),
-        Some(Role::Doctor | Role::Nurse | Role::Admin | Role::Patient)
-    ) {
+    if !actor.may(Action::SeeClinical) {
         return Ok(Vec::new());
     }
     Ok(state

@@ -3,7 +3,7 @@
 use super::*;
 
 async fn own_record(state: &AppState, actor: &Actor) -> Result<Option<PatientId>, PageError> {
-    if actor.role() != Some(Role::Patient) {
+    if !actor.may(Action::UsePortal) {
         return Err(PageError::Status(
             StatusCode::FORBIDDEN,
             Some("These pages are for patients.".into()),

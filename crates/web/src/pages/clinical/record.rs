@@ -43,13 +43,13 @@ pub async fn patient_clinical(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
-    let encounters = if actor.role() == Some(Role::Pharmacist) {
+    let encounters = if !actor.may(Action::SeeClinical) {
         Vec::new()
     } else {
         state.services.list_encounters(&actor, id).await?
     };
     let prescriptions = state.services.list_prescriptions(&actor, id).await?;
-    let (vitals_table, trends) = if actor.role() == Some(Role::Pharmacist) {
+    let (vitals_table, trends) = if !actor.may(Action::SeeClinical) {
         (None, Vec::new())
     } else {
         let readings = state.services.list_vitals(&actor, id).await?;
@@ -73,7 +73,8 @@ pub async fn patient_clinical(
     render(&ClinicalListPage {
         layout,
         patient_href: Some(format!("/patients/{id}")),
-        new_encounter_href: (actor.role() == Some(Role::Doctor))
+        new_encounter_href: actor
+            .may(Action::WriteEncounters)
             .then(|| format!("/encounters/new?patient={id}")),
         encounters: encounters.iter().map(EncounterRow::from_view).collect(),
         prescriptions: Some(prescriptions.iter().map(Into::into).collect()),

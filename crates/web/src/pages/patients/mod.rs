@@ -16,7 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::masking::{PatientField, Visibility, visibility};
 use carevault_core::patient::{BloodGroup, Sex};
-use carevault_core::{PatientId, Role, UserId, ValidationErrors};
+use carevault_core::{Action, PatientId, Role, UserId, ValidationErrors};
 use carevault_service::ServiceError;
 use carevault_service::patients::{
     Change, EmergencyContactInput, EncryptionView, PatientDetails, PatientInput, PatientQuery,
@@ -57,7 +57,7 @@ fn patient_href(id: PatientId) -> String {
 /// Whether the role registers patients and manages care teams (the service decides; this
 /// only chooses which links and forms to offer).
 fn manages_registration(role: Option<Role>) -> bool {
-    matches!(role, Some(Role::Admin | Role::Receptionist))
+    role.is_some_and(|r| carevault_core::policy::grant(r, Action::RegisterPatients).is_possible())
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ fn edit_layout(
     csrf: String,
     title: &str,
 ) -> Layout {
-    let current = if actor.role() == Some(Role::Patient) {
+    let current = if actor.reaches_own_record_only() {
         "/my/record"
     } else {
         "/patients"
@@ -181,7 +181,7 @@ pub async fn update(
         .update_patient(&actor, id, form.to_input(), form.seen())
         .await
     {
-        Ok(_) if actor.role() == Some(Role::Patient) => {
+        Ok(_) if actor.reaches_own_record_only() => {
             return Ok(Redirect::to("/my/record?notice=patient-updated").into_response());
         }
         Ok(_) => {

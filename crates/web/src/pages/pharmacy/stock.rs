@@ -98,7 +98,7 @@ pub async fn overview(
         expiring_count: lines.iter().map(|l| l.expiring).sum(),
         expired_count: lines.iter().map(|l| l.expired).sum(),
         levels: lines,
-        is_pharmacist: actor.role() == Some(carevault_core::Role::Pharmacist),
+        is_pharmacist: actor.may(Action::Dispense),
     })
 }
 

@@ -167,7 +167,7 @@ async fn appointment_page(
         .triage
         .as_ref()
         .map(|t| crate::pages::nursing::TriageSummary::new(state, t));
-    let triage_href = (actor.role() == Some(Role::Nurse)
+    let triage_href = (actor.may(Action::NursingCare)
         && a.patient_view == carevault_core::masking::PatientView::Full
         && carevault_core::nursing::may_be_triaged(a.status))
     .then(|| format!("/appointments/{}/triage", a.id));

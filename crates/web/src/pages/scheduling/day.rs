@@ -22,9 +22,7 @@ pub async fn my_day(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    if actor.role() == Some(Role::Patient) {
-        return Ok(Redirect::to("/my/appointments").into_response());
-    }
+    staff_screen(&actor, "/my/appointments")?;
     let today = state.services.clinic_today();
     let list = state
         .services
@@ -46,7 +44,7 @@ pub async fn my_day(
         )
         .await?;
     // A doctor's "Start" opens the encounter (the service decides whether they may).
-    let starts_encounters = actor.role() == Some(Role::Doctor);
+    let starts_encounters = actor.may(Action::WriteEncounters);
     let items = list
         .iter()
         .map(|a| {
@@ -82,9 +80,7 @@ pub async fn desk(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    if actor.role() == Some(Role::Patient) {
-        return Ok(Redirect::to("/my/appointments").into_response());
-    }
+    staff_screen(&actor, "/my/appointments")?;
     let today = state.services.clinic_today();
     let list = state
         .services

@@ -34,7 +34,7 @@ use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken, query_params};
 use crate::pages::{
     Layout, csv_download, month_start, not_found, notice, notice_in_query, render, report_range,
-    with_status,
+    staff_screen, with_status,
 };
 use crate::routes::{Access, RouteTable};
 
@@ -265,7 +265,7 @@ fn clinician_options(
     options.extend(
         staff
             .iter()
-            .filter(|s| matches!(s.role, Role::Doctor | Role::Nurse) && s.active)
+            .filter(|s| s.role.holds_a_schedule() && s.active)
             .map(|s| {
                 let mut label = s.display_name.clone();
                 if let Some(d) = &s.department_name {

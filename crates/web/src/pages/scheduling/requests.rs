@@ -31,9 +31,7 @@ pub async fn requests(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    if actor.role() == Some(Role::Patient) {
-        return Ok(Redirect::to("/my/appointments").into_response());
-    }
+    staff_screen(&actor, "/my/appointments")?;
     let list = state
         .services
         .list_appointments(

@@ -108,7 +108,7 @@ async fn schedule_scope(
         (Some(c), _) => (Some(c), None),
         (None, Some(d)) => (None, Some(d)),
         (None, None) => {
-            if matches!(actor.role(), Some(Role::Doctor | Role::Nurse)) {
+            if actor.may(Action::ClinicalWorklist) {
                 (actor.user_id(), None)
             } else {
                 (None, departments.first().map(|d| d.id))
@@ -166,9 +166,7 @@ pub async fn schedule(
     FormToken(csrf): FormToken,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    if actor.role() == Some(Role::Patient) {
-        return Ok(Redirect::to("/my/appointments").into_response());
-    }
+    staff_screen(&actor, "/my/appointments")?;
     let mut errors = ValidationErrors::new();
     let params: ScheduleParams = match query_params(raw.as_deref().unwrap_or_default()) {
         Ok(p) => p,
@@ -286,7 +284,7 @@ pub async fn schedule_csv(
 ) -> Result<Response, PageError> {
     let params: ScheduleParams = query_params(raw.as_deref().unwrap_or_default())
         .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
-    let query = if actor.role() == Some(Role::Patient) {
+    let query = if actor.reaches_own_record_only() {
         AppointmentQuery::default()
     } else {
         let mut errors = ValidationErrors::new();

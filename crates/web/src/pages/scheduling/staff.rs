@@ -34,7 +34,7 @@ pub async fn staff(
 ) -> Result<Response, PageError> {
     let members = state.services.staff_directory(&actor).await?;
     let admin = is_admin(&actor);
-    let for_patient = actor.role() == Some(Role::Patient);
+    let for_patient = actor.reaches_own_record_only();
     let rows = members
         .iter()
         .map(|s| StaffRow {
@@ -47,7 +47,7 @@ pub async fn staff(
             working_hours: s.working_hours.clone(),
             active: s.active,
             edit_href: admin.then(|| format!("/staff/{}/edit", s.id)),
-            schedule_href: (!for_patient && matches!(s.role, Role::Doctor | Role::Nurse))
+            schedule_href: (!for_patient && s.role.holds_a_schedule())
                 .then(|| format!("/schedule?clinician={}", s.id)),
         })
         .collect();
