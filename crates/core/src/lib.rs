@@ -8,6 +8,8 @@
 mod choice;
 #[macro_use]
 pub mod status;
+#[macro_use]
+mod text;
 
 pub mod allergy;
 pub mod appointment;

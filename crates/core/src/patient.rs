@@ -26,56 +26,13 @@ pub const NATIONAL_ID_MAX: usize = 32;
 /// The earliest accepted date of birth.
 pub const EARLIEST_BIRTH_YEAR: i32 = 1880;
 
-macro_rules! personal_text {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
-        pub struct $name(String);
-
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            pub fn into_string(self) -> String {
-                self.0
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(concat!(stringify!($name), "(…)"))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-/// Trims `raw`, refuses control characters (a newline is allowed only when `multiline`) and
-/// checks the length in characters.
+/// Trims `raw`, refuses control characters (a newline only when `multiline`) and checks
+/// the length in characters.
 fn clean_text(raw: &str, max: usize, multiline: bool) -> Result<String, String> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    if value.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
-    {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_owned())
+    crate::text::clean_text(raw, 1, max, multiline)
 }
 
-personal_text!(
+sensitive_text!(
     /// A given or family name: 1–100 characters, at least one letter, no control characters.
     PersonName
 );
@@ -93,7 +50,7 @@ impl PersonName {
     }
 }
 
-personal_text!(
+sensitive_text!(
     /// A postal address: free text, 1–300 characters, may span lines.
     Address
 );
@@ -104,7 +61,7 @@ impl Address {
     }
 }
 
-personal_text!(
+sensitive_text!(
     /// A phone number as written (`+44 20 7946 0958`, `(555) 010-4592`): digits with
     /// spaces, `+`, `-`, `.`, `(`, `)`; 7–15 digits.
     Phone
@@ -132,7 +89,7 @@ impl Phone {
     }
 }
 
-personal_text!(
+sensitive_text!(
     /// An e-mail address: `local@domain.tld`, at most 254 characters, stored as written
     /// (the domain lowercased).
     Email
@@ -173,7 +130,7 @@ impl Email {
     }
 }
 
-personal_text!(
+sensitive_text!(
     /// A national identifier (NHS number, social security number, …): 1–32 letters, digits,
     /// spaces and hyphens.
     NationalId
@@ -195,7 +152,7 @@ impl NationalId {
     }
 }
 
-personal_text!(
+sensitive_text!(
     /// Short free text: gender identity, a relation ("daughter"), a language. 1–50 characters.
     ShortText
 );
@@ -206,7 +163,7 @@ impl ShortText {
     }
 }
 
-personal_text!(
+sensitive_text!(
     /// Free clinical text (allergies, a primary diagnosis): 1–2000 characters, may span lines.
     ClinicalText
 );

@@ -59,30 +59,4 @@ pub use price::*;
 pub use status::*;
 pub use totals::*;
 
-/// `raw` trimmed, or `None` when it is absent or blank (an empty form field).
-fn given(raw: Option<&str>) -> Option<&str> {
-    raw.map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// Trimmed text of `min..=max` characters without control characters (newlines and tabs
-/// allowed when `multiline`).
-fn clean_text(raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, String> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    let length = value.chars().count();
-    if length < min {
-        return Err(format!("must be at least {min} characters"));
-    }
-    if length > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
-    {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_owned())
-}
+use crate::text::{clean_text, given};

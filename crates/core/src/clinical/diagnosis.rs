@@ -88,7 +88,7 @@ impl fmt::Display for DiagnosisCode {
 /// Longest accepted free-text diagnosis, in characters.
 pub const DIAGNOSIS_TEXT_MAX: usize = 500;
 
-clinical_text!(
+sensitive_text!(
     /// A diagnosis in words, when no ICD-10 code fits: 2–500 characters on one line.
     DiagnosisText
 );

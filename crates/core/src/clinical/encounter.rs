@@ -144,7 +144,7 @@ pub const AMENDMENT_REASON_MIN: usize = 10;
 /// Longest accepted amendment reason, in characters.
 pub const AMENDMENT_REASON_MAX: usize = 500;
 
-clinical_text!(
+sensitive_text!(
     /// Why a signed encounter is being amended: 10–500 characters with at least one letter,
     /// may span lines.
     AmendmentReason

@@ -36,37 +36,6 @@
 //! its status graph) and `prescribing_checks.rs` (the allergy and duplicate checks, with the
 //! drug-class table).
 
-// A validated clinical text: `Debug` prints only the type's name, never the text.
-macro_rules! clinical_text {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash)]
-        pub struct $name(String);
-
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            pub fn into_string(self) -> String {
-                self.0
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(concat!(stringify!($name), "(…)"))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
 mod diagnosis;
 mod encounter;
 mod prescribing_checks;
@@ -86,30 +55,4 @@ pub use vitals::*;
 /// go from completed to active: a completed prescription is final".
 pub use crate::status::TransitionError as StatusTransitionError;
 
-/// `raw` trimmed, or `None` when it is absent or blank (an empty form field).
-fn given(raw: Option<&str>) -> Option<&str> {
-    raw.map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// Trims `raw`, checks its length in characters and refuses control characters (a newline
-/// or tab only when `multiline`).
-fn clean_text(raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, String> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    let length = value.chars().count();
-    if length < min {
-        return Err(format!("must be at least {min} characters"));
-    }
-    if length > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
-    {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_owned())
-}
+use crate::text::{clean_text, given};

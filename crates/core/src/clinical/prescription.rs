@@ -65,7 +65,7 @@ pub const QUANTITY_MAX: u32 = 10_000;
 /// Longest instructions, in characters.
 pub const INSTRUCTIONS_MAX: usize = 1000;
 
-clinical_text!(
+sensitive_text!(
     /// A drug's name as prescribed (`Amoxicillin 500 mg capsules`): 2–200 characters, one
     /// line, at least one letter.
     DrugName
@@ -81,7 +81,7 @@ impl DrugName {
     }
 }
 
-clinical_text!(
+sensitive_text!(
     /// A dose as written (`500 mg`, `2 puffs`, `a thin layer`): 1–50 characters, one line.
     Dose
 );
@@ -92,7 +92,7 @@ impl Dose {
     }
 }
 
-clinical_text!(
+sensitive_text!(
     /// How often (`twice daily`, `every 8 hours`, `at night`): 1–50 characters, one line.
     Frequency
 );
@@ -103,7 +103,7 @@ impl Frequency {
     }
 }
 
-clinical_text!(
+sensitive_text!(
     /// Instructions for the patient or the pharmacist: up to 1000 characters, may span lines.
     Instructions
 );

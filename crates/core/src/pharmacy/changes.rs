@@ -266,48 +266,13 @@ fn parse_date(raw: &str) -> Result<NaiveDate, String> {
 
 /// Trimmed one-line text of `min..=max` characters without control characters.
 fn clean_text(raw: &str, min: usize, max: usize) -> Result<String, String> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    let length = value.chars().count();
-    if length < min {
-        return Err(format!("must be at least {min} characters"));
-    }
-    if length > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_owned())
+    crate::text::clean_text(raw, min, max, false)
 }
 
 /// An adjustment reason: trimmed, [`ADJUSTMENT_REASON_MIN`]–[`ADJUSTMENT_REASON_MAX`]
 /// characters, may span lines.
 fn clean_text_multiline(raw: &str) -> Result<String, String> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    let length = value.chars().count();
-    if length < ADJUSTMENT_REASON_MIN {
-        return Err(format!(
-            "must be at least {ADJUSTMENT_REASON_MIN} characters"
-        ));
-    }
-    if length > ADJUSTMENT_REASON_MAX {
-        return Err(format!(
-            "must be at most {ADJUSTMENT_REASON_MAX} characters"
-        ));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_owned())
+    crate::text::clean_text(raw, ADJUSTMENT_REASON_MIN, ADJUSTMENT_REASON_MAX, true)
 }
 
 #[cfg(test)]
