@@ -36,6 +36,13 @@ pub enum PageError {
     Status(StatusCode, Option<String>),
 }
 
+impl PageError {
+    /// 422 with a sentence saying what is wrong with the request.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(message.into()))
+    }
+}
+
 impl From<ServiceError> for PageError {
     fn from(err: ServiceError) -> Self {
         match err {
@@ -61,7 +68,7 @@ impl From<ServiceError> for PageError {
                         .into(),
                 ),
             ),
-            other => PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(other.to_string())),
+            other => PageError::invalid(other.to_string()),
         }
     }
 }

@@ -269,9 +269,7 @@ pub async fn export_csv(
     state.services.require_audit_access(&actor).await?;
     let query = query_params::<AuditExportParams>(raw.as_deref().unwrap_or_default())
         .and_then(|params| AuditEventsParams::from(params).to_query())
-        .map_err(|errors| {
-            PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(errors.to_string()))
-        })?;
+        .map_err(|errors| PageError::invalid(errors.to_string()))?;
     let export = state
         .services
         .export_audit_events(&actor, query.filter)

@@ -9,7 +9,6 @@
 use askama::Template;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use carevault_core::Action;
@@ -175,10 +174,7 @@ fn refused(field: &str, message: &str) -> PageError {
         "encounter_id" => "The encounter",
         _ => "The patient",
     };
-    PageError::Status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Some(format!("The document was not uploaded. {label} {message}.")),
-    )
+    PageError::invalid(format!("The document was not uploaded. {label} {message}."))
 }
 
 /// `POST /patients/{id}/documents`: uploads a document from the page's form.

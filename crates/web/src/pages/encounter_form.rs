@@ -346,7 +346,7 @@ pub async fn new_form(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let query: NewEncounterQuery = query_params(raw.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
+        .map_err(|e| PageError::invalid(e.to_string()))?;
     let id = path_patient_id(&query.patient)?;
     let formulary = formulary(&state, &actor).await?;
     render(

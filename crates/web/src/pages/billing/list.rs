@@ -126,7 +126,7 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     staff_screen(&actor, "/my/bills")?;
     let params: ListParams = query_params(raw.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
+        .map_err(|e| PageError::invalid(e.to_string()))?;
     let notice = crate::pages::notice(Some(params.notice.as_str()));
     list_page(
         &state,
@@ -168,7 +168,7 @@ pub async fn list_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let params: ListParams = query_params(raw.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
+        .map_err(|e| PageError::invalid(e.to_string()))?;
     let staff = !actor.reaches_own_record_only();
     let invoices = state
         .services

@@ -154,10 +154,7 @@ pub async fn report_csv(
         .billing_report(&actor, from, from + Duration::days(1))
         .await?;
     if !errors.is_empty() {
-        return Err(PageError::Status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(errors.to_string()),
-        ));
+        return Err(PageError::invalid(errors.to_string()));
     }
     let report = state.services.billing_report(&actor, from, to).await?;
     let mut rows: Vec<[String; 3]> = vec![["dimension".into(), "key".into(), "amount".into()]];

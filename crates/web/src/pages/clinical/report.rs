@@ -124,10 +124,7 @@ pub async fn diagnosis_report_csv(
     let (from, to, errors) = diagnosis_range(&state, raw.as_deref());
     if !errors.is_empty() {
         state.services.diagnosis_report(&actor, from, from).await?;
-        return Err(PageError::Status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(errors.to_string()),
-        ));
+        return Err(PageError::invalid(errors.to_string()));
     }
     let report = state.services.diagnosis_report(&actor, from, to).await?;
     let titles: HashMap<&str, &str> = report

@@ -318,14 +318,9 @@ pub async fn list_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let params = query_params::<ListParams>(raw.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
-    let sort =
-        PatientSort::parse(params.sort.as_deref().unwrap_or_default().trim()).map_err(|e| {
-            PageError::Status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(format!("Order {e}.")),
-            )
-        })?;
+        .map_err(|e| PageError::invalid(e.to_string()))?;
+    let sort = PatientSort::parse(params.sort.as_deref().unwrap_or_default().trim())
+        .map_err(|e| PageError::invalid(format!("Order {e}.")))?;
     let q = params
         .q
         .map(|q| q.trim().to_owned())

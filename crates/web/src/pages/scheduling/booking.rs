@@ -103,12 +103,9 @@ pub async fn booking_form(
 ) -> Result<Response, PageError> {
     state.services.may_book_appointments(&actor).await?;
     let query: BookingQuery = query_params(raw.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
+        .map_err(|e| PageError::invalid(e.to_string()))?;
     let patient: PatientId = query.patient.trim().parse().map_err(|_| {
-        PageError::Status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Open the booking form from a patient's page (the patient is missing).".into()),
-        )
+        PageError::invalid("Open the booking form from a patient's page (the patient is missing).")
     })?;
     let mut clinician = query.clinician.clone();
     if clinician.is_empty() && actor.role() == Some(Role::Doctor) {
@@ -186,9 +183,8 @@ pub async fn book(
         Err(err) => form_errors(err, "start")?,
     };
     let Some(patient) = patient else {
-        return Err(PageError::Status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("The patient is missing or not a valid id.".into()),
+        return Err(PageError::invalid(
+            "The patient is missing or not a valid id.",
         ));
     };
     let (errors, conflict, status) = match outcome {

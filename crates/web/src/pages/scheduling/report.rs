@@ -181,10 +181,7 @@ pub async fn report_csv(
             .services
             .appointment_report(&actor, from, from)
             .await?;
-        return Err(PageError::Status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(errors.to_string()),
-        ));
+        return Err(PageError::invalid(errors.to_string()));
     }
     let report = state.services.appointment_report(&actor, from, to).await?;
     let mut rows: Vec<[String; 3]> = vec![["dimension".into(), "key".into(), "count".into()]];

@@ -283,17 +283,14 @@ pub async fn schedule_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let params: ScheduleParams = query_params(raw.as_deref().unwrap_or_default())
-        .map_err(|e| PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())))?;
+        .map_err(|e| PageError::invalid(e.to_string()))?;
     let query = if actor.reaches_own_record_only() {
         AppointmentQuery::default()
     } else {
         let mut errors = ValidationErrors::new();
         let scope = schedule_scope(&state, &actor, &params, &mut errors).await?;
         if !errors.is_empty() {
-            return Err(PageError::Status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(errors.to_string()),
-            ));
+            return Err(PageError::invalid(errors.to_string()));
         }
         schedule_query(scope.clinician, scope.department, scope.first, scope.last)
     };
