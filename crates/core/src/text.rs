@@ -35,6 +35,20 @@ pub(crate) fn clean_text(
     Ok(value.to_owned())
 }
 
+/// `Debug` for types holding personal or clinical data: it prints the type's name only
+/// (`Name(…)`), so such a value can never reach a log. For any crate:
+/// `carevault_core::opaque_debug!(TypeA, TypeB);`.
+#[macro_export]
+macro_rules! opaque_debug {
+    ($($name:ident),* $(,)?) => {
+        $(impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(…)"))
+            }
+        })*
+    };
+}
+
 /// Declares a validated text type: `as_str`, `into_string`, `Display`, and a `Debug` that
 /// prints only the type's name. Its `parse` is written next to it.
 macro_rules! sensitive_text {
@@ -53,11 +67,7 @@ macro_rules! sensitive_text {
             }
         }
 
-        impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(…)"))
-            }
-        }
+        $crate::opaque_debug!($name);
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

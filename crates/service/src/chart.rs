@@ -643,18 +643,7 @@ impl Services {
     }
 }
 
-/// `Debug` of the chart's parts names the type only: they hold clinical and identifying data.
-macro_rules! opaque_debug {
-    ($($name:ident),* $(,)?) => {
-        $(impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(…)"))
-            }
-        })*
-    };
-}
-
-opaque_debug!(
+carevault_core::opaque_debug!(
     BannerAllergies,
     BannerAllergy,
     BannerAlert,

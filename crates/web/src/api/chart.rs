@@ -491,18 +491,7 @@ pub async fn chart(
     Ok(Json(chart.into()))
 }
 
-/// `Debug` for the records above names the type only: they hold personal and clinical data.
-macro_rules! opaque_debug {
-    ($($name:ident),* $(,)?) => {
-        $(impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(…)"))
-            }
-        })*
-    };
-}
-
-opaque_debug!(
+carevault_core::opaque_debug!(
     BannerRecord,
     BannerAllergyRecord,
     BannerAlertRecord,

@@ -32,19 +32,7 @@ use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
 use crate::routes::{Access, RouteTable};
 
-/// These bodies never print their content (substances, reactions, conditions) in Debug
-/// output.
-macro_rules! redacted_debug {
-    ($($name:ident),* $(,)?) => {
-        $(impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(…)"))
-            }
-        })*
-    };
-}
-
-redacted_debug!(
+carevault_core::opaque_debug!(
     AllergyRecord,
     NoKnownAllergiesRecord,
     AllergyListRecord,

@@ -279,18 +279,7 @@ impl From<NurseList> for NursePatientList {
     }
 }
 
-/// Nursing bodies never print their content in Debug output.
-macro_rules! redacted_debug {
-    ($($name:ident),* $(,)?) => {
-        $(impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(…)"))
-            }
-        })*
-    };
-}
-
-redacted_debug!(
+carevault_core::opaque_debug!(
     TriageRequest,
     TriageRecord,
     NursingNoteRequest,

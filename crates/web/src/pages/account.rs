@@ -43,11 +43,7 @@ pub struct PasswordForm {
     confirm_password: String,
 }
 
-impl std::fmt::Debug for PasswordForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(PasswordForm);
 
 pub async fn change_password(
     State(state): State<AppState>,

@@ -41,11 +41,7 @@ pub struct NewUserForm {
     password: String,
 }
 
-impl std::fmt::Debug for NewUserForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NewUserForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(NewUserForm);
 
 pub async fn users(
     State(state): State<AppState>,

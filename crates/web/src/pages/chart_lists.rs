@@ -246,11 +246,7 @@ pub struct AllergyForm {
     severity: String,
 }
 
-impl std::fmt::Debug for AllergyForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AllergyForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(AllergyForm);
 
 impl AllergyForm {
     fn free_text(&self) -> bool {
@@ -474,11 +470,7 @@ pub struct ProblemForm {
     status: String,
 }
 
-impl std::fmt::Debug for ProblemForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ProblemForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(ProblemForm);
 
 impl ProblemForm {
     fn free_text(&self) -> bool {

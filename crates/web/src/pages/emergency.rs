@@ -167,11 +167,7 @@ pub struct BreakGlassForm {
     duration_minutes: String,
 }
 
-impl std::fmt::Debug for BreakGlassForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BreakGlassForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(BreakGlassForm);
 
 /// `POST /patients/{id}/break-glass`: asks for emergency access, then back to the patient
 /// page (now in full, with the banner); or the page again with the messages (422).

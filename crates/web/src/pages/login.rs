@@ -138,11 +138,7 @@ pub struct LoginForm {
     next: String,
 }
 
-impl std::fmt::Debug for LoginForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LoginForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(LoginForm);
 
 pub async fn submit(
     State(state): State<AppState>,

@@ -157,18 +157,7 @@ pub struct PatientParams {
     patient_id: Option<String>,
 }
 
-/// Clinical bodies never print their content (names, texts, drugs) in Debug output.
-macro_rules! redacted_debug {
-    ($($name:ident),* $(,)?) => {
-        $(impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(…)"))
-            }
-        })*
-    };
-}
-
-redacted_debug!(
+carevault_core::opaque_debug!(
     AmendmentList,
     AmendmentRecord,
     AmendmentRequest,

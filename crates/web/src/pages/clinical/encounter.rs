@@ -322,11 +322,7 @@ pub struct NoteForm {
     text: String,
 }
 
-impl std::fmt::Debug for NoteForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NoteForm(…)")
-    }
-}
+carevault_core::opaque_debug!(NoteForm);
 
 /// `POST /encounters/{id}/notes`: a treatment note (nurses and doctors in the care team).
 pub async fn add_note(

@@ -8,11 +8,7 @@ pub struct CareTeamForm {
     username: String,
 }
 
-impl std::fmt::Debug for CareTeamForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CareTeamForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(CareTeamForm);
 
 /// `POST /patients/{id}/care-team`: puts a doctor or nurse on the care team.
 pub async fn assign_care_team(

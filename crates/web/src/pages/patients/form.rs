@@ -28,11 +28,7 @@ pub struct PatientForm {
     pub(super) seen: Option<String>,
 }
 
-impl std::fmt::Debug for PatientForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PatientForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(PatientForm);
 
 pub(super) fn change(value: &Option<String>) -> Change<String> {
     match value {

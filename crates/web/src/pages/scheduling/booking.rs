@@ -28,11 +28,7 @@ pub struct BookingForm {
     prefill_start: String,
 }
 
-impl std::fmt::Debug for BookingForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BookingForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(BookingForm);
 
 #[derive(Template)]
 #[template(path = "appointment_form.html")]

@@ -14,11 +14,7 @@ pub struct RequestForm {
     reason: String,
 }
 
-impl std::fmt::Debug for RequestForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RequestForm { .. }")
-    }
-}
+carevault_core::opaque_debug!(RequestForm);
 
 #[derive(Template)]
 #[template(path = "my_appointments.html")]
