@@ -35,7 +35,11 @@ pub mod time;
 pub mod user;
 
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{AppointmentId, DepartmentId, PatientId, SessionId, UserId};
+pub use ids::{
+    AppointmentId, BatchId, ConsentId, DepartmentId, DrugId, EmergencyAccessId, InvoiceId,
+    InvoiceLineId, LegalHoldId, NotificationId, PatientId, PaymentId, PriceId, RecordShareId,
+    SessionId, StockMovementId, UserId,
+};
 pub use policy::{Action, Decision, Grant, Relation, Scope};
 pub use role::Role;
 pub use user::{DisplayName, Password, UserStatus, Username};

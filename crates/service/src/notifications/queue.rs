@@ -27,7 +27,11 @@ impl Services {
         if let Some((patient, _)) = own_patient
             && is_reminder(out.kind)
             && self
-                .consent_in_force(conn, &patient.id, ConsentPurpose::AppointmentReminders)
+                .consent_in_force(
+                    conn,
+                    crate::consents::patient_id_of(patient)?,
+                    ConsentPurpose::AppointmentReminders,
+                )
                 .await?
                 == ConsentStatus::Withdrawn
         {
@@ -37,7 +41,11 @@ impl Services {
             Some((patient, dek))
                 if prefs.email_enabled
                     && self
-                        .consent_in_force(conn, &patient.id, ConsentPurpose::EmailNotifications)
+                        .consent_in_force(
+                            conn,
+                            crate::consents::patient_id_of(patient)?,
+                            ConsentPurpose::EmailNotifications,
+                        )
                         .await?
                         == ConsentStatus::Granted =>
             {
