@@ -18,6 +18,7 @@ pub mod clinical;
 pub mod consent;
 pub mod deidentify;
 pub mod document;
+pub mod emergency;
 pub mod error;
 pub mod icd10;
 pub mod ids;

@@ -326,16 +326,12 @@ impl Services {
         let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
         let now = self.now();
         if let Some(user) = actor.user_id()
-            && let Some(grant) = carevault_store::emergency_access::active(
-                self.store().conn(),
-                id,
-                user,
-                to_micros(now),
-            )
-            .await?
+            && let Some(grant) =
+                carevault_store::emergency_access::active(self.store().conn(), id, user, now)
+                    .await?
         {
             alerts.push(BannerAlert::EmergencyAccess {
-                until: from_micros(grant.expires_at),
+                until: grant.expires_at,
             });
         }
         if view == PatientView::Masked {
