@@ -122,6 +122,25 @@ fn open(
 }
 
 impl Services {
+    /// The unerased patient `id` names, for a form's `patient_id` field (also used by
+    /// follow-up reminders); an unknown one is a validation error of that field.
+    pub(crate) async fn known_patient(
+        &self,
+        errors: &mut ValidationErrors,
+        id: Option<PatientId>,
+    ) -> Result<Option<PatientRow>, ServiceError> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let row = patients::find(self.store().conn(), id)
+            .await?
+            .filter(|row| row.status != patients::ERASED_STATUS);
+        if row.is_none() {
+            errors.push("patient_id", "is not a known patient");
+        }
+        Ok(row)
+    }
+
     /// Breaks the glass: grants `actor` (a doctor or nurse outside the patient's care team)
     /// access to one patient's record for a while, at once. Audited as `break_glass`; the
     /// grant waits for an administrator's review.
@@ -192,18 +211,7 @@ impl Services {
                 }
             },
         };
-        let patient = match patient_id {
-            Some(id) => {
-                let row = patients::find(self.store().conn(), id)
-                    .await?
-                    .filter(|row| row.status != patients::ERASED_STATUS);
-                if row.is_none() {
-                    errors.push("patient_id", "is not a known patient");
-                }
-                row
-            }
-            None => None,
-        };
+        let patient = self.known_patient(&mut errors, patient_id).await?;
         errors.into_result()?;
         let patient = patient.ok_or(ServiceError::NotFound("patient"))?;
         let patient_id: PatientId = patient.id.parse().map_err(|_| ServiceError::Integrity)?;

@@ -79,7 +79,7 @@ impl Services {
                     written += self
                         .queue_alert_once(Outgoing {
                             kind,
-                            recipient: user.id.to_string(),
+                            recipient: user.id,
                             text: text.clone(),
                             related_id: Some(drug.id.clone()),
                             deliver_at: self.now(),
