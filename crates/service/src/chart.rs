@@ -338,7 +338,7 @@ impl Services {
             alerts.push(BannerAlert::Masked);
         }
         if matches!(view, PatientView::Full | PatientView::Registration)
-            && !carevault_store::privacy::active_holds(self.store().conn(), &row.id, to_micros(now))
+            && !carevault_store::privacy::active_holds(self.store().conn(), &row.id, now)
                 .await?
                 .is_empty()
         {

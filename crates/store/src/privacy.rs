@@ -13,7 +13,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use carevault_core::PatientId;
+use carevault_core::time::to_micros;
+use carevault_core::{LegalHoldId, PatientId, UserId};
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
@@ -28,9 +31,49 @@ use crate::entity::{
 };
 use crate::error::StoreError;
 use crate::patients::{ERASED_STATUS, PatientRow};
+use crate::record::Row;
 
-pub type LegalHoldRow = legal_holds::Model;
 pub type ErasureRow = erasures::Model;
+
+/// A legal hold on a patient's record: no erasure while it is in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHoldRecord {
+    pub id: LegalHoldId,
+    pub patient_id: PatientId,
+    /// A case or matter reference, in clear.
+    pub reason: String,
+    pub set_by: Option<UserId>,
+    pub set_at: DateTime<Utc>,
+    /// The hold ends at this instant; `None`: until released.
+    pub until: Option<DateTime<Utc>>,
+    pub released_at: Option<DateTime<Utc>>,
+    pub released_by: Option<UserId>,
+}
+
+impl LegalHoldRecord {
+    /// Whether the hold is in force at `now`.
+    pub fn in_force_at(&self, now: DateTime<Utc>) -> bool {
+        self.released_at.is_none() && self.until.is_none_or(|until| until > now)
+    }
+}
+
+impl TryFrom<legal_holds::Model> for LegalHoldRecord {
+    type Error = StoreError;
+
+    fn try_from(m: legal_holds::Model) -> Result<Self, StoreError> {
+        let row = Row("legal_holds");
+        Ok(LegalHoldRecord {
+            id: row.parse("id", &m.id)?,
+            patient_id: row.parse("patient_id", &m.patient_id)?,
+            reason: m.reason,
+            set_by: row.parse_opt("set_by", m.set_by.as_deref())?,
+            set_at: row.time(m.set_at),
+            until: row.time_opt(m.until),
+            released_at: row.time_opt(m.released_at),
+            released_by: row.parse_opt("released_by", m.released_by.as_deref())?,
+        })
+    }
+}
 
 /// The `sex` an erased patient row keeps (a valid value that says nothing).
 pub const ERASED_SEX: &str = "unknown";
@@ -276,33 +319,52 @@ pub async fn erasure_count(conn: &impl Conn) -> Result<u64, StoreError> {
     Ok(erasures::Entity::find().count(conn).await?)
 }
 
-pub async fn insert_hold(conn: &impl Conn, row: LegalHoldRow) -> Result<(), StoreError> {
-    legal_holds::Entity::insert(row.into_active_model())
+pub async fn insert_hold(conn: &impl Conn, hold: &LegalHoldRecord) -> Result<(), StoreError> {
+    let row = legal_holds::ActiveModel {
+        id: Set(hold.id.to_string()),
+        patient_id: Set(hold.patient_id.to_string()),
+        reason: Set(hold.reason.clone()),
+        set_by: Set(hold.set_by.map(|id| id.to_string())),
+        set_at: Set(to_micros(hold.set_at)),
+        until: Set(hold.until.map(to_micros)),
+        released_at: Set(hold.released_at.map(to_micros)),
+        released_by: Set(hold.released_by.map(|id| id.to_string())),
+    };
+    legal_holds::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
     Ok(())
 }
 
-pub async fn find_hold(conn: &impl Conn, id: &str) -> Result<Option<LegalHoldRow>, StoreError> {
-    Ok(legal_holds::Entity::find_by_id(id.to_owned())
+pub async fn find_hold(
+    conn: &impl Conn,
+    id: LegalHoldId,
+) -> Result<Option<LegalHoldRecord>, StoreError> {
+    legal_holds::Entity::find_by_id(id.to_string())
         .one(conn)
-        .await?)
+        .await?
+        .map(LegalHoldRecord::try_from)
+        .transpose()
 }
 
 /// A patient's holds, newest first (released and expired ones included).
 pub async fn holds_of(
     conn: &impl Conn,
     patient: PatientId,
-) -> Result<Vec<LegalHoldRow>, StoreError> {
-    Ok(legal_holds::Entity::find()
+) -> Result<Vec<LegalHoldRecord>, StoreError> {
+    legal_holds::Entity::find()
         .filter(legal_holds::Column::PatientId.eq(patient.to_string()))
         .order_by_desc(legal_holds::Column::SetAt)
         .order_by_desc(legal_holds::Column::Id)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(LegalHoldRecord::try_from)
+        .collect()
 }
 
-fn in_force(now: i64) -> Condition {
+fn in_force(now: DateTime<Utc>) -> Condition {
+    let now = to_micros(now);
     Condition::all()
         .add(legal_holds::Column::ReleasedAt.is_null())
         .add(
@@ -316,28 +378,34 @@ fn in_force(now: i64) -> Condition {
 pub async fn active_holds(
     conn: &impl Conn,
     patient: &str,
-    now: i64,
-) -> Result<Vec<LegalHoldRow>, StoreError> {
-    let mut rows = legal_holds::Entity::find()
+    now: DateTime<Utc>,
+) -> Result<Vec<LegalHoldRecord>, StoreError> {
+    let mut holds = legal_holds::Entity::find()
         .filter(legal_holds::Column::PatientId.eq(patient))
         .filter(in_force(now))
         .all(conn)
-        .await?;
-    rows.sort_by_key(|row| std::cmp::Reverse(row.until.unwrap_or(i64::MAX)));
-    Ok(rows)
+        .await?
+        .into_iter()
+        .map(LegalHoldRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    holds.sort_by_key(|hold| std::cmp::Reverse(hold.until.unwrap_or(DateTime::<Utc>::MAX_UTC)));
+    Ok(holds)
 }
 
 /// Releases a hold if it has not been released yet.
 pub async fn release_hold(
     conn: &impl Conn,
-    id: &str,
-    by: Option<String>,
-    now: i64,
+    id: LegalHoldId,
+    by: Option<UserId>,
+    now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let result = legal_holds::Entity::update_many()
-        .col_expr(legal_holds::Column::ReleasedAt, Expr::value(now))
-        .col_expr(legal_holds::Column::ReleasedBy, Expr::value(by))
-        .filter(legal_holds::Column::Id.eq(id))
+        .col_expr(legal_holds::Column::ReleasedAt, Expr::value(to_micros(now)))
+        .col_expr(
+            legal_holds::Column::ReleasedBy,
+            Expr::value(by.map(|id| id.to_string())),
+        )
+        .filter(legal_holds::Column::Id.eq(id.to_string()))
         .filter(legal_holds::Column::ReleasedAt.is_null())
         .exec(conn)
         .await?;
@@ -345,7 +413,10 @@ pub async fn release_hold(
 }
 
 /// The patients with a hold in force at `now`.
-pub async fn held_patients(conn: &impl Conn, now: i64) -> Result<HashSet<String>, StoreError> {
+pub async fn held_patients(
+    conn: &impl Conn,
+    now: DateTime<Utc>,
+) -> Result<HashSet<String>, StoreError> {
     let ids: Vec<String> = legal_holds::Entity::find()
         .select_only()
         .column(legal_holds::Column::PatientId)

@@ -88,7 +88,7 @@ impl Services {
         row: &PatientRow,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, ServiceError> {
-        let holds = store::active_holds(conn, &row.id, to_micros(now)).await?;
+        let holds = store::active_holds(conn, &row.id, now).await?;
         if let Some(hold) = holds.first() {
             let until = match hold.until {
                 Some(until) => format!("until {}", self.local_day_of_end(until)),
@@ -142,8 +142,8 @@ impl Services {
         let holds = store::holds_of(conn, id)
             .await?
             .into_iter()
-            .map(|hold| present_hold(hold, to_micros(now)))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|hold| present_hold(hold, now))
+            .collect();
         let last = store::last_encounter_at(conn, &row.id)
             .await?
             .map(from_micros);

@@ -61,14 +61,13 @@ use std::path::{Path, PathBuf};
 use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, PatientId, ValidationErrors};
+use carevault_core::{Action, LegalHoldId, PatientId, ValidationErrors};
 use carevault_store::patients::{ERASED_STATUS, PatientRow};
-use carevault_store::privacy::{self as store, ErasureRow, LegalHoldRow};
+use carevault_store::privacy::{self as store, ErasureRow, LegalHoldRecord};
 use carevault_store::{Store, StoreError, TransactionTrait};
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Months, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::actor::{Actor, ActorKind};
 use crate::error::ServiceError;
@@ -113,9 +112,9 @@ impl Services {
         &self.settings().privacy
     }
 
-    /// The local day a hold ending at `until` (micros, exclusive) covers last.
-    fn local_day_of_end(&self, until: i64) -> String {
-        (from_micros(until) - chrono::Duration::microseconds(1))
+    /// The local day a hold ending at `until` (exclusive, whole microseconds) covers last.
+    fn local_day_of_end(&self, until: DateTime<Utc>) -> String {
+        (until - chrono::Duration::microseconds(1))
             .with_timezone(&self.clinic_time_zone())
             .format("%Y-%m-%d")
             .to_string()
