@@ -131,6 +131,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn entry_line(seq: u64, prev: &str) -> String {
         serde_json::to_string(&LedgerEntry {
