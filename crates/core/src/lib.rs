@@ -38,8 +38,8 @@ pub mod user;
 pub use error::{FieldError, ValidationErrors};
 pub use ids::{
     AppointmentId, BatchId, ConsentId, DepartmentId, DrugId, EmergencyAccessId, InvoiceId,
-    InvoiceLineId, LegalHoldId, NotificationId, PatientId, PaymentId, PriceId, RecordShareId,
-    SessionId, StockMovementId, UserId,
+    InvoiceLineId, LegalHoldId, NotificationId, PatientId, PaymentId, PrescriptionId, PriceId,
+    RecordShareId, SessionId, StockMovementId, UserId,
 };
 pub use policy::{Action, Decision, Grant, Relation, Scope};
 pub use role::Role;

@@ -232,12 +232,14 @@ impl Services {
         let mut history = Vec::with_capacity(rows.len());
         let entries: Vec<ConsentEntry> = rows.iter().map(entry_of).collect();
         for consent in &rows {
-            if !names.contains_key(&consent.recorded_by) {
+            if let std::collections::hash_map::Entry::Vacant(entry) =
+                names.entry(consent.recorded_by)
+            {
                 let name = users::find_by_id(conn, consent.recorded_by)
                     .await?
                     .map(|u| u.display_name.to_string())
                     .unwrap_or_default();
-                names.insert(consent.recorded_by, name);
+                entry.insert(name);
             }
             let recorded_by = consent.recorded_by.to_string();
             let note = place(&consent.id.to_string(), &consent.patient_id.to_string()).open(

@@ -404,7 +404,7 @@ impl Services {
         let sealed = seal(&row, &dek, "review_note", note)?;
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::EmergencyAccess)
-            .resource_id(&id.to_string())
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("emergency access reviewed: {}", verdict.as_str()));
         self.transaction(async |txn| {

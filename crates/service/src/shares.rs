@@ -196,7 +196,7 @@ impl Services {
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::RecordShare)
-            .resource_id(&share.id.to_string())
+            .resource_id(share.id.to_string())
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(match scope {
             SCOPE_RECORD => format!("record shared with a doctor for {days} days"),
@@ -305,7 +305,7 @@ impl Services {
         let share_id = share.id;
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::RecordShare)
-            .resource_id(&share_id.to_string())
+            .resource_id(share_id.to_string())
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("record share revoked".into());
         self.transaction(async |txn| {

@@ -244,9 +244,7 @@ impl Services {
             row.created_at = existing.created_at;
         }
         if let Some(drug_id) = &row.drug_id
-            && carevault_store::pharmacy::find_drug(self.store().conn(), drug_id)
-                .await?
-                .is_none()
+            && self.find_drug(drug_id).await?.is_none()
         {
             return Err(
                 ValidationErrors::single("drug_id", "is not a drug in the formulary").into(),

@@ -148,7 +148,7 @@ impl Services {
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::LegalHold)
-            .resource_id(&hold.id.to_string())
+            .resource_id(hold.id.to_string())
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(match until {
             Some(until) => format!("legal hold until {}", self.local_day_of_end(until)),
@@ -189,7 +189,7 @@ impl Services {
         let by = actor.user_id();
         let mut event = self
             .audit_event(actor, AuditAction::Delete, ResourceType::LegalHold)
-            .resource_id(&hold.id.to_string())
+            .resource_id(hold.id.to_string())
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("legal hold released".into());
         self.transaction(async |txn| {

@@ -266,7 +266,7 @@ impl Services {
                             AuditAction::StatusChanged,
                             ResourceType::Notification,
                         )
-                        .resource_id(&row.id.to_string())
+                        .resource_id(row.id.to_string())
                         .patient(pseudonym_of(patient.pseudonym_number));
                     event.outcome = if outcome.is_ok() {
                         Outcome::Allowed

@@ -19,14 +19,16 @@ impl Services {
             let row_id = row.id.to_string();
             let (subject, body) = match row.patient_id {
                 Some(patient_id) if open_patient_texts => {
-                    if !keys.contains_key(&patient_id) {
+                    if let std::collections::btree_map::Entry::Vacant(entry) =
+                        keys.entry(patient_id)
+                    {
                         let patient = patients::find(conn, patient_id)
                             .await?
                             .ok_or(ServiceError::Integrity)?;
                         let dek = self
                             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                             .await?;
-                        keys.insert(patient_id, (patient, dek));
+                        entry.insert((patient, dek));
                     }
                     let (_, dek) = keys.get(&patient_id).ok_or(ServiceError::Integrity)?;
                     let patient_id_text = patient_id.to_string();
