@@ -295,7 +295,7 @@ impl Services {
         share_id: &str,
     ) -> Result<RecordShare, ServiceError> {
         let row = self.own_record_for_sharing(actor, patient).await?;
-        let share_id: Option<RecordShareId> = share_id.parse().ok();
+        let share_id: Option<RecordShareId> = crate::ids::stored_id(share_id);
         let share = match share_id {
             Some(id) => store::find(self.store().conn(), id).await?,
             None => None,

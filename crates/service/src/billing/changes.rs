@@ -123,13 +123,15 @@ impl Services {
         };
         let priced = match given(request.price_id.as_deref()) {
             Some(price_id) => {
-                let row = store::find_price(self.store().conn(), price_id)
-                    .await?
-                    .filter(|row| row.active)
-                    .ok_or_else(|| {
-                        ValidationErrors::single("price_id", "is not an active price-list entry")
-                    })?;
-                match rule_of(&row)? {
+                let row = match crate::ids::stored_id::<PriceId>(price_id) {
+                    Some(id) => store::find_price(self.store().conn(), id).await?,
+                    None => None,
+                }
+                .filter(|row| row.active)
+                .ok_or_else(|| {
+                    ValidationErrors::single("price_id", "is not an active price-list entry")
+                })?;
+                match row.rule {
                     PriceRule::Fixed(price) => Some((row, price)),
                     PriceRule::Markup(_) => {
                         return Err(ValidationErrors::single(
@@ -144,7 +146,7 @@ impl Services {
             // completion would have charged.
             None if request.unit_price.trim().is_empty() => {
                 match visit.as_ref().and_then(|visit| visit.price.clone()) {
-                    Some(row) => match rule_of(&row)? {
+                    Some(row) => match row.rule {
                         PriceRule::Fixed(price) => Some((row, price)),
                         PriceRule::Markup(_) => None,
                     },
@@ -218,7 +220,8 @@ impl Services {
                     }
                     let (unit_price, tax_rate) = match &priced {
                         Some((price, unit_price)) => {
-                            (unit_price.to_string(), Some(price.tax_rate.clone()))
+                            let tax_rate = price.tax_rate.value().normalize().to_string();
+                            (unit_price.to_string(), Some(tax_rate))
                         }
                         None => (request.unit_price.clone(), request.tax_rate.clone()),
                     };

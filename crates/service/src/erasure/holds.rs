@@ -178,9 +178,9 @@ impl Services {
             .await?;
         let row = self.privacy_row(id).await?;
         let conn = self.store().conn();
-        let hold = match hold_id.trim().parse::<LegalHoldId>() {
-            Ok(hold_id) => store::find_hold(conn, hold_id).await?,
-            Err(_) => None,
+        let hold = match crate::ids::stored_id::<LegalHoldId>(hold_id.trim()) {
+            Some(hold_id) => store::find_hold(conn, hold_id).await?,
+            None => None,
         };
         let Some(hold) = hold.filter(|hold| hold.patient_id == id) else {
             return Err(ServiceError::NotFound("legal hold"));

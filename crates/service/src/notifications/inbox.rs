@@ -142,11 +142,11 @@ impl Services {
         id: &str,
     ) -> Result<(), ServiceError> {
         let me = actor.user_id().ok_or(ServiceError::Forbidden)?;
-        let id = id.parse::<NotificationId>().ok();
-        let row = match id {
+        let row = match crate::ids::stored_id::<NotificationId>(id) {
             Some(id) => store::find(self.store().conn(), id).await?,
             None => None,
         };
+        let id = id.parse::<NotificationId>().ok();
         let Some(row) = row.filter(|row| row.recipient_user_id == me) else {
             return Err(self
                 .deny(

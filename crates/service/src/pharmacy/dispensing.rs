@@ -288,13 +288,13 @@ impl Services {
         let average =
             Money::from_decimal_rounded(cost_total / rust_decimal::Decimal::from(wanted.max(1)))
                 .map_err(|_| ServiceError::Integrity)?;
-        let price = billing::drug_price(self.store().conn(), &drug.id.to_string()).await?;
+        let price = billing::drug_price(self.store().conn(), drug.id).await?;
         let (unit_price, tax_rate) = match &price {
             Some(row) => (
-                billing::rule_of(row)?
+                row.rule
                     .unit_price(Some(average))
                     .map_err(|err| ValidationErrors::single("quantity", err.to_string()))?,
-                Percent::parse(&row.tax_rate).map_err(|_| ServiceError::Integrity)?,
+                row.tax_rate,
             ),
             None => (average, Percent::ZERO),
         };

@@ -146,9 +146,9 @@ impl Services {
 
     /// The drug `id` (as typed) names; `None` if none, or if it is not an id at all.
     pub(crate) async fn find_drug(&self, id: &str) -> Result<Option<DrugRecord>, ServiceError> {
-        Ok(match id.trim().parse::<DrugId>() {
-            Ok(id) => store::find_drug(self.store().conn(), id).await?,
-            Err(_) => None,
+        Ok(match crate::ids::stored_id::<DrugId>(id.trim()) {
+            Some(id) => store::find_drug(self.store().conn(), id).await?,
+            None => None,
         })
     }
 

@@ -187,9 +187,9 @@ impl Services {
     ) -> Result<BatchView, ServiceError> {
         self.authorize(actor, Action::ManageStock, ResourceType::Stock)
             .await?;
-        let batch = match request.batch_id.trim().parse::<BatchId>() {
-            Ok(id) => store::find_batch(self.store().conn(), id).await?,
-            Err(_) => None,
+        let batch = match crate::ids::stored_id::<BatchId>(request.batch_id.trim()) {
+            Some(id) => store::find_batch(self.store().conn(), id).await?,
+            None => None,
         }
         .ok_or_else(|| ValidationErrors::single("batch_id", "is not a known batch"))?;
         let adjustment = Adjustment::parse(
