@@ -177,6 +177,26 @@ impl Services {
                     .filter(|row| row.status != ERASED_STATUS)
                     .ok_or(ServiceError::NotFound("patient"))
             }
+            _ => {
+                self.own_record_or_refusal(
+                    actor,
+                    patient,
+                    "consents are for the patient, administrators and reception",
+                )
+                .await
+            }
+        }
+    }
+
+    /// `patient`'s record if it is the patient `actor`'s own; anyone else is refused with
+    /// `refusal` (recorded), whether or not `patient` exists.
+    pub(crate) async fn own_record_or_refusal(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        refusal: &str,
+    ) -> Result<PatientRow, ServiceError> {
+        match actor.user_id() {
             Some(user) if actor.reaches_own_record_only() => {
                 self.patients_own_record(actor, user, patient).await
             }
@@ -185,7 +205,7 @@ impl Services {
                     actor,
                     ResourceType::Patient,
                     Some(patient.to_string()),
-                    "consents are for the patient, administrators and reception",
+                    refusal,
                 )
                 .await),
         }

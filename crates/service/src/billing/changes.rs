@@ -312,14 +312,10 @@ impl Services {
             AuditAction::StatusChanged,
             |next| format!("issued; total {}", next.total_minor),
             |row, lines, _, _, now| {
-                let next_status = check_issue(status_of(row)?, lines.len(), &totals_of(row)?)
-                    .map_err(|refusal| ServiceError::Conflict {
-                        field: None,
-                        message: refusal.to_string(),
-                    })?;
-                let mut next = row.clone();
-                next.status = next_status.as_str().to_owned();
-                next.open_for = None;
+                let mut next = leaving_draft(
+                    row,
+                    check_issue(status_of(row)?, lines.len(), &totals_of(row)?),
+                )?;
                 next.issued_at = Some(now);
                 Ok(Change::of(next))
             },
@@ -425,14 +421,7 @@ impl Services {
             AuditAction::StatusChanged,
             |_| "voided".to_owned(),
             |row, _, patient, dek, now| {
-                let next_status =
-                    void(status_of(row)?, &reason).map_err(|refusal| ServiceError::Conflict {
-                        field: None,
-                        message: refusal.to_string(),
-                    })?;
-                let mut next = row.clone();
-                next.status = next_status.as_str().to_owned();
-                next.open_for = None;
+                let mut next = leaving_draft(row, void(status_of(row)?, &reason))?;
                 next.closed_at = Some(now);
                 next.void_reason = place("invoices", &row.id, &patient.id).seal(
                     dek,
@@ -444,6 +433,22 @@ impl Services {
         )
         .await
     }
+}
+
+/// `row` moved to the status `next` allows (a refusal is a 409), and no longer the
+/// patient's open invoice: issued or voided.
+fn leaving_draft(
+    row: &InvoiceRow,
+    next: Result<InvoiceStatus, impl std::fmt::Display>,
+) -> Result<InvoiceRow, ServiceError> {
+    let status = next.map_err(|refusal| ServiceError::Conflict {
+        field: None,
+        message: refusal.to_string(),
+    })?;
+    let mut next = row.clone();
+    next.status = status.as_str().to_owned();
+    next.open_for = None;
+    Ok(next)
 }
 
 /// What one change of an invoice writes.
