@@ -19,8 +19,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::Conn;
@@ -33,7 +32,42 @@ use crate::error::StoreError;
 use crate::patients::{ERASED_STATUS, PatientRow};
 use crate::record::Row;
 
-pub type ErasureRow = erasures::Model;
+/// The tombstone of an erased patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureRecord {
+    pub patient_id: PatientId,
+    pub erased_at: DateTime<Utc>,
+    pub erased_by: Option<UserId>,
+    /// `user`, `system` or `operator`, as the erasure ledger writes it.
+    pub actor_kind: String,
+    pub reason_category: String,
+    /// The erasure ledger's entry, once written.
+    pub ledger_sequence: Option<u64>,
+}
+
+impl TryFrom<erasures::Model> for ErasureRecord {
+    type Error = StoreError;
+
+    fn try_from(m: erasures::Model) -> Result<Self, StoreError> {
+        let row = Row("erasures");
+        Ok(ErasureRecord {
+            patient_id: row.parse("patient_id", &m.patient_id)?,
+            erased_at: row.time(m.erased_at),
+            erased_by: row.parse_opt("erased_by", m.erased_by.as_deref())?,
+            actor_kind: m.actor_kind,
+            reason_category: m.reason_category,
+            ledger_sequence: m
+                .ledger_sequence
+                .map(|seq| row.convert("ledger_sequence", seq, u64::try_from))
+                .transpose()?,
+        })
+    }
+}
+
+/// A ledger sequence as stored.
+fn stored_sequence(sequence: u64) -> i64 {
+    i64::try_from(sequence).unwrap_or(i64::MAX)
+}
 
 /// A legal hold on a patient's record: no erasure while it is in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,11 +305,20 @@ async fn anonymise_account(conn: &impl Conn, account: &str, now: i64) -> Result<
 }
 
 /// Records the tombstone; an existing one is left as it is (replay).
-pub async fn insert_erasure(conn: &impl Conn, row: ErasureRow) -> Result<bool, StoreError> {
-    if find_erasure(conn, &row.patient_id).await?.is_some() {
+pub async fn insert_erasure(conn: &impl Conn, erasure: &ErasureRecord) -> Result<bool, StoreError> {
+    let patient_id = erasure.patient_id.to_string();
+    if find_erasure(conn, &patient_id).await?.is_some() {
         return Ok(false);
     }
-    erasures::Entity::insert(row.into_active_model())
+    let row = erasures::ActiveModel {
+        patient_id: Set(patient_id),
+        erased_at: Set(to_micros(erasure.erased_at)),
+        erased_by: Set(erasure.erased_by.map(|id| id.to_string())),
+        actor_kind: Set(erasure.actor_kind.clone()),
+        reason_category: Set(erasure.reason_category.clone()),
+        ledger_sequence: Set(erasure.ledger_sequence.map(stored_sequence)),
+    };
+    erasures::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
     Ok(true)
@@ -284,34 +327,42 @@ pub async fn insert_erasure(conn: &impl Conn, row: ErasureRow) -> Result<bool, S
 pub async fn find_erasure(
     conn: &impl Conn,
     patient: &str,
-) -> Result<Option<ErasureRow>, StoreError> {
-    Ok(erasures::Entity::find_by_id(patient.to_owned())
+) -> Result<Option<ErasureRecord>, StoreError> {
+    erasures::Entity::find_by_id(patient.to_owned())
         .one(conn)
-        .await?)
+        .await?
+        .map(ErasureRecord::try_from)
+        .transpose()
 }
 
 /// Notes which ledger entry records an erasure.
 pub async fn set_ledger_sequence(
     conn: &impl Conn,
-    patient: &str,
-    sequence: i64,
+    patient: PatientId,
+    sequence: u64,
 ) -> Result<(), StoreError> {
     erasures::Entity::update_many()
-        .col_expr(erasures::Column::LedgerSequence, Expr::value(sequence))
-        .filter(erasures::Column::PatientId.eq(patient))
+        .col_expr(
+            erasures::Column::LedgerSequence,
+            Expr::value(stored_sequence(sequence)),
+        )
+        .filter(erasures::Column::PatientId.eq(patient.to_string()))
         .exec(conn)
         .await?;
     Ok(())
 }
 
 /// Erasures the ledger file does not record yet, oldest first.
-pub async fn erasures_without_ledger(conn: &impl Conn) -> Result<Vec<ErasureRow>, StoreError> {
-    Ok(erasures::Entity::find()
+pub async fn erasures_without_ledger(conn: &impl Conn) -> Result<Vec<ErasureRecord>, StoreError> {
+    erasures::Entity::find()
         .filter(erasures::Column::LedgerSequence.is_null())
         .order_by_asc(erasures::Column::ErasedAt)
         .order_by_asc(erasures::Column::PatientId)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(ErasureRecord::try_from)
+        .collect()
 }
 
 /// How many patients have been erased.

@@ -63,7 +63,7 @@ use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{Action, LegalHoldId, PatientId, ValidationErrors};
 use carevault_store::patients::{ERASED_STATUS, PatientRow};
-use carevault_store::privacy::{self as store, ErasureRow, LegalHoldRecord};
+use carevault_store::privacy::{self as store, ErasureRecord, LegalHoldRecord};
 use carevault_store::{Store, StoreError, TransactionTrait};
 use chrono::{DateTime, Months, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -177,9 +177,9 @@ mod tests {
     fn appends_chain_and_are_private() {
         let dir = tempfile_dir();
         let path = dir.join(LEDGER_FILE_NAME);
-        let row = |id: &str| ErasureRow {
-            patient_id: id.into(),
-            erased_at: 5,
+        let row = |id: &str| ErasureRecord {
+            patient_id: id.parse().unwrap(),
+            erased_at: from_micros(5),
             erased_by: None,
             actor_kind: "user".into(),
             reason_category: CATEGORY_REQUEST.into(),
