@@ -207,19 +207,34 @@ impl Services {
                     one_line(&clinician)
                 ),
             };
-            self.queue_to_patient(
-                conn,
-                patient,
-                &dek,
-                PatientNotice {
-                    kind: NotificationKind::ConsultationRequestOutcome,
-                    text,
-                    related_id: Some(row.id.clone()),
-                    deliver_at: now,
-                },
-            )
-            .await?;
+            self.queue_request_outcome(conn, patient, &dek, row, text, now)
+                .await?;
         }
+        Ok(())
+    }
+
+    /// Tells the patient how their appointment request `row` ended.
+    async fn queue_request_outcome(
+        &self,
+        conn: &impl Conn,
+        patient: &PatientRow,
+        dek: &DataKey,
+        row: &AppointmentRow,
+        text: NotificationText,
+        deliver_at: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        self.queue_to_patient(
+            conn,
+            patient,
+            dek,
+            PatientNotice {
+                kind: NotificationKind::ConsultationRequestOutcome,
+                text,
+                related_id: Some(row.id.clone()),
+                deliver_at,
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -245,18 +260,8 @@ impl Services {
                        request or contact the hospital."
                     .to_owned(),
             };
-            self.queue_to_patient(
-                conn,
-                patient,
-                &dek,
-                PatientNotice {
-                    kind: NotificationKind::ConsultationRequestOutcome,
-                    text,
-                    related_id: Some(row.id.clone()),
-                    deliver_at: self.now(),
-                },
-            )
-            .await?;
+            self.queue_request_outcome(conn, patient, &dek, row, text, self.now())
+                .await?;
         }
         Ok(())
     }
