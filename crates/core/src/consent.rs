@@ -15,6 +15,8 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
 text_choice!(
     /// What a consent is for.
     ConsentPurpose, "the consent purposes" {
@@ -69,17 +71,23 @@ impl ConsentPurpose {
 }
 
 /// One consent record as far as the rules care: its purpose, status and when it was
-/// recorded (microseconds, any monotonic scale).
+/// recorded.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ConsentEntry {
     pub purpose: ConsentPurpose,
     pub status: ConsentStatus,
-    pub recorded_at: i64,
+    pub recorded_at: DateTime<Utc>,
 }
 
 impl fmt::Debug for ConsentEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={}@{}", self.purpose, self.status, self.recorded_at)
+        write!(
+            f,
+            "{}={}@{}",
+            self.purpose,
+            self.status,
+            self.recorded_at.timestamp_micros()
+        )
     }
 }
 
@@ -104,7 +112,7 @@ mod tests {
         ConsentEntry {
             purpose,
             status,
-            recorded_at: at,
+            recorded_at: crate::time::from_micros(at),
         }
     }
 

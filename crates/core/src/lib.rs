@@ -20,6 +20,7 @@ pub mod clinical;
 pub mod consent;
 pub mod deidentify;
 pub mod document;
+pub mod emergency;
 pub mod error;
 pub mod icd10;
 pub mod ids;
@@ -37,7 +38,11 @@ pub mod time;
 pub mod user;
 
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{AppointmentId, DepartmentId, PatientId, SessionId, UserId};
+pub use ids::{
+    AppointmentId, BatchId, ConsentId, DepartmentId, DrugId, EmergencyAccessId, InvoiceId,
+    InvoiceLineId, LegalHoldId, NotificationId, PatientId, PaymentId, PrescriptionId, PriceId,
+    RecordShareId, SessionId, StockMovementId, UserId,
+};
 pub use policy::{Action, Decision, Grant, Relation, Scope};
 pub use role::Role;
 pub use user::{DisplayName, Password, UserStatus, Username};

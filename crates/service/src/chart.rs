@@ -326,23 +326,19 @@ impl Services {
         let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
         let now = self.now();
         if let Some(user) = actor.user_id()
-            && let Some(grant) = carevault_store::emergency_access::active(
-                self.store().conn(),
-                id,
-                user,
-                to_micros(now),
-            )
-            .await?
+            && let Some(grant) =
+                carevault_store::emergency_access::active(self.store().conn(), id, user, now)
+                    .await?
         {
             alerts.push(BannerAlert::EmergencyAccess {
-                until: from_micros(grant.expires_at),
+                until: grant.expires_at,
             });
         }
         if view == PatientView::Masked {
             alerts.push(BannerAlert::Masked);
         }
         if matches!(view, PatientView::Full | PatientView::Registration)
-            && !carevault_store::privacy::active_holds(self.store().conn(), &row.id, to_micros(now))
+            && !carevault_store::privacy::active_holds(self.store().conn(), &row.id, now)
                 .await?
                 .is_empty()
         {

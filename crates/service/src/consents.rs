@@ -22,14 +22,12 @@ use std::collections::HashMap;
 use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::consent::{self as rules, ConsentEntry, ConsentPurpose, ConsentStatus};
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, ValidationErrors};
+use carevault_core::{ConsentId, PatientId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_store::consents::{self as store, ConsentRow};
+use carevault_store::consents::{self as store, ConsentRecord as StoredConsent};
 use carevault_store::patients::{self, ERASED_STATUS, PatientRow};
 use carevault_store::{Conn, users};
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::Services;
 use crate::actor::Actor;
@@ -94,15 +92,15 @@ pub struct ConsentOverview {
     pub history: Vec<ConsentRecord>,
 }
 
-fn entry_of(row: &ConsentRow) -> Option<ConsentEntry> {
-    Some(ConsentEntry {
-        purpose: ConsentPurpose::parse(&row.purpose).ok()?,
-        status: ConsentStatus::parse(&row.status).ok()?,
-        recorded_at: row.recorded_at,
-    })
+fn entry_of(record: &StoredConsent) -> ConsentEntry {
+    ConsentEntry {
+        purpose: record.purpose,
+        status: record.status,
+        recorded_at: record.recorded_at,
+    }
 }
 
-fn patient_id_of(row: &PatientRow) -> Result<PatientId, ServiceError> {
+pub(crate) fn patient_id_of(row: &PatientRow) -> Result<PatientId, ServiceError> {
     row.id.parse().map_err(|_| ServiceError::Integrity)
 }
 
@@ -179,6 +177,26 @@ impl Services {
                     .filter(|row| row.status != ERASED_STATUS)
                     .ok_or(ServiceError::NotFound("patient"))
             }
+            _ => {
+                self.own_record_or_refusal(
+                    actor,
+                    patient,
+                    "consents are for the patient, administrators and reception",
+                )
+                .await
+            }
+        }
+    }
+
+    /// `patient`'s record if it is the patient `actor`'s own; anyone else is refused with
+    /// `refusal` (recorded), whether or not `patient` exists.
+    pub(crate) async fn own_record_or_refusal(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        refusal: &str,
+    ) -> Result<PatientRow, ServiceError> {
+        match actor.user_id() {
             Some(user) if actor.reaches_own_record_only() => {
                 self.patients_own_record(actor, user, patient).await
             }
@@ -187,7 +205,7 @@ impl Services {
                     actor,
                     ResourceType::Patient,
                     Some(patient.to_string()),
-                    "consents are for the patient, administrators and reception",
+                    refusal,
                 )
                 .await),
         }
@@ -213,11 +231,11 @@ impl Services {
     pub(crate) async fn consent_in_force(
         &self,
         conn: &impl Conn,
-        patient: &str,
+        patient: PatientId,
         purpose: ConsentPurpose,
     ) -> Result<ConsentStatus, ServiceError> {
-        let rows = store::for_purpose(conn, patient, purpose.as_str(), 1).await?;
-        let entries: Vec<ConsentEntry> = rows.iter().filter_map(entry_of).collect();
+        let rows = store::for_purpose(conn, patient, purpose, 1).await?;
+        let entries: Vec<ConsentEntry> = rows.iter().map(entry_of).collect();
         Ok(rules::current(&entries, purpose))
     }
 
@@ -227,38 +245,36 @@ impl Services {
         row: &PatientRow,
         dek: &DataKey,
     ) -> Result<ConsentOverview, ServiceError> {
-        let patient_id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let patient_id = patient_id_of(row)?;
         let conn = self.store().conn();
         let rows = store::for_patient(conn, patient_id, HISTORY_LIMIT).await?;
-        let mut names: HashMap<String, String> = HashMap::new();
+        let mut names: HashMap<UserId, String> = HashMap::new();
         let mut history = Vec::with_capacity(rows.len());
-        let mut entries = Vec::with_capacity(rows.len());
+        let entries: Vec<ConsentEntry> = rows.iter().map(entry_of).collect();
         for consent in &rows {
-            let entry = entry_of(consent).ok_or(ServiceError::Integrity)?;
-            entries.push(entry);
-            if !names.contains_key(&consent.recorded_by) {
-                let name = match consent.recorded_by.parse() {
-                    Ok(id) => users::find_by_id(conn, id)
-                        .await?
-                        .map(|u| u.display_name.to_string())
-                        .unwrap_or_default(),
-                    Err(_) => String::new(),
-                };
-                names.insert(consent.recorded_by.clone(), name);
+            if let std::collections::hash_map::Entry::Vacant(entry) =
+                names.entry(consent.recorded_by)
+            {
+                let name = users::find_by_id(conn, consent.recorded_by)
+                    .await?
+                    .map(|u| u.display_name.to_string())
+                    .unwrap_or_default();
+                entry.insert(name);
             }
-            let note = place(&consent.id, &consent.patient_id).open(
+            let recorded_by = consent.recorded_by.to_string();
+            let note = place(&consent.id.to_string(), &consent.patient_id.to_string()).open(
                 dek,
                 "note",
                 consent.note.as_deref(),
             )?;
             history.push(ConsentRecord {
-                id: consent.id.clone(),
-                purpose: entry.purpose,
-                status: entry.status,
-                recorded_at: from_micros(consent.recorded_at),
+                id: consent.id.to_string(),
+                purpose: consent.purpose,
+                status: consent.status,
+                recorded_at: consent.recorded_at,
                 recorded_by_name: names.get(&consent.recorded_by).cloned().unwrap_or_default(),
-                by_patient: row.account_id.as_deref() == Some(consent.recorded_by.as_str()),
-                recorded_by: consent.recorded_by.clone(),
+                by_patient: row.account_id.as_deref() == Some(recorded_by.as_str()),
+                recorded_by,
                 note,
             });
         }
@@ -269,8 +285,8 @@ impl Services {
                 status: rules::current(&entries, *purpose),
                 recorded_at: rows
                     .iter()
-                    .find(|r| r.purpose == purpose.as_str())
-                    .map(|r| from_micros(r.recorded_at)),
+                    .find(|r| r.purpose == *purpose)
+                    .map(|r| r.recorded_at),
             })
             .collect();
         Ok(ConsentOverview {
@@ -356,8 +372,8 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)
             .await?;
-        let id = Uuid::now_v7().to_string();
-        let sealed_note = place(&id, &row.id).seal(&dek, "note", note.as_deref())?;
+        let id = ConsentId::generate();
+        let sealed_note = place(&id.to_string(), &row.id).seal(&dek, "note", note.as_deref())?;
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Patient)
             .resource_id(&row.id)
@@ -366,20 +382,22 @@ impl Services {
         self.transaction(async |txn| {
             // A record is always later than the patient's previous one (by a microsecond at
             // least), so "the latest record" is never a tie within one process's clock.
-            let previous = store::for_patient(txn, patient_id_of(row)?, 1)
+            let patient_id = patient_id_of(row)?;
+            let now = self.now();
+            let recorded_at = store::for_patient(txn, patient_id, 1)
                 .await?
                 .first()
-                .map_or(i64::MIN, |r| r.recorded_at);
-            let consent = ConsentRow {
-                id: id.clone(),
-                patient_id: row.id.clone(),
-                purpose: purpose.as_str().to_owned(),
-                status: status.as_str().to_owned(),
-                recorded_at: to_micros(self.now()).max(previous.saturating_add(1)),
-                recorded_by: by.to_string(),
+                .map_or(now, |r| now.max(r.recorded_at + TimeDelta::microseconds(1)));
+            let consent = StoredConsent {
+                id,
+                patient_id,
+                purpose,
+                status,
+                recorded_at,
+                recorded_by: by,
                 note: sealed_note.clone(),
             };
-            store::insert(txn, consent).await?;
+            store::insert(txn, &consent).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })

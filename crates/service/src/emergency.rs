@@ -14,13 +14,13 @@
 use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::masking::PatientView;
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, PatientId, UserId, ValidationErrors};
-use carevault_store::emergency_access::{self as store, EmergencyAccessRow, PENDING};
+use carevault_core::{Action, EmergencyAccessId, PatientId, UserId, ValidationErrors};
+use carevault_store::emergency_access::{self as store, EmergencyAccessRecord};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::{care_team, users};
-use chrono::{DateTime, Duration, Utc};
-use uuid::Uuid;
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+
+use carevault_crypto::data_key::DataKey;
 
 use crate::actor::Actor;
 use crate::error::ServiceError;
@@ -55,32 +55,7 @@ impl std::fmt::Debug for EmergencyAccessInput {
     }
 }
 
-/// How a grant was judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewStatus {
-    Pending,
-    Justified,
-    Unjustified,
-}
-
-impl ReviewStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewStatus::Pending => PENDING,
-            ReviewStatus::Justified => "justified",
-            ReviewStatus::Unjustified => "unjustified",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "pending" => Ok(ReviewStatus::Pending),
-            "justified" => Ok(ReviewStatus::Justified),
-            "unjustified" => Ok(ReviewStatus::Unjustified),
-            _ => Err("must be one of: pending, justified, unjustified".into()),
-        }
-    }
-}
+pub use carevault_core::emergency::ReviewStatus;
 
 /// One grant as the caller may see it: the holder sees their own (reason included);
 /// administrators see every grant with the patient named and the review.
@@ -115,15 +90,57 @@ impl std::fmt::Debug for EmergencyGrant {
     }
 }
 
-fn place<'a>(row: &'a EmergencyAccessRow) -> Place<'a> {
-    Place {
+/// Seals or opens `column` of `grant` under its patient's data key.
+fn seal(
+    grant: &EmergencyAccessRecord,
+    dek: &DataKey,
+    column: &str,
+    value: &str,
+) -> Result<Vec<u8>, ServiceError> {
+    let (row_id, patient_id) = (grant.id.to_string(), grant.patient_id.to_string());
+    let place = Place {
         table: TABLE,
-        row_id: &row.id,
-        patient_id: &row.patient_id,
-    }
+        row_id: &row_id,
+        patient_id: &patient_id,
+    };
+    Ok(place.seal(dek, column, Some(value))?.unwrap_or_default())
+}
+
+fn open(
+    grant: &EmergencyAccessRecord,
+    dek: &DataKey,
+    column: &str,
+    sealed: Option<&[u8]>,
+) -> Result<Option<String>, ServiceError> {
+    let (row_id, patient_id) = (grant.id.to_string(), grant.patient_id.to_string());
+    let place = Place {
+        table: TABLE,
+        row_id: &row_id,
+        patient_id: &patient_id,
+    };
+    place.open(dek, column, sealed)
 }
 
 impl Services {
+    /// The unerased patient `id` names, for a form's `patient_id` field (also used by
+    /// follow-up reminders); an unknown one is a validation error of that field.
+    pub(crate) async fn known_patient(
+        &self,
+        errors: &mut ValidationErrors,
+        id: Option<PatientId>,
+    ) -> Result<Option<PatientRow>, ServiceError> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let row = patients::find(self.store().conn(), id)
+            .await?
+            .filter(|row| row.status != patients::ERASED_STATUS);
+        if row.is_none() {
+            errors.push("patient_id", "is not a known patient");
+        }
+        Ok(row)
+    }
+
     /// Breaks the glass: grants `actor` (a doctor or nurse outside the patient's care team)
     /// access to one patient's record for a while, at once. Audited as `break_glass`; the
     /// grant waits for an administrator's review.
@@ -194,18 +211,7 @@ impl Services {
                 }
             },
         };
-        let patient = match patient_id {
-            Some(id) => {
-                let row = patients::find(self.store().conn(), id)
-                    .await?
-                    .filter(|row| row.status != patients::ERASED_STATUS);
-                if row.is_none() {
-                    errors.push("patient_id", "is not a known patient");
-                }
-                row
-            }
-            None => None,
-        };
+        let patient = self.known_patient(&mut errors, patient_id).await?;
         errors.into_result()?;
         let patient = patient.ok_or(ServiceError::NotFound("patient"))?;
         let patient_id: PatientId = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
@@ -217,27 +223,26 @@ impl Services {
                         .into(),
             });
         }
-        let now = self.now();
-        let id = Uuid::now_v7().to_string();
+        // Whole microseconds, as stored: the grant is presented without reading it back.
+        let now = self.now().trunc_subsecs(6);
+        let id = EmergencyAccessId::generate();
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let mut row = EmergencyAccessRow {
-            id: id.clone(),
-            patient_id: patient.id.clone(),
-            user_id: user.to_string(),
+        let mut row = EmergencyAccessRecord {
+            id,
+            patient_id,
+            user_id: user,
             reason: Vec::new(),
-            duration_minutes: i32::try_from(minutes).unwrap_or(240),
-            granted_at: to_micros(now),
-            expires_at: to_micros(now + Duration::minutes(minutes)),
-            review_status: PENDING.to_owned(),
+            duration_minutes: u32::try_from(minutes).unwrap_or(240),
+            granted_at: now,
+            expires_at: now + Duration::minutes(minutes),
+            review_status: ReviewStatus::Pending,
             review_note: None,
             reviewed_by: None,
             reviewed_at: None,
         };
-        row.reason = place(&row)
-            .seal(&dek, "reason", Some(&reason))?
-            .unwrap_or_default();
+        row.reason = seal(&row, &dek, "reason", &reason)?;
         let mut event = self
             .audit_event(actor, AuditAction::BreakGlass, ResourceType::Patient)
             .resource_id(&patient.id)
@@ -246,8 +251,8 @@ impl Services {
             "emergency access for {minutes} minutes (grant {id}; the stated reason is in the review queue)"
         ));
         self.transaction(async |txn| {
-            store::insert(txn, row.clone()).await?;
-            self.queue_break_glass_alerts(txn, actor, &patient, &dek, minutes, &id)
+            store::insert(txn, &row).await?;
+            self.queue_break_glass_alerts(txn, actor, &patient, &dek, minutes, &id.to_string())
                 .await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
@@ -267,9 +272,7 @@ impl Services {
         let Some(user) = actor.user_id() else {
             return Ok(None);
         };
-        let Some(row) =
-            store::active(self.store().conn(), patient, user, to_micros(self.now())).await?
-        else {
+        let Some(row) = store::active(self.store().conn(), patient, user, self.now()).await? else {
             return Ok(None);
         };
         self.present_grant(&row, None, PatientView::Pseudonymous, None)
@@ -300,24 +303,17 @@ impl Services {
         let rows = store::list(
             self.store().conn(),
             if admin { None } else { actor.user_id() },
-            status.map(ReviewStatus::as_str),
+            status,
             QUEUE_LIMIT,
         )
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         let mut events = Vec::new();
         for row in rows {
-            let patient = patients::find(
-                self.store().conn(),
-                row.patient_id
-                    .parse()
-                    .map_err(|_| ServiceError::Integrity)?,
-            )
-            .await?;
+            let patient = patients::find(self.store().conn(), row.patient_id).await?;
             // Administrators see every grant in full; a holder sees the patient named only
             // while their grant lasts, and always their own stated reason.
-            let active =
-                row.granted_at <= to_micros(self.now()) && to_micros(self.now()) < row.expires_at;
+            let active = row.in_force_at(self.now());
             let (view, dek) = match &patient {
                 Some(patient) => (
                     if admin || active {
@@ -394,39 +390,25 @@ impl Services {
                 return Err(errors.into());
             }
         };
+        let not_found = || ServiceError::NotFound("emergency access grant");
+        let id: EmergencyAccessId = crate::ids::stored_id(id).ok_or_else(not_found)?;
         let row = store::find(self.store().conn(), id)
             .await?
-            .ok_or(ServiceError::NotFound("emergency access grant"))?;
-        let patient = patients::find(
-            self.store().conn(),
-            row.patient_id
-                .parse()
-                .map_err(|_| ServiceError::Integrity)?,
-        )
-        .await?
-        .ok_or(ServiceError::Integrity)?;
+            .ok_or_else(not_found)?;
+        let patient = patients::find(self.store().conn(), row.patient_id)
+            .await?
+            .ok_or(ServiceError::Integrity)?;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let sealed = place(&row)
-            .seal(&dek, "review_note", Some(note))?
-            .unwrap_or_default();
+        let sealed = seal(&row, &dek, "review_note", note)?;
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::EmergencyAccess)
-            .resource_id(&row.id)
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("emergency access reviewed: {}", verdict.as_str()));
         self.transaction(async |txn| {
-            if !store::review(
-                txn,
-                &row.id,
-                verdict.as_str(),
-                sealed.clone(),
-                reviewer,
-                to_micros(self.now()),
-            )
-            .await?
-            {
+            if !store::review(txn, id, verdict, sealed.clone(), reviewer, self.now()).await? {
                 return Err(ServiceError::Conflict {
                     field: None,
                     message: "this grant has been reviewed already".into(),
@@ -438,29 +420,28 @@ impl Services {
         .await?;
         let row = store::find(self.store().conn(), id)
             .await?
-            .ok_or(ServiceError::NotFound("emergency access grant"))?;
+            .ok_or_else(not_found)?;
         self.present_grant(&row, Some(&patient), PatientView::Full, Some(&dek))
             .await
     }
 
     async fn present_grant(
         &self,
-        row: &EmergencyAccessRow,
+        row: &EmergencyAccessRecord,
         patient: Option<&PatientRow>,
         view: PatientView,
-        dek: Option<&carevault_crypto::data_key::DataKey>,
+        dek: Option<&DataKey>,
     ) -> Result<EmergencyGrant, ServiceError> {
         let conn = self.store().conn();
-        let user: UserId = row.user_id.parse().map_err(|_| ServiceError::Integrity)?;
-        let clinician_name = users::find_by_id(conn, user)
+        let clinician_name = users::find_by_id(conn, row.user_id)
             .await?
             .map(|u| u.display_name.as_str().to_owned())
             .unwrap_or_default();
-        let reviewed_by = match row.reviewed_by.as_deref().map(str::parse::<UserId>) {
-            Some(Ok(id)) => users::find_by_id(conn, id)
+        let reviewed_by = match row.reviewed_by {
+            Some(id) => users::find_by_id(conn, id)
                 .await?
                 .map(|u| u.display_name.as_str().to_owned()),
-            _ => None,
+            None => None,
         };
         let label = match (patient, view, dek) {
             (Some(patient), PatientView::Full, Some(dek)) => {
@@ -472,31 +453,26 @@ impl Services {
         };
         let (reason, note) = match dek {
             Some(dek) => (
-                place(row).open(dek, "reason", Some(&row.reason))?,
-                Some(place(row).open(dek, "review_note", row.review_note.as_deref())?),
+                open(row, dek, "reason", Some(&row.reason))?,
+                Some(open(row, dek, "review_note", row.review_note.as_deref())?),
             ),
             None => (None, None),
         };
-        let now = to_micros(self.now());
         Ok(EmergencyGrant {
-            id: row.id.clone(),
-            patient_id: row
-                .patient_id
-                .parse()
-                .map_err(|_| ServiceError::Integrity)?,
+            id: row.id.to_string(),
+            patient_id: row.patient_id,
             patient_label: label,
-            user_id: user,
+            user_id: row.user_id,
             clinician_name,
             reason,
-            duration_minutes: u32::try_from(row.duration_minutes).unwrap_or(0),
-            granted_at: from_micros(row.granted_at),
-            expires_at: from_micros(row.expires_at),
-            active: row.granted_at <= now && now < row.expires_at,
-            review_status: ReviewStatus::parse(&row.review_status)
-                .map_err(|_| ServiceError::Integrity)?,
+            duration_minutes: row.duration_minutes,
+            granted_at: row.granted_at,
+            expires_at: row.expires_at,
+            active: row.in_force_at(self.now()),
+            review_status: row.review_status,
             review_note: note,
             reviewed_by,
-            reviewed_at: row.reviewed_at.map(from_micros),
+            reviewed_at: row.reviewed_at,
         })
     }
 }

@@ -28,6 +28,7 @@ pub mod encounters;
 pub mod erasure;
 pub mod error;
 pub mod exports;
+mod ids;
 pub mod jobs;
 pub mod keys;
 pub mod notifications;

@@ -14,15 +14,13 @@ use carevault_core::Action;
 use carevault_core::Grant;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::policy::grant;
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, UserId, UserStatus, ValidationErrors};
+use carevault_core::{PatientId, RecordShareId, UserId, UserStatus, ValidationErrors};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::record_shares::{
-    self as store, RecordShareRow, SCOPE_DOCUMENT, SCOPE_ENCOUNTER, SCOPE_RECORD,
+    self as store, RecordShareRecord, SCOPE_DOCUMENT, SCOPE_ENCOUNTER, SCOPE_RECORD,
 };
 use carevault_store::users;
-use chrono::{DateTime, Duration, Utc};
-use uuid::Uuid;
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use crate::Services;
 use crate::actor::Actor;
@@ -71,10 +69,7 @@ impl Services {
         patient: PatientId,
         user: UserId,
     ) -> Result<bool, ServiceError> {
-        Ok(
-            store::holds_record_share(self.store().conn(), patient, user, to_micros(self.now()))
-                .await?,
-        )
+        Ok(store::holds_record_share(self.store().conn(), patient, user, self.now()).await?)
     }
 
     /// The patient's own record row, or the refusal (recorded) for anyone else — whether
@@ -187,27 +182,28 @@ impl Services {
                 message: "your record is already shared with this doctor: revoke that share first to change it".into(),
             });
         }
-        let now = self.now();
-        let share = RecordShareRow {
-            id: Uuid::now_v7().to_string(),
-            patient_id: row.id.clone(),
-            user_id: doctor.id.to_string(),
+        // Whole microseconds, as stored: the share is presented without reading it back.
+        let now = self.now().trunc_subsecs(6);
+        let share = RecordShareRecord {
+            id: RecordShareId::generate(),
+            patient_id: patient,
+            user_id: doctor.id,
             scope: scope.to_owned(),
             scope_id: scope_id.clone(),
-            granted_at: to_micros(now),
-            expires_at: to_micros(now + Duration::days(days)),
+            granted_at: now,
+            expires_at: now + Duration::days(days),
             revoked_at: None,
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::RecordShare)
-            .resource_id(&share.id)
+            .resource_id(share.id.to_string())
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(match scope {
             SCOPE_RECORD => format!("record shared with a doctor for {days} days"),
             _ => format!("one {scope} shared with a doctor for {days} days"),
         });
         self.transaction(async |txn| {
-            store::insert(txn, share.clone()).await?;
+            store::insert(txn, &share).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
@@ -250,15 +246,10 @@ impl Services {
         let Some(user) = actor.user_id().filter(|_| actor.may(Action::ReceiveShares)) else {
             return Ok(false);
         };
-        Ok(store::holds_item_share(
-            self.store().conn(),
-            patient,
-            user,
-            scope,
-            id,
-            to_micros(self.now()),
+        Ok(
+            store::holds_item_share(self.store().conn(), patient, user, scope, id, self.now())
+                .await?,
         )
-        .await?)
     }
 
     /// The patient's shares, newest first: the patient's own, or any patient's for an
@@ -304,17 +295,21 @@ impl Services {
         share_id: &str,
     ) -> Result<RecordShare, ServiceError> {
         let row = self.own_record_for_sharing(actor, patient).await?;
-        let share = store::find(self.store().conn(), share_id)
-            .await?
-            .filter(|s| s.patient_id == row.id)
-            .ok_or(ServiceError::NotFound("share"))?;
+        let share_id: Option<RecordShareId> = crate::ids::stored_id(share_id);
+        let share = match share_id {
+            Some(id) => store::find(self.store().conn(), id).await?,
+            None => None,
+        }
+        .filter(|s| s.patient_id == patient)
+        .ok_or(ServiceError::NotFound("share"))?;
+        let share_id = share.id;
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::RecordShare)
-            .resource_id(&share.id)
+            .resource_id(share_id.to_string())
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("record share revoked".into());
         self.transaction(async |txn| {
-            if !store::revoke(txn, share_id, patient, to_micros(self.now())).await? {
+            if !store::revoke(txn, share_id, patient, self.now()).await? {
                 return Err(ServiceError::Conflict {
                     field: None,
                     message: "this share has been revoked already".into(),
@@ -330,26 +325,22 @@ impl Services {
         self.present_share(share).await
     }
 
-    async fn present_share(&self, row: RecordShareRow) -> Result<RecordShare, ServiceError> {
-        let doctor_id: UserId = row.user_id.parse().map_err(|_| ServiceError::Integrity)?;
-        let doctor_name = users::find_by_id(self.store().conn(), doctor_id)
+    async fn present_share(&self, row: RecordShareRecord) -> Result<RecordShare, ServiceError> {
+        let doctor_name = users::find_by_id(self.store().conn(), row.user_id)
             .await?
             .map(|u| u.display_name.as_str().to_owned())
             .unwrap_or_default();
-        let now = to_micros(self.now());
+        let now = self.now();
         Ok(RecordShare {
-            id: row.id,
-            patient_id: row
-                .patient_id
-                .parse()
-                .map_err(|_| ServiceError::Integrity)?,
-            doctor_id,
+            id: row.id.to_string(),
+            patient_id: row.patient_id,
+            doctor_id: row.user_id,
             doctor_name,
             scope: row.scope,
             scope_id: row.scope_id,
-            granted_at: from_micros(row.granted_at),
-            expires_at: from_micros(row.expires_at),
-            revoked_at: row.revoked_at.map(from_micros),
+            granted_at: row.granted_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
             active: row.revoked_at.is_none() && row.granted_at <= now && now < row.expires_at,
         })
     }

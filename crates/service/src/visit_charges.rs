@@ -26,7 +26,7 @@ use carevault_core::audit::ResourceType;
 use carevault_core::money::Money;
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{Action, AppointmentId, PatientId, ValidationErrors};
-use carevault_store::billing::{self as store, PriceRow};
+use carevault_store::billing::{self as store, PriceRecord};
 use carevault_store::scheduling::{self as schedule_store, AppointmentFilter, AppointmentRow};
 use carevault_store::users;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -68,7 +68,7 @@ pub(crate) struct NamedVisit {
     /// Its local day, for the line's description.
     pub day: NaiveDate,
     /// The consultation price of its type, if any.
-    pub price: Option<PriceRow>,
+    pub price: Option<PriceRecord>,
 }
 
 /// Whether `actor` may name visits on manual charges: billing staff who also see every
@@ -129,7 +129,7 @@ impl Services {
                 _ => None,
             };
             let price = match crate::billing::appointment_price(conn, &row.kind).await? {
-                Some(price) => match crate::billing::rule_of(&price)? {
+                Some(price) => match price.rule {
                     carevault_core::billing::PriceRule::Fixed(money) => Some(money),
                     carevault_core::billing::PriceRule::Markup(_) => None,
                 },

@@ -5,58 +5,146 @@
 //! changed the invoice meanwhile nothing is written and the caller starts again on fresh
 //! data. Lines and payments are inserted in the same transaction as that update.
 
+use carevault_core::billing::{PriceKind, PriceRule};
+use carevault_core::money::{Money, Percent};
+use carevault_core::time::to_micros;
+use carevault_core::{DrugId, PriceId};
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
 
 use crate::Conn;
 use crate::entity::{invoice_lines, invoices, payments, price_list};
 use crate::error::StoreError;
+use crate::record::Row;
 
-pub type PriceRow = price_list::Model;
 pub type InvoiceRow = invoices::Model;
 pub type LineRow = invoice_lines::Model;
 pub type PaymentRow = payments::Model;
 
-pub async fn insert_price(conn: &impl Conn, row: PriceRow) -> Result<(), StoreError> {
-    price_list::Entity::insert(row.into_active_model())
+/// A price-list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceRecord {
+    pub id: PriceId,
+    pub code: String,
+    pub kind: PriceKind,
+    pub label: String,
+    /// Consultations: the appointment type charged, as entered.
+    pub appointment_type: Option<String>,
+    /// Drugs: the formulary drug; `None` for the default drug entry.
+    pub drug_id: Option<DrugId>,
+    pub rule: PriceRule,
+    pub tax_rate: Percent,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<price_list::Model> for PriceRecord {
+    type Error = StoreError;
+
+    fn try_from(m: price_list::Model) -> Result<Self, StoreError> {
+        let row = Row("price_list");
+        let rule = match (m.fixed_price_minor, m.markup_percent.as_deref()) {
+            (Some(minor), _) => PriceRule::Fixed(row.convert(
+                "fixed_price_minor",
+                minor,
+                Money::from_minor_units,
+            )?),
+            (None, Some(markup)) => {
+                PriceRule::Markup(row.convert("markup_percent", markup, Percent::parse)?)
+            }
+            (None, None) => {
+                return Err(row.corrupt("fixed_price_minor", "neither a price nor a markup"));
+            }
+        };
+        Ok(PriceRecord {
+            id: row.parse("id", &m.id)?,
+            code: m.code,
+            kind: row.convert("kind", m.kind.as_str(), PriceKind::parse)?,
+            label: m.label,
+            appointment_type: m.appointment_type,
+            drug_id: row.parse_opt("drug_id", m.drug_id.as_deref())?,
+            rule,
+            tax_rate: row.convert("tax_rate", m.tax_rate.as_str(), Percent::parse)?,
+            active: m.active,
+            created_at: row.time(m.created_at),
+            updated_at: row.time(m.updated_at),
+        })
+    }
+}
+
+/// A percentage as stored: its normalised decimal text.
+fn percent_text(percent: Percent) -> String {
+    percent.value().normalize().to_string()
+}
+
+impl From<&PriceRecord> for price_list::ActiveModel {
+    fn from(price: &PriceRecord) -> Self {
+        let (fixed_price_minor, markup_percent) = match price.rule {
+            PriceRule::Fixed(amount) => (Some(amount.minor_units()), None),
+            PriceRule::Markup(markup) => (None, Some(percent_text(markup))),
+        };
+        price_list::ActiveModel {
+            id: Set(price.id.to_string()),
+            code: Set(price.code.clone()),
+            kind: Set(price.kind.as_str().to_owned()),
+            label: Set(price.label.clone()),
+            appointment_type: Set(price.appointment_type.clone()),
+            drug_id: Set(price.drug_id.map(|id| id.to_string())),
+            fixed_price_minor: Set(fixed_price_minor),
+            markup_percent: Set(markup_percent),
+            tax_rate: Set(percent_text(price.tax_rate)),
+            active: Set(price.active),
+            created_at: Set(to_micros(price.created_at)),
+            updated_at: Set(to_micros(price.updated_at)),
+        }
+    }
+}
+
+pub async fn insert_price(conn: &impl Conn, price: &PriceRecord) -> Result<(), StoreError> {
+    price_list::Entity::insert(price_list::ActiveModel::from(price))
         .exec_without_returning(conn)
         .await?;
     Ok(())
 }
 
-/// Replaces a price-list entry; `false` if there is no such entry.
-pub async fn update_price(conn: &impl Conn, row: PriceRow) -> Result<bool, StoreError> {
+/// Replaces a price-list entry (all but its creation time); `false` if there is no such
+/// entry.
+pub async fn update_price(conn: &impl Conn, price: &PriceRecord) -> Result<bool, StoreError> {
     use price_list::Column as C;
+    let row = price_list::ActiveModel::from(price);
     let result = price_list::Entity::update_many()
-        .col_expr(C::Code, Expr::value(row.code))
-        .col_expr(C::Kind, Expr::value(row.kind))
-        .col_expr(C::Label, Expr::value(row.label))
-        .col_expr(C::AppointmentType, Expr::value(row.appointment_type))
-        .col_expr(C::DrugId, Expr::value(row.drug_id))
-        .col_expr(C::FixedPriceMinor, Expr::value(row.fixed_price_minor))
-        .col_expr(C::MarkupPercent, Expr::value(row.markup_percent))
-        .col_expr(C::TaxRate, Expr::value(row.tax_rate))
-        .col_expr(C::Active, Expr::value(row.active))
-        .col_expr(C::UpdatedAt, Expr::value(row.updated_at))
-        .filter(C::Id.eq(row.id))
+        .set(price_list::ActiveModel {
+            id: sea_orm::ActiveValue::NotSet,
+            created_at: sea_orm::ActiveValue::NotSet,
+            ..row
+        })
+        .filter(C::Id.eq(price.id.to_string()))
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)
 }
 
-pub async fn find_price(conn: &impl Conn, id: &str) -> Result<Option<PriceRow>, StoreError> {
-    Ok(price_list::Entity::find_by_id(id.to_owned())
+pub async fn find_price(conn: &impl Conn, id: PriceId) -> Result<Option<PriceRecord>, StoreError> {
+    price_list::Entity::find_by_id(id.to_string())
         .one(conn)
-        .await?)
+        .await?
+        .map(PriceRecord::try_from)
+        .transpose()
 }
 
 /// The price list by kind and code (inactive entries too).
-pub async fn list_prices(conn: &impl Conn) -> Result<Vec<PriceRow>, StoreError> {
-    Ok(price_list::Entity::find()
+pub async fn list_prices(conn: &impl Conn) -> Result<Vec<PriceRecord>, StoreError> {
+    price_list::Entity::find()
         .order_by_asc(price_list::Column::Kind)
         .order_by_asc(price_list::Column::Code)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(PriceRecord::try_from)
+        .collect()
 }
 
 pub async fn insert_invoice(conn: &impl Conn, row: InvoiceRow) -> Result<(), StoreError> {

@@ -22,6 +22,7 @@ pub mod emergency_access;
 pub mod encounters;
 pub mod entity;
 pub mod error;
+mod grant_window;
 pub mod migration;
 pub mod notifications;
 pub mod nursing;

@@ -13,11 +13,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use carevault_core::PatientId;
+use carevault_core::time::to_micros;
+use carevault_core::{LegalHoldId, PatientId, UserId};
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::Conn;
@@ -28,9 +30,84 @@ use crate::entity::{
 };
 use crate::error::StoreError;
 use crate::patients::{ERASED_STATUS, PatientRow};
+use crate::record::Row;
 
-pub type LegalHoldRow = legal_holds::Model;
-pub type ErasureRow = erasures::Model;
+/// The tombstone of an erased patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureRecord {
+    pub patient_id: PatientId,
+    pub erased_at: DateTime<Utc>,
+    pub erased_by: Option<UserId>,
+    /// `user`, `system` or `operator`, as the erasure ledger writes it.
+    pub actor_kind: String,
+    pub reason_category: String,
+    /// The erasure ledger's entry, once written.
+    pub ledger_sequence: Option<u64>,
+}
+
+impl TryFrom<erasures::Model> for ErasureRecord {
+    type Error = StoreError;
+
+    fn try_from(m: erasures::Model) -> Result<Self, StoreError> {
+        let row = Row("erasures");
+        Ok(ErasureRecord {
+            patient_id: row.parse("patient_id", &m.patient_id)?,
+            erased_at: row.time(m.erased_at),
+            erased_by: row.parse_opt("erased_by", m.erased_by.as_deref())?,
+            actor_kind: m.actor_kind,
+            reason_category: m.reason_category,
+            ledger_sequence: m
+                .ledger_sequence
+                .map(|seq| row.convert("ledger_sequence", seq, u64::try_from))
+                .transpose()?,
+        })
+    }
+}
+
+/// A ledger sequence as stored.
+fn stored_sequence(sequence: u64) -> i64 {
+    i64::try_from(sequence).unwrap_or(i64::MAX)
+}
+
+/// A legal hold on a patient's record: no erasure while it is in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHoldRecord {
+    pub id: LegalHoldId,
+    pub patient_id: PatientId,
+    /// A case or matter reference, in clear.
+    pub reason: String,
+    pub set_by: Option<UserId>,
+    pub set_at: DateTime<Utc>,
+    /// The hold ends at this instant; `None`: until released.
+    pub until: Option<DateTime<Utc>>,
+    pub released_at: Option<DateTime<Utc>>,
+    pub released_by: Option<UserId>,
+}
+
+impl LegalHoldRecord {
+    /// Whether the hold is in force at `now`.
+    pub fn in_force_at(&self, now: DateTime<Utc>) -> bool {
+        self.released_at.is_none() && self.until.is_none_or(|until| until > now)
+    }
+}
+
+impl TryFrom<legal_holds::Model> for LegalHoldRecord {
+    type Error = StoreError;
+
+    fn try_from(m: legal_holds::Model) -> Result<Self, StoreError> {
+        let row = Row("legal_holds");
+        Ok(LegalHoldRecord {
+            id: row.parse("id", &m.id)?,
+            patient_id: row.parse("patient_id", &m.patient_id)?,
+            reason: m.reason,
+            set_by: row.parse_opt("set_by", m.set_by.as_deref())?,
+            set_at: row.time(m.set_at),
+            until: row.time_opt(m.until),
+            released_at: row.time_opt(m.released_at),
+            released_by: row.parse_opt("released_by", m.released_by.as_deref())?,
+        })
+    }
+}
 
 /// The `sex` an erased patient row keeps (a valid value that says nothing).
 pub const ERASED_SEX: &str = "unknown";
@@ -228,11 +305,20 @@ async fn anonymise_account(conn: &impl Conn, account: &str, now: i64) -> Result<
 }
 
 /// Records the tombstone; an existing one is left as it is (replay).
-pub async fn insert_erasure(conn: &impl Conn, row: ErasureRow) -> Result<bool, StoreError> {
-    if find_erasure(conn, &row.patient_id).await?.is_some() {
+pub async fn insert_erasure(conn: &impl Conn, erasure: &ErasureRecord) -> Result<bool, StoreError> {
+    let patient_id = erasure.patient_id.to_string();
+    if find_erasure(conn, &patient_id).await?.is_some() {
         return Ok(false);
     }
-    erasures::Entity::insert(row.into_active_model())
+    let row = erasures::ActiveModel {
+        patient_id: Set(patient_id),
+        erased_at: Set(to_micros(erasure.erased_at)),
+        erased_by: Set(erasure.erased_by.map(|id| id.to_string())),
+        actor_kind: Set(erasure.actor_kind.clone()),
+        reason_category: Set(erasure.reason_category.clone()),
+        ledger_sequence: Set(erasure.ledger_sequence.map(stored_sequence)),
+    };
+    erasures::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
     Ok(true)
@@ -241,34 +327,42 @@ pub async fn insert_erasure(conn: &impl Conn, row: ErasureRow) -> Result<bool, S
 pub async fn find_erasure(
     conn: &impl Conn,
     patient: &str,
-) -> Result<Option<ErasureRow>, StoreError> {
-    Ok(erasures::Entity::find_by_id(patient.to_owned())
+) -> Result<Option<ErasureRecord>, StoreError> {
+    erasures::Entity::find_by_id(patient.to_owned())
         .one(conn)
-        .await?)
+        .await?
+        .map(ErasureRecord::try_from)
+        .transpose()
 }
 
 /// Notes which ledger entry records an erasure.
 pub async fn set_ledger_sequence(
     conn: &impl Conn,
-    patient: &str,
-    sequence: i64,
+    patient: PatientId,
+    sequence: u64,
 ) -> Result<(), StoreError> {
     erasures::Entity::update_many()
-        .col_expr(erasures::Column::LedgerSequence, Expr::value(sequence))
-        .filter(erasures::Column::PatientId.eq(patient))
+        .col_expr(
+            erasures::Column::LedgerSequence,
+            Expr::value(stored_sequence(sequence)),
+        )
+        .filter(erasures::Column::PatientId.eq(patient.to_string()))
         .exec(conn)
         .await?;
     Ok(())
 }
 
 /// Erasures the ledger file does not record yet, oldest first.
-pub async fn erasures_without_ledger(conn: &impl Conn) -> Result<Vec<ErasureRow>, StoreError> {
-    Ok(erasures::Entity::find()
+pub async fn erasures_without_ledger(conn: &impl Conn) -> Result<Vec<ErasureRecord>, StoreError> {
+    erasures::Entity::find()
         .filter(erasures::Column::LedgerSequence.is_null())
         .order_by_asc(erasures::Column::ErasedAt)
         .order_by_asc(erasures::Column::PatientId)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(ErasureRecord::try_from)
+        .collect()
 }
 
 /// How many patients have been erased.
@@ -276,33 +370,52 @@ pub async fn erasure_count(conn: &impl Conn) -> Result<u64, StoreError> {
     Ok(erasures::Entity::find().count(conn).await?)
 }
 
-pub async fn insert_hold(conn: &impl Conn, row: LegalHoldRow) -> Result<(), StoreError> {
-    legal_holds::Entity::insert(row.into_active_model())
+pub async fn insert_hold(conn: &impl Conn, hold: &LegalHoldRecord) -> Result<(), StoreError> {
+    let row = legal_holds::ActiveModel {
+        id: Set(hold.id.to_string()),
+        patient_id: Set(hold.patient_id.to_string()),
+        reason: Set(hold.reason.clone()),
+        set_by: Set(hold.set_by.map(|id| id.to_string())),
+        set_at: Set(to_micros(hold.set_at)),
+        until: Set(hold.until.map(to_micros)),
+        released_at: Set(hold.released_at.map(to_micros)),
+        released_by: Set(hold.released_by.map(|id| id.to_string())),
+    };
+    legal_holds::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
     Ok(())
 }
 
-pub async fn find_hold(conn: &impl Conn, id: &str) -> Result<Option<LegalHoldRow>, StoreError> {
-    Ok(legal_holds::Entity::find_by_id(id.to_owned())
+pub async fn find_hold(
+    conn: &impl Conn,
+    id: LegalHoldId,
+) -> Result<Option<LegalHoldRecord>, StoreError> {
+    legal_holds::Entity::find_by_id(id.to_string())
         .one(conn)
-        .await?)
+        .await?
+        .map(LegalHoldRecord::try_from)
+        .transpose()
 }
 
 /// A patient's holds, newest first (released and expired ones included).
 pub async fn holds_of(
     conn: &impl Conn,
     patient: PatientId,
-) -> Result<Vec<LegalHoldRow>, StoreError> {
-    Ok(legal_holds::Entity::find()
+) -> Result<Vec<LegalHoldRecord>, StoreError> {
+    legal_holds::Entity::find()
         .filter(legal_holds::Column::PatientId.eq(patient.to_string()))
         .order_by_desc(legal_holds::Column::SetAt)
         .order_by_desc(legal_holds::Column::Id)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(LegalHoldRecord::try_from)
+        .collect()
 }
 
-fn in_force(now: i64) -> Condition {
+fn in_force(now: DateTime<Utc>) -> Condition {
+    let now = to_micros(now);
     Condition::all()
         .add(legal_holds::Column::ReleasedAt.is_null())
         .add(
@@ -316,28 +429,34 @@ fn in_force(now: i64) -> Condition {
 pub async fn active_holds(
     conn: &impl Conn,
     patient: &str,
-    now: i64,
-) -> Result<Vec<LegalHoldRow>, StoreError> {
-    let mut rows = legal_holds::Entity::find()
+    now: DateTime<Utc>,
+) -> Result<Vec<LegalHoldRecord>, StoreError> {
+    let mut holds = legal_holds::Entity::find()
         .filter(legal_holds::Column::PatientId.eq(patient))
         .filter(in_force(now))
         .all(conn)
-        .await?;
-    rows.sort_by_key(|row| std::cmp::Reverse(row.until.unwrap_or(i64::MAX)));
-    Ok(rows)
+        .await?
+        .into_iter()
+        .map(LegalHoldRecord::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    holds.sort_by_key(|hold| std::cmp::Reverse(hold.until.unwrap_or(DateTime::<Utc>::MAX_UTC)));
+    Ok(holds)
 }
 
 /// Releases a hold if it has not been released yet.
 pub async fn release_hold(
     conn: &impl Conn,
-    id: &str,
-    by: Option<String>,
-    now: i64,
+    id: LegalHoldId,
+    by: Option<UserId>,
+    now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let result = legal_holds::Entity::update_many()
-        .col_expr(legal_holds::Column::ReleasedAt, Expr::value(now))
-        .col_expr(legal_holds::Column::ReleasedBy, Expr::value(by))
-        .filter(legal_holds::Column::Id.eq(id))
+        .col_expr(legal_holds::Column::ReleasedAt, Expr::value(to_micros(now)))
+        .col_expr(
+            legal_holds::Column::ReleasedBy,
+            Expr::value(by.map(|id| id.to_string())),
+        )
+        .filter(legal_holds::Column::Id.eq(id.to_string()))
         .filter(legal_holds::Column::ReleasedAt.is_null())
         .exec(conn)
         .await?;
@@ -345,7 +464,10 @@ pub async fn release_hold(
 }
 
 /// The patients with a hold in force at `now`.
-pub async fn held_patients(conn: &impl Conn, now: i64) -> Result<HashSet<String>, StoreError> {
+pub async fn held_patients(
+    conn: &impl Conn,
+    now: DateTime<Utc>,
+) -> Result<HashSet<String>, StoreError> {
     let ids: Vec<String> = legal_holds::Entity::find()
         .select_only()
         .column(legal_holds::Column::PatientId)

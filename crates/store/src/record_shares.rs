@@ -1,43 +1,128 @@
 //! Record shares granted by patients: insert, the access check, listing and revocation.
 
-use carevault_core::{PatientId, UserId};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use std::collections::HashSet;
+
+use carevault_core::time::to_micros;
+use carevault_core::{PatientId, RecordShareId, UserId};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::Conn;
 use crate::entity::record_shares::{self, Column, Entity};
 use crate::error::StoreError;
-
-pub type RecordShareRow = record_shares::Model;
+use crate::grant_window::GrantColumns;
+use crate::record::Row;
 
 /// A share of the whole record.
 pub const SCOPE_RECORD: &str = "record";
+/// A share of one encounter.
+pub const SCOPE_ENCOUNTER: &str = "encounter";
+/// A share of one document.
+pub const SCOPE_DOCUMENT: &str = "document";
 
-pub async fn insert(conn: &impl Conn, row: RecordShareRow) -> Result<(), StoreError> {
-    Entity::insert(row.into_active_model())
-        .exec_without_returning(conn)
-        .await?;
+const ROW: Row = Row("record_shares");
+const GRANT: GrantColumns<Column> = GrantColumns {
+    patient_id: Column::PatientId,
+    user_id: Column::UserId,
+    granted_at: Column::GrantedAt,
+    expires_at: Column::ExpiresAt,
+};
+
+/// A patient's share with a doctor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordShareRecord {
+    pub id: RecordShareId,
+    pub patient_id: PatientId,
+    /// The doctor the record is shared with.
+    pub user_id: UserId,
+    /// [`SCOPE_RECORD`], [`SCOPE_ENCOUNTER`] or [`SCOPE_DOCUMENT`].
+    pub scope: String,
+    /// The shared encounter's or document's id, for those scopes.
+    pub scope_id: Option<String>,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<record_shares::Model> for RecordShareRecord {
+    type Error = StoreError;
+
+    fn try_from(m: record_shares::Model) -> Result<Self, StoreError> {
+        Ok(RecordShareRecord {
+            id: ROW.parse("id", &m.id)?,
+            patient_id: ROW.parse("patient_id", &m.patient_id)?,
+            user_id: ROW.parse("user_id", &m.user_id)?,
+            scope: m.scope,
+            scope_id: m.scope_id,
+            granted_at: ROW.time(m.granted_at),
+            expires_at: ROW.time(m.expires_at),
+            revoked_at: ROW.time_opt(m.revoked_at),
+        })
+    }
+}
+
+pub async fn insert(conn: &impl Conn, share: &RecordShareRecord) -> Result<(), StoreError> {
+    let row = record_shares::ActiveModel {
+        id: Set(share.id.to_string()),
+        patient_id: Set(share.patient_id.to_string()),
+        user_id: Set(share.user_id.to_string()),
+        scope: Set(share.scope.clone()),
+        scope_id: Set(share.scope_id.clone()),
+        granted_at: Set(to_micros(share.granted_at)),
+        expires_at: Set(to_micros(share.expires_at)),
+        revoked_at: Set(share.revoked_at.map(to_micros)),
+    };
+    Entity::insert(row).exec_without_returning(conn).await?;
     Ok(())
 }
 
-/// Whether `user` holds an unrevoked share of `patient`'s record in force at `now` (micros).
+/// Unrevoked shares to `user` in force at `now`.
+fn in_force(user: UserId, now: DateTime<Utc>) -> sea_orm::Select<Entity> {
+    GRANT
+        .in_force(Entity::find(), user, now)
+        .filter(Column::RevokedAt.is_null())
+}
+
+/// Whether `user` holds an unrevoked share of `patient`'s record in force at `now`.
 pub async fn holds_record_share(
     conn: &impl Conn,
     patient: PatientId,
     user: UserId,
-    now: i64,
+    now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    Ok(Entity::find()
+    holds(conn, patient, user, SCOPE_RECORD, None, now).await
+}
+
+/// Whether `user` holds an unrevoked share of one item (`scope`, `scope_id`) of `patient`'s
+/// record in force at `now`.
+pub async fn holds_item_share(
+    conn: &impl Conn,
+    patient: PatientId,
+    user: UserId,
+    scope: &str,
+    scope_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    holds(conn, patient, user, scope, Some(scope_id), now).await
+}
+
+async fn holds(
+    conn: &impl Conn,
+    patient: PatientId,
+    user: UserId,
+    scope: &str,
+    scope_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let mut query = in_force(user, now)
+        .filter(Column::PatientId.eq(patient.to_string()))
+        .filter(Column::Scope.eq(scope));
+    if let Some(scope_id) = scope_id {
+        query = query.filter(Column::ScopeId.eq(scope_id));
+    }
+    Ok(query
         .select_only()
         .column(Column::Id)
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .filter(Column::UserId.eq(user.to_string()))
-        .filter(Column::Scope.eq(SCOPE_RECORD))
-        .filter(Column::GrantedAt.lte(now))
-        .filter(Column::ExpiresAt.gt(now))
-        .filter(Column::RevokedAt.is_null())
         .limit(1)
         .into_tuple::<String>()
         .one(conn)
@@ -50,32 +135,42 @@ pub async fn for_patient(
     conn: &impl Conn,
     patient: PatientId,
     limit: u64,
-) -> Result<Vec<RecordShareRow>, StoreError> {
-    Ok(Entity::find()
+) -> Result<Vec<RecordShareRecord>, StoreError> {
+    Entity::find()
         .filter(Column::PatientId.eq(patient.to_string()))
         .order_by_desc(Column::GrantedAt)
         .limit(limit)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(RecordShareRecord::try_from)
+        .collect()
 }
 
-pub async fn find(conn: &impl Conn, id: &str) -> Result<Option<RecordShareRow>, StoreError> {
-    Ok(Entity::find_by_id(id.to_owned()).one(conn).await?)
+pub async fn find(
+    conn: &impl Conn,
+    id: RecordShareId,
+) -> Result<Option<RecordShareRecord>, StoreError> {
+    Entity::find_by_id(id.to_string())
+        .one(conn)
+        .await?
+        .map(RecordShareRecord::try_from)
+        .transpose()
 }
 
 /// Revokes a share of `patient` that is not revoked yet; `false` if there is none.
 pub async fn revoke(
     conn: &impl Conn,
-    id: &str,
+    id: RecordShareId,
     patient: PatientId,
-    now: i64,
+    now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let result = Entity::update_many()
         .set(record_shares::ActiveModel {
-            revoked_at: Set(Some(now)),
+            revoked_at: Set(Some(to_micros(now))),
             ..Default::default()
         })
-        .filter(Column::Id.eq(id))
+        .filter(Column::Id.eq(id.to_string()))
         .filter(Column::PatientId.eq(patient.to_string()))
         .filter(Column::RevokedAt.is_null())
         .exec(conn)
@@ -88,57 +183,8 @@ pub async fn shared_among(
     conn: &impl Conn,
     user: UserId,
     patients: &[PatientId],
-    now: i64,
-) -> Result<std::collections::HashSet<PatientId>, StoreError> {
-    if patients.is_empty() {
-        return Ok(Default::default());
-    }
-    let ids: Vec<String> = patients.iter().map(ToString::to_string).collect();
-    Ok(Entity::find()
-        .select_only()
-        .column(Column::PatientId)
-        .filter(Column::UserId.eq(user.to_string()))
-        .filter(Column::PatientId.is_in(ids))
-        .filter(Column::Scope.eq(SCOPE_RECORD))
-        .filter(Column::GrantedAt.lte(now))
-        .filter(Column::ExpiresAt.gt(now))
-        .filter(Column::RevokedAt.is_null())
-        .into_tuple::<String>()
-        .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(|id| id.parse().ok())
-        .collect())
-}
-
-/// A share of one encounter.
-pub const SCOPE_ENCOUNTER: &str = "encounter";
-/// A share of one document.
-pub const SCOPE_DOCUMENT: &str = "document";
-
-/// Whether `user` holds an unrevoked share of one item (`scope`, `scope_id`) of `patient`'s
-/// record in force at `now` (micros).
-pub async fn holds_item_share(
-    conn: &impl Conn,
-    patient: PatientId,
-    user: UserId,
-    scope: &str,
-    scope_id: &str,
-    now: i64,
-) -> Result<bool, StoreError> {
-    Ok(Entity::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .filter(Column::UserId.eq(user.to_string()))
-        .filter(Column::Scope.eq(scope))
-        .filter(Column::ScopeId.eq(scope_id))
-        .filter(Column::GrantedAt.lte(now))
-        .filter(Column::ExpiresAt.gt(now))
-        .filter(Column::RevokedAt.is_null())
-        .limit(1)
-        .into_tuple::<String>()
-        .one(conn)
-        .await?
-        .is_some())
+    now: DateTime<Utc>,
+) -> Result<HashSet<PatientId>, StoreError> {
+    let query = in_force(user, now).filter(Column::Scope.eq(SCOPE_RECORD));
+    GRANT.patients_among(conn, ROW, query, patients).await
 }

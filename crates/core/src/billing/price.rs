@@ -7,6 +7,42 @@ use super::given;
 use crate::ValidationErrors;
 use crate::money::{Money, MoneyError, Percent};
 
+/// What a price-list entry prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceKind {
+    /// An appointment type (charged when such an appointment is completed).
+    Consultation,
+    Procedure,
+    /// A drug (charged when dispensed); without a drug, the default for every drug.
+    Drug,
+    Other,
+}
+
+impl PriceKind {
+    pub const ALL: [PriceKind; 4] = [
+        PriceKind::Consultation,
+        PriceKind::Procedure,
+        PriceKind::Drug,
+        PriceKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceKind::Consultation => "consultation",
+            PriceKind::Procedure => "procedure",
+            PriceKind::Drug => "drug",
+            PriceKind::Other => "other",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<PriceKind, String> {
+        PriceKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == raw.trim())
+            .ok_or_else(|| "must be one of consultation, procedure, drug, other".to_owned())
+    }
+}
+
 /// The largest markup, in per cent.
 pub const MARKUP_MAX_PERCENT: u32 = 1000;
 

@@ -136,6 +136,18 @@ text_choice!(
     }
 );
 
+text_choice!(
+    /// What changed a batch's stock (a row of `stock_movements`).
+    MovementKind, "the stock movement kinds" {
+        /// A new batch received: positive.
+        Receipt => "receipt",
+        /// Units dispensed against a prescription: negative.
+        Dispense => "dispense",
+        /// A hand adjustment (its kind and reason in the movement's reason): signed.
+        Adjustment => "adjustment",
+    }
+);
+
 /// Shortest accepted adjustment reason, in characters.
 pub const ADJUSTMENT_REASON_MIN: usize = 5;
 /// Longest accepted adjustment reason, in characters.

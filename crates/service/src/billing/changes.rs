@@ -123,13 +123,15 @@ impl Services {
         };
         let priced = match given(request.price_id.as_deref()) {
             Some(price_id) => {
-                let row = store::find_price(self.store().conn(), price_id)
-                    .await?
-                    .filter(|row| row.active)
-                    .ok_or_else(|| {
-                        ValidationErrors::single("price_id", "is not an active price-list entry")
-                    })?;
-                match rule_of(&row)? {
+                let row = match crate::ids::stored_id::<PriceId>(price_id) {
+                    Some(id) => store::find_price(self.store().conn(), id).await?,
+                    None => None,
+                }
+                .filter(|row| row.active)
+                .ok_or_else(|| {
+                    ValidationErrors::single("price_id", "is not an active price-list entry")
+                })?;
+                match row.rule {
                     PriceRule::Fixed(price) => Some((row, price)),
                     PriceRule::Markup(_) => {
                         return Err(ValidationErrors::single(
@@ -144,7 +146,7 @@ impl Services {
             // completion would have charged.
             None if request.unit_price.trim().is_empty() => {
                 match visit.as_ref().and_then(|visit| visit.price.clone()) {
-                    Some(row) => match rule_of(&row)? {
+                    Some(row) => match row.rule {
                         PriceRule::Fixed(price) => Some((row, price)),
                         PriceRule::Markup(_) => None,
                     },
@@ -218,7 +220,8 @@ impl Services {
                     }
                     let (unit_price, tax_rate) = match &priced {
                         Some((price, unit_price)) => {
-                            (unit_price.to_string(), Some(price.tax_rate.clone()))
+                            let tax_rate = price.tax_rate.value().normalize().to_string();
+                            (unit_price.to_string(), Some(tax_rate))
                         }
                         None => (request.unit_price.clone(), request.tax_rate.clone()),
                     };
@@ -309,14 +312,10 @@ impl Services {
             AuditAction::StatusChanged,
             |next| format!("issued; total {}", next.total_minor),
             |row, lines, _, _, now| {
-                let next_status = check_issue(status_of(row)?, lines.len(), &totals_of(row)?)
-                    .map_err(|refusal| ServiceError::Conflict {
-                        field: None,
-                        message: refusal.to_string(),
-                    })?;
-                let mut next = row.clone();
-                next.status = next_status.as_str().to_owned();
-                next.open_for = None;
+                let mut next = leaving_draft(
+                    row,
+                    check_issue(status_of(row)?, lines.len(), &totals_of(row)?),
+                )?;
                 next.issued_at = Some(now);
                 Ok(Change::of(next))
             },
@@ -422,14 +421,7 @@ impl Services {
             AuditAction::StatusChanged,
             |_| "voided".to_owned(),
             |row, _, patient, dek, now| {
-                let next_status =
-                    void(status_of(row)?, &reason).map_err(|refusal| ServiceError::Conflict {
-                        field: None,
-                        message: refusal.to_string(),
-                    })?;
-                let mut next = row.clone();
-                next.status = next_status.as_str().to_owned();
-                next.open_for = None;
+                let mut next = leaving_draft(row, void(status_of(row)?, &reason))?;
                 next.closed_at = Some(now);
                 next.void_reason = place("invoices", &row.id, &patient.id).seal(
                     dek,
@@ -441,6 +433,22 @@ impl Services {
         )
         .await
     }
+}
+
+/// `row` moved to the status `next` allows (a refusal is a 409), and no longer the
+/// patient's open invoice: issued or voided.
+fn leaving_draft(
+    row: &InvoiceRow,
+    next: Result<InvoiceStatus, impl std::fmt::Display>,
+) -> Result<InvoiceRow, ServiceError> {
+    let status = next.map_err(|refusal| ServiceError::Conflict {
+        field: None,
+        message: refusal.to_string(),
+    })?;
+    let mut next = row.clone();
+    next.status = status.as_str().to_owned();
+    next.open_for = None;
+    Ok(next)
 }
 
 /// What one change of an invoice writes.

@@ -139,14 +139,14 @@ pub(crate) async fn add_charge_in(
 /// The price-list entry that prices `drug_id`, else the default drug entry.
 pub(crate) async fn drug_price(
     conn: &impl carevault_store::Conn,
-    drug_id: &str,
-) -> Result<Option<PriceRow>, StoreError> {
+    drug_id: DrugId,
+) -> Result<Option<PriceRecord>, StoreError> {
     let prices = store::list_prices(conn).await?;
-    let active = |row: &&PriceRow| row.active && row.kind == PriceKind::Drug.as_str();
+    let active = |row: &&PriceRecord| row.active && row.kind == PriceKind::Drug;
     Ok(prices
         .iter()
         .filter(active)
-        .find(|row| row.drug_id.as_deref() == Some(drug_id))
+        .find(|row| row.drug_id == Some(drug_id))
         .or_else(|| {
             prices
                 .iter()
@@ -160,10 +160,10 @@ pub(crate) async fn drug_price(
 pub(crate) async fn appointment_price(
     conn: &impl carevault_store::Conn,
     appointment_type: &str,
-) -> Result<Option<PriceRow>, StoreError> {
+) -> Result<Option<PriceRecord>, StoreError> {
     Ok(store::list_prices(conn).await?.into_iter().find(|row| {
         row.active
-            && row.kind == PriceKind::Consultation.as_str()
+            && row.kind == PriceKind::Consultation
             && row.appointment_type.as_deref() == Some(appointment_type)
     }))
 }

@@ -44,11 +44,11 @@ use carevault_core::billing::{
 };
 use carevault_core::money::{Currency, Money, MoneyError, Percent};
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, PatientId, ValidationErrors};
+use carevault_core::{Action, DrugId, PatientId, PriceId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::StoreError;
 use carevault_store::billing::{
-    self as store, InvoiceFilter, InvoiceRow, LineInsert, LineRow, PaymentRow, PriceRow,
+    self as store, InvoiceFilter, InvoiceRow, LineInsert, LineRow, PaymentRow, PriceRecord,
 };
 use carevault_store::patients::{self as patient_store, PatientRow};
 use chrono::{DateTime, NaiveDate, Utc};

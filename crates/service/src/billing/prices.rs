@@ -2,41 +2,7 @@
 
 use super::*;
 
-/// What a price-list entry prices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PriceKind {
-    /// An appointment type (charged when such an appointment is completed).
-    Consultation,
-    Procedure,
-    /// A drug (charged when dispensed); without a drug, the default for every drug.
-    Drug,
-    Other,
-}
-
-impl PriceKind {
-    pub const ALL: [PriceKind; 4] = [
-        PriceKind::Consultation,
-        PriceKind::Procedure,
-        PriceKind::Drug,
-        PriceKind::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PriceKind::Consultation => "consultation",
-            PriceKind::Procedure => "procedure",
-            PriceKind::Drug => "drug",
-            PriceKind::Other => "other",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<PriceKind, String> {
-        PriceKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == raw.trim())
-            .ok_or_else(|| "must be one of consultation, procedure, drug, other".to_owned())
-    }
-}
+pub use carevault_core::billing::PriceKind;
 
 /// A price-list entry as submitted.
 #[derive(Debug, Clone, Default)]
@@ -70,36 +36,36 @@ pub struct PriceView {
     pub active: bool,
 }
 
-/// The rule of a stored price-list entry.
-pub(crate) fn rule_of(row: &PriceRow) -> Result<PriceRule, ServiceError> {
-    match (row.fixed_price_minor, row.markup_percent.as_deref()) {
-        (Some(minor), _) => Ok(PriceRule::Fixed(money(minor)?)),
-        (None, Some(markup)) => Ok(PriceRule::Markup(percent(markup)?)),
-        (None, None) => Err(ServiceError::Integrity),
-    }
-}
-
-fn price_view(row: &PriceRow) -> Result<PriceView, ServiceError> {
-    Ok(PriceView {
-        id: row.id.clone(),
+fn price_view(row: &PriceRecord) -> PriceView {
+    let (fixed_price, markup_percent) = match row.rule {
+        PriceRule::Fixed(price) => (Some(price), None),
+        PriceRule::Markup(markup) => (None, Some(markup)),
+    };
+    PriceView {
+        id: row.id.to_string(),
         code: row.code.clone(),
-        kind: row.kind.clone(),
+        kind: row.kind.as_str().to_owned(),
         label: row.label.clone(),
         appointment_type: row.appointment_type.clone(),
-        drug_id: row.drug_id.clone(),
-        fixed_price: row.fixed_price_minor.map(money).transpose()?,
-        markup_percent: row.markup_percent.as_deref().map(percent).transpose()?,
-        tax_rate: percent(&row.tax_rate)?,
+        drug_id: row.drug_id.map(|id| id.to_string()),
+        fixed_price,
+        markup_percent,
+        tax_rate: row.tax_rate,
         active: row.active,
-    })
+    }
 }
 
 pub(super) fn given(raw: Option<&str>) -> Option<&str> {
     raw.map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// Validates a price-list entry into a row (id and times left to the caller).
-fn price_row(input: &PriceInput, id: String, now: i64) -> Result<PriceRow, ValidationErrors> {
+/// Validates a price-list entry into a record (id and times left to the caller). A drug id
+/// that names no drug is left out here and refused by the caller, after these checks.
+fn price_row(
+    input: &PriceInput,
+    id: PriceId,
+    now: DateTime<Utc>,
+) -> Result<PriceRecord, ValidationErrors> {
     let mut errors = ValidationErrors::new();
     let code = input.code.trim().to_ascii_uppercase();
     if code.is_empty()
@@ -119,7 +85,7 @@ fn price_row(input: &PriceInput, id: String, now: i64) -> Result<PriceRow, Valid
         errors.push("label", "is required (at most 200 characters)");
     }
     let appointment_type = given(input.appointment_type.as_deref()).map(str::to_owned);
-    let drug_id = given(input.drug_id.as_deref()).map(str::to_owned);
+    let drug_id = given(input.drug_id.as_deref());
     let rule = match kind {
         Some(PriceKind::Drug) => {
             match PriceRule::parse(
@@ -176,20 +142,15 @@ fn price_row(input: &PriceInput, id: String, now: i64) -> Result<PriceRow, Valid
     let (Some(kind), Some(rule), Some(tax_rate)) = (kind, rule, tax_rate) else {
         return Err(ValidationErrors::single("kind", "is required"));
     };
-    let (fixed_price_minor, markup_percent) = match rule {
-        PriceRule::Fixed(price) => (Some(price.minor_units()), None),
-        PriceRule::Markup(markup) => (None, Some(markup.value().normalize().to_string())),
-    };
-    Ok(PriceRow {
+    Ok(PriceRecord {
         id,
         code,
-        kind: kind.as_str().to_owned(),
+        kind,
         label: label.to_owned(),
         appointment_type,
-        drug_id,
-        fixed_price_minor,
-        markup_percent,
-        tax_rate: tax_rate.value().normalize().to_string(),
+        drug_id: drug_id.and_then(crate::ids::stored_id),
+        rule,
+        tax_rate,
         active: input.active,
         created_at: now,
         updated_at: now,
@@ -199,11 +160,11 @@ impl Services {
     /// The price list (billing staff).
     pub async fn list_prices(&self, actor: &Actor) -> Result<Vec<PriceView>, ServiceError> {
         self.billing_staff(actor).await?;
-        store::list_prices(self.store().conn())
+        Ok(store::list_prices(self.store().conn())
             .await?
             .iter()
             .map(price_view)
-            .collect()
+            .collect())
     }
 
     /// Adds (`id` none) or replaces a price-list entry: administrators only. A duplicate
@@ -224,29 +185,27 @@ impl Services {
                 )
                 .await);
         }
-        let now = to_micros(self.now());
+        let now = self.now();
         let existing = match id {
             Some(id) => Some(
-                store::find_price(self.store().conn(), id.trim())
-                    .await?
-                    .ok_or(ServiceError::NotFound("price"))?,
+                match crate::ids::stored_id::<PriceId>(id.trim()) {
+                    Some(id) => store::find_price(self.store().conn(), id).await?,
+                    None => None,
+                }
+                .ok_or(ServiceError::NotFound("price"))?,
             ),
             None => None,
         };
         let mut row = price_row(
             &input,
-            existing
-                .as_ref()
-                .map_or_else(|| Uuid::now_v7().to_string(), |e| e.id.clone()),
+            existing.as_ref().map_or_else(PriceId::generate, |e| e.id),
             now,
         )?;
         if let Some(existing) = &existing {
             row.created_at = existing.created_at;
         }
-        if let Some(drug_id) = &row.drug_id
-            && carevault_store::pharmacy::find_drug(self.store().conn(), drug_id)
-                .await?
-                .is_none()
+        if let Some(drug_id) = given(input.drug_id.as_deref())
+            && self.find_drug(drug_id).await?.is_none()
         {
             return Err(
                 ValidationErrors::single("drug_id", "is not a drug in the formulary").into(),
@@ -261,12 +220,12 @@ impl Services {
             },
             ResourceType::PriceList,
         );
-        event.resource_id = Some(row.id.clone());
+        event.resource_id = Some(row.id.to_string());
         self.transaction(async |txn| {
             let written = if existing.is_some() {
-                store::update_price(txn, row.clone()).await.map(|_| ())
+                store::update_price(txn, &row).await.map(|_| ())
             } else {
-                store::insert_price(txn, row.clone()).await
+                store::insert_price(txn, &row).await
             };
             written.map_err(|err| match err {
                 StoreError::UniqueViolation(_) => ServiceError::Conflict {
@@ -280,6 +239,6 @@ impl Services {
             Ok(())
         })
         .await?;
-        price_view(&row)
+        Ok(price_view(&row))
     }
 }

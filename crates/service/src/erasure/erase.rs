@@ -41,20 +41,15 @@ pub struct ErasurePreview {
     pub ledger_configured: bool,
 }
 
-fn tombstone_of(row: &PatientRow, erasure: ErasureRow) -> Result<Tombstone, ServiceError> {
-    Ok(Tombstone {
-        patient_id: erasure
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?,
+fn tombstone_of(row: &PatientRow, erasure: ErasureRecord) -> Tombstone {
+    Tombstone {
+        patient_id: erasure.patient_id,
         pseudonym: pseudonym_of(row.pseudonym_number),
-        erased_at: from_micros(erasure.erased_at),
-        erased_by: erasure.erased_by,
+        erased_at: erasure.erased_at,
+        erased_by: erasure.erased_by.map(|id| id.to_string()),
         reason_category: erasure.reason_category,
-        ledger_sequence: erasure
-            .ledger_sequence
-            .and_then(|seq| u64::try_from(seq).ok()),
-    })
+        ledger_sequence: erasure.ledger_sequence,
+    }
 }
 
 fn actor_kind_text(actor: &Actor) -> &'static str {
@@ -88,7 +83,7 @@ impl Services {
         row: &PatientRow,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, ServiceError> {
-        let holds = store::active_holds(conn, &row.id, to_micros(now)).await?;
+        let holds = store::active_holds(conn, &row.id, now).await?;
         if let Some(hold) = holds.first() {
             let until = match hold.until {
                 Some(until) => format!("until {}", self.local_day_of_end(until)),
@@ -142,8 +137,8 @@ impl Services {
         let holds = store::holds_of(conn, id)
             .await?
             .into_iter()
-            .map(|hold| present_hold(hold, to_micros(now)))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|hold| present_hold(hold, now))
+            .collect();
         let last = store::last_encounter_at(conn, &row.id)
             .await?
             .map(from_micros);
@@ -226,10 +221,11 @@ impl Services {
         let _ = self.sync_erasure_ledger().await;
         let now = self.now();
         let micros = to_micros(now);
-        let erasure = ErasureRow {
-            patient_id: row.id.clone(),
-            erased_at: micros,
-            erased_by: actor.user_id().map(|id| id.to_string()),
+        let patient_id = crate::consents::patient_id_of(&row)?;
+        let erasure = ErasureRecord {
+            patient_id,
+            erased_at: now,
+            erased_by: actor.user_id(),
             actor_kind: actor_kind_text(actor).to_owned(),
             reason_category: category.to_owned(),
             ledger_sequence: None,
@@ -249,7 +245,7 @@ impl Services {
                 let shredded = store::shred_patient(txn, &row.id, micros)
                     .await?
                     .ok_or(ServiceError::NotFound("patient"))?;
-                store::insert_erasure(txn, erasure.clone()).await?;
+                store::insert_erasure(txn, &erasure).await?;
                 let event = erase_event(
                     self.audit_event(actor, AuditAction::Erase, ResourceType::Patient),
                     &row,
@@ -297,7 +293,7 @@ impl Services {
             Err(problem) => (None, Some(problem)),
         };
         Ok(ErasureOutcome {
-            patient_id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
+            patient_id,
             pseudonym: pseudonym_of(row.pseudonym_number),
             erased_at: now,
             ledger_sequence,
@@ -325,6 +321,6 @@ impl Services {
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("tombstone".into());
         self.record(event).await?;
-        tombstone_of(&row, erasure)
+        Ok(tombstone_of(&row, erasure))
     }
 }

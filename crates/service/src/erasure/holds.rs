@@ -30,22 +30,18 @@ pub struct LegalHoldInput {
     pub until: Option<String>,
 }
 
-pub(super) fn present_hold(row: LegalHoldRow, now: i64) -> Result<LegalHold, ServiceError> {
-    let active = row.released_at.is_none() && row.until.is_none_or(|until| until > now);
-    Ok(LegalHold {
-        patient_id: row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?,
-        id: row.id,
-        reason: row.reason,
-        set_by: row.set_by,
-        set_at: from_micros(row.set_at),
-        until: row.until.map(from_micros),
-        released_at: row.released_at.map(from_micros),
-        released_by: row.released_by,
-        active,
-    })
+pub(super) fn present_hold(hold: LegalHoldRecord, now: DateTime<Utc>) -> LegalHold {
+    LegalHold {
+        active: hold.in_force_at(now),
+        id: hold.id.to_string(),
+        patient_id: hold.patient_id,
+        reason: hold.reason,
+        set_by: hold.set_by.map(|id| id.to_string()),
+        set_at: hold.set_at,
+        until: hold.until,
+        released_at: hold.released_at,
+        released_by: hold.released_by.map(|id| id.to_string()),
+    }
 }
 impl Services {
     /// The patient's legal holds, newest first. Administrators.
@@ -57,12 +53,12 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::LegalHold)
             .await?;
         let row = self.privacy_row(id).await?;
-        let now = to_micros(self.now());
+        let now = self.now();
         let holds = store::holds_of(self.store().conn(), id)
             .await?
             .into_iter()
             .map(|hold| present_hold(hold, now))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         let event = self
             .audit_event(actor, AuditAction::Read, ResourceType::LegalHold)
             .resource_id(&row.id)
@@ -84,7 +80,8 @@ impl Services {
         if row.status == ERASED_STATUS {
             return Err(ServiceError::NotFound("patient"));
         }
-        let now = self.now();
+        // Whole microseconds, as stored: the hold is presented without reading it back.
+        let now = self.now().trunc_subsecs(6);
         let mut errors = ValidationErrors::new();
         let reason = input.reason.trim().to_owned();
         let length = reason.chars().count();
@@ -139,25 +136,22 @@ impl Services {
             },
         };
         errors.into_result()?;
-        let hold = LegalHoldRow {
-            id: Uuid::now_v7().to_string(),
-            patient_id: row.id.clone(),
+        let hold = LegalHoldRecord {
+            id: LegalHoldId::generate(),
+            patient_id: id,
             reason,
-            set_by: actor.user_id().map(|id| id.to_string()),
-            set_at: to_micros(now),
-            until: until.map(to_micros),
+            set_by: actor.user_id(),
+            set_at: now,
+            until: until.map(|until| until.trunc_subsecs(6)),
             released_at: None,
             released_by: None,
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::LegalHold)
-            .resource_id(&hold.id)
+            .resource_id(hold.id.to_string())
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some(match until {
-            Some(until) => format!(
-                "legal hold until {}",
-                self.local_day_of_end(to_micros(until))
-            ),
+            Some(until) => format!("legal hold until {}", self.local_day_of_end(until)),
             None => "legal hold until released".into(),
         });
         self.transaction(async |txn| {
@@ -165,12 +159,12 @@ impl Services {
             if store::touch_patient(txn, &row.id).await?.is_none() {
                 return Err(ServiceError::NotFound("patient"));
             }
-            store::insert_hold(txn, hold.clone()).await?;
+            store::insert_hold(txn, &hold).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
         .await?;
-        present_hold(hold, to_micros(now))
+        Ok(present_hold(hold, now))
     }
 
     /// Releases a legal hold. Administrators. 409 if released already.
@@ -184,21 +178,22 @@ impl Services {
             .await?;
         let row = self.privacy_row(id).await?;
         let conn = self.store().conn();
-        let Some(hold) = store::find_hold(conn, hold_id.trim())
-            .await?
-            .filter(|hold| hold.patient_id == row.id)
-        else {
+        let hold = match crate::ids::stored_id::<LegalHoldId>(hold_id.trim()) {
+            Some(hold_id) => store::find_hold(conn, hold_id).await?,
+            None => None,
+        };
+        let Some(hold) = hold.filter(|hold| hold.patient_id == id) else {
             return Err(ServiceError::NotFound("legal hold"));
         };
-        let now = to_micros(self.now());
-        let by = actor.user_id().map(|id| id.to_string());
+        let now = self.now();
+        let by = actor.user_id();
         let mut event = self
             .audit_event(actor, AuditAction::Delete, ResourceType::LegalHold)
-            .resource_id(&hold.id)
+            .resource_id(hold.id.to_string())
             .patient(pseudonym_of(row.pseudonym_number));
         event.reason = Some("legal hold released".into());
         self.transaction(async |txn| {
-            if !store::release_hold(txn, &hold.id, by.clone(), now).await? {
+            if !store::release_hold(txn, hold.id, by, now).await? {
                 return Err(ServiceError::Conflict {
                     field: None,
                     message: "this legal hold has been released already".into(),
@@ -208,9 +203,9 @@ impl Services {
             Ok(())
         })
         .await?;
-        let released = store::find_hold(conn, &hold.id)
+        let released = store::find_hold(conn, hold.id)
             .await?
             .ok_or(ServiceError::NotFound("legal hold"))?;
-        present_hold(released, now)
+        Ok(present_hold(released, now))
     }
 }

@@ -145,7 +145,7 @@ pub fn read_ledger(path: &Path) -> Result<LedgerContents, ServiceError> {
 static LEDGER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Appends one erasure to the ledger (verifying it first) and returns its sequence number.
-pub(super) fn append_blocking(path: &Path, row: &ErasureRow) -> Result<u64, String> {
+pub(super) fn append_blocking(path: &Path, row: &ErasureRecord) -> Result<u64, String> {
     let existed = path.exists();
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);
@@ -180,19 +180,20 @@ pub(super) fn append_blocking(path: &Path, row: &ErasureRow) -> Result<u64, Stri
     if let Some(damage) = contents.damage {
         return Err(format!("{damage}; nothing was appended"));
     }
+    let patient_id = row.patient_id.to_string();
     if let Some(entry) = contents
         .entries
         .iter()
-        .find(|entry| entry.patient_id == row.patient_id)
+        .find(|entry| entry.patient_id == patient_id)
     {
         return Ok(entry.seq);
     }
     let entry = LedgerEntry {
         v: LEDGER_VERSION,
         seq: u64::try_from(contents.entries.len()).unwrap_or(u64::MAX) + 1,
-        patient_id: row.patient_id.clone(),
-        erased_at: row.erased_at,
-        erased_by: row.erased_by.clone(),
+        patient_id,
+        erased_at: to_micros(row.erased_at),
+        erased_by: row.erased_by.map(|id| id.to_string()),
         actor: row.actor_kind.clone(),
         prev: contents.last_hash,
     };
@@ -214,7 +215,7 @@ impl Services {
     /// when no ledger is configured; `Err` with a sentence for the administrator.
     pub(super) async fn append_to_ledger(
         &self,
-        erasure: &ErasureRow,
+        erasure: &ErasureRecord,
     ) -> Result<Option<u64>, String> {
         let Some(path) = self.privacy().ledger_path.clone() else {
             return Ok(None);
@@ -227,10 +228,8 @@ impl Services {
             .and_then(|result| result);
         match appended {
             Ok(seq) => {
-                let stored = i64::try_from(seq).unwrap_or(i64::MAX);
                 if let Err(err) =
-                    store::set_ledger_sequence(self.store().conn(), &erasure.patient_id, stored)
-                        .await
+                    store::set_ledger_sequence(self.store().conn(), erasure.patient_id, seq).await
                 {
                     tracing::warn!(error = %err, "could not note the ledger sequence on a tombstone");
                 }
@@ -296,15 +295,20 @@ pub async fn replay_ledger(store: &Store, ledger: &Path) -> Result<ReplayReport,
             .await?
             .unwrap_or_default();
         if !has_tombstone {
+            // The ledger's own text: its times are micros, its ids UUID text.
+            let erased_by = match entry.erased_by.as_deref() {
+                Some(id) => Some(id.parse().map_err(|_| ServiceError::Integrity)?),
+                None => None,
+            };
             store::insert_erasure(
                 &txn,
-                ErasureRow {
-                    patient_id: row.id.clone(),
-                    erased_at: entry.erased_at,
-                    erased_by: entry.erased_by.clone(),
+                &ErasureRecord {
+                    patient_id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
+                    erased_at: from_micros(entry.erased_at),
+                    erased_by,
                     actor_kind: entry.actor.clone(),
                     reason_category: CATEGORY_REPLAY.to_owned(),
-                    ledger_sequence: Some(i64::try_from(entry.seq).unwrap_or(i64::MAX)),
+                    ledger_sequence: Some(entry.seq),
                 },
             )
             .await?;

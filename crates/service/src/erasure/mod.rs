@@ -61,14 +61,13 @@ use std::path::{Path, PathBuf};
 use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, PatientId, ValidationErrors};
+use carevault_core::{Action, LegalHoldId, PatientId, ValidationErrors};
 use carevault_store::patients::{ERASED_STATUS, PatientRow};
-use carevault_store::privacy::{self as store, ErasureRow, LegalHoldRow};
+use carevault_store::privacy::{self as store, ErasureRecord, LegalHoldRecord};
 use carevault_store::{Store, StoreError, TransactionTrait};
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Months, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::actor::{Actor, ActorKind};
 use crate::error::ServiceError;
@@ -113,9 +112,9 @@ impl Services {
         &self.settings().privacy
     }
 
-    /// The local day a hold ending at `until` (micros, exclusive) covers last.
-    fn local_day_of_end(&self, until: i64) -> String {
-        (from_micros(until) - chrono::Duration::microseconds(1))
+    /// The local day a hold ending at `until` (exclusive, whole microseconds) covers last.
+    fn local_day_of_end(&self, until: DateTime<Utc>) -> String {
+        (until - chrono::Duration::microseconds(1))
             .with_timezone(&self.clinic_time_zone())
             .format("%Y-%m-%d")
             .to_string()
@@ -132,6 +131,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn entry_line(seq: u64, prev: &str) -> String {
         serde_json::to_string(&LedgerEntry {
@@ -177,9 +177,9 @@ mod tests {
     fn appends_chain_and_are_private() {
         let dir = tempfile_dir();
         let path = dir.join(LEDGER_FILE_NAME);
-        let row = |id: &str| ErasureRow {
-            patient_id: id.into(),
-            erased_at: 5,
+        let row = |id: &str| ErasureRecord {
+            patient_id: id.parse().unwrap(),
+            erased_at: from_micros(5),
             erased_by: None,
             actor_kind: "user".into(),
             reason_category: CATEGORY_REQUEST.into(),

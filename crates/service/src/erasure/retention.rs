@@ -52,7 +52,7 @@ impl Services {
         let cutoff = to_micros(years_before(now, years));
         let conn = self.store().conn();
         let last = store::last_encounters(conn).await?;
-        let held = store::held_patients(conn, to_micros(now)).await?;
+        let held = store::held_patients(conn, now).await?;
         let mut items = Vec::new();
         let mut held_count = 0;
         for (id, number, created_at) in store::retention_subjects(conn).await? {

@@ -114,7 +114,7 @@ pub struct DeliveryRun {
 /// A notification to queue.
 pub(crate) struct Outgoing<'a> {
     pub kind: NotificationKind,
-    pub recipient: String,
+    pub recipient: UserId,
     pub text: NotificationText,
     pub related_id: Option<String>,
     pub deliver_at: DateTime<Utc>,
@@ -129,14 +129,14 @@ impl Services {
     /// by tests; acts as the system.
     pub async fn deliver_due_notifications(&self) -> Result<DeliveryRun, ServiceError> {
         let mut run = DeliveryRun::default();
-        let now = to_micros(self.now());
+        let now = self.now();
         let conn = self.store().conn();
-        for row in store::due(conn, Channel::InApp.as_str(), now, DELIVERY_BATCH).await? {
-            if store::mark_sent(conn, &row.id, row.attempts, now).await? {
+        for row in store::due(conn, Channel::InApp, now, DELIVERY_BATCH).await? {
+            if store::mark_sent(conn, row.id, row.attempts, now).await? {
                 run.in_app_delivered += 1;
             }
         }
-        let due = store::due(conn, Channel::Email.as_str(), now, DELIVERY_BATCH).await?;
+        let due = store::due(conn, Channel::Email, now, DELIVERY_BATCH).await?;
         if due.is_empty() {
             return Ok(run);
         }
@@ -169,21 +169,21 @@ impl Services {
     }
 
     /// Opens one e-mail notification and sends it.
-    async fn send_email(&self, mailer: &SmtpMailer, row: &NotificationRow) -> Result<(), String> {
+    async fn send_email(
+        &self,
+        mailer: &SmtpMailer,
+        row: &NotificationRecord,
+    ) -> Result<(), String> {
         let opened = async {
-            let patient_id: PatientId = row
-                .patient_id
-                .as_deref()
-                .ok_or(ServiceError::Integrity)?
-                .parse()
-                .map_err(integrity)?;
+            let patient_id = row.patient_id.ok_or(ServiceError::Integrity)?;
             let patient = patients::find(self.store().conn(), patient_id)
                 .await?
                 .ok_or(ServiceError::Integrity)?;
             let dek = self
                 .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                 .await?;
-            let at = place(&row.id, &patient.id);
+            let row_id = row.id.to_string();
+            let at = place(&row_id, &patient.id);
             let text = NotificationText {
                 subject: at
                     .open(&dek, "subject", Some(&row.subject))?
@@ -192,7 +192,8 @@ impl Services {
                     .open(&dek, "body", Some(&row.body))?
                     .ok_or(ServiceError::Integrity)?,
             };
-            let address = if patient.account_id.as_deref() == Some(row.recipient_user_id.as_str()) {
+            let recipient = row.recipient_user_id.to_string();
+            let address = if patient.account_id.as_deref() == Some(recipient.as_str()) {
                 Self::patient_email(&patient, &dek)?
             } else {
                 None
@@ -214,12 +215,12 @@ impl Services {
     /// the row changed meanwhile (cancelled, or another run got there first).
     async fn record_attempt(
         &self,
-        row: &NotificationRow,
+        row: &NotificationRecord,
         outcome: Result<(), String>,
     ) -> Result<Option<DeliveryStatus>, ServiceError> {
         let actor = Actor::system();
         let now = self.now();
-        let attempt = u32::try_from(row.attempts).unwrap_or(0).saturating_add(1);
+        let attempt = row.attempts.saturating_add(1);
         let (status, next, note) = match &outcome {
             Ok(()) => (DeliveryStatus::Sent, None, "e-mail sent".to_owned()),
             Err(_) => {
@@ -235,21 +236,21 @@ impl Services {
                 (status, next, note)
             }
         };
-        let patient = match row.patient_id.as_deref().and_then(|id| id.parse().ok()) {
+        let patient = match row.patient_id {
             Some(id) => patients::find(self.store().conn(), id).await?,
             None => None,
         };
         let recorded = self
             .transaction_or_stop(async |txn| {
                 let changed = match &outcome {
-                    Ok(()) => store::mark_sent(txn, &row.id, row.attempts, to_micros(now)).await?,
+                    Ok(()) => store::mark_sent(txn, row.id, row.attempts, now).await?,
                     Err(message) => {
                         store::record_failure(
                             txn,
-                            &row.id,
+                            row.id,
                             row.attempts,
-                            status.as_str(),
-                            next.map_or(row.next_attempt_at, to_micros),
+                            status,
+                            next.unwrap_or(row.next_attempt_at),
                             message,
                         )
                         .await?
@@ -265,7 +266,7 @@ impl Services {
                             AuditAction::StatusChanged,
                             ResourceType::Notification,
                         )
-                        .resource_id(&row.id)
+                        .resource_id(row.id.to_string())
                         .patient(pseudonym_of(patient.pseudonym_number));
                     event.outcome = if outcome.is_ok() {
                         Outcome::Allowed

@@ -59,18 +59,7 @@ impl Services {
                 None
             }
         };
-        let patient = match patient_id {
-            Some(id) => {
-                let row = patients::find(self.store().conn(), id)
-                    .await?
-                    .filter(|row| row.status != patients::ERASED_STATUS);
-                if row.is_none() {
-                    errors.push("patient_id", "is not a known patient");
-                }
-                row
-            }
-            None => None,
-        };
+        let patient = self.known_patient(&mut errors, patient_id).await?;
         errors.into_result()?;
         let (Some(patient), Some(patient_id), Some(due)) = (patient, patient_id, due) else {
             return Err(ValidationErrors::single("patient_id", "is required").into());

@@ -8,29 +8,32 @@ impl Services {
     pub(super) async fn present(
         &self,
         actor: &Actor,
-        rows: Vec<NotificationRow>,
+        rows: Vec<NotificationRecord>,
         open_patient_texts: bool,
     ) -> Result<Vec<NotificationView>, ServiceError> {
         let conn = self.store().conn();
-        let mut keys: BTreeMap<String, (PatientRow, DataKey)> = BTreeMap::new();
+        let mut keys: BTreeMap<PatientId, (PatientRow, DataKey)> = BTreeMap::new();
         let mut shown_patients = BTreeSet::new();
         let mut views = Vec::with_capacity(rows.len());
         for row in rows {
-            let (subject, body) = match &row.patient_id {
+            let row_id = row.id.to_string();
+            let (subject, body) = match row.patient_id {
                 Some(patient_id) if open_patient_texts => {
-                    if !keys.contains_key(patient_id) {
-                        let id: PatientId = patient_id.parse().map_err(integrity)?;
-                        let patient = patients::find(conn, id)
+                    if let std::collections::btree_map::Entry::Vacant(entry) =
+                        keys.entry(patient_id)
+                    {
+                        let patient = patients::find(conn, patient_id)
                             .await?
                             .ok_or(ServiceError::Integrity)?;
                         let dek = self
                             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                             .await?;
-                        keys.insert(patient_id.clone(), (patient, dek));
+                        entry.insert((patient, dek));
                     }
-                    let (_, dek) = keys.get(patient_id).ok_or(ServiceError::Integrity)?;
-                    let at = place(&row.id, patient_id);
-                    shown_patients.insert(patient_id.clone());
+                    let (_, dek) = keys.get(&patient_id).ok_or(ServiceError::Integrity)?;
+                    let patient_id_text = patient_id.to_string();
+                    let at = place(&row_id, &patient_id_text);
+                    shown_patients.insert(patient_id);
                     (
                         at.open(dek, "subject", Some(&row.subject))?,
                         at.open(dek, "body", Some(&row.body))?,
@@ -43,17 +46,17 @@ impl Services {
                 ),
             };
             views.push(NotificationView {
-                kind: NotificationKind::parse(&row.kind).map_err(integrity)?,
-                channel: Channel::parse(&row.channel).map_err(integrity)?,
-                status: DeliveryStatus::parse(&row.status).map_err(integrity)?,
-                attempts: u32::try_from(row.attempts).unwrap_or(0),
-                next_attempt_at: from_micros(row.next_attempt_at),
-                created_at: from_micros(row.created_at),
-                sent_at: row.sent_at.map(from_micros),
-                read_at: row.read_at.map(from_micros),
-                id: row.id,
-                recipient_user_id: row.recipient_user_id,
-                patient_id: row.patient_id,
+                kind: row.kind,
+                channel: row.channel,
+                status: row.status,
+                attempts: row.attempts,
+                next_attempt_at: row.next_attempt_at,
+                created_at: row.created_at,
+                sent_at: row.sent_at,
+                read_at: row.read_at,
+                id: row_id,
+                recipient_user_id: row.recipient_user_id.to_string(),
+                patient_id: row.patient_id.map(|id| id.to_string()),
                 subject,
                 body,
                 last_error: row.last_error,
@@ -84,10 +87,10 @@ impl Services {
         let rows = store::list(
             self.store().conn(),
             &NotificationFilter {
-                recipient_user_id: Some(me.to_string()),
-                status: Some(DeliveryStatus::Sent.as_str().to_owned()),
+                recipient_user_id: Some(me),
+                status: Some(DeliveryStatus::Sent),
                 kind: None,
-                channel: Some(Channel::InApp.as_str().to_owned()),
+                channel: Some(Channel::InApp),
             },
             LIST_LIMIT,
         )
@@ -103,9 +106,10 @@ impl Services {
         actor: &Actor,
         patient: &PatientRow,
     ) -> Result<Vec<NotificationView>, ServiceError> {
-        let Some(account) = patient.account_id.clone() else {
+        let Some(account) = patient.account_id.as_deref() else {
             return Ok(Vec::new());
         };
+        let account: UserId = account.parse().map_err(integrity)?;
         let rows = store::list(
             self.store().conn(),
             &NotificationFilter {
@@ -116,7 +120,10 @@ impl Services {
         )
         .await?
         .into_iter()
-        .filter(|row| row.patient_id.as_deref() == Some(patient.id.as_str()))
+        .filter(|row| {
+            row.patient_id
+                .is_some_and(|id| id.to_string() == patient.id)
+        })
         .collect();
         self.present(actor, rows, true).await
     }
@@ -124,7 +131,7 @@ impl Services {
     /// How many of the user's delivered in-app notifications are unread.
     pub async fn unread_notifications(&self, actor: &Actor) -> Result<u64, ServiceError> {
         let me = actor.user_id().ok_or(ServiceError::Forbidden)?;
-        Ok(store::unread_count(self.store().conn(), &me.to_string()).await?)
+        Ok(store::unread_count(self.store().conn(), me).await?)
     }
 
     /// Marks one of the user's own notifications read. Anyone else's, or an unknown id, is
@@ -135,28 +142,23 @@ impl Services {
         id: &str,
     ) -> Result<(), ServiceError> {
         let me = actor.user_id().ok_or(ServiceError::Forbidden)?;
-        let row = match id.parse::<Uuid>() {
-            Ok(_) => store::find(self.store().conn(), id).await?,
-            Err(_) => None,
+        let row = match crate::ids::stored_id::<NotificationId>(id) {
+            Some(id) => store::find(self.store().conn(), id).await?,
+            None => None,
         };
-        let Some(row) = row.filter(|row| row.recipient_user_id == me.to_string()) else {
+        let id = id.parse::<NotificationId>().ok();
+        let Some(row) = row.filter(|row| row.recipient_user_id == me) else {
             return Err(self
                 .deny(
                     actor,
                     ResourceType::Notification,
-                    id.parse::<Uuid>().ok().map(|u| u.to_string()),
+                    id.map(|id| id.to_string()),
                     "not the user's own notification",
                 )
                 .await);
         };
         if row.read_at.is_none() {
-            store::mark_read(
-                self.store().conn(),
-                &row.id,
-                &me.to_string(),
-                to_micros(self.now()),
-            )
-            .await?;
+            store::mark_read(self.store().conn(), row.id, me, self.now()).await?;
         }
         Ok(())
     }

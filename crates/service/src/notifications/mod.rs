@@ -44,11 +44,11 @@ use carevault_core::notification::{
     self as rules, Channel, DeliveryStatus, MAX_ATTEMPTS, NotificationKind, NotificationText,
 };
 use carevault_core::pharmacy::{Batch, expiring_within, reorder_needed, usable_stock};
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, Role, UserId, UserStatus, ValidationErrors};
+use carevault_core::time::from_micros;
+use carevault_core::{NotificationId, PatientId, Role, UserId, UserStatus, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::notifications::{
-    self as store, NotificationFilter, NotificationRow, PreferencesRow,
+    self as store, NotificationFilter, NotificationRecord, PreferencesRecord,
 };
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::scheduling::AppointmentRow;
@@ -58,7 +58,6 @@ use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
-use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;

@@ -32,21 +32,21 @@ impl Services {
                 .map(str::to_owned)
         };
         let status = given(&filter.status).and_then(|raw| match DeliveryStatus::parse(&raw) {
-            Ok(s) => Some(s.as_str().to_owned()),
+            Ok(s) => Some(s),
             Err(message) => {
                 errors.push("status", message);
                 None
             }
         });
         let kind = given(&filter.kind).and_then(|raw| match NotificationKind::parse(&raw) {
-            Ok(k) => Some(k.as_str().to_owned()),
+            Ok(k) => Some(k),
             Err(message) => {
                 errors.push("kind", message);
                 None
             }
         });
         let channel = given(&filter.channel).and_then(|raw| match Channel::parse(&raw) {
-            Ok(c) => Some(c.as_str().to_owned()),
+            Ok(c) => Some(c),
             Err(message) => {
                 errors.push("channel", message);
                 None
@@ -54,7 +54,7 @@ impl Services {
         });
         let recipient =
             given(&filter.recipient_user_id).and_then(|raw| match raw.parse::<UserId>() {
-                Ok(id) => Some(id.to_string()),
+                Ok(id) => Some(id),
                 Err(_) => {
                     errors.push("recipient", "is not a valid user id");
                     None

@@ -14,12 +14,12 @@ pub struct Preferences {
     pub email_available: bool,
 }
 
-pub(super) fn default_preferences(user_id: &str) -> PreferencesRow {
-    PreferencesRow {
-        user_id: user_id.to_owned(),
+pub(super) fn default_preferences(user_id: UserId) -> PreferencesRecord {
+    PreferencesRecord {
+        user_id,
         email_enabled: false,
         reminders_enabled: true,
-        updated_at: 0,
+        updated_at: DateTime::UNIX_EPOCH,
     }
 }
 impl Services {
@@ -42,9 +42,9 @@ impl Services {
         actor: &Actor,
     ) -> Result<Preferences, ServiceError> {
         let me = actor.user_id().ok_or(ServiceError::Forbidden)?;
-        let row = store::find_preferences(self.store().conn(), &me.to_string())
+        let row = store::find_preferences(self.store().conn(), me)
             .await?
-            .unwrap_or_else(|| default_preferences(&me.to_string()));
+            .unwrap_or_else(|| default_preferences(me));
         Ok(Preferences {
             email_enabled: row.email_enabled,
             reminders_enabled: row.reminders_enabled,
@@ -70,11 +70,11 @@ impl Services {
         self.transaction(async |txn| {
             store::save_preferences(
                 txn,
-                PreferencesRow {
-                    user_id: me.to_string(),
+                &PreferencesRecord {
+                    user_id: me,
                     email_enabled,
                     reminders_enabled,
-                    updated_at: to_micros(self.now()),
+                    updated_at: self.now(),
                 },
             )
             .await?;

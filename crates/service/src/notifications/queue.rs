@@ -12,22 +12,27 @@ impl Services {
         conn: &impl Conn,
         out: Outgoing<'_>,
     ) -> Result<Vec<String>, ServiceError> {
-        let prefs = store::find_preferences(conn, &out.recipient)
+        let prefs = store::find_preferences(conn, out.recipient)
             .await?
-            .unwrap_or_else(|| default_preferences(&out.recipient));
+            .unwrap_or_else(|| default_preferences(out.recipient));
         if is_reminder(out.kind) && !prefs.reminders_enabled {
             return Ok(Vec::new());
         }
+        let recipient = out.recipient.to_string();
         let own_patient = out
             .about
-            .filter(|(patient, _)| patient.account_id.as_deref() == Some(out.recipient.as_str()));
+            .filter(|(patient, _)| patient.account_id.as_deref() == Some(recipient.as_str()));
         // Consents (service/consents.rs): a withdrawn `appointment_reminders` stops reminders
         // on every channel, a withdrawn `email_notifications` stops e-mail; the in-app inbox
         // otherwise always gets the row. No consent recorded: the preferences decide.
         if let Some((patient, _)) = own_patient
             && is_reminder(out.kind)
             && self
-                .consent_in_force(conn, &patient.id, ConsentPurpose::AppointmentReminders)
+                .consent_in_force(
+                    conn,
+                    crate::consents::patient_id_of(patient)?,
+                    ConsentPurpose::AppointmentReminders,
+                )
                 .await?
                 == ConsentStatus::Withdrawn
         {
@@ -37,7 +42,11 @@ impl Services {
             Some((patient, dek))
                 if prefs.email_enabled
                     && self
-                        .consent_in_force(conn, &patient.id, ConsentPurpose::EmailNotifications)
+                        .consent_in_force(
+                            conn,
+                            crate::consents::patient_id_of(patient)?,
+                            ConsentPurpose::EmailNotifications,
+                        )
                         .await?
                         == ConsentStatus::Granted =>
             {
@@ -45,6 +54,10 @@ impl Services {
             }
             _ => false,
         };
+        let about = out
+            .about
+            .map(|(patient, _)| crate::consents::patient_id_of(patient))
+            .transpose()?;
         let now = self.now();
         let mut ids = Vec::new();
         for channel in rules::channels(self.email_configured(), has_address) {
@@ -57,10 +70,11 @@ impl Services {
             {
                 continue;
             }
-            let id = Uuid::now_v7().to_string();
+            let id = NotificationId::generate();
+            let id_text = id.to_string();
             let (subject, body) = match out.about {
                 Some((patient, dek)) => {
-                    let at = place(&id, &patient.id);
+                    let at = place(&id_text, &patient.id);
                     (
                         at.seal(dek, "subject", Some(&out.text.subject))?
                             .unwrap_or_default(),
@@ -74,32 +88,30 @@ impl Services {
                 ),
             };
             let delivered_now = *channel == Channel::InApp && out.deliver_at <= now;
-            let row = NotificationRow {
-                id: id.clone(),
-                recipient_user_id: out.recipient.clone(),
-                patient_id: out.about.map(|(patient, _)| patient.id.clone()),
-                kind: out.kind.as_str().to_owned(),
-                channel: channel.as_str().to_owned(),
+            let row = NotificationRecord {
+                id,
+                recipient_user_id: out.recipient,
+                patient_id: about,
+                kind: out.kind,
+                channel: *channel,
                 subject,
                 body,
                 status: if delivered_now {
                     DeliveryStatus::Sent
                 } else {
                     DeliveryStatus::Pending
-                }
-                .as_str()
-                .to_owned(),
+                },
                 attempts: 0,
-                next_attempt_at: to_micros(out.deliver_at),
+                next_attempt_at: out.deliver_at,
                 last_error: None,
                 related_id: out.related_id.clone(),
                 dedupe_key,
-                created_at: to_micros(now),
-                sent_at: delivered_now.then(|| to_micros(now)),
+                created_at: now,
+                sent_at: delivered_now.then_some(now),
                 read_at: None,
             };
-            store::insert(conn, row).await?;
-            ids.push(id);
+            store::insert(conn, &row).await?;
+            ids.push(id_text);
         }
         Ok(ids)
     }
@@ -113,9 +125,10 @@ impl Services {
         dek: &DataKey,
         notice: PatientNotice,
     ) -> Result<Vec<String>, ServiceError> {
-        let Some(account) = patient.account_id.clone() else {
+        let Some(account) = patient.account_id.as_deref() else {
             return Ok(Vec::new());
         };
+        let account: UserId = account.parse().map_err(integrity)?;
         self.queue_in(
             conn,
             Outgoing {
@@ -156,12 +169,7 @@ impl Services {
         patient: &PatientRow,
         request_accepted: bool,
     ) -> Result<(), ServiceError> {
-        store::cancel_pending(
-            conn,
-            &row.id,
-            NotificationKind::AppointmentReminder.as_str(),
-        )
-        .await?;
+        Self::withdraw_reminders(conn, row).await?;
         if row.status != AppointmentStatus::Scheduled.as_str() || patient.account_id.is_none() {
             return Ok(());
         }
@@ -199,19 +207,34 @@ impl Services {
                     one_line(&clinician)
                 ),
             };
-            self.queue_to_patient(
-                conn,
-                patient,
-                &dek,
-                PatientNotice {
-                    kind: NotificationKind::ConsultationRequestOutcome,
-                    text,
-                    related_id: Some(row.id.clone()),
-                    deliver_at: now,
-                },
-            )
-            .await?;
+            self.queue_request_outcome(conn, patient, &dek, row, text, now)
+                .await?;
         }
+        Ok(())
+    }
+
+    /// Tells the patient how their appointment request `row` ended.
+    async fn queue_request_outcome(
+        &self,
+        conn: &impl Conn,
+        patient: &PatientRow,
+        dek: &DataKey,
+        row: &AppointmentRow,
+        text: NotificationText,
+        deliver_at: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        self.queue_to_patient(
+            conn,
+            patient,
+            dek,
+            PatientNotice {
+                kind: NotificationKind::ConsultationRequestOutcome,
+                text,
+                related_id: Some(row.id.clone()),
+                deliver_at,
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -225,12 +248,7 @@ impl Services {
         patient: &PatientRow,
         request_declined: bool,
     ) -> Result<(), ServiceError> {
-        store::cancel_pending(
-            conn,
-            &row.id,
-            NotificationKind::AppointmentReminder.as_str(),
-        )
-        .await?;
+        Self::withdraw_reminders(conn, row).await?;
         if request_declined && patient.account_id.is_some() {
             let dek = self
                 .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
@@ -242,19 +260,18 @@ impl Services {
                        request or contact the hospital."
                     .to_owned(),
             };
-            self.queue_to_patient(
-                conn,
-                patient,
-                &dek,
-                PatientNotice {
-                    kind: NotificationKind::ConsultationRequestOutcome,
-                    text,
-                    related_id: Some(row.id.clone()),
-                    deliver_at: self.now(),
-                },
-            )
-            .await?;
+            self.queue_request_outcome(conn, patient, &dek, row, text, self.now())
+                .await?;
         }
+        Ok(())
+    }
+
+    /// Withdraws the appointment's pending reminders.
+    async fn withdraw_reminders(
+        conn: &impl Conn,
+        row: &AppointmentRow,
+    ) -> Result<(), ServiceError> {
+        store::cancel_pending(conn, &row.id, NotificationKind::AppointmentReminder).await?;
         Ok(())
     }
 
@@ -306,7 +323,7 @@ impl Services {
                 conn,
                 Outgoing {
                     kind: NotificationKind::BreakGlassAlert,
-                    recipient: user.id.to_string(),
+                    recipient: user.id,
                     text: text.clone(),
                     related_id: Some(grant_id.to_owned()),
                     deliver_at: now,

@@ -18,22 +18,19 @@ impl Services {
         }
         let mut written = 0;
         for drug in carevault_store::pharmacy::list_drugs(conn, false).await? {
-            let rows = carevault_store::pharmacy::batches_of_drug(conn, &drug.id).await?;
-            let batches = rows
+            let rows = carevault_store::pharmacy::batches_of_drug(conn, drug.id).await?;
+            let batches: Vec<Batch<&_>> = rows
                 .iter()
-                .map(|row| {
-                    Ok(Batch {
-                        id: row,
-                        expiry: NaiveDate::parse_from_str(&row.expiry_date, "%Y-%m-%d")
-                            .map_err(integrity)?,
-                        quantity: u32::try_from(row.quantity_on_hand).map_err(integrity)?,
-                    })
+                .map(|row| Batch {
+                    id: row,
+                    expiry: row.expiry,
+                    quantity: row.quantity_on_hand,
                 })
-                .collect::<Result<Vec<_>, ServiceError>>()?;
+                .collect();
             let name = one_line(&format!("{} {}", drug.name, drug.strength));
             let usable = usable_stock(&batches, today);
             let mut alerts = Vec::new();
-            if reorder_needed(usable, u64::try_from(drug.reorder_level).unwrap_or(0)) {
+            if reorder_needed(usable, u64::from(drug.reorder_level)) {
                 alerts.push((
                     NotificationKind::LowStock,
                     NotificationText {
@@ -79,9 +76,9 @@ impl Services {
                     written += self
                         .queue_alert_once(Outgoing {
                             kind,
-                            recipient: user.id.to_string(),
+                            recipient: user.id,
                             text: text.clone(),
-                            related_id: Some(drug.id.clone()),
+                            related_id: Some(drug.id.to_string()),
                             deliver_at: self.now(),
                             dedupe_key: Some(key),
                             about: None,

@@ -228,7 +228,7 @@ impl Services {
         patients: &[PatientId],
     ) -> Result<std::collections::HashMap<PatientId, Relation>, ServiceError> {
         let conn = self.store().conn();
-        let now = to_micros(self.now());
+        let now = self.now();
         let mut found: std::collections::HashMap<PatientId, Relation> =
             care_team::memberships_among(conn, user, patients)
                 .await?

@@ -90,11 +90,12 @@ impl Services {
             Some(target.drug_name.as_str()),
             target.generic_name.as_deref(),
         ];
+        let drug_id = drug.id.to_string();
         if target
             .row
             .drug_id
             .as_deref()
-            .is_some_and(|prescribed_id| prescribed_id != drug.id)
+            .is_some_and(|prescribed_id| prescribed_id != drug_id)
         {
             return Err(ValidationErrors::single(
                 "drug_id",
@@ -126,6 +127,8 @@ impl Services {
             });
         }
         let actor_id = self.stock_actor_id(actor)?;
+        let prescription_id: PrescriptionId =
+            target.row.id.parse().map_err(|_| ServiceError::Integrity)?;
         let prescribed_i32 = i32::try_from(target.quantity).map_err(ServiceError::internal)?;
         let wanted_i32 = i32::try_from(wanted).map_err(ServiceError::internal)?;
         let dek = self
@@ -134,8 +137,8 @@ impl Services {
         // Each attempt allocates on fresh stock; a batch that no longer holds its units, or
         // an open invoice changed meanwhile, starts it again.
         let (taken, invoice_id) = tx::retry(async || {
-            let rows = store::batches_of_drug(self.store().conn(), &drug.id).await?;
-            let batches = core_batches(&rows)?;
+            let rows = store::batches_of_drug(self.store().conn(), drug.id).await?;
+            let batches = core_batches(&rows);
             let allocation = match allocate_fefo(
                 &batches,
                 wanted,
@@ -151,11 +154,11 @@ impl Services {
                     usable_stock(&batches, self.clinic_today()),
                 ))
             };
-            let taken: Vec<(String, u32)> = allocation
+            let taken: Vec<(BatchId, u32)> = allocation
                 .iter()
-                .map(|(index, units)| (rows[*index].id.clone(), *units))
+                .map(|(index, units)| (rows[*index].id, *units))
                 .collect();
-            let now = to_micros(self.now());
+            let now = self.now();
             let charge = self
                 .dispensing_charge(
                     &drug,
@@ -164,7 +167,7 @@ impl Services {
                     &rows,
                     &allocation,
                     wanted,
-                    &actor_id,
+                    actor_id,
                     now,
                 )
                 .await?;
@@ -172,19 +175,19 @@ impl Services {
                 .transaction_once(async |txn| {
                     for (batch_id, units) in &taken {
                         let units = i32::try_from(*units).unwrap_or(i32::MAX);
-                        if !store::take_from_batch(txn, batch_id, units).await? {
+                        if !store::take_from_batch(txn, *batch_id, units).await? {
                             return Err(moved());
                         }
                         store::append_movement(
                             txn,
-                            MovementRow {
-                                id: Uuid::now_v7().to_string(),
-                                batch_id: batch_id.clone(),
-                                kind: MOVEMENT_DISPENSE.into(),
+                            &MovementRecord {
+                                id: StockMovementId::generate(),
+                                batch_id: *batch_id,
+                                kind: MovementKind::Dispense,
                                 quantity: -units,
                                 reason: None,
-                                prescription_id: Some(target.row.id.clone()),
-                                actor: actor_id.clone(),
+                                prescription_id: Some(prescription_id),
+                                actor: actor_id,
                                 at: now,
                             },
                         )
@@ -196,7 +199,7 @@ impl Services {
                         wanted_i32,
                         prescribed_i32,
                         PrescriptionStatus::Active.as_str(),
-                        now.max(target.row.updated_at + 1),
+                        to_micros(now).max(target.row.updated_at + 1),
                     )
                     .await?
                     {
@@ -246,9 +249,12 @@ impl Services {
             .ok_or(ServiceError::NotFound("prescription"))?;
         Ok(Dispensation {
             prescription_id: target.row.id.clone(),
-            drug_id: drug.id.clone(),
+            drug_id,
             quantity: wanted,
-            batches: taken,
+            batches: taken
+                .into_iter()
+                .map(|(batch, units)| (batch.to_string(), units))
+                .collect(),
             quantity_dispensed: dispensed,
             invoice_id,
         })
@@ -263,34 +269,32 @@ impl Services {
     #[allow(clippy::too_many_arguments)]
     async fn dispensing_charge(
         &self,
-        drug: &DrugRow,
+        drug: &DrugRecord,
         patient: &carevault_store::patients::PatientRow,
         dek: &carevault_crypto::data_key::DataKey,
-        rows: &[BatchRow],
+        rows: &[BatchRecord],
         allocation: &[(usize, u32)],
         wanted: u32,
-        actor_id: &str,
-        now: i64,
+        actor_id: UserId,
+        now: DateTime<Utc>,
     ) -> Result<PreparedCharge, ServiceError> {
         use carevault_core::billing::{Discount, LineDescription, LineItem, LineKind, Quantity};
         use carevault_core::money::Percent;
         let mut cost_total = rust_decimal::Decimal::ZERO;
         for (index, units) in allocation {
             let row = rows.get(*index).ok_or(ServiceError::Integrity)?;
-            let cost = Money::from_minor_units(row.unit_cost_minor)
-                .map_err(|_| ServiceError::Integrity)?;
-            cost_total += cost.amount() * rust_decimal::Decimal::from(*units);
+            cost_total += row.unit_cost.amount() * rust_decimal::Decimal::from(*units);
         }
         let average =
             Money::from_decimal_rounded(cost_total / rust_decimal::Decimal::from(wanted.max(1)))
                 .map_err(|_| ServiceError::Integrity)?;
-        let price = billing::drug_price(self.store().conn(), &drug.id).await?;
+        let price = billing::drug_price(self.store().conn(), drug.id).await?;
         let (unit_price, tax_rate) = match &price {
             Some(row) => (
-                billing::rule_of(row)?
+                row.rule
                     .unit_price(Some(average))
                     .map_err(|err| ValidationErrors::single("quantity", err.to_string()))?,
-                Percent::parse(&row.tax_rate).map_err(|_| ServiceError::Integrity)?,
+                row.tax_rate,
             ),
             None => (average, Percent::ZERO),
         };
@@ -314,8 +318,8 @@ impl Services {
                 &patient.id,
                 billing::SOURCE_DISPENSING,
                 Some(Uuid::now_v7().to_string()),
-                actor_id,
-                now,
+                &actor_id.to_string(),
+                to_micros(now),
             )?,
             currency: self.settings().billing.currency,
         })

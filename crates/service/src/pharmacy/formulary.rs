@@ -47,8 +47,12 @@ pub struct DrugView {
     pub active: bool,
 }
 
-/// Validates a formulary entry into a row (id and times left to the caller).
-fn drug_row(input: &DrugInput, id: String, now: i64) -> Result<DrugRow, ValidationErrors> {
+/// Validates a formulary entry into a record (id and times left to the caller).
+fn drug_row(
+    input: &DrugInput,
+    id: DrugId,
+    now: DateTime<Utc>,
+) -> Result<DrugRecord, ValidationErrors> {
     let mut errors = ValidationErrors::new();
     let name = required_text(&mut errors, "name", &input.name, 200);
     let generic_name = required_text(&mut errors, "generic_name", &input.generic_name, 200);
@@ -101,7 +105,7 @@ fn drug_row(input: &DrugInput, id: String, now: i64) -> Result<DrugRow, Validati
             Some(unit),
             Some(reorder_level),
             Some(reorder_quantity),
-        ) => Ok(DrugRow {
+        ) => Ok(DrugRecord {
             id,
             name,
             generic_name,
@@ -109,8 +113,8 @@ fn drug_row(input: &DrugInput, id: String, now: i64) -> Result<DrugRow, Validati
             strength,
             unit,
             atc_code,
-            reorder_level: i32::try_from(reorder_level).unwrap_or(i32::MAX),
-            reorder_quantity: i32::try_from(reorder_quantity).unwrap_or(i32::MAX),
+            reorder_level,
+            reorder_quantity,
             active: input.active,
             created_at: now,
             updated_at: now,
@@ -119,27 +123,33 @@ fn drug_row(input: &DrugInput, id: String, now: i64) -> Result<DrugRow, Validati
     }
 }
 
-pub(crate) fn drug_view(row: &DrugRow) -> DrugView {
+pub(crate) fn drug_view(row: &DrugRecord) -> DrugView {
     DrugView {
-        id: row.id.clone(),
+        id: row.id.to_string(),
         name: row.name.clone(),
         generic_name: row.generic_name.clone(),
         form: row.form.clone(),
         strength: row.strength.clone(),
         unit: row.unit.clone(),
         atc_code: row.atc_code.clone(),
-        reorder_level: u32::try_from(row.reorder_level).unwrap_or(0),
-        reorder_quantity: u32::try_from(row.reorder_quantity).unwrap_or(0),
+        reorder_level: row.reorder_level,
+        reorder_quantity: row.reorder_quantity,
         active: row.active,
     }
 }
 impl Services {
-    pub(super) async fn load_drug(&self, id: &str) -> Result<DrugRow, ServiceError> {
-        store::find_drug(self.store().conn(), id.trim())
-            .await?
-            .ok_or_else(|| {
-                ValidationErrors::single("drug_id", "is not a drug in the formulary").into()
-            })
+    pub(super) async fn load_drug(&self, id: &str) -> Result<DrugRecord, ServiceError> {
+        self.find_drug(id).await?.ok_or_else(|| {
+            ValidationErrors::single("drug_id", "is not a drug in the formulary").into()
+        })
+    }
+
+    /// The drug `id` (as typed) names; `None` if none, or if it is not an id at all.
+    pub(crate) async fn find_drug(&self, id: &str) -> Result<Option<DrugRecord>, ServiceError> {
+        Ok(match crate::ids::stored_id::<DrugId>(id.trim()) {
+            Some(id) => store::find_drug(self.store().conn(), id).await?,
+            None => None,
+        })
     }
 
     /// Adds a drug to the formulary (admins and pharmacists). A drug with the same name and
@@ -151,12 +161,12 @@ impl Services {
     ) -> Result<DrugView, ServiceError> {
         self.authorize(actor, Action::ManageStock, ResourceType::Drug)
             .await?;
-        let now = to_micros(self.now());
-        let row = drug_row(&input, Uuid::now_v7().to_string(), now)?;
+        let now = self.now();
+        let row = drug_row(&input, DrugId::generate(), now)?;
         let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Drug);
-        event.resource_id = Some(row.id.clone());
+        event.resource_id = Some(row.id.to_string());
         self.transaction(async |txn| {
-            store::insert_drug(txn, row.clone())
+            store::insert_drug(txn, &row)
                 .await
                 .map_err(same_drug_taken)?;
             self.append_in(txn, event.clone()).await?;
@@ -175,16 +185,17 @@ impl Services {
     ) -> Result<DrugView, ServiceError> {
         self.authorize(actor, Action::ManageStock, ResourceType::Drug)
             .await?;
-        let existing = store::find_drug(self.store().conn(), id.trim())
+        let existing = self
+            .find_drug(id)
             .await?
             .ok_or(ServiceError::NotFound("drug"))?;
-        let now = to_micros(self.now());
-        let mut row = drug_row(&input, existing.id.clone(), now)?;
+        let now = self.now();
+        let mut row = drug_row(&input, existing.id, now)?;
         row.created_at = existing.created_at;
         let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::Drug);
-        event.resource_id = Some(row.id.clone());
+        event.resource_id = Some(row.id.to_string());
         self.transaction(async |txn| {
-            if !store::update_drug(txn, row.clone())
+            if !store::update_drug(txn, &row)
                 .await
                 .map_err(same_drug_taken)?
             {
@@ -216,7 +227,7 @@ impl Services {
     pub async fn get_drug(&self, actor: &Actor, id: &str) -> Result<DrugView, ServiceError> {
         self.authorize(actor, Action::ManageStock, ResourceType::Drug)
             .await?;
-        store::find_drug(self.store().conn(), id.trim())
+        self.find_drug(id)
             .await?
             .map(|row| drug_view(&row))
             .ok_or(ServiceError::NotFound("drug"))

@@ -25,14 +25,17 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::PrescriptionStatus;
 use carevault_core::money::Money;
 use carevault_core::pharmacy::{
-    Adjustment, AdjustmentInput, AllocationMode, Batch, QUANTITY_MAX, Receipt, ReceiptInput,
-    allocate_fefo, expired, expiring_within, reorder_needed, stock_level, usable_stock,
+    Adjustment, AdjustmentInput, AllocationMode, Batch, MovementKind, QUANTITY_MAX, Receipt,
+    ReceiptInput, allocate_fefo, expired, expiring_within, reorder_needed, stock_level,
+    usable_stock,
 };
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, ValidationErrors};
+use carevault_core::time::to_micros;
+use carevault_core::{
+    Action, BatchId, DrugId, PrescriptionId, StockMovementId, UserId, ValidationErrors,
+};
 use carevault_store::StoreError;
-use carevault_store::pharmacy::{self as store, BatchRow, DrugRow, MovementRow};
-use chrono::{DateTime, NaiveDate, Utc};
+use carevault_store::pharmacy::{self as store, BatchRecord, DrugRecord, MovementRecord};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use uuid::Uuid;
 
 use crate::Services;
@@ -48,10 +51,6 @@ mod stock;
 pub use dispensing::*;
 pub use formulary::*;
 pub use stock::*;
-
-const MOVEMENT_RECEIPT: &str = "receipt";
-const MOVEMENT_DISPENSE: &str = "dispense";
-const MOVEMENT_ADJUSTMENT: &str = "adjustment";
 
 /// Tunables of the pharmacy.
 #[derive(Debug, Clone)]
@@ -108,10 +107,7 @@ fn required_text(
 }
 
 impl Services {
-    fn stock_actor_id(&self, actor: &Actor) -> Result<String, ServiceError> {
-        actor
-            .user_id()
-            .map(|id| id.to_string())
-            .ok_or(ServiceError::Forbidden)
+    fn stock_actor_id(&self, actor: &Actor) -> Result<UserId, ServiceError> {
+        actor.user_id().ok_or(ServiceError::Forbidden)
     }
 }

@@ -87,38 +87,28 @@ pub fn stock_value(batches: &[BatchView]) -> Result<Money, ServiceError> {
     Money::checked_sum(values).map_err(|_| ServiceError::Integrity)
 }
 
-fn batch_expiry(row: &BatchRow) -> Result<NaiveDate, ServiceError> {
-    NaiveDate::parse_from_str(&row.expiry_date, "%Y-%m-%d").map_err(|_| ServiceError::Integrity)
-}
-
-fn batch_view(row: &BatchRow) -> Result<BatchView, ServiceError> {
-    Ok(BatchView {
-        id: row.id.clone(),
-        drug_id: row.drug_id.clone(),
+fn batch_view(row: &BatchRecord) -> BatchView {
+    BatchView {
+        id: row.id.to_string(),
+        drug_id: row.drug_id.to_string(),
         batch_number: row.batch_number.clone(),
         supplier: row.supplier.clone(),
-        expiry: batch_expiry(row)?,
-        quantity_received: u32::try_from(row.quantity_received)
-            .map_err(|_| ServiceError::Integrity)?,
-        quantity_on_hand: u32::try_from(row.quantity_on_hand)
-            .map_err(|_| ServiceError::Integrity)?,
-        unit_cost: Money::from_minor_units(row.unit_cost_minor)
-            .map_err(|_| ServiceError::Integrity)?,
-        received_at: from_micros(row.received_at),
-    })
+        expiry: row.expiry,
+        quantity_received: row.quantity_received,
+        quantity_on_hand: row.quantity_on_hand,
+        unit_cost: row.unit_cost,
+        received_at: row.received_at,
+    }
 }
 
 /// The core's view of a drug's batches, named by their index in `rows`.
-pub(super) fn core_batches(rows: &[BatchRow]) -> Result<Vec<Batch<usize>>, ServiceError> {
+pub(super) fn core_batches(rows: &[BatchRecord]) -> Vec<Batch<usize>> {
     rows.iter()
         .enumerate()
-        .map(|(index, row)| {
-            Ok(Batch {
-                id: index,
-                expiry: batch_expiry(row)?,
-                quantity: u32::try_from(row.quantity_on_hand)
-                    .map_err(|_| ServiceError::Integrity)?,
-            })
+        .map(|(index, row)| Batch {
+            id: index,
+            expiry: row.expiry,
+            quantity: row.quantity_on_hand,
         })
         .collect()
 }
@@ -149,24 +139,25 @@ impl Services {
             self.clinic_today(),
         )?;
         let actor_id = self.stock_actor_id(actor)?;
-        let now = to_micros(self.now());
+        // Whole microseconds, as stored: the batch is presented without reading it back.
+        let now = self.now().trunc_subsecs(6);
         let quantity = i32::try_from(receipt.quantity()).map_err(ServiceError::internal)?;
-        let row = BatchRow {
-            id: Uuid::now_v7().to_string(),
-            drug_id: drug.id.clone(),
+        let row = BatchRecord {
+            id: BatchId::generate(),
+            drug_id: drug.id,
             batch_number: receipt.batch_number().to_owned(),
             supplier: receipt.supplier().to_owned(),
-            expiry_date: receipt.expiry().format("%Y-%m-%d").to_string(),
-            quantity_received: quantity,
-            quantity_on_hand: quantity,
-            unit_cost_minor: receipt.unit_cost().minor_units(),
+            expiry: receipt.expiry(),
+            quantity_received: receipt.quantity(),
+            quantity_on_hand: receipt.quantity(),
+            unit_cost: receipt.unit_cost(),
             received_at: now,
-            received_by: actor_id.clone(),
+            received_by: actor_id,
         };
-        let movement = MovementRow {
-            id: Uuid::now_v7().to_string(),
-            batch_id: row.id.clone(),
-            kind: MOVEMENT_RECEIPT.into(),
+        let movement = MovementRecord {
+            id: StockMovementId::generate(),
+            batch_id: row.id,
+            kind: MovementKind::Receipt,
             quantity,
             reason: None,
             prescription_id: None,
@@ -174,16 +165,16 @@ impl Services {
             at: now,
         };
         let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Stock);
-        event.resource_id = Some(row.id.clone());
+        event.resource_id = Some(row.id.to_string());
         event.reason = Some(format!("received {quantity} units of drug {}", drug.id));
         self.transaction(async |txn| {
-            store::insert_batch(txn, row.clone()).await?;
-            store::append_movement(txn, movement.clone()).await?;
+            store::insert_batch(txn, &row).await?;
+            store::append_movement(txn, &movement).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
         .await?;
-        batch_view(&row)
+        Ok(batch_view(&row))
     }
 
     /// Adjusts one batch (admins and pharmacists): a count correction, damage or an expiry
@@ -196,42 +187,42 @@ impl Services {
     ) -> Result<BatchView, ServiceError> {
         self.authorize(actor, Action::ManageStock, ResourceType::Stock)
             .await?;
-        let batch = store::find_batch(self.store().conn(), request.batch_id.trim())
-            .await?
-            .ok_or_else(|| ValidationErrors::single("batch_id", "is not a known batch"))?;
-        let on_hand = u32::try_from(batch.quantity_on_hand).map_err(|_| ServiceError::Integrity)?;
+        let batch = match crate::ids::stored_id::<BatchId>(request.batch_id.trim()) {
+            Some(id) => store::find_batch(self.store().conn(), id).await?,
+            None => None,
+        }
+        .ok_or_else(|| ValidationErrors::single("batch_id", "is not a known batch"))?;
         let adjustment = Adjustment::parse(
             &AdjustmentInput {
                 kind: &request.kind,
                 quantity: &request.quantity,
                 reason: &request.reason,
             },
-            on_hand,
-            batch_expiry(&batch)?,
+            batch.quantity_on_hand,
+            batch.expiry,
             self.clinic_today(),
         )?;
         let change = i32::try_from(adjustment.change()).map_err(ServiceError::internal)?;
         let actor_id = self.stock_actor_id(actor)?;
-        let now = to_micros(self.now());
-        let movement = MovementRow {
-            id: Uuid::now_v7().to_string(),
-            batch_id: batch.id.clone(),
-            kind: MOVEMENT_ADJUSTMENT.into(),
+        let movement = MovementRecord {
+            id: StockMovementId::generate(),
+            batch_id: batch.id,
+            kind: MovementKind::Adjustment,
             quantity: change,
             reason: Some(format!("{}: {}", adjustment.kind(), adjustment.reason())),
             prescription_id: None,
             actor: actor_id,
-            at: now,
+            at: self.now(),
         };
         let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::Stock);
-        event.resource_id = Some(batch.id.clone());
+        event.resource_id = Some(batch.id.to_string());
         event.reason = Some(format!("{} {change:+}", adjustment.kind()));
         self.transaction(async |txn| {
             let held = if change < 0 {
-                store::take_from_batch(txn, &batch.id, -change).await?
+                store::take_from_batch(txn, batch.id, -change).await?
             } else {
                 let max = i32::try_from(QUANTITY_MAX).unwrap_or(i32::MAX);
-                store::add_to_batch(txn, &batch.id, change, max).await?
+                store::add_to_batch(txn, batch.id, change, max).await?
             };
             if !held {
                 return Err(ValidationErrors::single(
@@ -240,15 +231,15 @@ impl Services {
                 )
                 .into());
             }
-            store::append_movement(txn, movement.clone()).await?;
+            store::append_movement(txn, &movement).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
         .await?;
-        let row = store::find_batch(self.store().conn(), &batch.id)
+        let row = store::find_batch(self.store().conn(), batch.id)
             .await?
             .ok_or(ServiceError::NotFound("batch"))?;
-        batch_view(&row)
+        Ok(batch_view(&row))
     }
 
     /// Stock per active drug (admins and pharmacists) with its alerts: reorder needed
@@ -265,9 +256,9 @@ impl Services {
         let conn = self.store().conn();
         let mut levels = Vec::new();
         for drug in store::list_drugs(conn, false).await? {
-            let rows = store::batches_of_drug(conn, &drug.id).await?;
-            let batches = core_batches(&rows)?;
-            let views = rows.iter().map(batch_view).collect::<Result<Vec<_>, _>>()?;
+            let rows = store::batches_of_drug(conn, drug.id).await?;
+            let batches = core_batches(&rows);
+            let views: Vec<BatchView> = rows.iter().map(batch_view).collect();
             let pick = |chosen: Vec<&Batch<usize>>| -> Vec<BatchView> {
                 chosen.iter().map(|b| views[b.id].clone()).collect()
             };
@@ -276,10 +267,7 @@ impl Services {
                 drug: drug_view(&drug),
                 on_hand: stock_level(&batches),
                 usable,
-                reorder_needed: reorder_needed(
-                    usable,
-                    u64::try_from(drug.reorder_level).unwrap_or(0),
-                ),
+                reorder_needed: reorder_needed(usable, u64::from(drug.reorder_level)),
                 expiring: pick(expiring_within(&batches, today, expiry_window_days)),
                 expired: pick(expired(&batches, today)),
                 batches: views.clone(),

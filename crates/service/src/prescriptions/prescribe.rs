@@ -197,7 +197,7 @@ impl Services {
         let formulary_drug = match request.drug_id.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(id) => Some(
-                carevault_store::pharmacy::find_drug(self.store().conn(), id)
+                self.find_drug(id)
                     .await?
                     .filter(|drug| drug.active)
                     .ok_or_else(|| {
@@ -224,7 +224,7 @@ impl Services {
         })?;
         Ok(ParsedPrescription {
             details,
-            drug_id: formulary_drug.map(|drug| drug.id),
+            drug_id: formulary_drug.map(|drug| drug.id.to_string()),
         })
     }
 

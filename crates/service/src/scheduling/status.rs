@@ -378,13 +378,10 @@ impl Services {
         else {
             return Ok(None);
         };
-        let carevault_core::billing::PriceRule::Fixed(unit_price) =
-            crate::billing::rule_of(&price)?
-        else {
+        let carevault_core::billing::PriceRule::Fixed(unit_price) = price.rule else {
             return Err(ServiceError::Integrity);
         };
-        let tax_rate = carevault_core::money::Percent::parse(&price.tax_rate)
-            .map_err(|_| ServiceError::Integrity)?;
+        let tax_rate = price.tax_rate;
         let day = self.scheduling().local_date(from_micros(row.start_at));
         let description = LineDescription::parse(&format!("{} on {day}", price.label))
             .map_err(|_| ServiceError::Integrity)?;

@@ -162,17 +162,14 @@ impl Services {
                     }
                 }
             }
-            Some(user) if actor.reaches_own_record_only() => {
-                self.patients_own_record(actor, user, patient).await
-            }
-            _ => Err(self
-                .deny(
+            _ => {
+                self.own_record_or_refusal(
                     actor,
-                    ResourceType::Patient,
-                    Some(patient.to_string()),
+                    patient,
                     "access exports are for administrators and the patient",
                 )
-                .await),
+                .await
+            }
         }
     }
 
