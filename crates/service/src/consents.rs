@@ -26,7 +26,7 @@ use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{PatientId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::consents::{self as store, ConsentRow};
-use carevault_store::patients::{self, ERASED_STATUS, PatientRow};
+use carevault_store::patients::{self, PatientRow};
 use carevault_store::{Conn, users};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -103,7 +103,7 @@ fn entry_of(row: &ConsentRow) -> Option<ConsentEntry> {
 }
 
 fn patient_id_of(row: &PatientRow) -> Result<PatientId, ServiceError> {
-    row.id.parse().map_err(|_| ServiceError::Integrity)
+    Ok(row.id)
 }
 
 fn place<'a>(row_id: &'a str, patient_id: &'a str) -> Place<'a> {
@@ -176,7 +176,7 @@ impl Services {
             Some(_) if actor.grant(Action::ManageConsents) == Grant::Yes => {
                 patients::find(conn, patient)
                     .await?
-                    .filter(|row| row.status != ERASED_STATUS)
+                    .filter(|row| !row.is_erased())
                     .ok_or(ServiceError::NotFound("patient"))
             }
             Some(user) if actor.reaches_own_record_only() => {
@@ -205,7 +205,7 @@ impl Services {
         };
         Ok(patients::find_by_account(self.store().conn(), user)
             .await?
-            .filter(|row| row.status != ERASED_STATUS))
+            .filter(|row| !row.is_erased()))
     }
 
     /// The status in force for `purpose` of the patient with id `patient` (the latest
@@ -227,7 +227,7 @@ impl Services {
         row: &PatientRow,
         dek: &DataKey,
     ) -> Result<ConsentOverview, ServiceError> {
-        let patient_id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let patient_id: PatientId = row.id;
         let conn = self.store().conn();
         let rows = store::for_patient(conn, patient_id, HISTORY_LIMIT).await?;
         let mut names: HashMap<String, String> = HashMap::new();
@@ -257,7 +257,8 @@ impl Services {
                 status: entry.status,
                 recorded_at: from_micros(consent.recorded_at),
                 recorded_by_name: names.get(&consent.recorded_by).cloned().unwrap_or_default(),
-                by_patient: row.account_id.as_deref() == Some(consent.recorded_by.as_str()),
+                by_patient: row.account_id.map(|id| id.to_string())
+                    == Some(consent.recorded_by.clone()),
                 recorded_by: consent.recorded_by.clone(),
                 note,
             });
@@ -357,7 +358,7 @@ impl Services {
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)
             .await?;
         let id = Uuid::now_v7().to_string();
-        let sealed_note = place(&id, &row.id).seal(&dek, "note", note.as_deref())?;
+        let sealed_note = place(&id, &row.id.to_string()).seal(&dek, "note", note.as_deref())?;
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Patient)
             .resource_id(&row.id)
@@ -372,7 +373,7 @@ impl Services {
                 .map_or(i64::MIN, |r| r.recorded_at);
             let consent = ConsentRow {
                 id: id.clone(),
-                patient_id: row.id.clone(),
+                patient_id: row.id.to_string(),
                 purpose: purpose.as_str().to_owned(),
                 status: status.as_str().to_owned(),
                 recorded_at: to_micros(self.now()).max(previous.saturating_add(1)),

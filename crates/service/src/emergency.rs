@@ -198,7 +198,7 @@ impl Services {
             Some(id) => {
                 let row = patients::find(self.store().conn(), id)
                     .await?
-                    .filter(|row| row.status != patients::ERASED_STATUS);
+                    .filter(|row| !row.is_erased());
                 if row.is_none() {
                     errors.push("patient_id", "is not a known patient");
                 }
@@ -208,7 +208,7 @@ impl Services {
         };
         errors.into_result()?;
         let patient = patient.ok_or(ServiceError::NotFound("patient"))?;
-        let patient_id: PatientId = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let patient_id: PatientId = patient.id;
         if care_team::is_member(self.store().conn(), patient_id, user).await? {
             return Err(ServiceError::Conflict {
                 field: Some("patient_id"),
@@ -224,7 +224,7 @@ impl Services {
             .await?;
         let mut row = EmergencyAccessRow {
             id: id.clone(),
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             user_id: user.to_string(),
             reason: Vec::new(),
             duration_minutes: i32::try_from(minutes).unwrap_or(240),

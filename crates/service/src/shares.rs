@@ -89,7 +89,7 @@ impl Services {
             None => None,
         };
         match own {
-            Some(row) if row.id == patient.to_string() => Ok(row),
+            Some(row) if row.id == patient => Ok(row),
             _ => Err(self
                 .deny(
                     actor,
@@ -190,7 +190,7 @@ impl Services {
         let now = self.now();
         let share = RecordShareRow {
             id: Uuid::now_v7().to_string(),
-            patient_id: row.id.clone(),
+            patient_id: row.id.to_string(),
             user_id: doctor.id.to_string(),
             scope: scope.to_owned(),
             scope_id: scope_id.clone(),
@@ -230,10 +230,10 @@ impl Services {
         Ok(match scope {
             SCOPE_ENCOUNTER => carevault_store::encounters::find_encounter(conn, raw)
                 .await?
-                .is_some_and(|e| e.patient_id == patient.id && e.status == "signed"),
+                .is_some_and(|e| e.patient_id == patient.id.to_string() && e.status == "signed"),
             SCOPE_DOCUMENT => carevault_store::documents::find(conn, raw)
                 .await?
-                .is_some_and(|d| d.patient_id == patient.id),
+                .is_some_and(|d| d.patient_id == patient.id.to_string()),
             _ => false,
         })
     }
@@ -292,7 +292,7 @@ impl Services {
         let Some(row) = patients::find_by_account(self.store().conn(), user).await? else {
             return Ok(None);
         };
-        let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let id: PatientId = row.id;
         Ok(Some((id, self.record_shares(actor, id).await?)))
     }
 
@@ -306,7 +306,7 @@ impl Services {
         let row = self.own_record_for_sharing(actor, patient).await?;
         let share = store::find(self.store().conn(), share_id)
             .await?
-            .filter(|s| s.patient_id == row.id)
+            .filter(|s| s.patient_id == row.id.to_string())
             .ok_or(ServiceError::NotFound("share"))?;
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::RecordShare)

@@ -54,6 +54,13 @@ pub struct PatientRow {
     pub updated_at: DateTime<Utc>,
 }
 
+impl PatientRow {
+    /// Whether the record has been crypto-shredded (only a tombstone is left).
+    pub fn is_erased(&self) -> bool {
+        self.status == PatientStatus::Erased
+    }
+}
+
 impl TryFrom<patients::Model> for PatientRow {
     type Error = StoreError;
 

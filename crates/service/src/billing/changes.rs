@@ -164,17 +164,19 @@ impl Services {
             (true, Some((price, _)), None) => price.label.clone(),
             (true, None, Some(visit)) => format!(
                 "{} on {}",
-                crate::visit_charges::visit_label(&visit.row.kind),
+                crate::visit_charges::visit_label(visit.row.kind.as_str()),
                 visit.day
             ),
             (true, None, None) => String::new(),
         };
         if let Some(visit) = &visit
-            && let Some(refusal) = self.visit_charged_already(&visit.row.id).await?
+            && let Some(refusal) = self
+                .visit_charged_already(&visit.row.id.to_string())
+                .await?
         {
             return Err(refusal);
         }
-        let visit_id = visit.as_ref().map(|visit| visit.row.id.clone());
+        let visit_id = visit.as_ref().map(|visit| visit.row.id.to_string());
         let changed = self
             .change_invoice(
                 actor,
@@ -208,7 +210,7 @@ impl Services {
                             )
                             .into());
                         }
-                        if visit.row.patient_id != row.patient_id {
+                        if visit.row.patient_id.to_string() != row.patient_id {
                             return Err(ValidationErrors::single(
                                 "appointment_id",
                                 "is not a visit of this invoice's patient",
@@ -233,8 +235,15 @@ impl Services {
                             tax_rate: tax_rate.as_deref(),
                         },
                     )?;
-                    let mut line =
-                        line_row(&item, dek, &patient.id, SOURCE_MANUAL, None, &actor_id, now)?;
+                    let mut line = line_row(
+                        &item,
+                        dek,
+                        &patient.id.to_string(),
+                        SOURCE_MANUAL,
+                        None,
+                        &actor_id,
+                        now,
+                    )?;
                     line.appointment_id = visit_id.clone();
                     let next = with_line(row, &line)?;
                     check_totals(&totals_of(&next)?)?;
@@ -363,7 +372,7 @@ impl Services {
                         _ => ValidationErrors::single("amount", refusal.to_string()).into(),
                     })?;
                 let id = Uuid::now_v7().to_string();
-                let reference = place("payments", &id, &patient.id).seal(
+                let reference = place("payments", &id, &patient.id.to_string()).seal(
                     dek,
                     "reference",
                     payment.reference(),
@@ -431,7 +440,7 @@ impl Services {
                 next.status = next_status.as_str().to_owned();
                 next.open_for = None;
                 next.closed_at = Some(now);
-                next.void_reason = place("invoices", &row.id, &patient.id).seal(
+                next.void_reason = place("invoices", &row.id, &patient.id.to_string()).seal(
                     dek,
                     "void_reason",
                     Some(reason.as_str()),

@@ -88,7 +88,7 @@ impl Services {
         row: &PatientRow,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, ServiceError> {
-        let holds = store::active_holds(conn, &row.id, to_micros(now)).await?;
+        let holds = store::active_holds(conn, &row.id.to_string(), to_micros(now)).await?;
         if let Some(hold) = holds.first() {
             let until = match hold.until {
                 Some(until) => format!("until {}", self.local_day_of_end(until)),
@@ -107,7 +107,7 @@ impl Services {
                 hold.reason
             )));
         }
-        if let Some(last) = store::last_encounter_at(conn, &row.id).await? {
+        if let Some(last) = store::last_encounter_at(conn, &row.id.to_string()).await? {
             let kept_until =
                 years_after(from_micros(last), self.privacy().clinical_retention_years);
             if kept_until > now {
@@ -133,7 +133,7 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
-        if row.status == ERASED_STATUS {
+        if row.is_erased() {
             return Err(ServiceError::NotFound("patient"));
         }
         let now = self.now();
@@ -144,7 +144,7 @@ impl Services {
             .into_iter()
             .map(|hold| present_hold(hold, to_micros(now)))
             .collect::<Result<Vec<_>, _>>()?;
-        let last = store::last_encounter_at(conn, &row.id)
+        let last = store::last_encounter_at(conn, &row.id.to_string())
             .await?
             .map(from_micros);
         let mut event = self
@@ -177,7 +177,7 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
-        if row.status == ERASED_STATUS {
+        if row.is_erased() {
             return Err(ServiceError::Conflict {
                 field: None,
                 message: "this patient has been erased already".into(),
@@ -196,8 +196,8 @@ impl Services {
             .await?;
         let place = Place {
             table: "patients",
-            row_id: &row.id,
-            patient_id: &row.id,
+            row_id: &row.id.to_string(),
+            patient_id: &row.id.to_string(),
         };
         let mrn = place
             .open(&dek, "mrn", Some(&row.mrn))?
@@ -227,7 +227,7 @@ impl Services {
         let now = self.now();
         let micros = to_micros(now);
         let erasure = ErasureRow {
-            patient_id: row.id.clone(),
+            patient_id: row.id.to_string(),
             erased_at: micros,
             erased_by: actor.user_id().map(|id| id.to_string()),
             actor_kind: actor_kind_text(actor).to_owned(),
@@ -240,13 +240,13 @@ impl Services {
                 // the patient row stays locked, so a hold being set concurrently (which
                 // touches the row) is either seen below or waits for this transaction and
                 // then finds it erased.
-                let Some(_) = store::touch_patient(txn, &row.id).await? else {
+                let Some(_) = store::touch_patient(txn, row.id).await? else {
                     return Err(ServiceError::NotFound("patient").into());
                 };
                 if let Some(refusal) = self.erasure_refusal(txn, &row, now).await? {
                     return Err(Abort::Stop(refusal));
                 }
-                let shredded = store::shred_patient(txn, &row.id, micros)
+                let shredded = store::shred_patient(txn, row.id, micros)
                     .await?
                     .ok_or(ServiceError::NotFound("patient"))?;
                 store::insert_erasure(txn, erasure.clone()).await?;
@@ -297,7 +297,7 @@ impl Services {
             Err(problem) => (None, Some(problem)),
         };
         Ok(ErasureOutcome {
-            patient_id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
+            patient_id: row.id,
             pseudonym: pseudonym_of(row.pseudonym_number),
             erased_at: now,
             ledger_sequence,
@@ -315,9 +315,9 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
-        let erasure = store::find_erasure(self.store().conn(), &row.id)
+        let erasure = store::find_erasure(self.store().conn(), &row.id.to_string())
             .await?
-            .filter(|_| row.status == ERASED_STATUS)
+            .filter(|_| row.is_erased())
             .ok_or(ServiceError::NotFound("erasure"))?;
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Patient)

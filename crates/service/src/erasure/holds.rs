@@ -81,7 +81,7 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::LegalHold)
             .await?;
         let row = self.privacy_row(id).await?;
-        if row.status == ERASED_STATUS {
+        if row.is_erased() {
             return Err(ServiceError::NotFound("patient"));
         }
         let now = self.now();
@@ -141,7 +141,7 @@ impl Services {
         errors.into_result()?;
         let hold = LegalHoldRow {
             id: Uuid::now_v7().to_string(),
-            patient_id: row.id.clone(),
+            patient_id: row.id.to_string(),
             reason,
             set_by: actor.user_id().map(|id| id.to_string()),
             set_at: to_micros(now),
@@ -162,7 +162,7 @@ impl Services {
         });
         self.transaction(async |txn| {
             // Touch the patient row first: see `erase_row`.
-            if store::touch_patient(txn, &row.id).await?.is_none() {
+            if store::touch_patient(txn, row.id).await?.is_none() {
                 return Err(ServiceError::NotFound("patient"));
             }
             store::insert_hold(txn, hold.clone()).await?;
@@ -186,7 +186,7 @@ impl Services {
         let conn = self.store().conn();
         let Some(hold) = store::find_hold(conn, hold_id.trim())
             .await?
-            .filter(|hold| hold.patient_id == row.id)
+            .filter(|hold| hold.patient_id == row.id.to_string())
         else {
             return Err(ServiceError::NotFound("legal hold"));
         };

@@ -183,7 +183,8 @@ impl Services {
             let dek = self
                 .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                 .await?;
-            let at = place(&row.id, &patient.id);
+            let patient_id = patient.id.to_string();
+            let at = place(&row.id, &patient_id);
             let text = NotificationText {
                 subject: at
                     .open(&dek, "subject", Some(&row.subject))?
@@ -192,7 +193,9 @@ impl Services {
                     .open(&dek, "body", Some(&row.body))?
                     .ok_or(ServiceError::Integrity)?,
             };
-            let address = if patient.account_id.as_deref() == Some(row.recipient_user_id.as_str()) {
+            let address = if patient.account_id.map(|id| id.to_string()).as_deref()
+                == Some(row.recipient_user_id.as_str())
+            {
                 Self::patient_email(&patient, &dek)?
             } else {
                 None

@@ -63,7 +63,7 @@ impl Services {
             Some(id) => {
                 let row = patients::find(self.store().conn(), id)
                     .await?
-                    .filter(|row| row.status != patients::ERASED_STATUS);
+                    .filter(|row| !row.is_erased());
                 if row.is_none() {
                     errors.push("patient_id", "is not a known patient");
                 }
@@ -84,7 +84,7 @@ impl Services {
                 .deny(
                     actor,
                     ResourceType::Notification,
-                    Some(patient.id.clone()),
+                    Some(patient.id.to_string()),
                     "follow-ups are for patients in the doctor's care",
                 )
                 .await);
@@ -123,7 +123,7 @@ impl Services {
             })
             .await?;
         Ok(FollowUpQueued {
-            patient_id: patient.id,
+            patient_id: patient.id.to_string(),
             due,
             notification_ids: ids,
         })

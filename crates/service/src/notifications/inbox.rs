@@ -109,14 +109,14 @@ impl Services {
         let rows = store::list(
             self.store().conn(),
             &NotificationFilter {
-                recipient_user_id: Some(account),
+                recipient_user_id: Some(account.to_string()),
                 ..Default::default()
             },
             LIST_LIMIT,
         )
         .await?
         .into_iter()
-        .filter(|row| row.patient_id.as_deref() == Some(patient.id.as_str()))
+        .filter(|row| row.patient_id.as_deref() == Some(patient.id.to_string().as_str()))
         .collect();
         self.present(actor, rows, true).await
     }

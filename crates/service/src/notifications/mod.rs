@@ -179,7 +179,8 @@ impl Services {
 
     /// The patient's e-mail address, opened from their record.
     fn patient_email(patient: &PatientRow, dek: &DataKey) -> Result<Option<String>, ServiceError> {
-        Ok(place(&patient.id, &patient.id)
+        let id = patient.id.to_string();
+        Ok(place(&id, &id)
             .open_patient(dek, "email", patient.email.as_deref())?
             .filter(|e| !e.trim().is_empty()))
     }

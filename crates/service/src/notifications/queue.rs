@@ -18,16 +18,20 @@ impl Services {
         if is_reminder(out.kind) && !prefs.reminders_enabled {
             return Ok(Vec::new());
         }
-        let own_patient = out
-            .about
-            .filter(|(patient, _)| patient.account_id.as_deref() == Some(out.recipient.as_str()));
+        let own_patient = out.about.filter(|(patient, _)| {
+            patient.account_id.map(|id| id.to_string()).as_deref() == Some(out.recipient.as_str())
+        });
         // Consents (service/consents.rs): a withdrawn `appointment_reminders` stops reminders
         // on every channel, a withdrawn `email_notifications` stops e-mail; the in-app inbox
         // otherwise always gets the row. No consent recorded: the preferences decide.
         if let Some((patient, _)) = own_patient
             && is_reminder(out.kind)
             && self
-                .consent_in_force(conn, &patient.id, ConsentPurpose::AppointmentReminders)
+                .consent_in_force(
+                    conn,
+                    &patient.id.to_string(),
+                    ConsentPurpose::AppointmentReminders,
+                )
                 .await?
                 == ConsentStatus::Withdrawn
         {
@@ -37,7 +41,11 @@ impl Services {
             Some((patient, dek))
                 if prefs.email_enabled
                     && self
-                        .consent_in_force(conn, &patient.id, ConsentPurpose::EmailNotifications)
+                        .consent_in_force(
+                            conn,
+                            &patient.id.to_string(),
+                            ConsentPurpose::EmailNotifications,
+                        )
                         .await?
                         == ConsentStatus::Granted =>
             {
@@ -60,7 +68,8 @@ impl Services {
             let id = Uuid::now_v7().to_string();
             let (subject, body) = match out.about {
                 Some((patient, dek)) => {
-                    let at = place(&id, &patient.id);
+                    let patient_id = patient.id.to_string();
+                    let at = place(&id, &patient_id);
                     (
                         at.seal(dek, "subject", Some(&out.text.subject))?
                             .unwrap_or_default(),
@@ -77,7 +86,7 @@ impl Services {
             let row = NotificationRow {
                 id: id.clone(),
                 recipient_user_id: out.recipient.clone(),
-                patient_id: out.about.map(|(patient, _)| patient.id.clone()),
+                patient_id: out.about.map(|(patient, _)| patient.id.to_string()),
                 kind: out.kind.as_str().to_owned(),
                 channel: channel.as_str().to_owned(),
                 subject,
@@ -120,7 +129,7 @@ impl Services {
             conn,
             Outgoing {
                 kind: notice.kind,
-                recipient: account,
+                recipient: account.to_string(),
                 text: notice.text,
                 related_id: notice.related_id,
                 deliver_at: notice.deliver_at,
@@ -135,9 +144,9 @@ impl Services {
     async fn clinician_name(
         &self,
         conn: &impl Conn,
-        clinician: Option<&str>,
+        clinician: Option<UserId>,
     ) -> Result<String, ServiceError> {
-        let Some(id) = clinician.and_then(|c| c.parse::<UserId>().ok()) else {
+        let Some(id) = clinician else {
             return Ok("the hospital".to_owned());
         };
         Ok(users::find_by_id(conn, id).await?.map_or_else(
@@ -158,21 +167,19 @@ impl Services {
     ) -> Result<(), ServiceError> {
         store::cancel_pending(
             conn,
-            &row.id,
+            &row.id.to_string(),
             NotificationKind::AppointmentReminder.as_str(),
         )
         .await?;
-        if row.status != AppointmentStatus::Scheduled.as_str() || patient.account_id.is_none() {
+        if row.status != AppointmentStatus::Scheduled || patient.account_id.is_none() {
             return Ok(());
         }
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let start = from_micros(row.start_at);
+        let start = row.start_at;
         let local = start.with_timezone(&self.settings().scheduling.offset_at(start));
-        let clinician = self
-            .clinician_name(conn, row.clinician_id.as_deref())
-            .await?;
+        let clinician = self.clinician_name(conn, row.clinician_id).await?;
         let now = self.now();
         if let Some(at) = rules::reminder_at(start, self.notification_settings().reminder_lead, now)
         {
@@ -183,7 +190,7 @@ impl Services {
                 PatientNotice {
                     kind: NotificationKind::AppointmentReminder,
                     text: rules::appointment_reminder_text(local, None, &clinician),
-                    related_id: Some(row.id.clone()),
+                    related_id: Some(row.id.to_string()),
                     deliver_at: at,
                 },
             )
@@ -206,7 +213,7 @@ impl Services {
                 PatientNotice {
                     kind: NotificationKind::ConsultationRequestOutcome,
                     text,
-                    related_id: Some(row.id.clone()),
+                    related_id: Some(row.id.to_string()),
                     deliver_at: now,
                 },
             )
@@ -227,7 +234,7 @@ impl Services {
     ) -> Result<(), ServiceError> {
         store::cancel_pending(
             conn,
-            &row.id,
+            &row.id.to_string(),
             NotificationKind::AppointmentReminder.as_str(),
         )
         .await?;
@@ -249,7 +256,7 @@ impl Services {
                 PatientNotice {
                     kind: NotificationKind::ConsultationRequestOutcome,
                     text,
-                    related_id: Some(row.id.clone()),
+                    related_id: Some(row.id.to_string()),
                     deliver_at: self.now(),
                 },
             )

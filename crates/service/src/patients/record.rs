@@ -33,10 +33,9 @@ impl Services {
                 .deny(actor, ResourceType::Patient, None, "patients only")
                 .await);
         };
-        patients::find_by_account(self.store().conn(), user_id)
+        Ok(patients::find_by_account(self.store().conn(), user_id)
             .await?
-            .map(|row| row.id.parse().map_err(|_| ServiceError::Integrity))
-            .transpose()
+            .map(|row| row.id))
     }
 
     /// `Ok` for roles that register patients and manage their care teams (administrators,
@@ -124,7 +123,7 @@ impl Services {
         }
         // Only now (after the refusal of forbidden fields was recorded): is the caller's copy
         // still the stored version?
-        if seen_updated_at.is_some_and(|seen| to_micros(seen) != row.updated_at) {
+        if seen_updated_at.is_some_and(|seen| to_micros(seen) != to_micros(row.updated_at)) {
             return Err(changed_meanwhile());
         }
         let status = parse_status_change(&input.status)?;
@@ -140,7 +139,7 @@ impl Services {
             return Ok(details);
         }
         let data = apply_input(&input, Some(&current), &current.mrn, self.today())?;
-        let status = status.filter(|status| status.as_str() != row.status);
+        let status = status.filter(|status| *status != row.status);
         let mut names: Vec<&str> = differing_fields(&current, &data)
             .into_iter()
             .map(PatientField::name)
@@ -166,10 +165,9 @@ impl Services {
         let mut updated = row.clone();
         seal_into(&mut updated, &dek, &data)?;
         if let Some(status) = status {
-            updated.status = status.as_str().to_owned();
+            updated.status = status;
         }
-        // Strictly later than the version it replaces, even with a coarse or frozen clock.
-        updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
+        updated.updated_at = version_after(row.updated_at, self.now());
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::Patient)
             .resource_id(&row.id)
@@ -257,9 +255,7 @@ impl Services {
         patient: PatientId,
     ) -> Result<PatientRow, ServiceError> {
         match patients::find_by_account(self.store().conn(), user).await? {
-            Some(row) if row.id == patient.to_string() && row.status != patients::ERASED_STATUS => {
-                Ok(row)
-            }
+            Some(row) if row.id == patient && !row.is_erased() => Ok(row),
             _ => Err(self
                 .deny(
                     actor,
@@ -288,8 +284,8 @@ impl Services {
             .filter(|user| grant(user.role, Action::UsePortal).is_possible())
             .ok_or_else(|| ValidationErrors::single("username", "must be a patient account"))?;
         let mut updated = row.clone();
-        updated.account_id = Some(user.id.to_string());
-        updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
+        updated.account_id = Some(user.id);
+        updated.updated_at = version_after(row.updated_at, self.now());
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::Patient)
             .resource_id(&row.id)
