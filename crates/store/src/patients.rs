@@ -354,7 +354,11 @@ pub async fn find_many(conn: &impl Conn, ids: &[PatientId]) -> Result<Vec<Patien
             .all(conn)
             .await?,
     )?;
-    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+    rows.sort_by_key(|row| {
+        ids.iter()
+            .position(|id| *id == row.id)
+            .unwrap_or(usize::MAX)
+    });
     Ok(rows)
 }
 

@@ -64,10 +64,8 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Option<(PatientDetails, Vec<CareTeamMember>)>, ServiceError> {
-        match self.own_patient_id(actor).await? {
-            Some(id) => self.patient_page(actor, id).await.map(Some),
-            None => Ok(None),
-        }
+        self.with_own_record(actor, async |id| self.patient_page(actor, id).await)
+            .await
     }
 
     /// The patient record linked to a patient's own account, if any.
@@ -75,8 +73,19 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Option<PatientDetails>, ServiceError> {
+        self.with_own_record(actor, async |id| self.get_patient(actor, id).await)
+            .await
+    }
+
+    /// `read` of the record linked to a patient's own account; `None` when none is linked
+    /// (anyone but a patient is refused, see [`Services::own_patient_id`]).
+    async fn with_own_record<T>(
+        &self,
+        actor: &Actor,
+        read: impl AsyncFnOnce(PatientId) -> Result<T, ServiceError>,
+    ) -> Result<Option<T>, ServiceError> {
         match self.own_patient_id(actor).await? {
-            Some(id) => self.get_patient(actor, id).await.map(Some),
+            Some(id) => read(id).await.map(Some),
             None => Ok(None),
         }
     }
