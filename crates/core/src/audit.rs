@@ -162,10 +162,10 @@ pub struct AuditEvent {
 /// resource)`: actor, time, request id, allowed) and the steps below fill in the rest, e.g.
 /// `….resource_id(&row.id).patient(pseudonym).reason("care team")`.
 impl AuditEvent {
-    /// The opaque id of the resource acted on (a typed id or its text).
+    /// The opaque id of the resource acted on.
     #[must_use]
-    pub fn resource_id(mut self, id: impl std::fmt::Display) -> Self {
-        self.resource_id = Some(id.to_string());
+    pub fn resource_id(mut self, id: impl Into<String>) -> Self {
+        self.resource_id = Some(id.into());
         self
     }
 

@@ -473,7 +473,7 @@ impl Services {
         let id = Uuid::now_v7().to_string();
         let name = clean_name(&upload.original_name, kind);
         let now = to_micros(self.now());
-        let patient_id = patient.id.clone();
+        let patient_id = patient.id;
         let document_id = id.clone();
         let (prepared, dek) =
             tokio::task::spawn_blocking(move || -> Result<(Prepared, DataKey), ServiceError> {

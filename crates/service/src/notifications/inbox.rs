@@ -103,7 +103,7 @@ impl Services {
         actor: &Actor,
         patient: &PatientRow,
     ) -> Result<Vec<NotificationView>, ServiceError> {
-        let Some(account) = patient.account_id.clone() else {
+        let Some(account) = patient.account_id else {
             return Ok(Vec::new());
         };
         let rows = store::list(

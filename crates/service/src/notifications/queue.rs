@@ -122,7 +122,7 @@ impl Services {
         dek: &DataKey,
         notice: PatientNotice,
     ) -> Result<Vec<String>, ServiceError> {
-        let Some(account) = patient.account_id.clone() else {
+        let Some(account) = patient.account_id else {
             return Ok(Vec::new());
         };
         self.queue_in(

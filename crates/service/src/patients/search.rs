@@ -141,11 +141,11 @@ impl Services {
                     rows.retain(|row| !row.is_erased());
                     if query.sort != PatientSort::Relevance {
                         match query.sort {
-                            PatientSort::Oldest => rows.sort_by(|a, b| a.id.cmp(&b.id)),
+                            PatientSort::Oldest => rows.sort_by_key(|row| row.id),
                             PatientSort::RecentlyUpdated => {
                                 rows.sort_by_key(|row| std::cmp::Reverse(row.updated_at))
                             }
-                            _ => rows.sort_by(|a, b| b.id.cmp(&a.id)),
+                            _ => rows.sort_by_key(|row| std::cmp::Reverse(row.id)),
                         }
                     }
                     (rows, total, AuditAction::Search)

@@ -152,14 +152,14 @@ impl Services {
                 continue;
             };
             let view = *view;
-            if !labels.contains_key(&patient.id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry(patient.id) {
                 let label = if view.shows_identity() {
                     let data = self.open_row(actor, patient, action).await?;
                     format!("{} {}", data.given_name, data.family_name)
                 } else {
                     pseudonym_of(patient.pseudonym_number)
                 };
-                labels.insert(patient.id, label);
+                slot.insert(label);
             }
             let shows_reason = matches!(
                 view,
