@@ -138,14 +138,7 @@ impl Services {
         let status = parse_status_change(&input.status)?;
         let current = self.open_row(actor, &row, AuditAction::Update).await?;
         if changed.is_empty() {
-            let details = self.present_one(&row, &current, view).await?;
-            self.record(
-                self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
-                    .resource_id(&row.id)
-                    .patient(pseudonym_of(row.pseudonym_number)),
-            )
-            .await?;
-            return Ok(details);
+            return self.read_unchanged(actor, &row, &current, view).await;
         }
         let data = apply_input(&input, Some(&current), &current.mrn, self.today())?;
         let status = status.filter(|status| *status != row.status);
@@ -158,14 +151,7 @@ impl Services {
         }
         if names.is_empty() {
             // Everything submitted equals what is stored (a form saved unchanged).
-            let details = self.present_one(&row, &current, view).await?;
-            self.record(
-                self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
-                    .resource_id(&row.id)
-                    .patient(pseudonym_of(row.pseudonym_number)),
-            )
-            .await?;
-            return Ok(details);
+            return self.read_unchanged(actor, &row, &current, view).await;
         }
         let ring = self.key_ring();
         let dek = self
@@ -199,6 +185,25 @@ impl Services {
         .await?;
         tracing::info!(patient_id = %id, fields = names.len(), "patient changed");
         self.present_one(&updated, &data, view).await
+    }
+
+    /// The answer to a change that changes nothing: the record as it stands, recorded as
+    /// read.
+    async fn read_unchanged(
+        &self,
+        actor: &Actor,
+        row: &PatientRow,
+        current: &PatientData,
+        view: PatientView,
+    ) -> Result<PatientDetails, ServiceError> {
+        let details = self.present_one(row, current, view).await?;
+        self.record(
+            self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number)),
+        )
+        .await?;
+        Ok(details)
     }
 
     /// A patient's page: the record as the actor may see it and the care team, as one
