@@ -573,3 +573,54 @@ pub async fn report_rows(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored() -> appointments::Model {
+        appointments::Model {
+            id: AppointmentId::generate().to_string(),
+            patient_id: PatientId::generate().to_string(),
+            clinician_id: Some(UserId::generate().to_string()),
+            department_id: DepartmentId::generate().to_string(),
+            start_at: 1_760_000_000_000_000,
+            end_at: 1_760_000_001_800_000,
+            kind: "follow_up".into(),
+            status: "checked_in".into(),
+            reason: vec![1, 2, 3],
+            notes: None,
+            preferred_times: None,
+            status_reason: None,
+            requested_by: None,
+            created_by: Some(UserId::generate().to_string()),
+            created_at: 1_759_000_000_000_001,
+            updated_at: 1_759_000_000_000_002,
+        }
+    }
+
+    #[test]
+    fn an_appointment_converts_both_ways_unchanged() {
+        let model = stored();
+        let record = AppointmentRow::try_from(model.clone()).unwrap();
+        assert_eq!(record.status, AppointmentStatus::CheckedIn);
+        assert_eq!(record.kind, AppointmentType::FollowUp);
+        assert_eq!(appointments::Model::from(record), model);
+    }
+
+    #[test]
+    fn a_column_that_does_not_convert_is_named() {
+        let bad = appointments::Model {
+            status: "lost".into(),
+            ..stored()
+        };
+        let err = AppointmentRow::try_from(bad).unwrap_err().to_string();
+        assert!(err.contains("appointments.status: "), "{err}");
+        let bad = appointments::Model {
+            clinician_id: Some("nobody".into()),
+            ..stored()
+        };
+        let err = AppointmentRow::try_from(bad).unwrap_err().to_string();
+        assert!(err.contains("appointments.clinician_id: "), "{err}");
+    }
+}
