@@ -346,18 +346,18 @@ async fn run(settings: Settings) {
         .await
         .unwrap();
     let mut patients: Vec<String> = Vec::new();
-    let mut after: Option<String> = None;
+    let mut after = None;
     loop {
-        let rows = carevault_store::patients::batch_after(store.conn(), after.as_deref(), 500)
+        let rows = carevault_store::patients::batch_after(store.conn(), after, 500)
             .await
             .unwrap();
         let Some(last) = rows.last() else { break };
-        after = Some(last.id.clone());
+        after = Some(last.id);
         // John Patient (the demo's) has an account; the synthetic patients do not.
         patients.extend(
             rows.into_iter()
                 .filter(|r| r.account_id.is_none())
-                .map(|r| r.id),
+                .map(|r| r.id.to_string()),
         );
     }
     assert!(

@@ -31,6 +31,13 @@ macro_rules! opaque_id {
             }
         }
 
+        /// Its text form, where a `String` is wanted (an audit event's resource id).
+        impl From<&$name> for String {
+            fn from(id: &$name) -> String {
+                id.to_string()
+            }
+        }
+
         impl FromStr for $name {
             type Err = String;
 

@@ -323,7 +323,7 @@ impl Services {
             (true, None) => BannerAllergies::from(&self.allergies_of(row, dek).await?),
         };
         let mut alerts = Vec::new();
-        let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let id: PatientId = row.id;
         let now = self.now();
         if let Some(user) = actor.user_id()
             && let Some(grant) =
@@ -338,14 +338,18 @@ impl Services {
             alerts.push(BannerAlert::Masked);
         }
         if matches!(view, PatientView::Full | PatientView::Registration)
-            && !carevault_store::privacy::active_holds(self.store().conn(), &row.id, now)
-                .await?
-                .is_empty()
+            && !carevault_store::privacy::active_holds(
+                self.store().conn(),
+                &row.id.to_string(),
+                now,
+            )
+            .await?
+            .is_empty()
         {
             alerts.push(BannerAlert::LegalHold);
         }
-        if row.status != "active" {
-            alerts.push(BannerAlert::Status(row.status.clone()));
+        if row.status != carevault_core::patient::PatientStatus::Active {
+            alerts.push(BannerAlert::Status(row.status.to_string()));
         }
         let age_years = (view.shows_identity()
             && details
@@ -514,36 +518,36 @@ impl Services {
                 view,
                 PatientView::Full | PatientView::Registration | PatientView::Own
             );
-            let departments: HashMap<String, String> =
+            let departments: HashMap<carevault_core::DepartmentId, String> =
                 carevault_store::scheduling::departments(conn)
                     .await?
                     .into_iter()
-                    .map(|d| (d.id.clone(), d.name.clone()))
+                    .map(|d| (d.id, d.name))
                     .collect();
             let now = to_micros(self.now());
             let summarise = |a: carevault_store::scheduling::AppointmentRow| {
                 let reason = if shows_reason {
                     Place {
                         table: "appointments",
-                        row_id: &a.id,
-                        patient_id: &a.patient_id,
+                        row_id: &a.id.to_string(),
+                        patient_id: &a.patient_id.to_string(),
                     }
                     .open(&dek, "reason", Some(&a.reason))?
                 } else {
                     None
                 };
                 Ok::<_, ServiceError>(AppointmentSummary {
-                    start: from_micros(a.start_at),
-                    end: from_micros(a.end_at),
-                    kind: a.kind.clone(),
-                    status: a.status.clone(),
-                    clinician: a.clinician_id.as_deref().map(name),
+                    start: a.start_at,
+                    end: a.end_at,
+                    kind: a.kind.to_string(),
+                    status: a.status.to_string(),
+                    clinician: a.clinician_id.map(|id| name(&id.to_string())),
                     department: departments
                         .get(&a.department_id)
                         .cloned()
                         .unwrap_or_default(),
                     reason,
-                    id: a.id,
+                    id: a.id.to_string(),
                 })
             };
             let upcoming = store::upcoming_appointments(conn, id, now, UPCOMING_APPOINTMENTS)
@@ -571,7 +575,7 @@ impl Services {
         };
         let bills = if has(ChartSection::Bills) {
             let filter = carevault_store::billing::InvoiceFilter {
-                patient_id: Some(row.id.clone()),
+                patient_id: Some(row.id.to_string()),
                 status: None,
                 limit: RECENT_BILLS,
             };

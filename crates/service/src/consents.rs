@@ -25,7 +25,7 @@ use carevault_core::consent::{self as rules, ConsentEntry, ConsentPurpose, Conse
 use carevault_core::{ConsentId, PatientId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::consents::{self as store, ConsentRecord as StoredConsent};
-use carevault_store::patients::{self, ERASED_STATUS, PatientRow};
+use carevault_store::patients::{self, PatientRow};
 use carevault_store::{Conn, users};
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -100,10 +100,6 @@ fn entry_of(record: &StoredConsent) -> ConsentEntry {
     }
 }
 
-pub(crate) fn patient_id_of(row: &PatientRow) -> Result<PatientId, ServiceError> {
-    row.id.parse().map_err(|_| ServiceError::Integrity)
-}
-
 fn place<'a>(row_id: &'a str, patient_id: &'a str) -> Place<'a> {
     Place {
         table: TABLE,
@@ -174,7 +170,7 @@ impl Services {
             Some(_) if actor.grant(Action::ManageConsents) == Grant::Yes => {
                 patients::find(conn, patient)
                     .await?
-                    .filter(|row| row.status != ERASED_STATUS)
+                    .filter(|row| !row.is_erased())
                     .ok_or(ServiceError::NotFound("patient"))
             }
             _ => {
@@ -223,7 +219,7 @@ impl Services {
         };
         Ok(patients::find_by_account(self.store().conn(), user)
             .await?
-            .filter(|row| row.status != ERASED_STATUS))
+            .filter(|row| !row.is_erased()))
     }
 
     /// The status in force for `purpose` of the patient with id `patient` (the latest
@@ -245,7 +241,7 @@ impl Services {
         row: &PatientRow,
         dek: &DataKey,
     ) -> Result<ConsentOverview, ServiceError> {
-        let patient_id = patient_id_of(row)?;
+        let patient_id: PatientId = row.id;
         let conn = self.store().conn();
         let rows = store::for_patient(conn, patient_id, HISTORY_LIMIT).await?;
         let mut names: HashMap<UserId, String> = HashMap::new();
@@ -273,7 +269,7 @@ impl Services {
                 status: consent.status,
                 recorded_at: consent.recorded_at,
                 recorded_by_name: names.get(&consent.recorded_by).cloned().unwrap_or_default(),
-                by_patient: row.account_id.as_deref() == Some(recorded_by.as_str()),
+                by_patient: row.account_id == Some(consent.recorded_by),
                 recorded_by,
                 note,
             });
@@ -373,7 +369,8 @@ impl Services {
             .unwrap_patient_key(&row.id, &row.wrapped_data_key)
             .await?;
         let id = ConsentId::generate();
-        let sealed_note = place(&id.to_string(), &row.id).seal(&dek, "note", note.as_deref())?;
+        let sealed_note =
+            place(&id.to_string(), &row.id.to_string()).seal(&dek, "note", note.as_deref())?;
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Patient)
             .resource_id(&row.id)
@@ -382,7 +379,7 @@ impl Services {
         self.transaction(async |txn| {
             // A record is always later than the patient's previous one (by a microsecond at
             // least), so "the latest record" is never a tie within one process's clock.
-            let patient_id = patient_id_of(row)?;
+            let patient_id = row.id;
             let now = self.now();
             let recorded_at = store::for_patient(txn, patient_id, 1)
                 .await?

@@ -244,7 +244,7 @@ impl Services {
         let departments: BTreeMap<String, String> = carevault_store::scheduling::departments(conn)
             .await?
             .into_iter()
-            .map(|d| (d.id, d.name))
+            .map(|d| (d.id.to_string(), d.name))
             .collect();
         let mut appointments_per_department: Vec<Count> =
             store::appointments_by_department(conn, from, to)

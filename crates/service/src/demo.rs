@@ -411,14 +411,14 @@ impl Services {
             .checked_add_days(Days::new(7))
             .and_then(|d| at(d, 11, 0))
         {
-            bookings.push((john.to_string(), start, "Annual check-up"));
+            bookings.push((john, start, "Annual check-up"));
         }
         for (patient, start, reason) in bookings {
             let booked = self
                 .book_appointment(
                     admin,
                     BookingInput {
-                        patient_id: patient,
+                        patient_id: patient.to_string(),
                         clinician_id: doctor.id.to_string(),
                         start,
                         reason: reason.into(),

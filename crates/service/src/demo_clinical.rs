@@ -438,7 +438,7 @@ impl Services {
         .await?;
         let today = self.clinic_today();
         let mut adults = Vec::new();
-        for row in rows.iter().filter(|row| row.id != john.to_string()) {
+        for row in rows.iter().filter(|row| row.id != john) {
             let data = self
                 .open_row(admin, row, carevault_core::audit::AuditAction::Read)
                 .await?;
@@ -451,7 +451,7 @@ impl Services {
         }
         let mut charted = Vec::new();
         for (i, row) in adults.into_iter().take(CHARTED_PATIENTS).enumerate() {
-            let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+            let id: PatientId = row.id;
             self.assign_care_team_member(admin, id, "drsmith").await?;
             let first = &CONDITIONS[i % CONDITIONS.len()];
             let second = &CONDITIONS[(i * 7 + 3) % CONDITIONS.len()];

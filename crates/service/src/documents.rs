@@ -442,7 +442,9 @@ impl Services {
             None => None,
             Some(raw) => {
                 match carevault_store::encounters::find_encounter(self.store().conn(), raw).await? {
-                    Some(encounter) if encounter.patient_id == patient.id => Some(encounter.id),
+                    Some(encounter) if encounter.patient_id == patient.id.to_string() => {
+                        Some(encounter.id)
+                    }
                     _ => {
                         errors.push("encounter_id", "is not an encounter of this patient");
                         None
@@ -471,7 +473,7 @@ impl Services {
         let id = Uuid::now_v7().to_string();
         let name = clean_name(&upload.original_name, kind);
         let now = to_micros(self.now());
-        let patient_id = patient.id.clone();
+        let patient_id = patient.id;
         let document_id = id.clone();
         let (prepared, dek) =
             tokio::task::spawn_blocking(move || -> Result<(Prepared, DataKey), ServiceError> {
@@ -492,28 +494,33 @@ impl Services {
                 let place = Place {
                     table: TABLE_DOCUMENTS,
                     row_id: &document_id,
-                    patient_id: &patient_id,
+                    patient_id: &patient_id.to_string(),
                 };
                 let sealed = |column: &str, value: &str| -> Result<Vec<u8>, ServiceError> {
                     place
                         .seal(&dek, column, Some(value))?
                         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("nothing sealed")))
                 };
-                let mut chunks =
-                    seal_chunks(&dek, &document_id, &patient_id, store::PART_CONTENT, &bytes)?;
+                let mut chunks = seal_chunks(
+                    &dek,
+                    &document_id,
+                    &patient_id.to_string(),
+                    store::PART_CONTENT,
+                    &bytes,
+                )?;
                 let content_chunks = count(chunks.len())?;
                 if let Some(thumbnail) = &thumbnail {
                     chunks.extend(seal_chunks(
                         &dek,
                         &document_id,
-                        &patient_id,
+                        &patient_id.to_string(),
                         store::PART_THUMBNAIL,
                         thumbnail,
                     )?);
                 }
                 let row = DocumentRow {
                     id: document_id.clone(),
-                    patient_id: patient_id.clone(),
+                    patient_id: patient_id.to_string(),
                     encounter_id,
                     kind: kind.as_str().to_owned(),
                     size_bytes: i64::try_from(bytes.len()).map_err(ServiceError::internal)?,
@@ -604,7 +611,7 @@ impl Services {
         let Some(row) = patients::find_by_account(self.store().conn(), user).await? else {
             return Ok(None);
         };
-        let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let id: PatientId = row.id;
         Ok(Some((id, self.list_documents(actor, id).await?)))
     }
 

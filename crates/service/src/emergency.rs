@@ -134,7 +134,7 @@ impl Services {
         };
         let row = patients::find(self.store().conn(), id)
             .await?
-            .filter(|row| row.status != patients::ERASED_STATUS);
+            .filter(|row| !row.is_erased());
         if row.is_none() {
             errors.push("patient_id", "is not a known patient");
         }
@@ -214,7 +214,7 @@ impl Services {
         let patient = self.known_patient(&mut errors, patient_id).await?;
         errors.into_result()?;
         let patient = patient.ok_or(ServiceError::NotFound("patient"))?;
-        let patient_id: PatientId = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let patient_id: PatientId = patient.id;
         if care_team::is_member(self.store().conn(), patient_id, user).await? {
             return Err(ServiceError::Conflict {
                 field: Some("patient_id"),

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use carevault_core::Action;
 use carevault_core::audit::{AuditAction, ResourceType};
+use carevault_core::{Action, PatientId};
 use carevault_crypto::data_key::{DataKey, DataKeyError, WrappedDataKey, rewrap, unwrap_data_key};
 use carevault_crypto::keyring::{KeyRing, KeyRingError, KeySource};
 use carevault_store::{Store, StoreError, patients, settings};
@@ -228,9 +228,10 @@ impl Services {
     /// version this process has not seen yet.
     pub(crate) async fn unwrap_patient_key(
         &self,
-        patient_id: &str,
+        patient_id: &PatientId,
         wrapped: &[u8],
     ) -> Result<DataKey, ServiceError> {
+        let patient_id = &patient_id.to_string();
         if wrapped.is_empty() {
             // Crypto-shredded by erasure: the patient is gone, not damaged.
             return Err(ServiceError::NotFound("patient"));
@@ -353,11 +354,11 @@ impl Services {
                     for (id, bytes, from_version) in batch.iter().cloned() {
                         let wrapped = WrappedDataKey::from_bytes(bytes)
                             .map_err(|_| ServiceError::Integrity)?;
-                        let fresh =
-                            rewrap(&ring, &wrapped, &id).map_err(|_| ServiceError::Integrity)?;
+                        let fresh = rewrap(&ring, &wrapped, &id.to_string())
+                            .map_err(|_| ServiceError::Integrity)?;
                         if patients::replace_wrapped_key(
                             txn,
-                            &id,
+                            id,
                             from_version,
                             fresh.into_bytes(),
                             version,

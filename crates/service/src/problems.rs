@@ -202,7 +202,7 @@ impl Services {
         dek: &DataKey,
     ) -> Result<Vec<ProblemView>, ServiceError> {
         let names = self.account_names().await?;
-        let mut problems = store::of_patient(self.store().conn(), &patient.id)
+        let mut problems = store::of_patient(self.store().conn(), &patient.id.to_string())
             .await?
             .iter()
             .map(|row| open_problem(row, dek, &names))
@@ -267,7 +267,7 @@ impl Services {
     ) -> Result<(Vec<String>, Vec<String>), ServiceError> {
         let mut codes = Vec::new();
         let mut diagnoses = Vec::new();
-        for row in store::of_patient(conn, &patient.id).await? {
+        for row in store::of_patient(conn, &patient.id.to_string()).await? {
             if row.status != ProblemStatus::Active.as_str() {
                 continue;
             }
@@ -305,9 +305,9 @@ impl Services {
         let now = to_micros(self.now());
         let row = ProblemRow {
             id: id.clone(),
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             status: input.status().as_str().to_owned(),
-            body: place(&id, &patient.id)
+            body: place(&id, &patient.id.to_string())
                 .seal(&dek, "body", Some(&json))?
                 .unwrap_or_default(),
             source_encounter_id: source.map(|(encounter, _)| encounter.to_owned()),
@@ -323,7 +323,7 @@ impl Services {
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = reason.map(str::to_owned);
         self.transaction(async |txn| {
-            patient_store::lock_row(txn, &patient.id).await?;
+            patient_store::lock_row(txn, patient.id).await?;
             if input.status() == ProblemStatus::Active {
                 let (codes, diagnoses) = self.active_problem_keys(txn, patient, &dek).await?;
                 if body.code.as_ref().is_some_and(|code| codes.contains(code)) {
@@ -532,7 +532,7 @@ impl Services {
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         self.transaction(async |txn| {
-            patient_store::lock_row(txn, &patient.id).await?;
+            patient_store::lock_row(txn, patient.id).await?;
             if to == ProblemStatus::Active {
                 let (codes, _) = self.active_problem_keys(txn, patient, &dek).await?;
                 if code.as_ref().is_some_and(|code| codes.contains(code)) {

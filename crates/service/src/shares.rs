@@ -84,7 +84,7 @@ impl Services {
             None => None,
         };
         match own {
-            Some(row) if row.id == patient.to_string() => Ok(row),
+            Some(row) if row.id == patient => Ok(row),
             _ => Err(self
                 .deny(
                     actor,
@@ -226,10 +226,10 @@ impl Services {
         Ok(match scope {
             SCOPE_ENCOUNTER => carevault_store::encounters::find_encounter(conn, raw)
                 .await?
-                .is_some_and(|e| e.patient_id == patient.id && e.status == "signed"),
+                .is_some_and(|e| e.patient_id == patient.id.to_string() && e.status == "signed"),
             SCOPE_DOCUMENT => carevault_store::documents::find(conn, raw)
                 .await?
-                .is_some_and(|d| d.patient_id == patient.id),
+                .is_some_and(|d| d.patient_id == patient.id.to_string()),
             _ => false,
         })
     }
@@ -283,7 +283,7 @@ impl Services {
         let Some(row) = patients::find_by_account(self.store().conn(), user).await? else {
             return Ok(None);
         };
-        let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let id: PatientId = row.id;
         Ok(Some((id, self.record_shares(actor, id).await?)))
     }
 

@@ -24,7 +24,7 @@ use carevault_core::Grant;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::audit::ResourceType;
 use carevault_core::money::Money;
-use carevault_core::time::{from_micros, to_micros};
+use carevault_core::time::from_micros;
 use carevault_core::{Action, AppointmentId, PatientId, ValidationErrors};
 use carevault_store::billing::{self as store, PriceRecord};
 use carevault_store::scheduling::{self as schedule_store, AppointmentFilter, AppointmentRow};
@@ -88,10 +88,6 @@ pub(crate) fn visit_label(kind: &str) -> &'static str {
     }
 }
 
-fn status_of(row: &AppointmentRow) -> Result<AppointmentStatus, ServiceError> {
-    AppointmentStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)
-}
-
 impl Services {
     /// The patient's recent visits not charged yet, most recent first (for the manual
     /// charge form). The caller has authorised the actor for the patient's bills and checked
@@ -107,28 +103,28 @@ impl Services {
             conn,
             &AppointmentFilter {
                 patient: Some(patient),
-                statuses: CHARGEABLE.iter().map(|s| s.as_str().to_owned()).collect(),
-                from: Some(to_micros(now - chrono::Duration::days(OFFERED_DAYS))),
-                to: Some(to_micros(now + chrono::Duration::days(1))),
+                statuses: CHARGEABLE.to_vec(),
+                from: Some(now - chrono::Duration::days(OFFERED_DAYS)),
+                to: Some(now + chrono::Duration::days(1)),
                 ..AppointmentFilter::default()
             },
             500,
         )
         .await?;
-        let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+        let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
         let charged = store::charged_appointments(conn, &ids).await?;
-        rows.retain(|row| !charged.contains(&row.id));
+        rows.retain(|row| !charged.contains(&row.id.to_string()));
         rows.reverse();
         rows.truncate(OFFERED_AT_MOST);
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let clinician_name = match row.clinician_id.as_deref().map(str::parse) {
-                Some(Ok(user)) => users::find_by_id(conn, user)
+            let clinician_name = match row.clinician_id {
+                Some(user) => users::find_by_id(conn, user)
                     .await?
                     .map(|u| u.display_name.as_str().to_owned()),
-                _ => None,
+                None => None,
             };
-            let price = match crate::billing::appointment_price(conn, &row.kind).await? {
+            let price = match crate::billing::appointment_price(conn, row.kind.as_str()).await? {
                 Some(price) => match price.rule {
                     carevault_core::billing::PriceRule::Fixed(money) => Some(money),
                     carevault_core::billing::PriceRule::Markup(_) => None,
@@ -136,12 +132,12 @@ impl Services {
                 None => None,
             };
             out.push(VisitToCharge {
-                start: from_micros(row.start_at),
-                kind: AppointmentType::parse(&row.kind).map_err(|_| ServiceError::Integrity)?,
-                status: status_of(&row)?,
+                start: row.start_at,
+                kind: row.kind,
+                status: row.status,
                 clinician_name,
                 price,
-                appointment_id: row.id,
+                appointment_id: row.id.to_string(),
             });
         }
         Ok(out)
@@ -171,7 +167,7 @@ impl Services {
         let row = schedule_store::find_appointment(conn, id)
             .await?
             .ok_or_else(not_a_visit)?;
-        let status = status_of(&row)?;
+        let status = row.status;
         if !CHARGEABLE.contains(&status) {
             let what = match status {
                 AppointmentStatus::Requested => "only requested",
@@ -187,12 +183,9 @@ impl Services {
             )
             .into());
         }
-        let price = crate::billing::appointment_price(conn, &row.kind).await?;
+        let price = crate::billing::appointment_price(conn, row.kind.as_str()).await?;
         Ok(NamedVisit {
-            day: self
-                .settings()
-                .scheduling
-                .local_date(from_micros(row.start_at)),
+            day: self.settings().scheduling.local_date(row.start_at),
             price,
             row,
         })

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use crate::Conn;
 use crate::entity::appointments::{Column, Entity};
 use crate::error::StoreError;
-use crate::scheduling::AppointmentRow;
+use crate::scheduling::{AppointmentRow, appointment_rows};
 
 /// Statuses of an appointment that is still to happen.
 const OPEN_STATUSES: [&str; 4] = ["requested", "scheduled", "checked_in", "in_progress"];
@@ -19,15 +19,17 @@ pub async fn upcoming_appointments(
     now: i64,
     limit: u64,
 ) -> Result<Vec<AppointmentRow>, StoreError> {
-    Ok(Entity::find()
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .filter(Column::StartAt.gte(now))
-        .filter(Column::Status.is_in(OPEN_STATUSES))
-        .order_by_asc(Column::StartAt)
-        .order_by_asc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?)
+    appointment_rows(
+        Entity::find()
+            .filter(Column::PatientId.eq(patient.to_string()))
+            .filter(Column::StartAt.gte(now))
+            .filter(Column::Status.is_in(OPEN_STATUSES))
+            .order_by_asc(Column::StartAt)
+            .order_by_asc(Column::Id)
+            .limit(limit)
+            .all(conn)
+            .await?,
+    )
 }
 
 /// The patient's appointments that started before `now` (micros), in any status, most
@@ -38,12 +40,14 @@ pub async fn recent_appointments(
     now: i64,
     limit: u64,
 ) -> Result<Vec<AppointmentRow>, StoreError> {
-    Ok(Entity::find()
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .filter(Column::StartAt.lt(now))
-        .order_by_desc(Column::StartAt)
-        .order_by_desc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?)
+    appointment_rows(
+        Entity::find()
+            .filter(Column::PatientId.eq(patient.to_string()))
+            .filter(Column::StartAt.lt(now))
+            .order_by_desc(Column::StartAt)
+            .order_by_desc(Column::Id)
+            .limit(limit)
+            .all(conn)
+            .await?,
+    )
 }

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder
 use crate::Conn;
 use crate::entity::{appointments, care_team_members, nursing_notes, staff_profiles, vitals};
 use crate::error::StoreError;
-use crate::scheduling::AppointmentRow;
+use crate::scheduling::{AppointmentRow, appointment_rows};
 
 pub type NursingNoteRow = nursing_notes::Model;
 
@@ -122,16 +122,18 @@ pub async fn department_appointments(
     to: i64,
     limit: u64,
 ) -> Result<Vec<AppointmentRow>, StoreError> {
-    Ok(appointments::Entity::find()
-        .filter(appointments::Column::Status.is_in(statuses.iter().copied()))
-        .filter(appointments::Column::StartAt.gte(from))
-        .filter(appointments::Column::StartAt.lt(to))
-        .filter(appointments::Column::DepartmentId.in_subquery(departments_of(user)))
-        .order_by_asc(appointments::Column::StartAt)
-        .order_by_asc(appointments::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?)
+    appointment_rows(
+        appointments::Entity::find()
+            .filter(appointments::Column::Status.is_in(statuses.iter().copied()))
+            .filter(appointments::Column::StartAt.gte(from))
+            .filter(appointments::Column::StartAt.lt(to))
+            .filter(appointments::Column::DepartmentId.in_subquery(departments_of(user)))
+            .order_by_asc(appointments::Column::StartAt)
+            .order_by_asc(appointments::Column::Id)
+            .limit(limit)
+            .all(conn)
+            .await?,
+    )
 }
 
 /// The patients whose care team `user` is on (any source), at most `limit`, most recently
@@ -171,12 +173,14 @@ pub async fn appointments_of_patients(
         return Ok(Vec::new());
     }
     let ids: Vec<String> = patients.iter().map(ToString::to_string).collect();
-    Ok(appointments::Entity::find()
-        .filter(appointments::Column::PatientId.is_in(ids))
-        .filter(appointments::Column::Status.is_in(statuses.iter().copied()))
-        .filter(appointments::Column::StartAt.gte(from))
-        .filter(appointments::Column::StartAt.lt(to))
-        .order_by_asc(appointments::Column::StartAt)
-        .all(conn)
-        .await?)
+    appointment_rows(
+        appointments::Entity::find()
+            .filter(appointments::Column::PatientId.is_in(ids))
+            .filter(appointments::Column::Status.is_in(statuses.iter().copied()))
+            .filter(appointments::Column::StartAt.gte(from))
+            .filter(appointments::Column::StartAt.lt(to))
+            .order_by_asc(appointments::Column::StartAt)
+            .all(conn)
+            .await?,
+    )
 }

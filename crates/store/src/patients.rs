@@ -1,9 +1,13 @@
 //! Patient rows (sealed), their blind indexes, and the counters that number them.
 //!
 //! Everything here is opaque bytes and keyed hashes: the service layer seals before it
-//! writes and opens after it reads. Rows are handed out as [`PatientRow`], the stored form.
+//! writes and opens after it reads. Rows are handed out as [`PatientRow`], the stored form
+//! with typed plain columns.
 
+use carevault_core::patient::{PatientStatus, Sex};
+use carevault_core::time::to_micros;
 use carevault_core::{PatientId, UserId};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
@@ -15,9 +19,120 @@ use crate::entity::counters;
 use crate::entity::patient_search_index as search_index;
 use crate::entity::patients::{self, Column, Entity};
 use crate::error::StoreError;
+use crate::record::Row;
 
-/// A patient row as stored: sealed columns are bytes, never plaintext.
-pub type PatientRow = patients::Model;
+/// A patient row as stored: sealed columns are bytes, never plaintext; the plain columns
+/// are domain values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientRow {
+    pub id: PatientId,
+    pub pseudonym_number: i64,
+    pub status: PatientStatus,
+    pub sex: Sex,
+    pub birth_year: i32,
+    /// The portal account linked to this record.
+    pub account_id: Option<UserId>,
+    pub wrapped_data_key: Vec<u8>,
+    pub kek_version: i32,
+    pub mrn: Vec<u8>,
+    pub given_name: Vec<u8>,
+    pub family_name: Vec<u8>,
+    pub date_of_birth: Vec<u8>,
+    pub gender_identity: Option<Vec<u8>>,
+    pub address: Option<Vec<u8>>,
+    pub phone: Option<Vec<u8>>,
+    pub email: Option<Vec<u8>>,
+    pub emergency_contact: Option<Vec<u8>>,
+    pub national_id: Option<Vec<u8>>,
+    pub preferred_language: Option<Vec<u8>>,
+    pub blood_group: Option<Vec<u8>>,
+    /// The old free-text allergy list (see [`clear_legacy_allergies`]).
+    pub allergies: Option<Vec<u8>>,
+    pub primary_diagnosis: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    /// Also the row's version: conditional writes compare it.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PatientRow {
+    /// Whether the record has been crypto-shredded (only a tombstone is left).
+    pub fn is_erased(&self) -> bool {
+        self.status == PatientStatus::Erased
+    }
+}
+
+impl TryFrom<patients::Model> for PatientRow {
+    type Error = StoreError;
+
+    fn try_from(m: patients::Model) -> Result<Self, StoreError> {
+        let row = Row("patients");
+        Ok(PatientRow {
+            id: row.parse("id", &m.id)?,
+            pseudonym_number: m.pseudonym_number,
+            status: row.convert("status", m.status.as_str(), PatientStatus::parse)?,
+            sex: row.convert("sex", m.sex.as_str(), Sex::parse)?,
+            birth_year: m.birth_year,
+            account_id: row.parse_opt("account_id", m.account_id.as_deref())?,
+            wrapped_data_key: m.wrapped_data_key,
+            kek_version: m.kek_version,
+            mrn: m.mrn,
+            given_name: m.given_name,
+            family_name: m.family_name,
+            date_of_birth: m.date_of_birth,
+            gender_identity: m.gender_identity,
+            address: m.address,
+            phone: m.phone,
+            email: m.email,
+            emergency_contact: m.emergency_contact,
+            national_id: m.national_id,
+            preferred_language: m.preferred_language,
+            blood_group: m.blood_group,
+            allergies: m.allergies,
+            primary_diagnosis: m.primary_diagnosis,
+            created_at: row.time(m.created_at),
+            updated_at: row.time(m.updated_at),
+        })
+    }
+}
+
+impl From<PatientRow> for patients::Model {
+    fn from(r: PatientRow) -> Self {
+        patients::Model {
+            id: r.id.to_string(),
+            pseudonym_number: r.pseudonym_number,
+            status: r.status.as_str().to_owned(),
+            sex: r.sex.as_str().to_owned(),
+            birth_year: r.birth_year,
+            account_id: r.account_id.map(|id| id.to_string()),
+            wrapped_data_key: r.wrapped_data_key,
+            kek_version: r.kek_version,
+            mrn: r.mrn,
+            given_name: r.given_name,
+            family_name: r.family_name,
+            date_of_birth: r.date_of_birth,
+            gender_identity: r.gender_identity,
+            address: r.address,
+            phone: r.phone,
+            email: r.email,
+            emergency_contact: r.emergency_contact,
+            national_id: r.national_id,
+            preferred_language: r.preferred_language,
+            blood_group: r.blood_group,
+            allergies: r.allergies,
+            primary_diagnosis: r.primary_diagnosis,
+            created_at: to_micros(r.created_at),
+            updated_at: to_micros(r.updated_at),
+        }
+    }
+}
+
+fn records(models: Vec<patients::Model>) -> Result<Vec<PatientRow>, StoreError> {
+    models.into_iter().map(PatientRow::try_from).collect()
+}
+
+fn record(model: Option<patients::Model>) -> Result<Option<PatientRow>, StoreError> {
+    model.map(PatientRow::try_from).transpose()
+}
 
 /// The status of crypto-shredded records, which lists and searches leave out.
 pub const ERASED_STATUS: &str = "erased";
@@ -96,16 +211,16 @@ pub async fn insert(
     row: PatientRow,
     index: &[IndexEntry],
 ) -> Result<(), StoreError> {
-    let id = row.id.clone();
-    Entity::insert(row.into_active_model())
+    let id = row.id;
+    Entity::insert(patients::Model::from(row).into_active_model())
         .exec_without_returning(conn)
         .await?;
-    insert_index(conn, &id, index).await
+    insert_index(conn, id, index).await
 }
 
 async fn insert_index(
     conn: &impl Conn,
-    patient_id: &str,
+    patient_id: PatientId,
     index: &[IndexEntry],
 ) -> Result<(), StoreError> {
     if index.is_empty() {
@@ -118,7 +233,7 @@ async fn insert_index(
         .map(|entry| search_index::ActiveModel {
             kind: Set(entry.kind.to_owned()),
             value: Set(entry.value.clone()),
-            patient_id: Set(patient_id.to_owned()),
+            patient_id: Set(patient_id.to_string()),
             weight: Set(entry.weight),
         })
         .collect();
@@ -136,11 +251,11 @@ async fn insert_index(
 pub async fn update(
     conn: &impl Conn,
     row: PatientRow,
-    read_at: i64,
+    read_at: DateTime<Utc>,
     index: &[IndexEntry],
 ) -> Result<bool, StoreError> {
-    let id = row.id.clone();
-    let mut active = row.into_active_model();
+    let id = row.id;
+    let mut active = patients::Model::from(row).into_active_model();
     for column in [
         Column::Status,
         Column::Sex,
@@ -166,28 +281,30 @@ pub async fn update(
     active.not_set(Column::Id);
     let result = Entity::update_many()
         .set(active)
-        .filter(Column::Id.eq(id.clone()))
-        .filter(Column::UpdatedAt.eq(read_at))
+        .filter(Column::Id.eq(id.to_string()))
+        .filter(Column::UpdatedAt.eq(to_micros(read_at)))
         .exec(conn)
         .await?;
     if result.rows_affected != 1 {
         return Ok(false);
     }
     search_index::Entity::delete_many()
-        .filter(search_index::Column::PatientId.eq(id.clone()))
+        .filter(search_index::Column::PatientId.eq(id.to_string()))
         .exec(conn)
         .await?;
-    insert_index(conn, &id, index).await?;
+    insert_index(conn, id, index).await?;
     Ok(true)
 }
 
 /// The patient row, unless it is erased (an erased patient is unknown to every use case
 /// but erasure's own: `privacy::find_patient`).
 pub async fn find(conn: &impl Conn, id: PatientId) -> Result<Option<PatientRow>, StoreError> {
-    Ok(Entity::find_by_id(id.to_string())
-        .filter(Column::Status.ne(ERASED_STATUS))
-        .one(conn)
-        .await?)
+    record(
+        Entity::find_by_id(id.to_string())
+            .filter(Column::Status.ne(ERASED_STATUS))
+            .one(conn)
+            .await?,
+    )
 }
 
 /// The patient record linked to a portal account.
@@ -195,21 +312,25 @@ pub async fn find_by_account(
     conn: &impl Conn,
     account: UserId,
 ) -> Result<Option<PatientRow>, StoreError> {
-    Ok(Entity::find()
-        .filter(Column::AccountId.eq(account.to_string()))
-        .one(conn)
-        .await?)
+    record(
+        Entity::find()
+            .filter(Column::AccountId.eq(account.to_string()))
+            .one(conn)
+            .await?,
+    )
 }
 
 pub async fn find_by_pseudonym(
     conn: &impl Conn,
     number: i64,
 ) -> Result<Option<PatientRow>, StoreError> {
-    Ok(Entity::find()
-        .filter(Column::PseudonymNumber.eq(number))
-        .filter(Column::Status.ne(ERASED_STATUS))
-        .one(conn)
-        .await?)
+    record(
+        Entity::find()
+            .filter(Column::PseudonymNumber.eq(number))
+            .filter(Column::Status.ne(ERASED_STATUS))
+            .one(conn)
+            .await?,
+    )
 }
 
 pub async fn pseudonym_taken(conn: &impl Conn, number: i64) -> Result<bool, StoreError> {
@@ -226,13 +347,18 @@ pub async fn find_many(conn: &impl Conn, ids: &[PatientId]) -> Result<Vec<Patien
         return Ok(Vec::new());
     }
     let wanted: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let mut rows = Entity::find()
-        .filter(Column::Id.is_in(wanted.clone()))
-        .filter(Column::Status.ne(ERASED_STATUS))
-        .all(conn)
-        .await?;
-    let position = |id: &str| wanted.iter().position(|w| w == id).unwrap_or(usize::MAX);
-    rows.sort_by_key(|row| position(&row.id));
+    let mut rows = records(
+        Entity::find()
+            .filter(Column::Id.is_in(wanted))
+            .filter(Column::Status.ne(ERASED_STATUS))
+            .all(conn)
+            .await?,
+    )?;
+    rows.sort_by_key(|row| {
+        ids.iter()
+            .position(|id| *id == row.id)
+            .unwrap_or(usize::MAX)
+    });
     Ok(rows)
 }
 
@@ -252,7 +378,7 @@ pub async fn list(
             .order_by_desc(Column::UpdatedAt)
             .order_by_desc(Column::Id),
     };
-    let rows = ordered.offset(offset).limit(limit).all(conn).await?;
+    let rows = records(ordered.offset(offset).limit(limit).all(conn).await?)?;
     Ok((rows, total))
 }
 
@@ -311,9 +437,7 @@ pub async fn search(
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
         let id: String = row.try_get("", "patient_id")?;
-        ids.push(id.parse().map_err(|e: String| {
-            StoreError::Corrupt(format!("patient_search_index.patient_id: {e}"))
-        })?);
+        ids.push(Row("patient_search_index").parse("patient_id", &id)?);
     }
     let count = Query::select()
         .expr_as(
@@ -358,14 +482,14 @@ pub async fn index_kinds(conn: &impl Conn, id: PatientId) -> Result<Vec<String>,
 /// Up to `limit` rows in id order after `after` (keyset paging over the whole table).
 pub async fn batch_after(
     conn: &impl Conn,
-    after: Option<&str>,
+    after: Option<PatientId>,
     limit: u64,
 ) -> Result<Vec<PatientRow>, StoreError> {
     let mut query = Entity::find().order_by_asc(Column::Id);
     if let Some(after) = after {
-        query = query.filter(Column::Id.gt(after));
+        query = query.filter(Column::Id.gt(after.to_string()));
     }
-    Ok(query.limit(limit).all(conn).await?)
+    records(query.limit(limit).all(conn).await?)
 }
 
 /// Up to `limit` (id, wrapped data key) pairs still wrapped under a KEK older than `version`.
@@ -373,9 +497,9 @@ pub async fn wrapped_keys_below(
     conn: &impl Conn,
     version: u32,
     limit: u64,
-) -> Result<Vec<(String, Vec<u8>, i32)>, StoreError> {
+) -> Result<Vec<(PatientId, Vec<u8>, i32)>, StoreError> {
     let version = i32::try_from(version).unwrap_or(i32::MAX);
-    Ok(Entity::find()
+    let rows: Vec<(String, Vec<u8>, i32)> = Entity::find()
         .select_only()
         .column(Column::Id)
         .column(Column::WrappedDataKey)
@@ -387,14 +511,17 @@ pub async fn wrapped_keys_below(
         .limit(limit)
         .into_tuple()
         .all(conn)
-        .await?)
+        .await?;
+    rows.into_iter()
+        .map(|(id, wrapped, version)| Ok((Row("patients").parse("id", &id)?, wrapped, version)))
+        .collect()
 }
 
 /// Replaces a wrapped data key if it is still the one read (`from_version`); `false` when
 /// another process changed it meanwhile.
 pub async fn replace_wrapped_key(
     conn: &impl Conn,
-    id: &str,
+    id: PatientId,
     from_version: i32,
     wrapped: Vec<u8>,
     to_version: u32,
@@ -405,7 +532,7 @@ pub async fn replace_wrapped_key(
             Column::KekVersion,
             Expr::value(i32::try_from(to_version).unwrap_or(i32::MAX)),
         )
-        .filter(Column::Id.eq(id))
+        .filter(Column::Id.eq(id.to_string()))
         .filter(Column::KekVersion.eq(from_version))
         .exec(conn)
         .await?;
@@ -441,10 +568,10 @@ pub async fn count(conn: &impl Conn) -> Result<u64, StoreError> {
 /// Takes the patient row's lock for the rest of the transaction (SQLite: the write lock)
 /// without changing the row, so that changes to the patient's allergy or problem list that
 /// check the list first run one after the other. Call it first in the transaction.
-pub async fn lock_row(conn: &impl Conn, id: &str) -> Result<(), StoreError> {
+pub async fn lock_row(conn: &impl Conn, id: PatientId) -> Result<(), StoreError> {
     Entity::update_many()
         .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt))
-        .filter(Column::Id.eq(id))
+        .filter(Column::Id.eq(id.to_string()))
         .exec(conn)
         .await?;
     Ok(())
@@ -454,20 +581,22 @@ pub async fn lock_row(conn: &impl Conn, id: &str) -> Result<(), StoreError> {
 /// value, in id order, after `after` (an id) if given.
 pub async fn with_legacy_allergies(
     conn: &impl Conn,
-    after: Option<&str>,
+    after: Option<PatientId>,
     limit: u64,
 ) -> Result<Vec<PatientRow>, StoreError> {
     let mut query = Entity::find()
         .filter(Column::Allergies.is_not_null())
         .filter(Column::Status.ne(ERASED_STATUS));
     if let Some(after) = after {
-        query = query.filter(Column::Id.gt(after));
+        query = query.filter(Column::Id.gt(after.to_string()));
     }
-    Ok(query
-        .order_by_asc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?)
+    records(
+        query
+            .order_by_asc(Column::Id)
+            .limit(limit)
+            .all(conn)
+            .await?,
+    )
 }
 
 /// Empties the old free-text `allergies` column of a row whose `updated_at` is still
@@ -475,13 +604,13 @@ pub async fn with_legacy_allergies(
 /// when the row changed meanwhile or the column is empty already.
 pub async fn clear_legacy_allergies(
     conn: &impl Conn,
-    id: &str,
-    read_at: i64,
+    id: PatientId,
+    read_at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let result = Entity::update_many()
         .col_expr(Column::Allergies, Expr::value(Option::<Vec<u8>>::None))
-        .filter(Column::Id.eq(id))
-        .filter(Column::UpdatedAt.eq(read_at))
+        .filter(Column::Id.eq(id.to_string()))
+        .filter(Column::UpdatedAt.eq(to_micros(read_at)))
         .filter(Column::Allergies.is_not_null())
         .exec(conn)
         .await?;

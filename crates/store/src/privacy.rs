@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use carevault_core::patient::PatientStatus;
 use carevault_core::time::to_micros;
 use carevault_core::{LegalHoldId, PatientId, UserId};
 use chrono::{DateTime, Utc};
@@ -115,22 +116,27 @@ pub const ERASED_SEX: &str = "unknown";
 pub const ERASED_ACCOUNT_NAME: &str = "Erased patient";
 
 /// The patient row with this id, erased or not (erasure and replay must see tombstones).
-pub async fn find_patient(conn: &impl Conn, id: &str) -> Result<Option<PatientRow>, StoreError> {
-    Ok(patients::Entity::find_by_id(id.to_owned())
+pub async fn find_patient(
+    conn: &impl Conn,
+    id: PatientId,
+) -> Result<Option<PatientRow>, StoreError> {
+    patients::Entity::find_by_id(id.to_string())
         .one(conn)
-        .await?)
+        .await?
+        .map(PatientRow::try_from)
+        .transpose()
 }
 
 /// Moves a not-erased patient row's version forward by a microsecond, taking its row lock
 /// (SQLite: the write lock) for the rest of the transaction. `None` when there is no such
 /// patient, or it is erased.
-pub async fn touch_patient(conn: &impl Conn, id: &str) -> Result<Option<()>, StoreError> {
+pub async fn touch_patient(conn: &impl Conn, id: PatientId) -> Result<Option<()>, StoreError> {
     let result = patients::Entity::update_many()
         .col_expr(
             patients::Column::UpdatedAt,
             Expr::col(patients::Column::UpdatedAt).add(1),
         )
-        .filter(patients::Column::Id.eq(id))
+        .filter(patients::Column::Id.eq(id.to_string()))
         .filter(patients::Column::Status.ne(ERASED_STATUS))
         .exec(conn)
         .await?;
@@ -153,15 +159,17 @@ pub struct Shredded {
 /// patient row exists.
 pub async fn shred_patient(
     conn: &impl Conn,
-    id: &str,
+    patient: PatientId,
     now: i64,
 ) -> Result<Option<Shredded>, StoreError> {
-    let Some(row) = find_patient(conn, id).await? else {
+    let Some(row) = find_patient(conn, patient).await? else {
         return Ok(None);
     };
+    let id = patient.to_string();
+    let id = id.as_str();
     let mut shredded = Shredded {
-        newly_erased: row.status != ERASED_STATUS,
-        account_id: row.account_id.clone(),
+        newly_erased: row.status != PatientStatus::Erased,
+        account_id: row.account_id.map(|account| account.to_string()),
         ..Shredded::default()
     };
     let empty: Vec<u8> = Vec::new();
@@ -189,7 +197,7 @@ pub async fn shred_patient(
         .col_expr(P::Status, Expr::value(ERASED_STATUS))
         .col_expr(
             P::UpdatedAt,
-            Expr::value(std::cmp::max(now, row.updated_at + 1)),
+            Expr::value(std::cmp::max(now, to_micros(row.updated_at) + 1)),
         )
         .filter(P::Id.eq(id))
         .exec(conn)
@@ -258,7 +266,7 @@ pub async fn shred_patient(
             .await?
             .rows_affected;
     }
-    if let Some(account) = &row.account_id {
+    if let Some(account) = &shredded.account_id {
         anonymise_account(conn, account, now).await?;
     }
     Ok(Some(shredded))

@@ -72,15 +72,14 @@ impl Services {
     pub async fn move_legacy_allergies(&self) -> Result<LegacyAllergiesMoved, ServiceError> {
         let actor = Actor::system();
         let mut report = LegacyAllergiesMoved::default();
-        let mut after: Option<String> = None;
+        let mut after: Option<PatientId> = None;
         loop {
             let rows =
-                patient_store::with_legacy_allergies(self.store().conn(), after.as_deref(), 100)
-                    .await?;
+                patient_store::with_legacy_allergies(self.store().conn(), after, 100).await?;
             let Some(last) = rows.last() else {
                 break;
             };
-            after = Some(last.id.clone());
+            after = Some(last.id);
             for row in rows {
                 match self.move_legacy_allergies_of(&actor, row).await {
                     Ok(Some(entries)) => {
@@ -133,7 +132,13 @@ impl Services {
                     return Err(err);
                 }
             };
-            let entries = transcribed_rows(&text, &row.id, &dek, None, row.updated_at)
+            let entries = transcribed_rows(
+                &text,
+                &row.id.to_string(),
+                &dek,
+                None,
+                to_micros(row.updated_at),
+            )
                 .inspect_err(|_| {
                     tracing::error!(patient_id = %row.id, "the free-text allergies could not be moved: they are not valid text");
                 })?;
@@ -147,7 +152,7 @@ impl Services {
             ));
             let moved = self
                 .transaction_once(async |txn| {
-                    if !patient_store::clear_legacy_allergies(txn, &row.id, row.updated_at).await? {
+                    if !patient_store::clear_legacy_allergies(txn, row.id, row.updated_at).await? {
                         return Err(Abort::Stop(()));
                     }
                     let count = entries.len();
@@ -164,11 +169,8 @@ impl Services {
                 Err(Abort::Stop(())) => {}
             }
             // Changed meanwhile, or moved by another server: read it again.
-            match carevault_store::privacy::find_patient(self.store().conn(), &row.id).await? {
-                Some(again)
-                    if again.allergies.is_some()
-                        && again.status != patient_store::ERASED_STATUS =>
-                {
+            match carevault_store::privacy::find_patient(self.store().conn(), row.id).await? {
+                Some(again) if again.allergies.is_some() && !again.is_erased() => {
                     row = again;
                 }
                 _ => return Ok(None),

@@ -117,13 +117,12 @@ impl Services {
         dek: &DataKey,
     ) -> Result<AllergyList, ServiceError> {
         let names = self.account_names().await?;
-        let entries = store::of_patient(self.store().conn(), &patient.id)
+        let entries = store::of_patient(self.store().conn(), &patient.id.to_string())
             .await?
             .iter()
             .map(|row| open_entry(row, dek, &names))
             .collect::<Result<Vec<_>, _>>()?;
-        let patient_id = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
-        Ok(list_of(patient_id, entries))
+        Ok(list_of(patient.id, entries))
     }
 
     /// `PatientDetails::allergies` for each of `patients` whose view shows allergies (the
@@ -132,13 +131,13 @@ impl Services {
     pub(crate) async fn allergy_summaries(
         &self,
         patients: &[(&PatientRow, PatientView)],
-    ) -> Result<HashMap<String, Option<String>>, ServiceError> {
+    ) -> Result<HashMap<PatientId, Option<String>>, ServiceError> {
         let shown: Vec<&PatientRow> = patients
             .iter()
             .filter(|(_, view)| visibility(*view, PatientField::Allergies) != Visibility::Hidden)
             .map(|(row, _)| *row)
             .collect();
-        let ids: Vec<String> = shown.iter().map(|row| row.id.clone()).collect();
+        let ids: Vec<String> = shown.iter().map(|row| row.id.to_string()).collect();
         let rows =
             store::of_patients(self.store().conn(), &ids, AllergyStatus::Active.as_str()).await?;
         let mut by_patient: HashMap<&str, Vec<&AllergyRow>> = HashMap::new();
@@ -151,7 +150,7 @@ impl Services {
         let names = HashMap::new();
         let mut out = HashMap::new();
         for patient in shown {
-            let entries = match by_patient.get(patient.id.as_str()) {
+            let entries = match by_patient.get(patient.id.to_string().as_str()) {
                 None => Vec::new(),
                 Some(rows) => {
                     let dek = self
@@ -162,8 +161,7 @@ impl Services {
                         .collect::<Result<Vec<_>, _>>()?
                 }
             };
-            let patient_id = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
-            out.insert(patient.id.clone(), list_of(patient_id, entries).summary());
+            out.insert(patient.id, list_of(patient.id, entries).summary());
         }
         Ok(out)
     }

@@ -64,7 +64,7 @@ impl Services {
         at: i64,
     ) -> Result<usize, ServiceError> {
         let mut retired = 0;
-        for row in store::of_patient(conn, &patient.id).await? {
+        for row in store::of_patient(conn, &patient.id.to_string()).await? {
             if row.entry_kind != KIND_NO_KNOWN_ALLERGIES
                 || row.status != AllergyStatus::Active.as_str()
             {
@@ -101,7 +101,7 @@ impl Services {
         dek: &DataKey,
         code: &str,
     ) -> Result<bool, ServiceError> {
-        for row in store::of_patient(conn, &patient.id).await? {
+        for row in store::of_patient(conn, &patient.id.to_string()).await? {
             if row.entry_kind != KIND_ALLERGY || row.status != AllergyStatus::Active.as_str() {
                 continue;
             }
@@ -122,7 +122,7 @@ impl Services {
         conn: &impl Conn,
         patient: &PatientRow,
     ) -> Result<bool, ServiceError> {
-        Ok(store::of_patient(conn, &patient.id)
+        Ok(store::of_patient(conn, &patient.id.to_string())
             .await?
             .iter()
             .any(|row| {
@@ -163,10 +163,10 @@ impl Services {
         let now = to_micros(self.now());
         let row = AllergyRow {
             id: id.clone(),
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             entry_kind: KIND_ALLERGY.to_owned(),
             status: input.status().as_str().to_owned(),
-            body: seal_body(&dek, &id, &patient.id, &body_of(&input, false))?,
+            body: seal_body(&dek, &id, &patient.id.to_string(), &body_of(&input, false))?,
             status_reason: None,
             recorded_by: Some(by.to_string()),
             recorded_at: now,
@@ -179,7 +179,7 @@ impl Services {
             .patient(pseudonym_of(patient.pseudonym_number));
         self.transaction(async |txn| {
             let mut event = event.clone();
-            patient_store::lock_row(txn, &patient.id).await?;
+            patient_store::lock_row(txn, patient.id).await?;
             if input.status() == AllergyStatus::Active
                 && let Some(code) = input.substance().code()
                 && self.active_code(txn, patient, &dek, code).await?
@@ -228,10 +228,10 @@ impl Services {
         let now = to_micros(self.now());
         let row = AllergyRow {
             id: id.clone(),
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             entry_kind: KIND_NO_KNOWN_ALLERGIES.to_owned(),
             status: AllergyStatus::Active.as_str().to_owned(),
-            body: seal_body(&dek, &id, &patient.id, &Body::default())?,
+            body: seal_body(&dek, &id, &patient.id.to_string(), &Body::default())?,
             status_reason: None,
             recorded_by: Some(by.to_string()),
             recorded_at: now,
@@ -244,14 +244,14 @@ impl Services {
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("no known allergies".into());
         self.transaction(async |txn| {
-            patient_store::lock_row(txn, &patient.id).await?;
+            patient_store::lock_row(txn, patient.id).await?;
             if self.has_active_allergy(txn, patient).await? {
                 return Err(ServiceError::Conflict {
                     field: None,
                     message: "allergies are recorded as active: mark them inactive or entered in error before recording \"no known allergies\"".into(),
                 });
             }
-            for old in store::of_patient(txn, &patient.id).await? {
+            for old in store::of_patient(txn, &patient.id.to_string()).await? {
                 if old.entry_kind == KIND_NO_KNOWN_ALLERGIES
                     && old.status == AllergyStatus::Active.as_str()
                 {
@@ -356,7 +356,7 @@ impl Services {
         let statement = row.entry_kind == KIND_NO_KNOWN_ALLERGIES;
         self.transaction(async |txn| {
             let mut event = event.clone();
-            patient_store::lock_row(txn, &patient.id).await?;
+            patient_store::lock_row(txn, patient.id).await?;
             if to == AllergyStatus::Active {
                 if statement && self.has_active_allergy(txn, patient).await? {
                     return Err(ServiceError::Conflict {

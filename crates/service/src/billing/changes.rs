@@ -166,17 +166,19 @@ impl Services {
             (true, Some((price, _)), None) => price.label.clone(),
             (true, None, Some(visit)) => format!(
                 "{} on {}",
-                crate::visit_charges::visit_label(&visit.row.kind),
+                crate::visit_charges::visit_label(visit.row.kind.as_str()),
                 visit.day
             ),
             (true, None, None) => String::new(),
         };
         if let Some(visit) = &visit
-            && let Some(refusal) = self.visit_charged_already(&visit.row.id).await?
+            && let Some(refusal) = self
+                .visit_charged_already(&visit.row.id.to_string())
+                .await?
         {
             return Err(refusal);
         }
-        let visit_id = visit.as_ref().map(|visit| visit.row.id.clone());
+        let visit_id = visit.as_ref().map(|visit| visit.row.id.to_string());
         let changed = self
             .change_invoice(
                 actor,
@@ -210,7 +212,7 @@ impl Services {
                             )
                             .into());
                         }
-                        if visit.row.patient_id != row.patient_id {
+                        if visit.row.patient_id.to_string() != row.patient_id {
                             return Err(ValidationErrors::single(
                                 "appointment_id",
                                 "is not a visit of this invoice's patient",
@@ -236,8 +238,15 @@ impl Services {
                             tax_rate: tax_rate.as_deref(),
                         },
                     )?;
-                    let mut line =
-                        line_row(&item, dek, &patient.id, SOURCE_MANUAL, None, &actor_id, now)?;
+                    let mut line = line_row(
+                        &item,
+                        dek,
+                        &patient.id.to_string(),
+                        SOURCE_MANUAL,
+                        None,
+                        &actor_id,
+                        now,
+                    )?;
                     line.appointment_id = visit_id.clone();
                     let next = with_line(row, &line)?;
                     check_totals(&totals_of(&next)?)?;
@@ -362,7 +371,7 @@ impl Services {
                         _ => ValidationErrors::single("amount", refusal.to_string()).into(),
                     })?;
                 let id = Uuid::now_v7().to_string();
-                let reference = place("payments", &id, &patient.id).seal(
+                let reference = place("payments", &id, &patient.id.to_string()).seal(
                     dek,
                     "reference",
                     payment.reference(),
@@ -423,7 +432,7 @@ impl Services {
             |row, _, patient, dek, now| {
                 let mut next = leaving_draft(row, void(status_of(row)?, &reason))?;
                 next.closed_at = Some(now);
-                next.void_reason = place("invoices", &row.id, &patient.id).seal(
+                next.void_reason = place("invoices", &row.id, &patient.id.to_string()).seal(
                     dek,
                     "void_reason",
                     Some(reason.as_str()),

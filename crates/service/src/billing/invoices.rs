@@ -61,7 +61,7 @@ impl Services {
         let mut keys: std::collections::HashMap<String, (PatientRow, DataKey)> =
             std::collections::HashMap::new();
         if let Some((patient, dek)) = pinned {
-            keys.insert(patient.id.clone(), (patient, dek));
+            keys.insert(patient.id.to_string(), (patient, dek));
         }
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -81,7 +81,7 @@ impl Services {
         if let Some(id) = &patient_id
             && let Some((patient, _)) = keys.get(id)
         {
-            event.resource_id = Some(patient.id.clone());
+            event.resource_id = Some(patient.id.to_string());
             event.patient_pseudonym = Some(pseudonym_of(patient.pseudonym_number));
         }
         event.reason = Some(format!("{} invoices of {} patients", out.len(), keys.len()));
@@ -94,7 +94,7 @@ impl Services {
         let user = actor.user_id().ok_or(ServiceError::Forbidden)?;
         patient_store::find_by_account(self.store().conn(), user)
             .await?
-            .map(|row| row.id)
+            .map(|row| row.id.to_string())
             .ok_or(ServiceError::NotFound("patient record"))
     }
 
@@ -111,7 +111,7 @@ impl Services {
             .patient(pseudonym_of(patient.pseudonym_number));
         if view.may_edit && view.summary.status == InvoiceStatus::Draft && may_charge_visits(actor)
         {
-            view.visits_to_charge = self.visits_to_charge(&patient.id).await?;
+            view.visits_to_charge = self.visits_to_charge(&patient.id.to_string()).await?;
             event.reason = Some(format!(
                 "with {} visits to charge",
                 view.visits_to_charge.len()
@@ -134,14 +134,16 @@ impl Services {
         let (patient, dek) = self.bill_patient(actor, role, patient_id).await?;
         let actor_id = self.billing_actor_id(actor)?;
         let (row, opened) = tx::retry(async || {
-            if let Some(row) = store::open_invoice_of(self.store().conn(), &patient.id).await? {
+            if let Some(row) =
+                store::open_invoice_of(self.store().conn(), &patient.id.to_string()).await?
+            {
                 return Ok((row, false));
             }
             let now = to_micros(self.now());
             self.transaction_once(async |txn| {
                 let draft = new_draft(
                     txn,
-                    &patient.id,
+                    &patient.id.to_string(),
                     self.settings().billing.currency,
                     &actor_id,
                     now,

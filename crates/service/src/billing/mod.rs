@@ -335,11 +335,10 @@ impl Services {
             BillingRole::Patient => self.load_for(actor, id).await?.0,
             BillingRole::Staff { .. } => patient_store::find(self.store().conn(), id)
                 .await?
-                .filter(|row| row.status != patient_store::ERASED_STATUS)
+                .filter(|row| !row.is_erased())
                 .ok_or(ServiceError::NotFound("patient"))?,
         };
-        if role == BillingRole::Patient && row.account_id != actor.user_id().map(|u| u.to_string())
-        {
+        if role == BillingRole::Patient && row.account_id != actor.user_id() {
             return Err(self
                 .deny(
                     actor,
@@ -388,7 +387,7 @@ impl Services {
         dek: &DataKey,
     ) -> Result<InvoiceSummary, ServiceError> {
         let (given_name, family_name) = open_names(patient, dek)?;
-        let mrn = place("patients", &patient.id, &patient.id)
+        let mrn = place("patients", &patient.id.to_string(), &patient.id.to_string())
             .open(dek, "mrn", Some(&patient.mrn))?
             .ok_or(ServiceError::Integrity)?;
         Ok(InvoiceSummary {
@@ -416,7 +415,7 @@ impl Services {
         let conn = self.store().conn();
         let mut lines = Vec::new();
         for line in store::lines_of(conn, &row.id).await? {
-            let description = place("invoice_lines", &line.id, &patient.id)
+            let description = place("invoice_lines", &line.id, &patient.id.to_string())
                 .open(dek, "description", Some(&line.description))?
                 .ok_or(ServiceError::Integrity)?;
             lines.push(LineView {
@@ -443,7 +442,7 @@ impl Services {
         let mut payments = Vec::new();
         for payment in store::payments_of(conn, &row.id).await? {
             payments.push(PaymentView {
-                reference: place("payments", &payment.id, &patient.id).open(
+                reference: place("payments", &payment.id, &patient.id.to_string()).open(
                     dek,
                     "reference",
                     payment.reference.as_deref(),
@@ -460,7 +459,7 @@ impl Services {
             summary: self.summary_of(row, patient, dek)?,
             lines,
             payments,
-            void_reason: place("invoices", &row.id, &patient.id).open(
+            void_reason: place("invoices", &row.id, &patient.id.to_string()).open(
                 dek,
                 "void_reason",
                 row.void_reason.as_deref(),

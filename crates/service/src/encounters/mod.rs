@@ -458,7 +458,7 @@ impl Services {
     ) -> Result<UserId, ServiceError> {
         let in_care = match actor.user_id() {
             Some(user) => {
-                let id: PatientId = patient.id.parse().map_err(integrity)?;
+                let id: PatientId = patient.id;
                 self.in_care_of(user, &[id]).await?.contains(&id)
             }
             None => false,
@@ -470,7 +470,7 @@ impl Services {
                 .deny(
                     actor,
                     ResourceType::Encounter,
-                    Some(patient.id.clone()),
+                    Some(patient.id.to_string()),
                     what,
                 )
                 .await),

@@ -87,7 +87,7 @@ impl Services {
             Some(raw) => {
                 let row = store::find_encounter(self.store().conn(), raw)
                     .await?
-                    .filter(|e| e.patient_id == patient.id)
+                    .filter(|e| e.patient_id == patient.id.to_string())
                     .ok_or_else(|| {
                         ValidationErrors::single(
                             "encounter_id",

@@ -184,7 +184,7 @@ impl Services {
                     _ => {}
                 }
             }
-            let patient_id: PatientId = patient.id.parse().map_err(integrity)?;
+            let patient_id: PatientId = patient.id;
             for v in store::vitals_of(conn, patient_id, Some(&row.id), LIST_LIMIT).await? {
                 vitals.push(self.present_vitals(&v, &dek, &name)?);
             }
@@ -208,7 +208,7 @@ impl Services {
         // Writers must be in the patient's care (a share of one encounter only reads it).
         let in_care = match actor.user_id() {
             Some(user) if view == PatientView::Full => {
-                let id: PatientId = patient.id.parse().map_err(integrity)?;
+                let id: PatientId = patient.id;
                 self.in_care_of(user, &[id]).await?.contains(&id)
             }
             _ => false,
@@ -223,7 +223,7 @@ impl Services {
         };
         Ok(EncounterView {
             id: row.id.clone(),
-            patient_id: patient.id.parse().map_err(integrity)?,
+            patient_id: patient.id,
             patient_label: label,
             clinician_id: row.clinician_id.parse().map_err(integrity)?,
             clinician_name: name(&row.clinician_id),
@@ -265,21 +265,18 @@ impl Services {
         let Some(found) = carevault_store::scheduling::find_appointment(conn, id).await? else {
             return Ok(None);
         };
-        let department = match found.department_id.parse() {
-            Ok(department) => carevault_store::scheduling::find_department(conn, department)
-                .await?
-                .map(|d| d.name)
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        let status = AppointmentStatus::parse(&found.status).map_err(integrity)?;
-        let own = actor.user_id().map(|u| u.to_string()) == found.clinician_id;
+        let department = carevault_store::scheduling::find_department(conn, found.department_id)
+            .await?
+            .map(|d| d.name)
+            .unwrap_or_default();
+        let status = found.status;
+        let own = actor.user_id() == found.clinician_id;
         Ok(Some(EncounterAppointment {
             id,
-            start: from_micros(found.start_at),
-            end: from_micros(found.end_at),
+            start: found.start_at,
+            end: found.end_at,
             department,
-            kind: AppointmentType::parse(&found.kind).map_err(integrity)?,
+            kind: found.kind,
             status,
             may_complete: own && status == AppointmentStatus::InProgress,
         }))
@@ -298,10 +295,10 @@ impl Services {
         let json = serde_json::to_string(&vitals.fields()).map_err(ServiceError::internal)?;
         Ok(VitalsRow {
             id: id.clone(),
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             encounter_id: encounter,
             appointment_id: None,
-            body: place("vitals", &id, &patient.id)
+            body: place("vitals", &id, &patient.id.to_string())
                 .seal(dek, "body", Some(&json))?
                 .unwrap_or_default(),
             recorded_by: recorder.to_string(),

@@ -52,7 +52,7 @@ impl Services {
             carevault_store::scheduling::departments(self.store().conn())
                 .await?
                 .into_iter()
-                .map(|d| (d.id, d.name))
+                .map(|d| (d.id.to_string(), d.name))
                 .collect();
         let department = |id: &Option<String>| {
             id.as_ref()

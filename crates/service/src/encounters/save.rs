@@ -276,8 +276,8 @@ impl Services {
         if existing.is_none()
             && let Some(a) = &appointment
         {
-            row.appointment_id = Some(a.id.clone());
-            row.department_id = Some(a.department_id.clone());
+            row.appointment_id = Some(a.id.to_string());
+            row.department_id = Some(a.department_id.to_string());
         }
         if submission.sign {
             row.status = EncounterStatus::Signed.as_str().to_owned();
@@ -509,10 +509,11 @@ impl Services {
         let department =
             carevault_store::scheduling::find_staff_profile(self.store().conn(), author)
                 .await?
-                .and_then(|p| p.department_id);
+                .and_then(|p| p.department_id)
+                .map(|id| id.to_string());
         Ok(EncounterRow {
             id: Uuid::now_v7().to_string(),
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             clinician_id: author.to_string(),
             appointment_id: None,
             department_id: department,

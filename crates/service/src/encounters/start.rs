@@ -20,7 +20,6 @@ use carevault_store::encounters::{self as store, EncounterRow};
 use carevault_store::patients::PatientRow;
 use carevault_store::scheduling::{self as appointments, AppointmentRow};
 
-use super::integrity;
 use crate::Services;
 use crate::actor::Actor;
 use crate::audit_trail::pseudonym_of;
@@ -42,7 +41,7 @@ fn start_refusal(actor: &Actor, appointment: Option<&AppointmentRow>) -> Option<
         return Some("an appointment's encounter is started by its doctor");
     }
     match appointment {
-        Some(row) if actor.user_id().map(|u| u.to_string()) != row.clinician_id => {
+        Some(row) if actor.user_id() != row.clinician_id => {
             Some("only the appointment's own doctor starts its encounter")
         }
         _ => None,
@@ -77,12 +76,12 @@ impl Services {
                 .deny(
                     actor,
                     ResourceType::Appointment,
-                    Some(row.id.clone()),
+                    Some(row.id.to_string()),
                     reason,
                 )
                 .await);
         }
-        let patient_id: PatientId = row.patient_id.parse().map_err(integrity)?;
+        let patient_id: PatientId = row.patient_id;
         let (patient, view) = self.clinical_access(actor, patient_id).await?;
         let author = self
             .require_clinical_writer(
@@ -109,12 +108,12 @@ impl Services {
         let row = appointments::find_appointment(conn, id)
             .await?
             .ok_or(ServiceError::NotFound("appointment"))?;
-        let patient_id: PatientId = patient.id.parse().map_err(integrity)?;
-        let existing = store::encounters_of_appointment(conn, patient_id, &row.id)
+        let patient_id: PatientId = patient.id;
+        let existing = store::encounters_of_appointment(conn, patient_id, &row.id.to_string())
             .await?
             .into_iter()
             .next();
-        let status = AppointmentStatus::parse(&row.status).map_err(integrity)?;
+        let status = row.status;
         let change = match (status, &existing) {
             (AppointmentStatus::CheckedIn, _) => {
                 let to = AppointmentStatus::InProgress;
@@ -169,7 +168,8 @@ impl Services {
                 // the same appointment finds it changed and looks again.
                 None => {
                     let mut claimed = row.clone();
-                    claimed.updated_at = to_micros(self.now()).max(row.updated_at + 1);
+                    claimed.updated_at =
+                        carevault_core::time::version_after(row.updated_at, self.now());
                     appointments::update_appointment(txn, claimed, row.updated_at).await?
                 }
             };
@@ -219,14 +219,14 @@ impl Services {
     ) -> Result<EncounterRow, ServiceError> {
         let now = to_micros(self.now());
         let mut row = self.new_encounter_row(patient, author, now).await?;
-        let kind = match AppointmentType::parse(&appointment.kind).map_err(integrity)? {
+        let kind = match appointment.kind {
             AppointmentType::Consultation => EncounterType::Consultation,
             AppointmentType::FollowUp => EncounterType::FollowUp,
             AppointmentType::Procedure => EncounterType::Procedure,
         };
         row.kind = kind.as_str().to_owned();
-        row.appointment_id = Some(appointment.id.clone());
-        row.department_id = Some(appointment.department_id.clone());
+        row.appointment_id = Some(appointment.id.to_string());
+        row.department_id = Some(appointment.department_id.to_string());
         Ok(row)
     }
 }

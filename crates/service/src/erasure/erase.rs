@@ -83,7 +83,7 @@ impl Services {
         row: &PatientRow,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, ServiceError> {
-        let holds = store::active_holds(conn, &row.id, now).await?;
+        let holds = store::active_holds(conn, &row.id.to_string(), now).await?;
         if let Some(hold) = holds.first() {
             let until = match hold.until {
                 Some(until) => format!("until {}", self.local_day_of_end(until)),
@@ -102,7 +102,7 @@ impl Services {
                 hold.reason
             )));
         }
-        if let Some(last) = store::last_encounter_at(conn, &row.id).await? {
+        if let Some(last) = store::last_encounter_at(conn, &row.id.to_string()).await? {
             let kept_until =
                 years_after(from_micros(last), self.privacy().clinical_retention_years);
             if kept_until > now {
@@ -128,7 +128,7 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
-        if row.status == ERASED_STATUS {
+        if row.is_erased() {
             return Err(ServiceError::NotFound("patient"));
         }
         let now = self.now();
@@ -139,7 +139,7 @@ impl Services {
             .into_iter()
             .map(|hold| present_hold(hold, now))
             .collect();
-        let last = store::last_encounter_at(conn, &row.id)
+        let last = store::last_encounter_at(conn, &row.id.to_string())
             .await?
             .map(from_micros);
         let mut event = self
@@ -172,7 +172,7 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
-        if row.status == ERASED_STATUS {
+        if row.is_erased() {
             return Err(ServiceError::Conflict {
                 field: None,
                 message: "this patient has been erased already".into(),
@@ -191,8 +191,8 @@ impl Services {
             .await?;
         let place = Place {
             table: "patients",
-            row_id: &row.id,
-            patient_id: &row.id,
+            row_id: &row.id.to_string(),
+            patient_id: &row.id.to_string(),
         };
         let mrn = place
             .open(&dek, "mrn", Some(&row.mrn))?
@@ -221,7 +221,7 @@ impl Services {
         let _ = self.sync_erasure_ledger().await;
         let now = self.now();
         let micros = to_micros(now);
-        let patient_id = crate::consents::patient_id_of(&row)?;
+        let patient_id = row.id;
         let erasure = ErasureRecord {
             patient_id,
             erased_at: now,
@@ -236,13 +236,13 @@ impl Services {
                 // the patient row stays locked, so a hold being set concurrently (which
                 // touches the row) is either seen below or waits for this transaction and
                 // then finds it erased.
-                let Some(_) = store::touch_patient(txn, &row.id).await? else {
+                let Some(_) = store::touch_patient(txn, row.id).await? else {
                     return Err(ServiceError::NotFound("patient").into());
                 };
                 if let Some(refusal) = self.erasure_refusal(txn, &row, now).await? {
                     return Err(Abort::Stop(refusal));
                 }
-                let shredded = store::shred_patient(txn, &row.id, micros)
+                let shredded = store::shred_patient(txn, row.id, micros)
                     .await?
                     .ok_or(ServiceError::NotFound("patient"))?;
                 store::insert_erasure(txn, &erasure).await?;
@@ -311,9 +311,9 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::Patient)
             .await?;
         let row = self.privacy_row(id).await?;
-        let erasure = store::find_erasure(self.store().conn(), &row.id)
+        let erasure = store::find_erasure(self.store().conn(), &row.id.to_string())
             .await?
-            .filter(|_| row.status == ERASED_STATUS)
+            .filter(|_| row.is_erased())
             .ok_or(ServiceError::NotFound("erasure"))?;
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Patient)

@@ -77,7 +77,7 @@ impl Services {
         self.authorize(actor, Action::AdministerSystem, ResourceType::LegalHold)
             .await?;
         let row = self.privacy_row(id).await?;
-        if row.status == ERASED_STATUS {
+        if row.is_erased() {
             return Err(ServiceError::NotFound("patient"));
         }
         // Whole microseconds, as stored: the hold is presented without reading it back.
@@ -156,7 +156,7 @@ impl Services {
         });
         self.transaction(async |txn| {
             // Touch the patient row first: see `erase_row`.
-            if store::touch_patient(txn, &row.id).await?.is_none() {
+            if store::touch_patient(txn, row.id).await?.is_none() {
                 return Err(ServiceError::NotFound("patient"));
             }
             store::insert_hold(txn, &hold).await?;

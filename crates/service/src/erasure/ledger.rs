@@ -283,15 +283,21 @@ pub async fn replay_ledger(store: &Store, ledger: &Path) -> Result<ReplayReport,
         erased_now: 0,
     };
     for entry in &contents.entries {
-        let Some(row) = store::find_patient(store.conn(), &entry.patient_id).await? else {
+        // `read_ledger` refuses a line whose patient id is not valid.
+        let Ok(patient_id) = entry.patient_id.parse() else {
+            continue;
+        };
+        let Some(row) = store::find_patient(store.conn(), patient_id).await? else {
             // Registered after the backup was taken, or never in this database.
             continue;
         };
-        let already = row.status == ERASED_STATUS;
-        let has_tombstone = store::find_erasure(store.conn(), &row.id).await?.is_some();
+        let already = row.is_erased();
+        let has_tombstone = store::find_erasure(store.conn(), &row.id.to_string())
+            .await?
+            .is_some();
         let now = Utc::now();
         let txn = store.conn().begin().await.map_err(StoreError::from)?;
-        let shredded = store::shred_patient(&txn, &row.id, to_micros(now))
+        let shredded = store::shred_patient(&txn, row.id, to_micros(now))
             .await?
             .unwrap_or_default();
         if !has_tombstone {
@@ -303,7 +309,7 @@ pub async fn replay_ledger(store: &Store, ledger: &Path) -> Result<ReplayReport,
             store::insert_erasure(
                 &txn,
                 &ErasureRecord {
-                    patient_id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
+                    patient_id: row.id,
                     erased_at: from_micros(entry.erased_at),
                     erased_by,
                     actor_kind: entry.actor.clone(),

@@ -62,7 +62,7 @@ use crate::audit_trail::pseudonym_of;
 use carevault_core::audit::{AuditAction, AuditEvent, ResourceType};
 use carevault_core::time::{from_micros, to_micros};
 use carevault_core::{Action, LegalHoldId, PatientId, ValidationErrors};
-use carevault_store::patients::{ERASED_STATUS, PatientRow};
+use carevault_store::patients::PatientRow;
 use carevault_store::privacy::{self as store, ErasureRecord, LegalHoldRecord};
 use carevault_store::{Store, StoreError, TransactionTrait};
 use chrono::{DateTime, Months, NaiveDate, SubsecRound, Utc};
@@ -122,7 +122,7 @@ impl Services {
 
     /// The patient row for privacy use cases (erased ones included); 404 if unknown.
     async fn privacy_row(&self, id: PatientId) -> Result<PatientRow, ServiceError> {
-        store::find_patient(self.store().conn(), &id.to_string())
+        store::find_patient(self.store().conn(), id)
             .await?
             .ok_or(ServiceError::NotFound("patient"))
     }

@@ -136,9 +136,9 @@ impl Services {
         }
         let actor = Actor::system();
         for item in items {
-            let Some(row) = store::find_patient(self.store().conn(), &item.patient_id.to_string())
+            let Some(row) = store::find_patient(self.store().conn(), item.patient_id)
                 .await?
-                .filter(|row| row.status != ERASED_STATUS)
+                .filter(|row| !row.is_erased())
             else {
                 continue;
             };

@@ -182,8 +182,8 @@ impl Services {
             let dek = self
                 .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                 .await?;
-            let row_id = row.id.to_string();
-            let at = place(&row_id, &patient.id);
+            let (row_id, patient_id) = (row.id.to_string(), patient.id.to_string());
+            let at = place(&row_id, &patient_id);
             let text = NotificationText {
                 subject: at
                     .open(&dek, "subject", Some(&row.subject))?
@@ -192,8 +192,7 @@ impl Services {
                     .open(&dek, "body", Some(&row.body))?
                     .ok_or(ServiceError::Integrity)?,
             };
-            let recipient = row.recipient_user_id.to_string();
-            let address = if patient.account_id.as_deref() == Some(recipient.as_str()) {
+            let address = if patient.account_id == Some(row.recipient_user_id) {
                 Self::patient_email(&patient, &dek)?
             } else {
                 None

@@ -73,7 +73,7 @@ impl Services {
                 .deny(
                     actor,
                     ResourceType::Notification,
-                    Some(patient.id.clone()),
+                    Some(patient.id.to_string()),
                     "follow-ups are for patients in the doctor's care",
                 )
                 .await);
@@ -112,7 +112,7 @@ impl Services {
             })
             .await?;
         Ok(FollowUpQueued {
-            patient_id: patient.id,
+            patient_id: patient.id.to_string(),
             due,
             notification_ids: ids,
         })

@@ -106,10 +106,9 @@ impl Services {
         actor: &Actor,
         patient: &PatientRow,
     ) -> Result<Vec<NotificationView>, ServiceError> {
-        let Some(account) = patient.account_id.as_deref() else {
+        let Some(account) = patient.account_id else {
             return Ok(Vec::new());
         };
-        let account: UserId = account.parse().map_err(integrity)?;
         let rows = store::list(
             self.store().conn(),
             &NotificationFilter {
@@ -120,10 +119,7 @@ impl Services {
         )
         .await?
         .into_iter()
-        .filter(|row| {
-            row.patient_id
-                .is_some_and(|id| id.to_string() == patient.id)
-        })
+        .filter(|row| row.patient_id == Some(patient.id))
         .collect();
         self.present(actor, rows, true).await
     }

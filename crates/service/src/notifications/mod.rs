@@ -44,7 +44,6 @@ use carevault_core::notification::{
     self as rules, Channel, DeliveryStatus, MAX_ATTEMPTS, NotificationKind, NotificationText,
 };
 use carevault_core::pharmacy::{Batch, expiring_within, reorder_needed, usable_stock};
-use carevault_core::time::from_micros;
 use carevault_core::{NotificationId, PatientId, Role, UserId, UserStatus, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::notifications::{
@@ -178,7 +177,8 @@ impl Services {
 
     /// The patient's e-mail address, opened from their record.
     fn patient_email(patient: &PatientRow, dek: &DataKey) -> Result<Option<String>, ServiceError> {
-        Ok(place(&patient.id, &patient.id)
+        let id = patient.id.to_string();
+        Ok(place(&id, &id)
             .open_patient(dek, "email", patient.email.as_deref())?
             .filter(|e| !e.trim().is_empty()))
     }

@@ -18,21 +18,16 @@ impl Services {
         if is_reminder(out.kind) && !prefs.reminders_enabled {
             return Ok(Vec::new());
         }
-        let recipient = out.recipient.to_string();
         let own_patient = out
             .about
-            .filter(|(patient, _)| patient.account_id.as_deref() == Some(recipient.as_str()));
+            .filter(|(patient, _)| patient.account_id == Some(out.recipient));
         // Consents (service/consents.rs): a withdrawn `appointment_reminders` stops reminders
         // on every channel, a withdrawn `email_notifications` stops e-mail; the in-app inbox
         // otherwise always gets the row. No consent recorded: the preferences decide.
         if let Some((patient, _)) = own_patient
             && is_reminder(out.kind)
             && self
-                .consent_in_force(
-                    conn,
-                    crate::consents::patient_id_of(patient)?,
-                    ConsentPurpose::AppointmentReminders,
-                )
+                .consent_in_force(conn, patient.id, ConsentPurpose::AppointmentReminders)
                 .await?
                 == ConsentStatus::Withdrawn
         {
@@ -42,11 +37,7 @@ impl Services {
             Some((patient, dek))
                 if prefs.email_enabled
                     && self
-                        .consent_in_force(
-                            conn,
-                            crate::consents::patient_id_of(patient)?,
-                            ConsentPurpose::EmailNotifications,
-                        )
+                        .consent_in_force(conn, patient.id, ConsentPurpose::EmailNotifications)
                         .await?
                         == ConsentStatus::Granted =>
             {
@@ -54,10 +45,7 @@ impl Services {
             }
             _ => false,
         };
-        let about = out
-            .about
-            .map(|(patient, _)| crate::consents::patient_id_of(patient))
-            .transpose()?;
+        let about = out.about.map(|(patient, _)| patient.id);
         let now = self.now();
         let mut ids = Vec::new();
         for channel in rules::channels(self.email_configured(), has_address) {
@@ -74,7 +62,8 @@ impl Services {
             let id_text = id.to_string();
             let (subject, body) = match out.about {
                 Some((patient, dek)) => {
-                    let at = place(&id_text, &patient.id);
+                    let patient_id = patient.id.to_string();
+                    let at = place(&id_text, &patient_id);
                     (
                         at.seal(dek, "subject", Some(&out.text.subject))?
                             .unwrap_or_default(),
@@ -125,10 +114,9 @@ impl Services {
         dek: &DataKey,
         notice: PatientNotice,
     ) -> Result<Vec<String>, ServiceError> {
-        let Some(account) = patient.account_id.as_deref() else {
+        let Some(account) = patient.account_id else {
             return Ok(Vec::new());
         };
-        let account: UserId = account.parse().map_err(integrity)?;
         self.queue_in(
             conn,
             Outgoing {
@@ -148,9 +136,9 @@ impl Services {
     async fn clinician_name(
         &self,
         conn: &impl Conn,
-        clinician: Option<&str>,
+        clinician: Option<UserId>,
     ) -> Result<String, ServiceError> {
-        let Some(id) = clinician.and_then(|c| c.parse::<UserId>().ok()) else {
+        let Some(id) = clinician else {
             return Ok("the hospital".to_owned());
         };
         Ok(users::find_by_id(conn, id).await?.map_or_else(
@@ -170,17 +158,15 @@ impl Services {
         request_accepted: bool,
     ) -> Result<(), ServiceError> {
         Self::withdraw_reminders(conn, row).await?;
-        if row.status != AppointmentStatus::Scheduled.as_str() || patient.account_id.is_none() {
+        if row.status != AppointmentStatus::Scheduled || patient.account_id.is_none() {
             return Ok(());
         }
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let start = from_micros(row.start_at);
+        let start = row.start_at;
         let local = start.with_timezone(&self.settings().scheduling.offset_at(start));
-        let clinician = self
-            .clinician_name(conn, row.clinician_id.as_deref())
-            .await?;
+        let clinician = self.clinician_name(conn, row.clinician_id).await?;
         let now = self.now();
         if let Some(at) = rules::reminder_at(start, self.notification_settings().reminder_lead, now)
         {
@@ -191,7 +177,7 @@ impl Services {
                 PatientNotice {
                     kind: NotificationKind::AppointmentReminder,
                     text: rules::appointment_reminder_text(local, None, &clinician),
-                    related_id: Some(row.id.clone()),
+                    related_id: Some(row.id.to_string()),
                     deliver_at: at,
                 },
             )
@@ -230,7 +216,7 @@ impl Services {
             PatientNotice {
                 kind: NotificationKind::ConsultationRequestOutcome,
                 text,
-                related_id: Some(row.id.clone()),
+                related_id: Some(row.id.to_string()),
                 deliver_at,
             },
         )
@@ -271,7 +257,12 @@ impl Services {
         conn: &impl Conn,
         row: &AppointmentRow,
     ) -> Result<(), ServiceError> {
-        store::cancel_pending(conn, &row.id, NotificationKind::AppointmentReminder).await?;
+        store::cancel_pending(
+            conn,
+            &row.id.to_string(),
+            NotificationKind::AppointmentReminder,
+        )
+        .await?;
         Ok(())
     }
 

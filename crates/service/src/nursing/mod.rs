@@ -162,7 +162,7 @@ impl Services {
     ) -> Result<UserId, ServiceError> {
         let writer = match actor.user_id() {
             Some(user) if view == PatientView::Full && actor.may(Action::NursingCare) => {
-                let id: PatientId = patient.id.parse().map_err(integrity)?;
+                let id: PatientId = patient.id;
                 self.in_care_of(user, &[id])
                     .await?
                     .contains(&id)
@@ -176,7 +176,7 @@ impl Services {
                 .deny(
                     actor,
                     ResourceType::NursingNote,
-                    Some(patient.id.clone()),
+                    Some(patient.id.to_string()),
                     what,
                 )
                 .await),

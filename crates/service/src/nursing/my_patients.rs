@@ -116,7 +116,7 @@ impl Services {
         let mut visit_of: HashMap<PatientId, AppointmentRow> = HashMap::new();
         let mut by_department: HashSet<PatientId> = HashSet::new();
         for a in department_visits {
-            let id: PatientId = a.patient_id.parse().map_err(integrity)?;
+            let id: PatientId = a.patient_id;
             by_department.insert(id);
             if let std::collections::hash_map::Entry::Vacant(slot) = visit_of.entry(id) {
                 order.push(id);
@@ -124,7 +124,7 @@ impl Services {
             }
         }
         for a in team_visits {
-            let id: PatientId = a.patient_id.parse().map_err(integrity)?;
+            let id: PatientId = a.patient_id;
             visit_of.entry(id).or_insert(a);
         }
         for id in &team {
@@ -133,17 +133,18 @@ impl Services {
             }
         }
         let rows = patient_store::find_many(conn, &order).await?;
-        let rows: HashMap<String, PatientRow> = rows
+        let rows: HashMap<PatientId, PatientRow> = rows
             .into_iter()
-            .filter(|r| r.status != patient_store::ERASED_STATUS)
-            .map(|r| (r.id.clone(), r))
+            .filter(|r| !r.is_erased())
+            .map(|r| (r.id, r))
             .collect();
         let names = self.display_names().await?;
-        let departments: HashMap<String, String> = scheduling_store::departments(conn)
-            .await?
-            .into_iter()
-            .map(|d| (d.id, d.name))
-            .collect();
+        let departments: HashMap<carevault_core::DepartmentId, String> =
+            scheduling_store::departments(conn)
+                .await?
+                .into_iter()
+                .map(|d| (d.id, d.name))
+                .collect();
         let department_name = scheduling_store::find_staff_profile(conn, user)
             .await?
             .and_then(|p| p.department_id)
@@ -153,9 +154,9 @@ impl Services {
             let dek = self
                 .unwrap_patient_key(&row.id, &row.wrapped_data_key)
                 .await?;
-            keys.insert(row.id.clone(), dek);
+            keys.insert(row.id.to_string(), dek);
         }
-        let visit_ids: Vec<String> = visit_of.values().map(|a| a.id.clone()).collect();
+        let visit_ids: Vec<String> = visit_of.values().map(|a| a.id.to_string()).collect();
         let name = |id: &str| names.get(id).cloned().unwrap_or_default();
         let triages = self
             .triages_of_appointments(&visit_ids, &keys, &name)
@@ -163,7 +164,7 @@ impl Services {
         let mut out = Vec::new();
         let mut events = Vec::new();
         for id in order {
-            let Some(row) = rows.get(&id.to_string()) else {
+            let Some(row) = rows.get(&id) else {
                 continue;
             };
             let data = self.open_row(actor, row, AuditAction::Listed).await?;
@@ -173,9 +174,7 @@ impl Services {
                 _ => CareReason::CareTeam,
             };
             let visit = visit_of.get(&id);
-            let status = visit
-                .map(|a| AppointmentStatus::parse(&a.status).map_err(integrity))
-                .transpose()?;
+            let status = visit.map(|a| a.status);
             out.push(NursePatientRow {
                 patient_id: id,
                 patient_label: format!("{} {}", data.given_name, data.family_name),
@@ -184,11 +183,11 @@ impl Services {
                 reason,
                 visit: match (visit, status) {
                     (Some(a), Some(status)) => Some(VisitToday {
-                        appointment_id: a.id.parse().map_err(integrity)?,
-                        start: from_micros(a.start_at),
-                        end: from_micros(a.end_at),
+                        appointment_id: a.id,
+                        start: a.start_at,
+                        end: a.end_at,
                         status,
-                        clinician_name: a.clinician_id.as_deref().map(name),
+                        clinician_name: a.clinician_id.map(|id| name(&id.to_string())),
                         department_name: departments
                             .get(&a.department_id)
                             .cloned()
@@ -196,7 +195,7 @@ impl Services {
                     }),
                     _ => None,
                 },
-                triage: visit.and_then(|a| triages.get(&a.id).cloned()),
+                triage: visit.and_then(|a| triages.get(&a.id.to_string()).cloned()),
                 may_triage: status.is_some_and(may_be_triaged),
             });
             let mut event = self

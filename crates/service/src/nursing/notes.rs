@@ -91,7 +91,7 @@ impl Services {
         .map_err(ServiceError::internal)?;
         let mut row = NursingNoteRow {
             id: Uuid::now_v7().to_string(),
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             appointment_id: None,
             kind: KIND_NURSING.to_owned(),
             body: Vec::new(),
@@ -170,7 +170,7 @@ impl Services {
         dek: &DataKey,
         limit: u64,
     ) -> Result<Vec<NursingNoteView>, ServiceError> {
-        let id: PatientId = patient.id.parse().map_err(integrity)?;
+        let id: PatientId = patient.id;
         let rows = store::notes_of(self.store().conn(), id, limit).await?;
         let names = self.display_names().await?;
         let name = |id: &str| names.get(id).cloned().unwrap_or_default();

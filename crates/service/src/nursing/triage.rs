@@ -65,7 +65,7 @@ impl Services {
         let row = scheduling_store::find_appointment(conn, id)
             .await?
             .ok_or(ServiceError::NotFound("appointment"))?;
-        let patient_id: PatientId = row.patient_id.parse().map_err(integrity)?;
+        let patient_id: PatientId = row.patient_id;
         let (patient, _, view) = self.load_for(actor, patient_id).await?;
         let nurse = self
             .require_nursing_writer(
@@ -75,7 +75,7 @@ impl Services {
                 "triage is recorded by nurses in the patient's care or department",
             )
             .await?;
-        let status = AppointmentStatus::parse(&row.status).map_err(integrity)?;
+        let status = row.status;
         if !may_be_triaged(status) {
             return Err(ServiceError::Conflict {
                 field: Some("status"),
@@ -96,8 +96,7 @@ impl Services {
         appointment: &str,
     ) -> Result<crate::scheduling::AppointmentView, ServiceError> {
         let (row, _, _) = self.appointment_for_triage(actor, appointment).await?;
-        self.get_appointment(actor, row.id.parse().map_err(integrity)?)
-            .await
+        self.get_appointment(actor, row.id).await
     }
 
     /// A nurse records the triage of a checked-in visit: acuity, note and vitals, without
@@ -137,14 +136,14 @@ impl Services {
                     body: Place {
                         table: "vitals",
                         row_id: &id,
-                        patient_id: &patient.id,
+                        patient_id: &patient.id.to_string(),
                     }
                     .seal(&dek, "body", Some(&json))?
                     .unwrap_or_default(),
                     id,
-                    patient_id: patient.id.clone(),
+                    patient_id: patient.id.to_string(),
                     encounter_id: None,
-                    appointment_id: Some(row.id.clone()),
+                    appointment_id: Some(row.id.to_string()),
                     recorded_by: nurse.to_string(),
                     recorded_at: now,
                 })
@@ -159,8 +158,8 @@ impl Services {
         .map_err(ServiceError::internal)?;
         let mut note_row = NursingNoteRow {
             id: Uuid::now_v7().to_string(),
-            patient_id: patient.id.clone(),
-            appointment_id: Some(row.id.clone()),
+            patient_id: patient.id.to_string(),
+            appointment_id: Some(row.id.to_string()),
             kind: KIND_TRIAGE.to_owned(),
             body: Vec::new(),
             author_id: nurse.to_string(),

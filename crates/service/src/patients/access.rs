@@ -26,7 +26,7 @@ pub(crate) fn present(
     allergies: Option<String>,
 ) -> Result<PatientDetails, ServiceError> {
     use PatientField as F;
-    let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+    let id = row.id;
     let pseudonym = pseudonym_of(row.pseudonym_number);
     let vis = |field| visibility(view, field);
     let clear_if = |field, value: &str| (vis(field) == Visibility::Clear).then(|| value.to_owned());
@@ -46,7 +46,7 @@ pub(crate) fn present(
         Visibility::Pseudonym => Some(age_band(data.date_of_birth, today)),
         Visibility::Hidden => None,
     };
-    let when = |field, at: i64| (vis(field) != Visibility::Hidden).then(|| from_micros(at));
+    let when = |field, at| (vis(field) != Visibility::Hidden).then_some(at);
     Ok(PatientDetails {
         id,
         view,
@@ -81,7 +81,7 @@ pub(crate) fn present(
         primary_diagnosis: show(view, F::PrimaryDiagnosis, &data.primary_diagnosis, |_| {
             "***".into()
         }),
-        status: row.status.clone(),
+        status: row.status.as_str().to_owned(),
         created_at: when(F::CreatedAt, row.created_at),
         updated_at: when(F::UpdatedAt, row.updated_at),
     })
@@ -187,15 +187,13 @@ impl Services {
         let Some(user_id) = actor.user_id() else {
             return Ok(Relation::None);
         };
-        if actor.reaches_own_record_only()
-            && row.account_id.as_deref() == Some(&user_id.to_string())
-        {
+        if actor.reaches_own_record_only() && row.account_id == Some(user_id) {
             return Ok(Relation::Own);
         }
         if !sees_by_care(actor) {
             return Ok(Relation::None);
         }
-        let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let id = row.id;
         Ok(self
             .care_relations(user_id, &[id])
             .await?
@@ -336,7 +334,7 @@ impl Services {
     ) -> Result<(PatientRow, Relation, PatientView), ServiceError> {
         self.require_patient_access(actor).await?;
         let row = patients::find(self.store().conn(), id).await?;
-        let Some(row) = row.filter(|row| row.status != patients::ERASED_STATUS) else {
+        let Some(row) = row.filter(|row| !row.is_erased()) else {
             let id = Some(id.to_string());
             return Err(self
                 .missing(actor, ResourceType::Patient, id, "patient")

@@ -106,10 +106,10 @@ impl Services {
             })
             .collect();
         for (column, value) in [
-            ("id", row.id.clone()),
+            ("id", row.id.to_string()),
             ("pseudonym_number", row.pseudonym_number.to_string()),
-            ("status", row.status.clone()),
-            ("sex", row.sex.clone()),
+            ("status", row.status.as_str().to_owned()),
+            ("sex", row.sex.as_str().to_owned()),
             ("birth_year", row.birth_year.to_string()),
         ] {
             fields.push(StoredField {

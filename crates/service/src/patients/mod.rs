@@ -51,7 +51,7 @@ use carevault_core::patient::{
     PatientStatus, PersonName, Phone, Sex, ShortText,
 };
 use carevault_core::policy::grant;
-use carevault_core::time::{from_micros, to_micros};
+use carevault_core::time::{to_micros, version_after, whole_micros};
 use carevault_core::{PatientId, Role, UserId, ValidationErrors};
 use carevault_crypto::blind_index::{
     IndexKind, blind_index, family_name_and_birth_date_blind_index,

@@ -33,10 +33,9 @@ impl Services {
                 .deny(actor, ResourceType::Patient, None, "patients only")
                 .await);
         };
-        patients::find_by_account(self.store().conn(), user_id)
+        Ok(patients::find_by_account(self.store().conn(), user_id)
             .await?
-            .map(|row| row.id.parse().map_err(|_| ServiceError::Integrity))
-            .transpose()
+            .map(|row| row.id))
     }
 
     /// `Ok` for roles that register patients and manage their care teams (administrators,
@@ -65,10 +64,8 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Option<(PatientDetails, Vec<CareTeamMember>)>, ServiceError> {
-        match self.own_patient_id(actor).await? {
-            Some(id) => self.patient_page(actor, id).await.map(Some),
-            None => Ok(None),
-        }
+        self.with_own_record(actor, async |id| self.patient_page(actor, id).await)
+            .await
     }
 
     /// The patient record linked to a patient's own account, if any.
@@ -76,8 +73,19 @@ impl Services {
         &self,
         actor: &Actor,
     ) -> Result<Option<PatientDetails>, ServiceError> {
+        self.with_own_record(actor, async |id| self.get_patient(actor, id).await)
+            .await
+    }
+
+    /// `read` of the record linked to a patient's own account; `None` when none is linked
+    /// (anyone but a patient is refused, see [`Services::own_patient_id`]).
+    async fn with_own_record<T>(
+        &self,
+        actor: &Actor,
+        read: impl AsyncFnOnce(PatientId) -> Result<T, ServiceError>,
+    ) -> Result<Option<T>, ServiceError> {
         match self.own_patient_id(actor).await? {
-            Some(id) => self.get_patient(actor, id).await.map(Some),
+            Some(id) => read(id).await.map(Some),
             None => Ok(None),
         }
     }
@@ -124,23 +132,16 @@ impl Services {
         }
         // Only now (after the refusal of forbidden fields was recorded): is the caller's copy
         // still the stored version?
-        if seen_updated_at.is_some_and(|seen| to_micros(seen) != row.updated_at) {
+        if seen_updated_at.is_some_and(|seen| to_micros(seen) != to_micros(row.updated_at)) {
             return Err(changed_meanwhile());
         }
         let status = parse_status_change(&input.status)?;
         let current = self.open_row(actor, &row, AuditAction::Update).await?;
         if changed.is_empty() {
-            let details = self.present_one(&row, &current, view).await?;
-            self.record(
-                self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
-                    .resource_id(&row.id)
-                    .patient(pseudonym_of(row.pseudonym_number)),
-            )
-            .await?;
-            return Ok(details);
+            return self.read_unchanged(actor, &row, &current, view).await;
         }
         let data = apply_input(&input, Some(&current), &current.mrn, self.today())?;
-        let status = status.filter(|status| status.as_str() != row.status);
+        let status = status.filter(|status| *status != row.status);
         let mut names: Vec<&str> = differing_fields(&current, &data)
             .into_iter()
             .map(PatientField::name)
@@ -150,14 +151,7 @@ impl Services {
         }
         if names.is_empty() {
             // Everything submitted equals what is stored (a form saved unchanged).
-            let details = self.present_one(&row, &current, view).await?;
-            self.record(
-                self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
-                    .resource_id(&row.id)
-                    .patient(pseudonym_of(row.pseudonym_number)),
-            )
-            .await?;
-            return Ok(details);
+            return self.read_unchanged(actor, &row, &current, view).await;
         }
         let ring = self.key_ring();
         let dek = self
@@ -166,10 +160,9 @@ impl Services {
         let mut updated = row.clone();
         seal_into(&mut updated, &dek, &data)?;
         if let Some(status) = status {
-            updated.status = status.as_str().to_owned();
+            updated.status = status;
         }
-        // Strictly later than the version it replaces, even with a coarse or frozen clock.
-        updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
+        updated.updated_at = version_after(row.updated_at, self.now());
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::Patient)
             .resource_id(&row.id)
@@ -192,6 +185,25 @@ impl Services {
         .await?;
         tracing::info!(patient_id = %id, fields = names.len(), "patient changed");
         self.present_one(&updated, &data, view).await
+    }
+
+    /// The answer to a change that changes nothing: the record as it stands, recorded as
+    /// read.
+    async fn read_unchanged(
+        &self,
+        actor: &Actor,
+        row: &PatientRow,
+        current: &PatientData,
+        view: PatientView,
+    ) -> Result<PatientDetails, ServiceError> {
+        let details = self.present_one(row, current, view).await?;
+        self.record(
+            self.audit_event(actor, AuditAction::Read, ResourceType::Patient)
+                .resource_id(&row.id)
+                .patient(pseudonym_of(row.pseudonym_number)),
+        )
+        .await?;
+        Ok(details)
     }
 
     /// A patient's page: the record as the actor may see it and the care team, as one
@@ -257,9 +269,7 @@ impl Services {
         patient: PatientId,
     ) -> Result<PatientRow, ServiceError> {
         match patients::find_by_account(self.store().conn(), user).await? {
-            Some(row) if row.id == patient.to_string() && row.status != patients::ERASED_STATUS => {
-                Ok(row)
-            }
+            Some(row) if row.id == patient && !row.is_erased() => Ok(row),
             _ => Err(self
                 .deny(
                     actor,
@@ -288,8 +298,8 @@ impl Services {
             .filter(|user| grant(user.role, Action::UsePortal).is_possible())
             .ok_or_else(|| ValidationErrors::single("username", "must be a patient account"))?;
         let mut updated = row.clone();
-        updated.account_id = Some(user.id.to_string());
-        updated.updated_at = to_micros(self.now()).max(row.updated_at + 1);
+        updated.account_id = Some(user.id);
+        updated.updated_at = version_after(row.updated_at, self.now());
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::Patient)
             .resource_id(&row.id)

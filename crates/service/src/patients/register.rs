@@ -80,10 +80,7 @@ impl Services {
         let rows = patients::find_many(self.store().conn(), &ids).await?;
         let mut matches = Vec::new();
         let mut events = Vec::new();
-        for row in rows
-            .into_iter()
-            .filter(|row| row.status != patients::ERASED_STATUS)
-        {
+        for row in rows.into_iter().filter(|row| !row.is_erased()) {
             let other = self.open_row(actor, &row, AuditAction::Listed).await?;
             let same_person = normalize_name(&other.family_name)
                 == normalize_name(&data.family_name)
@@ -143,12 +140,12 @@ impl Services {
                     while patients::pseudonym_taken(txn, number).await? {
                         number = random_pseudonym_number();
                     }
-                    let now = to_micros(self.now());
+                    let now = whole_micros(self.now());
                     let mut row = PatientRow {
-                        id: id_text.clone(),
+                        id,
                         pseudonym_number: number,
-                        status: PatientStatus::Active.as_str().to_owned(),
-                        sex: String::new(),
+                        status: PatientStatus::Active,
+                        sex: data.sex,
                         birth_year: 0,
                         account_id: None,
                         kek_version: i32::try_from(wrapped.kek_version()).unwrap_or(i32::MAX),
@@ -182,10 +179,10 @@ impl Services {
                     let allergy_rows = match &data.allergies {
                         Some(text) => crate::allergies::transcribed_rows(
                             text,
-                            &row.id,
+                            &id_text,
                             &dek,
                             actor.user_id(),
-                            now,
+                            to_micros(now),
                         )?,
                         None => Vec::new(),
                     };

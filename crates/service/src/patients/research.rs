@@ -37,15 +37,12 @@ impl Services {
         }
         let today = self.today();
         let mut rows = Vec::new();
-        let mut after: Option<String> = None;
+        let mut after: Option<PatientId> = None;
         loop {
-            let batch = patients::batch_after(self.store().conn(), after.as_deref(), 500).await?;
+            let batch = patients::batch_after(self.store().conn(), after, 500).await?;
             let Some(last) = batch.last() else { break };
-            after = Some(last.id.clone());
-            for row in batch
-                .iter()
-                .filter(|row| row.status != patients::ERASED_STATUS)
-            {
+            after = Some(last.id);
+            for row in batch.iter().filter(|row| !row.is_erased()) {
                 let data = self.open_row(actor, row, AuditAction::Export).await?;
                 let qi = QuasiIdentifiers {
                     age_band: age_band_5y(data.date_of_birth, today),
@@ -63,7 +60,7 @@ impl Services {
                     format!("R{}", hex::encode(carevault_crypto::random_bytes::<8>())),
                     data.blood_group.unwrap_or_default(),
                     data.primary_diagnosis.unwrap_or_default(),
-                    row.status.clone(),
+                    row.status.as_str().to_owned(),
                 );
                 rows.push((qi, payload));
             }

@@ -53,7 +53,7 @@ pub(super) fn seal_into(
     dek: &DataKey,
     data: &PatientData,
 ) -> Result<(), ServiceError> {
-    let id = row.id.clone();
+    let id = row.id.to_string();
     let s = |column: &str, value: Option<&str>| seal(dek, &id, column, value);
     row.mrn = required(s("mrn", Some(&data.mrn))?)?;
     row.given_name = required(s("given_name", Some(&data.given_name))?)?;
@@ -77,7 +77,7 @@ pub(super) fn seal_into(
     // `allergies` is not written: the allergy list holds them (`allergies/`); the old
     // column is only read and emptied by the move at start-up.
     row.primary_diagnosis = s("primary_diagnosis", data.primary_diagnosis.as_deref())?;
-    row.sex = data.sex.as_str().to_owned();
+    row.sex = data.sex;
     row.birth_year = data.date_of_birth.year();
     Ok(())
 }
@@ -87,7 +87,7 @@ pub(crate) fn open_names(
     row: &PatientRow,
     dek: &DataKey,
 ) -> Result<(String, String), ServiceError> {
-    let id = row.id.as_str();
+    let id = &row.id.to_string();
     let need = |value: Option<String>| value.ok_or(ServiceError::Integrity);
     Ok((
         need(open(dek, id, "given_name", Some(&row.given_name))?)?,
@@ -97,7 +97,7 @@ pub(crate) fn open_names(
 
 /// Opens every sealed column of `row`.
 pub(super) fn open_all(row: &PatientRow, dek: &DataKey) -> Result<PatientData, ServiceError> {
-    let id = row.id.as_str();
+    let id = &row.id.to_string();
     let o =
         |column: &str, sealed: Option<&Vec<u8>>| open(dek, id, column, sealed.map(Vec::as_slice));
     let need = |value: Option<String>| value.ok_or(ServiceError::Integrity);
@@ -111,7 +111,7 @@ pub(super) fn open_all(row: &PatientRow, dek: &DataKey) -> Result<PatientData, S
         family_name: need(o("family_name", Some(&row.family_name))?)?,
         date_of_birth: NaiveDate::parse_from_str(&dob, "%Y-%m-%d")
             .map_err(|_| ServiceError::Integrity)?,
-        sex: Sex::parse(&row.sex).map_err(|_| ServiceError::Integrity)?,
+        sex: row.sex,
         gender_identity: o("gender_identity", row.gender_identity.as_ref())?,
         address: o("address", row.address.as_ref())?,
         phone: o("phone", row.phone.as_ref())?,
@@ -131,7 +131,12 @@ pub(crate) fn open_legacy_allergies(
     row: &PatientRow,
     dek: &DataKey,
 ) -> Result<Option<String>, ServiceError> {
-    open(dek, &row.id, "allergies", row.allergies.as_deref())
+    open(
+        dek,
+        &row.id.to_string(),
+        "allergies",
+        row.allergies.as_deref(),
+    )
 }
 
 /// Search weight per index kind: lower sorts first.

@@ -115,7 +115,7 @@ impl Services {
                     let row =
                         patients::find_by_pseudonym(conn, i64::try_from(number).unwrap_or(-1))
                             .await?
-                            .filter(|row| row.status != patients::ERASED_STATUS);
+                            .filter(|row| !row.is_erased());
                     let total = u64::from(row.is_some());
                     (
                         row.into_iter().filter(|_| offset == 0).collect(),
@@ -138,14 +138,14 @@ impl Services {
                     let (ids, total) =
                         patients::search(conn, &entries, care_team_of, offset, per_page).await?;
                     let mut rows = patients::find_many(conn, &ids).await?;
-                    rows.retain(|row| row.status != patients::ERASED_STATUS);
+                    rows.retain(|row| !row.is_erased());
                     if query.sort != PatientSort::Relevance {
                         match query.sort {
-                            PatientSort::Oldest => rows.sort_by(|a, b| a.id.cmp(&b.id)),
+                            PatientSort::Oldest => rows.sort_by_key(|row| row.id),
                             PatientSort::RecentlyUpdated => {
                                 rows.sort_by_key(|row| std::cmp::Reverse(row.updated_at))
                             }
-                            _ => rows.sort_by(|a, b| b.id.cmp(&a.id)),
+                            _ => rows.sort_by_key(|row| std::cmp::Reverse(row.id)),
                         }
                     }
                     (rows, total, AuditAction::Search)
@@ -153,15 +153,14 @@ impl Services {
             }
         };
         let role = actor.role().ok_or(ServiceError::Forbidden)?;
-        let ids: Vec<PatientId> = rows.iter().filter_map(|row| row.id.parse().ok()).collect();
+        let ids: Vec<PatientId> = rows.iter().map(|row| row.id).collect();
         let on_team = match actor.user_id() {
             Some(user) if sees_by_care(actor) => self.in_care_of(user, &ids).await?,
             _ => Default::default(),
         };
         let mut shown = Vec::with_capacity(rows.len());
         for row in &rows {
-            let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-            let relation = if on_team.contains(&id) {
+            let relation = if on_team.contains(&row.id) {
                 Relation::CareTeam
             } else {
                 Relation::None

@@ -311,11 +311,11 @@ impl Services {
             tax_rate,
         )?;
         Ok(PreparedCharge {
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             line: billing::line_row(
                 &item,
                 dek,
-                &patient.id,
+                &patient.id.to_string(),
                 billing::SOURCE_DISPENSING,
                 Some(Uuid::now_v7().to_string()),
                 &actor_id.to_string(),

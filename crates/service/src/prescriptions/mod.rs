@@ -226,7 +226,7 @@ impl Services {
         let sees_override = matches!(view, PatientView::Full | PatientView::Dispensing);
         Ok(PrescriptionView {
             id: row.id.clone(),
-            patient_id: patient.id.parse().map_err(|_| ServiceError::Integrity)?,
+            patient_id: patient.id,
             patient_label: label,
             encounter_id: row.encounter_id.clone(),
             prescriber_id: prescriber,

@@ -145,7 +145,7 @@ impl Services {
                     .deny(
                         actor,
                         ResourceType::Prescription,
-                        Some(patient.id.clone()),
+                        Some(patient.id.to_string()),
                         "prescriptions are written by doctors in the care team",
                     )
                     .await);
@@ -238,7 +238,7 @@ impl Services {
         parsed: &ParsedPrescription,
     ) -> Result<Vec<PrescriptionWarning>, ServiceError> {
         let details = &parsed.details;
-        let patient_id: PatientId = patient.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let patient_id: PatientId = patient.id;
         // The allergy list: active entries only (inactive and entered-in-error entries never
         // warn); coded entries match through their drug class, free text through the word
         // and class safety net.
@@ -313,11 +313,11 @@ impl Services {
         let now = to_micros(self.now());
         let row = PrescriptionRow {
             id: id.clone(),
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             encounter_id: encounter_id.to_owned(),
             prescriber_id: prescriber.to_string(),
             status: PrescriptionStatus::Active.as_str().to_owned(),
-            body: place(&id, &patient.id)
+            body: place(&id, &patient.id.to_string())
                 .seal(dek, "body", Some(&json))?
                 .unwrap_or_default(),
             status_reason: None,

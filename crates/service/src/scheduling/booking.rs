@@ -62,7 +62,7 @@ impl Services {
         let notes = text(&mut errors, "notes", input.notes.as_ref());
         let scope = self.manage_scope(actor).await?;
         if let Some(clinician) = clinician_id
-            && !scope.manages(Some(&clinician.to_string()), "")
+            && !scope.manages_clinician(clinician)
         {
             return Err(self
                 .deny(
@@ -93,11 +93,7 @@ impl Services {
         if actor.grant(Action::BookAppointments) != Grant::Yes {
             // A doctor books follow-ups for patients already in their care. Otherwise booking
             // would put anyone's record in their hands: new patients go through reception.
-            let patient: PatientId = target
-                .patient
-                .id
-                .parse()
-                .map_err(|_| ServiceError::Integrity)?;
+            let patient = target.patient.id;
             let me = actor.user_id().ok_or(ServiceError::Forbidden)?;
             if !care_team::is_member(self.store().conn(), patient, me).await? {
                 return Err(self
@@ -111,29 +107,27 @@ impl Services {
             }
         }
         let id = AppointmentId::generate();
-        let now = to_micros(self.now());
+        let now = whole_micros(self.now());
         let dek = self
             .unwrap_patient_key(&target.patient.id, &target.patient.wrapped_data_key)
             .await?;
-        let id_text = id.to_string();
-        let s = |column: &str, value: Option<&str>| {
-            seal(&dek, &id_text, &target.patient.id, column, value)
-        };
+        let s =
+            |column: &str, value: Option<&str>| seal(&dek, id, target.patient.id, column, value);
         let row = AppointmentRow {
-            id: id_text.clone(),
-            patient_id: target.patient.id.clone(),
-            clinician_id: Some(target.clinician.to_string()),
-            department_id: target.department.to_string(),
-            start_at: to_micros(slot.start()),
-            end_at: to_micros(slot.end()),
-            kind: kind.as_str().to_owned(),
-            status: AppointmentStatus::Scheduled.as_str().to_owned(),
+            id,
+            patient_id: target.patient.id,
+            clinician_id: Some(target.clinician),
+            department_id: target.department,
+            start_at: slot.start(),
+            end_at: slot.end(),
+            kind,
+            status: AppointmentStatus::Scheduled,
             reason: s("reason", Some(&reason))?.unwrap_or_default(),
             notes: s("notes", notes.as_deref())?,
             preferred_times: None,
             status_reason: None,
             requested_by: None,
-            created_by: actor.user_id().map(|id| id.to_string()),
+            created_by: actor.user_id(),
             created_at: now,
             updated_at: now,
         };
@@ -160,10 +154,10 @@ impl Services {
             Some(id) => {
                 let row = patients::find(conn, id)
                     .await?
-                    .filter(|row| row.status != patients::ERASED_STATUS);
+                    .filter(|row| !row.is_erased());
                 match &row {
                     None => errors.push("patient_id", "is not a known patient"),
-                    Some(row) if row.status != PatientStatus::Active.as_str() => {
+                    Some(row) if row.status != PatientStatus::Active => {
                         errors.push(
                             "patient_id",
                             format!("the patient's record is {}", row.status),
@@ -189,8 +183,7 @@ impl Services {
             clinician_found
                 .as_ref()
                 .and_then(|(_, p)| p.as_ref())
-                .and_then(|p| p.department_id.as_deref())
-                .and_then(|id| id.parse().ok())
+                .and_then(|p| p.department_id)
         });
         let department_row = match department_id {
             Some(id) => {
@@ -215,14 +208,11 @@ impl Services {
         else {
             return Ok(None);
         };
-        let hours = match &profile {
-            Some(p) => WeeklyHours::parse(&p.working_hours).map_err(|_| ServiceError::Integrity)?,
-            None => WeeklyHours::default(),
-        };
+        let hours = profile.map_or_else(WeeklyHours::default, |p| p.working_hours);
         Ok(Some(BookingTarget {
             patient,
             clinician: user.id,
-            department: department.id.parse().map_err(|_| ServiceError::Integrity)?,
+            department: department.id,
             slot_minutes: i64::from(department.slot_minutes),
             hours,
         }))
@@ -273,15 +263,11 @@ impl Services {
         target: &BookingTarget,
         slot: TimeSlot,
         row: &AppointmentRow,
-        read_at: Option<i64>,
+        read_at: Option<DateTime<Utc>>,
         event: AuditEvent,
     ) -> Result<(), ServiceError> {
-        let id: AppointmentId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-        let patient: PatientId = target
-            .patient
-            .id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let id = row.id;
+        let patient = target.patient.id;
         let owners = [
             SlotOwner::Clinician(target.clinician),
             SlotOwner::Patient(patient),
@@ -365,18 +351,14 @@ impl Services {
             keys.first().copied().unwrap_or_default(),
             keys.last().copied().unwrap_or_default() + 1,
         );
-        let patient: PatientId = target
-            .patient
-            .id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let patient = target.patient.id;
         let mut taken = Vec::new();
         for (owner, label) in [
             (SlotOwner::Clinician(target.clinician), "clinician"),
             (SlotOwner::Patient(patient), "patient"),
         ] {
             for row in store::overlapping(conn, owner, first, past_last).await? {
-                if row.id != except.to_string() {
+                if row.id != except {
                     taken.push((row, label));
                 }
             }
@@ -391,11 +373,11 @@ impl Services {
         self.record_all(events).await?;
         let mut conflicts = Vec::new();
         for (row, label) in &taken {
-            let shown = views.iter().find(|v| v.id.to_string() == row.id);
+            let shown = views.iter().find(|v| v.id == row.id);
             conflicts.push(ConflictingSlot {
-                appointment_id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
-                start: from_micros(row.start_at),
-                end: from_micros(row.end_at),
+                appointment_id: row.id,
+                start: row.start_at,
+                end: row.end_at,
                 taken_for: label,
                 clinician_name: shown.and_then(|v| v.clinician_name.clone()),
                 patient_label: shown
@@ -459,11 +441,11 @@ impl Services {
             clinician: Some(clinician),
             statuses: AppointmentStatus::ALL
                 .iter()
-                .filter(|s| is_active(**s))
-                .map(|s| s.as_str().to_owned())
+                .copied()
+                .filter(|s| is_active(*s))
                 .collect(),
-            from: Some(to_micros(from)),
-            to: Some(to_micros(to)),
+            from: Some(from),
+            to: Some(to),
             ..Default::default()
         };
         store::appointments(self.store().conn(), &filter, LIST_LIMIT)
@@ -501,11 +483,11 @@ impl Services {
     ) -> Result<AppointmentView, ServiceError> {
         let row = self.load_appointment(actor, id).await?;
         if let Some(seen) = seen_updated_at
-            && to_micros(seen) != row.updated_at
+            && to_micros(seen) != to_micros(row.updated_at)
         {
             return Err(changed_meanwhile());
         }
-        let status = status_of(&row)?;
+        let status = row.status;
         if status != AppointmentStatus::Scheduled {
             return Err(ServiceError::Conflict {
                 field: Some("status"),
@@ -526,8 +508,8 @@ impl Services {
         let scope = self.manage_scope(actor).await?;
         let clinician: Option<UserId> = match given(input.clinician_id.as_ref()) {
             Some(raw) => parse_id(&mut errors, "clinician_id", raw),
-            None => match row.clinician_id.as_deref() {
-                Some(raw) => raw.parse().ok(),
+            None => match row.clinician_id {
+                Some(id) => Some(id),
                 // A doctor accepting a request for their department takes it themselves.
                 None if !scope.everything => actor.user_id(),
                 None => {
@@ -539,33 +521,27 @@ impl Services {
                 }
             },
         };
-        if !scope.manages(row.clinician_id.as_deref(), &row.department_id)
-            || clinician.is_some_and(|c| !scope.manages(Some(&c.to_string()), ""))
+        if !scope.manages(row.clinician_id, row.department_id)
+            || clinician.is_some_and(|c| !scope.manages_clinician(c))
         {
             return Err(self
                 .deny(
                     actor,
                     ResourceType::Appointment,
-                    Some(row.id.clone()),
+                    Some(row.id.to_string()),
                     "requires scheduling rights for this clinician",
                 )
                 .await);
         }
-        let patient: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
-        let department: Option<DepartmentId> = row.department_id.parse().ok();
         // The department stays unless the appointment moves to another named clinician (a
         // request for a department keeps it whoever takes it).
-        let keeps_department =
-            row.clinician_id.is_none() || clinician.map(|c| c.to_string()) == row.clinician_id;
+        let keeps_department = row.clinician_id.is_none() || clinician == row.clinician_id;
         let target = self
             .booking_target(
                 &mut errors,
-                Some(patient),
+                Some(row.patient_id),
                 clinician,
-                if keeps_department { department } else { None },
+                keeps_department.then_some(row.department_id),
             )
             .await?;
         let minutes = target.as_ref().map_or(30, |t| t.slot_minutes);
@@ -583,12 +559,12 @@ impl Services {
         self.check_working_hours(&target.hours, &slot)?;
         let read_at = row.updated_at;
         let mut updated = row.clone();
-        updated.clinician_id = Some(target.clinician.to_string());
-        updated.department_id = target.department.to_string();
-        updated.start_at = to_micros(slot.start());
-        updated.end_at = to_micros(slot.end());
-        updated.status = AppointmentStatus::Scheduled.as_str().to_owned();
-        updated.updated_at = to_micros(self.now()).max(read_at + 1);
+        updated.clinician_id = Some(target.clinician);
+        updated.department_id = target.department;
+        updated.start_at = slot.start();
+        updated.end_at = slot.end();
+        updated.status = AppointmentStatus::Scheduled;
+        updated.updated_at = version_after(read_at, self.now());
         let mut event = self
             .audit_event(
                 actor,
@@ -608,8 +584,7 @@ impl Services {
         });
         self.write_with_claims(actor, &target, slot, &updated, Some(read_at), event)
             .await?;
-        self.get_appointment(actor, row.id.parse().map_err(|_| ServiceError::Integrity)?)
-            .await
+        self.get_appointment(actor, row.id).await
     }
 }
 

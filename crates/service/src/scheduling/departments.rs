@@ -31,12 +31,12 @@ impl Services {
             return Err(ServiceError::Unauthenticated);
         }
         let all = actor.grant(Action::AdministerSystem) == Grant::Yes;
-        store::departments(self.store().conn())
+        Ok(store::departments(self.store().conn())
             .await?
             .into_iter()
             .filter(|row| all || row.active)
             .map(department_of)
-            .collect()
+            .collect())
     }
 
     /// One department.
@@ -52,7 +52,13 @@ impl Services {
             .ok_or(ServiceError::NotFound("department"))
     }
 
-    fn validate_department(input: &DepartmentInput) -> Result<DepartmentRow, ValidationErrors> {
+    /// The department `id` as `input` describes it (`created_at`, `updated_at`: its times).
+    fn validate_department(
+        input: &DepartmentInput,
+        id: DepartmentId,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<DepartmentRow, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let code = input.code.trim().to_ascii_uppercase();
         if code.is_empty() {
@@ -77,7 +83,7 @@ impl Services {
         }
         let slot_minutes = match given(input.slot_minutes.as_ref()) {
             None => 30,
-            Some(raw) => match raw.parse::<i32>() {
+            Some(raw) => match raw.parse::<u32>() {
                 Ok(m) if (5..=240).contains(&m) && m % 5 == 0 => m,
                 _ => {
                     errors.push(
@@ -90,14 +96,14 @@ impl Services {
         };
         errors.into_result()?;
         Ok(DepartmentRow {
-            id: String::new(),
+            id,
             code,
             name,
             location,
             slot_minutes,
             active: input.active,
-            created_at: 0,
-            updated_at: 0,
+            created_at,
+            updated_at,
         })
     }
 
@@ -109,12 +115,8 @@ impl Services {
     ) -> Result<Department, ServiceError> {
         self.authorize(actor, Action::AdministerSystem, ResourceType::Department)
             .await?;
-        let mut row = Self::validate_department(&input)?;
-        let id = DepartmentId::generate();
-        let now = to_micros(self.now());
-        row.id = id.to_string();
-        row.created_at = now;
-        row.updated_at = now;
+        let now = whole_micros(self.now());
+        let row = Self::validate_department(&input, DepartmentId::generate(), now, now)?;
         self.transaction(async |txn| {
             match store::insert_department(txn, row.clone()).await {
                 Err(StoreError::UniqueViolation(_)) => {
@@ -126,12 +128,12 @@ impl Services {
                 other => other?,
             }
             let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Department);
-            event.resource_id = Some(row.id.clone());
+            event.resource_id = Some(row.id.to_string());
             self.append_in(txn, event).await?;
             Ok(())
         })
         .await?;
-        department_of(row)
+        Ok(department_of(row))
     }
 
     /// Changes a department. Administrators.
@@ -146,10 +148,12 @@ impl Services {
         let existing = store::find_department(self.store().conn(), id)
             .await?
             .ok_or(ServiceError::NotFound("department"))?;
-        let mut row = Self::validate_department(&input)?;
-        row.id = existing.id.clone();
-        row.created_at = existing.created_at;
-        row.updated_at = to_micros(self.now());
+        let row = Self::validate_department(
+            &input,
+            existing.id,
+            existing.created_at,
+            whole_micros(self.now()),
+        )?;
         self.transaction(async |txn| {
             match store::update_department(txn, row.clone()).await {
                 Err(StoreError::UniqueViolation(_)) => {
@@ -161,11 +165,11 @@ impl Services {
                 other => other?,
             };
             let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::Department);
-            event.resource_id = Some(row.id.clone());
+            event.resource_id = Some(row.id.to_string());
             self.append_in(txn, event).await?;
             Ok(())
         })
         .await?;
-        department_of(row)
+        Ok(department_of(row))
     }
 }

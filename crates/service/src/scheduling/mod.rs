@@ -45,7 +45,7 @@ use carevault_core::appointment::{
 use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
 use carevault_core::masking::{PatientView, view_for};
 use carevault_core::patient::{ClinicalText, PatientStatus, Phone};
-use carevault_core::time::{from_micros, to_micros};
+use carevault_core::time::{to_micros, version_after, whole_micros};
 use carevault_core::{
     Action, AppointmentId, DepartmentId, Grant, PatientId, Role, UserId, ValidationErrors,
 };
@@ -184,15 +184,15 @@ pub fn localize_form_datetime(raw: &str, zone: Tz) -> String {
 
 fn seal(
     dek: &DataKey,
-    appointment: &str,
-    patient: &str,
+    appointment: AppointmentId,
+    patient: PatientId,
     column: &str,
     value: Option<&str>,
 ) -> Result<Option<Vec<u8>>, ServiceError> {
     Place {
         table: TABLE,
-        row_id: appointment,
-        patient_id: patient,
+        row_id: &appointment.to_string(),
+        patient_id: &patient.to_string(),
     }
     .seal(dek, column, value)
 }
@@ -205,38 +205,44 @@ fn open(
 ) -> Result<Option<String>, ServiceError> {
     Place {
         table: TABLE,
-        row_id: &row.id,
-        patient_id: &row.patient_id,
+        row_id: &row.id.to_string(),
+        patient_id: &row.patient_id.to_string(),
     }
     .open(dek, column, sealed)
 }
 
-fn status_of(row: &AppointmentRow) -> Result<AppointmentStatus, ServiceError> {
-    AppointmentStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)
-}
-
 fn slot_of(row: &AppointmentRow) -> Result<TimeSlot, ServiceError> {
-    TimeSlot::new(from_micros(row.start_at), from_micros(row.end_at))
-        .map_err(|_| ServiceError::Integrity)
+    TimeSlot::new(row.start_at, row.end_at).map_err(|_| ServiceError::Integrity)
 }
 
-fn department_of(row: DepartmentRow) -> Result<Department, ServiceError> {
-    Ok(Department {
-        id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
+fn department_of(row: DepartmentRow) -> Department {
+    Department {
+        id: row.id,
         code: row.code,
         name: row.name,
         location: row.location,
-        slot_minutes: u32::try_from(row.slot_minutes).unwrap_or(30),
+        slot_minutes: row.slot_minutes,
         active: row.active,
-    })
+    }
+}
+
+/// The name of every department, by id.
+async fn department_names(
+    conn: &impl carevault_store::Conn,
+) -> Result<HashMap<DepartmentId, String>, ServiceError> {
+    Ok(store::departments(conn)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect())
 }
 
 /// Statuses whose appointments put their clinician on the patient's care team.
-fn care_team_statuses() -> Vec<&'static str> {
+fn care_team_statuses() -> Vec<AppointmentStatus> {
     AppointmentStatus::ALL
         .iter()
-        .filter(|s| puts_on_care_team(**s))
-        .map(|s| s.as_str())
+        .copied()
+        .filter(|s| puts_on_care_team(*s))
         .collect()
 }
 
@@ -320,19 +326,23 @@ impl Services {
 #[derive(Debug, Clone, Default)]
 struct ManageScope {
     everything: bool,
-    me: Option<String>,
-    my_department: Option<String>,
+    me: Option<UserId>,
+    my_department: Option<DepartmentId>,
 }
 
 impl ManageScope {
     /// Whether an appointment of `clinician` (none: an unassigned request) in `department`
     /// is within the scope.
-    fn manages(&self, clinician: Option<&str>, department: &str) -> bool {
-        self.everything
-            || match clinician {
-                Some(clinician) => self.me.as_deref() == Some(clinician),
-                None => self.my_department.as_deref() == Some(department),
-            }
+    fn manages(&self, clinician: Option<UserId>, department: DepartmentId) -> bool {
+        match clinician {
+            Some(clinician) => self.manages_clinician(clinician),
+            None => self.everything || self.my_department == Some(department),
+        }
+    }
+
+    /// Whether appointments of `clinician` are within the scope.
+    fn manages_clinician(&self, clinician: UserId) -> bool {
+        self.everything || self.me == Some(clinician)
     }
 }
 

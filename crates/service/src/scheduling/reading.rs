@@ -100,7 +100,7 @@ impl Services {
                 };
                 ManageScope {
                     everything: false,
-                    me: me.map(|id| id.to_string()),
+                    me,
                     my_department,
                 }
             }
@@ -113,10 +113,10 @@ impl Services {
         &self,
         actor: &Actor,
         rows: &[AppointmentRow],
-    ) -> Result<HashMap<String, (PatientRow, PatientView)>, ServiceError> {
+    ) -> Result<HashMap<PatientId, (PatientRow, PatientView)>, ServiceError> {
         let ids: Vec<PatientId> = rows
             .iter()
-            .filter_map(|r| r.patient_id.parse().ok())
+            .map(|r| r.patient_id)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -125,7 +125,7 @@ impl Services {
         for row in patients::find_many(self.store().conn(), &ids).await? {
             let relation = self.relation_to(actor, &row).await?;
             if let Some(view) = view_for(role, relation) {
-                out.insert(row.id.clone(), (row, view));
+                out.insert(row.id, (row, view));
             }
         }
         Ok(out)
@@ -141,19 +141,10 @@ impl Services {
     ) -> Result<(Vec<AppointmentView>, Vec<AuditEvent>), ServiceError> {
         let patients = self.patient_views(actor, &rows).await?;
         let scope = self.manage_scope(actor).await?;
-        let conn = self.store().conn();
-        let departments: HashMap<String, String> = store::departments(conn)
-            .await?
-            .into_iter()
-            .map(|d| (d.id, d.name))
-            .collect();
-        let names: HashMap<String, String> = users::list(conn)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
-            .collect();
+        let departments = department_names(self.store().conn()).await?;
+        let names = self.account_names().await?;
         let mut keys: HashMap<String, DataKey> = HashMap::new();
-        let mut labels: HashMap<String, String> = HashMap::new();
+        let mut labels: HashMap<PatientId, String> = HashMap::new();
         let mut views = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
         for row in rows {
@@ -161,14 +152,14 @@ impl Services {
                 continue;
             };
             let view = *view;
-            if !labels.contains_key(&patient.id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry(patient.id) {
                 let label = if view.shows_identity() {
                     let data = self.open_row(actor, patient, action).await?;
                     format!("{} {}", data.given_name, data.family_name)
                 } else {
                     pseudonym_of(patient.pseudonym_number)
                 };
-                labels.insert(patient.id.clone(), label);
+                slot.insert(label);
             }
             let shows_reason = matches!(
                 view,
@@ -176,14 +167,15 @@ impl Services {
             );
             let shows_clinical = matches!(view, PatientView::Full | PatientView::Own);
             let opened = if shows_reason {
-                if !keys.contains_key(&patient.id) {
+                let key = patient.id.to_string();
+                if !keys.contains_key(&key) {
                     let dek = self
                         .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                         .await?;
-                    keys.insert(patient.id.clone(), dek);
+                    keys.insert(key.clone(), dek);
                 }
                 let dek = keys
-                    .get(&patient.id)
+                    .get(&key)
                     .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("no data key")))?;
                 let opened = (|| {
                     Ok::<_, ServiceError>((
@@ -212,45 +204,33 @@ impl Services {
                 None
             };
             let (reason, notes, preferred, status_reason) = opened.unwrap_or_default();
-            let status = status_of(&row)?;
+            let status = row.status;
             let next_statuses = self.permitted_transitions(actor, &scope, &row, status, view);
             let may_reschedule = status == AppointmentStatus::Scheduled
                 && !actor.reaches_own_record_only()
-                && scope.manages(row.clinician_id.as_deref(), &row.department_id);
+                && scope.manages(row.clinician_id, row.department_id);
             events.push(
                 self.audit_event(actor, action, ResourceType::Appointment)
                     .resource_id(&row.id)
                     .patient(pseudonym_of(patient.pseudonym_number)),
             );
             views.push(AppointmentView {
-                id: row.id.parse().map_err(|_| ServiceError::Integrity)?,
-                patient_id: row
-                    .patient_id
-                    .parse()
-                    .map_err(|_| ServiceError::Integrity)?,
+                id: row.id,
+                patient_id: row.patient_id,
                 patient_label: labels.get(&patient.id).cloned().unwrap_or_default(),
                 patient_view: view,
-                clinician_id: row
-                    .clinician_id
-                    .as_deref()
-                    .map(str::parse)
-                    .transpose()
-                    .map_err(|_| ServiceError::Integrity)?,
+                clinician_id: row.clinician_id,
                 clinician_name: row
                     .clinician_id
-                    .as_ref()
-                    .and_then(|id| names.get(id).cloned()),
-                department_id: row
-                    .department_id
-                    .parse()
-                    .map_err(|_| ServiceError::Integrity)?,
+                    .and_then(|id| names.get(&id.to_string()).cloned()),
+                department_id: row.department_id,
                 department_name: departments
                     .get(&row.department_id)
                     .cloned()
                     .unwrap_or_default(),
-                start: from_micros(row.start_at),
-                end: from_micros(row.end_at),
-                kind: AppointmentType::parse(&row.kind).map_err(|_| ServiceError::Integrity)?,
+                start: row.start_at,
+                end: row.end_at,
+                kind: row.kind,
                 status,
                 reason: shows_reason.then(|| reason.unwrap_or_default()),
                 notes: shows_clinical.then_some(notes),
@@ -258,8 +238,8 @@ impl Services {
                 status_reason: shows_reason.then_some(status_reason),
                 next_statuses,
                 may_reschedule,
-                created_at: from_micros(row.created_at),
-                updated_at: from_micros(row.updated_at),
+                created_at: row.created_at,
+                updated_at: row.updated_at,
                 triage: None,
             });
         }
@@ -331,7 +311,7 @@ impl Services {
         match actor.user_id().filter(|_| actor.may(Action::UsePortal)) {
             Some(user) => Ok(patients::find_by_account(self.store().conn(), user)
                 .await?
-                .filter(|row| row.status != patients::ERASED_STATUS)),
+                .filter(|row| !row.is_erased())),
             None => Ok(None),
         }
     }
@@ -350,7 +330,7 @@ impl Services {
             let Some(own) = own else {
                 return Ok(Vec::new());
             };
-            let own_id: PatientId = own.id.parse().map_err(|_| ServiceError::Integrity)?;
+            let own_id = own.id;
             if query.patient.is_some_and(|p| p != own_id) {
                 return Err(self
                     .deny(
@@ -368,16 +348,12 @@ impl Services {
             clinician: query.clinician,
             patient: query.patient,
             department: query.department,
-            statuses: query
-                .statuses
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect(),
-            from: query.from.map(|d| to_micros(settings.day_start(d))),
+            statuses: query.statuses.clone(),
+            from: query.from.map(|d| settings.day_start(d)),
             to: query
                 .to
                 .and_then(|d| d.succ_opt())
-                .map(|d| to_micros(settings.day_start(d))),
+                .map(|d| settings.day_start(d)),
         };
         let rows = store::appointments(self.store().conn(), &filter, LIST_LIMIT).await?;
         let (views, events) = self

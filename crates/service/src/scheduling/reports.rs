@@ -43,19 +43,9 @@ impl Services {
         let settings = self.scheduling();
         let start = settings.day_start(from);
         let end = to.succ_opt().map_or(start, |d| settings.day_start(d));
-        let rows =
-            store::report_rows(self.store().conn(), to_micros(start), to_micros(end)).await?;
-        let conn = self.store().conn();
-        let departments: HashMap<String, String> = store::departments(conn)
-            .await?
-            .into_iter()
-            .map(|d| (d.id, d.name))
-            .collect();
-        let names: HashMap<String, String> = users::list(conn)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
-            .collect();
+        let rows = store::report_rows(self.store().conn(), start, end).await?;
+        let departments = department_names(self.store().conn()).await?;
+        let names = self.account_names().await?;
         let mut by_department: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_clinician: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_status: BTreeMap<usize, u64> = BTreeMap::new();
@@ -68,25 +58,26 @@ impl Services {
                 None => break,
             }
         }
-        for (department, clinician, status, start_at) in &rows {
+        for row in &rows {
             *by_department
-                .entry(departments.get(department).cloned().unwrap_or_default())
+                .entry(
+                    departments
+                        .get(&row.department_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                )
                 .or_default() += 1;
-            let clinician = clinician
-                .as_ref()
-                .and_then(|c| names.get(c).cloned())
+            let clinician = row
+                .clinician_id
+                .and_then(|c| names.get(&c.to_string()).cloned())
                 .unwrap_or_else(|| "(not yet assigned)".into());
             *by_clinician.entry(clinician).or_default() += 1;
-            if let Ok(status) = AppointmentStatus::parse(status) {
-                let index = AppointmentStatus::ALL
-                    .iter()
-                    .position(|s| *s == status)
-                    .unwrap_or_default();
-                *by_status.entry(index).or_default() += 1;
-            }
-            *by_day
-                .entry(settings.local_date(from_micros(*start_at)))
-                .or_default() += 1;
+            let index = AppointmentStatus::ALL
+                .iter()
+                .position(|s| *s == row.status)
+                .unwrap_or_default();
+            *by_status.entry(index).or_default() += 1;
+            *by_day.entry(settings.local_date(row.start_at)).or_default() += 1;
         }
         let mut event = self.audit_event(actor, AuditAction::Export, ResourceType::Appointment);
         event.reason = Some(format!("appointment report {from} to {to}"));

@@ -54,17 +54,13 @@ impl Services {
         let Some((_, profile)) = self.clinician(clinician).await? else {
             return Err(ServiceError::NotFound("clinician"));
         };
-        let hours = match &profile {
-            Some(p) => WeeklyHours::parse(&p.working_hours).map_err(|_| ServiceError::Integrity)?,
-            None => WeeklyHours::default(),
-        };
-        let slot_minutes = match profile.as_ref().and_then(|p| p.department_id.as_deref()) {
-            Some(id) => match id.parse::<DepartmentId>() {
-                Ok(id) => store::find_department(self.store().conn(), id)
-                    .await?
-                    .map_or(30, |d| u32::try_from(d.slot_minutes).unwrap_or(30)),
-                Err(_) => 30,
-            },
+        let hours = profile
+            .as_ref()
+            .map_or_else(WeeklyHours::default, |p| p.working_hours.clone());
+        let slot_minutes = match profile.as_ref().and_then(|p| p.department_id) {
+            Some(id) => store::find_department(self.store().conn(), id)
+                .await?
+                .map_or(30, |d| d.slot_minutes),
             None => 30,
         };
         let settings = self.scheduling();
@@ -142,7 +138,7 @@ impl Services {
             });
         };
         if let Some(raw) = given(input.patient_id.as_ref())
-            && raw != patient.id
+            && raw != patient.id.to_string()
         {
             return Err(self
                 .deny(
@@ -176,8 +172,7 @@ impl Services {
             None => clinician_found
                 .as_ref()
                 .and_then(|(_, p)| p.as_ref())
-                .and_then(|p| p.department_id.as_deref())
-                .and_then(|id| id.parse().ok()),
+                .and_then(|p| p.department_id),
         };
         let department_row = match department {
             Some(id) => {
@@ -214,28 +209,26 @@ impl Services {
             return Err(ValidationErrors::single("start", "is required").into());
         };
         let id = AppointmentId::generate();
-        let id_text = id.to_string();
-        let now = to_micros(self.now());
+        let now = whole_micros(self.now());
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let s =
-            |column: &str, value: Option<&str>| seal(&dek, &id_text, &patient.id, column, value);
+        let s = |column: &str, value: Option<&str>| seal(&dek, id, patient.id, column, value);
         let row = AppointmentRow {
-            id: id_text.clone(),
-            patient_id: patient.id.clone(),
-            clinician_id: clinician.map(|c| c.to_string()),
-            department_id: department.id.clone(),
-            start_at: to_micros(slot.start()),
-            end_at: to_micros(slot.end()),
-            kind: kind.as_str().to_owned(),
-            status: AppointmentStatus::Requested.as_str().to_owned(),
+            id,
+            patient_id: patient.id,
+            clinician_id: clinician,
+            department_id: department.id,
+            start_at: slot.start(),
+            end_at: slot.end(),
+            kind,
+            status: AppointmentStatus::Requested,
             reason: s("reason", Some(&reason))?.unwrap_or_default(),
             notes: None,
             preferred_times: s("preferred_times", preferred.as_deref())?,
             status_reason: None,
-            requested_by: actor.user_id().map(|id| id.to_string()),
-            created_by: actor.user_id().map(|id| id.to_string()),
+            requested_by: actor.user_id(),
+            created_by: actor.user_id(),
             created_at: now,
             updated_at: now,
         };
@@ -262,7 +255,7 @@ impl Services {
         input: SlotInput,
     ) -> Result<AppointmentView, ServiceError> {
         let row = self.load_appointment(actor, id).await?;
-        let status = status_of(&row)?;
+        let status = row.status;
         if status != AppointmentStatus::Requested {
             return Err(status
                 .transition_to(AppointmentStatus::Scheduled)

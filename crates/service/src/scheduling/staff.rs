@@ -57,33 +57,25 @@ impl Services {
 
     async fn all_staff(&self, for_patient: bool) -> Result<Vec<StaffMember>, ServiceError> {
         let conn = self.store().conn();
-        let departments: HashMap<String, String> = store::departments(conn)
+        let departments = department_names(conn).await?;
+        let profiles: HashMap<UserId, StaffProfileRow> = store::staff_profiles(conn)
             .await?
             .into_iter()
-            .map(|d| (d.id, d.name))
-            .collect();
-        let profiles: HashMap<String, StaffProfileRow> = store::staff_profiles(conn)
-            .await?
-            .into_iter()
-            .map(|p| (p.user_id.clone(), p))
+            .map(|p| (p.user_id, p))
             .collect();
         let mut out = Vec::new();
         for user in users::list(conn).await? {
             if !user.role.in_staff_directory() {
                 continue;
             }
-            let profile = profiles.get(&user.id.to_string());
+            let profile = profiles.get(&user.id);
             let active = user.status == carevault_core::UserStatus::Active
                 && profile.is_none_or(|p| p.active);
             if for_patient && !(user.role.takes_patient_requests() && active) {
                 continue;
             }
-            let department_id: Option<DepartmentId> = profile
-                .and_then(|p| p.department_id.as_deref())
-                .and_then(|id| id.parse().ok());
-            let department_name = profile
-                .and_then(|p| p.department_id.as_ref())
-                .and_then(|id| departments.get(id).cloned());
+            let department_id = profile.and_then(|p| p.department_id);
+            let department_name = department_id.and_then(|id| departments.get(&id).cloned());
             out.push(StaffMember {
                 id: user.id,
                 username: user.username.as_str().to_owned(),
@@ -102,7 +94,7 @@ impl Services {
                 } else {
                     Some(profile.map_or_else(
                         || WeeklyHours::default().to_string(),
-                        |p| p.working_hours.clone(),
+                        |p| p.working_hours.to_string(),
                     ))
                 },
                 active,
@@ -150,7 +142,7 @@ impl Services {
                     {
                         errors.push("department_id", "is not a known department");
                     }
-                    Some(id.to_string())
+                    Some(id)
                 }
                 Err(_) => {
                     errors.push("department_id", "is not a valid id");
@@ -175,13 +167,13 @@ impl Services {
         };
         errors.into_result()?;
         let row = StaffProfileRow {
-            user_id: user.id.to_string(),
+            user_id: user.id,
             department_id,
             specialty,
             work_phone,
-            working_hours: hours.unwrap_or_default().to_string(),
+            working_hours: hours.unwrap_or_default(),
             active: input.active,
-            updated_at: to_micros(self.now()),
+            updated_at: whole_micros(self.now()),
         };
         self.transaction(async |txn| {
             store::upsert_staff_profile(txn, row.clone()).await?;

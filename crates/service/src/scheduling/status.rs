@@ -44,8 +44,8 @@ impl Services {
         use AppointmentStatus as S;
         use Refusal::{NotAllowed, NotNow};
         let now = self.now();
-        let start = from_micros(row.start_at);
-        let own_clinician = actor.user_id().map(|id| id.to_string()) == row.clinician_id;
+        let start = row.start_at;
+        let own_clinician = actor.user_id() == row.clinician_id;
         if actor.reaches_own_record_only() {
             if view != PatientView::Own {
                 return Some(NotAllowed("not the patient's own appointment"));
@@ -64,7 +64,7 @@ impl Services {
                 )),
             };
         }
-        let manages = scope.manages(row.clinician_id.as_deref(), &row.department_id);
+        let manages = scope.manages(row.clinician_id, row.department_id);
         let needs_rights = NotAllowed("requires scheduling rights for this clinician");
         match to {
             S::Scheduled | S::Cancelled => (!manages).then_some(needs_rights),
@@ -112,27 +112,22 @@ impl Services {
         let to = AppointmentStatus::parse(to_raw)
             .map_err(|message| ValidationErrors::single("status", message))?;
         let row = self.load_appointment(actor, id).await?;
-        let from = status_of(&row)?;
+        let from = row.status;
         if let Err(refused) = from.transition_to(to) {
             return Err(ServiceError::Conflict {
                 field: Some("status"),
                 message: refused.to_string(),
             });
         }
-        let patient = patients::find(
-            self.store().conn(),
-            row.patient_id
-                .parse()
-                .map_err(|_| ServiceError::Integrity)?,
-        )
-        .await?
-        .ok_or(ServiceError::Integrity)?;
+        let patient = patients::find(self.store().conn(), row.patient_id)
+            .await?
+            .ok_or(ServiceError::Integrity)?;
         self.check_status_change(actor, &row, &patient, to).await?;
         if to == AppointmentStatus::Scheduled {
             let input = SlotInput {
                 clinician_id: None,
-                start: from_micros(row.start_at).to_rfc3339(),
-                end: Some(from_micros(row.end_at).to_rfc3339()),
+                start: row.start_at.to_rfc3339(),
+                end: Some(row.end_at.to_rfc3339()),
                 duration_minutes: None,
             };
             return self.move_appointment(actor, row, input, true).await;
@@ -185,7 +180,7 @@ impl Services {
         let change = self
             .prepare_status_change(actor, row, patient, to, reason, audit_note)
             .await?;
-        let (id, from) = (change.row.id.clone(), status_of(&change.row)?);
+        let (id, from) = (change.row.id, change.row.status);
         let written = self
             .transaction_or_stop(async |txn| {
                 match self
@@ -216,7 +211,7 @@ impl Services {
         patient: &PatientRow,
         to: AppointmentStatus,
     ) -> Result<(), ServiceError> {
-        let from = status_of(row)?;
+        let from = row.status;
         if let Err(refused) = from.transition_to(to) {
             return Err(ServiceError::Conflict {
                 field: Some("status"),
@@ -239,7 +234,7 @@ impl Services {
                 .deny(
                     actor,
                     ResourceType::Appointment,
-                    Some(row.id.clone()),
+                    Some(row.id.to_string()),
                     reason,
                 )
                 .await),
@@ -261,19 +256,14 @@ impl Services {
     ) -> Result<PreparedStatusChange, ServiceError> {
         let read_at = row.updated_at;
         let mut updated = row.clone();
-        updated.status = to.as_str().to_owned();
-        updated.updated_at = to_micros(self.now()).max(read_at + 1);
+        updated.status = to;
+        updated.updated_at = version_after(read_at, self.now());
         if let Some(reason) = reason {
             let dek = self
                 .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                 .await?;
-            updated.status_reason = seal(
-                &dek,
-                &row.id,
-                &row.patient_id,
-                "status_reason",
-                Some(reason),
-            )?;
+            updated.status_reason =
+                seal(&dek, row.id, row.patient_id, "status_reason", Some(reason))?;
         }
         let mut event = self
             .audit_event(actor, AuditAction::StatusChanged, ResourceType::Appointment)
@@ -306,13 +296,8 @@ impl Services {
         change: &PreparedStatusChange,
     ) -> Result<StatusWrite, ServiceError> {
         let row = &change.row;
-        let from = status_of(row)?;
-        let to = status_of(&change.updated)?;
-        let id: AppointmentId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let (from, to) = (row.status, change.updated.status);
+        let (id, patient_id) = (row.id, row.patient_id);
         if !store::update_appointment(txn, change.updated.clone(), row.updated_at).await? {
             return Ok(StatusWrite::AppointmentChanged);
         }
@@ -374,7 +359,8 @@ impl Services {
         patient: &PatientRow,
     ) -> Result<Option<crate::billing::PreparedCharge>, ServiceError> {
         use carevault_core::billing::{Discount, LineDescription, LineItem, LineKind, Quantity};
-        let Some(price) = crate::billing::appointment_price(self.store().conn(), &row.kind).await?
+        let Some(price) =
+            crate::billing::appointment_price(self.store().conn(), row.kind.as_str()).await?
         else {
             return Ok(None);
         };
@@ -382,7 +368,7 @@ impl Services {
             return Err(ServiceError::Integrity);
         };
         let tax_rate = price.tax_rate;
-        let day = self.scheduling().local_date(from_micros(row.start_at));
+        let day = self.scheduling().local_date(row.start_at);
         let description = LineDescription::parse(&format!("{} on {day}", price.label))
             .map_err(|_| ServiceError::Integrity)?;
         let quantity = Quantity::whole(1).map_err(|_| ServiceError::Integrity)?;
@@ -401,17 +387,17 @@ impl Services {
             .user_id()
             .map_or_else(|| "system".to_owned(), |id| id.to_string());
         Ok(Some(crate::billing::PreparedCharge {
-            patient_id: patient.id.clone(),
+            patient_id: patient.id.to_string(),
             line: carevault_store::billing::LineRow {
                 // The visit is charged once, whichever of this and a manual charge naming it
                 // comes first (see `crate::visit_charges`).
-                appointment_id: Some(row.id.clone()),
+                appointment_id: Some(row.id.to_string()),
                 ..crate::billing::line_row(
                     &item,
                     &dek,
-                    &patient.id,
+                    &patient.id.to_string(),
                     crate::billing::SOURCE_APPOINTMENT,
-                    Some(row.id.clone()),
+                    Some(row.id.to_string()),
                     &actor_id,
                     to_micros(self.now()),
                 )?
@@ -431,8 +417,8 @@ impl Services {
         let conn = self.store().conn();
         let due = store::ended_in_status(
             conn,
-            AppointmentStatus::Scheduled.as_str(),
-            to_micros(now - settings.no_show_grace),
+            AppointmentStatus::Scheduled,
+            now - settings.no_show_grace,
             500,
         )
         .await?;
@@ -453,8 +439,8 @@ impl Services {
         let today_start = settings.day_start(settings.local_date(now));
         let open = store::ended_in_status(
             conn,
-            AppointmentStatus::InProgress.as_str(),
-            to_micros(today_start) - 1,
+            AppointmentStatus::InProgress,
+            today_start - Duration::microseconds(1),
             500,
         )
         .await?;
@@ -488,18 +474,11 @@ impl Services {
         to: AppointmentStatus,
         why: &str,
     ) -> Result<bool, ServiceError> {
-        let from = status_of(&row)?;
+        let from = row.status;
         if from.transition_to(to).is_err() {
             return Ok(false);
         }
-        let Some(patient) = patients::find(
-            self.store().conn(),
-            row.patient_id
-                .parse()
-                .map_err(|_| ServiceError::Integrity)?,
-        )
-        .await?
-        else {
+        let Some(patient) = patients::find(self.store().conn(), row.patient_id).await? else {
             return Ok(false);
         };
         // `false` when someone changed it meanwhile (checked it in, say): then it is left.

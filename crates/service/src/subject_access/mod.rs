@@ -38,7 +38,7 @@ use carevault_core::policy::{Action, grant};
 use carevault_core::time::from_micros;
 use carevault_core::{PatientId, Role};
 use carevault_store::audit::{self as audit_store, AuditFilter};
-use carevault_store::patients::{self, ERASED_STATUS, PatientRow};
+use carevault_store::patients::{self, PatientRow};
 use carevault_store::users;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -145,21 +145,17 @@ impl Services {
         match actor.user_id() {
             Some(_) if actor.grant(Action::SubjectRights) == Grant::Yes => {
                 match patients::find(conn, patient).await? {
-                    Some(row) if row.status == ERASED_STATUS => {
+                    Some(row) if row.is_erased() => {
                         Err(ServiceError::NotFound("patient record (it was erased)"))
                     }
                     Some(row) => Ok(row),
                     // `patients::find` leaves erased rows out; the tombstone says why.
-                    None => {
-                        match carevault_store::privacy::find_patient(conn, &patient.to_string())
-                            .await?
-                        {
-                            Some(row) if row.status == ERASED_STATUS => {
-                                Err(ServiceError::NotFound("patient record (it was erased)"))
-                            }
-                            _ => Err(ServiceError::NotFound("patient")),
+                    None => match carevault_store::privacy::find_patient(conn, patient).await? {
+                        Some(row) if row.is_erased() => {
+                            Err(ServiceError::NotFound("patient record (it was erased)"))
                         }
-                    }
+                        _ => Err(ServiceError::NotFound("patient")),
+                    },
                 }
             }
             _ => {
@@ -180,7 +176,7 @@ impl Services {
             .own_record_row(actor, ResourceType::Patient)
             .await?
             .ok_or(ServiceError::NotFound("patient record"))?;
-        let id: PatientId = row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let id: PatientId = row.id;
         self.access_export(actor, id).await
     }
 
@@ -361,7 +357,7 @@ impl Services {
         let pseudonym = pseudonym_of(row.pseudonym_number);
         let filter = match &row.account_id {
             Some(account) => AuditFilter {
-                patient_or_account: Some((pseudonym, account.clone())),
+                patient_or_account: Some((pseudonym, account.to_string())),
                 ..Default::default()
             },
             None => AuditFilter {

@@ -70,11 +70,12 @@ async fn write_legacy_patient(
         .expect("sealed")
     };
     let at = 1_760_000_000_000_000 + number;
+    let at = carevault_core::time::from_micros(at);
     let row = PatientRow {
-        id: id.clone(),
+        id: id.parse().expect("an id"),
         pseudonym_number: 500_000 + number,
-        status: "active".into(),
-        sex: "female".into(),
+        status: carevault_core::patient::PatientStatus::Active,
+        sex: carevault_core::patient::Sex::Female,
         birth_year: 1970,
         account_id: None,
         kek_version: i32::try_from(wrapped.kek_version()).expect("a version"),
@@ -148,7 +149,7 @@ async fn legacy_allergies_move_without_losing_a_word(backend: Backend) {
 
     let admin = app.actor("admin").await;
     for (id, text) in &patients {
-        let row = carevault_store::privacy::find_patient(store.conn(), id)
+        let row = carevault_store::privacy::find_patient(store.conn(), id.parse().expect("an id"))
             .await
             .expect("read")
             .expect("the row");

@@ -112,11 +112,11 @@ async fn erasure_shreds_the_patient_and_keeps_a_tombstone(backend: Backend) {
     // In the database: an empty data key, no sealed value, no blind index, no clear
     // quasi-identifier; the tombstone.
     let store = store_of(&app).await;
-    let row = carevault_store::privacy::find_patient(store.conn(), &john)
+    let row = carevault_store::privacy::find_patient(store.conn(), john.parse().unwrap())
         .await
         .unwrap()
         .expect("the row stays");
-    assert_eq!(row.status, "erased");
+    assert!(row.is_erased());
     assert!(row.wrapped_data_key.is_empty());
     assert!(row.given_name.is_empty() && row.family_name.is_empty() && row.mrn.is_empty());
     assert!(row.allergies.is_none() && row.phone.is_none() && row.address.is_none());
@@ -222,7 +222,7 @@ async fn a_restored_patient_is_erased_again_by_the_ledger(backend: Backend) {
     let mrn = mrn_of(&mut admin, &john).await;
     let store = store_of(&app).await;
     // "The backup": the patient row and its search index before the erasure.
-    let before = carevault_store::privacy::find_patient(store.conn(), &john)
+    let before = carevault_store::privacy::find_patient(store.conn(), john.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -242,8 +242,7 @@ async fn a_restored_patient_is_erased_again_by_the_ledger(backend: Backend) {
     let ledger_file = keys.path().join(LEDGER_FILE_NAME);
 
     // "The restore": the old row, its indexes, and no tombstone.
-    before
-        .clone()
+    carevault_store::entity::patients::Model::from(before.clone())
         .into_active_model()
         .reset_all()
         .update(store.conn())
