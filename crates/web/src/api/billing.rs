@@ -7,7 +7,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
 use carevault_core::Action;
 use carevault_service::billing::{
     InvoiceSummary, InvoiceView, LineRequest, PaymentRequest, PriceInput, PriceView,
@@ -15,72 +14,27 @@ use carevault_service::billing::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the billing routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::ManageBilling),
-                ("POST", Action::AdministerBilling),
-            ],
-            "/api/v1/prices",
-            Access::Api,
-            get(prices).post(create_price),
-        )
-        .add(
-            &[("PUT", Action::AdministerBilling)],
-            "/api/v1/prices/{id}",
-            Access::Api,
-            put(update_price),
-        )
-        .add(
-            &[("GET", Action::SeeBills), ("POST", Action::ManageBilling)],
-            "/api/v1/invoices",
-            Access::Api,
-            get(invoices).post(open_invoice),
-        )
-        .add(
-            &[("GET", Action::SeeBills)],
-            "/api/v1/invoices/{id}",
-            Access::Api,
-            get(invoice),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/api/v1/invoices/{id}/lines",
-            Access::Api,
-            post(add_line),
-        )
-        .add(
-            &[("DELETE", Action::ManageBilling)],
-            "/api/v1/invoices/{id}/lines/{line_id}",
-            Access::Api,
-            delete(remove_line),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/api/v1/invoices/{id}/issue",
-            Access::Api,
-            post(issue),
-        )
-        .add(
-            &[("POST", Action::AdministerBilling)],
-            "/api/v1/invoices/{id}/void",
-            Access::Api,
-            post(void),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/api/v1/invoices/{id}/payments",
-            Access::Api,
-            post(pay),
-        )
+        .api(Action::ManageBilling, routes!(prices))
+        .api(Action::AdministerBilling, routes!(create_price))
+        .api(Action::AdministerBilling, routes!(update_price))
+        .api(Action::SeeBills, routes!(invoices))
+        .api(Action::ManageBilling, routes!(open_invoice))
+        .api(Action::SeeBills, routes!(invoice))
+        .api(Action::ManageBilling, routes!(add_line))
+        .api(Action::ManageBilling, routes!(remove_line))
+        .api(Action::ManageBilling, routes!(issue))
+        .api(Action::AdministerBilling, routes!(void))
+        .api(Action::ManageBilling, routes!(pay))
 }
 
 /// A price-list entry.

@@ -16,7 +16,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_service::allergies::{
     AllergyList, AllergyRequest, AllergyStatement, AllergyStatusRequest, AllergyView,
@@ -25,12 +24,13 @@ use carevault_service::problems::{ProblemRequest, ProblemView};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// These bodies never print their content (substances, reactions, conditions) in Debug
 /// output.
@@ -59,36 +59,12 @@ redacted_debug!(
 /// Adds the allergy and problem list routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("POST", Action::WriteClinicalNotes),
-            ],
-            "/api/v1/patients/{id}/allergies",
-            Access::Api,
-            get(allergies).post(record_allergy),
-        )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
-            "/api/v1/allergies/{id}/status",
-            Access::Api,
-            post(change_allergy_status),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("POST", Action::WriteEncounters),
-            ],
-            "/api/v1/patients/{id}/problems",
-            Access::Api,
-            get(problems).post(add_problem),
-        )
-        .add(
-            &[("POST", Action::WriteEncounters)],
-            "/api/v1/problems/{id}/status",
-            Access::Api,
-            post(change_problem_status),
-        )
+        .api(Action::SeeClinical, routes!(allergies))
+        .api(Action::WriteClinicalNotes, routes!(record_allergy))
+        .api(Action::WriteClinicalNotes, routes!(change_allergy_status))
+        .api(Action::SeeClinical, routes!(problems))
+        .api(Action::WriteEncounters, routes!(add_problem))
+        .api(Action::WriteEncounters, routes!(change_problem_status))
 }
 
 /// One entry of a patient's allergy list.

@@ -17,37 +17,25 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_service::emergency::{EmergencyAccessInput, EmergencyGrant, ReviewStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the break-the-glass API routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::SeeEmergencyAccess),
-                ("POST", Action::BreakTheGlass),
-            ],
-            "/api/v1/break-glass",
-            Access::Api,
-            get(list).post(request_access),
-        )
-        .add(
-            &[("POST", Action::ReviewEmergencyAccess)],
-            "/api/v1/break-glass/{id}/review",
-            Access::Api,
-            post(review),
-        )
+        .api(Action::SeeEmergencyAccess, routes!(list))
+        .api(Action::BreakTheGlass, routes!(request_access))
+        .api(Action::ReviewEmergencyAccess, routes!(review))
 }
 
 // ---------------------------------------------------------------------------------------

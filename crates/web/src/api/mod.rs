@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, described by an OpenAPI 3.1 document generated from these
-//! handlers' annotations ([`ApiDoc`]). A test checks that every API route in the route table
-//! is in the document and the other way round.
+//! handlers' annotations: each operation's method and path are written once, in its
+//! `#[utoipa::path]`, and the route table both routes it and adds it to the document
+//! ([`docs::ApiDocument`]). A test checks that the routed API and the document agree.
 
 pub mod audit;
 pub mod auth;
@@ -27,8 +28,6 @@ pub mod versions;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use self::responses::SharedResponses;
-
 use crate::problem::{ApiError, Problem, ProblemFieldError};
 
 /// A patient id from the path of the patient-scoped routes (surrounding spaces ignored); one
@@ -44,7 +43,9 @@ pub(crate) fn no_such_patient() -> ApiError {
         .into()
 }
 
-/// The OpenAPI document.
+/// What the OpenAPI document says besides its operations: information, schemas and tags. The
+/// operations come from the route table (`RouteTable::api`), which assembles the document
+/// with [`docs::ApiDocument::assemble`].
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -56,110 +57,6 @@ pub(crate) fn no_such_patient() -> ApiError {
             operations share (401, 503, and 400/413/415/422 for bodies and parameters) are \
             described once, under `components/responses`.",
         license(name = "AGPL-3.0-or-later")
-    ),
-    paths(
-        auth::login,
-        auth::logout,
-        auth::me,
-        system::status,
-        audit::events,
-        audit::export_csv,
-        audit::checkpoint,
-        audit::inclusion_proof,
-        audit::consistency_proof,
-        patients::list,
-        patients::register,
-        patients::get_one,
-        chart::chart,
-        patients::patch,
-        patients::care_team,
-        patients::assign_care_team_member,
-        patients::remove_care_team_member,
-        patients::my_record,
-        scheduling::departments,
-        scheduling::create_department,
-        scheduling::department,
-        scheduling::update_department,
-        scheduling::staff,
-        scheduling::staff_member,
-        scheduling::update_staff_member,
-        scheduling::appointments,
-        scheduling::create_appointment,
-        scheduling::availability,
-        scheduling::appointment,
-        scheduling::reschedule,
-        scheduling::change_status,
-        scheduling::accept,
-        scheduling::my_appointments,
-        emergency::request_access,
-        emergency::list,
-        emergency::review,
-        pharmacy::list_drugs,
-        pharmacy::create_drug,
-        pharmacy::update_drug,
-        pharmacy::stock,
-        pharmacy::receive,
-        pharmacy::adjust,
-        pharmacy::dispense,
-        billing::prices,
-        billing::create_price,
-        billing::update_price,
-        billing::invoices,
-        billing::open_invoice,
-        billing::invoice,
-        billing::add_line,
-        billing::remove_line,
-        billing::issue,
-        billing::void,
-        billing::pay,
-        notifications::list,
-        notifications::mark_read,
-        notifications::preferences,
-        notifications::set_preferences,
-        notifications::follow_up,
-        shares::list,
-        shares::grant,
-        shares::revoke,
-        privacy::erase,
-        privacy::tombstone,
-        privacy::list_holds,
-        privacy::set_hold,
-        privacy::release_hold,
-        privacy::retention,
-        subject_access::access_export,
-        subject_access::consents,
-        subject_access::record_consent,
-        documents::upload,
-        documents::list,
-        documents::meta,
-        documents::content,
-        documents::thumbnail,
-        clinical::list_encounters,
-        clinical::create_encounter,
-        clinical::encounter,
-        clinical::patch_encounter,
-        clinical::sign_encounter,
-        clinical::amendments,
-        clinical::amend_encounter,
-        clinical::add_note,
-        clinical::list_vitals,
-        clinical::record_vitals,
-        clinical::list_prescriptions,
-        clinical::prescribe,
-        clinical::prescription,
-        clinical::change_prescription_status,
-        clinical::icd10,
-        chart_lists::allergies,
-        chart_lists::record_allergy,
-        chart_lists::change_allergy_status,
-        chart_lists::problems,
-        chart_lists::add_problem,
-        chart_lists::change_problem_status,
-        nursing::record_triage,
-        nursing::nursing_notes,
-        nursing::add_nursing_note,
-        nursing::add_addendum,
-        nursing::my_patients,
     ),
     components(schemas(
         Problem,
@@ -279,7 +176,6 @@ pub(crate) fn no_such_patient() -> ApiError {
         nursing::NursePatientRecord,
         nursing::NursePatientList,
     )),
-    modifiers(&BearerAuth, &SharedResponses),
     tags(
         (name = "auth", description = "Signing in and out"),
         (name = "system", description = "Operating the installation"),
@@ -297,8 +193,9 @@ pub(crate) fn no_such_patient() -> ApiError {
 )]
 pub struct ApiDoc;
 
+/// The bearer-token security scheme the operations name.
 #[derive(Debug)]
-struct BearerAuth;
+pub(crate) struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

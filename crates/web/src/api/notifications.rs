@@ -6,45 +6,26 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_service::notifications::{FollowUpInput, NotificationView, OutboxFilter};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the notification routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::UseAccount)],
-            "/api/v1/notifications",
-            Access::Api,
-            get(list),
-        )
-        .add(
-            &[("POST", Action::UseAccount)],
-            "/api/v1/notifications/{id}/read",
-            Access::Api,
-            post(mark_read),
-        )
-        .add(
-            &[("GET", Action::UseAccount), ("PUT", Action::UseAccount)],
-            "/api/v1/notifications/preferences",
-            Access::Api,
-            get(preferences).put(set_preferences),
-        )
-        .add(
-            &[("POST", Action::WriteEncounters)],
-            "/api/v1/follow-ups",
-            Access::Api,
-            post(follow_up),
-        )
+        .api(Action::UseAccount, routes!(list))
+        .api(Action::UseAccount, routes!(mark_read))
+        .api(Action::UseAccount, routes!(preferences))
+        .api(Action::UseAccount, routes!(set_preferences))
+        .api(Action::WriteEncounters, routes!(follow_up))
 }
 
 /// One notification.

@@ -10,7 +10,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_core::clinical::VitalsInput;
@@ -20,44 +19,23 @@ use carevault_service::nursing::{
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::clinical::{VitalsRecord, number_or_text, utc};
 use crate::api::{no_such_patient, path_patient_id};
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the nursing API routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("POST", Action::NursingCare)],
-            "/api/v1/appointments/{id}/triage",
-            Access::Api,
-            post(record_triage),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeNursingNotes),
-                ("POST", Action::NursingCare),
-            ],
-            "/api/v1/patients/{id}/nursing-notes",
-            Access::Api,
-            get(nursing_notes).post(add_nursing_note),
-        )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
-            "/api/v1/encounters/{id}/addenda",
-            Access::Api,
-            post(add_addendum),
-        )
-        .add(
-            &[("GET", Action::NursingCare)],
-            "/api/v1/me/patients",
-            Access::Api,
-            get(my_patients),
-        )
+        .api(Action::NursingCare, routes!(record_triage))
+        .api(Action::SeeNursingNotes, routes!(nursing_notes))
+        .api(Action::NursingCare, routes!(add_nursing_note))
+        .api(Action::WriteClinicalNotes, routes!(add_addendum))
+        .api(Action::NursingCare, routes!(my_patients))
 }
 
 // ---------------------------------------------------------------------------------------

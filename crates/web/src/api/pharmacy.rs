@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
 use carevault_core::Action;
 use carevault_service::pharmacy::{
     AdjustmentRequest, BatchView, Dispensation, DispenseRequest, DrugInput, DrugView,
@@ -16,51 +15,23 @@ use carevault_service::pharmacy::{
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the pharmacy routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
-            "/api/v1/drugs",
-            Access::Api,
-            get(list_drugs).post(create_drug),
-        )
-        .add(
-            &[("PUT", Action::ManageStock)],
-            "/api/v1/drugs/{id}",
-            Access::Api,
-            put(update_drug),
-        )
-        .add(
-            &[("GET", Action::ManageStock)],
-            "/api/v1/stock",
-            Access::Api,
-            get(stock),
-        )
-        .add(
-            &[("POST", Action::ManageStock)],
-            "/api/v1/stock/receipts",
-            Access::Api,
-            post(receive),
-        )
-        .add(
-            &[("POST", Action::ManageStock)],
-            "/api/v1/stock/adjustments",
-            Access::Api,
-            post(adjust),
-        )
-        .add(
-            &[("POST", Action::Dispense)],
-            "/api/v1/dispensations",
-            Access::Api,
-            post(dispense),
-        )
+        .api(Action::ManageStock, routes!(list_drugs))
+        .api(Action::ManageStock, routes!(create_drug))
+        .api(Action::ManageStock, routes!(update_drug))
+        .api(Action::ManageStock, routes!(stock))
+        .api(Action::ManageStock, routes!(receive))
+        .api(Action::ManageStock, routes!(adjust))
+        .api(Action::Dispense, routes!(dispense))
 }
 
 /// A formulary entry.

@@ -6,52 +6,28 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
 use carevault_core::Action;
 use carevault_service::erasure::{ErasureOutcome, LegalHold, LegalHoldInput, Tombstone};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the privacy routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::ManageRetention),
-                ("POST", Action::ManageRetention),
-            ],
-            "/api/v1/patients/{id}/erasure",
-            Access::Api,
-            get(tombstone).post(erase),
-        )
-        .add(
-            &[
-                ("GET", Action::ManageRetention),
-                ("POST", Action::ManageRetention),
-            ],
-            "/api/v1/patients/{id}/legal-holds",
-            Access::Api,
-            get(list_holds).post(set_hold),
-        )
-        .add(
-            &[("DELETE", Action::ManageRetention)],
-            "/api/v1/patients/{id}/legal-holds/{hold_id}",
-            Access::Api,
-            delete(release_hold),
-        )
-        .add(
-            &[("GET", Action::ManageRetention)],
-            "/api/v1/retention",
-            Access::Api,
-            get(retention),
-        )
+        .api(Action::ManageRetention, routes!(tombstone))
+        .api(Action::ManageRetention, routes!(erase))
+        .api(Action::ManageRetention, routes!(list_holds))
+        .api(Action::ManageRetention, routes!(set_hold))
+        .api(Action::ManageRetention, routes!(release_hold))
+        .api(Action::ManageRetention, routes!(retention))
 }
 
 /// The confirmation of an erasure.
