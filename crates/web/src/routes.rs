@@ -24,8 +24,9 @@ use carevault_core::Action;
 use carevault_core::audit::ResourceType;
 use carevault_service::Actor;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::path::{PathItem, Paths};
+use utoipa::openapi::path::{Operation, PathItem, Paths};
 use utoipa::openapi::schema::Schema;
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
@@ -190,13 +191,17 @@ impl RouteTable {
         access: Access,
         method_router: MethodRouter<AppState>,
     ) -> Self {
+        assert!(
+            !path.starts_with("/api/v1/"),
+            "{path}: an API operation is added with RouteTable::api"
+        );
         self.register(actions.into(), path, access, method_router)
     }
 
     /// Registers an API operation for signed-in callers ([`Access::Api`]) that performs
     /// `action`. `operation` is `routes!(handler)`: the method(s) and path come from the
-    /// handler's `#[utoipa::path]`, and its OpenAPI entry (with the schemas it names) goes
-    /// into the document.
+    /// handler's `#[utoipa::path]`, and its OpenAPI entry (with the schemas it names and the
+    /// bearer security requirement that the access level implies) goes into the document.
     pub fn api(self, action: Action, operation: UtoipaMethodRouter<AppState>) -> Self {
         self.operation(Access::Api, action, operation)
     }
@@ -210,17 +215,32 @@ impl RouteTable {
         mut self,
         access: Access,
         action: Action,
-        (schemas, paths, method_router): UtoipaMethodRouter<AppState>,
+        (schemas, mut paths, method_router): UtoipaMethodRouter<AppState>,
     ) -> Self {
-        let mut declared = paths.paths.iter();
+        let mut declared = paths.paths.iter_mut();
         let (Some((path, item)), None) = (declared.next(), declared.next()) else {
             panic!("an API operation is declared at exactly one path");
         };
         let path = intern(path);
-        let actions: Vec<_> = methods_of(item)
-            .into_iter()
-            .map(|method| (method, action))
-            .collect();
+        let mut actions = Vec::new();
+        for (method, operation) in operations_mut(item) {
+            // The access level is written here, not in the declaration: an operation that
+            // needs a session says so in the document.
+            match access {
+                Access::Api => {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                    api::responses::refused(operation, action);
+                }
+                _ => assert!(
+                    operation.security.is_none(),
+                    "{method} {path}: a public operation needs no security"
+                ),
+            }
+            actions.push((method, action));
+        }
         assert!(!actions.is_empty(), "{path}: an operation without a method");
         self.paths.merge(paths);
         self.schemas.extend(schemas);
@@ -269,21 +289,21 @@ impl RouteTable {
     }
 }
 
-/// The HTTP methods a path item declares, as the gate and [`RouteInfo`] name them.
-fn methods_of(item: &PathItem) -> Vec<&'static str> {
+/// The operations a path item declares, with their HTTP methods as the gate and
+/// [`RouteInfo`] name them.
+fn operations_mut(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
     [
-        ("GET", &item.get),
-        ("PUT", &item.put),
-        ("POST", &item.post),
-        ("DELETE", &item.delete),
-        ("OPTIONS", &item.options),
-        ("HEAD", &item.head),
-        ("PATCH", &item.patch),
-        ("TRACE", &item.trace),
+        ("GET", &mut item.get),
+        ("PUT", &mut item.put),
+        ("POST", &mut item.post),
+        ("DELETE", &mut item.delete),
+        ("OPTIONS", &mut item.options),
+        ("HEAD", &mut item.head),
+        ("PATCH", &mut item.patch),
+        ("TRACE", &mut item.trace),
     ]
     .into_iter()
-    .filter(|(_, operation)| operation.is_some())
-    .map(|(method, _)| method)
+    .filter_map(|(method, operation)| Some((method, operation.as_mut()?)))
     .collect()
 }
 

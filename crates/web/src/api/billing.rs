@@ -393,7 +393,6 @@ pub struct VoidRequest {
 /// Administrators, receptionists and pharmacists.
 #[utoipa::path(
     get, path = "/api/v1/prices", tag = "billing",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The price list", body = PriceList),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
@@ -415,7 +414,6 @@ pub async fn prices(
 /// drug (or none, for the default of every drug) and gives a fixed price or a markup.
 #[utoipa::path(
     post, path = "/api/v1/prices", tag = "billing",
-    security(("bearer" = [])),
     request_body = PriceRequest,
     responses(
         (status = 201, description = "The entry", body = PriceRecord),
@@ -438,7 +436,6 @@ pub async fn create_price(
 /// Administrators only. Lines already on invoices keep their amounts.
 #[utoipa::path(
     put, path = "/api/v1/prices/{id}", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The entry's id")),
     request_body = PriceRequest,
     responses(
@@ -468,7 +465,6 @@ pub async fn update_price(
 /// a patient: only their own (asking for another patient's is 403 and recorded). Audited.
 #[utoipa::path(
     get, path = "/api/v1/invoices", tag = "billing",
-    security(("bearer" = [])),
     params(InvoiceListParams),
     responses(
         (status = 200, description = "The invoices", body = InvoiceList),
@@ -508,7 +504,6 @@ pub async fn invoices(
 /// and dispensing also charge.
 #[utoipa::path(
     post, path = "/api/v1/invoices", tag = "billing",
-    security(("bearer" = [])),
     request_body = OpenInvoiceRequest,
     responses(
         (status = 201, description = "The new draft", body = InvoiceRecord),
@@ -541,7 +536,6 @@ pub async fn open_invoice(
 /// Billing staff; a patient only their own (another's is 403 and recorded). Audited.
 #[utoipa::path(
     get, path = "/api/v1/invoices/{id}", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The invoice", body = InvoiceRecord),
@@ -566,7 +560,6 @@ pub async fn invoice(
 /// `appointment_id`.
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/lines", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     request_body = LineItemRequest,
     responses(
@@ -608,7 +601,6 @@ pub async fn add_line(
 /// Billing staff. Lines of an issued invoice are never removed (409): add a correction.
 #[utoipa::path(
     delete, path = "/api/v1/invoices/{id}/lines/{line_id}", tag = "billing",
-    security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "The invoice's id"),
         ("line_id" = String, Path, description = "The line's id"),
@@ -639,7 +631,6 @@ pub async fn remove_line(
 /// Billing staff. It needs at least one line and a total above zero.
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/issue", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The issued invoice", body = InvoiceRecord),
@@ -663,7 +654,6 @@ pub async fn issue(
 /// Administrators only; a paid or void invoice cannot be voided (409).
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/void", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     request_body = VoidRequest,
     responses(
@@ -696,7 +686,6 @@ pub async fn void(
 /// (422). The invoice becomes partially paid or paid.
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/payments", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     request_body = InvoicePaymentRequest,
     responses(

@@ -245,7 +245,6 @@ pub struct AllergyStatusBody {
 /// Administrators, the patient's care team and the patient (one audited read).
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/allergies", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The list", body = AllergyListRecord),
@@ -282,7 +281,6 @@ fn created(location: String, record: impl Serialize) -> Response {
 /// allergy is active. Answers the entry written.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/allergies", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = AllergyRequestBody,
     responses(
@@ -343,7 +341,6 @@ pub async fn record_allergy(
 /// makes an active "no known allergies" inactive.
 #[utoipa::path(
     post, path = "/api/v1/allergies/{id}/status", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The entry's id")),
     request_body = AllergyStatusBody,
     responses(
@@ -472,7 +469,6 @@ pub struct ProblemStatusBody {
 /// Administrators, the patient's care team and the patient (one audited read).
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/problems", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The problem list", body = ProblemList),
@@ -500,7 +496,6 @@ pub async fn problems(
 /// already) answers 409, and nothing is written.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/problems", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = ProblemRequestBody,
     responses(
@@ -583,7 +578,6 @@ pub async fn add_problem(
 /// Doctors in the patient's care.
 #[utoipa::path(
     post, path = "/api/v1/problems/{id}/status", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The problem's id")),
     request_body = ProblemStatusBody,
     responses(

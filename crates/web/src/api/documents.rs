@@ -315,7 +315,6 @@ pub(crate) fn thumbnail_response(mut bytes: zeroize::Zeroizing<Vec<u8>>) -> Resp
 /// It is stored sealed under the patient's key; images get a thumbnail.
 #[utoipa::path(
     post, path = "/api/v1/documents", tag = "documents",
-    security(("bearer" = [])),
     request_body(content = UploadDocumentForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "The document", body = DocumentRecord),
@@ -351,7 +350,6 @@ pub async fn upload(
 /// the patient themselves. Each document listed is recorded in the audit trail.
 #[utoipa::path(
     get, path = "/api/v1/documents", tag = "documents",
-    security(("bearer" = [])),
     params(DocumentListParams),
     responses(
         (status = 200, description = "The documents, newest first", body = DocumentList),
@@ -381,7 +379,6 @@ pub async fn list(
 /// One document's description.
 #[utoipa::path(
     get, path = "/api/v1/documents/{id}", tag = "documents",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The document", body = DocumentRecord),
@@ -407,7 +404,6 @@ pub async fn meta(
 /// recorded in the audit trail.
 #[utoipa::path(
     get, path = "/api/v1/documents/{id}/content", tag = "documents",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The file (application/pdf, image/png or image/jpeg)", body = Vec<u8>, content_type = "application/octet-stream"),
@@ -430,7 +426,6 @@ pub async fn content(
 /// A PNG whose longest side is at most 256 pixels; 404 for a PDF.
 #[utoipa::path(
     get, path = "/api/v1/documents/{id}/thumbnail", tag = "documents",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The thumbnail", body = Vec<u8>, content_type = "image/png"),

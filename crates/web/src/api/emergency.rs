@@ -204,7 +204,6 @@ fn validation(errors: &ValidationErrors) -> ApiError {
 /// `break_glass` and waits in the administrators' review queue.
 #[utoipa::path(
     post, path = "/api/v1/break-glass", tag = "break-glass",
-    security(("bearer" = [])),
     request_body = EmergencyAccessRequest,
     responses(
         (status = 201, description = "Granted until `expires_at`", body = EmergencyGrantRecord),
@@ -239,7 +238,6 @@ pub async fn request_access(
 /// recorded). Doctors and nurses: their own grants.
 #[utoipa::path(
     get, path = "/api/v1/break-glass", tag = "break-glass",
-    security(("bearer" = [])),
     params(EmergencyGrantListParams),
     responses(
         (status = 200, description = "The grants", body = EmergencyGrantList),
@@ -273,7 +271,6 @@ pub async fn list(
 /// Administrators; once per grant.
 #[utoipa::path(
     post, path = "/api/v1/break-glass/{id}/review", tag = "break-glass",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The grant's id")),
     request_body = EmergencyReviewRequest,
     responses(

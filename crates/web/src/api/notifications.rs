@@ -184,7 +184,6 @@ pub struct FollowUpRecord {
 /// outbox, every notification with its delivery status and last error, filtered.
 #[utoipa::path(
     get, path = "/api/v1/notifications", tag = "notifications",
-    security(("bearer" = [])),
     params(NotificationListParams),
     responses(
         (status = 200, description = "Notifications, newest first", body = NotificationList),
@@ -224,7 +223,6 @@ pub async fn list(
 /// Anyone else's notification, or an unknown id, is refused alike (403, recorded).
 #[utoipa::path(
     post, path = "/api/v1/notifications/{id}/read", tag = "notifications",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The notification's id")),
     responses(
         (status = 204, description = "Read"),
@@ -243,7 +241,6 @@ pub async fn mark_read(
 /// Your notification preferences.
 #[utoipa::path(
     get, path = "/api/v1/notifications/preferences", tag = "notifications",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Your preferences", body = NotificationPreferencesRecord),
     )
@@ -266,7 +263,6 @@ pub async fn preferences(
 /// `reminders_enabled: false` stops appointment and follow-up reminders altogether.
 #[utoipa::path(
     put, path = "/api/v1/notifications/preferences", tag = "notifications",
-    security(("bearer" = [])),
     request_body = NotificationPreferencesRecord,
     responses(
         (status = 200, description = "Your preferences", body = NotificationPreferencesRecord),
@@ -295,7 +291,6 @@ pub async fn set_preferences(
 /// e-mail if the patient accepts it) and says only by when and who asks.
 #[utoipa::path(
     post, path = "/api/v1/follow-ups", tag = "notifications",
-    security(("bearer" = [])),
     request_body = FollowUpRequest,
     responses(
         (status = 201, description = "Queued", body = FollowUpRecord),

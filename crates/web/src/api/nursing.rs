@@ -303,7 +303,6 @@ fn validation(errors: &ValidationErrors) -> ApiError {
 /// transaction; nothing is written when any field is refused.
 #[utoipa::path(
     post, path = "/api/v1/appointments/{id}/triage", tag = "nursing",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     request_body = TriageRequest,
     responses(
@@ -346,7 +345,6 @@ pub async fn record_triage(
 /// administrators, emergency access); one audited listing.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/nursing-notes", tag = "nursing",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The notes, newest first", body = NursingNoteList),
@@ -372,7 +370,6 @@ pub async fn nursing_notes(
 /// Nurses in the patient's care or department; no encounter needed.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/nursing-notes", tag = "nursing",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = NursingNoteRequest,
     responses(
@@ -403,7 +400,6 @@ pub async fn add_nursing_note(
 /// takes no addendum (409).
 #[utoipa::path(
     post, path = "/api/v1/encounters/{id}/addenda", tag = "nursing",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     request_body = AddendumRequest,
     responses(
@@ -432,7 +428,6 @@ pub async fn add_addendum(
 /// triage, then her care-team patients. Nurses only; each patient listed is recorded.
 #[utoipa::path(
     get, path = "/api/v1/me/patients", tag = "nursing",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The list", body = NursePatientList),
         (status = 403, description = "Not a nurse (recorded)", body = Problem, content_type = "application/problem+json"),

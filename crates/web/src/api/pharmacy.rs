@@ -309,7 +309,6 @@ fn number_text(value: &serde_json::Value) -> String {
 /// Administrators and pharmacists.
 #[utoipa::path(
     get, path = "/api/v1/drugs", tag = "pharmacy",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The formulary by name and strength", body = DrugList),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
@@ -330,7 +329,6 @@ pub async fn list_drugs(
 /// Administrators and pharmacists. Name and strength are unique.
 #[utoipa::path(
     post, path = "/api/v1/drugs", tag = "pharmacy",
-    security(("bearer" = [])),
     request_body = DrugRequest,
     responses(
         (status = 201, description = "The drug", body = DrugRecord),
@@ -370,7 +368,6 @@ pub async fn create_drug(
 /// drug (it is no longer received, prescribed or dispensed).
 #[utoipa::path(
     put, path = "/api/v1/drugs/{id}", tag = "pharmacy",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The drug's id")),
     request_body = DrugUpdateRequest,
     responses(
@@ -414,7 +411,6 @@ pub async fn update_drug(
 /// (`--expiry-window-days`).
 #[utoipa::path(
     get, path = "/api/v1/stock", tag = "pharmacy",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Stock per drug", body = StockList),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
@@ -432,7 +428,6 @@ pub async fn stock(
 /// Administrators and pharmacists. The expiry must be after today.
 #[utoipa::path(
     post, path = "/api/v1/stock/receipts", tag = "pharmacy",
-    security(("bearer" = [])),
     request_body = StockReceiptRequest,
     responses(
         (status = 201, description = "The new batch", body = BatchRecord),
@@ -467,7 +462,6 @@ pub async fn receive(
 /// Administrators and pharmacists. A reason is required; stock never goes below zero.
 #[utoipa::path(
     post, path = "/api/v1/stock/adjustments", tag = "pharmacy",
-    security(("bearer" = [])),
     request_body = StockAdjustmentRequest,
     responses(
         (status = 200, description = "The batch afterwards", body = BatchRecord),
@@ -501,7 +495,6 @@ pub async fn adjust(
 /// prescription's dispensed quantity and the audit event change in one transaction.
 #[utoipa::path(
     post, path = "/api/v1/dispensations", tag = "pharmacy",
-    security(("bearer" = [])),
     request_body = DispensationRequest,
     responses(
         (status = 201, description = "What was dispensed", body = DispensationRecord),

@@ -163,7 +163,6 @@ pub struct RetentionReportRecord {
 /// reason under a legal hold or within clinical-record retention.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/erasure", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = ErasureRequest,
     responses(
@@ -194,7 +193,6 @@ pub async fn erase(
 /// Administrators. 404 when the patient is not erased.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/erasure", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The tombstone", body = ErasureRecord),
@@ -217,7 +215,6 @@ pub async fn tombstone(
 /// Administrators.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/legal-holds", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The holds, newest first", body = LegalHoldList),
@@ -242,7 +239,6 @@ pub async fn list_holds(
 /// Administrators.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/legal-holds", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = LegalHoldRequest,
     responses(
@@ -283,7 +279,6 @@ pub async fn set_hold(
 /// Administrators.
 #[utoipa::path(
     delete, path = "/api/v1/patients/{id}/legal-holds/{hold_id}", tag = "patients",
-    security(("bearer" = [])),
     params(
         ("id" = String, Path, format = Uuid, description = "The patient's id"),
         ("hold_id" = String, Path, description = "The hold's id"),
@@ -313,7 +308,6 @@ pub async fn release_hold(
 /// Administrators. Each patient listed is recorded in the audit trail.
 #[utoipa::path(
     get, path = "/api/v1/retention", tag = "patients",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report", body = RetentionReportRecord),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),

@@ -91,7 +91,6 @@ pub struct ShareRequest {
 /// The patient (their own record) and administrators.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/shares", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The shares, newest first", body = ShareList),
@@ -118,7 +117,6 @@ pub async fn list(
 /// only.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/shares", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = ShareRequest,
     responses(
@@ -162,7 +160,6 @@ pub async fn grant(
 /// The patient only. The doctor's access ends at once.
 #[utoipa::path(
     delete, path = "/api/v1/patients/{id}/shares/{share_id}", tag = "patients",
-    security(("bearer" = [])),
     params(
         ("id" = String, Path, format = Uuid, description = "The patient's id"),
         ("share_id" = String, Path, description = "The share's id"),

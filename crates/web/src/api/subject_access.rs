@@ -141,7 +141,6 @@ pub struct ConsentRequest {
 /// `documents/`, `manifest.json` and `README.txt`. Audited.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/access-export", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The ZIP archive", content_type = "application/zip", body = Vec<u8>),
@@ -164,7 +163,6 @@ pub async fn access_export(
 /// Administrators and receptionists for any patient; the patient for their own record.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/consents", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The consents", body = ConsentList),
@@ -188,7 +186,6 @@ pub async fn consents(
 /// patient for themselves. The history is kept: each change is a new record.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/consents", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = ConsentRequest,
     responses(
