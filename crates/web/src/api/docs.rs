@@ -33,8 +33,8 @@ impl std::fmt::Debug for ApiDocument {
 }
 
 impl ApiDocument {
-    /// [`ApiDoc`] (information, tags, security scheme, schemas) with the operations the route
-    /// table registered and the schemas they name, then the shared error responses.
+    /// [`ApiDoc`] (information, tags) with the operations the route table registered and the
+    /// schemas they name, the bearer security scheme, then the shared error responses.
     pub(crate) fn assemble(paths: Paths, schemas: Vec<(String, RefOr<SchemaObject>)>) -> Self {
         let mut document = ApiDoc::openapi();
         document.paths = paths;
