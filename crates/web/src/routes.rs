@@ -1,20 +1,34 @@
-//! The route table. Every route is added through [`RouteTable::add`] together with its
-//! [`Access`] level and, for each method, the policy [`Action`] it performs; the table wraps
-//! it in the matching session layer and in a gate that refuses (403, recorded in the audit
-//! trail) a role the policy gives no grant for that action, before the handler or its
-//! extractors run. The use case then asks the policy again for the record in question.
+//! The route table. Every route is added through [`RouteTable`] together with its [`Access`]
+//! level and, for each method, the policy [`Action`] it performs; the table wraps it in the
+//! matching session layer and in a gate that refuses (403, recorded in the audit trail) a role
+//! the policy gives no grant for that action, before the handler or its extractors run. The
+//! use case then asks the policy again for the record in question.
+//!
+//! Pages are added with [`RouteTable::add`] (methods, path, access, handlers). An API operation
+//! is added with [`RouteTable::api`]: its method and path are read from the handler's
+//! `#[utoipa::path]` (through `utoipa_axum::routes!`), and its OpenAPI entry is collected here,
+//! so the document served at `/api/openapi.json` lists exactly what the table routed.
 //! [`build`] returns the router and the list of routes, which tests walk: nothing but the
 //! public routes answers without a session, and every route answers every role as the
 //! policy says (`tests/it/route_policy.rs`).
 
-use axum::Router;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Extension, Router};
 use carevault_core::Action;
 use carevault_core::audit::ResourceType;
 use carevault_service::Actor;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::path::{Operation, PathItem, Paths};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes;
 
 use crate::errors::PageError;
 use crate::problem::ApiError;
@@ -44,12 +58,22 @@ pub struct RouteInfo {
     pub action: Option<Action>,
 }
 
-/// Collects routes and what they admit.
-#[derive(Debug)]
+/// Collects routes and what they admit, and the OpenAPI entries of the API operations.
 pub struct RouteTable {
     state: AppState,
     router: Router<AppState>,
     routes: Vec<RouteInfo>,
+    /// The paths of the API operations added so far, and the schemas they name.
+    paths: Paths,
+    schemas: Vec<(String, RefOr<Schema>)>,
+}
+
+impl std::fmt::Debug for RouteTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteTable")
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the gate of one route knows.
@@ -58,7 +82,7 @@ struct Gate {
     state: AppState,
     access: Access,
     path: &'static str,
-    actions: &'static [(&'static str, Action)],
+    actions: Arc<[(&'static str, Action)]>,
 }
 
 /// Refuses a signed-in actor whose role has no grant for the route's action. A method the
@@ -147,6 +171,8 @@ impl RouteTable {
             state,
             router: Router::new(),
             routes: Vec::new(),
+            paths: Paths::new(),
+            schemas: Vec::new(),
         }
     }
 
@@ -156,10 +182,74 @@ impl RouteTable {
     }
 
     /// Registers `method_router` (which must serve exactly the methods of `actions`) at
-    /// `path`; each method names the policy action it performs.
+    /// `path`; each method names the policy action it performs. For pages and the other
+    /// routes outside the OpenAPI document; API operations use [`RouteTable::api`].
     pub fn add(
-        mut self,
+        self,
         actions: &'static [(&'static str, Action)],
+        path: &'static str,
+        access: Access,
+        method_router: MethodRouter<AppState>,
+    ) -> Self {
+        assert!(
+            !path.starts_with("/api/v1/"),
+            "{path}: an API operation is added with RouteTable::api"
+        );
+        self.register(actions.into(), path, access, method_router)
+    }
+
+    /// Registers an API operation for signed-in callers ([`Access::Api`]) that performs
+    /// `action`. `operation` is `routes!(handler)`: the method(s) and path come from the
+    /// handler's `#[utoipa::path]`, and its OpenAPI entry (with the schemas it names and the
+    /// bearer security requirement that the access level implies) goes into the document.
+    pub fn api(self, action: Action, operation: UtoipaMethodRouter<AppState>) -> Self {
+        self.operation(Access::Api, action, operation)
+    }
+
+    /// Registers an API operation anyone may call ([`Access::Public`]: the sign-in).
+    pub fn public_api(self, operation: UtoipaMethodRouter<AppState>) -> Self {
+        self.operation(Access::Public, Action::UseAccount, operation)
+    }
+
+    fn operation(
+        mut self,
+        access: Access,
+        action: Action,
+        (schemas, mut paths, method_router): UtoipaMethodRouter<AppState>,
+    ) -> Self {
+        let mut declared = paths.paths.iter_mut();
+        let (Some((path, item)), None) = (declared.next(), declared.next()) else {
+            panic!("an API operation is declared at exactly one path");
+        };
+        let path = intern(path);
+        let mut actions = Vec::new();
+        for (method, operation) in operations_mut(item) {
+            // The access level is written here, not in the declaration: an operation that
+            // needs a session says so in the document.
+            match access {
+                Access::Api => {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                    api::responses::refused(operation, action);
+                }
+                _ => assert!(
+                    operation.security.is_none(),
+                    "{method} {path}: a public operation needs no security"
+                ),
+            }
+            actions.push((method, action));
+        }
+        assert!(!actions.is_empty(), "{path}: an operation without a method");
+        self.paths.merge(paths);
+        self.schemas.extend(schemas);
+        self.register(actions.into(), path, access, method_router)
+    }
+
+    fn register(
+        mut self,
+        actions: Arc<[(&'static str, Action)]>,
         path: &'static str,
         access: Access,
         method_router: MethodRouter<AppState>,
@@ -170,7 +260,7 @@ impl RouteTable {
                     state: self.state.clone(),
                     access,
                     path,
-                    actions,
+                    actions: actions.clone(),
                 },
                 gate,
             ))
@@ -187,7 +277,7 @@ impl RouteTable {
             )),
         };
         self.router = self.router.route(path, guarded);
-        for (method, action) in actions {
+        for (method, action) in actions.iter() {
             self.routes.push(RouteInfo {
                 method,
                 path,
@@ -199,8 +289,42 @@ impl RouteTable {
     }
 }
 
+/// The operations a path item declares, with their HTTP methods as the gate and
+/// [`RouteInfo`] name them.
+fn operations_mut(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
+    [
+        ("GET", &mut item.get),
+        ("PUT", &mut item.put),
+        ("POST", &mut item.post),
+        ("DELETE", &mut item.delete),
+        ("OPTIONS", &mut item.options),
+        ("HEAD", &mut item.head),
+        ("PATCH", &mut item.patch),
+        ("TRACE", &mut item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| Some((method, operation.as_mut()?)))
+    .collect()
+}
+
+/// A path read from an OpenAPI declaration, kept for the life of the process like the paths
+/// written as literals (each distinct path is stored once, however often the table is built).
+fn intern(path: &str) -> &'static str {
+    static PATHS: OnceLock<Mutex<BTreeSet<&'static str>>> = OnceLock::new();
+    let mut paths = PATHS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = paths.get(path) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(path.to_owned().into_boxed_str());
+    paths.insert(leaked);
+    leaked
+}
+
 pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
-    use Access::{Api, Page, Public};
+    use Access::{Page, Public};
     let table = RouteTable::new(state.clone())
         // Probes and assets.
         .add(
@@ -393,102 +517,30 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             Public,
             get(api::docs::openapi_json),
         )
-        .add(
-            &[("POST", Action::UseAccount)],
-            "/api/v1/auth/login",
-            Public,
-            post(api::auth::login),
+        .public_api(routes!(api::auth::login))
+        .api(Action::UseAccount, routes!(api::auth::logout))
+        .api(Action::UseAccount, routes!(api::auth::me))
+        .api(Action::AdministerSystem, routes!(api::system::status))
+        .api(Action::ReadAuditLog, routes!(api::audit::events))
+        .api(Action::ReadAuditLog, routes!(api::audit::export_csv))
+        .api(Action::ReadAuditLog, routes!(api::audit::checkpoint))
+        .api(Action::ReadAuditLog, routes!(api::audit::inclusion_proof))
+        .api(Action::ReadAuditLog, routes!(api::audit::consistency_proof))
+        .api(Action::FindPatients, routes!(api::patients::list))
+        .api(Action::RegisterPatients, routes!(api::patients::register))
+        .api(Action::SeeIdentity, routes!(api::patients::get_one))
+        .api(Action::EditRecord, routes!(api::patients::patch))
+        .api(Action::SeeIdentity, routes!(api::chart::chart))
+        .api(Action::SeeCareTeam, routes!(api::patients::care_team))
+        .api(
+            Action::ManageCareTeam,
+            routes!(api::patients::assign_care_team_member),
         )
-        .add(
-            &[("POST", Action::UseAccount)],
-            "/api/v1/auth/logout",
-            Api,
-            post(api::auth::logout),
+        .api(
+            Action::ManageCareTeam,
+            routes!(api::patients::remove_care_team_member),
         )
-        .add(
-            &[("GET", Action::UseAccount)],
-            "/api/v1/auth/me",
-            Api,
-            get(api::auth::me),
-        )
-        .add(
-            &[("GET", Action::AdministerSystem)],
-            "/api/v1/system/status",
-            Api,
-            get(api::system::status),
-        )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
-            "/api/v1/audit/events",
-            Api,
-            get(api::audit::events),
-        )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
-            "/api/v1/audit/export.csv",
-            Api,
-            get(api::audit::export_csv),
-        )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
-            "/api/v1/audit/checkpoint",
-            Api,
-            get(api::audit::checkpoint),
-        )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
-            "/api/v1/audit/proof/inclusion",
-            Api,
-            get(api::audit::inclusion_proof),
-        )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
-            "/api/v1/audit/proof/consistency",
-            Api,
-            get(api::audit::consistency_proof),
-        )
-        .add(
-            &[
-                ("GET", Action::FindPatients),
-                ("POST", Action::RegisterPatients),
-            ],
-            "/api/v1/patients",
-            Api,
-            get(api::patients::list).post(api::patients::register),
-        )
-        .add(
-            &[("GET", Action::SeeIdentity), ("PATCH", Action::EditRecord)],
-            "/api/v1/patients/{id}",
-            Api,
-            get(api::patients::get_one).patch(api::patients::patch),
-        )
-        .add(
-            &[("GET", Action::SeeIdentity)],
-            "/api/v1/patients/{id}/chart",
-            Api,
-            get(api::chart::chart),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeCareTeam),
-                ("POST", Action::ManageCareTeam),
-            ],
-            "/api/v1/patients/{id}/care-team",
-            Api,
-            get(api::patients::care_team).post(api::patients::assign_care_team_member),
-        )
-        .add(
-            &[("DELETE", Action::ManageCareTeam)],
-            "/api/v1/patients/{id}/care-team/{user_id}",
-            Api,
-            delete(api::patients::remove_care_team_member),
-        )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/api/v1/me/patient",
-            Api,
-            get(api::patients::my_record),
-        );
+        .api(Action::UsePortal, routes!(api::patients::my_record));
     let table = pages::scheduling::routes(table);
     let table = api::scheduling::routes(table);
     let table = pages::emergency::routes(table);
@@ -515,10 +567,18 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
     let table = api::nursing::routes(table);
     let table = pages::nursing::routes(table);
 
-    let RouteTable { router, routes, .. } = table;
+    let RouteTable {
+        router,
+        routes,
+        paths,
+        schemas,
+        ..
+    } = table;
+    let document = api::docs::ApiDocument::assemble(paths, schemas);
     let max_body = state.settings.max_body_bytes;
     let router = router
         .fallback(errors::not_found)
+        .layer(Extension(document))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             errors::panic_response,

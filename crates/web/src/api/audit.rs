@@ -94,7 +94,6 @@ impl From<AuditPage> for AuditEventsPage {
 /// (before the events are read, so it is the newest one listed).
 #[utoipa::path(
     get, path = "/api/v1/audit/events", tag = "audit",
-    security(("bearer" = [])),
     params(AuditEventsParams),
     responses(
         (status = 200, description = "A page of events", body = AuditEventsPage),
@@ -131,7 +130,6 @@ pub async fn events(
 /// export is itself recorded as an `audit_exported` event, and does not include that event.
 #[utoipa::path(
     get, path = "/api/v1/audit/export.csv", tag = "audit",
-    security(("bearer" = [])),
     params(AuditExportParams),
     responses(
         (status = 200, description = "The CSV file, as an attachment `audit-events.csv`", body = String, content_type = "text/csv"),
@@ -182,7 +180,6 @@ pub struct AuditCheckpointInfo {
 /// it with the verifier key, then check proofs against its root.
 #[utoipa::path(
     get, path = "/api/v1/audit/checkpoint", tag = "audit",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The checkpoint", body = AuditCheckpointInfo),
         (status = 403, description = "Not an administrator or auditor", body = Problem, content_type = "application/problem+json"),
@@ -249,7 +246,6 @@ impl From<InclusionProof> for AuditInclusionProof {
 /// For administrators and auditors. RFC 9162 §2.1.3.
 #[utoipa::path(
     get, path = "/api/v1/audit/proof/inclusion", tag = "audit",
-    security(("bearer" = [])),
     params(InclusionProofParams),
     responses(
         (status = 200, description = "The proof", body = AuditInclusionProof),
@@ -313,7 +309,6 @@ impl From<ConsistencyProof> for AuditConsistencyProof {
 /// For administrators and auditors. RFC 9162 §2.1.4.
 #[utoipa::path(
     get, path = "/api/v1/audit/proof/consistency", tag = "audit",
-    security(("bearer" = [])),
     params(ConsistencyProofParams),
     responses(
         (status = 200, description = "The proof", body = AuditConsistencyProof),

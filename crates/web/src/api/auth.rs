@@ -106,7 +106,6 @@ pub async fn login(
 /// Revoke the current token.
 #[utoipa::path(
     post, path = "/api/v1/auth/logout", tag = "auth",
-    security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out; the token no longer works"),
     )
@@ -122,7 +121,6 @@ pub async fn logout(
 /// The signed-in account.
 #[utoipa::path(
     get, path = "/api/v1/auth/me", tag = "auth",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = UserInfo),
     )

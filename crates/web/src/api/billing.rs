@@ -7,7 +7,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
 use carevault_core::Action;
 use carevault_service::billing::{
     InvoiceSummary, InvoiceView, LineRequest, PaymentRequest, PriceInput, PriceView,
@@ -15,72 +14,27 @@ use carevault_service::billing::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the billing routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::ManageBilling),
-                ("POST", Action::AdministerBilling),
-            ],
-            "/api/v1/prices",
-            Access::Api,
-            get(prices).post(create_price),
-        )
-        .add(
-            &[("PUT", Action::AdministerBilling)],
-            "/api/v1/prices/{id}",
-            Access::Api,
-            put(update_price),
-        )
-        .add(
-            &[("GET", Action::SeeBills), ("POST", Action::ManageBilling)],
-            "/api/v1/invoices",
-            Access::Api,
-            get(invoices).post(open_invoice),
-        )
-        .add(
-            &[("GET", Action::SeeBills)],
-            "/api/v1/invoices/{id}",
-            Access::Api,
-            get(invoice),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/api/v1/invoices/{id}/lines",
-            Access::Api,
-            post(add_line),
-        )
-        .add(
-            &[("DELETE", Action::ManageBilling)],
-            "/api/v1/invoices/{id}/lines/{line_id}",
-            Access::Api,
-            delete(remove_line),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/api/v1/invoices/{id}/issue",
-            Access::Api,
-            post(issue),
-        )
-        .add(
-            &[("POST", Action::AdministerBilling)],
-            "/api/v1/invoices/{id}/void",
-            Access::Api,
-            post(void),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/api/v1/invoices/{id}/payments",
-            Access::Api,
-            post(pay),
-        )
+        .api(Action::ManageBilling, routes!(prices))
+        .api(Action::AdministerBilling, routes!(create_price))
+        .api(Action::AdministerBilling, routes!(update_price))
+        .api(Action::SeeBills, routes!(invoices))
+        .api(Action::ManageBilling, routes!(open_invoice))
+        .api(Action::SeeBills, routes!(invoice))
+        .api(Action::ManageBilling, routes!(add_line))
+        .api(Action::ManageBilling, routes!(remove_line))
+        .api(Action::ManageBilling, routes!(issue))
+        .api(Action::AdministerBilling, routes!(void))
+        .api(Action::ManageBilling, routes!(pay))
 }
 
 /// A price-list entry.
@@ -439,7 +393,6 @@ pub struct VoidRequest {
 /// Administrators, receptionists and pharmacists.
 #[utoipa::path(
     get, path = "/api/v1/prices", tag = "billing",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The price list", body = PriceList),
         (status = 403, description = "Not billing staff", body = Problem, content_type = "application/problem+json"),
@@ -461,7 +414,6 @@ pub async fn prices(
 /// drug (or none, for the default of every drug) and gives a fixed price or a markup.
 #[utoipa::path(
     post, path = "/api/v1/prices", tag = "billing",
-    security(("bearer" = [])),
     request_body = PriceRequest,
     responses(
         (status = 201, description = "The entry", body = PriceRecord),
@@ -484,7 +436,6 @@ pub async fn create_price(
 /// Administrators only. Lines already on invoices keep their amounts.
 #[utoipa::path(
     put, path = "/api/v1/prices/{id}", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The entry's id")),
     request_body = PriceRequest,
     responses(
@@ -514,7 +465,6 @@ pub async fn update_price(
 /// a patient: only their own (asking for another patient's is 403 and recorded). Audited.
 #[utoipa::path(
     get, path = "/api/v1/invoices", tag = "billing",
-    security(("bearer" = [])),
     params(InvoiceListParams),
     responses(
         (status = 200, description = "The invoices", body = InvoiceList),
@@ -554,7 +504,6 @@ pub async fn invoices(
 /// and dispensing also charge.
 #[utoipa::path(
     post, path = "/api/v1/invoices", tag = "billing",
-    security(("bearer" = [])),
     request_body = OpenInvoiceRequest,
     responses(
         (status = 201, description = "The new draft", body = InvoiceRecord),
@@ -587,7 +536,6 @@ pub async fn open_invoice(
 /// Billing staff; a patient only their own (another's is 403 and recorded). Audited.
 #[utoipa::path(
     get, path = "/api/v1/invoices/{id}", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The invoice", body = InvoiceRecord),
@@ -612,7 +560,6 @@ pub async fn invoice(
 /// `appointment_id`.
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/lines", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     request_body = LineItemRequest,
     responses(
@@ -654,7 +601,6 @@ pub async fn add_line(
 /// Billing staff. Lines of an issued invoice are never removed (409): add a correction.
 #[utoipa::path(
     delete, path = "/api/v1/invoices/{id}/lines/{line_id}", tag = "billing",
-    security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "The invoice's id"),
         ("line_id" = String, Path, description = "The line's id"),
@@ -685,7 +631,6 @@ pub async fn remove_line(
 /// Billing staff. It needs at least one line and a total above zero.
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/issue", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     responses(
         (status = 200, description = "The issued invoice", body = InvoiceRecord),
@@ -709,7 +654,6 @@ pub async fn issue(
 /// Administrators only; a paid or void invoice cannot be voided (409).
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/void", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     request_body = VoidRequest,
     responses(
@@ -742,7 +686,6 @@ pub async fn void(
 /// (422). The invoice becomes partially paid or paid.
 #[utoipa::path(
     post, path = "/api/v1/invoices/{id}/payments", tag = "billing",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The invoice's id")),
     request_body = InvoicePaymentRequest,
     responses(

@@ -16,7 +16,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_service::allergies::{
     AllergyList, AllergyRequest, AllergyStatement, AllergyStatusRequest, AllergyView,
@@ -25,12 +24,13 @@ use carevault_service::problems::{ProblemRequest, ProblemView};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 carevault_core::opaque_debug!(
     AllergyRecord,
@@ -47,36 +47,12 @@ carevault_core::opaque_debug!(
 /// Adds the allergy and problem list routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("POST", Action::WriteClinicalNotes),
-            ],
-            "/api/v1/patients/{id}/allergies",
-            Access::Api,
-            get(allergies).post(record_allergy),
-        )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
-            "/api/v1/allergies/{id}/status",
-            Access::Api,
-            post(change_allergy_status),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("POST", Action::WriteEncounters),
-            ],
-            "/api/v1/patients/{id}/problems",
-            Access::Api,
-            get(problems).post(add_problem),
-        )
-        .add(
-            &[("POST", Action::WriteEncounters)],
-            "/api/v1/problems/{id}/status",
-            Access::Api,
-            post(change_problem_status),
-        )
+        .api(Action::SeeClinical, routes!(allergies))
+        .api(Action::WriteClinicalNotes, routes!(record_allergy))
+        .api(Action::WriteClinicalNotes, routes!(change_allergy_status))
+        .api(Action::SeeClinical, routes!(problems))
+        .api(Action::WriteEncounters, routes!(add_problem))
+        .api(Action::WriteEncounters, routes!(change_problem_status))
 }
 
 /// One entry of a patient's allergy list.
@@ -257,7 +233,6 @@ pub struct AllergyStatusBody {
 /// Administrators, the patient's care team and the patient (one audited read).
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/allergies", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The list", body = AllergyListRecord),
@@ -294,7 +269,6 @@ fn created(location: String, record: impl Serialize) -> Response {
 /// allergy is active. Answers the entry written.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/allergies", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = AllergyRequestBody,
     responses(
@@ -355,7 +329,6 @@ pub async fn record_allergy(
 /// makes an active "no known allergies" inactive.
 #[utoipa::path(
     post, path = "/api/v1/allergies/{id}/status", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The entry's id")),
     request_body = AllergyStatusBody,
     responses(
@@ -484,7 +457,6 @@ pub struct ProblemStatusBody {
 /// Administrators, the patient's care team and the patient (one audited read).
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/problems", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The problem list", body = ProblemList),
@@ -512,7 +484,6 @@ pub async fn problems(
 /// already) answers 409, and nothing is written.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/problems", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = ProblemRequestBody,
     responses(
@@ -595,7 +566,6 @@ pub async fn add_problem(
 /// Doctors in the patient's care.
 #[utoipa::path(
     post, path = "/api/v1/problems/{id}/status", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The problem's id")),
     request_body = ProblemStatusBody,
     responses(

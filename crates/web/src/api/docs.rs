@@ -1,26 +1,60 @@
 //! The OpenAPI document (`/api/openapi.json`) and a readable rendering of it (`/api/docs`),
 //! server-rendered from the same document, with no script and nothing from a CDN.
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::Json;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::Value;
-use utoipa::OpenApi;
+use utoipa::openapi::path::Paths;
+use utoipa::openapi::{OpenApi as Document, RefOr, Schema as SchemaObject};
+use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
-use crate::api::ApiDoc;
+use crate::api::responses::SharedResponses;
+use crate::api::{ApiDoc, BearerAuth};
 use crate::errors::PageError;
 use crate::extract::{CurrentActor, FormToken};
 use crate::pages::{Layout, render};
 
-/// The generated OpenAPI 3.1 document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The OpenAPI 3.1 document, assembled once when the router is built and handed to the two
+/// handlers below as a request extension.
+#[derive(Clone)]
+pub struct ApiDocument(Arc<Document>);
+
+impl std::fmt::Debug for ApiDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiDocument")
+            .field("paths", &self.0.paths.paths.len())
+            .finish_non_exhaustive()
+    }
 }
 
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(openapi())
+impl ApiDocument {
+    /// [`ApiDoc`] (information, tags) with the operations the route table registered and the
+    /// schemas they name, the bearer security scheme, then the shared error responses.
+    pub(crate) fn assemble(paths: Paths, schemas: Vec<(String, RefOr<SchemaObject>)>) -> Self {
+        let mut document = ApiDoc::openapi();
+        document.paths = paths;
+        let components = document.components.get_or_insert_with(Default::default);
+        for (name, schema) in schemas {
+            components.schemas.entry(name).or_insert(schema);
+        }
+        BearerAuth.modify(&mut document);
+        SharedResponses.modify(&mut document);
+        Self(Arc::new(document))
+    }
+
+    /// The document itself.
+    pub fn document(&self) -> &Document {
+        &self.0
+    }
+}
+
+pub async fn openapi_json(Extension(document): Extension<ApiDocument>) -> Response {
+    Json(document.document()).into_response()
 }
 
 #[derive(Debug)]
@@ -89,10 +123,11 @@ fn body_schema(content: Option<&Value>) -> Option<String> {
 
 pub async fn page(
     State(state): State<AppState>,
+    Extension(document): Extension<ApiDocument>,
     CurrentActor(actor): CurrentActor,
     FormToken(csrf): FormToken,
 ) -> Result<Response, PageError> {
-    let doc = serde_json::to_value(openapi()).unwrap_or_default();
+    let doc = serde_json::to_value(document.document()).unwrap_or_default();
     let mut operations = Vec::new();
     if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
         for (path, item) in paths {

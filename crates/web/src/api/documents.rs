@@ -10,7 +10,6 @@ use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use carevault_core::Action;
 use carevault_core::PatientId;
 use carevault_core::document::check_size;
@@ -18,11 +17,13 @@ use carevault_service::documents::{DocumentMeta, DocumentUpload};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Room in an upload's body for the multipart framing and the other fields.
 pub(crate) const UPLOAD_OVERHEAD_BYTES: usize = 1024 * 1024;
@@ -40,33 +41,14 @@ pub(crate) fn upload_body_limit(state: &AppState) -> DefaultBodyLimit {
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     let limit = upload_body_limit(table.state());
     table
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("POST", Action::UploadDocuments),
-            ],
-            "/api/v1/documents",
-            Access::Api,
-            get(list).post(upload).layer(limit),
+        .api(Action::SeeClinical, routes!(list))
+        .api(
+            Action::UploadDocuments,
+            routes!(upload).map(|router| router.layer(limit)),
         )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/api/v1/documents/{id}",
-            Access::Api,
-            get(meta),
-        )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/api/v1/documents/{id}/content",
-            Access::Api,
-            get(content),
-        )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/api/v1/documents/{id}/thumbnail",
-            Access::Api,
-            get(thumbnail),
-        )
+        .api(Action::SeeClinical, routes!(meta))
+        .api(Action::SeeClinical, routes!(content))
+        .api(Action::SeeClinical, routes!(thumbnail))
 }
 
 /// An uploaded document's description.
@@ -333,7 +315,6 @@ pub(crate) fn thumbnail_response(mut bytes: zeroize::Zeroizing<Vec<u8>>) -> Resp
 /// It is stored sealed under the patient's key; images get a thumbnail.
 #[utoipa::path(
     post, path = "/api/v1/documents", tag = "documents",
-    security(("bearer" = [])),
     request_body(content = UploadDocumentForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "The document", body = DocumentRecord),
@@ -369,7 +350,6 @@ pub async fn upload(
 /// the patient themselves. Each document listed is recorded in the audit trail.
 #[utoipa::path(
     get, path = "/api/v1/documents", tag = "documents",
-    security(("bearer" = [])),
     params(DocumentListParams),
     responses(
         (status = 200, description = "The documents, newest first", body = DocumentList),
@@ -399,7 +379,6 @@ pub async fn list(
 /// One document's description.
 #[utoipa::path(
     get, path = "/api/v1/documents/{id}", tag = "documents",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The document", body = DocumentRecord),
@@ -425,7 +404,6 @@ pub async fn meta(
 /// recorded in the audit trail.
 #[utoipa::path(
     get, path = "/api/v1/documents/{id}/content", tag = "documents",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The file (application/pdf, image/png or image/jpeg)", body = Vec<u8>, content_type = "application/octet-stream"),
@@ -448,7 +426,6 @@ pub async fn content(
 /// A PNG whose longest side is at most 256 pixels; 404 for a PDF.
 #[utoipa::path(
     get, path = "/api/v1/documents/{id}/thumbnail", tag = "documents",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The document's id")),
     responses(
         (status = 200, description = "The thumbnail", body = Vec<u8>, content_type = "image/png"),

@@ -17,37 +17,25 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_service::emergency::{EmergencyAccessInput, EmergencyGrant, ReviewStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the break-the-glass API routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::SeeEmergencyAccess),
-                ("POST", Action::BreakTheGlass),
-            ],
-            "/api/v1/break-glass",
-            Access::Api,
-            get(list).post(request_access),
-        )
-        .add(
-            &[("POST", Action::ReviewEmergencyAccess)],
-            "/api/v1/break-glass/{id}/review",
-            Access::Api,
-            post(review),
-        )
+        .api(Action::SeeEmergencyAccess, routes!(list))
+        .api(Action::BreakTheGlass, routes!(request_access))
+        .api(Action::ReviewEmergencyAccess, routes!(review))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -216,7 +204,6 @@ fn validation(errors: &ValidationErrors) -> ApiError {
 /// `break_glass` and waits in the administrators' review queue.
 #[utoipa::path(
     post, path = "/api/v1/break-glass", tag = "break-glass",
-    security(("bearer" = [])),
     request_body = EmergencyAccessRequest,
     responses(
         (status = 201, description = "Granted until `expires_at`", body = EmergencyGrantRecord),
@@ -251,7 +238,6 @@ pub async fn request_access(
 /// recorded). Doctors and nurses: their own grants.
 #[utoipa::path(
     get, path = "/api/v1/break-glass", tag = "break-glass",
-    security(("bearer" = [])),
     params(EmergencyGrantListParams),
     responses(
         (status = 200, description = "The grants", body = EmergencyGrantList),
@@ -285,7 +271,6 @@ pub async fn list(
 /// Administrators; once per grant.
 #[utoipa::path(
     post, path = "/api/v1/break-glass/{id}/review", tag = "break-glass",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The grant's id")),
     request_body = EmergencyReviewRequest,
     responses(

@@ -6,45 +6,26 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_service::notifications::{FollowUpInput, NotificationView, OutboxFilter};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the notification routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::UseAccount)],
-            "/api/v1/notifications",
-            Access::Api,
-            get(list),
-        )
-        .add(
-            &[("POST", Action::UseAccount)],
-            "/api/v1/notifications/{id}/read",
-            Access::Api,
-            post(mark_read),
-        )
-        .add(
-            &[("GET", Action::UseAccount), ("PUT", Action::UseAccount)],
-            "/api/v1/notifications/preferences",
-            Access::Api,
-            get(preferences).put(set_preferences),
-        )
-        .add(
-            &[("POST", Action::WriteEncounters)],
-            "/api/v1/follow-ups",
-            Access::Api,
-            post(follow_up),
-        )
+        .api(Action::UseAccount, routes!(list))
+        .api(Action::UseAccount, routes!(mark_read))
+        .api(Action::UseAccount, routes!(preferences))
+        .api(Action::UseAccount, routes!(set_preferences))
+        .api(Action::WriteEncounters, routes!(follow_up))
 }
 
 /// One notification.
@@ -203,7 +184,6 @@ pub struct FollowUpRecord {
 /// outbox, every notification with its delivery status and last error, filtered.
 #[utoipa::path(
     get, path = "/api/v1/notifications", tag = "notifications",
-    security(("bearer" = [])),
     params(NotificationListParams),
     responses(
         (status = 200, description = "Notifications, newest first", body = NotificationList),
@@ -243,7 +223,6 @@ pub async fn list(
 /// Anyone else's notification, or an unknown id, is refused alike (403, recorded).
 #[utoipa::path(
     post, path = "/api/v1/notifications/{id}/read", tag = "notifications",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The notification's id")),
     responses(
         (status = 204, description = "Read"),
@@ -262,7 +241,6 @@ pub async fn mark_read(
 /// Your notification preferences.
 #[utoipa::path(
     get, path = "/api/v1/notifications/preferences", tag = "notifications",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Your preferences", body = NotificationPreferencesRecord),
     )
@@ -285,7 +263,6 @@ pub async fn preferences(
 /// `reminders_enabled: false` stops appointment and follow-up reminders altogether.
 #[utoipa::path(
     put, path = "/api/v1/notifications/preferences", tag = "notifications",
-    security(("bearer" = [])),
     request_body = NotificationPreferencesRecord,
     responses(
         (status = 200, description = "Your preferences", body = NotificationPreferencesRecord),
@@ -314,7 +291,6 @@ pub async fn set_preferences(
 /// e-mail if the patient accepts it) and says only by when and who asks.
 #[utoipa::path(
     post, path = "/api/v1/follow-ups", tag = "notifications",
-    security(("bearer" = [])),
     request_body = FollowUpRequest,
     responses(
         (status = 201, description = "Queued", body = FollowUpRecord),

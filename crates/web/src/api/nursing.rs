@@ -10,7 +10,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_core::clinical::VitalsInput;
@@ -20,44 +19,23 @@ use carevault_service::nursing::{
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::clinical::{VitalsRecord, number_or_text, utc};
 use crate::api::{no_such_patient, path_patient_id};
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the nursing API routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("POST", Action::NursingCare)],
-            "/api/v1/appointments/{id}/triage",
-            Access::Api,
-            post(record_triage),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeNursingNotes),
-                ("POST", Action::NursingCare),
-            ],
-            "/api/v1/patients/{id}/nursing-notes",
-            Access::Api,
-            get(nursing_notes).post(add_nursing_note),
-        )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
-            "/api/v1/encounters/{id}/addenda",
-            Access::Api,
-            post(add_addendum),
-        )
-        .add(
-            &[("GET", Action::NursingCare)],
-            "/api/v1/me/patients",
-            Access::Api,
-            get(my_patients),
-        )
+        .api(Action::NursingCare, routes!(record_triage))
+        .api(Action::SeeNursingNotes, routes!(nursing_notes))
+        .api(Action::NursingCare, routes!(add_nursing_note))
+        .api(Action::WriteClinicalNotes, routes!(add_addendum))
+        .api(Action::NursingCare, routes!(my_patients))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -314,7 +292,6 @@ fn validation(errors: &ValidationErrors) -> ApiError {
 /// transaction; nothing is written when any field is refused.
 #[utoipa::path(
     post, path = "/api/v1/appointments/{id}/triage", tag = "nursing",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     request_body = TriageRequest,
     responses(
@@ -357,7 +334,6 @@ pub async fn record_triage(
 /// administrators, emergency access); one audited listing.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/nursing-notes", tag = "nursing",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The notes, newest first", body = NursingNoteList),
@@ -383,7 +359,6 @@ pub async fn nursing_notes(
 /// Nurses in the patient's care or department; no encounter needed.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/nursing-notes", tag = "nursing",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = NursingNoteRequest,
     responses(
@@ -414,7 +389,6 @@ pub async fn add_nursing_note(
 /// takes no addendum (409).
 #[utoipa::path(
     post, path = "/api/v1/encounters/{id}/addenda", tag = "nursing",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     request_body = AddendumRequest,
     responses(
@@ -443,7 +417,6 @@ pub async fn add_addendum(
 /// triage, then her care-team patients. Nurses only; each patient listed is recorded.
 #[utoipa::path(
     get, path = "/api/v1/me/patients", tag = "nursing",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The list", body = NursePatientList),
         (status = 403, description = "Not a nurse (recorded)", body = Problem, content_type = "application/problem+json"),

@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
 use carevault_core::Action;
 use carevault_service::pharmacy::{
     AdjustmentRequest, BatchView, Dispensation, DispenseRequest, DrugInput, DrugView,
@@ -16,51 +15,23 @@ use carevault_service::pharmacy::{
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the pharmacy routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
-            "/api/v1/drugs",
-            Access::Api,
-            get(list_drugs).post(create_drug),
-        )
-        .add(
-            &[("PUT", Action::ManageStock)],
-            "/api/v1/drugs/{id}",
-            Access::Api,
-            put(update_drug),
-        )
-        .add(
-            &[("GET", Action::ManageStock)],
-            "/api/v1/stock",
-            Access::Api,
-            get(stock),
-        )
-        .add(
-            &[("POST", Action::ManageStock)],
-            "/api/v1/stock/receipts",
-            Access::Api,
-            post(receive),
-        )
-        .add(
-            &[("POST", Action::ManageStock)],
-            "/api/v1/stock/adjustments",
-            Access::Api,
-            post(adjust),
-        )
-        .add(
-            &[("POST", Action::Dispense)],
-            "/api/v1/dispensations",
-            Access::Api,
-            post(dispense),
-        )
+        .api(Action::ManageStock, routes!(list_drugs))
+        .api(Action::ManageStock, routes!(create_drug))
+        .api(Action::ManageStock, routes!(update_drug))
+        .api(Action::ManageStock, routes!(stock))
+        .api(Action::ManageStock, routes!(receive))
+        .api(Action::ManageStock, routes!(adjust))
+        .api(Action::Dispense, routes!(dispense))
 }
 
 /// A formulary entry.
@@ -338,7 +309,6 @@ fn number_text(value: &serde_json::Value) -> String {
 /// Administrators and pharmacists.
 #[utoipa::path(
     get, path = "/api/v1/drugs", tag = "pharmacy",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The formulary by name and strength", body = DrugList),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
@@ -359,7 +329,6 @@ pub async fn list_drugs(
 /// Administrators and pharmacists. Name and strength are unique.
 #[utoipa::path(
     post, path = "/api/v1/drugs", tag = "pharmacy",
-    security(("bearer" = [])),
     request_body = DrugRequest,
     responses(
         (status = 201, description = "The drug", body = DrugRecord),
@@ -399,7 +368,6 @@ pub async fn create_drug(
 /// drug (it is no longer received, prescribed or dispensed).
 #[utoipa::path(
     put, path = "/api/v1/drugs/{id}", tag = "pharmacy",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "The drug's id")),
     request_body = DrugUpdateRequest,
     responses(
@@ -443,7 +411,6 @@ pub async fn update_drug(
 /// (`--expiry-window-days`).
 #[utoipa::path(
     get, path = "/api/v1/stock", tag = "pharmacy",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Stock per drug", body = StockList),
         (status = 403, description = "Not an administrator or pharmacist", body = Problem, content_type = "application/problem+json"),
@@ -461,7 +428,6 @@ pub async fn stock(
 /// Administrators and pharmacists. The expiry must be after today.
 #[utoipa::path(
     post, path = "/api/v1/stock/receipts", tag = "pharmacy",
-    security(("bearer" = [])),
     request_body = StockReceiptRequest,
     responses(
         (status = 201, description = "The new batch", body = BatchRecord),
@@ -496,7 +462,6 @@ pub async fn receive(
 /// Administrators and pharmacists. A reason is required; stock never goes below zero.
 #[utoipa::path(
     post, path = "/api/v1/stock/adjustments", tag = "pharmacy",
-    security(("bearer" = [])),
     request_body = StockAdjustmentRequest,
     responses(
         (status = 200, description = "The batch afterwards", body = BatchRecord),
@@ -530,7 +495,6 @@ pub async fn adjust(
 /// prescription's dispensed quantity and the audit event change in one transaction.
 #[utoipa::path(
     post, path = "/api/v1/dispensations", tag = "pharmacy",
-    security(("bearer" = [])),
     request_body = DispensationRequest,
     responses(
         (status = 201, description = "What was dispensed", body = DispensationRecord),

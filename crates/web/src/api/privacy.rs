@@ -6,52 +6,28 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
 use carevault_core::Action;
 use carevault_service::erasure::{ErasureOutcome, LegalHold, LegalHoldInput, Tombstone};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the privacy routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::ManageRetention),
-                ("POST", Action::ManageRetention),
-            ],
-            "/api/v1/patients/{id}/erasure",
-            Access::Api,
-            get(tombstone).post(erase),
-        )
-        .add(
-            &[
-                ("GET", Action::ManageRetention),
-                ("POST", Action::ManageRetention),
-            ],
-            "/api/v1/patients/{id}/legal-holds",
-            Access::Api,
-            get(list_holds).post(set_hold),
-        )
-        .add(
-            &[("DELETE", Action::ManageRetention)],
-            "/api/v1/patients/{id}/legal-holds/{hold_id}",
-            Access::Api,
-            delete(release_hold),
-        )
-        .add(
-            &[("GET", Action::ManageRetention)],
-            "/api/v1/retention",
-            Access::Api,
-            get(retention),
-        )
+        .api(Action::ManageRetention, routes!(tombstone))
+        .api(Action::ManageRetention, routes!(erase))
+        .api(Action::ManageRetention, routes!(list_holds))
+        .api(Action::ManageRetention, routes!(set_hold))
+        .api(Action::ManageRetention, routes!(release_hold))
+        .api(Action::ManageRetention, routes!(retention))
 }
 
 /// The confirmation of an erasure.
@@ -187,7 +163,6 @@ pub struct RetentionReportRecord {
 /// reason under a legal hold or within clinical-record retention.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/erasure", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = ErasureRequest,
     responses(
@@ -218,7 +193,6 @@ pub async fn erase(
 /// Administrators. 404 when the patient is not erased.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/erasure", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The tombstone", body = ErasureRecord),
@@ -241,7 +215,6 @@ pub async fn tombstone(
 /// Administrators.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/legal-holds", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The holds, newest first", body = LegalHoldList),
@@ -266,7 +239,6 @@ pub async fn list_holds(
 /// Administrators.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/legal-holds", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = LegalHoldRequest,
     responses(
@@ -307,7 +279,6 @@ pub async fn set_hold(
 /// Administrators.
 #[utoipa::path(
     delete, path = "/api/v1/patients/{id}/legal-holds/{hold_id}", tag = "patients",
-    security(("bearer" = [])),
     params(
         ("id" = String, Path, format = Uuid, description = "The patient's id"),
         ("hold_id" = String, Path, description = "The hold's id"),
@@ -337,7 +308,6 @@ pub async fn release_hold(
 /// Administrators. Each patient listed is recorded in the audit trail.
 #[utoipa::path(
     get, path = "/api/v1/retention", tag = "patients",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The report", body = RetentionReportRecord),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),

@@ -10,6 +10,9 @@
 //! - one with a multipart body: `413`, `415` and `422`;
 //! - one with query parameters: `422` (a parameter unknown, repeated or invalid).
 //!
+//! [`refused`] gives an operation a 403 when some role has no grant for its action and the
+//! operation describes no 403 of its own.
+//!
 //! A handler's own `responses(...)` list only what is particular to it (its success, its
 //! 403/404/409/412 and so on); where it describes one of the shared codes itself (a more
 //! precise 422, the login's 401), its description is kept.
@@ -74,6 +77,26 @@ fn problem_response(description: &str, retry_after: bool) -> Response {
         );
     }
     response.build()
+}
+
+/// The 403 of an operation whose action some role has no grant for, where the operation does
+/// not describe its own (the route table adds it; the gate refuses such a role).
+pub(crate) fn refused(operation: &mut Operation, action: carevault_core::Action) {
+    let some_role_lacks_it = carevault_core::Role::ALL
+        .into_iter()
+        .any(|role| !carevault_core::policy::grant(role, action).is_possible());
+    if some_role_lacks_it {
+        operation
+            .responses
+            .responses
+            .entry("403".to_owned())
+            .or_insert_with(|| {
+                RefOr::T(problem_response(
+                    &format!("Refused: {}", action.refusal()),
+                    false,
+                ))
+            });
+    }
 }
 
 /// Adds the shared error responses to every operation (see the module documentation).

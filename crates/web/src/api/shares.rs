@@ -6,34 +6,25 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
 use carevault_core::Action;
 use carevault_service::shares::{RecordShare, ShareInput};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the share routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::SubjectRights), ("POST", Action::UsePortal)],
-            "/api/v1/patients/{id}/shares",
-            Access::Api,
-            get(list).post(grant),
-        )
-        .add(
-            &[("DELETE", Action::UsePortal)],
-            "/api/v1/patients/{id}/shares/{share_id}",
-            Access::Api,
-            delete(revoke),
-        )
+        .api(Action::SubjectRights, routes!(list))
+        .api(Action::UsePortal, routes!(grant))
+        .api(Action::UsePortal, routes!(revoke))
 }
 
 /// A share of the patient's record.
@@ -100,7 +91,6 @@ pub struct ShareRequest {
 /// The patient (their own record) and administrators.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/shares", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The shares, newest first", body = ShareList),
@@ -127,7 +117,6 @@ pub async fn list(
 /// only.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/shares", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = ShareRequest,
     responses(
@@ -171,7 +160,6 @@ pub async fn grant(
 /// The patient only. The doctor's access ends at once.
 #[utoipa::path(
     delete, path = "/api/v1/patients/{id}/shares/{share_id}", tag = "patients",
-    security(("bearer" = [])),
     params(
         ("id" = String, Path, format = Uuid, description = "The patient's id"),
         ("share_id" = String, Path, description = "The share's id"),

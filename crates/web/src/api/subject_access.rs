@@ -8,38 +8,26 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use carevault_core::Action;
 use carevault_service::consents::{ConsentInput, ConsentOverview};
 use carevault_service::subject_access::AccessExport;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use super::{no_such_patient, path_patient_id};
 use crate::AppState;
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the access-export and consent routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::SubjectRights)],
-            "/api/v1/patients/{id}/access-export",
-            Access::Api,
-            get(access_export),
-        )
-        .add(
-            &[
-                ("GET", Action::ManageConsents),
-                ("POST", Action::ManageConsents),
-            ],
-            "/api/v1/patients/{id}/consents",
-            Access::Api,
-            get(consents).post(record_consent),
-        )
+        .api(Action::SubjectRights, routes!(access_export))
+        .api(Action::ManageConsents, routes!(consents))
+        .api(Action::ManageConsents, routes!(record_consent))
 }
 
 /// The ZIP as an attachment (`application/zip`, never cached).
@@ -153,7 +141,6 @@ pub struct ConsentRequest {
 /// `documents/`, `manifest.json` and `README.txt`. Audited.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/access-export", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The ZIP archive", content_type = "application/zip", body = Vec<u8>),
@@ -176,7 +163,6 @@ pub async fn access_export(
 /// Administrators and receptionists for any patient; the patient for their own record.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/consents", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The consents", body = ConsentList),
@@ -200,7 +186,6 @@ pub async fn consents(
 /// patient for themselves. The history is kept: each change is a new record.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/consents", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = ConsentRequest,
     responses(

@@ -25,7 +25,6 @@ pub struct StatusResponse {
 /// Version, database, uptime and migrations (administrators only).
 #[utoipa::path(
     get, path = "/api/v1/system/status", tag = "system",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Status", body = StatusResponse),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),

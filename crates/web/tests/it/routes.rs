@@ -91,6 +91,31 @@ async fn api_routes_and_the_openapi_document_agree(backend: Backend) {
         }
     }
     assert_eq!(routed, documented);
+    // The access level is declared once, in the route table: an API route that needs a
+    // session is documented with the bearer requirement, and one whose action some role lacks
+    // documents the 403 that the gate answers such a role.
+    for route in table.iter().filter(|r| r.path.starts_with("/api/v1/")) {
+        let method = route.method.to_lowercase();
+        let operation = &document["paths"][route.path][method.as_str()];
+        assert_eq!(
+            operation.get("security").is_some(),
+            route.access == Access::Api,
+            "{method} {}: security",
+            route.path
+        );
+        let refused_to_some_role = route.action.is_some_and(|action| {
+            carevault_core::Role::ALL
+                .into_iter()
+                .any(|role| !carevault_core::policy::grant(role, action).is_possible())
+        });
+        if refused_to_some_role {
+            assert!(
+                operation["responses"]["403"].is_object(),
+                "{method} {}: no 403",
+                route.path
+            );
+        }
+    }
     // The shared error answers are declared once and given to every operation they apply to.
     for name in [
         "Unauthenticated",

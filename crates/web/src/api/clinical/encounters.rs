@@ -347,7 +347,6 @@ pub struct NoteRequest {
 /// full; a patient reads their own signed encounters as a summary. Everyone else: 403.
 #[utoipa::path(
     get, path = "/api/v1/encounters", tag = "clinical",
-    security(("bearer" = [])),
     params(PatientParams),
     responses(
         (status = 200, description = "The encounters, newest first (without notes and vitals)", body = EncounterList),
@@ -374,7 +373,6 @@ pub async fn list_encounters(
 /// Doctors in the patient's care team.
 #[utoipa::path(
     post, path = "/api/v1/encounters", tag = "clinical",
-    security(("bearer" = [])),
     request_body = CreateEncounterRequest,
     responses(
         (status = 201, description = "The draft; `ETag` is its version", body = EncounterRecord),
@@ -410,7 +408,6 @@ pub async fn create_encounter(
 /// As the caller may see it: texts hidden from the caller are absent.
 #[utoipa::path(
     get, path = "/api/v1/encounters/{id}", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The encounter; `ETag` is its version, for `If-Match` on PATCH", body = EncounterRecord),
@@ -436,7 +433,6 @@ pub async fn encounter(
 /// refused (412) rather than overwrite someone else's change.
 #[utoipa::path(
     patch, path = "/api/v1/encounters/{id}", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     request_body = PatchEncounterRequest,
     responses(
@@ -504,7 +500,6 @@ pub async fn patch_encounter(
 /// Its author only; from then on the encounter is only amended.
 #[utoipa::path(
     post, path = "/api/v1/encounters/{id}/sign", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The signed encounter", body = EncounterRecord),
@@ -529,7 +524,6 @@ pub async fn sign_encounter(
 /// Oldest first, each with its author, time, reason and the texts before and after.
 #[utoipa::path(
     get, path = "/api/v1/encounters/{id}/amendments", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     responses(
         (status = 200, description = "The amendments", body = AmendmentList),
@@ -555,7 +549,6 @@ pub async fn amendments(
 /// Doctors in the care team, with a reason; the original stays visible in the amendment.
 #[utoipa::path(
     post, path = "/api/v1/encounters/{id}/amendments", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     request_body = AmendmentRequest,
     responses(
@@ -595,7 +588,6 @@ pub async fn amend_encounter(
 /// Nurses and doctors in the care team; a signed encounter takes no more notes (409).
 #[utoipa::path(
     post, path = "/api/v1/encounters/{id}/notes", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The encounter's id")),
     request_body = NoteRequest,
     responses(

@@ -35,7 +35,6 @@ pub struct Icd10Params {
 /// Any staff member (the list is public reference data; patients have no use for it).
 #[utoipa::path(
     get, path = "/api/v1/icd10", tag = "clinical",
-    security(("bearer" = [])),
     params(Icd10Params),
     responses(
         (status = 200, description = "Matching codes, best first", body = Icd10List),

@@ -24,7 +24,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use carevault_core::clinical::VitalsInput;
 use carevault_core::{PatientId, Role, ValidationErrors};
 use carevault_service::encounters::{
@@ -37,12 +36,13 @@ use carevault_service::prescriptions::{
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::versions::{IfMatch, versioned};
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 mod encounters;
 mod icd10;
@@ -57,78 +57,21 @@ pub use vitals::*;
 /// Adds the clinical API routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("POST", Action::WriteEncounters),
-            ],
-            "/api/v1/encounters",
-            Access::Api,
-            get(list_encounters).post(create_encounter),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("PATCH", Action::WriteEncounters),
-            ],
-            "/api/v1/encounters/{id}",
-            Access::Api,
-            get(encounter).patch(patch_encounter),
-        )
-        .add(
-            &[("POST", Action::WriteEncounters)],
-            "/api/v1/encounters/{id}/sign",
-            Access::Api,
-            post(sign_encounter),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("POST", Action::WriteEncounters),
-            ],
-            "/api/v1/encounters/{id}/amendments",
-            Access::Api,
-            get(amendments).post(amend_encounter),
-        )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
-            "/api/v1/encounters/{id}/notes",
-            Access::Api,
-            post(add_note),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeClinical),
-                ("POST", Action::WriteClinicalNotes),
-            ],
-            "/api/v1/vitals",
-            Access::Api,
-            get(list_vitals).post(record_vitals),
-        )
-        .add(
-            &[("GET", Action::SeeMedication), ("POST", Action::Prescribe)],
-            "/api/v1/prescriptions",
-            Access::Api,
-            get(list_prescriptions).post(prescribe),
-        )
-        .add(
-            &[("GET", Action::SeeMedication)],
-            "/api/v1/prescriptions/{id}",
-            Access::Api,
-            get(prescription),
-        )
-        .add(
-            &[("POST", Action::Prescribe)],
-            "/api/v1/prescriptions/{id}/status",
-            Access::Api,
-            post(change_prescription_status),
-        )
-        .add(
-            &[("GET", Action::LookUpCodes)],
-            "/api/v1/icd10",
-            Access::Api,
-            get(icd10),
-        )
+        .api(Action::SeeClinical, routes!(list_encounters))
+        .api(Action::WriteEncounters, routes!(create_encounter))
+        .api(Action::SeeClinical, routes!(encounter))
+        .api(Action::WriteEncounters, routes!(patch_encounter))
+        .api(Action::WriteEncounters, routes!(sign_encounter))
+        .api(Action::SeeClinical, routes!(amendments))
+        .api(Action::WriteEncounters, routes!(amend_encounter))
+        .api(Action::WriteClinicalNotes, routes!(add_note))
+        .api(Action::SeeClinical, routes!(list_vitals))
+        .api(Action::WriteClinicalNotes, routes!(record_vitals))
+        .api(Action::SeeMedication, routes!(list_prescriptions))
+        .api(Action::Prescribe, routes!(prescribe))
+        .api(Action::SeeMedication, routes!(prescription))
+        .api(Action::Prescribe, routes!(change_prescription_status))
+        .api(Action::LookUpCodes, routes!(icd10))
 }
 
 // ---------------------------------------------------------------------------------------

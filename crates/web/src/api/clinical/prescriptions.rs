@@ -179,7 +179,6 @@ pub struct PrescriptionStatusRequest {
 /// The care team, administrators, pharmacists and the patient themselves.
 #[utoipa::path(
     get, path = "/api/v1/prescriptions", tag = "clinical",
-    security(("bearer" = [])),
     params(PatientParams),
     responses(
         (status = 200, description = "The prescriptions, newest first", body = PrescriptionList),
@@ -227,7 +226,6 @@ pub(crate) fn warnings_problem(warnings: Vec<PrescriptionWarning>) -> ApiError {
 /// is sent again with an `acknowledgement`, which is audited.
 #[utoipa::path(
     post, path = "/api/v1/prescriptions", tag = "clinical",
-    security(("bearer" = [])),
     request_body = CreatePrescriptionRequest,
     responses(
         (status = 201, description = "Written", body = PrescriptionRecord),
@@ -277,7 +275,6 @@ pub async fn prescribe(
 /// One prescription.
 #[utoipa::path(
     get, path = "/api/v1/prescriptions/{id}", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The prescription's id")),
     responses(
         (status = 200, description = "The prescription", body = PrescriptionRecord),
@@ -301,7 +298,6 @@ pub async fn prescription(
 /// Doctors in the care team; cancelling needs a reason.
 #[utoipa::path(
     post, path = "/api/v1/prescriptions/{id}/status", tag = "clinical",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The prescription's id")),
     request_body = PrescriptionStatusRequest,
     responses(

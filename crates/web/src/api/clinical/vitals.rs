@@ -107,7 +107,6 @@ pub struct VitalsList {
 /// Those who may read the patient's clinical record.
 #[utoipa::path(
     get, path = "/api/v1/vitals", tag = "clinical",
-    security(("bearer" = [])),
     params(PatientParams),
     responses(
         (status = 200, description = "The vitals, newest first", body = VitalsList),
@@ -134,7 +133,6 @@ pub async fn list_vitals(
 /// Nurses and doctors in the care team; each value is checked against its plausible range.
 #[utoipa::path(
     post, path = "/api/v1/vitals", tag = "clinical",
-    security(("bearer" = [])),
     request_body = VitalsRequest,
     responses(
         (status = 201, description = "The recorded vitals", body = VitalsRecord),

@@ -58,7 +58,6 @@ pub struct AssignCareTeamMemberRequest {
 /// Anyone who may see the patient; recorded in the audit log.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}/care-team", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The care team", body = CareTeam),
@@ -81,7 +80,6 @@ pub async fn care_team(
 /// Administrators and receptionists. Answers the whole team.
 #[utoipa::path(
     post, path = "/api/v1/patients/{id}/care-team", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body = AssignCareTeamMemberRequest,
     responses(
@@ -111,7 +109,6 @@ pub async fn assign_care_team_member(
 /// Administrators and receptionists. Answers the remaining team.
 #[utoipa::path(
     delete, path = "/api/v1/patients/{id}/care-team/{user_id}", tag = "patients",
-    security(("bearer" = [])),
     params(
         ("id" = String, Path, format = Uuid, description = "The patient's id"),
         ("user_id" = String, Path, format = Uuid, description = "The member's user id"),

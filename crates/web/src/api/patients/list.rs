@@ -119,7 +119,6 @@ impl PatientListParams {
 /// log.
 #[utoipa::path(
     get, path = "/api/v1/patients", tag = "patients",
-    security(("bearer" = [])),
     params(PatientListParams),
     responses(
         (status = 200, description = "A page of patients", body = PatientList),

@@ -422,7 +422,6 @@ fn patient_id(raw: &str) -> Option<PatientId> {
 /// regardless (recorded in the audit log).
 #[utoipa::path(
     post, path = "/api/v1/patients", tag = "patients",
-    security(("bearer" = [])),
     request_body = RegisterPatientRequest,
     responses(
         (status = 201, description = "Registered; `Location` is the new patient's URL", body = PatientRecord,
@@ -480,7 +479,6 @@ pub async fn register(
 /// their own record.
 #[utoipa::path(
     get, path = "/api/v1/patients/{id}", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     responses(
         (status = 200, description = "The patient; the `ETag` header is its version, for `If-Match` on PATCH", body = PatientRecord),
@@ -518,7 +516,6 @@ fn with_etag(details: &PatientDetails) -> Response {
 /// caller may see them.
 #[utoipa::path(
     patch, path = "/api/v1/patients/{id}", tag = "patients",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The patient's id")),
     request_body(content = PatchPatientRequest, content_type = "application/merge-patch+json"),
     responses(
@@ -560,7 +557,6 @@ pub async fn patch(
 /// For patients whose account is linked to their record; recorded in the audit log.
 #[utoipa::path(
     get, path = "/api/v1/me/patient", tag = "patients",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's record", body = PatientRecord),
         (status = 403, description = "Not a patient account", body = Problem, content_type = "application/problem+json"),

@@ -255,7 +255,6 @@ impl AppointmentListParams {
 /// the audit log.
 #[utoipa::path(
     get, path = "/api/v1/appointments", tag = "scheduling",
-    security(("bearer" = [])),
     params(AppointmentListParams),
     responses(
         (status = 200, description = "The appointments, earliest first", body = AppointmentList),
@@ -281,7 +280,6 @@ pub async fn appointments(
 /// own (any other id is 403, whether or not it exists).
 #[utoipa::path(
     get, path = "/api/v1/appointments/{id}", tag = "scheduling",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     responses(
         (status = 200, description = "The appointment; the `ETag` header is its version, for `If-Match` on PATCH", body = AppointmentRecord),
@@ -305,7 +303,6 @@ pub async fn appointment(
 /// Patients; recorded in the audit log.
 #[utoipa::path(
     get, path = "/api/v1/me/appointments", tag = "scheduling",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's appointments, earliest first", body = AppointmentList),
         (status = 403, description = "Not a patient account", body = Problem, content_type = "application/problem+json"),

@@ -264,7 +264,6 @@ pub struct AvailabilityParams {
 /// is created `requested` until reception or the doctor accepts it.
 #[utoipa::path(
     post, path = "/api/v1/appointments", tag = "scheduling",
-    security(("bearer" = [])),
     request_body = CreateAppointmentRequest,
     responses(
         (status = 201, description = "Booked (`scheduled`) or requested (`requested`); `Location` is its URL", body = AppointmentRecord,
@@ -296,7 +295,6 @@ pub async fn create_appointment(
 /// Staff who see appointments, and patients (who get no `busy` slots).
 #[utoipa::path(
     get, path = "/api/v1/appointments/availability", tag = "scheduling",
-    security(("bearer" = [])),
     params(AvailabilityParams),
     responses(
         (status = 200, description = "The day", body = AvailabilityRecord),
@@ -347,7 +345,6 @@ pub async fn availability(
 /// an appointment someone else changed since.
 #[utoipa::path(
     patch, path = "/api/v1/appointments/{id}", tag = "scheduling",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     request_body = SlotRequest,
     responses(
@@ -391,7 +388,6 @@ pub async fn reschedule(
 /// booking's.
 #[utoipa::path(
     post, path = "/api/v1/appointments/{id}/accept", tag = "scheduling",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     request_body = SlotRequest,
     responses(

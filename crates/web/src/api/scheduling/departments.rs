@@ -75,7 +75,6 @@ impl From<DepartmentRequest> for DepartmentInput {
 /// Anyone signed in; administrators also see inactive ones.
 #[utoipa::path(
     get, path = "/api/v1/departments", tag = "scheduling",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The departments", body = Vec<DepartmentRecord>),
     )
@@ -93,7 +92,6 @@ pub async fn departments(
 /// Administrators.
 #[utoipa::path(
     post, path = "/api/v1/departments", tag = "scheduling",
-    security(("bearer" = [])),
     request_body = DepartmentRequest,
     responses(
         (status = 201, description = "Created; `Location` is its URL", body = DepartmentRecord,
@@ -123,7 +121,6 @@ pub async fn create_department(
 /// One department.
 #[utoipa::path(
     get, path = "/api/v1/departments/{id}", tag = "scheduling",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The department's id")),
     responses(
         (status = 200, description = "The department", body = DepartmentRecord),
@@ -145,7 +142,6 @@ pub async fn department(
 /// Administrators.
 #[utoipa::path(
     put, path = "/api/v1/departments/{id}", tag = "scheduling",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The department's id")),
     request_body = DepartmentRequest,
     responses(

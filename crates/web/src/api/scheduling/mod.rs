@@ -21,7 +21,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::appointment::{AppointmentStatus, TimeSlot};
 use carevault_core::{AppointmentId, DepartmentId, Role, UserId, ValidationErrors};
@@ -33,12 +32,13 @@ use carevault_service::scheduling::{
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::versions::{IfMatch, precondition_failed, versioned};
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 mod appointments;
 mod booking;
@@ -55,82 +55,22 @@ pub use status::*;
 /// Adds the scheduling API routes.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::UseAccount),
-                ("POST", Action::ManageDepartments),
-            ],
-            "/api/v1/departments",
-            Access::Api,
-            get(departments).post(create_department),
-        )
-        .add(
-            &[
-                ("GET", Action::UseAccount),
-                ("PUT", Action::ManageDepartments),
-            ],
-            "/api/v1/departments/{id}",
-            Access::Api,
-            get(department).put(update_department),
-        )
-        .add(
-            &[("GET", Action::SeeStaff)],
-            "/api/v1/staff",
-            Access::Api,
-            get(staff),
-        )
-        .add(
-            &[
-                ("GET", Action::SeeStaff),
-                ("PUT", Action::ManageDepartments),
-            ],
-            "/api/v1/staff/{id}",
-            Access::Api,
-            get(staff_member).put(update_staff_member),
-        )
-        .add(
-            &[
-                ("GET", Action::Appointments),
-                ("POST", Action::Appointments),
-            ],
-            "/api/v1/appointments",
-            Access::Api,
-            get(appointments).post(create_appointment),
-        )
+        .api(Action::UseAccount, routes!(departments))
+        .api(Action::ManageDepartments, routes!(create_department))
+        .api(Action::UseAccount, routes!(department))
+        .api(Action::ManageDepartments, routes!(update_department))
+        .api(Action::SeeStaff, routes!(staff))
+        .api(Action::SeeStaff, routes!(staff_member))
+        .api(Action::ManageDepartments, routes!(update_staff_member))
+        .api(Action::Appointments, routes!(appointments))
+        .api(Action::Appointments, routes!(create_appointment))
         // A literal segment: axum (matchit) prefers it to `{id}` below.
-        .add(
-            &[("GET", Action::UseAccount)],
-            "/api/v1/appointments/availability",
-            Access::Api,
-            get(availability),
-        )
-        .add(
-            &[
-                ("GET", Action::Appointments),
-                ("PATCH", Action::Appointments),
-            ],
-            "/api/v1/appointments/{id}",
-            Access::Api,
-            get(appointment).patch(reschedule),
-        )
-        .add(
-            &[("POST", Action::Appointments)],
-            "/api/v1/appointments/{id}/status",
-            Access::Api,
-            post(change_status),
-        )
-        .add(
-            &[("POST", Action::Appointments)],
-            "/api/v1/appointments/{id}/accept",
-            Access::Api,
-            post(accept),
-        )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/api/v1/me/appointments",
-            Access::Api,
-            get(my_appointments),
-        )
+        .api(Action::UseAccount, routes!(availability))
+        .api(Action::Appointments, routes!(appointment))
+        .api(Action::Appointments, routes!(reschedule))
+        .api(Action::Appointments, routes!(change_status))
+        .api(Action::Appointments, routes!(accept))
+        .api(Action::UsePortal, routes!(my_appointments))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -99,7 +99,6 @@ pub(crate) fn minutes<'de, D: Deserializer<'de>>(
 /// specialty, department); auditors are refused.
 #[utoipa::path(
     get, path = "/api/v1/staff", tag = "scheduling",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The directory, by name", body = Vec<StaffRecord>),
         (status = 403, description = "Auditors", body = Problem, content_type = "application/problem+json"),
@@ -116,7 +115,6 @@ pub async fn staff(
 /// One entry of the staff directory.
 #[utoipa::path(
     get, path = "/api/v1/staff/{id}", tag = "scheduling",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user id")),
     responses(
         (status = 200, description = "The staff member", body = StaffRecord),
@@ -139,7 +137,6 @@ pub async fn staff_member(
 /// Administrators.
 #[utoipa::path(
     put, path = "/api/v1/staff/{id}", tag = "scheduling",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user id")),
     request_body = StaffProfileRequest,
     responses(

@@ -33,7 +33,6 @@ impl std::fmt::Debug for StatusChangeRequest {
 /// not now, is 409 naming the current status.
 #[utoipa::path(
     post, path = "/api/v1/appointments/{id}/status", tag = "scheduling",
-    security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The appointment's id")),
     request_body = StatusChangeRequest,
     responses(
