@@ -35,7 +35,10 @@ pub mod time;
 pub mod user;
 
 pub use error::{FieldError, ValidationErrors};
-pub use ids::{AppointmentId, DepartmentId, PatientId, SessionId, UserId};
+pub use ids::{
+    AllergyId, AppointmentId, DepartmentId, DiagnosisId, DocumentId, EncounterId, EncounterNoteId,
+    NursingNoteId, PatientId, PrescriptionId, ProblemId, SessionId, UserId, VitalsId,
+};
 pub use policy::{Action, Decision, Grant, Relation, Scope};
 pub use role::Role;
 pub use user::{DisplayName, Password, UserStatus, Username};

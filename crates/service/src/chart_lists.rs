@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::audit_trail::pseudonym_of;
-use carevault_core::PatientId;
+use carevault_core::{PatientId, UserId};
 use carevault_core::allergy::{ChartListAction, chart_list_allowed};
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::masking::PatientView;
@@ -110,11 +110,24 @@ impl Services {
     }
 
     /// Display names of every account, by id (who recorded an entry).
-    pub(crate) async fn account_names(&self) -> Result<HashMap<String, String>, ServiceError> {
-        Ok(users::list(self.store().conn())
-            .await?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
-            .collect())
+    pub(crate) async fn account_names(&self) -> Result<AccountNames, ServiceError> {
+        Ok(AccountNames(
+            users::list(self.store().conn())
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u.display_name.as_str().to_owned()))
+                .collect(),
+        ))
+    }
+}
+
+/// The display names of every account, to show who recorded an entry.
+#[derive(Default)]
+pub(crate) struct AccountNames(HashMap<UserId, String>);
+
+impl AccountNames {
+    /// The account's display name; empty for an account that no longer exists.
+    pub fn of(&self, id: UserId) -> String {
+        self.0.get(&id).cloned().unwrap_or_default()
     }
 }

@@ -182,10 +182,10 @@ impl Services {
                     let allergy_rows = match &data.allergies {
                         Some(text) => crate::allergies::transcribed_rows(
                             text,
-                            &row.id,
+                            id,
                             &dek,
                             actor.user_id(),
-                            now,
+                            carevault_core::time::from_micros(now),
                         )?,
                         None => Vec::new(),
                     };
@@ -199,7 +199,7 @@ impl Services {
                             other => other.into(),
                         })?;
                     for entry in allergy_rows {
-                        carevault_store::allergies::insert(txn, entry).await?;
+                        carevault_store::allergies::insert(txn, &entry).await?;
                     }
                     self.append_in(txn, event).await?;
                     ids.push(id);

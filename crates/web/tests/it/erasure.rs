@@ -232,7 +232,7 @@ async fn a_restored_patient_is_erased_again_by_the_ledger(backend: Backend) {
         .await
         .unwrap();
     assert!(!index_before.is_empty());
-    let allergies_before = carevault_store::allergies::of_patient(store.conn(), &john)
+    let allergies_before = carevault_store::allergies::of_patient(store.conn(), john.parse().unwrap())
         .await
         .unwrap();
     assert!(!allergies_before.is_empty());
