@@ -451,7 +451,7 @@ impl Services {
             for p in carevault_store::prescriptions::of_patient(
                 conn,
                 id,
-                Some(PrescriptionStatus::Active.as_str()),
+                Some(PrescriptionStatus::Active),
                 ACTIVE_MEDICATIONS,
             )
             .await?

@@ -36,6 +36,7 @@ pub mod patients;
 pub mod pharmacy;
 pub mod prescriptions;
 pub mod problems;
+mod requested_id;
 pub mod scheduling;
 mod sealing;
 pub mod shares;

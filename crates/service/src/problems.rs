@@ -35,6 +35,7 @@ use crate::actor::Actor;
 use crate::audit_trail::pseudonym_of;
 use crate::chart_lists::AccountNames;
 use crate::error::ServiceError;
+use crate::requested_id::requested_id;
 use crate::sealing::Place;
 
 const TABLE: &str = "patient_problems";
@@ -487,9 +488,9 @@ impl Services {
         problem_id: &str,
         status: &str,
     ) -> Result<ProblemView, ServiceError> {
-        let row = match problem_id.trim().parse::<ProblemId>() {
-            Ok(id) => store::find(self.store().conn(), id).await?,
-            Err(_) => None,
+        let row = match requested_id::<ProblemId>(problem_id.trim()) {
+            Some(id) => store::find(self.store().conn(), id).await?,
+            None => None,
         };
         let row = match row {
             Some(row) if patient.is_none_or(|p| p == row.patient_id) => row,

@@ -51,6 +51,7 @@ use serde::{Deserialize, Serialize};
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::requested_id::requested_id;
 use crate::sealing::Place;
 use crate::tx::Abort;
 

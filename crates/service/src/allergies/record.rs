@@ -276,9 +276,9 @@ impl Services {
         entry_id: &str,
         request: AllergyStatusRequest,
     ) -> Result<AllergyView, ServiceError> {
-        let row = match entry_id.trim().parse::<AllergyId>() {
-            Ok(id) => store::find(self.store().conn(), id).await?,
-            Err(_) => None,
+        let row = match requested_id::<AllergyId>(entry_id.trim()) {
+            Some(id) => store::find(self.store().conn(), id).await?,
+            None => None,
         };
         let row = match row {
             Some(row) if patient.is_none_or(|p| p == row.patient_id) => row,

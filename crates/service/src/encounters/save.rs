@@ -309,7 +309,14 @@ impl Services {
                     Acknowledged::Given(reason) => Some(reason),
                 };
                 Some(self.new_prescription(
-                    actor, &patient, &dek, &row.id, author, parsed, warnings, reason,
+                    actor,
+                    &patient,
+                    &dek,
+                    row.id.parse().map_err(|_| ServiceError::Integrity)?,
+                    author,
+                    parsed,
+                    warnings,
+                    reason,
                 )?)
             }
         };
@@ -368,7 +375,7 @@ impl Services {
                     store::insert_vitals(txn, v.clone()).await?;
                 }
                 if let Some(written) = &new_prescription {
-                    prescription_store::insert(txn, written.row.clone()).await?;
+                    prescription_store::insert(txn, &written.row).await?;
                 }
                 let prescribed = new_prescription.iter().map(|written| &written.event);
                 for event in events.iter().chain(prescribed) {
@@ -409,7 +416,7 @@ impl Services {
         let encounter = self.get_encounter(actor, &row.id).await?;
         Ok(DraftSaved::Saved {
             encounter: Box::new(encounter),
-            prescription_id,
+            prescription_id: prescription_id.map(|id| id.to_string()),
             completed_appointment: completion.is_some(),
         })
     }

@@ -80,7 +80,7 @@ impl Services {
         let target = self
             .prescription_for_dispensing(actor, request.prescription_id.trim())
             .await?;
-        if target.row.status != PrescriptionStatus::Active.as_str() {
+        if target.row.status != PrescriptionStatus::Active {
             return Err(ServiceError::Conflict {
                 field: Some("prescription_id"),
                 message: "only an active prescription is dispensed".into(),
@@ -93,8 +93,7 @@ impl Services {
         if target
             .row
             .drug_id
-            .as_deref()
-            .is_some_and(|prescribed_id| prescribed_id != drug.id)
+            .is_some_and(|prescribed_id| prescribed_id.to_string() != drug.id)
         {
             return Err(ValidationErrors::single(
                 "drug_id",
@@ -115,7 +114,7 @@ impl Services {
         }
         let remaining = target
             .quantity
-            .saturating_sub(u32::try_from(target.row.quantity_dispensed).unwrap_or(u32::MAX));
+            .saturating_sub(target.row.quantity_dispensed);
         if wanted > remaining {
             return Err(ServiceError::Conflict {
                 field: Some("quantity"),
@@ -183,7 +182,7 @@ impl Services {
                                 kind: MOVEMENT_DISPENSE.into(),
                                 quantity: -units,
                                 reason: None,
-                                prescription_id: Some(target.row.id.clone()),
+                                prescription_id: Some(target.row.id.to_string()),
                                 actor: actor_id.clone(),
                                 at: now,
                             },
@@ -192,11 +191,11 @@ impl Services {
                     }
                     if !store::raise_quantity_dispensed(
                         txn,
-                        &target.row.id,
+                        &target.row.id.to_string(),
                         wanted_i32,
                         prescribed_i32,
                         PrescriptionStatus::Active.as_str(),
-                        now.max(target.row.updated_at + 1),
+                        now.max(to_micros(target.row.updated_at) + 1),
                     )
                     .await?
                     {
@@ -216,7 +215,7 @@ impl Services {
                     };
                     let mut event = self
                         .audit_event(actor, AuditAction::Update, ResourceType::Prescription)
-                        .resource_id(&target.row.id)
+                        .resource_id(&target.row.id.to_string())
                         .patient(pseudonym_of(target.patient.pseudonym_number));
                     event.reason = Some(format!(
                         "dispensed {wanted} units of drug {} from {} batch(es)",
@@ -240,12 +239,12 @@ impl Services {
             Ok((taken, invoice_id))
         })
         .await?;
-        let dispensed = carevault_store::prescriptions::find(self.store().conn(), &target.row.id)
+        let dispensed = carevault_store::prescriptions::find(self.store().conn(), target.row.id)
             .await?
-            .map(|row| u32::try_from(row.quantity_dispensed).unwrap_or(0))
+            .map(|row| row.quantity_dispensed)
             .ok_or(ServiceError::NotFound("prescription"))?;
         Ok(Dispensation {
-            prescription_id: target.row.id.clone(),
+            prescription_id: target.row.id.to_string(),
             drug_id: drug.id.clone(),
             quantity: wanted,
             batches: taken,

@@ -47,12 +47,12 @@ pub struct PrescriptionWarning {
 pub(crate) struct ParsedPrescription {
     pub(crate) details: PrescriptionDetails,
     /// The formulary drug, when one was chosen.
-    pub(crate) drug_id: Option<String>,
+    pub(crate) drug_id: Option<DrugId>,
 }
 
 /// A prescription ready to be inserted in the caller's transaction, with its audit event.
 pub(crate) struct NewPrescription {
-    pub(crate) row: PrescriptionRow,
+    pub(crate) row: PrescriptionRecord,
     pub(crate) event: carevault_core::audit::AuditEvent,
 }
 
@@ -137,6 +137,8 @@ impl Services {
             .patient_id
             .parse()
             .map_err(|_| ServiceError::Integrity)?;
+        let encounter_id: EncounterId =
+            encounter.id.parse().map_err(|_| ServiceError::Integrity)?;
         let (patient, view) = self.prescription_access(actor, patient_id).await?;
         let prescriber = match actor.user_id() {
             Some(user) if view == PatientView::Full && actor.may(Action::Prescribe) => user,
@@ -170,14 +172,14 @@ impl Services {
             actor,
             &patient,
             &dek,
-            &encounter.id,
+            encounter_id,
             prescriber,
             parsed,
             warnings,
             acknowledgement,
         )?;
         self.transaction(async |txn| {
-            store::insert(txn, written.row.clone()).await?;
+            store::insert(txn, &written.row).await?;
             self.append_in(txn, written.event.clone()).await?;
             Ok(())
         })
@@ -222,10 +224,11 @@ impl Services {
             quantity: &request.quantity,
             instructions: request.instructions.as_deref(),
         })?;
-        Ok(ParsedPrescription {
-            details,
-            drug_id: formulary_drug.map(|drug| drug.id),
-        })
+        let drug_id = formulary_drug
+            .map(|drug| drug.id.parse())
+            .transpose()
+            .map_err(|_| ServiceError::Integrity)?;
+        Ok(ParsedPrescription { details, drug_id })
     }
 
     /// The reasons to stop and think before writing `parsed` for `patient`: a recorded
@@ -265,7 +268,7 @@ impl Services {
         for active in store::of_patient(
             self.store().conn(),
             patient_id,
-            Some(PrescriptionStatus::Active.as_str()),
+            Some(PrescriptionStatus::Active),
             LIST_LIMIT,
         )
         .await?
@@ -289,14 +292,14 @@ impl Services {
         actor: &Actor,
         patient: &PatientRow,
         dek: &DataKey,
-        encounter_id: &str,
+        encounter_id: EncounterId,
         prescriber: UserId,
         parsed: ParsedPrescription,
         warnings: Vec<PrescriptionWarning>,
         acknowledgement: Option<String>,
     ) -> Result<NewPrescription, ServiceError> {
         let details = parsed.details;
-        let id = Uuid::now_v7().to_string();
+        let id = PrescriptionId::generate();
         let body = Body {
             drug_name: details.drug_name().as_str().to_owned(),
             generic_name: details.generic_name().map(|g| g.as_str().to_owned()),
@@ -310,14 +313,14 @@ impl Services {
             warnings,
         };
         let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
-        let now = to_micros(self.now());
-        let row = PrescriptionRow {
-            id: id.clone(),
-            patient_id: patient.id.clone(),
-            encounter_id: encounter_id.to_owned(),
-            prescriber_id: prescriber.to_string(),
-            status: PrescriptionStatus::Active.as_str().to_owned(),
-            body: place(&id, &patient.id)
+        let now = self.now();
+        let row = PrescriptionRecord {
+            id,
+            patient_id: patient.id.parse().map_err(|_| ServiceError::Integrity)?,
+            encounter_id,
+            prescriber_id: prescriber,
+            status: PrescriptionStatus::Active,
+            body: place(&id.to_string(), &patient.id)
                 .seal(dek, "body", Some(&json))?
                 .unwrap_or_default(),
             status_reason: None,
@@ -328,7 +331,7 @@ impl Services {
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Prescription)
-            .resource_id(&id)
+            .resource_id(&id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = override_category(&body.warnings);
         Ok(NewPrescription { row, event })
