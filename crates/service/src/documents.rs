@@ -28,15 +28,13 @@ use carevault_core::document::{
     DocumentKind, check_size, pdf_page_count_hint, safe_download_name, sniff,
 };
 use carevault_core::masking::PatientView;
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, UserId, ValidationErrors};
+use carevault_core::{DocumentId, EncounterId, PatientId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_store::documents::{self as store, DocumentChunkRow, DocumentRow};
+use carevault_store::documents::{self as store, ChunkPart, DocumentChunk, DocumentRecord};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::users;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::Services;
@@ -116,8 +114,8 @@ impl std::fmt::Debug for DocumentMeta {
 
 /// What the blocking thread prepares: the sealed row and chunks.
 struct Prepared {
-    row: DocumentRow,
-    chunks: Vec<DocumentChunkRow>,
+    row: DocumentRecord,
+    chunks: Vec<DocumentChunk>,
 }
 
 /// A PNG thumbnail of an image, or the message for the `file` field.
@@ -151,40 +149,48 @@ fn make_thumbnail(bytes: &[u8], kind: DocumentKind) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn chunk_row_id(document: &str, part: &str, seq: usize) -> String {
-    format!("{document}:{part}:{seq}")
+/// What a chunk's sealed bytes are bound to: the chunk's place in the document.
+fn chunk_row_id(document: DocumentId, part: ChunkPart, seq: u32) -> String {
+    format!("{document}:{}:{seq}", part.as_str())
 }
 
 /// Seals `bytes` as the chunks of `part`.
 fn seal_chunks(
     dek: &DataKey,
-    document: &str,
-    patient: &str,
-    part: &str,
+    document: DocumentId,
+    patient: PatientId,
+    part: ChunkPart,
     bytes: &[u8],
-) -> Result<Vec<DocumentChunkRow>, ServiceError> {
+) -> Result<Vec<DocumentChunk>, ServiceError> {
+    let patient_id = patient.to_string();
     bytes
         .chunks(CHUNK_BYTES)
         .enumerate()
         .map(|(seq, chunk)| {
+            let seq = count(seq)?;
             let row_id = chunk_row_id(document, part, seq);
             let place = Place {
                 table: TABLE_CHUNKS,
                 row_id: &row_id,
-                patient_id: patient,
+                patient_id: &patient_id,
             };
-            Ok(DocumentChunkRow {
-                document_id: document.to_owned(),
-                part: part.to_owned(),
-                seq: i32::try_from(seq).map_err(ServiceError::internal)?,
+            Ok(DocumentChunk {
+                document_id: document,
+                part,
+                seq,
                 bytes: place.seal_bytes(dek, "bytes", chunk)?,
             })
         })
         .collect()
 }
 
-fn count(n: usize) -> Result<i32, ServiceError> {
-    i32::try_from(n).map_err(ServiceError::internal)
+/// A number of chunks (or a chunk's position) as stored; more than the store counts is an
+/// internal error.
+fn count(n: usize) -> Result<u32, ServiceError> {
+    u32::try_from(n)
+        .ok()
+        .filter(|&n| i32::try_from(n).is_ok())
+        .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("too many chunks")))
 }
 
 /// A title as submitted, trimmed and checked.
@@ -295,11 +301,11 @@ impl Services {
         &self,
         actor: &Actor,
         id: &str,
-    ) -> Result<(DocumentRow, PatientRow, DataKey), ServiceError> {
+    ) -> Result<(DocumentRecord, PatientRow, DataKey), ServiceError> {
         self.require_document_role(actor, Some(id.to_owned()))
             .await?;
-        let found = match Uuid::parse_str(id.trim()) {
-            Ok(uuid) => store::find(self.store().conn(), &uuid.to_string()).await?,
+        let found = match id.trim().parse::<DocumentId>() {
+            Ok(id) => store::find(self.store().conn(), id).await?,
             Err(_) => None,
         };
         let Some(document) = found else {
@@ -307,17 +313,15 @@ impl Services {
                 .missing(actor, ResourceType::Document, None, "document")
                 .await);
         };
-        let patient_id: PatientId = document
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let patient_id = document.patient_id;
+        let document_id = document.id.to_string();
         // A doctor the patient shared this one document with reads it, and only it.
         let shared = self
             .holds_item_share(
                 actor,
                 patient_id,
                 carevault_store::record_shares::SCOPE_DOCUMENT,
-                &document.id,
+                &document_id,
             )
             .await?;
         let patient = if shared {
@@ -325,7 +329,7 @@ impl Services {
                 .await?
                 .ok_or(ServiceError::Integrity)?
         } else {
-            self.patient_for_documents(actor, patient_id, Some(&document.id))
+            self.patient_for_documents(actor, patient_id, Some(&document_id))
                 .await?
         };
         let dek = match self
@@ -335,7 +339,7 @@ impl Services {
             Ok(dek) => dek,
             Err(ServiceError::Integrity) => {
                 return Err(self
-                    .document_integrity_failure(actor, &patient, &document.id, AuditAction::Read)
+                    .document_integrity_failure(actor, &patient, &document_id, AuditAction::Read)
                     .await);
             }
             Err(other) => return Err(other),
@@ -346,69 +350,65 @@ impl Services {
     /// Opens the sealed columns of `row` into its description.
     pub(crate) async fn present_document(
         &self,
-        row: &DocumentRow,
+        row: &DocumentRecord,
         dek: &DataKey,
     ) -> Result<DocumentMeta, ServiceError> {
+        let (row_id, patient_id) = (row.id.to_string(), row.patient_id.to_string());
         let place = Place {
             table: TABLE_DOCUMENTS,
-            row_id: &row.id,
-            patient_id: &row.patient_id,
+            row_id: &row_id,
+            patient_id: &patient_id,
         };
-        let kind = DocumentKind::parse(&row.kind).map_err(|_| ServiceError::Integrity)?;
+        let kind = row.kind;
         let title = place
             .open(dek, "title", Some(&row.title))?
             .unwrap_or_default();
         let original_name = place
             .open(dek, "name", Some(&row.name))?
             .unwrap_or_default();
-        let uploaded_by: UserId = row
-            .uploaded_by
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let uploaded_by = row.uploaded_by;
         let uploaded_by_name = users::find_by_id(self.store().conn(), uploaded_by)
             .await?
             .map(|u| u.display_name.as_str().to_owned())
             .unwrap_or_default();
         Ok(DocumentMeta {
-            id: row.id.clone(),
-            patient_id: row
-                .patient_id
-                .parse()
-                .map_err(|_| ServiceError::Integrity)?,
-            encounter_id: row.encounter_id.clone(),
+            id: row_id,
+            patient_id: row.patient_id,
+            encounter_id: row.encounter_id.map(|id| id.to_string()),
             kind,
-            size_bytes: u64::try_from(row.size_bytes).map_err(|_| ServiceError::Integrity)?,
-            page_count: row.page_count.and_then(|n| u32::try_from(n).ok()),
+            size_bytes: row.size_bytes,
+            page_count: row.page_count,
             download_name: safe_download_name(&original_name, kind),
             title,
             original_name,
             has_thumbnail: row.thumbnail_chunks > 0,
             uploaded_by,
             uploaded_by_name,
-            uploaded_at: from_micros(row.uploaded_at),
+            uploaded_at: row.uploaded_at,
         })
     }
 
     /// Reads and opens the chunks of one part of a document.
     async fn read_part(
         &self,
-        row: &DocumentRow,
+        row: &DocumentRecord,
         dek: &DataKey,
-        part: &str,
-        chunks: i32,
+        part: ChunkPart,
+        chunks: u32,
     ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
         let mut out = Zeroizing::new(Vec::with_capacity(
             usize::try_from(row.size_bytes).unwrap_or(0),
         ));
+        let patient_id = row.patient_id.to_string();
         for seq in 0..chunks {
-            let sealed = store::chunk(self.store().conn(), &row.id, part, seq)
+            let sealed = store::chunk(self.store().conn(), row.id, part, seq)
                 .await?
                 .ok_or(ServiceError::Integrity)?;
-            let row_id = chunk_row_id(&row.id, part, usize::try_from(seq).unwrap_or(0));
+            let row_id = chunk_row_id(row.id, part, seq);
             let place = Place {
                 table: TABLE_CHUNKS,
                 row_id: &row_id,
-                patient_id: &row.patient_id,
+                patient_id: &patient_id,
             };
             let plain = place.open_bytes(dek, "bytes", &sealed)?;
             out.extend_from_slice(&plain);
@@ -442,7 +442,12 @@ impl Services {
             None => None,
             Some(raw) => {
                 match carevault_store::encounters::find_encounter(self.store().conn(), raw).await? {
-                    Some(encounter) if encounter.patient_id == patient.id => Some(encounter.id),
+                    Some(encounter) if encounter.patient_id == patient.id => Some(
+                        encounter
+                            .id
+                            .parse::<EncounterId>()
+                            .map_err(|_| ServiceError::Integrity)?,
+                    ),
                     _ => {
                         errors.push("encounter_id", "is not an encounter of this patient");
                         None
@@ -468,11 +473,11 @@ impl Services {
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
 
-        let id = Uuid::now_v7().to_string();
+        let id = DocumentId::generate();
         let name = clean_name(&upload.original_name, kind);
-        let now = to_micros(self.now());
-        let patient_id = patient.id.clone();
-        let document_id = id.clone();
+        let now = self.now();
+        let patient_id = upload.patient_id;
+        let document_id = id;
         let (prepared, dek) =
             tokio::task::spawn_blocking(move || -> Result<(Prepared, DataKey), ServiceError> {
                 let thumbnail = if kind.is_image() {
@@ -483,16 +488,15 @@ impl Services {
                     None
                 };
                 let page_count = match kind {
-                    DocumentKind::Pdf => {
-                        pdf_page_count_hint(&bytes).map(|n| i32::try_from(n).unwrap_or(i32::MAX))
-                    }
+                    DocumentKind::Pdf => pdf_page_count_hint(&bytes),
                     _ => None,
                 };
                 let digest = hex::encode(Sha256::digest(&bytes[..]));
+                let (row_id, patient_text) = (document_id.to_string(), patient_id.to_string());
                 let place = Place {
                     table: TABLE_DOCUMENTS,
-                    row_id: &document_id,
-                    patient_id: &patient_id,
+                    row_id: &row_id,
+                    patient_id: &patient_text,
                 };
                 let sealed = |column: &str, value: &str| -> Result<Vec<u8>, ServiceError> {
                     place
@@ -500,30 +504,30 @@ impl Services {
                         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("nothing sealed")))
                 };
                 let mut chunks =
-                    seal_chunks(&dek, &document_id, &patient_id, store::PART_CONTENT, &bytes)?;
+                    seal_chunks(&dek, document_id, patient_id, ChunkPart::Content, &bytes)?;
                 let content_chunks = count(chunks.len())?;
                 if let Some(thumbnail) = &thumbnail {
                     chunks.extend(seal_chunks(
                         &dek,
-                        &document_id,
-                        &patient_id,
-                        store::PART_THUMBNAIL,
+                        document_id,
+                        patient_id,
+                        ChunkPart::Thumbnail,
                         thumbnail,
                     )?);
                 }
-                let row = DocumentRow {
-                    id: document_id.clone(),
-                    patient_id: patient_id.clone(),
+                let row = DocumentRecord {
+                    id: document_id,
+                    patient_id,
                     encounter_id,
-                    kind: kind.as_str().to_owned(),
-                    size_bytes: i64::try_from(bytes.len()).map_err(ServiceError::internal)?,
+                    kind,
+                    size_bytes: u64::try_from(bytes.len()).map_err(ServiceError::internal)?,
                     page_count,
                     name: sealed("name", &name)?,
                     title: sealed("title", &title)?,
                     sha256: sealed("sha256", &digest)?,
                     chunks: content_chunks,
                     thumbnail_chunks: count(chunks.len())? - content_chunks,
-                    uploaded_by: uploader.to_string(),
+                    uploaded_by: uploader,
                     uploaded_at: now,
                 };
                 Ok((Prepared { row, chunks }, dek))
@@ -533,13 +537,13 @@ impl Services {
 
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Document)
-            .resource_id(&id)
+            .resource_id(&id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} document uploaded", kind.as_str()));
         self.transaction(async |txn| {
-            store::insert(txn, prepared.row.clone()).await?;
+            store::insert(txn, &prepared.row).await?;
             for chunk in &prepared.chunks {
-                store::insert_chunk(txn, chunk.clone()).await?;
+                store::insert_chunk(txn, chunk).await?;
             }
             self.append_in(txn, event.clone()).await?;
             Ok(())
@@ -575,14 +579,14 @@ impl Services {
                 Ok(meta) => out.push(meta),
                 Err(ServiceError::Integrity) => {
                     return Err(self
-                        .document_integrity_failure(actor, &row, &document.id, AuditAction::Listed)
+                        .document_integrity_failure(actor, &row, &document.id.to_string(), AuditAction::Listed)
                         .await);
                 }
                 Err(other) => return Err(other),
             }
             events.push(
                 self.audit_event(actor, AuditAction::Listed, ResourceType::Document)
-                    .resource_id(&document.id)
+                    .resource_id(&document.id.to_string())
                     .patient(pseudonym_of(row.pseudonym_number)),
             );
         }
@@ -619,14 +623,14 @@ impl Services {
             Ok(meta) => meta,
             Err(ServiceError::Integrity) => {
                 return Err(self
-                    .document_integrity_failure(actor, &patient, &document.id, AuditAction::Read)
+                    .document_integrity_failure(actor, &patient, &document.id.to_string(), AuditAction::Read)
                     .await);
             }
             Err(other) => return Err(other),
         };
         self.record(
             self.audit_event(actor, AuditAction::Read, ResourceType::Document)
-                .resource_id(&document.id)
+                .resource_id(&document.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number)),
         )
         .await?;
@@ -645,12 +649,13 @@ impl Services {
         let opened = async {
             let meta = self.present_document(&document, &dek).await?;
             let bytes = self
-                .read_part(&document, &dek, store::PART_CONTENT, document.chunks)
+                .read_part(&document, &dek, ChunkPart::Content, document.chunks)
                 .await?;
+            let (row_id, patient_id) = (document.id.to_string(), document.patient_id.to_string());
             let place = Place {
                 table: TABLE_DOCUMENTS,
-                row_id: &document.id,
-                patient_id: &document.patient_id,
+                row_id: &row_id,
+                patient_id: &patient_id,
             };
             let expected = place.open(&dek, "sha256", Some(&document.sha256))?;
             let digest = hex::encode(Sha256::digest(&bytes[..]));
@@ -664,14 +669,14 @@ impl Services {
             Ok((meta, bytes)) => {
                 self.record(
                     self.audit_event(actor, AuditAction::Download, ResourceType::Document)
-                        .resource_id(&document.id)
+                        .resource_id(&document.id.to_string())
                         .patient(pseudonym_of(patient.pseudonym_number)),
                 )
                 .await?;
                 Ok((meta, bytes))
             }
             Err(ServiceError::Integrity) => Err(self
-                .document_integrity_failure(actor, &patient, &document.id, AuditAction::Download)
+                .document_integrity_failure(actor, &patient, &document.id.to_string(), AuditAction::Download)
                 .await),
             Err(other) => Err(other),
         }
@@ -691,7 +696,7 @@ impl Services {
             .read_part(
                 &document,
                 &dek,
-                store::PART_THUMBNAIL,
+                ChunkPart::Thumbnail,
                 document.thumbnail_chunks,
             )
             .await
@@ -699,14 +704,14 @@ impl Services {
             Ok(bytes) => bytes,
             Err(ServiceError::Integrity) => {
                 return Err(self
-                    .document_integrity_failure(actor, &patient, &document.id, AuditAction::Read)
+                    .document_integrity_failure(actor, &patient, &document.id.to_string(), AuditAction::Read)
                     .await);
             }
             Err(other) => return Err(other),
         };
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Document)
-            .resource_id(&document.id)
+            .resource_id(&document.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("thumbnail".into());
         self.record(event).await?;

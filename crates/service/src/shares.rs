@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::requested_id::requested_id;
 
 /// The longest share, in days.
 pub const MAX_DAYS: i64 = 365;
@@ -231,9 +232,12 @@ impl Services {
             SCOPE_ENCOUNTER => carevault_store::encounters::find_encounter(conn, raw)
                 .await?
                 .is_some_and(|e| e.patient_id == patient.id && e.status == "signed"),
-            SCOPE_DOCUMENT => carevault_store::documents::find(conn, raw)
-                .await?
-                .is_some_and(|d| d.patient_id == patient.id),
+            SCOPE_DOCUMENT => match requested_id(raw) {
+                Some(id) => carevault_store::documents::find(conn, id)
+                    .await?
+                    .is_some_and(|d| d.patient_id.to_string() == patient.id),
+                None => false,
+            },
             _ => false,
         })
     }
