@@ -479,8 +479,7 @@ impl Services {
             let mut out = Vec::new();
             for e in carevault_store::encounters::encounters_of(conn, id, RECENT_ENCOUNTERS).await?
             {
-                let status =
-                    EncounterStatus::parse(&e.status).map_err(|_| ServiceError::Integrity)?;
+                let status = e.status;
                 if own && status != EncounterStatus::Signed {
                     continue;
                 }
@@ -492,13 +491,13 @@ impl Services {
                     .map(|(_, body)| (body.code, body.text))
                     .collect();
                 out.push(EncounterSummary {
-                    kind: EncounterType::parse(&e.kind).map_err(|_| ServiceError::Integrity)?,
+                    kind: e.kind,
                     status,
-                    started_at: from_micros(e.started_at),
-                    signed_at: e.signed_at.map(from_micros),
-                    author: name(&e.clinician_id),
+                    started_at: e.started_at,
+                    signed_at: e.signed_at,
+                    author: name(&e.clinician_id.to_string()),
                     diagnoses,
-                    id: e.id,
+                    id: e.id.to_string(),
                 });
             }
             Some(out)

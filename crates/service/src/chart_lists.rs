@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use crate::audit_trail::pseudonym_of;
-use carevault_core::{PatientId, UserId};
 use carevault_core::allergy::{ChartListAction, chart_list_allowed};
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::masking::PatientView;
+use carevault_core::{PatientId, UserId};
 use carevault_store::patients::PatientRow;
 use carevault_store::users;
 

@@ -40,6 +40,7 @@ use zeroize::Zeroizing;
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::requested_id::requested_id;
 use crate::sealing::Place;
 
 /// Plaintext bytes per sealed chunk: 1 MiB.
@@ -441,13 +442,16 @@ impl Services {
         {
             None => None,
             Some(raw) => {
-                match carevault_store::encounters::find_encounter(self.store().conn(), raw).await? {
-                    Some(encounter) if encounter.patient_id == patient.id => Some(
-                        encounter
-                            .id
-                            .parse::<EncounterId>()
-                            .map_err(|_| ServiceError::Integrity)?,
-                    ),
+                let found = match requested_id::<EncounterId>(raw) {
+                    Some(id) => {
+                        carevault_store::encounters::find_encounter(self.store().conn(), id).await?
+                    }
+                    None => None,
+                };
+                match found {
+                    Some(encounter) if encounter.patient_id == upload.patient_id => {
+                        Some(encounter.id)
+                    }
                     _ => {
                         errors.push("encounter_id", "is not an encounter of this patient");
                         None
@@ -475,7 +479,7 @@ impl Services {
 
         let id = DocumentId::generate();
         let name = clean_name(&upload.original_name, kind);
-        let now = self.now();
+        let now = self.stored_now();
         let patient_id = upload.patient_id;
         let document_id = id;
         let (prepared, dek) =
@@ -537,7 +541,7 @@ impl Services {
 
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Document)
-            .resource_id(&id.to_string())
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} document uploaded", kind.as_str()));
         self.transaction(async |txn| {
@@ -579,14 +583,19 @@ impl Services {
                 Ok(meta) => out.push(meta),
                 Err(ServiceError::Integrity) => {
                     return Err(self
-                        .document_integrity_failure(actor, &row, &document.id.to_string(), AuditAction::Listed)
+                        .document_integrity_failure(
+                            actor,
+                            &row,
+                            &document.id.to_string(),
+                            AuditAction::Listed,
+                        )
                         .await);
                 }
                 Err(other) => return Err(other),
             }
             events.push(
                 self.audit_event(actor, AuditAction::Listed, ResourceType::Document)
-                    .resource_id(&document.id.to_string())
+                    .resource_id(document.id.to_string())
                     .patient(pseudonym_of(row.pseudonym_number)),
             );
         }
@@ -623,14 +632,19 @@ impl Services {
             Ok(meta) => meta,
             Err(ServiceError::Integrity) => {
                 return Err(self
-                    .document_integrity_failure(actor, &patient, &document.id.to_string(), AuditAction::Read)
+                    .document_integrity_failure(
+                        actor,
+                        &patient,
+                        &document.id.to_string(),
+                        AuditAction::Read,
+                    )
                     .await);
             }
             Err(other) => return Err(other),
         };
         self.record(
             self.audit_event(actor, AuditAction::Read, ResourceType::Document)
-                .resource_id(&document.id.to_string())
+                .resource_id(document.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number)),
         )
         .await?;
@@ -669,14 +683,19 @@ impl Services {
             Ok((meta, bytes)) => {
                 self.record(
                     self.audit_event(actor, AuditAction::Download, ResourceType::Document)
-                        .resource_id(&document.id.to_string())
+                        .resource_id(document.id.to_string())
                         .patient(pseudonym_of(patient.pseudonym_number)),
                 )
                 .await?;
                 Ok((meta, bytes))
             }
             Err(ServiceError::Integrity) => Err(self
-                .document_integrity_failure(actor, &patient, &document.id.to_string(), AuditAction::Download)
+                .document_integrity_failure(
+                    actor,
+                    &patient,
+                    &document.id.to_string(),
+                    AuditAction::Download,
+                )
                 .await),
             Err(other) => Err(other),
         }
@@ -704,14 +723,19 @@ impl Services {
             Ok(bytes) => bytes,
             Err(ServiceError::Integrity) => {
                 return Err(self
-                    .document_integrity_failure(actor, &patient, &document.id.to_string(), AuditAction::Read)
+                    .document_integrity_failure(
+                        actor,
+                        &patient,
+                        &document.id.to_string(),
+                        AuditAction::Read,
+                    )
                     .await);
             }
             Err(other) => return Err(other),
         };
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Document)
-            .resource_id(&document.id.to_string())
+            .resource_id(document.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("thumbnail".into());
         self.record(event).await?;

@@ -296,7 +296,7 @@ impl Services {
         };
         let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
         let id = ProblemId::generate();
-        let now = self.now();
+        let now = self.stored_now();
         let row = ProblemRecord {
             id,
             patient_id: patient.id.parse().map_err(|_| ServiceError::Integrity)?,
@@ -313,7 +313,7 @@ impl Services {
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Problem)
-            .resource_id(&id.to_string())
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = reason.map(str::to_owned);
         self.transaction(async |txn| {
@@ -404,26 +404,24 @@ impl Services {
         encounter_id: &str,
         diagnosis_id: &str,
     ) -> Result<ProblemView, ServiceError> {
-        let encounter = encounter_store::find_encounter(self.store().conn(), encounter_id.trim())
-            .await?
-            .filter(|e| patient.is_none_or(|p| p.to_string() == e.patient_id))
-            .ok_or(ServiceError::NotFound("encounter"))?;
-        let patient_id: PatientId = encounter
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let encounter = match requested_id(encounter_id.trim()) {
+            Some(id) => encounter_store::find_encounter(self.store().conn(), id).await?,
+            None => None,
+        }
+        .filter(|e| patient.is_none_or(|p| p == e.patient_id))
+        .ok_or(ServiceError::NotFound("encounter"))?;
         let access = self
             .chart_list_access(
                 actor,
-                patient_id,
+                encounter.patient_id,
                 ChartListAction::WriteProblems,
                 ResourceType::Problem,
             )
             .await?;
-        let diagnosis = encounter_store::diagnoses_of(self.store().conn(), &encounter.id)
+        let diagnosis = encounter_store::diagnoses_of(self.store().conn(), encounter.id)
             .await?
             .into_iter()
-            .find(|d| d.id == diagnosis_id.trim())
+            .find(|d| d.id.to_string() == diagnosis_id.trim())
             .ok_or(ServiceError::NotFound("diagnosis"))?;
         if diagnosis.retracted_at.is_some() {
             return Err(ServiceError::Conflict {
@@ -433,7 +431,7 @@ impl Services {
         }
         // A draft's diagnoses are replaced at every save: only a signed encounter's stay, so
         // only they go onto the problem list (with their source).
-        if encounter.status != carevault_core::clinical::EncounterStatus::Signed.as_str() {
+        if encounter.status != carevault_core::clinical::EncounterStatus::Signed {
             return Err(ServiceError::Conflict {
                 field: Some("encounter_status"),
                 message: "the encounter is still a draft: sign it first, then add its diagnoses \
@@ -463,16 +461,13 @@ impl Services {
             ),
         };
         let settings = &self.settings().scheduling;
-        let onset = settings.local_date(carevault_core::time::from_micros(encounter.started_at));
+        let onset = settings.local_date(encounter.started_at);
         let input = ProblemInput::from_condition(condition, Some(onset));
         self.insert_problem(
             actor,
             patient,
             &input,
-            Some((
-                encounter.id.parse().map_err(|_| ServiceError::Integrity)?,
-                diagnosis.id.parse().map_err(|_| ServiceError::Integrity)?,
-            )),
+            Some((encounter.id, diagnosis.id)),
             Some("from an encounter's diagnosis"),
         )
         .await
@@ -524,7 +519,7 @@ impl Services {
         let code = open_body(&row, &dek)?.code;
         let mut event = self
             .audit_event(actor, AuditAction::StatusChanged, ResourceType::Problem)
-            .resource_id(&row.id.to_string())
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         self.transaction(async |txn| {
@@ -543,7 +538,8 @@ impl Services {
                 from,
                 to,
                 by,
-                self.now().max(row.updated_at + Duration::microseconds(1)),
+                self.stored_now()
+                    .max(row.updated_at + Duration::microseconds(1)),
             )
             .await?
             {

@@ -229,9 +229,15 @@ impl Services {
         }
         let conn = self.store().conn();
         Ok(match scope {
-            SCOPE_ENCOUNTER => carevault_store::encounters::find_encounter(conn, raw)
-                .await?
-                .is_some_and(|e| e.patient_id == patient.id && e.status == "signed"),
+            SCOPE_ENCOUNTER => match requested_id(raw) {
+                Some(id) => carevault_store::encounters::find_encounter(conn, id)
+                    .await?
+                    .is_some_and(|e| {
+                        e.patient_id.to_string() == patient.id
+                            && e.status == carevault_core::clinical::EncounterStatus::Signed
+                    }),
+                None => false,
+            },
             SCOPE_DOCUMENT => match requested_id(raw) {
                 Some(id) => carevault_store::documents::find(conn, id)
                     .await?

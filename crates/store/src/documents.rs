@@ -6,9 +6,7 @@ use carevault_core::document::DocumentKind;
 use carevault_core::time::to_micros;
 use carevault_core::{DocumentId, EncounterId, PatientId, UserId};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::Conn;
 use crate::entity::document_chunks::{self, Column as ChunkColumn, Entity as Chunks};

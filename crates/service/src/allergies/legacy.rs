@@ -45,7 +45,11 @@ pub(crate) fn transcribed_rows(
         .enumerate()
         .map(|(i, substance)| {
             let body = body_of(&AllergyInput::transcribed(substance), true);
-            row(i64::try_from(i).unwrap_or(0), AllergyEntryKind::Allergy, &body)
+            row(
+                i64::try_from(i).unwrap_or(0),
+                AllergyEntryKind::Allergy,
+                &body,
+            )
         })
         .collect()
 }

@@ -33,9 +33,8 @@ use crate::chart_lists::AccountNames;
 use carevault_core::PatientId;
 use carevault_core::allergy::{
     AllergyEntryKind, AllergyFields, AllergyInput, AllergySeverity, AllergyStatus, ChartListAction,
-    RecordedAllergy,
-    Substance, SubstanceKind, SubstanceText, coded_substance, drug_link, states_no_known_allergies,
-    transcribed_substances, warning_sentence,
+    RecordedAllergy, Substance, SubstanceKind, SubstanceText, coded_substance, drug_link,
+    states_no_known_allergies, transcribed_substances, warning_sentence,
 };
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::masking::{PatientField, PatientView, Visibility, visibility};

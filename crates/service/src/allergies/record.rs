@@ -166,7 +166,7 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let now = self.now();
+        let now = self.stored_now();
         let row = new_entry(
             &dek,
             patient_id,
@@ -179,7 +179,7 @@ impl Services {
         let id = row.id;
         let event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
-            .resource_id(&id.to_string())
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         self.transaction(async |txn| {
             let mut event = event.clone();
@@ -231,7 +231,7 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let now = self.now();
+        let now = self.stored_now();
         let row = new_entry(
             &dek,
             patient_id,
@@ -243,7 +243,7 @@ impl Services {
         )?;
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
-            .resource_id(&row.id.to_string())
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("no known allergies".into());
         self.transaction(async |txn| {
@@ -334,10 +334,12 @@ impl Services {
             "status_reason",
             reason.as_deref(),
         )?;
-        let now = self.now().max(row.updated_at + Duration::microseconds(1));
+        let now = self
+            .stored_now()
+            .max(row.updated_at + Duration::microseconds(1));
         let mut event = self
             .audit_event(actor, AuditAction::StatusChanged, ResourceType::Allergy)
-            .resource_id(&row.id.to_string())
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         let statement = row.entry_kind == AllergyEntryKind::NoKnownAllergies;

@@ -16,7 +16,7 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::EncounterType;
 use carevault_core::time::to_micros;
 use carevault_core::{AppointmentId, PatientId, UserId};
-use carevault_store::encounters::{self as store, EncounterRow};
+use carevault_store::encounters::{self as store, EncounterRecord};
 use carevault_store::patients::PatientRow;
 use carevault_store::scheduling::{self as appointments, AppointmentRow};
 
@@ -110,7 +110,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("appointment"))?;
         let patient_id: PatientId = patient.id.parse().map_err(integrity)?;
-        let existing = store::encounters_of_appointment(conn, patient_id, &row.id)
+        let existing = store::encounters_of_appointment(conn, patient_id, id)
             .await?
             .into_iter()
             .next();
@@ -134,7 +134,7 @@ impl Services {
             (AppointmentStatus::InProgress, None) => None,
             (_, Some(encounter)) => {
                 return Ok(StartedEncounter {
-                    encounter_id: encounter.id.clone(),
+                    encounter_id: encounter.id.to_string(),
                     created: false,
                 });
             }
@@ -181,10 +181,10 @@ impl Services {
                 }));
             }
             if let Some(encounter) = &created {
-                store::insert_encounter(txn, encounter.clone()).await?;
+                store::insert_encounter(txn, encounter).await?;
                 let mut event = self
                     .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
-                    .resource_id(&encounter.id)
+                    .resource_id(encounter.id.to_string())
                     .patient(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some("started from its appointment".into());
                 self.append_in(txn, event).await?;
@@ -196,11 +196,11 @@ impl Services {
             (Some(encounter), _) => {
                 tracing::info!(encounter_id = %encounter.id, appointment_id = %row.id, "encounter started from its appointment");
                 return Ok(StartedEncounter {
-                    encounter_id: encounter.id,
+                    encounter_id: encounter.id.to_string(),
                     created: true,
                 });
             }
-            (None, Some(existing)) => existing.id,
+            (None, Some(existing)) => existing.id.to_string(),
             (None, None) => return Err(ServiceError::Integrity),
         };
         Ok(StartedEncounter {
@@ -216,17 +216,15 @@ impl Services {
         patient: &PatientRow,
         author: UserId,
         appointment: &AppointmentRow,
-    ) -> Result<EncounterRow, ServiceError> {
-        let now = to_micros(self.now());
-        let mut row = self.new_encounter_row(patient, author, now).await?;
-        let kind = match AppointmentType::parse(&appointment.kind).map_err(integrity)? {
+    ) -> Result<EncounterRecord, ServiceError> {
+        let mut row = self
+            .new_encounter_row(patient, author, self.stored_now(), Some(appointment))
+            .await?;
+        row.kind = match AppointmentType::parse(&appointment.kind).map_err(integrity)? {
             AppointmentType::Consultation => EncounterType::Consultation,
             AppointmentType::FollowUp => EncounterType::FollowUp,
             AppointmentType::Procedure => EncounterType::Procedure,
         };
-        row.kind = kind.as_str().to_owned();
-        row.appointment_id = Some(appointment.id.clone());
-        row.department_id = Some(appointment.department_id.clone());
         Ok(row)
     }
 }

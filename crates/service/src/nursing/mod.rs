@@ -38,16 +38,17 @@ use carevault_core::nursing::{
 };
 use carevault_core::patient::ClinicalText;
 use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{AppointmentId, PatientId, UserId, UserStatus, ValidationErrors};
+use carevault_core::{
+    AppointmentId, NursingNoteId, PatientId, UserId, UserStatus, ValidationErrors, VitalsId,
+};
 use carevault_crypto::data_key::DataKey;
-use carevault_store::encounters::VitalsRow;
-use carevault_store::nursing::{self as store, KIND_NURSING, KIND_TRIAGE, NursingNoteRow};
+use carevault_store::encounters::{self as encounter_store, VitalsRecord};
+use carevault_store::nursing::{self as store, NursingNoteRecord};
 use carevault_store::patients::{self as patient_store, PatientRow};
 use carevault_store::scheduling::{self as scheduling_store, AppointmentRow};
 use carevault_store::users;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;

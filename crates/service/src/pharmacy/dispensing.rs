@@ -215,7 +215,7 @@ impl Services {
                     };
                     let mut event = self
                         .audit_event(actor, AuditAction::Update, ResourceType::Prescription)
-                        .resource_id(&target.row.id.to_string())
+                        .resource_id(target.row.id.to_string())
                         .patient(pseudonym_of(target.patient.pseudonym_number));
                     event.reason = Some(format!(
                         "dispensed {wanted} units of drug {} from {} batch(es)",

@@ -22,9 +22,9 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{
     PrescriptionDetails, PrescriptionInput, PrescriptionStatus, duplicate_active,
 };
+use carevault_core::ids::DrugId;
 use carevault_core::masking::{PatientField, PatientView, Visibility, visibility};
 use carevault_core::patient::ClinicalText;
-use carevault_core::ids::DrugId;
 use carevault_core::{EncounterId, PatientId, PrescriptionId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::encounters as encounter_store;
@@ -186,7 +186,7 @@ impl Services {
             .await?;
         self.record(
             self.audit_event(actor, AuditAction::Read, ResourceType::Prescription)
-                .resource_id(&row.id.to_string())
+                .resource_id(row.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number)),
         )
         .await?;

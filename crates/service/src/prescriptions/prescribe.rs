@@ -127,18 +127,12 @@ impl Services {
                 )
                 .await);
         }
-        let encounter =
-            encounter_store::find_encounter(self.store().conn(), request.encounter_id.trim())
-                .await?
-                .ok_or_else(|| {
-                    ValidationErrors::single("encounter_id", "is not a known encounter")
-                })?;
-        let patient_id: PatientId = encounter
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
-        let encounter_id: EncounterId =
-            encounter.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let encounter = match requested_id(request.encounter_id.trim()) {
+            Some(id) => encounter_store::find_encounter(self.store().conn(), id).await?,
+            None => None,
+        }
+        .ok_or_else(|| ValidationErrors::single("encounter_id", "is not a known encounter"))?;
+        let (patient_id, encounter_id) = (encounter.patient_id, encounter.id);
         let (patient, view) = self.prescription_access(actor, patient_id).await?;
         let prescriber = match actor.user_id() {
             Some(user) if view == PatientView::Full && actor.may(Action::Prescribe) => user,
@@ -313,7 +307,7 @@ impl Services {
             warnings,
         };
         let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
-        let now = self.now();
+        let now = self.stored_now();
         let row = PrescriptionRecord {
             id,
             patient_id: patient.id.parse().map_err(|_| ServiceError::Integrity)?,
@@ -331,7 +325,7 @@ impl Services {
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Prescription)
-            .resource_id(&id.to_string())
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = override_category(&body.warnings);
         Ok(NewPrescription { row, event })

@@ -134,7 +134,8 @@ impl Services {
         let mut out = Vec::new();
         let mut events = Vec::new();
         for row in rows {
-            if !patients.contains_key(&row.patient_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = patients.entry(row.patient_id)
+            {
                 let (patient, view) = match self.prescription_access(actor, row.patient_id).await {
                     Ok(found) => found,
                     // An erased patient's prescriptions are not dispensed.
@@ -145,7 +146,7 @@ impl Services {
                     .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                     .await?;
                 let shown = self.dispensing_patient(actor, &patient, view, &dek).await?;
-                patients.insert(row.patient_id, (patient, view, dek, shown));
+                slot.insert((patient, view, dek, shown));
             }
             let Some((patient, view, dek, shown_patient)) = patients.get(&row.patient_id) else {
                 continue;
@@ -167,7 +168,7 @@ impl Services {
             }
             let mut event = self
                 .audit_event(actor, AuditAction::Listed, ResourceType::Prescription)
-                .resource_id(&row.id.to_string())
+                .resource_id(row.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number));
             event.reason = Some(
                 if search.is_some() {

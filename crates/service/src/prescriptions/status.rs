@@ -70,7 +70,7 @@ impl Services {
                 AuditAction::StatusChanged,
                 ResourceType::Prescription,
             )
-            .resource_id(&row.id.to_string())
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         self.transaction(async |txn| {
@@ -80,7 +80,8 @@ impl Services {
                 from,
                 to,
                 sealed.clone(),
-                self.now().max(row.updated_at + Duration::microseconds(1)),
+                self.stored_now()
+                    .max(row.updated_at + Duration::microseconds(1)),
             )
             .await?
             {

@@ -213,9 +213,10 @@ async fn legacy_allergies_move_without_losing_a_word(backend: Backend) {
         .await
         .expect("the list");
     assert!(nkda.list.no_known_allergies().is_some());
-    let statement_entry = carevault_store::allergies::of_patient(store.conn(), patients[2].0.parse().expect("an id"))
-        .await
-        .expect("rows");
+    let statement_entry =
+        carevault_store::allergies::of_patient(store.conn(), patients[2].0.parse().expect("an id"))
+            .await
+            .expect("rows");
     assert_eq!(statement_entry.len(), 1);
     assert_eq!(
         statement_entry[0].entry_kind,

@@ -391,10 +391,11 @@ async fn a_chunk_moved_to_another_document_fails_its_integrity_check(backend: Ba
 
     // A database administrator copies B's first chunk over A's.
     let db = Database::connect(&app.database_url).await.unwrap();
-    let moved = carevault_store::documents::chunk(&db, other.parse().unwrap(), ChunkPart::Content, 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let moved =
+        carevault_store::documents::chunk(&db, other.parse().unwrap(), ChunkPart::Content, 0)
+            .await
+            .unwrap()
+            .unwrap();
     document_chunks::ActiveModel {
         document_id: Set(victim.clone()),
         part: Set("content".into()),
