@@ -109,6 +109,32 @@ impl Services {
         }
     }
 
+    /// The entry a status change names (`raw`, looked up as `found`), with the access to its
+    /// list and who changes it. Not found (recorded like any missing record) unless it exists
+    /// and is of `patient` when the route names one; refused unless `actor` may do `action`.
+    pub(crate) async fn entry_for_change<R: ListEntry>(
+        &self,
+        actor: &Actor,
+        (raw, found): (&str, Option<R>),
+        patient: Option<PatientId>,
+        action: ChartListAction,
+        resource: ResourceType,
+        noun: &'static str,
+    ) -> Result<(R, ChartListAccess, UserId), ServiceError> {
+        let entry = match found {
+            Some(entry) if patient.is_none_or(|p| p == entry.patient_id()) => entry,
+            _ => {
+                let id = Some(raw.to_owned());
+                return Err(self.missing(actor, resource, id, noun).await);
+            }
+        };
+        let access = self
+            .chart_list_access(actor, entry.patient_id(), action, resource)
+            .await?;
+        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        Ok((entry, access, by))
+    }
+
     /// Display names of every account, by id (who recorded an entry).
     pub(crate) async fn account_names(&self) -> Result<AccountNames, ServiceError> {
         Ok(AccountNames(
@@ -118,6 +144,23 @@ impl Services {
                 .map(|u| (u.id, u.display_name.as_str().to_owned()))
                 .collect(),
         ))
+    }
+}
+
+/// An entry of a chart list (an allergy, a problem).
+pub(crate) trait ListEntry {
+    fn patient_id(&self) -> PatientId;
+}
+
+impl ListEntry for carevault_store::allergies::AllergyRecord {
+    fn patient_id(&self) -> PatientId {
+        self.patient_id
+    }
+}
+
+impl ListEntry for carevault_store::problems::ProblemRecord {
+    fn patient_id(&self) -> PatientId {
+        self.patient_id
     }
 }
 

@@ -231,14 +231,19 @@ pub fn may_see_documents(view: PatientView) -> bool {
 }
 
 impl Services {
-    /// Records that a document failed its integrity check, and returns the error to give.
-    async fn document_integrity_failure(
+    /// `opened`; or, when the document's sealed data failed its integrity check, that failure
+    /// recorded (as `action` on `document`) and the error to give.
+    async fn integrity_checked<T>(
         &self,
+        opened: Result<T, ServiceError>,
         actor: &Actor,
         patient: &PatientRow,
         document: &str,
         action: AuditAction,
-    ) -> ServiceError {
+    ) -> Result<T, ServiceError> {
+        if !matches!(opened, Err(ServiceError::Integrity)) {
+            return opened;
+        }
         let mut event = self
             .audit_event(actor, action, ResourceType::Document)
             .resource_id(document)
@@ -247,8 +252,8 @@ impl Services {
         event.reason = Some("sealed data failed its integrity check".into());
         tracing::error!(document_id = %document, "a stored document failed its integrity check");
         match self.record(event).await {
-            Ok(_) => ServiceError::Integrity,
-            Err(err) => err,
+            Ok(_) => Err(ServiceError::Integrity),
+            Err(err) => Err(err),
         }
     }
 
@@ -333,18 +338,12 @@ impl Services {
             self.patient_for_documents(actor, patient_id, Some(&document_id))
                 .await?
         };
-        let dek = match self
+        let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await
-        {
-            Ok(dek) => dek,
-            Err(ServiceError::Integrity) => {
-                return Err(self
-                    .document_integrity_failure(actor, &patient, &document_id, AuditAction::Read)
-                    .await);
-            }
-            Err(other) => return Err(other),
-        };
+            .await;
+        let dek = self
+            .integrity_checked(dek, actor, &patient, &document_id, AuditAction::Read)
+            .await?;
         Ok((document, patient, dek))
     }
 
@@ -579,20 +578,12 @@ impl Services {
         let mut out = Vec::with_capacity(documents.len());
         let mut events = Vec::with_capacity(documents.len());
         for document in &documents {
-            match self.present_document(document, &dek).await {
-                Ok(meta) => out.push(meta),
-                Err(ServiceError::Integrity) => {
-                    return Err(self
-                        .document_integrity_failure(
-                            actor,
-                            &row,
-                            &document.id.to_string(),
-                            AuditAction::Listed,
-                        )
-                        .await);
-                }
-                Err(other) => return Err(other),
-            }
+            let id = document.id.to_string();
+            let meta = self.present_document(document, &dek).await;
+            out.push(
+                self.integrity_checked(meta, actor, &row, &id, AuditAction::Listed)
+                    .await?,
+            );
             events.push(
                 self.audit_event(actor, AuditAction::Listed, ResourceType::Document)
                     .resource_id(document.id.to_string())
@@ -628,20 +619,11 @@ impl Services {
         id: &str,
     ) -> Result<DocumentMeta, ServiceError> {
         let (document, patient, dek) = self.document_for(actor, id).await?;
-        let meta = match self.present_document(&document, &dek).await {
-            Ok(meta) => meta,
-            Err(ServiceError::Integrity) => {
-                return Err(self
-                    .document_integrity_failure(
-                        actor,
-                        &patient,
-                        &document.id.to_string(),
-                        AuditAction::Read,
-                    )
-                    .await);
-            }
-            Err(other) => return Err(other),
-        };
+        let meta = self.present_document(&document, &dek).await;
+        let id = document.id.to_string();
+        let meta = self
+            .integrity_checked(meta, actor, &patient, &id, AuditAction::Read)
+            .await?;
         self.record(
             self.audit_event(actor, AuditAction::Read, ResourceType::Document)
                 .resource_id(document.id.to_string())
@@ -660,12 +642,12 @@ impl Services {
         id: &str,
     ) -> Result<(DocumentMeta, Zeroizing<Vec<u8>>), ServiceError> {
         let (document, patient, dek) = self.document_for(actor, id).await?;
+        let (row_id, patient_id) = (document.id.to_string(), document.patient_id.to_string());
         let opened = async {
             let meta = self.present_document(&document, &dek).await?;
             let bytes = self
                 .read_part(&document, &dek, ChunkPart::Content, document.chunks)
                 .await?;
-            let (row_id, patient_id) = (document.id.to_string(), document.patient_id.to_string());
             let place = Place {
                 table: TABLE_DOCUMENTS,
                 row_id: &row_id,
@@ -679,26 +661,16 @@ impl Services {
             Ok((meta, bytes))
         }
         .await;
-        match opened {
-            Ok((meta, bytes)) => {
-                self.record(
-                    self.audit_event(actor, AuditAction::Download, ResourceType::Document)
-                        .resource_id(document.id.to_string())
-                        .patient(pseudonym_of(patient.pseudonym_number)),
-                )
-                .await?;
-                Ok((meta, bytes))
-            }
-            Err(ServiceError::Integrity) => Err(self
-                .document_integrity_failure(
-                    actor,
-                    &patient,
-                    &document.id.to_string(),
-                    AuditAction::Download,
-                )
-                .await),
-            Err(other) => Err(other),
-        }
+        let (meta, bytes) = self
+            .integrity_checked(opened, actor, &patient, &row_id, AuditAction::Download)
+            .await?;
+        self.record(
+            self.audit_event(actor, AuditAction::Download, ResourceType::Document)
+                .resource_id(row_id)
+                .patient(pseudonym_of(patient.pseudonym_number)),
+        )
+        .await?;
+        Ok((meta, bytes))
     }
 
     /// An image's PNG thumbnail (404 for a PDF). Audited (`read`, reason "thumbnail").
@@ -711,28 +683,18 @@ impl Services {
         if document.thumbnail_chunks == 0 {
             return Err(ServiceError::NotFound("thumbnail"));
         }
-        let bytes = match self
+        let bytes = self
             .read_part(
                 &document,
                 &dek,
                 ChunkPart::Thumbnail,
                 document.thumbnail_chunks,
             )
-            .await
-        {
-            Ok(bytes) => bytes,
-            Err(ServiceError::Integrity) => {
-                return Err(self
-                    .document_integrity_failure(
-                        actor,
-                        &patient,
-                        &document.id.to_string(),
-                        AuditAction::Read,
-                    )
-                    .await);
-            }
-            Err(other) => return Err(other),
-        };
+            .await;
+        let id = document.id.to_string();
+        let bytes = self
+            .integrity_checked(bytes, actor, &patient, &id, AuditAction::Read)
+            .await?;
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Document)
             .resource_id(document.id.to_string())

@@ -483,28 +483,21 @@ impl Services {
         problem_id: &str,
         status: &str,
     ) -> Result<ProblemView, ServiceError> {
-        let row = match requested_id::<ProblemId>(problem_id.trim()) {
+        let raw = problem_id.trim();
+        let found = match requested_id::<ProblemId>(raw) {
             Some(id) => store::find(self.store().conn(), id).await?,
             None => None,
         };
-        let row = match row {
-            Some(row) if patient.is_none_or(|p| p == row.patient_id) => row,
-            _ => {
-                let id = Some(problem_id.trim().to_owned());
-                return Err(self
-                    .missing(actor, ResourceType::Problem, id, "problem")
-                    .await);
-            }
-        };
-        let access = self
-            .chart_list_access(
+        let (row, access, by) = self
+            .entry_for_change(
                 actor,
-                row.patient_id,
+                (raw, found),
+                patient,
                 ChartListAction::WriteProblems,
                 ResourceType::Problem,
+                "problem",
             )
             .await?;
-        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
         let to = ProblemStatus::parse(status).map_err(|m| ValidationErrors::single("status", m))?;
         let from = row.status;
         from.check_change(to)

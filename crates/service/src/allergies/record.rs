@@ -137,15 +137,13 @@ impl Services {
             }))
     }
 
-    /// Records an allergy (doctors and nurses in the patient's care). An active "no known
-    /// allergies" statement becomes inactive in the same transaction; a coded substance that
-    /// is already active is refused (409). One `create` event.
-    pub async fn record_allergy(
+    /// The patient's list and who writes to it, if `actor` may record allergies for them;
+    /// otherwise the refusal, recorded.
+    async fn allergy_writer(
         &self,
         actor: &Actor,
         patient_id: PatientId,
-        request: AllergyRequest,
-    ) -> Result<AllergyView, ServiceError> {
+    ) -> Result<(crate::chart_lists::ChartListAccess, UserId), ServiceError> {
         let access = self
             .chart_list_access(
                 actor,
@@ -155,6 +153,19 @@ impl Services {
             )
             .await?;
         let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        Ok((access, by))
+    }
+
+    /// Records an allergy (doctors and nurses in the patient's care). An active "no known
+    /// allergies" statement becomes inactive in the same transaction; a coded substance that
+    /// is already active is refused (409). One `create` event.
+    pub async fn record_allergy(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+        request: AllergyRequest,
+    ) -> Result<AllergyView, ServiceError> {
+        let (access, by) = self.allergy_writer(actor, patient_id).await?;
         let input = AllergyInput::parse(&AllergyFields {
             substance: &request.substance,
             free_text: request.free_text,
@@ -218,15 +229,7 @@ impl Services {
         actor: &Actor,
         patient_id: PatientId,
     ) -> Result<AllergyView, ServiceError> {
-        let access = self
-            .chart_list_access(
-                actor,
-                patient_id,
-                ChartListAction::WriteAllergies,
-                ResourceType::Allergy,
-            )
-            .await?;
-        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        let (access, by) = self.allergy_writer(actor, patient_id).await?;
         let patient = &access.patient;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
@@ -276,29 +279,22 @@ impl Services {
         entry_id: &str,
         request: AllergyStatusRequest,
     ) -> Result<AllergyView, ServiceError> {
-        let row = match requested_id::<AllergyId>(entry_id.trim()) {
+        let raw = entry_id.trim();
+        let found = match requested_id::<AllergyId>(raw) {
             Some(id) => store::find(self.store().conn(), id).await?,
             None => None,
         };
-        let row = match row {
-            Some(row) if patient.is_none_or(|p| p == row.patient_id) => row,
-            _ => {
-                let id = Some(entry_id.trim().to_owned());
-                return Err(self
-                    .missing(actor, ResourceType::Allergy, id, "allergy entry")
-                    .await);
-            }
-        };
-        let patient_id = row.patient_id;
-        let access = self
-            .chart_list_access(
+        let (row, access, by) = self
+            .entry_for_change(
                 actor,
-                patient_id,
+                (raw, found),
+                patient,
                 ChartListAction::WriteAllergies,
                 ResourceType::Allergy,
+                "allergy entry",
             )
             .await?;
-        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        let patient_id = row.patient_id;
         let mut errors = ValidationErrors::new();
         let to = errors.check("status", AllergyStatus::parse(&request.status));
         let reason = match parse_reason(request.reason.as_deref()) {

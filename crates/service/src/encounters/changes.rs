@@ -12,15 +12,7 @@ impl Services {
         action: EncounterAction,
     ) -> Result<(EncounterRecord, PatientRow, UserId, DataKey), ServiceError> {
         let (row, patient, view) = self.load_encounter(actor, id).await?;
-        let author = self
-            .require_clinical_writer(
-                actor,
-                view,
-                Action::WriteEncounters,
-                &patient,
-                "encounters are written by doctors in the care team",
-            )
-            .await?;
+        let author = self.require_encounter_writer(actor, view, &patient).await?;
         if let Err(refusal) = check_encounter_action(row.status, action, row.clinician_id == author)
         {
             if refusal.is_conflict() {

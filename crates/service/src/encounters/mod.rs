@@ -477,6 +477,23 @@ impl Services {
         }
     }
 
+    /// Refuses unless `actor` writes encounters (a doctor in the care team).
+    async fn require_encounter_writer(
+        &self,
+        actor: &Actor,
+        view: PatientView,
+        patient: &PatientRow,
+    ) -> Result<UserId, ServiceError> {
+        self.require_clinical_writer(
+            actor,
+            view,
+            Action::WriteEncounters,
+            patient,
+            "encounters are written by doctors in the care team",
+        )
+        .await
+    }
+
     /// Refuses unless the policy grants `actor` `action` and it has the full view (in the
     /// care team).
     pub(crate) async fn require_clinical_writer(

@@ -15,7 +15,6 @@
 //! (`draft → signed`), the vitals recorded, the prescription written (naming the kinds of
 //! warning overridden), the appointment's status change and its charge.
 
-use carevault_core::Action;
 use std::collections::HashMap;
 
 use carevault_core::appointment::AppointmentStatus;
@@ -451,15 +450,7 @@ impl Services {
                     .parse()
                     .map_err(|_| ValidationErrors::single("patient_id", "is not a valid id"))?;
                 let (patient, view) = self.clinical_access(actor, patient_id).await?;
-                let author = self
-                    .require_clinical_writer(
-                        actor,
-                        view,
-                        Action::WriteEncounters,
-                        &patient,
-                        "encounters are written by doctors in the care team",
-                    )
-                    .await?;
+                let author = self.require_encounter_writer(actor, view, &patient).await?;
                 let appointment = match appointment_id
                     .as_deref()
                     .map(str::trim)

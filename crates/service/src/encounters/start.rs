@@ -84,15 +84,7 @@ impl Services {
         }
         let patient_id: PatientId = row.patient_id.parse().map_err(integrity)?;
         let (patient, view) = self.clinical_access(actor, patient_id).await?;
-        let author = self
-            .require_clinical_writer(
-                actor,
-                view,
-                Action::WriteEncounters,
-                &patient,
-                "encounters are written by doctors in the care team",
-            )
-            .await?;
+        let author = self.require_encounter_writer(actor, view, &patient).await?;
         tx::retry(async || self.try_start(actor, id, &patient, author).await).await
     }
 
