@@ -62,7 +62,8 @@ impl Services {
         let note = new_note(
             &row,
             &dek,
-            (id, EncounterNoteKind::Addendum),
+            id,
+            EncounterNoteKind::Addendum,
             text.as_str(),
             author,
             now,

@@ -231,7 +231,8 @@ impl Services {
             let note = new_note(
                 &row,
                 &dek,
-                (note_id, EncounterNoteKind::Amendment),
+                note_id,
+                EncounterNoteKind::Amendment,
                 &body,
                 author,
                 now,

@@ -54,7 +54,8 @@ impl Services {
             let note = new_note(
                 &row,
                 &dek,
-                (EncounterNoteId::generate(), EncounterNoteKind::Treatment),
+                EncounterNoteId::generate(),
+                EncounterNoteKind::Treatment,
                 text.as_str(),
                 author,
                 self.stored_now(),
