@@ -39,9 +39,10 @@ pub mod user;
 
 pub use error::{FieldError, ValidationErrors};
 pub use ids::{
-    AppointmentId, BatchId, ConsentId, DepartmentId, DrugId, EmergencyAccessId, InvoiceId,
-    InvoiceLineId, LegalHoldId, NotificationId, PatientId, PaymentId, PrescriptionId, PriceId,
-    RecordShareId, SessionId, StockMovementId, UserId,
+    AllergyId, AppointmentId, BatchId, ConsentId, DepartmentId, DiagnosisId, DocumentId, DrugId,
+    EmergencyAccessId, EncounterId, EncounterNoteId, InvoiceId, InvoiceLineId, LegalHoldId,
+    NotificationId, NursingNoteId, PatientId, PaymentId, PrescriptionId, PriceId, ProblemId,
+    RecordShareId, SessionId, StockMovementId, UserId, VitalsId,
 };
 pub use policy::{Action, Decision, Grant, Relation, Scope};
 pub use role::Role;

@@ -9,21 +9,18 @@
 //! the whole record, or a nurse's department); anyone else is refused (403, recorded). A
 //! draft takes no addendum (409): its author edits it, nurses add treatment notes.
 
-use carevault_core::Action;
+use carevault_core::EncounterNoteId;
 use carevault_core::ValidationErrors;
 use carevault_core::audit::{AuditAction, ResourceType};
-use carevault_core::clinical::EncounterStatus;
+use carevault_core::clinical::{EncounterNoteKind, EncounterStatus};
 use carevault_core::patient::ClinicalText;
-use carevault_core::time::to_micros;
-use carevault_store::encounters::{self as store, NOTE_ADDENDUM, NoteRow};
-use uuid::Uuid;
+use carevault_store::encounters as store;
 
 use crate::Services;
 use crate::actor::Actor;
 use crate::audit_trail::pseudonym_of;
-use crate::encounters::AddendumView;
+use crate::encounters::{AddendumView, new_note};
 use crate::error::ServiceError;
-use crate::sealing::Place;
 
 impl Services {
     /// Adds an addendum to a signed encounter. One transaction, one audit event.
@@ -33,17 +30,14 @@ impl Services {
         encounter_id: &str,
         text: &str,
     ) -> Result<AddendumView, ServiceError> {
-        let (row, patient, view) = self.load_encounter(actor, encounter_id).await?;
-        let author = self
-            .require_clinical_writer(
+        let (row, patient, author) = self
+            .encounter_for_note(
                 actor,
-                view,
-                Action::WriteClinicalNotes,
-                &patient,
+                encounter_id,
                 "addenda are written by doctors and nurses of the care team",
             )
             .await?;
-        if row.status != EncounterStatus::Signed.as_str() {
+        if row.status != EncounterStatus::Signed {
             return Err(ServiceError::Conflict {
                 field: Some("status"),
                 message: "the encounter is still a draft: addenda are added once it is signed"
@@ -58,36 +52,30 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let id = Uuid::now_v7().to_string();
+        let id = EncounterNoteId::generate();
         let now = self.now();
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("addendum".into());
-        let note = NoteRow {
-            id: id.clone(),
-            encounter_id: row.id.clone(),
-            patient_id: row.patient_id.clone(),
-            note_kind: NOTE_ADDENDUM.to_owned(),
-            body: Place {
-                table: "encounter_notes",
-                row_id: &id,
-                patient_id: &row.patient_id,
-            }
-            .seal(&dek, "body", Some(text.as_str()))?
-            .unwrap_or_default(),
-            author_id: author.to_string(),
-            created_at: to_micros(now),
-        };
+        let note = new_note(
+            &row,
+            &dek,
+            id,
+            EncounterNoteKind::Addendum,
+            text.as_str(),
+            author,
+            now,
+        )?;
         self.transaction(async |txn| {
-            store::insert_note(txn, note.clone()).await?;
+            store::insert_note(txn, &note).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
         .await?;
         Ok(AddendumView {
-            id,
+            id: id.to_string(),
             author: actor.display_name().to_owned(),
             author_role: actor.role(),
             at: now,

@@ -25,11 +25,11 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::chart::{ChartSection, chart_sections};
 use carevault_core::clinical::{EncounterStatus, EncounterType, PrescriptionStatus};
 use carevault_core::masking::{PatientView, Relation};
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, Role};
+use carevault_core::time::to_micros;
+use carevault_core::{PatientId, Role, UserId};
 use carevault_crypto::data_key::DataKey;
+use carevault_store::chart as store;
 use carevault_store::patients::PatientRow;
-use carevault_store::{chart as store, users};
 use chrono::{DateTime, Utc};
 
 use crate::Services;
@@ -415,12 +415,8 @@ impl Services {
         let sections: Vec<ChartSection> = chart_sections(role, view).to_vec();
         let has = |s: ChartSection| sections.contains(&s);
         let conn = self.store().conn();
-        let names: HashMap<String, String> = users::list(conn)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
-            .collect();
-        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let names = self.account_names().await?;
+        let name = |id: UserId| names.of(id);
 
         let allergies = if has(ChartSection::Allergies) {
             Some(self.allergies_of(&row, &dek).await?)
@@ -451,7 +447,7 @@ impl Services {
             for p in carevault_store::prescriptions::of_patient(
                 conn,
                 id,
-                Some(PrescriptionStatus::Active.as_str()),
+                Some(PrescriptionStatus::Active),
                 ACTIVE_MEDICATIONS,
             )
             .await?
@@ -479,8 +475,7 @@ impl Services {
             let mut out = Vec::new();
             for e in carevault_store::encounters::encounters_of(conn, id, RECENT_ENCOUNTERS).await?
             {
-                let status =
-                    EncounterStatus::parse(&e.status).map_err(|_| ServiceError::Integrity)?;
+                let status = e.status;
                 if own && status != EncounterStatus::Signed {
                     continue;
                 }
@@ -492,13 +487,13 @@ impl Services {
                     .map(|(_, body)| (body.code, body.text))
                     .collect();
                 out.push(EncounterSummary {
-                    kind: EncounterType::parse(&e.kind).map_err(|_| ServiceError::Integrity)?,
+                    kind: e.kind,
                     status,
-                    started_at: from_micros(e.started_at),
-                    signed_at: e.signed_at.map(from_micros),
-                    author: name(&e.clinician_id),
+                    started_at: e.started_at,
+                    signed_at: e.signed_at,
+                    author: name(e.clinician_id),
                     diagnoses,
-                    id: e.id,
+                    id: e.id.to_string(),
                 });
             }
             Some(out)
@@ -541,7 +536,7 @@ impl Services {
                     end: a.end_at,
                     kind: a.kind.to_string(),
                     status: a.status.to_string(),
-                    clinician: a.clinician_id.map(|id| name(&id.to_string())),
+                    clinician: a.clinician_id.map(name),
                     department: departments
                         .get(&a.department_id)
                         .cloned()

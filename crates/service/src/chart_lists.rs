@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use crate::audit_trail::pseudonym_of;
-use carevault_core::PatientId;
 use carevault_core::allergy::{ChartListAction, chart_list_allowed};
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::masking::PatientView;
+use carevault_core::{PatientId, UserId};
 use carevault_store::patients::PatientRow;
 use carevault_store::users;
 
@@ -109,12 +109,73 @@ impl Services {
         }
     }
 
+    /// The entry a status change names (`raw`, looked up as `found`), with the access to its
+    /// list and who changes it. Not found (recorded like any missing record) unless it exists
+    /// and is of `patient` when the route names one; refused unless `actor` may do `action`.
+    pub(crate) async fn entry_for_change<R: ListEntry>(
+        &self,
+        actor: &Actor,
+        (raw, found): (&str, Option<R>),
+        patient: Option<PatientId>,
+        action: ChartListAction,
+        resource: ResourceType,
+        noun: &'static str,
+    ) -> Result<(R, ChartListAccess, UserId), ServiceError> {
+        let entry = match found {
+            Some(entry) if patient.is_none_or(|p| p == entry.patient_id()) => entry,
+            _ => {
+                let id = Some(raw.to_owned());
+                return Err(self.missing(actor, resource, id, noun).await);
+            }
+        };
+        let access = self
+            .chart_list_access(actor, entry.patient_id(), action, resource)
+            .await?;
+        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        Ok((entry, access, by))
+    }
+
     /// Display names of every account, by id (who recorded an entry).
-    pub(crate) async fn account_names(&self) -> Result<HashMap<String, String>, ServiceError> {
-        Ok(users::list(self.store().conn())
-            .await?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
-            .collect())
+    pub(crate) async fn account_names(&self) -> Result<AccountNames, ServiceError> {
+        Ok(AccountNames(
+            users::list(self.store().conn())
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u.display_name.as_str().to_owned()))
+                .collect(),
+        ))
+    }
+}
+
+/// An entry of a chart list (an allergy, a problem).
+pub(crate) trait ListEntry {
+    fn patient_id(&self) -> PatientId;
+}
+
+impl ListEntry for carevault_store::allergies::AllergyRecord {
+    fn patient_id(&self) -> PatientId {
+        self.patient_id
+    }
+}
+
+impl ListEntry for carevault_store::problems::ProblemRecord {
+    fn patient_id(&self) -> PatientId {
+        self.patient_id
+    }
+}
+
+/// The display names of every account, to show who recorded an entry.
+#[derive(Default)]
+pub(crate) struct AccountNames(HashMap<UserId, String>);
+
+impl AccountNames {
+    /// The account's display name; empty for an account that no longer exists.
+    pub fn of(&self, id: UserId) -> String {
+        self.get(id).unwrap_or_default()
+    }
+
+    /// The account's display name, if the account exists.
+    pub fn get(&self, id: UserId) -> Option<String> {
+        self.0.get(&id).cloned()
     }
 }

@@ -28,20 +28,19 @@ use carevault_core::document::{
     DocumentKind, check_size, pdf_page_count_hint, safe_download_name, sniff,
 };
 use carevault_core::masking::PatientView;
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, UserId, ValidationErrors};
+use carevault_core::{DocumentId, EncounterId, PatientId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_store::documents::{self as store, DocumentChunkRow, DocumentRow};
+use carevault_store::documents::{self as store, ChunkPart, DocumentChunk, DocumentRecord};
 use carevault_store::patients::{self, PatientRow};
 use carevault_store::users;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::ids::requested_id;
 use crate::sealing::Place;
 
 /// Plaintext bytes per sealed chunk: 1 MiB.
@@ -116,8 +115,8 @@ impl std::fmt::Debug for DocumentMeta {
 
 /// What the blocking thread prepares: the sealed row and chunks.
 struct Prepared {
-    row: DocumentRow,
-    chunks: Vec<DocumentChunkRow>,
+    row: DocumentRecord,
+    chunks: Vec<DocumentChunk>,
 }
 
 /// A PNG thumbnail of an image, or the message for the `file` field.
@@ -151,40 +150,48 @@ fn make_thumbnail(bytes: &[u8], kind: DocumentKind) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn chunk_row_id(document: &str, part: &str, seq: usize) -> String {
-    format!("{document}:{part}:{seq}")
+/// What a chunk's sealed bytes are bound to: the chunk's place in the document.
+fn chunk_row_id(document: DocumentId, part: ChunkPart, seq: u32) -> String {
+    format!("{document}:{}:{seq}", part.as_str())
 }
 
 /// Seals `bytes` as the chunks of `part`.
 fn seal_chunks(
     dek: &DataKey,
-    document: &str,
-    patient: &str,
-    part: &str,
+    document: DocumentId,
+    patient: PatientId,
+    part: ChunkPart,
     bytes: &[u8],
-) -> Result<Vec<DocumentChunkRow>, ServiceError> {
+) -> Result<Vec<DocumentChunk>, ServiceError> {
+    let patient_id = patient.to_string();
     bytes
         .chunks(CHUNK_BYTES)
         .enumerate()
         .map(|(seq, chunk)| {
+            let seq = count(seq)?;
             let row_id = chunk_row_id(document, part, seq);
             let place = Place {
                 table: TABLE_CHUNKS,
                 row_id: &row_id,
-                patient_id: patient,
+                patient_id: &patient_id,
             };
-            Ok(DocumentChunkRow {
-                document_id: document.to_owned(),
-                part: part.to_owned(),
-                seq: i32::try_from(seq).map_err(ServiceError::internal)?,
+            Ok(DocumentChunk {
+                document_id: document,
+                part,
+                seq,
                 bytes: place.seal_bytes(dek, "bytes", chunk)?,
             })
         })
         .collect()
 }
 
-fn count(n: usize) -> Result<i32, ServiceError> {
-    i32::try_from(n).map_err(ServiceError::internal)
+/// A number of chunks (or a chunk's position) as stored; more than the store counts is an
+/// internal error.
+fn count(n: usize) -> Result<u32, ServiceError> {
+    u32::try_from(n)
+        .ok()
+        .filter(|&n| i32::try_from(n).is_ok())
+        .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("too many chunks")))
 }
 
 /// A title as submitted, trimmed and checked.
@@ -224,14 +231,19 @@ pub fn may_see_documents(view: PatientView) -> bool {
 }
 
 impl Services {
-    /// Records that a document failed its integrity check, and returns the error to give.
-    async fn document_integrity_failure(
+    /// `opened`; or, when the document's sealed data failed its integrity check, that failure
+    /// recorded (as `action` on `document`) and the error to give.
+    async fn integrity_checked<T>(
         &self,
+        opened: Result<T, ServiceError>,
         actor: &Actor,
         patient: &PatientRow,
         document: &str,
         action: AuditAction,
-    ) -> ServiceError {
+    ) -> Result<T, ServiceError> {
+        if !matches!(opened, Err(ServiceError::Integrity)) {
+            return opened;
+        }
         let mut event = self
             .audit_event(actor, action, ResourceType::Document)
             .resource_id(document)
@@ -240,8 +252,8 @@ impl Services {
         event.reason = Some("sealed data failed its integrity check".into());
         tracing::error!(document_id = %document, "a stored document failed its integrity check");
         match self.record(event).await {
-            Ok(_) => ServiceError::Integrity,
-            Err(err) => err,
+            Ok(_) => Err(ServiceError::Integrity),
+            Err(err) => Err(err),
         }
     }
 
@@ -295,11 +307,11 @@ impl Services {
         &self,
         actor: &Actor,
         id: &str,
-    ) -> Result<(DocumentRow, PatientRow, DataKey), ServiceError> {
+    ) -> Result<(DocumentRecord, PatientRow, DataKey), ServiceError> {
         self.require_document_role(actor, Some(id.to_owned()))
             .await?;
-        let found = match Uuid::parse_str(id.trim()) {
-            Ok(uuid) => store::find(self.store().conn(), &uuid.to_string()).await?,
+        let found = match id.trim().parse::<DocumentId>() {
+            Ok(id) => store::find(self.store().conn(), id).await?,
             Err(_) => None,
         };
         let Some(document) = found else {
@@ -307,17 +319,15 @@ impl Services {
                 .missing(actor, ResourceType::Document, None, "document")
                 .await);
         };
-        let patient_id: PatientId = document
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let patient_id = document.patient_id;
+        let document_id = document.id.to_string();
         // A doctor the patient shared this one document with reads it, and only it.
         let shared = self
             .holds_item_share(
                 actor,
                 patient_id,
                 carevault_store::record_shares::SCOPE_DOCUMENT,
-                &document.id,
+                &document_id,
             )
             .await?;
         let patient = if shared {
@@ -325,90 +335,80 @@ impl Services {
                 .await?
                 .ok_or(ServiceError::Integrity)?
         } else {
-            self.patient_for_documents(actor, patient_id, Some(&document.id))
+            self.patient_for_documents(actor, patient_id, Some(&document_id))
                 .await?
         };
-        let dek = match self
+        let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await
-        {
-            Ok(dek) => dek,
-            Err(ServiceError::Integrity) => {
-                return Err(self
-                    .document_integrity_failure(actor, &patient, &document.id, AuditAction::Read)
-                    .await);
-            }
-            Err(other) => return Err(other),
-        };
+            .await;
+        let dek = self
+            .integrity_checked(dek, actor, &patient, &document_id, AuditAction::Read)
+            .await?;
         Ok((document, patient, dek))
     }
 
     /// Opens the sealed columns of `row` into its description.
     pub(crate) async fn present_document(
         &self,
-        row: &DocumentRow,
+        row: &DocumentRecord,
         dek: &DataKey,
     ) -> Result<DocumentMeta, ServiceError> {
+        let (row_id, patient_id) = (row.id.to_string(), row.patient_id.to_string());
         let place = Place {
             table: TABLE_DOCUMENTS,
-            row_id: &row.id,
-            patient_id: &row.patient_id,
+            row_id: &row_id,
+            patient_id: &patient_id,
         };
-        let kind = DocumentKind::parse(&row.kind).map_err(|_| ServiceError::Integrity)?;
+        let kind = row.kind;
         let title = place
             .open(dek, "title", Some(&row.title))?
             .unwrap_or_default();
         let original_name = place
             .open(dek, "name", Some(&row.name))?
             .unwrap_or_default();
-        let uploaded_by: UserId = row
-            .uploaded_by
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let uploaded_by = row.uploaded_by;
         let uploaded_by_name = users::find_by_id(self.store().conn(), uploaded_by)
             .await?
             .map(|u| u.display_name.as_str().to_owned())
             .unwrap_or_default();
         Ok(DocumentMeta {
-            id: row.id.clone(),
-            patient_id: row
-                .patient_id
-                .parse()
-                .map_err(|_| ServiceError::Integrity)?,
-            encounter_id: row.encounter_id.clone(),
+            id: row_id,
+            patient_id: row.patient_id,
+            encounter_id: row.encounter_id.map(|id| id.to_string()),
             kind,
-            size_bytes: u64::try_from(row.size_bytes).map_err(|_| ServiceError::Integrity)?,
-            page_count: row.page_count.and_then(|n| u32::try_from(n).ok()),
+            size_bytes: row.size_bytes,
+            page_count: row.page_count,
             download_name: safe_download_name(&original_name, kind),
             title,
             original_name,
             has_thumbnail: row.thumbnail_chunks > 0,
             uploaded_by,
             uploaded_by_name,
-            uploaded_at: from_micros(row.uploaded_at),
+            uploaded_at: row.uploaded_at,
         })
     }
 
     /// Reads and opens the chunks of one part of a document.
     async fn read_part(
         &self,
-        row: &DocumentRow,
+        row: &DocumentRecord,
         dek: &DataKey,
-        part: &str,
-        chunks: i32,
+        part: ChunkPart,
+        chunks: u32,
     ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
         let mut out = Zeroizing::new(Vec::with_capacity(
             usize::try_from(row.size_bytes).unwrap_or(0),
         ));
+        let patient_id = row.patient_id.to_string();
         for seq in 0..chunks {
-            let sealed = store::chunk(self.store().conn(), &row.id, part, seq)
+            let sealed = store::chunk(self.store().conn(), row.id, part, seq)
                 .await?
                 .ok_or(ServiceError::Integrity)?;
-            let row_id = chunk_row_id(&row.id, part, usize::try_from(seq).unwrap_or(0));
+            let row_id = chunk_row_id(row.id, part, seq);
             let place = Place {
                 table: TABLE_CHUNKS,
                 row_id: &row_id,
-                patient_id: &row.patient_id,
+                patient_id: &patient_id,
             };
             let plain = place.open_bytes(dek, "bytes", &sealed)?;
             out.extend_from_slice(&plain);
@@ -441,8 +441,14 @@ impl Services {
         {
             None => None,
             Some(raw) => {
-                match carevault_store::encounters::find_encounter(self.store().conn(), raw).await? {
-                    Some(encounter) if encounter.patient_id == patient.id.to_string() => {
+                let found = match requested_id::<EncounterId>(raw) {
+                    Some(id) => {
+                        carevault_store::encounters::find_encounter(self.store().conn(), id).await?
+                    }
+                    None => None,
+                };
+                match found {
+                    Some(encounter) if encounter.patient_id == upload.patient_id => {
                         Some(encounter.id)
                     }
                     _ => {
@@ -470,11 +476,11 @@ impl Services {
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
 
-        let id = Uuid::now_v7().to_string();
+        let id = DocumentId::generate();
         let name = clean_name(&upload.original_name, kind);
-        let now = to_micros(self.now());
-        let patient_id = patient.id;
-        let document_id = id.clone();
+        let now = self.stored_now();
+        let patient_id = upload.patient_id;
+        let document_id = id;
         let (prepared, dek) =
             tokio::task::spawn_blocking(move || -> Result<(Prepared, DataKey), ServiceError> {
                 let thumbnail = if kind.is_image() {
@@ -485,52 +491,46 @@ impl Services {
                     None
                 };
                 let page_count = match kind {
-                    DocumentKind::Pdf => {
-                        pdf_page_count_hint(&bytes).map(|n| i32::try_from(n).unwrap_or(i32::MAX))
-                    }
+                    DocumentKind::Pdf => pdf_page_count_hint(&bytes),
                     _ => None,
                 };
                 let digest = hex::encode(Sha256::digest(&bytes[..]));
+                let (row_id, patient_text) = (document_id.to_string(), patient_id.to_string());
                 let place = Place {
                     table: TABLE_DOCUMENTS,
-                    row_id: &document_id,
-                    patient_id: &patient_id.to_string(),
+                    row_id: &row_id,
+                    patient_id: &patient_text,
                 };
                 let sealed = |column: &str, value: &str| -> Result<Vec<u8>, ServiceError> {
                     place
                         .seal(&dek, column, Some(value))?
                         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("nothing sealed")))
                 };
-                let mut chunks = seal_chunks(
-                    &dek,
-                    &document_id,
-                    &patient_id.to_string(),
-                    store::PART_CONTENT,
-                    &bytes,
-                )?;
+                let mut chunks =
+                    seal_chunks(&dek, document_id, patient_id, ChunkPart::Content, &bytes)?;
                 let content_chunks = count(chunks.len())?;
                 if let Some(thumbnail) = &thumbnail {
                     chunks.extend(seal_chunks(
                         &dek,
-                        &document_id,
-                        &patient_id.to_string(),
-                        store::PART_THUMBNAIL,
+                        document_id,
+                        patient_id,
+                        ChunkPart::Thumbnail,
                         thumbnail,
                     )?);
                 }
-                let row = DocumentRow {
-                    id: document_id.clone(),
-                    patient_id: patient_id.to_string(),
+                let row = DocumentRecord {
+                    id: document_id,
+                    patient_id,
                     encounter_id,
-                    kind: kind.as_str().to_owned(),
-                    size_bytes: i64::try_from(bytes.len()).map_err(ServiceError::internal)?,
+                    kind,
+                    size_bytes: u64::try_from(bytes.len()).map_err(ServiceError::internal)?,
                     page_count,
                     name: sealed("name", &name)?,
                     title: sealed("title", &title)?,
                     sha256: sealed("sha256", &digest)?,
                     chunks: content_chunks,
                     thumbnail_chunks: count(chunks.len())? - content_chunks,
-                    uploaded_by: uploader.to_string(),
+                    uploaded_by: uploader,
                     uploaded_at: now,
                 };
                 Ok((Prepared { row, chunks }, dek))
@@ -540,13 +540,13 @@ impl Services {
 
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Document)
-            .resource_id(&id)
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{} document uploaded", kind.as_str()));
         self.transaction(async |txn| {
-            store::insert(txn, prepared.row.clone()).await?;
+            store::insert(txn, &prepared.row).await?;
             for chunk in &prepared.chunks {
-                store::insert_chunk(txn, chunk.clone()).await?;
+                store::insert_chunk(txn, chunk).await?;
             }
             self.append_in(txn, event.clone()).await?;
             Ok(())
@@ -578,18 +578,15 @@ impl Services {
         let mut out = Vec::with_capacity(documents.len());
         let mut events = Vec::with_capacity(documents.len());
         for document in &documents {
-            match self.present_document(document, &dek).await {
-                Ok(meta) => out.push(meta),
-                Err(ServiceError::Integrity) => {
-                    return Err(self
-                        .document_integrity_failure(actor, &row, &document.id, AuditAction::Listed)
-                        .await);
-                }
-                Err(other) => return Err(other),
-            }
+            let id = document.id.to_string();
+            let meta = self.present_document(document, &dek).await;
+            out.push(
+                self.integrity_checked(meta, actor, &row, &id, AuditAction::Listed)
+                    .await?,
+            );
             events.push(
                 self.audit_event(actor, AuditAction::Listed, ResourceType::Document)
-                    .resource_id(&document.id)
+                    .resource_id(document.id.to_string())
                     .patient(pseudonym_of(row.pseudonym_number)),
             );
         }
@@ -622,18 +619,14 @@ impl Services {
         id: &str,
     ) -> Result<DocumentMeta, ServiceError> {
         let (document, patient, dek) = self.document_for(actor, id).await?;
-        let meta = match self.present_document(&document, &dek).await {
-            Ok(meta) => meta,
-            Err(ServiceError::Integrity) => {
-                return Err(self
-                    .document_integrity_failure(actor, &patient, &document.id, AuditAction::Read)
-                    .await);
-            }
-            Err(other) => return Err(other),
-        };
+        let meta = self.present_document(&document, &dek).await;
+        let id = document.id.to_string();
+        let meta = self
+            .integrity_checked(meta, actor, &patient, &id, AuditAction::Read)
+            .await?;
         self.record(
             self.audit_event(actor, AuditAction::Read, ResourceType::Document)
-                .resource_id(&document.id)
+                .resource_id(document.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number)),
         )
         .await?;
@@ -649,15 +642,16 @@ impl Services {
         id: &str,
     ) -> Result<(DocumentMeta, Zeroizing<Vec<u8>>), ServiceError> {
         let (document, patient, dek) = self.document_for(actor, id).await?;
+        let (row_id, patient_id) = (document.id.to_string(), document.patient_id.to_string());
         let opened = async {
             let meta = self.present_document(&document, &dek).await?;
             let bytes = self
-                .read_part(&document, &dek, store::PART_CONTENT, document.chunks)
+                .read_part(&document, &dek, ChunkPart::Content, document.chunks)
                 .await?;
             let place = Place {
                 table: TABLE_DOCUMENTS,
-                row_id: &document.id,
-                patient_id: &document.patient_id,
+                row_id: &row_id,
+                patient_id: &patient_id,
             };
             let expected = place.open(&dek, "sha256", Some(&document.sha256))?;
             let digest = hex::encode(Sha256::digest(&bytes[..]));
@@ -667,21 +661,16 @@ impl Services {
             Ok((meta, bytes))
         }
         .await;
-        match opened {
-            Ok((meta, bytes)) => {
-                self.record(
-                    self.audit_event(actor, AuditAction::Download, ResourceType::Document)
-                        .resource_id(&document.id)
-                        .patient(pseudonym_of(patient.pseudonym_number)),
-                )
-                .await?;
-                Ok((meta, bytes))
-            }
-            Err(ServiceError::Integrity) => Err(self
-                .document_integrity_failure(actor, &patient, &document.id, AuditAction::Download)
-                .await),
-            Err(other) => Err(other),
-        }
+        let (meta, bytes) = self
+            .integrity_checked(opened, actor, &patient, &row_id, AuditAction::Download)
+            .await?;
+        self.record(
+            self.audit_event(actor, AuditAction::Download, ResourceType::Document)
+                .resource_id(row_id)
+                .patient(pseudonym_of(patient.pseudonym_number)),
+        )
+        .await?;
+        Ok((meta, bytes))
     }
 
     /// An image's PNG thumbnail (404 for a PDF). Audited (`read`, reason "thumbnail").
@@ -694,26 +683,21 @@ impl Services {
         if document.thumbnail_chunks == 0 {
             return Err(ServiceError::NotFound("thumbnail"));
         }
-        let bytes = match self
+        let bytes = self
             .read_part(
                 &document,
                 &dek,
-                store::PART_THUMBNAIL,
+                ChunkPart::Thumbnail,
                 document.thumbnail_chunks,
             )
-            .await
-        {
-            Ok(bytes) => bytes,
-            Err(ServiceError::Integrity) => {
-                return Err(self
-                    .document_integrity_failure(actor, &patient, &document.id, AuditAction::Read)
-                    .await);
-            }
-            Err(other) => return Err(other),
-        };
+            .await;
+        let id = document.id.to_string();
+        let bytes = self
+            .integrity_checked(bytes, actor, &patient, &id, AuditAction::Read)
+            .await?;
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Document)
-            .resource_id(&document.id)
+            .resource_id(document.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("thumbnail".into());
         self.record(event).await?;

@@ -391,7 +391,7 @@ impl Services {
             }
         };
         let not_found = || ServiceError::NotFound("emergency access grant");
-        let id: EmergencyAccessId = crate::ids::stored_id(id).ok_or_else(not_found)?;
+        let id: EmergencyAccessId = crate::ids::requested_id(id).ok_or_else(not_found)?;
         let row = store::find(self.store().conn(), id)
             .await?
             .ok_or_else(not_found)?;

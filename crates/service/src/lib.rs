@@ -241,6 +241,12 @@ impl Services {
         self.inner.clock.now()
     }
 
+    /// The current time as the store keeps it (whole microseconds), so a record built now
+    /// shows the same instant as when it is read back.
+    pub(crate) fn stored_now(&self) -> DateTime<Utc> {
+        chrono::SubsecRound::trunc_subsecs(self.now(), 6)
+    }
+
     pub fn settings(&self) -> &ServiceSettings {
         &self.inner.settings
     }

@@ -17,27 +17,25 @@
 //! - **Sealed.** Code, text, free-text flag and onset are one JSON body under the patient's
 //!   data key.
 
-use std::collections::HashMap;
-
 use carevault_core::allergy::ChartListAction;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{DiagnosisCode, DiagnosisText};
 use carevault_core::problem::{Condition, ProblemFields, ProblemInput, ProblemStatus};
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, ValidationErrors};
+use carevault_core::{DiagnosisId, EncounterId, PatientId, ProblemId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::Conn;
 use carevault_store::encounters as encounter_store;
 use carevault_store::patients::{self as patient_store, PatientRow};
-use carevault_store::problems::{self as store, ProblemRow};
-use chrono::{DateTime, NaiveDate, Utc};
+use carevault_store::problems::{self as store, ProblemRecord};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
 use crate::audit_trail::pseudonym_of;
+use crate::chart_lists::AccountNames;
 use crate::error::ServiceError;
+use crate::ids::requested_id;
 use crate::sealing::Place;
 
 const TABLE: &str = "patient_problems";
@@ -134,17 +132,17 @@ fn place<'a>(row_id: &'a str, patient_id: &'a str) -> Place<'a> {
     }
 }
 
-fn open_body(row: &ProblemRow, dek: &DataKey) -> Result<Body, ServiceError> {
-    let json = place(&row.id, &row.patient_id)
+fn open_body(row: &ProblemRecord, dek: &DataKey) -> Result<Body, ServiceError> {
+    let json = place(&row.id.to_string(), &row.patient_id.to_string())
         .open(dek, "body", Some(&row.body))?
         .ok_or(ServiceError::Integrity)?;
     serde_json::from_str(&json).map_err(|_| ServiceError::Integrity)
 }
 
 fn open_problem(
-    row: &ProblemRow,
+    row: &ProblemRecord,
     dek: &DataKey,
-    names: &HashMap<String, String>,
+    names: &AccountNames,
 ) -> Result<ProblemView, ServiceError> {
     let body = open_body(row, dek)?;
     let onset = body
@@ -153,25 +151,19 @@ fn open_problem(
         .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ServiceError::Integrity))
         .transpose()?;
     Ok(ProblemView {
-        id: row.id.clone(),
+        id: row.id.to_string(),
         code: body.code,
         text: body.text,
         free_text: body.free_text,
         onset,
-        status: ProblemStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?,
-        encounter_id: row.source_encounter_id.clone(),
-        recorded_by: names.get(&row.recorded_by).cloned().unwrap_or_default(),
-        recorded_at: from_micros(row.recorded_at),
-        patient_id: row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?,
-        diagnosis_id: row.source_diagnosis_id.clone(),
-        updated_by: row
-            .updated_by
-            .as_ref()
-            .map(|id| names.get(id).cloned().unwrap_or_default()),
-        updated_at: from_micros(row.updated_at),
+        status: row.status,
+        encounter_id: row.source_encounter_id.map(|id| id.to_string()),
+        recorded_by: names.of(row.recorded_by),
+        recorded_at: row.recorded_at,
+        patient_id: row.patient_id,
+        diagnosis_id: row.source_diagnosis_id.map(|id| id.to_string()),
+        updated_by: row.updated_by.map(|id| names.of(id)),
+        updated_at: row.updated_at,
     })
 }
 
@@ -202,7 +194,7 @@ impl Services {
         dek: &DataKey,
     ) -> Result<Vec<ProblemView>, ServiceError> {
         let names = self.account_names().await?;
-        let mut problems = store::of_patient(self.store().conn(), &patient.id.to_string())
+        let mut problems = store::of_patient(self.store().conn(), patient.id)
             .await?
             .iter()
             .map(|row| open_problem(row, dek, &names))
@@ -264,17 +256,17 @@ impl Services {
         conn: &impl Conn,
         patient: &PatientRow,
         dek: &DataKey,
-    ) -> Result<(Vec<String>, Vec<String>), ServiceError> {
+    ) -> Result<(Vec<String>, Vec<DiagnosisId>), ServiceError> {
         let mut codes = Vec::new();
         let mut diagnoses = Vec::new();
-        for row in store::of_patient(conn, &patient.id.to_string()).await? {
-            if row.status != ProblemStatus::Active.as_str() {
+        for row in store::of_patient(conn, patient.id).await? {
+            if row.status != ProblemStatus::Active {
                 continue;
             }
             if let Some(code) = open_body(&row, dek)?.code {
                 codes.push(code);
             }
-            diagnoses.extend(row.source_diagnosis_id.clone());
+            diagnoses.extend(row.source_diagnosis_id);
         }
         Ok((codes, diagnoses))
     }
@@ -286,7 +278,7 @@ impl Services {
         actor: &Actor,
         patient: &PatientRow,
         input: &ProblemInput,
-        source: Option<(&str, &str)>,
+        source: Option<(EncounterId, DiagnosisId)>,
         reason: Option<&str>,
     ) -> Result<ProblemView, ServiceError> {
         let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
@@ -301,25 +293,25 @@ impl Services {
             onset: input.onset().map(|d| d.format("%Y-%m-%d").to_string()),
         };
         let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
-        let id = Uuid::now_v7().to_string();
-        let now = to_micros(self.now());
-        let row = ProblemRow {
-            id: id.clone(),
-            patient_id: patient.id.to_string(),
-            status: input.status().as_str().to_owned(),
-            body: place(&id, &patient.id.to_string())
+        let id = ProblemId::generate();
+        let now = self.stored_now();
+        let row = ProblemRecord {
+            id,
+            patient_id: patient.id,
+            status: input.status(),
+            body: place(&id.to_string(), &patient.id.to_string())
                 .seal(&dek, "body", Some(&json))?
                 .unwrap_or_default(),
-            source_encounter_id: source.map(|(encounter, _)| encounter.to_owned()),
-            source_diagnosis_id: source.map(|(_, diagnosis)| diagnosis.to_owned()),
-            recorded_by: by.to_string(),
+            source_encounter_id: source.map(|(encounter, _)| encounter),
+            source_diagnosis_id: source.map(|(_, diagnosis)| diagnosis),
+            recorded_by: by,
             recorded_at: now,
             updated_by: None,
             updated_at: now,
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Problem)
-            .resource_id(&id)
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = reason.map(str::to_owned);
         self.transaction(async |txn| {
@@ -331,13 +323,13 @@ impl Services {
                         "this code is already on the patient's active problem list",
                     ));
                 }
-                if source.is_some_and(|(_, diagnosis)| diagnoses.iter().any(|d| d == diagnosis)) {
+                if source.is_some_and(|(_, diagnosis)| diagnoses.contains(&diagnosis)) {
                     return Err(duplicate(
                         "this diagnosis is already on the patient's active problem list",
                     ));
                 }
             }
-            store::insert(txn, row.clone()).await?;
+            store::insert(txn, &row).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
@@ -410,26 +402,24 @@ impl Services {
         encounter_id: &str,
         diagnosis_id: &str,
     ) -> Result<ProblemView, ServiceError> {
-        let encounter = encounter_store::find_encounter(self.store().conn(), encounter_id.trim())
-            .await?
-            .filter(|e| patient.is_none_or(|p| p.to_string() == e.patient_id))
-            .ok_or(ServiceError::NotFound("encounter"))?;
-        let patient_id: PatientId = encounter
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let encounter = match requested_id(encounter_id.trim()) {
+            Some(id) => encounter_store::find_encounter(self.store().conn(), id).await?,
+            None => None,
+        }
+        .filter(|e| patient.is_none_or(|p| p == e.patient_id))
+        .ok_or(ServiceError::NotFound("encounter"))?;
         let access = self
             .chart_list_access(
                 actor,
-                patient_id,
+                encounter.patient_id,
                 ChartListAction::WriteProblems,
                 ResourceType::Problem,
             )
             .await?;
-        let diagnosis = encounter_store::diagnoses_of(self.store().conn(), &encounter.id)
+        let diagnosis = encounter_store::diagnoses_of(self.store().conn(), encounter.id)
             .await?
             .into_iter()
-            .find(|d| d.id == diagnosis_id.trim())
+            .find(|d| d.id.to_string() == diagnosis_id.trim())
             .ok_or(ServiceError::NotFound("diagnosis"))?;
         if diagnosis.retracted_at.is_some() {
             return Err(ServiceError::Conflict {
@@ -439,7 +429,7 @@ impl Services {
         }
         // A draft's diagnoses are replaced at every save: only a signed encounter's stay, so
         // only they go onto the problem list (with their source).
-        if encounter.status != carevault_core::clinical::EncounterStatus::Signed.as_str() {
+        if encounter.status != carevault_core::clinical::EncounterStatus::Signed {
             return Err(ServiceError::Conflict {
                 field: Some("encounter_status"),
                 message: "the encounter is still a draft: sign it first, then add its diagnoses \
@@ -469,13 +459,13 @@ impl Services {
             ),
         };
         let settings = &self.settings().scheduling;
-        let onset = settings.local_date(from_micros(encounter.started_at));
+        let onset = settings.local_date(encounter.started_at);
         let input = ProblemInput::from_condition(condition, Some(onset));
         self.insert_problem(
             actor,
             patient,
             &input,
-            Some((&encounter.id, &diagnosis.id)),
+            Some((encounter.id, diagnosis.id)),
             Some("from an encounter's diagnosis"),
         )
         .await
@@ -491,31 +481,23 @@ impl Services {
         problem_id: &str,
         status: &str,
     ) -> Result<ProblemView, ServiceError> {
-        let row = store::find(self.store().conn(), problem_id.trim()).await?;
-        let row = match row {
-            Some(row) if patient.is_none_or(|p| p.to_string() == row.patient_id) => row,
-            _ => {
-                let id = Some(problem_id.trim().to_owned());
-                return Err(self
-                    .missing(actor, ResourceType::Problem, id, "problem")
-                    .await);
-            }
+        let raw = problem_id.trim();
+        let found = match requested_id::<ProblemId>(raw) {
+            Some(id) => store::find(self.store().conn(), id).await?,
+            None => None,
         };
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
-        let access = self
-            .chart_list_access(
+        let (row, access, by) = self
+            .entry_for_change(
                 actor,
-                patient_id,
+                (raw, found),
+                patient,
                 ChartListAction::WriteProblems,
                 ResourceType::Problem,
+                "problem",
             )
             .await?;
-        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
         let to = ProblemStatus::parse(status).map_err(|m| ValidationErrors::single("status", m))?;
-        let from = ProblemStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?;
+        let from = row.status;
         from.check_change(to)
             .map_err(|message| ServiceError::Conflict {
                 field: Some("status"),
@@ -528,7 +510,7 @@ impl Services {
         let code = open_body(&row, &dek)?.code;
         let mut event = self
             .audit_event(actor, AuditAction::StatusChanged, ResourceType::Problem)
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         self.transaction(async |txn| {
@@ -543,11 +525,12 @@ impl Services {
             }
             if !store::set_status(
                 txn,
-                &row.id,
-                from.as_str(),
-                to.as_str(),
-                &by.to_string(),
-                to_micros(self.now()).max(row.updated_at + 1),
+                row.id,
+                from,
+                to,
+                by,
+                self.stored_now()
+                    .max(row.updated_at + Duration::microseconds(1)),
             )
             .await?
             {
@@ -560,7 +543,7 @@ impl Services {
             Ok(())
         })
         .await?;
-        let changed = store::find(self.store().conn(), &row.id)
+        let changed = store::find(self.store().conn(), row.id)
             .await?
             .ok_or(ServiceError::NotFound("problem"))?;
         open_problem(&changed, &dek, &self.account_names().await?)

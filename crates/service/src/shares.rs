@@ -25,6 +25,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::ids::requested_id;
 
 /// The longest share, in days.
 pub const MAX_DAYS: i64 = 365;
@@ -224,12 +225,21 @@ impl Services {
         }
         let conn = self.store().conn();
         Ok(match scope {
-            SCOPE_ENCOUNTER => carevault_store::encounters::find_encounter(conn, raw)
-                .await?
-                .is_some_and(|e| e.patient_id == patient.id.to_string() && e.status == "signed"),
-            SCOPE_DOCUMENT => carevault_store::documents::find(conn, raw)
-                .await?
-                .is_some_and(|d| d.patient_id == patient.id.to_string()),
+            SCOPE_ENCOUNTER => match requested_id(raw) {
+                Some(id) => carevault_store::encounters::find_encounter(conn, id)
+                    .await?
+                    .is_some_and(|e| {
+                        e.patient_id == patient.id
+                            && e.status == carevault_core::clinical::EncounterStatus::Signed
+                    }),
+                None => false,
+            },
+            SCOPE_DOCUMENT => match requested_id(raw) {
+                Some(id) => carevault_store::documents::find(conn, id)
+                    .await?
+                    .is_some_and(|d| d.patient_id == patient.id),
+                None => false,
+            },
             _ => false,
         })
     }
@@ -295,7 +305,7 @@ impl Services {
         share_id: &str,
     ) -> Result<RecordShare, ServiceError> {
         let row = self.own_record_for_sharing(actor, patient).await?;
-        let share_id: Option<RecordShareId> = crate::ids::stored_id(share_id);
+        let share_id: Option<RecordShareId> = crate::ids::requested_id(share_id);
         let share = match share_id {
             Some(id) => store::find(self.store().conn(), id).await?,
             None => None,

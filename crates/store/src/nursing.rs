@@ -4,24 +4,60 @@
 
 use std::collections::HashSet;
 
-use carevault_core::{PatientId, UserId};
+use carevault_core::nursing::NursingNoteKind;
+use carevault_core::time::to_micros;
+use carevault_core::{AppointmentId, NursingNoteId, PatientId, UserId};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::Conn;
-use crate::entity::{appointments, care_team_members, nursing_notes, staff_profiles, vitals};
+use crate::entity::{appointments, care_team_members, nursing_notes, staff_profiles};
 use crate::error::StoreError;
+use crate::record::Row;
 use crate::scheduling::{AppointmentRow, appointment_rows};
 
-pub type NursingNoteRow = nursing_notes::Model;
+/// A nurse's note or a triage. `body` is sealed by the service.
+#[derive(Debug, Clone)]
+pub struct NursingNoteRecord {
+    pub id: NursingNoteId,
+    pub patient_id: PatientId,
+    /// The visit a triage belongs to.
+    pub appointment_id: Option<AppointmentId>,
+    pub kind: NursingNoteKind,
+    pub body: Vec<u8>,
+    pub author_id: UserId,
+    pub created_at: DateTime<Utc>,
+}
 
-/// The `kind` of a triage note.
-pub const KIND_TRIAGE: &str = "triage";
-/// The `kind` of a nursing note.
-pub const KIND_NURSING: &str = "nursing";
+impl TryFrom<nursing_notes::Model> for NursingNoteRecord {
+    type Error = StoreError;
 
-pub async fn insert_note(conn: &impl Conn, row: NursingNoteRow) -> Result<(), StoreError> {
-    nursing_notes::Entity::insert(row.into_active_model())
+    fn try_from(m: nursing_notes::Model) -> Result<Self, StoreError> {
+        let row = Row("nursing_notes");
+        Ok(NursingNoteRecord {
+            id: row.parse("id", &m.id)?,
+            patient_id: row.parse("patient_id", &m.patient_id)?,
+            appointment_id: row.parse_opt("appointment_id", m.appointment_id.as_deref())?,
+            kind: row.convert("kind", m.kind.as_str(), NursingNoteKind::parse)?,
+            body: m.body,
+            author_id: row.parse("author_id", &m.author_id)?,
+            created_at: row.time(m.created_at),
+        })
+    }
+}
+
+pub async fn insert_note(conn: &impl Conn, r: &NursingNoteRecord) -> Result<(), StoreError> {
+    let row = nursing_notes::ActiveModel {
+        id: Set(r.id.to_string()),
+        patient_id: Set(r.patient_id.to_string()),
+        appointment_id: Set(r.appointment_id.map(|id| id.to_string())),
+        kind: Set(r.kind.as_str().to_owned()),
+        body: Set(r.body.clone()),
+        author_id: Set(r.author_id.to_string()),
+        created_at: Set(to_micros(r.created_at)),
+    };
+    nursing_notes::Entity::insert(row)
         .exec_without_returning(conn)
         .await?;
     Ok(())
@@ -32,45 +68,40 @@ pub async fn notes_of(
     conn: &impl Conn,
     patient: PatientId,
     limit: u64,
-) -> Result<Vec<NursingNoteRow>, StoreError> {
-    Ok(nursing_notes::Entity::find()
+) -> Result<Vec<NursingNoteRecord>, StoreError> {
+    nursing_notes::Entity::find()
         .filter(nursing_notes::Column::PatientId.eq(patient.to_string()))
         .order_by_desc(nursing_notes::Column::CreatedAt)
         .order_by_desc(nursing_notes::Column::Id)
         .limit(limit)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(NursingNoteRecord::try_from)
+        .collect()
 }
 
 /// The triages of these appointments, newest first.
 pub async fn triages_of(
     conn: &impl Conn,
-    appointments: &[String],
-) -> Result<Vec<NursingNoteRow>, StoreError> {
+    appointments: &[AppointmentId],
+) -> Result<Vec<NursingNoteRecord>, StoreError> {
     if appointments.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(nursing_notes::Entity::find()
-        .filter(nursing_notes::Column::Kind.eq(KIND_TRIAGE))
-        .filter(nursing_notes::Column::AppointmentId.is_in(appointments.to_vec()))
+    nursing_notes::Entity::find()
+        .filter(nursing_notes::Column::Kind.eq(NursingNoteKind::Triage.as_str()))
+        .filter(
+            nursing_notes::Column::AppointmentId
+                .is_in(appointments.iter().map(ToString::to_string)),
+        )
         .order_by_desc(nursing_notes::Column::CreatedAt)
         .order_by_desc(nursing_notes::Column::Id)
         .all(conn)
-        .await?)
-}
-
-/// The vitals rows with these ids.
-pub async fn vitals_by_ids(
-    conn: &impl Conn,
-    ids: &[String],
-) -> Result<Vec<vitals::Model>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(vitals::Entity::find()
-        .filter(vitals::Column::Id.is_in(ids.to_vec()))
-        .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(NursingNoteRecord::try_from)
+        .collect()
 }
 
 /// The departments of `user`'s active staff profile, as a subquery.

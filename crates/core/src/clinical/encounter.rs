@@ -36,6 +36,18 @@ pub const ENCOUNTER_TRANSITIONS: [(EncounterStatus, &[EncounterStatus]); 2] = [
 
 status_graph!(EncounterStatus, "encounter", ENCOUNTER_TRANSITIONS);
 
+text_choice!(
+    /// What a note appended to an encounter is.
+    EncounterNoteKind, "the encounter note kinds" {
+        /// A nurse's (or doctor's) treatment note on a draft.
+        Treatment => "treatment",
+        /// An amendment of a signed encounter (what changed, and why).
+        Amendment => "amendment",
+        /// Text added to a signed encounter afterwards; the encounter is unchanged.
+        Addendum => "addendum",
+    }
+);
+
 /// Something done to an existing encounter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EncounterAction {

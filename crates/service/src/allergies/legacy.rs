@@ -20,27 +20,15 @@ pub struct LegacyAllergiesMoved {
 /// text's order.
 pub(crate) fn transcribed_rows(
     text: &str,
-    patient_id: &str,
+    patient_id: PatientId,
     dek: &DataKey,
     by: Option<UserId>,
-    at: i64,
-) -> Result<Vec<AllergyRow>, ValidationErrors> {
-    let row = |offset: i64, kind: &str, body: &Body| -> Result<AllergyRow, ValidationErrors> {
-        let id = Uuid::now_v7().to_string();
-        let sealed = seal_body(dek, &id, patient_id, body)
-            .map_err(|_| ValidationErrors::single("allergies", "could not be stored"))?;
-        Ok(AllergyRow {
-            id,
-            patient_id: patient_id.to_owned(),
-            entry_kind: kind.to_owned(),
-            status: AllergyStatus::Active.as_str().to_owned(),
-            body: sealed,
-            status_reason: None,
-            recorded_by: by.map(|u| u.to_string()),
-            recorded_at: at + offset,
-            updated_by: None,
-            updated_at: at + offset,
-        })
+    at: DateTime<Utc>,
+) -> Result<Vec<AllergyRecord>, ValidationErrors> {
+    let row = |offset: i64, kind: AllergyEntryKind, body: &Body| {
+        let at = at + Duration::microseconds(offset);
+        new_entry(dek, patient_id, kind, AllergyStatus::Active, body, by, at)
+            .map_err(|_| ValidationErrors::single("allergies", "could not be stored"))
     };
     if states_no_known_allergies(text) {
         let body = Body {
@@ -48,7 +36,7 @@ pub(crate) fn transcribed_rows(
             transcribed: true,
             ..Body::default()
         };
-        return Ok(vec![row(0, KIND_NO_KNOWN_ALLERGIES, &body)?]);
+        return Ok(vec![row(0, AllergyEntryKind::NoKnownAllergies, &body)?]);
     }
     let substances = transcribed_substances(text)
         .map_err(|message| ValidationErrors::single("allergies", message))?;
@@ -57,10 +45,15 @@ pub(crate) fn transcribed_rows(
         .enumerate()
         .map(|(i, substance)| {
             let body = body_of(&AllergyInput::transcribed(substance), true);
-            row(i64::try_from(i).unwrap_or(0), KIND_ALLERGY, &body)
+            row(
+                i64::try_from(i).unwrap_or(0),
+                AllergyEntryKind::Allergy,
+                &body,
+            )
         })
         .collect()
 }
+
 impl Services {
     /// Moves the old free-text `allergies` of every patient into the allergy list, once, at
     /// start-up (after the key ring is bound). A patient at a time, each in one transaction
@@ -132,13 +125,7 @@ impl Services {
                     return Err(err);
                 }
             };
-            let entries = transcribed_rows(
-                &text,
-                &row.id.to_string(),
-                &dek,
-                None,
-                to_micros(row.updated_at),
-            )
+            let entries = transcribed_rows(&text, row.id, &dek, None, row.updated_at)
                 .inspect_err(|_| {
                     tracing::error!(patient_id = %row.id, "the free-text allergies could not be moved: they are not valid text");
                 })?;
@@ -157,7 +144,7 @@ impl Services {
                     }
                     let count = entries.len();
                     for entry in entries {
-                        store::insert(txn, entry).await?;
+                        store::insert(txn, &entry).await?;
                     }
                     self.append_in(txn, event).await?;
                     Ok(count)

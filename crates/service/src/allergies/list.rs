@@ -5,24 +5,21 @@ use super::*;
 
 /// Opens one entry; a body that does not open is [`ServiceError::Integrity`].
 pub(super) fn open_entry(
-    row: &AllergyRow,
+    row: &AllergyRecord,
     dek: &DataKey,
-    names: &HashMap<String, String>,
+    names: &AccountNames,
 ) -> Result<AllergyView, ServiceError> {
-    let p = place(&row.id, &row.patient_id);
+    let (id, patient_id) = (row.id.to_string(), row.patient_id.to_string());
+    let p = place(&id, &patient_id);
     let json = p
         .open(dek, "body", Some(&row.body))?
         .ok_or(ServiceError::Integrity)?;
     let body: Body = serde_json::from_str(&json).map_err(|_| ServiceError::Integrity)?;
     let status_reason = p.open(dek, "status_reason", row.status_reason.as_deref())?;
-    let statement = row.entry_kind == KIND_NO_KNOWN_ALLERGIES;
+    let statement = row.entry_kind == AllergyEntryKind::NoKnownAllergies;
     let coded = body.code.as_deref().and_then(coded_substance);
-    let name = |id: &Option<String>| {
-        id.as_ref()
-            .map(|id| names.get(id).cloned().unwrap_or_default())
-    };
     Ok(AllergyView {
-        id: row.id.clone(),
+        id,
         substance: if statement {
             if body.substance.is_empty() {
                 NO_KNOWN_ALLERGIES.to_owned()
@@ -36,13 +33,12 @@ pub(super) fn open_entry(
         free_text: !statement && body.free_text,
         reaction: body.reaction,
         severity: AllergySeverity::parse(&body.severity).unwrap_or(AllergySeverity::Unknown),
-        status: AllergyStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?,
-        recorded_by: name(&row.recorded_by).unwrap_or_else(|| TRANSCRIBED_BY.to_owned()),
-        recorded_at: from_micros(row.recorded_at),
-        patient_id: row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?,
+        status: row.status,
+        recorded_by: row
+            .recorded_by
+            .map_or_else(|| TRANSCRIBED_BY.to_owned(), |id| names.of(id)),
+        recorded_at: row.recorded_at,
+        patient_id: row.patient_id,
         kind: coded.map(|c| c.kind),
         no_known_allergies: statement,
         transcribed: body.transcribed,
@@ -50,8 +46,8 @@ pub(super) fn open_entry(
             .then_some(body.substance)
             .filter(|s| !s.is_empty()),
         status_reason,
-        updated_by: name(&row.updated_by),
-        updated_at: from_micros(row.updated_at),
+        updated_by: row.updated_by.map(|id| names.of(id)),
+        updated_at: row.updated_at,
     })
 }
 
@@ -117,12 +113,13 @@ impl Services {
         dek: &DataKey,
     ) -> Result<AllergyList, ServiceError> {
         let names = self.account_names().await?;
-        let entries = store::of_patient(self.store().conn(), &patient.id.to_string())
+        let patient_id = patient.id;
+        let entries = store::of_patient(self.store().conn(), patient_id)
             .await?
             .iter()
             .map(|row| open_entry(row, dek, &names))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(list_of(patient.id, entries))
+        Ok(list_of(patient_id, entries))
     }
 
     /// `PatientDetails::allergies` for each of `patients` whose view shows allergies (the
@@ -137,20 +134,16 @@ impl Services {
             .filter(|(_, view)| visibility(*view, PatientField::Allergies) != Visibility::Hidden)
             .map(|(row, _)| *row)
             .collect();
-        let ids: Vec<String> = shown.iter().map(|row| row.id.to_string()).collect();
-        let rows =
-            store::of_patients(self.store().conn(), &ids, AllergyStatus::Active.as_str()).await?;
-        let mut by_patient: HashMap<&str, Vec<&AllergyRow>> = HashMap::new();
+        let ids: Vec<PatientId> = shown.iter().map(|row| row.id).collect();
+        let rows = store::of_patients(self.store().conn(), &ids, AllergyStatus::Active).await?;
+        let mut by_patient: HashMap<PatientId, Vec<&AllergyRecord>> = HashMap::new();
         for row in &rows {
-            by_patient
-                .entry(row.patient_id.as_str())
-                .or_default()
-                .push(row);
+            by_patient.entry(row.patient_id).or_default().push(row);
         }
-        let names = HashMap::new();
+        let names = AccountNames::default();
         let mut out = HashMap::new();
-        for patient in shown {
-            let entries = match by_patient.get(patient.id.to_string().as_str()) {
+        for (patient, patient_id) in shown.into_iter().zip(ids) {
+            let entries = match by_patient.get(&patient_id) {
                 None => Vec::new(),
                 Some(rows) => {
                     let dek = self
@@ -161,7 +154,7 @@ impl Services {
                         .collect::<Result<Vec<_>, _>>()?
                 }
             };
-            out.insert(patient.id, list_of(patient.id, entries).summary());
+            out.insert(patient.id, list_of(patient_id, entries).summary());
         }
         Ok(out)
     }

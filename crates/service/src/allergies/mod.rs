@@ -29,30 +29,28 @@
 use std::collections::HashMap;
 
 use crate::audit_trail::pseudonym_of;
+use crate::chart_lists::AccountNames;
 use carevault_core::PatientId;
 use carevault_core::allergy::{
-    AllergyFields, AllergyInput, AllergySeverity, AllergyStatus, ChartListAction, RecordedAllergy,
-    Substance, SubstanceKind, SubstanceText, coded_substance, drug_link, states_no_known_allergies,
-    transcribed_substances, warning_sentence,
+    AllergyEntryKind, AllergyFields, AllergyInput, AllergySeverity, AllergyStatus, ChartListAction,
+    RecordedAllergy, Substance, SubstanceKind, SubstanceText, coded_substance, drug_link,
+    states_no_known_allergies, transcribed_substances, warning_sentence,
 };
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::masking::{PatientField, PatientView, Visibility, visibility};
 use carevault_core::patient::ClinicalText;
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{UserId, ValidationErrors};
+use carevault_core::{AllergyId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::Conn;
-use carevault_store::allergies::{
-    self as store, AllergyRow, KIND_ALLERGY, KIND_NO_KNOWN_ALLERGIES,
-};
+use carevault_store::allergies::{self as store, AllergyRecord};
 use carevault_store::patients::{self as patient_store, PatientRow};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::ids::requested_id;
 use crate::sealing::Place;
 use crate::tx::Abort;
 
@@ -279,14 +277,39 @@ fn place<'a>(row_id: &'a str, patient_id: &'a str) -> Place<'a> {
 
 fn seal_body(
     dek: &DataKey,
-    id: &str,
-    patient_id: &str,
+    id: AllergyId,
+    patient_id: PatientId,
     body: &Body,
 ) -> Result<Vec<u8>, ServiceError> {
     let json = serde_json::to_string(body).map_err(ServiceError::internal)?;
-    place(id, patient_id)
+    place(&id.to_string(), &patient_id.to_string())
         .seal(dek, "body", Some(&json))?
         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("body not sealed")))
+}
+
+/// A new entry of `patient_id`'s list, its body sealed, recorded (and last updated) `at`.
+fn new_entry(
+    dek: &DataKey,
+    patient_id: PatientId,
+    entry_kind: AllergyEntryKind,
+    status: AllergyStatus,
+    body: &Body,
+    by: Option<UserId>,
+    at: DateTime<Utc>,
+) -> Result<AllergyRecord, ServiceError> {
+    let id = AllergyId::generate();
+    Ok(AllergyRecord {
+        id,
+        patient_id,
+        entry_kind,
+        status,
+        body: seal_body(dek, id, patient_id, body)?,
+        status_reason: None,
+        recorded_by: by,
+        recorded_at: at,
+        updated_by: None,
+        updated_at: at,
+    })
 }
 
 fn body_of(input: &AllergyInput, transcribed: bool) -> Body {
@@ -302,6 +325,8 @@ fn body_of(input: &AllergyInput, transcribed: bool) -> Body {
 
 #[cfg(test)]
 mod tests {
+    use carevault_core::time::from_micros;
+
     use super::*;
 
     fn entry(substance: &str, status: AllergyStatus, statement: bool, at: i64) -> AllergyView {

@@ -40,6 +40,11 @@ impl std::fmt::Debug for AllergyStatusRequest {
 }
 
 /// A status change's reason, checked.
+/// Why a "no known allergies" statement stops being in force when an allergy is recorded.
+const ALLERGY_RECORDED: &str = "superseded: an allergy was recorded";
+/// Why it does when the statement is recorded again.
+const RECORDED_AGAIN: &str = "superseded: recorded again";
+
 fn parse_reason(raw: Option<&str>) -> Result<Option<String>, ValidationErrors> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
@@ -53,36 +58,38 @@ fn parse_reason(raw: Option<&str>) -> Result<Option<String>, ValidationErrors> {
     }
 }
 impl Services {
-    /// Makes the patient's active "no known allergies" statements inactive (an allergy is
-    /// recorded or reactivated); how many there were.
+    /// Makes the patient's active "no known allergies" statements inactive with `reason` (an
+    /// allergy is recorded or reactivated, or the statement recorded again); how many there
+    /// were.
     async fn retire_statements(
         &self,
         conn: &impl Conn,
-        patient: &PatientRow,
+        patient_id: PatientId,
         dek: &DataKey,
         by: UserId,
-        at: i64,
+        at: DateTime<Utc>,
+        reason: &str,
     ) -> Result<usize, ServiceError> {
         let mut retired = 0;
-        for row in store::of_patient(conn, &patient.id.to_string()).await? {
-            if row.entry_kind != KIND_NO_KNOWN_ALLERGIES
-                || row.status != AllergyStatus::Active.as_str()
+        for row in store::of_patient(conn, patient_id).await? {
+            if row.entry_kind != AllergyEntryKind::NoKnownAllergies
+                || row.status != AllergyStatus::Active
             {
                 continue;
             }
-            let reason = place(&row.id, &row.patient_id).seal(
+            let reason = place(&row.id.to_string(), &row.patient_id.to_string()).seal(
                 dek,
                 "status_reason",
-                Some("superseded: an allergy was recorded"),
+                Some(reason),
             )?;
             if store::set_status(
                 conn,
-                &row.id,
-                AllergyStatus::Active.as_str(),
-                AllergyStatus::Inactive.as_str(),
+                row.id,
+                AllergyStatus::Active,
+                AllergyStatus::Inactive,
                 reason,
-                Some(&by.to_string()),
-                at.max(row.updated_at + 1),
+                by,
+                at.max(row.updated_at + Duration::microseconds(1)),
             )
             .await?
             {
@@ -97,15 +104,15 @@ impl Services {
     async fn active_code(
         &self,
         conn: &impl Conn,
-        patient: &PatientRow,
+        patient_id: PatientId,
         dek: &DataKey,
         code: &str,
     ) -> Result<bool, ServiceError> {
-        for row in store::of_patient(conn, &patient.id.to_string()).await? {
-            if row.entry_kind != KIND_ALLERGY || row.status != AllergyStatus::Active.as_str() {
+        for row in store::of_patient(conn, patient_id).await? {
+            if row.entry_kind != AllergyEntryKind::Allergy || row.status != AllergyStatus::Active {
                 continue;
             }
-            let json = place(&row.id, &row.patient_id)
+            let json = place(&row.id.to_string(), &row.patient_id.to_string())
                 .open(dek, "body", Some(&row.body))?
                 .ok_or(ServiceError::Integrity)?;
             let body: Body = serde_json::from_str(&json).map_err(|_| ServiceError::Integrity)?;
@@ -120,14 +127,33 @@ impl Services {
     async fn has_active_allergy(
         &self,
         conn: &impl Conn,
-        patient: &PatientRow,
+        patient_id: PatientId,
     ) -> Result<bool, ServiceError> {
-        Ok(store::of_patient(conn, &patient.id.to_string())
+        Ok(store::of_patient(conn, patient_id)
             .await?
             .iter()
             .any(|row| {
-                row.entry_kind == KIND_ALLERGY && row.status == AllergyStatus::Active.as_str()
+                row.entry_kind == AllergyEntryKind::Allergy && row.status == AllergyStatus::Active
             }))
+    }
+
+    /// The patient's list and who writes to it, if `actor` may record allergies for them;
+    /// otherwise the refusal, recorded.
+    async fn allergy_writer(
+        &self,
+        actor: &Actor,
+        patient_id: PatientId,
+    ) -> Result<(crate::chart_lists::ChartListAccess, UserId), ServiceError> {
+        let access = self
+            .chart_list_access(
+                actor,
+                patient_id,
+                ChartListAction::WriteAllergies,
+                ResourceType::Allergy,
+            )
+            .await?;
+        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        Ok((access, by))
     }
 
     /// Records an allergy (doctors and nurses in the patient's care). An active "no known
@@ -139,15 +165,7 @@ impl Services {
         patient_id: PatientId,
         request: AllergyRequest,
     ) -> Result<AllergyView, ServiceError> {
-        let access = self
-            .chart_list_access(
-                actor,
-                patient_id,
-                ChartListAction::WriteAllergies,
-                ResourceType::Allergy,
-            )
-            .await?;
-        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        let (access, by) = self.allergy_writer(actor, patient_id).await?;
         let input = AllergyInput::parse(&AllergyFields {
             substance: &request.substance,
             free_text: request.free_text,
@@ -159,30 +177,27 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let id = Uuid::now_v7().to_string();
-        let now = to_micros(self.now());
-        let row = AllergyRow {
-            id: id.clone(),
-            patient_id: patient.id.to_string(),
-            entry_kind: KIND_ALLERGY.to_owned(),
-            status: input.status().as_str().to_owned(),
-            body: seal_body(&dek, &id, &patient.id.to_string(), &body_of(&input, false))?,
-            status_reason: None,
-            recorded_by: Some(by.to_string()),
-            recorded_at: now,
-            updated_by: None,
-            updated_at: now,
-        };
+        let now = self.stored_now();
+        let row = new_entry(
+            &dek,
+            patient_id,
+            AllergyEntryKind::Allergy,
+            input.status(),
+            &body_of(&input, false),
+            Some(by),
+            now,
+        )?;
+        let id = row.id;
         let event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
-            .resource_id(&id)
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         self.transaction(async |txn| {
             let mut event = event.clone();
             patient_store::lock_row(txn, patient.id).await?;
             if input.status() == AllergyStatus::Active
                 && let Some(code) = input.substance().code()
-                && self.active_code(txn, patient, &dek, code).await?
+                && self.active_code(txn, patient_id, &dek, code).await?
             {
                 return Err(ServiceError::Conflict {
                     field: Some("substance"),
@@ -190,11 +205,14 @@ impl Services {
                 });
             }
             if input.status() == AllergyStatus::Active
-                && self.retire_statements(txn, patient, &dek, by, now).await? > 0
+                && self
+                    .retire_statements(txn, patient_id, &dek, by, now, ALLERGY_RECORDED)
+                    .await?
+                    > 0
             {
                 event.reason = Some("allergy recorded; \"no known allergies\" made inactive".into());
             }
-            store::insert(txn, row.clone()).await?;
+            store::insert(txn, &row).await?;
             self.append_in(txn, event).await?;
             Ok(())
         })
@@ -211,68 +229,37 @@ impl Services {
         actor: &Actor,
         patient_id: PatientId,
     ) -> Result<AllergyView, ServiceError> {
-        let access = self
-            .chart_list_access(
-                actor,
-                patient_id,
-                ChartListAction::WriteAllergies,
-                ResourceType::Allergy,
-            )
-            .await?;
-        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        let (access, by) = self.allergy_writer(actor, patient_id).await?;
         let patient = &access.patient;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let id = Uuid::now_v7().to_string();
-        let now = to_micros(self.now());
-        let row = AllergyRow {
-            id: id.clone(),
-            patient_id: patient.id.to_string(),
-            entry_kind: KIND_NO_KNOWN_ALLERGIES.to_owned(),
-            status: AllergyStatus::Active.as_str().to_owned(),
-            body: seal_body(&dek, &id, &patient.id.to_string(), &Body::default())?,
-            status_reason: None,
-            recorded_by: Some(by.to_string()),
-            recorded_at: now,
-            updated_by: None,
-            updated_at: now,
-        };
+        let now = self.stored_now();
+        let row = new_entry(
+            &dek,
+            patient_id,
+            AllergyEntryKind::NoKnownAllergies,
+            AllergyStatus::Active,
+            &Body::default(),
+            Some(by),
+            now,
+        )?;
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
-            .resource_id(&id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("no known allergies".into());
         self.transaction(async |txn| {
             patient_store::lock_row(txn, patient.id).await?;
-            if self.has_active_allergy(txn, patient).await? {
+            if self.has_active_allergy(txn, patient_id).await? {
                 return Err(ServiceError::Conflict {
                     field: None,
                     message: "allergies are recorded as active: mark them inactive or entered in error before recording \"no known allergies\"".into(),
                 });
             }
-            for old in store::of_patient(txn, &patient.id.to_string()).await? {
-                if old.entry_kind == KIND_NO_KNOWN_ALLERGIES
-                    && old.status == AllergyStatus::Active.as_str()
-                {
-                    let reason = place(&old.id, &old.patient_id).seal(
-                        &dek,
-                        "status_reason",
-                        Some("superseded: recorded again"),
-                    )?;
-                    store::set_status(
-                        txn,
-                        &old.id,
-                        AllergyStatus::Active.as_str(),
-                        AllergyStatus::Inactive.as_str(),
-                        reason,
-                        Some(&by.to_string()),
-                        now.max(old.updated_at + 1),
-                    )
-                    .await?;
-                }
-            }
-            store::insert(txn, row.clone()).await?;
+            self.retire_statements(txn, patient_id, &dek, by, now, RECORDED_AGAIN)
+                .await?;
+            store::insert(txn, &row).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
@@ -292,29 +279,22 @@ impl Services {
         entry_id: &str,
         request: AllergyStatusRequest,
     ) -> Result<AllergyView, ServiceError> {
-        let row = store::find(self.store().conn(), entry_id.trim()).await?;
-        let row = match row {
-            Some(row) if patient.is_none_or(|p| p.to_string() == row.patient_id) => row,
-            _ => {
-                let id = Some(entry_id.trim().to_owned());
-                return Err(self
-                    .missing(actor, ResourceType::Allergy, id, "allergy entry")
-                    .await);
-            }
+        let raw = entry_id.trim();
+        let found = match requested_id::<AllergyId>(raw) {
+            Some(id) => store::find(self.store().conn(), id).await?,
+            None => None,
         };
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
-        let access = self
-            .chart_list_access(
+        let (row, access, by) = self
+            .entry_for_change(
                 actor,
-                patient_id,
+                (raw, found),
+                patient,
                 ChartListAction::WriteAllergies,
                 ResourceType::Allergy,
+                "allergy entry",
             )
             .await?;
-        let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
+        let patient_id = row.patient_id;
         let mut errors = ValidationErrors::new();
         let to = errors.check("status", AllergyStatus::parse(&request.status));
         let reason = match parse_reason(request.reason.as_deref()) {
@@ -326,7 +306,7 @@ impl Services {
         };
         errors.into_result()?;
         let to = to.ok_or_else(|| ValidationErrors::single("status", "is required"))?;
-        let from = AllergyStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?;
+        let from = row.status;
         from.check_change(to)
             .map_err(|message| ServiceError::Conflict {
                 field: Some("status"),
@@ -345,28 +325,33 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let sealed_reason =
-            place(&row.id, &row.patient_id).seal(&dek, "status_reason", reason.as_deref())?;
-        let now = to_micros(self.now()).max(row.updated_at + 1);
+        let sealed_reason = place(&row.id.to_string(), &patient_id.to_string()).seal(
+            &dek,
+            "status_reason",
+            reason.as_deref(),
+        )?;
+        let now = self
+            .stored_now()
+            .max(row.updated_at + Duration::microseconds(1));
         let mut event = self
             .audit_event(actor, AuditAction::StatusChanged, ResourceType::Allergy)
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
-        let statement = row.entry_kind == KIND_NO_KNOWN_ALLERGIES;
+        let statement = row.entry_kind == AllergyEntryKind::NoKnownAllergies;
         self.transaction(async |txn| {
             let mut event = event.clone();
             patient_store::lock_row(txn, patient.id).await?;
             if to == AllergyStatus::Active {
-                if statement && self.has_active_allergy(txn, patient).await? {
+                if statement && self.has_active_allergy(txn, patient_id).await? {
                     return Err(ServiceError::Conflict {
                         field: Some("status"),
                         message: "allergies are recorded as active: \"no known allergies\" cannot be in force with them".into(),
                     });
                 }
-                let code = open_entry(&row, &dek, &HashMap::new())?.code;
+                let code = open_entry(&row, &dek, &AccountNames::default())?.code;
                 if let Some(code) = code.as_deref()
-                    && self.active_code(txn, patient, &dek, code).await?
+                    && self.active_code(txn, patient_id, &dek, code).await?
                 {
                     return Err(ServiceError::Conflict {
                         field: Some("status"),
@@ -374,21 +359,18 @@ impl Services {
                             .into(),
                     });
                 }
-                if !statement && self.retire_statements(txn, patient, &dek, by, now).await? > 0 {
+                if !statement
+                    && self
+                        .retire_statements(txn, patient_id, &dek, by, now, ALLERGY_RECORDED)
+                        .await?
+                        > 0
+                {
                     event.reason = Some(format!(
                         "{from} → {to}; \"no known allergies\" made inactive"
                     ));
                 }
             }
-            if !store::set_status(
-                txn,
-                &row.id,
-                from.as_str(),
-                to.as_str(),
-                sealed_reason.clone(),
-                Some(&by.to_string()),
-                now,
-            )
+            if !store::set_status(txn, row.id, from, to, sealed_reason.clone(), by, now)
             .await?
             {
                 return Err(ServiceError::Conflict {
@@ -400,7 +382,7 @@ impl Services {
             Ok(())
         })
         .await?;
-        let changed = store::find(self.store().conn(), &row.id)
+        let changed = store::find(self.store().conn(), row.id)
             .await?
             .ok_or(ServiceError::NotFound("allergy entry"))?;
         open_entry(&changed, &dek, &self.account_names().await?)

@@ -123,7 +123,7 @@ impl Services {
         };
         let priced = match given(request.price_id.as_deref()) {
             Some(price_id) => {
-                let row = match crate::ids::stored_id::<PriceId>(price_id) {
+                let row = match crate::ids::requested_id::<PriceId>(price_id) {
                     Some(id) => store::find_price(self.store().conn(), id).await?,
                     None => None,
                 }

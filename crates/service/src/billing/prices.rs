@@ -148,7 +148,7 @@ fn price_row(
         kind,
         label: label.to_owned(),
         appointment_type,
-        drug_id: drug_id.and_then(crate::ids::stored_id),
+        drug_id: drug_id.and_then(crate::ids::requested_id),
         rule,
         tax_rate,
         active: input.active,
@@ -188,7 +188,7 @@ impl Services {
         let now = self.now();
         let existing = match id {
             Some(id) => Some(
-                match crate::ids::stored_id::<PriceId>(id.trim()) {
+                match crate::ids::requested_id::<PriceId>(id.trim()) {
                     Some(id) => store::find_price(self.store().conn(), id).await?,
                     None => None,
                 }

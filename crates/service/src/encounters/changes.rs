@@ -10,20 +10,10 @@ impl Services {
         actor: &Actor,
         id: &str,
         action: EncounterAction,
-    ) -> Result<(EncounterRow, PatientRow, UserId, DataKey), ServiceError> {
+    ) -> Result<(EncounterRecord, PatientRow, UserId, DataKey), ServiceError> {
         let (row, patient, view) = self.load_encounter(actor, id).await?;
-        let author = self
-            .require_clinical_writer(
-                actor,
-                view,
-                Action::WriteEncounters,
-                &patient,
-                "encounters are written by doctors in the care team",
-            )
-            .await?;
-        let status = EncounterStatus::parse(&row.status).map_err(integrity)?;
-        if let Err(refusal) =
-            check_encounter_action(status, action, row.clinician_id == author.to_string())
+        let author = self.require_encounter_writer(actor, view, &patient).await?;
+        if let Err(refusal) = check_encounter_action(row.status, action, row.clinician_id == author)
         {
             if refusal.is_conflict() {
                 return Err(ServiceError::Conflict {
@@ -35,7 +25,7 @@ impl Services {
                 .deny(
                     actor,
                     ResourceType::Encounter,
-                    Some(row.id.clone()),
+                    Some(row.id.to_string()),
                     &refusal.to_string(),
                 )
                 .await);
@@ -80,20 +70,20 @@ impl Services {
             .encounter_for_change(actor, id, EncounterAction::Sign)
             .await?;
         let read_at = row.updated_at;
-        let now = to_micros(self.now());
+        let now = self.stored_now();
         let mut signed = row.clone();
-        signed.status = EncounterStatus::Signed.as_str().to_owned();
+        signed.status = EncounterStatus::Signed;
         signed.signed_at = Some(now);
-        signed.updated_at = now.max(read_at + 1);
+        signed.updated_at = now.max(read_at + Duration::microseconds(1));
         let mut event = self
             .audit_event(actor, AuditAction::StatusChanged, ResourceType::Encounter)
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("draft → signed".into());
         let day = self.report_day(&row);
         let diagnoses = self.open_diagnoses(&row, &dek).await?;
         self.transaction(async |txn| {
-            if !store::update_encounter(txn, signed.clone(), read_at).await? {
+            if !store::update_encounter(txn, &signed, read_at).await? {
                 return Err(changed_meanwhile());
             }
             for (d, body) in &diagnoses {
@@ -101,10 +91,14 @@ impl Services {
                 if let Some(code) = body.code.clone() {
                     body.stat = Some(self.count_diagnosis(txn, &row, &code, day).await?);
                     let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
-                    let sealed = place("encounter_diagnoses", &d.id, &d.patient_id)
-                        .seal(&dek, "body", Some(&json))?
-                        .unwrap_or_default();
-                    store::set_diagnosis_body(txn, &d.id, sealed).await?;
+                    let sealed = place(
+                        "encounter_diagnoses",
+                        &d.id.to_string(),
+                        &d.patient_id.to_string(),
+                    )
+                    .seal(&dek, "body", Some(&json))?
+                    .unwrap_or_default();
+                    store::set_diagnosis_body(txn, d.id, sealed).await?;
                 }
             }
             self.append_in(txn, event.clone()).await?;
@@ -141,7 +135,7 @@ impl Services {
         for (i, raw) in input.retract_diagnoses.iter().enumerate() {
             match current
                 .iter()
-                .find(|(d, _)| d.id == raw.trim() && d.retracted_at.is_none())
+                .find(|(d, _)| d.id.to_string() == raw.trim() && d.retracted_at.is_none())
             {
                 Some(found) => retract.push(found),
                 None => errors.push(
@@ -193,7 +187,7 @@ impl Services {
         errors.into_result()?;
         let reason = reason.ok_or(ServiceError::Forbidden)?;
         let read_at = row.updated_at;
-        let now = to_micros(self.now());
+        let now = self.stored_now();
         let mut amended = row.clone();
         let merged: Vec<(&'static str, Option<String>)> = new_texts
             .iter()
@@ -201,29 +195,32 @@ impl Services {
             .map(|((field, new), before)| (*field, new.clone().or_else(|| before.clone())))
             .collect();
         seal_texts(&mut amended, &dek, &merged)?;
-        amended.updated_at = now.max(read_at + 1);
-        let note_id = Uuid::now_v7().to_string();
+        amended.updated_at = now.max(read_at + Duration::microseconds(1));
+        let note_id = EncounterNoteId::generate();
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::Encounter)
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("amendment {note_id} ({} changes)", changes.len()));
         let day = self.report_day(&row);
         self.transaction(async |txn| {
-            if !store::update_encounter(txn, amended.clone(), read_at).await? {
+            if !store::update_encounter(txn, &amended, read_at).await? {
                 return Err(changed_meanwhile());
             }
             let mut retracted_ids = Vec::new();
             for (d, body) in &retract {
-                store::retract_diagnosis(txn, &d.id, &row.id, now).await?;
+                store::retract_diagnosis(txn, d.id, row.id, now).await?;
                 if let Some(stat) = &body.stat {
                     store::delete_stat(txn, stat).await?;
                 }
-                retracted_ids.push(d.id.clone());
+                retracted_ids.push(d.id.to_string());
             }
             let added_ids = self
                 .insert_diagnoses(txn, &amended, &dek, &added, author, Some(day))
-                .await?;
+                .await?
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             let body = serde_json::to_string(&AmendmentBody {
                 reason: reason.as_str().to_owned(),
                 changes: changes.clone(),
@@ -231,21 +228,16 @@ impl Services {
                 retracted: retracted_ids,
             })
             .map_err(ServiceError::internal)?;
-            store::insert_note(
-                txn,
-                NoteRow {
-                    id: note_id.clone(),
-                    encounter_id: row.id.clone(),
-                    patient_id: row.patient_id.clone(),
-                    note_kind: NOTE_AMENDMENT.to_owned(),
-                    body: place("encounter_notes", &note_id, &row.patient_id)
-                        .seal(&dek, "body", Some(&body))?
-                        .unwrap_or_default(),
-                    author_id: author.to_string(),
-                    created_at: now,
-                },
-            )
-            .await?;
+            let note = new_note(
+                &row,
+                &dek,
+                note_id,
+                EncounterNoteKind::Amendment,
+                &body,
+                author,
+                now,
+            )?;
+            store::insert_note(txn, &note).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })

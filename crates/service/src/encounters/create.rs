@@ -41,34 +41,38 @@ impl Services {
     pub(super) async fn insert_diagnoses(
         &self,
         conn: &impl carevault_store::Conn,
-        encounter: &EncounterRow,
+        encounter: &EncounterRecord,
         dek: &DataKey,
         entries: &[DiagnosisEntry],
         author: UserId,
-        counted_on: Option<i64>,
-    ) -> Result<Vec<String>, ServiceError> {
-        let now = to_micros(self.now());
+        counted_on: Option<DateTime<Utc>>,
+    ) -> Result<Vec<DiagnosisId>, ServiceError> {
+        let now = self.stored_now();
         let mut ids = Vec::new();
         for entry in entries {
-            let id = Uuid::now_v7().to_string();
+            let id = DiagnosisId::generate();
             let mut body = diagnosis_body(entry);
             if let (Some(day), Some(code)) = (counted_on, &body.code) {
                 body.stat = Some(self.count_diagnosis(conn, encounter, code, day).await?);
             }
             let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
-            let sealed = place("encounter_diagnoses", &id, &encounter.patient_id)
-                .seal(dek, "body", Some(&json))?
-                .unwrap_or_default();
+            let sealed = place(
+                "encounter_diagnoses",
+                &id.to_string(),
+                &encounter.patient_id.to_string(),
+            )
+            .seal(dek, "body", Some(&json))?
+            .unwrap_or_default();
             store::insert_diagnosis(
                 conn,
-                DiagnosisRow {
-                    id: id.clone(),
-                    encounter_id: encounter.id.clone(),
-                    patient_id: encounter.patient_id.clone(),
-                    kind: entry.kind().as_str().to_owned(),
+                &DiagnosisRecord {
+                    id,
+                    encounter_id: encounter.id,
+                    patient_id: encounter.patient_id,
+                    kind: entry.kind(),
                     free_text: entry.is_free_text(),
                     body: sealed,
-                    added_by: author.to_string(),
+                    added_by: author,
                     added_at: now,
                     retracted_at: None,
                 },
@@ -83,17 +87,17 @@ impl Services {
     pub(super) async fn count_diagnosis(
         &self,
         conn: &impl carevault_store::Conn,
-        encounter: &EncounterRow,
+        encounter: &EncounterRecord,
         code: &str,
-        day: i64,
+        day: DateTime<Utc>,
     ) -> Result<String, ServiceError> {
         let id = Uuid::now_v7().to_string();
         store::insert_stat(
             conn,
-            DiagnosisStatRow {
+            &DiagnosisStatRecord {
                 id: id.clone(),
                 code: code.to_owned(),
-                department_id: encounter.department_id.clone(),
+                department_id: encounter.department_id,
                 recorded_day: day,
             },
         )
@@ -102,8 +106,8 @@ impl Services {
     }
 
     /// The local day an encounter counts on in the diagnoses report (micros of its start).
-    pub(super) fn report_day(&self, encounter: &EncounterRow) -> i64 {
+    pub(super) fn report_day(&self, encounter: &EncounterRecord) -> DateTime<Utc> {
         let settings = &self.settings().scheduling;
-        to_micros(settings.day_start(settings.local_date(from_micros(encounter.started_at))))
+        settings.day_start(settings.local_date(encounter.started_at))
     }
 }

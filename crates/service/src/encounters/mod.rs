@@ -34,27 +34,30 @@ use crate::audit_trail::pseudonym_of;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{
-    AmendmentReason, Diagnosis, DiagnosisEntry, DiagnosisKind, EncounterAction, EncounterStatus,
-    EncounterType, Vitals, VitalsInput, check_diagnosis_list, check_encounter_action,
+    AmendmentReason, Diagnosis, DiagnosisEntry, DiagnosisKind, EncounterAction, EncounterNoteKind,
+    EncounterStatus, EncounterType, Vitals, VitalsInput, check_diagnosis_list,
+    check_encounter_action,
 };
 use carevault_core::masking::PatientView;
 use carevault_core::patient::ClinicalText;
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{AppointmentId, PatientId, Role, UserId, ValidationErrors};
+use carevault_core::{
+    AppointmentId, DepartmentId, DiagnosisId, EncounterId, EncounterNoteId, PatientId, Role,
+    UserId, ValidationErrors, VitalsId,
+};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::encounters::{
-    self as store, DiagnosisRow, DiagnosisStatRow, EncounterRow, NOTE_ADDENDUM, NOTE_AMENDMENT,
-    NOTE_TREATMENT, NoteRow, VitalsRow,
+    self as store, DiagnosisRecord, DiagnosisStatRecord, EncounterRecord, NoteRecord, VitalsRecord,
 };
 use carevault_store::patients::PatientRow;
 use carevault_store::users;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::ids::requested_id;
 use crate::patients::Shown;
 use crate::sealing::Place;
 use crate::vitals::{BmiView, VitalMeasurement};
@@ -329,22 +332,50 @@ struct AmendmentBody {
 /// The code (of a coded diagnosis) and the words (the code's title, or the free text) of a
 /// stored diagnosis, opened (for the problem list).
 pub(crate) fn open_diagnosis_body(
-    row: &DiagnosisRow,
+    row: &DiagnosisRecord,
     dek: &DataKey,
 ) -> Result<(Option<String>, String), ServiceError> {
-    let json = place("encounter_diagnoses", &row.id, &row.patient_id)
-        .open(dek, "body", Some(&row.body))?
-        .ok_or(ServiceError::Integrity)?;
-    let body: DiagnosisBody = serde_json::from_str(&json).map_err(integrity)?;
+    let body = open_diagnosis(row, dek)?;
     Ok((body.code, body.text))
 }
 
-fn encounter_place(row: &EncounterRow) -> Place<'_> {
-    Place {
-        table: "encounters",
-        row_id: &row.id,
-        patient_id: &row.patient_id,
-    }
+/// The sealed body of a diagnosis, opened.
+fn open_diagnosis(row: &DiagnosisRecord, dek: &DataKey) -> Result<DiagnosisBody, ServiceError> {
+    let json = place(
+        "encounter_diagnoses",
+        &row.id.to_string(),
+        &row.patient_id.to_string(),
+    )
+    .open(dek, "body", Some(&row.body))?
+    .ok_or(ServiceError::Integrity)?;
+    serde_json::from_str(&json).map_err(integrity)
+}
+
+/// A new note of `kind` on the encounter `row`, its text sealed.
+pub(crate) fn new_note(
+    row: &EncounterRecord,
+    dek: &DataKey,
+    id: EncounterNoteId,
+    kind: EncounterNoteKind,
+    text: &str,
+    author: UserId,
+    at: DateTime<Utc>,
+) -> Result<NoteRecord, ServiceError> {
+    Ok(NoteRecord {
+        id,
+        encounter_id: row.id,
+        patient_id: row.patient_id,
+        note_kind: kind,
+        body: place(
+            "encounter_notes",
+            &id.to_string(),
+            &row.patient_id.to_string(),
+        )
+        .seal(dek, "body", Some(text))?
+        .unwrap_or_default(),
+        author_id: author,
+        created_at: at,
+    })
 }
 
 fn place<'a>(table: &'a str, id: &'a str, patient: &'a str) -> Place<'a> {
@@ -446,6 +477,23 @@ impl Services {
         }
     }
 
+    /// Refuses unless `actor` writes encounters (a doctor in the care team).
+    async fn require_encounter_writer(
+        &self,
+        actor: &Actor,
+        view: PatientView,
+        patient: &PatientRow,
+    ) -> Result<UserId, ServiceError> {
+        self.require_clinical_writer(
+            actor,
+            view,
+            Action::WriteEncounters,
+            patient,
+            "encounters are written by doctors in the care team",
+        )
+        .await
+    }
+
     /// Refuses unless the policy grants `actor` `action` and it has the full view (in the
     /// care team).
     pub(crate) async fn require_clinical_writer(
@@ -481,16 +529,16 @@ impl Services {
 /// An encounter's texts and diagnoses, opened.
 struct Opened {
     texts: Vec<Option<String>>,
-    diagnoses: Vec<(DiagnosisRow, DiagnosisBody)>,
+    diagnoses: Vec<(DiagnosisRecord, DiagnosisBody)>,
 }
 
 fn seal_texts(
-    row: &mut EncounterRow,
+    row: &mut EncounterRecord,
     dek: &DataKey,
     texts: &[(&'static str, Option<String>)],
 ) -> Result<(), ServiceError> {
-    let id = row.id.clone();
-    let patient = row.patient_id.clone();
+    let id = row.id.to_string();
+    let patient = row.patient_id.to_string();
     let p = Place {
         table: "encounters",
         row_id: &id,
@@ -519,8 +567,8 @@ fn describe(body: &DiagnosisBody) -> String {
 }
 
 /// A stored diagnosis as a core entry (for re-checking the list).
-fn stored_entry(row: &DiagnosisRow, body: &DiagnosisBody) -> Option<DiagnosisEntry> {
-    let kind = DiagnosisKind::parse(&row.kind).ok()?;
+fn stored_entry(row: &DiagnosisRecord, body: &DiagnosisBody) -> Option<DiagnosisEntry> {
+    let kind = row.kind;
     let diagnosis = match &body.code {
         Some(code) => Diagnosis::Coded(carevault_core::clinical::DiagnosisCode::parse(code).ok()?),
         None => {

@@ -3,6 +3,22 @@
 use super::*;
 
 impl Services {
+    /// The encounter `encounter_id` names and its patient, if `actor` may append to it (a
+    /// doctor or nurse of the care team: a treatment note, an addendum), and who writes;
+    /// otherwise the refusal (`refusal`), recorded.
+    pub(crate) async fn encounter_for_note(
+        &self,
+        actor: &Actor,
+        encounter_id: &str,
+        refusal: &str,
+    ) -> Result<(EncounterRecord, PatientRow, UserId), ServiceError> {
+        let (row, patient, view) = self.load_encounter(actor, encounter_id).await?;
+        let author = self
+            .require_clinical_writer(actor, view, Action::WriteClinicalNotes, &patient, refusal)
+            .await?;
+        Ok((row, patient, author))
+    }
+
     /// A nurse (or doctor) in the care team adds a timestamped treatment note to an open
     /// (draft) encounter.
     pub async fn add_treatment_note(
@@ -11,17 +27,14 @@ impl Services {
         encounter_id: &str,
         text: &str,
     ) -> Result<EncounterView, ServiceError> {
-        let (row, patient, view) = self.load_encounter(actor, encounter_id).await?;
-        let author = self
-            .require_clinical_writer(
+        let (row, patient, author) = self
+            .encounter_for_note(
                 actor,
-                view,
-                Action::WriteClinicalNotes,
-                &patient,
+                encounter_id,
                 "treatment notes are written by the care team",
             )
             .await?;
-        if row.status != EncounterStatus::Draft.as_str() {
+        if row.status != EncounterStatus::Draft {
             return Err(ServiceError::Conflict {
                 field: Some("status"),
                 message: "the encounter is signed: treatment notes go to an open encounter".into(),
@@ -32,29 +45,22 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let id = Uuid::now_v7().to_string();
-        let event = self
+        let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
-        let mut event = event;
         event.reason = Some("treatment note".into());
         self.transaction(async |txn| {
-            store::insert_note(
-                txn,
-                NoteRow {
-                    id: id.clone(),
-                    encounter_id: row.id.clone(),
-                    patient_id: row.patient_id.clone(),
-                    note_kind: NOTE_TREATMENT.to_owned(),
-                    body: place("encounter_notes", &id, &row.patient_id)
-                        .seal(&dek, "body", Some(text.as_str()))?
-                        .unwrap_or_default(),
-                    author_id: author.to_string(),
-                    created_at: to_micros(self.now()),
-                },
-            )
-            .await?;
+            let note = new_note(
+                &row,
+                &dek,
+                EncounterNoteId::generate(),
+                EncounterNoteKind::Treatment,
+                text.as_str(),
+                author,
+                self.stored_now(),
+            )?;
+            store::insert_note(txn, &note).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
@@ -85,16 +91,19 @@ impl Services {
         let encounter = match encounter_id.map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(raw) => {
-                let row = store::find_encounter(self.store().conn(), raw)
-                    .await?
-                    .filter(|e| e.patient_id == patient.id.to_string())
+                let found = match requested_id(raw) {
+                    Some(id) => store::find_encounter(self.store().conn(), id).await?,
+                    None => None,
+                };
+                let row = found
+                    .filter(|e| e.patient_id == patient_id)
                     .ok_or_else(|| {
                         ValidationErrors::single(
                             "encounter_id",
                             "is not an encounter of this patient",
                         )
                     })?;
-                if row.status != EncounterStatus::Draft.as_str() {
+                if row.status != EncounterStatus::Draft {
                     return Err(ValidationErrors::single(
                         "encounter_id",
                         "is signed: vitals go to an open encounter",
@@ -110,10 +119,10 @@ impl Services {
         let row = self.vitals_row(&patient, &dek, encounter, recorder, &vitals)?;
         let event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Vitals)
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         self.transaction(async |txn| {
-            store::insert_vitals(txn, row.clone()).await?;
+            store::insert_vitals(txn, &row).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
@@ -132,12 +141,8 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let names: HashMap<String, String> = users::list(self.store().conn())
-            .await?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
-            .collect();
-        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let names = self.account_names().await?;
+        let name = |id: UserId| names.of(id);
         let mut out = Vec::new();
         for row in store::vitals_of(self.store().conn(), patient_id, None, LIST_LIMIT).await? {
             out.push(self.present_vitals(&row, &dek, &name)?);

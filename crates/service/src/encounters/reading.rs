@@ -8,23 +8,26 @@ impl Services {
         &self,
         actor: &Actor,
         id: &str,
-    ) -> Result<(EncounterRow, PatientRow, PatientView), ServiceError> {
-        let row = store::find_encounter(self.store().conn(), id).await?;
+    ) -> Result<(EncounterRecord, PatientRow, PatientView), ServiceError> {
+        let row = match requested_id(id) {
+            Some(id) => store::find_encounter(self.store().conn(), id).await?,
+            None => None,
+        };
         let Some(row) = row else {
             let id = Some(id.to_owned());
             return Err(self
                 .missing(actor, ResourceType::Encounter, id, "encounter")
                 .await);
         };
-        let patient_id: PatientId = row.patient_id.parse().map_err(integrity)?;
+        let patient_id = row.patient_id;
         // A doctor the patient shared this one (signed) encounter with reads it, and only it.
-        if row.status == EncounterStatus::Signed.as_str()
+        if row.status == EncounterStatus::Signed
             && self
                 .holds_item_share(
                     actor,
                     patient_id,
                     carevault_store::record_shares::SCOPE_ENCOUNTER,
-                    &row.id,
+                    &row.id.to_string(),
                 )
                 .await?
         {
@@ -34,7 +37,7 @@ impl Services {
             return Ok((row, patient, PatientView::Full));
         }
         let (patient, view) = self.clinical_access(actor, patient_id).await?;
-        if view == PatientView::Own && row.status != EncounterStatus::Signed.as_str() {
+        if view == PatientView::Own && row.status != EncounterStatus::Signed {
             // A patient sees their encounters once signed.
             return Err(ServiceError::NotFound("encounter"));
         }
@@ -53,7 +56,7 @@ impl Services {
             .await?;
         self.record(
             self.audit_event(actor, AuditAction::Read, ResourceType::Encounter)
-                .resource_id(&row.id)
+                .resource_id(row.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number)),
         )
         .await?;
@@ -71,7 +74,7 @@ impl Services {
         let rows = store::encounters_of(self.store().conn(), patient_id, LIST_LIMIT).await?;
         let mut out = Vec::new();
         for row in rows {
-            if view == PatientView::Own && row.status != EncounterStatus::Signed.as_str() {
+            if view == PatientView::Own && row.status != EncounterStatus::Signed {
                 continue;
             }
             out.push(
@@ -91,7 +94,7 @@ impl Services {
     async fn present_encounter(
         &self,
         actor: &Actor,
-        row: &EncounterRow,
+        row: &EncounterRecord,
         patient: &PatientRow,
         view: PatientView,
         with_details: bool,
@@ -114,17 +117,12 @@ impl Services {
             }
             Err(other) => return Err(other),
         };
-        let accounts: HashMap<String, (String, Role)> = users::list(conn)
+        let accounts: HashMap<UserId, (String, Role)> = users::list(conn)
             .await?
             .into_iter()
-            .map(|u| {
-                (
-                    u.id.to_string(),
-                    (u.display_name.as_str().to_owned(), u.role),
-                )
-            })
+            .map(|u| (u.id, (u.display_name.as_str().to_owned(), u.role)))
             .collect();
-        let name = |id: &str| accounts.get(id).map(|a| a.0.clone()).unwrap_or_default();
+        let name = |id: UserId| accounts.get(&id).map(|a| a.0.clone()).unwrap_or_default();
         let own = view == PatientView::Own;
         let visible = |field: &str| !own || PATIENT_TEXT_FIELDS.contains(&field);
         let texts = TEXT_FIELDS
@@ -141,24 +139,28 @@ impl Services {
             appointment = self.encounter_appointment(actor, row).await?;
         }
         if with_details {
-            for note in store::notes_of(conn, &row.id).await? {
-                let body = place("encounter_notes", &note.id, &note.patient_id)
-                    .open(&dek, "body", Some(&note.body))
-                    .and_then(|b| b.ok_or(ServiceError::Integrity));
+            for note in store::notes_of(conn, row.id).await? {
+                let body = place(
+                    "encounter_notes",
+                    &note.id.to_string(),
+                    &note.patient_id.to_string(),
+                )
+                .open(&dek, "body", Some(&note.body))
+                .and_then(|b| b.ok_or(ServiceError::Integrity));
                 let body = match body {
                     Ok(body) => body,
                     Err(_) => {
                         return Err(self.encounter_integrity_failure(actor, row, patient).await);
                     }
                 };
-                match note.note_kind.as_str() {
-                    NOTE_AMENDMENT => {
+                match note.note_kind {
+                    EncounterNoteKind::Amendment => {
                         let parsed: AmendmentBody =
                             serde_json::from_str(&body).map_err(integrity)?;
                         amendments.push(AmendmentView {
-                            id: note.id.clone(),
-                            author: name(&note.author_id),
-                            at: from_micros(note.created_at),
+                            id: note.id.to_string(),
+                            author: name(note.author_id),
+                            at: note.created_at,
                             reason: parsed.reason,
                             changes: parsed
                                 .changes
@@ -167,25 +169,24 @@ impl Services {
                                 .collect(),
                         });
                     }
-                    NOTE_ADDENDUM if !own => addenda.push(AddendumView {
-                        id: note.id.clone(),
-                        author: name(&note.author_id),
+                    EncounterNoteKind::Addendum if !own => addenda.push(AddendumView {
+                        id: note.id.to_string(),
+                        author: name(note.author_id),
                         author_role: accounts.get(&note.author_id).map(|a| a.1),
-                        at: from_micros(note.created_at),
+                        at: note.created_at,
                         text: body,
                     }),
-                    NOTE_ADDENDUM => {}
-                    _ if !own => notes.push(NoteView {
-                        id: note.id.clone(),
-                        author: name(&note.author_id),
-                        at: from_micros(note.created_at),
+                    EncounterNoteKind::Addendum => {}
+                    EncounterNoteKind::Treatment if !own => notes.push(NoteView {
+                        id: note.id.to_string(),
+                        author: name(note.author_id),
+                        at: note.created_at,
                         text: body,
                     }),
-                    _ => {}
+                    EncounterNoteKind::Treatment => {}
                 }
             }
-            let patient_id: PatientId = patient.id;
-            for v in store::vitals_of(conn, patient_id, Some(&row.id), LIST_LIMIT).await? {
+            for v in store::vitals_of(conn, row.patient_id, Some(row.id), LIST_LIMIT).await? {
                 vitals.push(self.present_vitals(&v, &dek, &name)?);
             }
         }
@@ -193,22 +194,22 @@ impl Services {
             .diagnoses
             .into_iter()
             .map(|(d, body)| DiagnosisView {
-                id: d.id.clone(),
-                kind: DiagnosisKind::parse(&d.kind).unwrap_or(DiagnosisKind::Secondary),
+                id: d.id.to_string(),
+                kind: d.kind,
                 code: body.code,
                 text: body.text,
                 free_text: d.free_text,
-                added_by: name(&d.added_by),
-                added_at: from_micros(d.added_at),
-                retracted_at: d.retracted_at.map(from_micros),
+                added_by: name(d.added_by),
+                added_at: d.added_at,
+                retracted_at: d.retracted_at,
             })
             .collect();
-        let status = EncounterStatus::parse(&row.status).map_err(integrity)?;
-        let is_author = actor.user_id().map(|u| u.to_string()) == Some(row.clinician_id.clone());
+        let status = row.status;
+        let is_author = actor.user_id() == Some(row.clinician_id);
         // Writers must be in the patient's care (a share of one encounter only reads it).
         let in_care = match actor.user_id() {
             Some(user) if view == PatientView::Full => {
-                let id: PatientId = patient.id;
+                let id = row.patient_id;
                 self.in_care_of(user, &[id]).await?.contains(&id)
             }
             _ => false,
@@ -222,17 +223,17 @@ impl Services {
             pseudonym_of(patient.pseudonym_number)
         };
         Ok(EncounterView {
-            id: row.id.clone(),
-            patient_id: patient.id,
+            id: row.id.to_string(),
+            patient_id: row.patient_id,
             patient_label: label,
-            clinician_id: row.clinician_id.parse().map_err(integrity)?,
-            clinician_name: name(&row.clinician_id),
-            appointment_id: row.appointment_id.clone(),
+            clinician_id: row.clinician_id,
+            clinician_name: name(row.clinician_id),
+            appointment_id: row.appointment_id.map(|id| id.to_string()),
             appointment,
-            kind: EncounterType::parse(&row.kind).map_err(integrity)?,
+            kind: row.kind,
             status,
-            started_at: from_micros(row.started_at),
-            signed_at: row.signed_at.map(from_micros),
+            started_at: row.started_at,
+            signed_at: row.signed_at,
             texts,
             diagnoses,
             amendments,
@@ -247,7 +248,7 @@ impl Services {
             may_add_note: clinician_in_care && status == EncounterStatus::Draft,
             may_add_addendum: clinician_in_care && status == EncounterStatus::Signed,
             addenda,
-            updated_at: from_micros(row.updated_at),
+            updated_at: row.updated_at,
         })
     }
 
@@ -255,12 +256,11 @@ impl Services {
     async fn encounter_appointment(
         &self,
         actor: &Actor,
-        row: &EncounterRow,
+        row: &EncounterRecord,
     ) -> Result<Option<EncounterAppointment>, ServiceError> {
-        let Some(id) = row.appointment_id.as_deref() else {
+        let Some(id) = row.appointment_id else {
             return Ok(None);
         };
-        let id: AppointmentId = id.parse().map_err(integrity)?;
         let conn = self.store().conn();
         let Some(found) = carevault_store::scheduling::find_appointment(conn, id).await? else {
             return Ok(None);
@@ -287,32 +287,32 @@ impl Services {
         &self,
         patient: &PatientRow,
         dek: &DataKey,
-        encounter: Option<String>,
+        encounter: Option<EncounterId>,
         recorder: UserId,
         vitals: &Vitals,
-    ) -> Result<VitalsRow, ServiceError> {
-        let id = Uuid::now_v7().to_string();
+    ) -> Result<VitalsRecord, ServiceError> {
+        let id = VitalsId::generate();
         let json = serde_json::to_string(&vitals.fields()).map_err(ServiceError::internal)?;
-        Ok(VitalsRow {
-            id: id.clone(),
-            patient_id: patient.id.to_string(),
+        Ok(VitalsRecord {
+            id,
+            patient_id: patient.id,
             encounter_id: encounter,
             appointment_id: None,
-            body: place("vitals", &id, &patient.id.to_string())
+            body: place("vitals", &id.to_string(), &patient.id.to_string())
                 .seal(dek, "body", Some(&json))?
                 .unwrap_or_default(),
-            recorded_by: recorder.to_string(),
-            recorded_at: to_micros(self.now()),
+            recorded_by: recorder,
+            recorded_at: self.stored_now(),
         })
     }
 
     pub(crate) fn present_vitals(
         &self,
-        row: &VitalsRow,
+        row: &VitalsRecord,
         dek: &DataKey,
-        name: &dyn Fn(&str) -> String,
+        name: &dyn Fn(UserId) -> String,
     ) -> Result<VitalsView, ServiceError> {
-        let json = place("vitals", &row.id, &row.patient_id)
+        let json = place("vitals", &row.id.to_string(), &row.patient_id.to_string())
             .open(dek, "body", Some(&row.body))?
             .ok_or(ServiceError::Integrity)?;
         let pairs: Vec<(String, String)> = serde_json::from_str(&json).map_err(integrity)?;
@@ -322,11 +322,11 @@ impl Services {
             .collect();
         let vitals = Vitals::from_fields(&borrowed).map_err(integrity)?;
         Ok(VitalsView {
-            id: row.id.clone(),
-            encounter_id: row.encounter_id.clone(),
-            appointment_id: row.appointment_id.clone(),
-            recorded_by: name(&row.recorded_by),
-            at: from_micros(row.recorded_at),
+            id: row.id.to_string(),
+            encounter_id: row.encounter_id.map(|id| id.to_string()),
+            appointment_id: row.appointment_id.map(|id| id.to_string()),
+            recorded_by: name(row.recorded_by),
+            at: row.recorded_at,
             measurements: crate::vitals::measurements(&vitals),
             bmi: crate::vitals::bmi(&vitals),
         })
@@ -335,12 +335,12 @@ impl Services {
     async fn encounter_integrity_failure(
         &self,
         actor: &Actor,
-        row: &EncounterRow,
+        row: &EncounterRecord,
         patient: &PatientRow,
     ) -> ServiceError {
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Encounter)
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.outcome = carevault_core::audit::Outcome::Failed;
         event.reason = Some("sealed data failed its integrity check".into());
@@ -353,26 +353,23 @@ impl Services {
 
     pub(crate) async fn open_diagnoses(
         &self,
-        row: &EncounterRow,
+        row: &EncounterRecord,
         dek: &DataKey,
-    ) -> Result<Vec<(DiagnosisRow, DiagnosisBody)>, ServiceError> {
-        let mut out = Vec::new();
-        for d in store::diagnoses_of(self.store().conn(), &row.id).await? {
-            let json = place("encounter_diagnoses", &d.id, &d.patient_id)
-                .open(dek, "body", Some(&d.body))?
-                .ok_or(ServiceError::Integrity)?;
-            let body: DiagnosisBody = serde_json::from_str(&json).map_err(integrity)?;
-            out.push((d, body));
-        }
-        Ok(out)
+    ) -> Result<Vec<(DiagnosisRecord, DiagnosisBody)>, ServiceError> {
+        store::diagnoses_of(self.store().conn(), row.id)
+            .await?
+            .into_iter()
+            .map(|d| open_diagnosis(&d, dek).map(|body| (d, body)))
+            .collect()
     }
 
     pub(super) fn open_encounter(
         &self,
-        row: &EncounterRow,
+        row: &EncounterRecord,
         dek: &DataKey,
     ) -> Result<Opened, ServiceError> {
-        let p = encounter_place(row);
+        let (id, patient_id) = (row.id.to_string(), row.patient_id.to_string());
+        let p = place("encounters", &id, &patient_id);
         let texts = vec![
             p.open(dek, "chief_complaint", row.chief_complaint.as_deref())?,
             p.open(dek, "history", row.history.as_deref())?,

@@ -42,11 +42,10 @@ impl Services {
             .into());
         }
         let settings = &self.settings().scheduling;
-        let start = to_micros(settings.day_start(from));
-        let end = to_micros(
-            to.succ_opt()
-                .map_or_else(|| settings.day_start(to), |d| settings.day_start(d)),
-        );
+        let start = settings.day_start(from);
+        let end = to
+            .succ_opt()
+            .map_or_else(|| settings.day_start(to), |d| settings.day_start(d));
         let rows = store::stats_between(self.store().conn(), start, end).await?;
         let departments: HashMap<String, String> =
             carevault_store::scheduling::departments(self.store().conn())
@@ -54,9 +53,9 @@ impl Services {
                 .into_iter()
                 .map(|d| (d.id.to_string(), d.name))
                 .collect();
-        let department = |id: &Option<String>| {
+        let department = |id: &Option<DepartmentId>| {
             id.as_ref()
-                .and_then(|id| departments.get(id).cloned())
+                .and_then(|id| departments.get(&id.to_string()).cloned())
                 .unwrap_or_else(|| "(no department)".into())
         };
         let mut by_code: HashMap<String, u64> = HashMap::new();

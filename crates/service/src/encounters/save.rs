@@ -15,7 +15,6 @@
 //! (`draft → signed`), the vitals recorded, the prescription written (naming the kinds of
 //! warning overridden), the appointment's status change and its charge.
 
-use carevault_core::Action;
 use std::collections::HashMap;
 
 use carevault_core::appointment::AppointmentStatus;
@@ -23,15 +22,13 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{
     EncounterAction, EncounterStatus, EncounterType, Vitals, VitalsInput, check_diagnosis_list,
 };
-use carevault_core::time::to_micros;
-use carevault_core::{PatientId, UserId, ValidationErrors};
+use carevault_core::{EncounterId, PatientId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
-use carevault_store::encounters::{self as store, EncounterRow};
+use carevault_store::encounters::{self as store, EncounterRecord};
 use carevault_store::patients::PatientRow;
 use carevault_store::prescriptions as prescription_store;
 use carevault_store::scheduling::AppointmentRow;
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
+use chrono::{DateTime, Duration, Utc};
 
 use super::{
     DiagnosisInput, EncounterView, changed_meanwhile, parse_diagnoses, parse_texts, seal_texts,
@@ -158,7 +155,7 @@ pub enum DraftSaved {
 /// The encounter a save writes to, with what writing it needs.
 struct Target {
     /// The stored draft; `None` for a new encounter.
-    existing: Option<EncounterRow>,
+    existing: Option<EncounterRecord>,
     patient: PatientRow,
     author: UserId,
     dek: DataKey,
@@ -202,8 +199,7 @@ impl Services {
             None => Some(
                 existing
                     .as_ref()
-                    .and_then(|row| EncounterType::parse(&row.kind).ok())
-                    .unwrap_or(EncounterType::Consultation),
+                    .map_or(EncounterType::Consultation, |row| row.kind),
             ),
             Some(raw) => errors.check("kind", EncounterType::parse(raw)),
         };
@@ -263,24 +259,21 @@ impl Services {
         };
 
         // The encounter as it will be written.
-        let now = to_micros(self.now());
+        let now = self.stored_now();
         let mut row = match &existing {
             Some(row) => {
                 let mut updated = row.clone();
-                updated.updated_at = now.max(row.updated_at + 1);
+                updated.updated_at = now.max(row.updated_at + Duration::microseconds(1));
                 updated
             }
-            None => self.new_encounter_row(&patient, author, now).await?,
+            None => {
+                self.new_encounter_row(&patient, author, now, appointment.as_ref())
+                    .await?
+            }
         };
-        row.kind = kind.as_str().to_owned();
-        if existing.is_none()
-            && let Some(a) = &appointment
-        {
-            row.appointment_id = Some(a.id.to_string());
-            row.department_id = Some(a.department_id.to_string());
-        }
+        row.kind = kind;
         if submission.sign {
-            row.status = EncounterStatus::Signed.as_str().to_owned();
+            row.status = EncounterStatus::Signed;
             row.signed_at = Some(now);
         }
         seal_texts(&mut row, &dek, &texts)?;
@@ -309,14 +302,12 @@ impl Services {
                     Acknowledged::Given(reason) => Some(reason),
                 };
                 Some(self.new_prescription(
-                    actor, &patient, &dek, &row.id, author, parsed, warnings, reason,
+                    actor, &patient, &dek, row.id, author, parsed, warnings, reason,
                 )?)
             }
         };
         let vitals_row = match &vitals {
-            Some(vitals) => {
-                Some(self.vitals_row(&patient, &dek, Some(row.id.clone()), author, vitals)?)
-            }
+            Some(vitals) => Some(self.vitals_row(&patient, &dek, Some(row.id), author, vitals)?),
             None => None,
         };
 
@@ -331,20 +322,20 @@ impl Services {
                 },
                 ResourceType::Encounter,
             )
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number)),
         ];
         if let Some(v) = &vitals_row {
             events.push(
                 self.audit_event(actor, AuditAction::Create, ResourceType::Vitals)
-                    .resource_id(&v.id)
+                    .resource_id(v.id.to_string())
                     .patient(pseudonym_of(patient.pseudonym_number)),
             );
         }
         if submission.sign {
             let mut signed = self
                 .audit_event(actor, AuditAction::StatusChanged, ResourceType::Encounter)
-                .resource_id(&row.id)
+                .resource_id(row.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number));
             signed.reason = Some("draft → signed".into());
             events.push(signed);
@@ -355,20 +346,20 @@ impl Services {
             .transaction(async |txn| {
                 match &existing {
                     Some(stored) => {
-                        if !store::update_encounter(txn, row.clone(), stored.updated_at).await? {
+                        if !store::update_encounter(txn, &row, stored.updated_at).await? {
                             return Err(changed_meanwhile());
                         }
-                        store::delete_diagnoses_of(txn, &row.id).await?;
+                        store::delete_diagnoses_of(txn, row.id).await?;
                     }
-                    None => store::insert_encounter(txn, row.clone()).await?,
+                    None => store::insert_encounter(txn, &row).await?,
                 }
                 self.insert_diagnoses(txn, &row, &dek, &diagnoses, author, counted_on)
                     .await?;
                 if let Some(v) = &vitals_row {
-                    store::insert_vitals(txn, v.clone()).await?;
+                    store::insert_vitals(txn, v).await?;
                 }
                 if let Some(written) = &new_prescription {
-                    prescription_store::insert(txn, written.row.clone()).await?;
+                    prescription_store::insert(txn, &written.row).await?;
                 }
                 let prescribed = new_prescription.iter().map(|written| &written.event);
                 for event in events.iter().chain(prescribed) {
@@ -398,18 +389,16 @@ impl Services {
                         }
                     }
                 }
-                Ok(new_prescription
-                    .as_ref()
-                    .map(|written| written.row.id.clone()))
+                Ok(new_prescription.as_ref().map(|written| written.row.id))
             })
             .await?;
         if submission.sign {
             tracing::info!(encounter_id = %row.id, "encounter signed");
         }
-        let encounter = self.get_encounter(actor, &row.id).await?;
+        let encounter = self.get_encounter(actor, &row.id.to_string()).await?;
         Ok(DraftSaved::Saved {
             encounter: Box::new(encounter),
-            prescription_id,
+            prescription_id: prescription_id.map(|id| id.to_string()),
             completed_appointment: completion.is_some(),
         })
     }
@@ -431,14 +420,16 @@ impl Services {
                 };
                 let (row, patient, author, dek) =
                     self.encounter_for_change(actor, id, action).await?;
-                if submission
-                    .seen_version
-                    .is_some_and(|seen| to_micros(seen) != row.updated_at)
-                {
+                if submission.seen_version.is_some_and(|seen| {
+                    seen.timestamp_micros() != row.updated_at.timestamp_micros()
+                }) {
                     return Err(changed_meanwhile());
                 }
-                let appointment = match row.appointment_id.as_deref() {
-                    Some(raw) => self.appointment_of_patient(raw, &patient).await?,
+                let appointment = match row.appointment_id {
+                    Some(id) => {
+                        self.appointment_of_patient(&id.to_string(), &patient)
+                            .await?
+                    }
                     None => None,
                 };
                 Ok(Target {
@@ -458,15 +449,7 @@ impl Services {
                     .parse()
                     .map_err(|_| ValidationErrors::single("patient_id", "is not a valid id"))?;
                 let (patient, view) = self.clinical_access(actor, patient_id).await?;
-                let author = self
-                    .require_clinical_writer(
-                        actor,
-                        view,
-                        Action::WriteEncounters,
-                        &patient,
-                        "encounters are written by doctors in the care team",
-                    )
-                    .await?;
+                let author = self.require_encounter_writer(actor, view, &patient).await?;
                 let appointment = match appointment_id
                     .as_deref()
                     .map(str::trim)
@@ -498,27 +481,32 @@ impl Services {
         }
     }
 
-    /// A new draft's row for `patient` by `author`, in the author's department (the
-    /// appointment's, when it has one, is set by the caller), with no text yet.
+    /// A new draft's row for `patient` by `author`, of `appointment` and in its department
+    /// when it has one (otherwise in the author's department), with no text yet.
     pub(super) async fn new_encounter_row(
         &self,
         patient: &PatientRow,
         author: UserId,
-        now: i64,
-    ) -> Result<EncounterRow, ServiceError> {
-        let department =
-            carevault_store::scheduling::find_staff_profile(self.store().conn(), author)
-                .await?
-                .and_then(|p| p.department_id)
-                .map(|id| id.to_string());
-        Ok(EncounterRow {
-            id: Uuid::now_v7().to_string(),
-            patient_id: patient.id.to_string(),
-            clinician_id: author.to_string(),
-            appointment_id: None,
+        now: DateTime<Utc>,
+        appointment: Option<&AppointmentRow>,
+    ) -> Result<EncounterRecord, ServiceError> {
+        let (appointment_id, department) = match appointment {
+            Some(a) => (Some(a.id), Some(a.department_id)),
+            None => (
+                None,
+                carevault_store::scheduling::find_staff_profile(self.store().conn(), author)
+                    .await?
+                    .and_then(|p| p.department_id),
+            ),
+        };
+        Ok(EncounterRecord {
+            id: EncounterId::generate(),
+            patient_id: patient.id,
+            clinician_id: author,
+            appointment_id,
             department_id: department,
-            kind: EncounterType::Consultation.as_str().to_owned(),
-            status: EncounterStatus::Draft.as_str().to_owned(),
+            kind: EncounterType::Consultation,
+            status: EncounterStatus::Draft,
             started_at: now,
             signed_at: None,
             chief_complaint: None,

@@ -14,9 +14,8 @@ use carevault_core::Action;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::EncounterType;
-use carevault_core::time::to_micros;
 use carevault_core::{AppointmentId, PatientId, UserId};
-use carevault_store::encounters::{self as store, EncounterRow};
+use carevault_store::encounters::{self as store, EncounterRecord};
 use carevault_store::patients::PatientRow;
 use carevault_store::scheduling::{self as appointments, AppointmentRow};
 
@@ -83,15 +82,7 @@ impl Services {
         }
         let patient_id: PatientId = row.patient_id;
         let (patient, view) = self.clinical_access(actor, patient_id).await?;
-        let author = self
-            .require_clinical_writer(
-                actor,
-                view,
-                Action::WriteEncounters,
-                &patient,
-                "encounters are written by doctors in the care team",
-            )
-            .await?;
+        let author = self.require_encounter_writer(actor, view, &patient).await?;
         tx::retry(async || self.try_start(actor, id, &patient, author).await).await
     }
 
@@ -109,7 +100,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("appointment"))?;
         let patient_id: PatientId = patient.id;
-        let existing = store::encounters_of_appointment(conn, patient_id, &row.id.to_string())
+        let existing = store::encounters_of_appointment(conn, patient_id, id)
             .await?
             .into_iter()
             .next();
@@ -133,7 +124,7 @@ impl Services {
             (AppointmentStatus::InProgress, None) => None,
             (_, Some(encounter)) => {
                 return Ok(StartedEncounter {
-                    encounter_id: encounter.id.clone(),
+                    encounter_id: encounter.id.to_string(),
                     created: false,
                 });
             }
@@ -181,10 +172,10 @@ impl Services {
                 }));
             }
             if let Some(encounter) = &created {
-                store::insert_encounter(txn, encounter.clone()).await?;
+                store::insert_encounter(txn, encounter).await?;
                 let mut event = self
                     .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
-                    .resource_id(&encounter.id)
+                    .resource_id(encounter.id.to_string())
                     .patient(pseudonym_of(patient.pseudonym_number));
                 event.reason = Some("started from its appointment".into());
                 self.append_in(txn, event).await?;
@@ -196,11 +187,11 @@ impl Services {
             (Some(encounter), _) => {
                 tracing::info!(encounter_id = %encounter.id, appointment_id = %row.id, "encounter started from its appointment");
                 return Ok(StartedEncounter {
-                    encounter_id: encounter.id,
+                    encounter_id: encounter.id.to_string(),
                     created: true,
                 });
             }
-            (None, Some(existing)) => existing.id,
+            (None, Some(existing)) => existing.id.to_string(),
             (None, None) => return Err(ServiceError::Integrity),
         };
         Ok(StartedEncounter {
@@ -216,17 +207,15 @@ impl Services {
         patient: &PatientRow,
         author: UserId,
         appointment: &AppointmentRow,
-    ) -> Result<EncounterRow, ServiceError> {
-        let now = to_micros(self.now());
-        let mut row = self.new_encounter_row(patient, author, now).await?;
-        let kind = match appointment.kind {
+    ) -> Result<EncounterRecord, ServiceError> {
+        let mut row = self
+            .new_encounter_row(patient, author, self.stored_now(), Some(appointment))
+            .await?;
+        row.kind = match appointment.kind {
             AppointmentType::Consultation => EncounterType::Consultation,
             AppointmentType::FollowUp => EncounterType::FollowUp,
             AppointmentType::Procedure => EncounterType::Procedure,
         };
-        row.kind = kind.as_str().to_owned();
-        row.appointment_id = Some(appointment.id.to_string());
-        row.department_id = Some(appointment.department_id.to_string());
         Ok(row)
     }
 }

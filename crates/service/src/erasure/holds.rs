@@ -178,7 +178,7 @@ impl Services {
             .await?;
         let row = self.privacy_row(id).await?;
         let conn = self.store().conn();
-        let hold = match crate::ids::stored_id::<LegalHoldId>(hold_id.trim()) {
+        let hold = match crate::ids::requested_id::<LegalHoldId>(hold_id.trim()) {
             Some(hold_id) => store::find_hold(conn, hold_id).await?,
             None => None,
         };

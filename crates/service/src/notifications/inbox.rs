@@ -138,7 +138,7 @@ impl Services {
         id: &str,
     ) -> Result<(), ServiceError> {
         let me = actor.user_id().ok_or(ServiceError::Forbidden)?;
-        let row = match crate::ids::stored_id::<NotificationId>(id) {
+        let row = match crate::ids::requested_id::<NotificationId>(id) {
             Some(id) => store::find(self.store().conn(), id).await?,
             None => None,
         };

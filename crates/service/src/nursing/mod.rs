@@ -37,17 +37,18 @@ use carevault_core::nursing::{
     Acuity, NursingNoteKind, brings_into_department_care, may_be_triaged,
 };
 use carevault_core::patient::ClinicalText;
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{AppointmentId, PatientId, UserId, UserStatus, ValidationErrors};
+use carevault_core::time::to_micros;
+use carevault_core::{
+    AppointmentId, NursingNoteId, PatientId, UserId, UserStatus, ValidationErrors, VitalsId,
+};
 use carevault_crypto::data_key::DataKey;
-use carevault_store::encounters::VitalsRow;
-use carevault_store::nursing::{self as store, KIND_NURSING, KIND_TRIAGE, NursingNoteRow};
+use carevault_store::encounters::{self as encounter_store, VitalsRecord};
+use carevault_store::nursing::{self as store, NursingNoteRecord};
 use carevault_store::patients::{self as patient_store, PatientRow};
 use carevault_store::scheduling::{self as scheduling_store, AppointmentRow};
 use carevault_store::users;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
@@ -205,14 +206,6 @@ impl Services {
     }
 
     /// Display names of every account, by id.
-    async fn display_names(&self) -> Result<HashMap<String, String>, ServiceError> {
-        Ok(users::list(self.store().conn())
-            .await?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.display_name.as_str().to_owned()))
-            .collect())
-    }
-
     async fn nursing_integrity_failure(&self, actor: &Actor, patient: &PatientRow) -> ServiceError {
         let mut event = self
             .audit_event(actor, AuditAction::Listed, ResourceType::NursingNote)

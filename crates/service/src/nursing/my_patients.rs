@@ -138,7 +138,7 @@ impl Services {
             .filter(|r| !r.is_erased())
             .map(|r| (r.id, r))
             .collect();
-        let names = self.display_names().await?;
+        let names = self.account_names().await?;
         let departments: HashMap<carevault_core::DepartmentId, String> =
             scheduling_store::departments(conn)
                 .await?
@@ -157,7 +157,7 @@ impl Services {
             keys.insert(row.id.to_string(), dek);
         }
         let visit_ids: Vec<String> = visit_of.values().map(|a| a.id.to_string()).collect();
-        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let name = |id: UserId| names.of(id);
         let triages = self
             .triages_of_appointments(&visit_ids, &keys, &name)
             .await?;
@@ -187,7 +187,7 @@ impl Services {
                         start: a.start_at,
                         end: a.end_at,
                         status,
-                        clinician_name: a.clinician_id.map(|id| name(&id.to_string())),
+                        clinician_name: a.clinician_id.map(name),
                         department_name: departments
                             .get(&a.department_id)
                             .cloned()

@@ -40,11 +40,19 @@ pub struct NursingNotes {
     pub may_write: bool,
 }
 
-pub(super) fn note_place(row: &NursingNoteRow) -> Place<'_> {
+/// Opens the sealed body of a nursing note (or triage).
+fn open_note_body(row: &NursingNoteRecord, dek: &DataKey) -> Result<NoteBody, ServiceError> {
+    let json = note_place(&row.id.to_string(), &row.patient_id.to_string())
+        .open(dek, "body", Some(&row.body))?
+        .ok_or(ServiceError::Integrity)?;
+    serde_json::from_str(&json).map_err(integrity)
+}
+
+pub(super) fn note_place<'a>(row_id: &'a str, patient_id: &'a str) -> Place<'a> {
     Place {
         table: "nursing_notes",
-        row_id: &row.id,
-        patient_id: &row.patient_id,
+        row_id,
+        patient_id,
     }
 }
 
@@ -89,25 +97,25 @@ impl Services {
             vitals_id: None,
         })
         .map_err(ServiceError::internal)?;
-        let mut row = NursingNoteRow {
-            id: Uuid::now_v7().to_string(),
-            patient_id: patient.id.to_string(),
+        let id = NursingNoteId::generate();
+        let row = NursingNoteRecord {
+            id,
+            patient_id: patient.id,
             appointment_id: None,
-            kind: KIND_NURSING.to_owned(),
-            body: Vec::new(),
-            author_id: nurse.to_string(),
-            created_at: to_micros(self.now()),
+            kind: NursingNoteKind::Nursing,
+            body: note_place(&id.to_string(), &patient.id.to_string())
+                .seal(&dek, "body", Some(&body))?
+                .unwrap_or_default(),
+            author_id: nurse,
+            created_at: self.stored_now(),
         };
-        row.body = note_place(&row)
-            .seal(&dek, "body", Some(&body))?
-            .unwrap_or_default();
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::NursingNote)
-            .resource_id(&row.id)
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some("nursing note".into());
         self.transaction(async |txn| {
-            store::insert_note(txn, row.clone()).await?;
+            store::insert_note(txn, &row).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
@@ -129,8 +137,8 @@ impl Services {
             .await?;
         let conn = self.store().conn();
         let rows = store::notes_of(conn, patient_id, NOTES_LIMIT).await?;
-        let names = self.display_names().await?;
-        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let names = self.account_names().await?;
+        let name = |id: UserId| names.of(id);
         let opened = self.open_notes(&rows, &dek, &name).await;
         let notes = match opened {
             Ok(notes) => notes,
@@ -172,31 +180,31 @@ impl Services {
     ) -> Result<Vec<NursingNoteView>, ServiceError> {
         let id: PatientId = patient.id;
         let rows = store::notes_of(self.store().conn(), id, limit).await?;
-        let names = self.display_names().await?;
-        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+        let names = self.account_names().await?;
+        let name = |id: UserId| names.of(id);
         self.open_notes(&rows, dek, &name).await
     }
 
     /// Opens nursing-note rows (of one patient, under `dek`) with their vitals.
     pub(super) async fn open_notes(
         &self,
-        rows: &[NursingNoteRow],
+        rows: &[NursingNoteRecord],
         dek: &DataKey,
-        name: &(dyn Fn(&str) -> String + Sync),
+        name: &(dyn Fn(UserId) -> String + Sync),
     ) -> Result<Vec<NursingNoteView>, ServiceError> {
-        let mut bodies = Vec::with_capacity(rows.len());
-        for row in rows {
-            let json = note_place(row)
-                .open(dek, "body", Some(&row.body))?
-                .ok_or(ServiceError::Integrity)?;
-            let body: NoteBody = serde_json::from_str(&json).map_err(integrity)?;
-            bodies.push(body);
-        }
-        let vitals_ids: Vec<String> = bodies.iter().filter_map(|b| b.vitals_id.clone()).collect();
+        let bodies = rows
+            .iter()
+            .map(|row| open_note_body(row, dek))
+            .collect::<Result<Vec<_>, _>>()?;
+        // An id that is not one names no vitals: the note does not open, as below.
+        let vitals_ids: Vec<VitalsId> = bodies
+            .iter()
+            .filter_map(|b| b.vitals_id.as_deref()?.parse().ok())
+            .collect();
         let mut vitals: HashMap<String, VitalsView> = HashMap::new();
-        for v in store::vitals_by_ids(self.store().conn(), &vitals_ids).await? {
+        for v in encounter_store::vitals_by_ids(self.store().conn(), &vitals_ids).await? {
             // A vitals row of another patient never opens under this key.
-            vitals.insert(v.id.clone(), self.present_vitals(&v, dek, name)?);
+            vitals.insert(v.id.to_string(), self.present_vitals(&v, dek, name)?);
         }
         rows.iter()
             .zip(bodies)
@@ -213,32 +221,29 @@ impl Services {
 
     pub(super) fn present_note(
         &self,
-        row: &NursingNoteRow,
+        row: &NursingNoteRecord,
         dek: &DataKey,
         vitals: Option<VitalsView>,
-        name: &(dyn Fn(&str) -> String + Sync),
+        name: &(dyn Fn(UserId) -> String + Sync),
     ) -> Result<NursingNoteView, ServiceError> {
-        let json = note_place(row)
-            .open(dek, "body", Some(&row.body))?
-            .ok_or(ServiceError::Integrity)?;
-        let body: NoteBody = serde_json::from_str(&json).map_err(integrity)?;
+        let body = open_note_body(row, dek)?;
         self.note_view(row, body, vitals, name)
     }
 
     fn note_view(
         &self,
-        row: &NursingNoteRow,
+        row: &NursingNoteRecord,
         body: NoteBody,
         vitals: Option<VitalsView>,
-        name: &(dyn Fn(&str) -> String + Sync),
+        name: &(dyn Fn(UserId) -> String + Sync),
     ) -> Result<NursingNoteView, ServiceError> {
         Ok(NursingNoteView {
-            id: row.id.clone(),
-            patient_id: row.patient_id.parse().map_err(integrity)?,
-            kind: NursingNoteKind::parse(&row.kind).map_err(integrity)?,
-            appointment_id: row.appointment_id.clone(),
-            author: name(&row.author_id),
-            at: from_micros(row.created_at),
+            id: row.id.to_string(),
+            patient_id: row.patient_id,
+            kind: row.kind,
+            appointment_id: row.appointment_id.map(|id| id.to_string()),
+            author: name(row.author_id),
+            at: row.created_at,
             text: body.text,
             acuity: body
                 .acuity

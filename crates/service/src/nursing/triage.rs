@@ -127,24 +127,25 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let now = to_micros(self.now());
+        let now = self.stored_now();
+        let (patient_id, appointment_id) = (patient.id, row.id);
         let vitals_row = match &vitals {
             Some(v) => {
-                let id = Uuid::now_v7().to_string();
+                let id = VitalsId::generate();
                 let json = serde_json::to_string(&v.fields()).map_err(ServiceError::internal)?;
-                Some(VitalsRow {
+                Some(VitalsRecord {
                     body: Place {
                         table: "vitals",
-                        row_id: &id,
+                        row_id: &id.to_string(),
                         patient_id: &patient.id.to_string(),
                     }
                     .seal(&dek, "body", Some(&json))?
                     .unwrap_or_default(),
                     id,
-                    patient_id: patient.id.to_string(),
+                    patient_id,
                     encounter_id: None,
-                    appointment_id: Some(row.id.to_string()),
-                    recorded_by: nurse.to_string(),
+                    appointment_id: Some(appointment_id),
+                    recorded_by: nurse,
                     recorded_at: now,
                 })
             }
@@ -153,24 +154,24 @@ impl Services {
         let body = serde_json::to_string(&NoteBody {
             text: note,
             acuity: Some(acuity.as_str().to_owned()),
-            vitals_id: vitals_row.as_ref().map(|v| v.id.clone()),
+            vitals_id: vitals_row.as_ref().map(|v| v.id.to_string()),
         })
         .map_err(ServiceError::internal)?;
-        let mut note_row = NursingNoteRow {
-            id: Uuid::now_v7().to_string(),
-            patient_id: patient.id.to_string(),
-            appointment_id: Some(row.id.to_string()),
-            kind: KIND_TRIAGE.to_owned(),
-            body: Vec::new(),
-            author_id: nurse.to_string(),
+        let note_id = NursingNoteId::generate();
+        let note_row = NursingNoteRecord {
+            id: note_id,
+            patient_id,
+            appointment_id: Some(appointment_id),
+            kind: NursingNoteKind::Triage,
+            body: note_place(&note_id.to_string(), &patient.id.to_string())
+                .seal(&dek, "body", Some(&body))?
+                .unwrap_or_default(),
+            author_id: nurse,
             created_at: now,
         };
-        note_row.body = note_place(&note_row)
-            .seal(&dek, "body", Some(&body))?
-            .unwrap_or_default();
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::NursingNote)
-            .resource_id(&note_row.id)
+            .resource_id(note_id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(if vitals_row.is_some() {
             "triage with vitals".into()
@@ -179,15 +180,15 @@ impl Services {
         });
         self.transaction(async |txn| {
             if let Some(v) = &vitals_row {
-                carevault_store::encounters::insert_vitals(txn, v.clone()).await?;
+                encounter_store::insert_vitals(txn, v).await?;
             }
-            store::insert_note(txn, note_row.clone()).await?;
+            store::insert_note(txn, &note_row).await?;
             self.append_in(txn, event.clone()).await?;
             Ok(())
         })
         .await?;
         let name = actor.display_name().to_owned();
-        let names = |_: &str| name.clone();
+        let names = |_: UserId| name.clone();
         let vitals = vitals_row
             .as_ref()
             .map(|v| self.present_vitals(v, &dek, &names))
@@ -203,25 +204,25 @@ impl Services {
         &self,
         appointments: &[String],
         keys: &HashMap<String, DataKey>,
-        name: &(dyn Fn(&str) -> String + Sync),
+        name: &(dyn Fn(UserId) -> String + Sync),
     ) -> Result<HashMap<String, TriageView>, ServiceError> {
         let conn = self.store().conn();
-        let rows = store::triages_of(conn, appointments).await?;
-        let mut latest: Vec<NursingNoteRow> = Vec::new();
+        // An id that is not one names no appointment, so no triage.
+        let appointments: Vec<AppointmentId> =
+            appointments.iter().filter_map(|a| a.parse().ok()).collect();
+        let rows = store::triages_of(conn, &appointments).await?;
+        let mut latest: Vec<NursingNoteRecord> = Vec::new();
         let mut seen = HashSet::new();
         for row in rows {
-            if keys.contains_key(&row.patient_id)
-                && row
-                    .appointment_id
-                    .as_ref()
-                    .is_some_and(|a| seen.insert(a.clone()))
+            if keys.contains_key(&row.patient_id.to_string())
+                && row.appointment_id.is_some_and(|a| seen.insert(a))
             {
                 latest.push(row);
             }
         }
         let mut out = HashMap::new();
         for row in &latest {
-            let Some(dek) = keys.get(&row.patient_id) else {
+            let Some(dek) = keys.get(&row.patient_id.to_string()) else {
                 continue;
             };
             let note = self.open_notes(std::slice::from_ref(row), dek, name).await;

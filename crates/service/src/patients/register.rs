@@ -179,10 +179,10 @@ impl Services {
                     let allergy_rows = match &data.allergies {
                         Some(text) => crate::allergies::transcribed_rows(
                             text,
-                            &id_text,
+                            id,
                             &dek,
                             actor.user_id(),
-                            to_micros(now),
+                            now,
                         )?,
                         None => Vec::new(),
                     };
@@ -196,7 +196,7 @@ impl Services {
                             other => other.into(),
                         })?;
                     for entry in allergy_rows {
-                        carevault_store::allergies::insert(txn, entry).await?;
+                        carevault_store::allergies::insert(txn, &entry).await?;
                     }
                     self.append_in(txn, event).await?;
                     ids.push(id);

@@ -80,7 +80,7 @@ impl Services {
         let target = self
             .prescription_for_dispensing(actor, request.prescription_id.trim())
             .await?;
-        if target.row.status != PrescriptionStatus::Active.as_str() {
+        if target.row.status != PrescriptionStatus::Active {
             return Err(ServiceError::Conflict {
                 field: Some("prescription_id"),
                 message: "only an active prescription is dispensed".into(),
@@ -94,8 +94,7 @@ impl Services {
         if target
             .row
             .drug_id
-            .as_deref()
-            .is_some_and(|prescribed_id| prescribed_id != drug_id)
+            .is_some_and(|prescribed_id| prescribed_id != drug.id)
         {
             return Err(ValidationErrors::single(
                 "drug_id",
@@ -116,7 +115,7 @@ impl Services {
         }
         let remaining = target
             .quantity
-            .saturating_sub(u32::try_from(target.row.quantity_dispensed).unwrap_or(u32::MAX));
+            .saturating_sub(target.row.quantity_dispensed);
         if wanted > remaining {
             return Err(ServiceError::Conflict {
                 field: Some("quantity"),
@@ -127,8 +126,7 @@ impl Services {
             });
         }
         let actor_id = self.stock_actor_id(actor)?;
-        let prescription_id: PrescriptionId =
-            target.row.id.parse().map_err(|_| ServiceError::Integrity)?;
+        let prescription_id: PrescriptionId = target.row.id;
         let prescribed_i32 = i32::try_from(target.quantity).map_err(ServiceError::internal)?;
         let wanted_i32 = i32::try_from(wanted).map_err(ServiceError::internal)?;
         let dek = self
@@ -195,11 +193,11 @@ impl Services {
                     }
                     if !store::raise_quantity_dispensed(
                         txn,
-                        &target.row.id,
+                        &target.row.id.to_string(),
                         wanted_i32,
                         prescribed_i32,
                         PrescriptionStatus::Active.as_str(),
-                        to_micros(now).max(target.row.updated_at + 1),
+                        to_micros(now).max(to_micros(target.row.updated_at) + 1),
                     )
                     .await?
                     {
@@ -219,7 +217,7 @@ impl Services {
                     };
                     let mut event = self
                         .audit_event(actor, AuditAction::Update, ResourceType::Prescription)
-                        .resource_id(&target.row.id)
+                        .resource_id(target.row.id.to_string())
                         .patient(pseudonym_of(target.patient.pseudonym_number));
                     event.reason = Some(format!(
                         "dispensed {wanted} units of drug {} from {} batch(es)",
@@ -243,12 +241,12 @@ impl Services {
             Ok((taken, invoice_id))
         })
         .await?;
-        let dispensed = carevault_store::prescriptions::find(self.store().conn(), &target.row.id)
+        let dispensed = carevault_store::prescriptions::find(self.store().conn(), target.row.id)
             .await?
-            .map(|row| u32::try_from(row.quantity_dispensed).unwrap_or(0))
+            .map(|row| row.quantity_dispensed)
             .ok_or(ServiceError::NotFound("prescription"))?;
         Ok(Dispensation {
-            prescription_id: target.row.id.clone(),
+            prescription_id: target.row.id.to_string(),
             drug_id,
             quantity: wanted,
             batches: taken

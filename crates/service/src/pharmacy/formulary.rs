@@ -146,7 +146,7 @@ impl Services {
 
     /// The drug `id` (as typed) names; `None` if none, or if it is not an id at all.
     pub(crate) async fn find_drug(&self, id: &str) -> Result<Option<DrugRecord>, ServiceError> {
-        Ok(match crate::ids::stored_id::<DrugId>(id.trim()) {
+        Ok(match crate::ids::requested_id::<DrugId>(id.trim()) {
             Some(id) => store::find_drug(self.store().conn(), id).await?,
             None => None,
         })

@@ -187,7 +187,7 @@ impl Services {
     ) -> Result<BatchView, ServiceError> {
         self.authorize(actor, Action::ManageStock, ResourceType::Stock)
             .await?;
-        let batch = match crate::ids::stored_id::<BatchId>(request.batch_id.trim()) {
+        let batch = match crate::ids::requested_id::<BatchId>(request.batch_id.trim()) {
             Some(id) => store::find_batch(self.store().conn(), id).await?,
             None => None,
         }

@@ -22,23 +22,23 @@ use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{
     PrescriptionDetails, PrescriptionInput, PrescriptionStatus, duplicate_active,
 };
+use carevault_core::ids::DrugId;
 use carevault_core::masking::{PatientField, PatientView, Visibility, visibility};
 use carevault_core::patient::ClinicalText;
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{PatientId, UserId, ValidationErrors};
+use carevault_core::{EncounterId, PatientId, PrescriptionId, UserId, ValidationErrors};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::encounters as encounter_store;
 use carevault_store::patients::PatientRow;
-use carevault_store::prescriptions::{self as store, PrescriptionRow};
+use carevault_store::prescriptions::{self as store, PrescriptionRecord};
 use carevault_store::users;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
 use crate::allergies::AllergyList;
 use crate::error::ServiceError;
+use crate::ids::requested_id;
 use crate::sealing::Place;
 
 mod prescribe;
@@ -171,18 +171,13 @@ impl Services {
         actor: &Actor,
         id: &str,
     ) -> Result<PrescriptionView, ServiceError> {
-        let row = store::find(self.store().conn(), id).await?;
-        let Some(row) = row else {
+        let Some(row) = self.find_prescription(id).await? else {
             let id = Some(id.to_owned());
             return Err(self
                 .missing(actor, ResourceType::Prescription, id, "prescription")
                 .await);
         };
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
-        let (patient, view) = self.prescription_access(actor, patient_id).await?;
+        let (patient, view) = self.prescription_access(actor, row.patient_id).await?;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
@@ -191,26 +186,34 @@ impl Services {
             .await?;
         self.record(
             self.audit_event(actor, AuditAction::Read, ResourceType::Prescription)
-                .resource_id(&row.id)
+                .resource_id(row.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number)),
         )
         .await?;
         Ok(shown)
     }
 
+    /// The prescription `id` names, if any (not authorised here).
+    pub(crate) async fn find_prescription(
+        &self,
+        id: &str,
+    ) -> Result<Option<PrescriptionRecord>, ServiceError> {
+        match requested_id(id) {
+            Some(id) => Ok(store::find(self.store().conn(), id).await?),
+            None => Ok(None),
+        }
+    }
+
     pub(crate) async fn present_prescription(
         &self,
         actor: &Actor,
-        row: &PrescriptionRow,
+        row: &PrescriptionRecord,
         patient: &PatientRow,
         view: PatientView,
         dek: &DataKey,
     ) -> Result<PrescriptionView, ServiceError> {
         let body = open_body(row, dek)?;
-        let prescriber: UserId = row
-            .prescriber_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let prescriber = row.prescriber_id;
         let prescriber_name = users::find_by_id(self.store().conn(), prescriber)
             .await?
             .map(|u| u.display_name.as_str().to_owned())
@@ -225,14 +228,14 @@ impl Services {
         // The pharmacist dispensing it must see what was overridden, and why.
         let sees_override = matches!(view, PatientView::Full | PatientView::Dispensing);
         Ok(PrescriptionView {
-            id: row.id.clone(),
-            patient_id: patient.id,
+            id: row.id.to_string(),
+            patient_id: row.patient_id,
             patient_label: label,
-            encounter_id: row.encounter_id.clone(),
+            encounter_id: row.encounter_id.to_string(),
             prescriber_id: prescriber,
             prescriber_name,
-            status: PrescriptionStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?,
-            drug_id: row.drug_id.clone(),
+            status: row.status,
+            drug_id: row.drug_id.map(|id| id.to_string()),
             drug_name: body.drug_name,
             generic_name: body.generic_name,
             dose: body.dose,
@@ -240,7 +243,7 @@ impl Services {
             frequency: body.frequency,
             duration_days: body.duration_days,
             quantity: body.quantity,
-            quantity_dispensed: u32::try_from(row.quantity_dispensed).unwrap_or(0),
+            quantity_dispensed: row.quantity_dispensed,
             instructions: body.instructions,
             warnings: if sees_override {
                 body.warnings
@@ -248,22 +251,22 @@ impl Services {
                 Vec::new()
             },
             acknowledgement: body.acknowledgement.filter(|_| sees_override),
-            status_reason: place(&row.id, &row.patient_id).open(
+            status_reason: place(&row.id.to_string(), &row.patient_id.to_string()).open(
                 dek,
                 "status_reason",
                 row.status_reason.as_deref(),
             )?,
-            created_at: from_micros(row.created_at),
-            updated_at: from_micros(row.updated_at),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
             may_change: clinical
                 && actor.may(Action::Prescribe)
-                && row.status == PrescriptionStatus::Active.as_str(),
+                && row.status == PrescriptionStatus::Active,
         })
     }
 }
 
-fn open_body(row: &PrescriptionRow, dek: &DataKey) -> Result<Body, ServiceError> {
-    let json = place(&row.id, &row.patient_id)
+fn open_body(row: &PrescriptionRecord, dek: &DataKey) -> Result<Body, ServiceError> {
+    let json = place(&row.id.to_string(), &row.patient_id.to_string())
         .open(dek, "body", Some(&row.body))?
         .ok_or(ServiceError::Integrity)?;
     serde_json::from_str(&json).map_err(|_| ServiceError::Integrity)

@@ -47,12 +47,12 @@ pub struct PrescriptionWarning {
 pub(crate) struct ParsedPrescription {
     pub(crate) details: PrescriptionDetails,
     /// The formulary drug, when one was chosen.
-    pub(crate) drug_id: Option<String>,
+    pub(crate) drug_id: Option<DrugId>,
 }
 
 /// A prescription ready to be inserted in the caller's transaction, with its audit event.
 pub(crate) struct NewPrescription {
-    pub(crate) row: PrescriptionRow,
+    pub(crate) row: PrescriptionRecord,
     pub(crate) event: carevault_core::audit::AuditEvent,
 }
 
@@ -127,16 +127,12 @@ impl Services {
                 )
                 .await);
         }
-        let encounter =
-            encounter_store::find_encounter(self.store().conn(), request.encounter_id.trim())
-                .await?
-                .ok_or_else(|| {
-                    ValidationErrors::single("encounter_id", "is not a known encounter")
-                })?;
-        let patient_id: PatientId = encounter
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
+        let encounter = match requested_id(request.encounter_id.trim()) {
+            Some(id) => encounter_store::find_encounter(self.store().conn(), id).await?,
+            None => None,
+        }
+        .ok_or_else(|| ValidationErrors::single("encounter_id", "is not a known encounter"))?;
+        let (patient_id, encounter_id) = (encounter.patient_id, encounter.id);
         let (patient, view) = self.prescription_access(actor, patient_id).await?;
         let prescriber = match actor.user_id() {
             Some(user) if view == PatientView::Full && actor.may(Action::Prescribe) => user,
@@ -170,14 +166,14 @@ impl Services {
             actor,
             &patient,
             &dek,
-            &encounter.id,
+            encounter_id,
             prescriber,
             parsed,
             warnings,
             acknowledgement,
         )?;
         self.transaction(async |txn| {
-            store::insert(txn, written.row.clone()).await?;
+            store::insert(txn, &written.row).await?;
             self.append_in(txn, written.event.clone()).await?;
             Ok(())
         })
@@ -224,7 +220,7 @@ impl Services {
         })?;
         Ok(ParsedPrescription {
             details,
-            drug_id: formulary_drug.map(|drug| drug.id.to_string()),
+            drug_id: formulary_drug.map(|drug| drug.id),
         })
     }
 
@@ -265,7 +261,7 @@ impl Services {
         for active in store::of_patient(
             self.store().conn(),
             patient_id,
-            Some(PrescriptionStatus::Active.as_str()),
+            Some(PrescriptionStatus::Active),
             LIST_LIMIT,
         )
         .await?
@@ -289,14 +285,14 @@ impl Services {
         actor: &Actor,
         patient: &PatientRow,
         dek: &DataKey,
-        encounter_id: &str,
+        encounter_id: EncounterId,
         prescriber: UserId,
         parsed: ParsedPrescription,
         warnings: Vec<PrescriptionWarning>,
         acknowledgement: Option<String>,
     ) -> Result<NewPrescription, ServiceError> {
         let details = parsed.details;
-        let id = Uuid::now_v7().to_string();
+        let id = PrescriptionId::generate();
         let body = Body {
             drug_name: details.drug_name().as_str().to_owned(),
             generic_name: details.generic_name().map(|g| g.as_str().to_owned()),
@@ -310,14 +306,14 @@ impl Services {
             warnings,
         };
         let json = serde_json::to_string(&body).map_err(ServiceError::internal)?;
-        let now = to_micros(self.now());
-        let row = PrescriptionRow {
-            id: id.clone(),
-            patient_id: patient.id.to_string(),
-            encounter_id: encounter_id.to_owned(),
-            prescriber_id: prescriber.to_string(),
-            status: PrescriptionStatus::Active.as_str().to_owned(),
-            body: place(&id, &patient.id.to_string())
+        let now = self.stored_now();
+        let row = PrescriptionRecord {
+            id,
+            patient_id: patient.id,
+            encounter_id,
+            prescriber_id: prescriber,
+            status: PrescriptionStatus::Active,
+            body: place(&id.to_string(), &patient.id.to_string())
                 .seal(dek, "body", Some(&json))?
                 .unwrap_or_default(),
             status_reason: None,
@@ -328,7 +324,7 @@ impl Services {
         };
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Prescription)
-            .resource_id(&id)
+            .resource_id(id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = override_category(&body.warnings);
         Ok(NewPrescription { row, event })

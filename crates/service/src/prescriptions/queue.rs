@@ -55,7 +55,7 @@ impl QueuedPrescription {
 
 /// What the pharmacy needs of a prescription to dispense it.
 pub(crate) struct DispensingTarget {
-    pub row: PrescriptionRow,
+    pub row: PrescriptionRecord,
     pub patient: PatientRow,
     pub drug_name: String,
     pub generic_name: Option<String>,
@@ -71,14 +71,11 @@ impl Services {
         actor: &Actor,
         id: &str,
     ) -> Result<DispensingTarget, ServiceError> {
-        let row = store::find(self.store().conn(), id)
+        let row = self
+            .find_prescription(id)
             .await?
             .ok_or(ServiceError::NotFound("prescription"))?;
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
-        let (patient, _) = self.prescription_access(actor, patient_id).await?;
+        let (patient, _) = self.prescription_access(actor, row.patient_id).await?;
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
@@ -129,25 +126,17 @@ impl Services {
         {
             return Err(ValidationErrors::single("q", "must be at most 100 characters").into());
         }
-        let rows = store::active(
-            self.store().conn(),
-            PrescriptionStatus::Active.as_str(),
-            LIST_LIMIT,
-        )
-        .await?;
+        let rows = store::active(self.store().conn(), LIST_LIMIT).await?;
         let mut patients: std::collections::HashMap<
-            String,
+            PatientId,
             (PatientRow, PatientView, DataKey, DispensingPatient),
         > = std::collections::HashMap::new();
         let mut out = Vec::new();
         let mut events = Vec::new();
         for row in rows {
-            if !patients.contains_key(&row.patient_id) {
-                let patient_id: PatientId = row
-                    .patient_id
-                    .parse()
-                    .map_err(|_| ServiceError::Integrity)?;
-                let (patient, view) = match self.prescription_access(actor, patient_id).await {
+            if let std::collections::hash_map::Entry::Vacant(slot) = patients.entry(row.patient_id)
+            {
+                let (patient, view) = match self.prescription_access(actor, row.patient_id).await {
                     Ok(found) => found,
                     // An erased patient's prescriptions are not dispensed.
                     Err(ServiceError::NotFound(_)) => continue,
@@ -157,7 +146,7 @@ impl Services {
                     .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
                     .await?;
                 let shown = self.dispensing_patient(actor, &patient, view, &dek).await?;
-                patients.insert(row.patient_id.clone(), (patient, view, dek, shown));
+                slot.insert((patient, view, dek, shown));
             }
             let Some((patient, view, dek, shown_patient)) = patients.get(&row.patient_id) else {
                 continue;
@@ -179,7 +168,7 @@ impl Services {
             }
             let mut event = self
                 .audit_event(actor, AuditAction::Listed, ResourceType::Prescription)
-                .resource_id(&row.id)
+                .resource_id(row.id.to_string())
                 .patient(pseudonym_of(patient.pseudonym_number));
             event.reason = Some(
                 if search.is_some() {

@@ -24,25 +24,22 @@ impl Services {
         }
         let to =
             PrescriptionStatus::parse(to_raw).map_err(|m| ValidationErrors::single("status", m))?;
-        let row = store::find(self.store().conn(), id)
+        let row = self
+            .find_prescription(id)
             .await?
             .ok_or(ServiceError::NotFound("prescription"))?;
-        let patient_id: PatientId = row
-            .patient_id
-            .parse()
-            .map_err(|_| ServiceError::Integrity)?;
-        let (patient, view) = self.prescription_access(actor, patient_id).await?;
+        let (patient, view) = self.prescription_access(actor, row.patient_id).await?;
         if !(view == PatientView::Full && actor.may(Action::Prescribe)) {
             return Err(self
                 .deny(
                     actor,
                     ResourceType::Prescription,
-                    Some(row.id.clone()),
+                    Some(row.id.to_string()),
                     "prescriptions are changed by doctors in the care team",
                 )
                 .await);
         }
-        let from = PrescriptionStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)?;
+        let from = row.status;
         from.transition_to(to).map_err(|e| ServiceError::Conflict {
             field: Some("status"),
             message: e.to_string(),
@@ -62,25 +59,29 @@ impl Services {
         let dek = self
             .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
             .await?;
-        let sealed =
-            place(&row.id, &row.patient_id).seal(&dek, "status_reason", reason.as_deref())?;
+        let sealed = place(&row.id.to_string(), &row.patient_id.to_string()).seal(
+            &dek,
+            "status_reason",
+            reason.as_deref(),
+        )?;
         let mut event = self
             .audit_event(
                 actor,
                 AuditAction::StatusChanged,
                 ResourceType::Prescription,
             )
-            .resource_id(&row.id)
+            .resource_id(row.id.to_string())
             .patient(pseudonym_of(patient.pseudonym_number));
         event.reason = Some(format!("{from} → {to}"));
         self.transaction(async |txn| {
             if !store::set_status(
                 txn,
-                &row.id,
-                from.as_str(),
-                to.as_str(),
+                row.id,
+                from,
+                to,
                 sealed.clone(),
-                to_micros(self.now()).max(row.updated_at + 1),
+                self.stored_now()
+                    .max(row.updated_at + Duration::microseconds(1)),
             )
             .await?
             {

@@ -220,9 +220,7 @@ impl Services {
                 patient_label: labels.get(&patient.id).cloned().unwrap_or_default(),
                 patient_view: view,
                 clinician_id: row.clinician_id,
-                clinician_name: row
-                    .clinician_id
-                    .and_then(|id| names.get(&id.to_string()).cloned()),
+                clinician_name: row.clinician_id.and_then(|id| names.get(id)),
                 department_id: row.department_id,
                 department_name: departments
                     .get(&row.department_id)
@@ -250,7 +248,7 @@ impl Services {
             .map(|v| v.id.to_string())
             .collect();
         if !full.is_empty() {
-            let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+            let name = |id: UserId| names.of(id);
             let mut triages = self.triages_of_appointments(&full, &keys, &name).await?;
             for view in &mut views {
                 if view.patient_view == PatientView::Full {

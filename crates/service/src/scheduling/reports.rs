@@ -69,7 +69,7 @@ impl Services {
                 .or_default() += 1;
             let clinician = row
                 .clinician_id
-                .and_then(|c| names.get(&c.to_string()).cloned())
+                .and_then(|c| names.get(c))
                 .unwrap_or_else(|| "(not yet assigned)".into());
             *by_clinician.entry(clinician).or_default() += 1;
             let index = AppointmentStatus::ALL

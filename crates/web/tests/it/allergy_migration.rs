@@ -214,11 +214,15 @@ async fn legacy_allergies_move_without_losing_a_word(backend: Backend) {
         .await
         .expect("the list");
     assert!(nkda.list.no_known_allergies().is_some());
-    let statement_entry = carevault_store::allergies::of_patient(store.conn(), &patients[2].0)
-        .await
-        .expect("rows");
+    let statement_entry =
+        carevault_store::allergies::of_patient(store.conn(), patients[2].0.parse().expect("an id"))
+            .await
+            .expect("rows");
     assert_eq!(statement_entry.len(), 1);
-    assert_eq!(statement_entry[0].entry_kind, "no_known_allergies");
+    assert_eq!(
+        statement_entry[0].entry_kind,
+        carevault_core::allergy::AllergyEntryKind::NoKnownAllergies
+    );
     assert!(statement_entry[0].recorded_by.is_none());
 
     // One event per moved patient, by the system, naming no allergy.
@@ -270,7 +274,7 @@ async fn legacy_allergies_move_without_losing_a_word(backend: Backend) {
 async fn entry_count(store: &Store, patients: &[(String, Option<String>)]) -> usize {
     let mut total = 0;
     for (id, _) in patients {
-        total += carevault_store::allergies::of_patient(store.conn(), id)
+        total += carevault_store::allergies::of_patient(store.conn(), id.parse().expect("an id"))
             .await
             .expect("rows")
             .len();

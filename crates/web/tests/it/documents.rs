@@ -7,6 +7,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
+use carevault_store::documents::ChunkPart;
 use carevault_store::entity::document_chunks;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, Database};
 use serde_json::Value;
@@ -351,14 +352,15 @@ async fn documents_are_sealed_at_rest_and_chunked(backend: Backend) {
     );
 
     let db = Database::connect(&app.database_url).await.unwrap();
-    let row = carevault_store::documents::find(&db, &large_id)
+    let large_id: carevault_core::DocumentId = large_id.parse().unwrap();
+    let row = carevault_store::documents::find(&db, large_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(row.chunks, 4);
     for seq in 0..4 {
         assert!(
-            carevault_store::documents::chunk(&db, &large_id, "content", seq)
+            carevault_store::documents::chunk(&db, large_id, ChunkPart::Content, seq)
                 .await
                 .unwrap()
                 .is_some()
@@ -389,10 +391,11 @@ async fn a_chunk_moved_to_another_document_fails_its_integrity_check(backend: Ba
 
     // A database administrator copies B's first chunk over A's.
     let db = Database::connect(&app.database_url).await.unwrap();
-    let moved = carevault_store::documents::chunk(&db, &other, "content", 0)
-        .await
-        .unwrap()
-        .unwrap();
+    let moved =
+        carevault_store::documents::chunk(&db, other.parse().unwrap(), ChunkPart::Content, 0)
+            .await
+            .unwrap()
+            .unwrap();
     document_chunks::ActiveModel {
         document_id: Set(victim.clone()),
         part: Set("content".into()),

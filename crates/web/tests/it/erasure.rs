@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use carevault_service::erasure::{LEDGER_FILE_NAME, read_ledger, replay_ledger};
-use carevault_store::entity::{erasures, patient_search_index, patients};
+use carevault_store::entity::{erasures, patient_allergies, patient_search_index, patients};
 use carevault_store::{ConnectSettings, Store};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
@@ -232,9 +232,10 @@ async fn a_restored_patient_is_erased_again_by_the_ledger(backend: Backend) {
         .await
         .unwrap();
     assert!(!index_before.is_empty());
-    let allergies_before = carevault_store::allergies::of_patient(store.conn(), &john)
-        .await
-        .unwrap();
+    let allergies_before =
+        carevault_store::allergies::of_patient(store.conn(), john.parse().unwrap())
+            .await
+            .unwrap();
     assert!(!allergies_before.is_empty());
 
     let erased = erase(&mut admin, &john, &mrn).await;
@@ -258,9 +259,7 @@ async fn a_restored_patient_is_erased_again_by_the_ledger(backend: Backend) {
     .await
     .expect("the old indexes back");
     for entry in &allergies_before {
-        entry
-            .clone()
-            .into_active_model()
+        patient_allergies::ActiveModel::from(entry)
             .reset_all()
             .update(store.conn())
             .await
