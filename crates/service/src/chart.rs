@@ -570,7 +570,7 @@ impl Services {
         };
         let bills = if has(ChartSection::Bills) {
             let filter = carevault_store::billing::InvoiceFilter {
-                patient_id: Some(row.id.to_string()),
+                patient_id: Some(row.id),
                 status: None,
                 limit: RECENT_BILLS,
             };

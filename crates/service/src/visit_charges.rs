@@ -24,7 +24,6 @@ use carevault_core::Grant;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
 use carevault_core::audit::ResourceType;
 use carevault_core::money::Money;
-use carevault_core::time::from_micros;
 use carevault_core::{Action, AppointmentId, PatientId, ValidationErrors};
 use carevault_store::billing::{self as store, PriceRecord};
 use carevault_store::scheduling::{self as schedule_store, AppointmentFilter, AppointmentRow};
@@ -94,9 +93,8 @@ impl Services {
     /// [`may_charge_visits`]; its audit event covers this read.
     pub(crate) async fn visits_to_charge(
         &self,
-        patient_id: &str,
+        patient: PatientId,
     ) -> Result<Vec<VisitToCharge>, ServiceError> {
-        let patient: PatientId = patient_id.parse().map_err(|_| ServiceError::Integrity)?;
         let conn = self.store().conn();
         let now = self.now();
         let mut rows = schedule_store::appointments(
@@ -111,9 +109,9 @@ impl Services {
             500,
         )
         .await?;
-        let ids: Vec<String> = rows.iter().map(|row| row.id.to_string()).collect();
+        let ids: Vec<AppointmentId> = rows.iter().map(|row| row.id).collect();
         let charged = store::charged_appointments(conn, &ids).await?;
-        rows.retain(|row| !charged.contains(&row.id.to_string()));
+        rows.retain(|row| !charged.contains(&row.id));
         rows.reverse();
         rows.truncate(OFFERED_AT_MOST);
         let mut out = Vec::with_capacity(rows.len());
@@ -195,20 +193,17 @@ impl Services {
     /// "This visit was already charged on invoice INV-… on …" (on `appointment_id`).
     pub(crate) async fn visit_charged_already(
         &self,
-        appointment_id: &str,
+        appointment_id: AppointmentId,
     ) -> Result<Option<ServiceError>, ServiceError> {
         let conn = self.store().conn();
         let Some(line) = store::line_of_appointment(conn, appointment_id).await? else {
             return Ok(None);
         };
-        let number = store::find_invoice(conn, &line.invoice_id)
+        let number = store::find_invoice(conn, line.invoice_id)
             .await?
             .map(|invoice| invoice.number)
             .ok_or(ServiceError::Integrity)?;
-        let day = self
-            .settings()
-            .scheduling
-            .local_date(from_micros(line.created_at));
+        let day = self.settings().scheduling.local_date(line.created_at);
         Ok(Some(ServiceError::Conflict {
             field: Some("appointment_id"),
             message: format!("This visit was already charged on invoice {number} on {day}."),

@@ -5,23 +5,23 @@
 //! changed the invoice meanwhile nothing is written and the caller starts again on fresh
 //! data. Lines and payments are inserted in the same transaction as that update.
 
-use carevault_core::billing::{PriceKind, PriceRule};
-use carevault_core::money::{Money, Percent};
+use carevault_core::billing::{
+    InvoiceStatus, LineAmounts, LineKind, PaymentMethod, PriceKind, PriceRule, Quantity,
+};
+use carevault_core::money::{Currency, Money, Percent};
 use carevault_core::time::to_micros;
-use carevault_core::{DrugId, PriceId};
+use carevault_core::{
+    AppointmentId, DrugId, InvoiceId, InvoiceLineId, PatientId, PaymentId, PriceId, UserId,
+};
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::Conn;
 use crate::entity::{invoice_lines, invoices, payments, price_list};
 use crate::error::StoreError;
 use crate::record::Row;
-
-pub type InvoiceRow = invoices::Model;
-pub type LineRow = invoice_lines::Model;
-pub type PaymentRow = payments::Model;
 
 /// A price-list entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,35 +147,256 @@ pub async fn list_prices(conn: &impl Conn) -> Result<Vec<PriceRecord>, StoreErro
         .collect()
 }
 
-pub async fn insert_invoice(conn: &impl Conn, row: InvoiceRow) -> Result<(), StoreError> {
-    invoices::Entity::insert(row.into_active_model())
+/// An invoice with its stored totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceRecord {
+    pub id: InvoiceId,
+    /// `INV-000001`.
+    pub number: String,
+    pub patient_id: PatientId,
+    /// The patient while a draft, else `None` (one open draft per patient).
+    pub open_for: Option<PatientId>,
+    pub status: InvoiceStatus,
+    pub currency: Currency,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub paid: Money,
+    /// Raised by every [`update_invoice`].
+    pub version: i32,
+    /// Sealed.
+    pub void_reason: Option<Vec<u8>>,
+    /// The user id of who opened it, or `system` (an automatic charge by a job).
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<invoices::Model> for InvoiceRecord {
+    type Error = StoreError;
+
+    fn try_from(m: invoices::Model) -> Result<Self, StoreError> {
+        let row = Row("invoices");
+        let money = |column, minor| row.convert(column, minor, Money::from_minor_units);
+        Ok(InvoiceRecord {
+            id: row.parse("id", &m.id)?,
+            number: m.number,
+            patient_id: row.parse("patient_id", &m.patient_id)?,
+            open_for: row.parse_opt("open_for", m.open_for.as_deref())?,
+            status: row.convert("status", m.status.as_str(), InvoiceStatus::parse)?,
+            currency: row.convert("currency", m.currency.as_str(), Currency::parse)?,
+            subtotal: money("subtotal_minor", m.subtotal_minor)?,
+            discount: money("discount_minor", m.discount_minor)?,
+            tax: money("tax_minor", m.tax_minor)?,
+            total: money("total_minor", m.total_minor)?,
+            paid: money("paid_minor", m.paid_minor)?,
+            version: m.version,
+            void_reason: m.void_reason,
+            created_by: m.created_by,
+            created_at: row.time(m.created_at),
+            issued_at: row.time_opt(m.issued_at),
+            closed_at: row.time_opt(m.closed_at),
+            updated_at: row.time(m.updated_at),
+        })
+    }
+}
+
+impl From<&InvoiceRecord> for invoices::ActiveModel {
+    fn from(invoice: &InvoiceRecord) -> Self {
+        invoices::ActiveModel {
+            id: Set(invoice.id.to_string()),
+            number: Set(invoice.number.clone()),
+            patient_id: Set(invoice.patient_id.to_string()),
+            open_for: Set(invoice.open_for.map(|id| id.to_string())),
+            status: Set(invoice.status.as_str().to_owned()),
+            currency: Set(invoice.currency.as_str().to_owned()),
+            subtotal_minor: Set(invoice.subtotal.minor_units()),
+            discount_minor: Set(invoice.discount.minor_units()),
+            tax_minor: Set(invoice.tax.minor_units()),
+            total_minor: Set(invoice.total.minor_units()),
+            paid_minor: Set(invoice.paid.minor_units()),
+            version: Set(invoice.version),
+            void_reason: Set(invoice.void_reason.clone()),
+            created_by: Set(invoice.created_by.clone()),
+            created_at: Set(to_micros(invoice.created_at)),
+            issued_at: Set(invoice.issued_at.map(to_micros)),
+            closed_at: Set(invoice.closed_at.map(to_micros)),
+            updated_at: Set(to_micros(invoice.updated_at)),
+        }
+    }
+}
+
+/// A line of an invoice with the amounts it was written with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRecord {
+    pub id: InvoiceLineId,
+    pub invoice_id: InvoiceId,
+    pub position: i32,
+    pub kind: LineKind,
+    /// `manual`, `appointment` or `dispensing`.
+    pub source: String,
+    /// The appointment or dispensing charged (unique with `source`), as stored.
+    pub source_id: Option<String>,
+    /// Sealed.
+    pub description: Vec<u8>,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    /// When the discount was a percentage.
+    pub discount_percent: Option<Percent>,
+    pub tax_rate: Percent,
+    pub amounts: LineAmounts,
+    /// The user id of who wrote it, or `system` (an automatic charge by a job).
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// The appointment this line charges (a visit is charged once).
+    pub appointment_id: Option<AppointmentId>,
+}
+
+impl TryFrom<invoice_lines::Model> for LineRecord {
+    type Error = StoreError;
+
+    fn try_from(m: invoice_lines::Model) -> Result<Self, StoreError> {
+        let row = Row("invoice_lines");
+        let money = |column, minor| row.convert(column, minor, Money::from_minor_units);
+        Ok(LineRecord {
+            id: row.parse("id", &m.id)?,
+            invoice_id: row.parse("invoice_id", &m.invoice_id)?,
+            position: m.position,
+            kind: row.convert("kind", m.kind.as_str(), LineKind::parse)?,
+            source: m.source,
+            source_id: m.source_id,
+            description: m.description,
+            quantity: row.convert("quantity", m.quantity.as_str(), Quantity::parse)?,
+            unit_price: money("unit_price_minor", m.unit_price_minor)?,
+            discount_percent: m
+                .discount_percent
+                .as_deref()
+                .map(|text| row.convert("discount_percent", text, Percent::parse))
+                .transpose()?,
+            tax_rate: row.convert("tax_rate", m.tax_rate.as_str(), Percent::parse)?,
+            amounts: LineAmounts {
+                gross: money("gross_minor", m.gross_minor)?,
+                discount: money("discount_minor", m.discount_minor)?,
+                net: money("net_minor", m.net_minor)?,
+                tax: money("tax_minor", m.tax_minor)?,
+                total: money("total_minor", m.total_minor)?,
+            },
+            created_by: m.created_by,
+            created_at: row.time(m.created_at),
+            appointment_id: row.parse_opt("appointment_id", m.appointment_id.as_deref())?,
+        })
+    }
+}
+
+impl From<&LineRecord> for invoice_lines::ActiveModel {
+    fn from(line: &LineRecord) -> Self {
+        invoice_lines::ActiveModel {
+            id: Set(line.id.to_string()),
+            invoice_id: Set(line.invoice_id.to_string()),
+            position: Set(line.position),
+            kind: Set(line.kind.as_str().to_owned()),
+            source: Set(line.source.clone()),
+            source_id: Set(line.source_id.clone()),
+            description: Set(line.description.clone()),
+            quantity: Set(line.quantity.value().normalize().to_string()),
+            unit_price_minor: Set(line.unit_price.minor_units()),
+            discount_percent: Set(line.discount_percent.map(percent_text)),
+            tax_rate: Set(percent_text(line.tax_rate)),
+            gross_minor: Set(line.amounts.gross.minor_units()),
+            discount_minor: Set(line.amounts.discount.minor_units()),
+            net_minor: Set(line.amounts.net.minor_units()),
+            tax_minor: Set(line.amounts.tax.minor_units()),
+            total_minor: Set(line.amounts.total.minor_units()),
+            created_by: Set(line.created_by.clone()),
+            created_at: Set(to_micros(line.created_at)),
+            appointment_id: Set(line.appointment_id.map(|id| id.to_string())),
+        }
+    }
+}
+
+/// Money received against an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecord {
+    pub id: PaymentId,
+    pub invoice_id: InvoiceId,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    /// Sealed.
+    pub reference: Option<Vec<u8>>,
+    pub received_by: UserId,
+    pub received_at: DateTime<Utc>,
+}
+
+impl TryFrom<payments::Model> for PaymentRecord {
+    type Error = StoreError;
+
+    fn try_from(m: payments::Model) -> Result<Self, StoreError> {
+        let row = Row("payments");
+        Ok(PaymentRecord {
+            id: row.parse("id", &m.id)?,
+            invoice_id: row.parse("invoice_id", &m.invoice_id)?,
+            amount: row.convert("amount_minor", m.amount_minor, Money::from_minor_units)?,
+            method: row.convert("method", m.method.as_str(), PaymentMethod::parse)?,
+            reference: m.reference,
+            received_by: row.parse("received_by", &m.received_by)?,
+            received_at: row.time(m.received_at),
+        })
+    }
+}
+
+impl From<&PaymentRecord> for payments::ActiveModel {
+    fn from(payment: &PaymentRecord) -> Self {
+        payments::ActiveModel {
+            id: Set(payment.id.to_string()),
+            invoice_id: Set(payment.invoice_id.to_string()),
+            amount_minor: Set(payment.amount.minor_units()),
+            method: Set(payment.method.as_str().to_owned()),
+            reference: Set(payment.reference.clone()),
+            received_by: Set(payment.received_by.to_string()),
+            received_at: Set(to_micros(payment.received_at)),
+        }
+    }
+}
+
+pub async fn insert_invoice(conn: &impl Conn, invoice: &InvoiceRecord) -> Result<(), StoreError> {
+    invoices::Entity::insert(invoices::ActiveModel::from(invoice))
         .exec_without_returning(conn)
         .await?;
     Ok(())
 }
 
-pub async fn find_invoice(conn: &impl Conn, id: &str) -> Result<Option<InvoiceRow>, StoreError> {
-    Ok(invoices::Entity::find_by_id(id.to_owned())
+pub async fn find_invoice(
+    conn: &impl Conn,
+    id: InvoiceId,
+) -> Result<Option<InvoiceRecord>, StoreError> {
+    invoices::Entity::find_by_id(id.to_string())
         .one(conn)
-        .await?)
+        .await?
+        .map(InvoiceRecord::try_from)
+        .transpose()
 }
 
 /// The patient's open (draft) invoice, if any.
 pub async fn open_invoice_of(
     conn: &impl Conn,
-    patient_id: &str,
-) -> Result<Option<InvoiceRow>, StoreError> {
-    Ok(invoices::Entity::find()
-        .filter(invoices::Column::OpenFor.eq(patient_id))
+    patient_id: PatientId,
+) -> Result<Option<InvoiceRecord>, StoreError> {
+    invoices::Entity::find()
+        .filter(invoices::Column::OpenFor.eq(patient_id.to_string()))
         .one(conn)
-        .await?)
+        .await?
+        .map(InvoiceRecord::try_from)
+        .transpose()
 }
 
 /// Which invoices a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct InvoiceFilter {
-    pub patient_id: Option<String>,
-    pub status: Option<String>,
+    pub patient_id: Option<PatientId>,
+    pub status: Option<InvoiceStatus>,
     pub limit: u64,
 }
 
@@ -183,82 +404,103 @@ pub struct InvoiceFilter {
 pub async fn list_invoices(
     conn: &impl Conn,
     filter: &InvoiceFilter,
-) -> Result<Vec<InvoiceRow>, StoreError> {
+) -> Result<Vec<InvoiceRecord>, StoreError> {
     use sea_orm::QuerySelect;
     let mut query = invoices::Entity::find();
-    if let Some(patient) = &filter.patient_id {
-        query = query.filter(invoices::Column::PatientId.eq(patient.as_str()));
+    if let Some(patient) = filter.patient_id {
+        query = query.filter(invoices::Column::PatientId.eq(patient.to_string()));
     }
-    if let Some(status) = &filter.status {
+    if let Some(status) = filter.status {
         query = query.filter(invoices::Column::Status.eq(status.as_str()));
     }
-    Ok(query
+    query
         .order_by_desc(invoices::Column::CreatedAt)
         .order_by_desc(invoices::Column::Id)
         .limit(std::cmp::max(filter.limit, 1))
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(InvoiceRecord::try_from)
+        .collect()
 }
 
 /// Invoices issued (or paid or voided after issue) with `issued_at` in `[from, to)`, and
 /// every invoice still owing whatever its date: the billing report's input.
 pub async fn invoices_for_report(
     conn: &impl Conn,
-    from: i64,
-    to: i64,
-) -> Result<Vec<InvoiceRow>, StoreError> {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<InvoiceRecord>, StoreError> {
     use sea_orm::Condition;
-    Ok(invoices::Entity::find()
+    invoices::Entity::find()
         .filter(
             Condition::any()
                 .add(
                     Condition::all()
-                        .add(invoices::Column::IssuedAt.gte(from))
-                        .add(invoices::Column::IssuedAt.lt(to)),
+                        .add(invoices::Column::IssuedAt.gte(to_micros(from)))
+                        .add(invoices::Column::IssuedAt.lt(to_micros(to))),
                 )
-                .add(invoices::Column::Status.is_in(["issued", "partially_paid"])),
+                .add(invoices::Column::Status.is_in([
+                    InvoiceStatus::Issued.as_str(),
+                    InvoiceStatus::PartiallyPaid.as_str(),
+                ])),
         )
         .order_by_asc(invoices::Column::IssuedAt)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(InvoiceRecord::try_from)
+        .collect()
 }
 
 /// Payments received in `[from, to)`.
 pub async fn payments_between(
     conn: &impl Conn,
-    from: i64,
-    to: i64,
-) -> Result<Vec<PaymentRow>, StoreError> {
-    Ok(payments::Entity::find()
-        .filter(payments::Column::ReceivedAt.gte(from))
-        .filter(payments::Column::ReceivedAt.lt(to))
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<PaymentRecord>, StoreError> {
+    payments::Entity::find()
+        .filter(payments::Column::ReceivedAt.gte(to_micros(from)))
+        .filter(payments::Column::ReceivedAt.lt(to_micros(to)))
         .order_by_asc(payments::Column::ReceivedAt)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(PaymentRecord::try_from)
+        .collect()
 }
 
 /// Writes the invoice's status, totals and closing fields if it is still at
 /// `expected_version`, raising the version: `false` (nothing written) if it moved.
 pub async fn update_invoice(
     conn: &impl Conn,
-    row: &InvoiceRow,
+    invoice: &InvoiceRecord,
     expected_version: i32,
 ) -> Result<bool, StoreError> {
     use invoices::Column as C;
     let result = invoices::Entity::update_many()
-        .col_expr(C::Status, Expr::value(row.status.clone()))
-        .col_expr(C::OpenFor, Expr::value(row.open_for.clone()))
-        .col_expr(C::SubtotalMinor, Expr::value(row.subtotal_minor))
-        .col_expr(C::DiscountMinor, Expr::value(row.discount_minor))
-        .col_expr(C::TaxMinor, Expr::value(row.tax_minor))
-        .col_expr(C::TotalMinor, Expr::value(row.total_minor))
-        .col_expr(C::PaidMinor, Expr::value(row.paid_minor))
-        .col_expr(C::VoidReason, Expr::value(row.void_reason.clone()))
-        .col_expr(C::IssuedAt, Expr::value(row.issued_at))
-        .col_expr(C::ClosedAt, Expr::value(row.closed_at))
-        .col_expr(C::UpdatedAt, Expr::value(row.updated_at))
+        .col_expr(C::Status, Expr::value(invoice.status.as_str().to_owned()))
+        .col_expr(
+            C::OpenFor,
+            Expr::value(invoice.open_for.map(|id| id.to_string())),
+        )
+        .col_expr(
+            C::SubtotalMinor,
+            Expr::value(invoice.subtotal.minor_units()),
+        )
+        .col_expr(
+            C::DiscountMinor,
+            Expr::value(invoice.discount.minor_units()),
+        )
+        .col_expr(C::TaxMinor, Expr::value(invoice.tax.minor_units()))
+        .col_expr(C::TotalMinor, Expr::value(invoice.total.minor_units()))
+        .col_expr(C::PaidMinor, Expr::value(invoice.paid.minor_units()))
+        .col_expr(C::VoidReason, Expr::value(invoice.void_reason.clone()))
+        .col_expr(C::IssuedAt, Expr::value(invoice.issued_at.map(to_micros)))
+        .col_expr(C::ClosedAt, Expr::value(invoice.closed_at.map(to_micros)))
+        .col_expr(C::UpdatedAt, Expr::value(to_micros(invoice.updated_at)))
         .col_expr(C::Version, Expr::col(C::Version).add(1))
-        .filter(C::Id.eq(row.id.as_str()))
+        .filter(C::Id.eq(invoice.id.to_string()))
         .filter(C::Version.eq(expected_version))
         .exec(conn)
         .await?;
@@ -280,8 +522,8 @@ pub enum LineInsert {
 /// collide on are the two that say "charged once"; the collision is recognised by its
 /// error class (`StoreError::UniqueViolation`, SeaORM's classification of the driver's
 /// code), never by the text of the message.
-pub async fn insert_line(conn: &impl Conn, row: LineRow) -> Result<LineInsert, StoreError> {
-    match invoice_lines::Entity::insert(row.into_active_model())
+pub async fn insert_line(conn: &impl Conn, line: &LineRecord) -> Result<LineInsert, StoreError> {
+    match invoice_lines::Entity::insert(invoice_lines::ActiveModel::from(line))
         .exec_without_returning(conn)
         .await
         .map_err(StoreError::from)
@@ -296,57 +538,70 @@ pub async fn insert_line(conn: &impl Conn, row: LineRow) -> Result<LineInsert, S
 /// invoice's line still counts).
 pub async fn line_of_appointment(
     conn: &impl Conn,
-    appointment_id: &str,
-) -> Result<Option<LineRow>, StoreError> {
-    Ok(invoice_lines::Entity::find()
-        .filter(invoice_lines::Column::AppointmentId.eq(appointment_id))
+    appointment_id: AppointmentId,
+) -> Result<Option<LineRecord>, StoreError> {
+    invoice_lines::Entity::find()
+        .filter(invoice_lines::Column::AppointmentId.eq(appointment_id.to_string()))
         .one(conn)
-        .await?)
+        .await?
+        .map(LineRecord::try_from)
+        .transpose()
 }
 
 /// Of `appointment_ids`, the ones some line charges.
 pub async fn charged_appointments(
     conn: &impl Conn,
-    appointment_ids: &[String],
-) -> Result<Vec<String>, StoreError> {
+    appointment_ids: &[AppointmentId],
+) -> Result<Vec<AppointmentId>, StoreError> {
     if appointment_ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(invoice_lines::Entity::find()
-        .filter(invoice_lines::Column::AppointmentId.is_in(appointment_ids.iter().cloned()))
+    let row = Row("invoice_lines");
+    invoice_lines::Entity::find()
+        .filter(
+            invoice_lines::Column::AppointmentId
+                .is_in(appointment_ids.iter().map(ToString::to_string)),
+        )
         .all(conn)
         .await?
         .into_iter()
         .filter_map(|line| line.appointment_id)
-        .collect())
+        .map(|id| row.parse("appointment_id", &id))
+        .collect()
 }
 
 /// Deletes a line of an invoice; `false` if there was no such line.
 pub async fn delete_line(
     conn: &impl Conn,
-    invoice_id: &str,
-    line_id: &str,
+    invoice_id: InvoiceId,
+    line_id: InvoiceLineId,
 ) -> Result<bool, StoreError> {
     let result = invoice_lines::Entity::delete_many()
-        .filter(invoice_lines::Column::Id.eq(line_id))
-        .filter(invoice_lines::Column::InvoiceId.eq(invoice_id))
+        .filter(invoice_lines::Column::Id.eq(line_id.to_string()))
+        .filter(invoice_lines::Column::InvoiceId.eq(invoice_id.to_string()))
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)
 }
 
 /// An invoice's lines in order.
-pub async fn lines_of(conn: &impl Conn, invoice_id: &str) -> Result<Vec<LineRow>, StoreError> {
-    Ok(invoice_lines::Entity::find()
-        .filter(invoice_lines::Column::InvoiceId.eq(invoice_id))
+pub async fn lines_of(
+    conn: &impl Conn,
+    invoice_id: InvoiceId,
+) -> Result<Vec<LineRecord>, StoreError> {
+    invoice_lines::Entity::find()
+        .filter(invoice_lines::Column::InvoiceId.eq(invoice_id.to_string()))
         .order_by_asc(invoice_lines::Column::Position)
         .order_by_asc(invoice_lines::Column::Id)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(LineRecord::try_from)
+        .collect()
 }
 
-pub async fn insert_payment(conn: &impl Conn, row: PaymentRow) -> Result<(), StoreError> {
-    payments::Entity::insert(row.into_active_model())
+pub async fn insert_payment(conn: &impl Conn, payment: &PaymentRecord) -> Result<(), StoreError> {
+    payments::Entity::insert(payments::ActiveModel::from(payment))
         .exec_without_returning(conn)
         .await?;
     Ok(())
@@ -355,14 +610,17 @@ pub async fn insert_payment(conn: &impl Conn, row: PaymentRow) -> Result<(), Sto
 /// An invoice's payments, oldest first.
 pub async fn payments_of(
     conn: &impl Conn,
-    invoice_id: &str,
-) -> Result<Vec<PaymentRow>, StoreError> {
-    Ok(payments::Entity::find()
-        .filter(payments::Column::InvoiceId.eq(invoice_id))
+    invoice_id: InvoiceId,
+) -> Result<Vec<PaymentRecord>, StoreError> {
+    payments::Entity::find()
+        .filter(payments::Column::InvoiceId.eq(invoice_id.to_string()))
         .order_by_asc(payments::Column::ReceivedAt)
         .order_by_asc(payments::Column::Id)
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        .map(PaymentRecord::try_from)
+        .collect()
 }
 
 /// The line that charged `source_id` of `source`, if any.
@@ -370,17 +628,21 @@ pub async fn line_of_source(
     conn: &impl Conn,
     source: &str,
     source_id: &str,
-) -> Result<Option<LineRow>, StoreError> {
-    Ok(invoice_lines::Entity::find()
+) -> Result<Option<LineRecord>, StoreError> {
+    invoice_lines::Entity::find()
         .filter(invoice_lines::Column::Source.eq(source))
         .filter(invoice_lines::Column::SourceId.eq(source_id))
         .one(conn)
-        .await?)
+        .await?
+        .map(LineRecord::try_from)
+        .transpose()
 }
 
 /// The highest line position of an invoice (0 without lines).
-pub async fn line_count(conn: &impl Conn, invoice_id: &str) -> Result<i32, StoreError> {
-    Ok(lines_of(conn, invoice_id)
+pub async fn line_count(conn: &impl Conn, invoice_id: InvoiceId) -> Result<i32, StoreError> {
+    Ok(invoice_lines::Entity::find()
+        .filter(invoice_lines::Column::InvoiceId.eq(invoice_id.to_string()))
+        .all(conn)
         .await?
         .iter()
         .map(|line| line.position)

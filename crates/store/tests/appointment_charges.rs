@@ -5,8 +5,11 @@
 //! lines none; afterwards a second line charging the same appointment is refused by the
 //! database and reported as `LineInsert::AlreadyCharged`, not as an error.
 
+use carevault_core::billing::{LineAmounts, LineKind, Quantity};
+use carevault_core::money::{Money, Percent};
+use carevault_core::{AppointmentId, InvoiceId, InvoiceLineId};
 use carevault_store::backup::{known_migrations, migrate_by};
-use carevault_store::billing::{self, LineInsert, LineRow};
+use carevault_store::billing::{self, LineInsert, LineRecord};
 use carevault_store::{Conn, ConnectSettings, Store};
 use sea_orm::Statement;
 
@@ -14,27 +17,42 @@ const MIGRATION: &str = "m20261206_000018_appointment_charges";
 const INVOICE: &str = "00000000-0000-7000-8000-000000000001";
 const APPOINTMENT: &str = "00000000-0000-7000-8000-0000000000a1";
 
-fn line(id: &str, source: &str, source_id: Option<&str>, appointment: Option<&str>) -> LineRow {
-    LineRow {
-        id: id.to_owned(),
-        invoice_id: INVOICE.to_owned(),
+/// The id of the test's line `n`.
+fn line_id(n: u8) -> String {
+    format!("00000000-0000-7000-8000-0000000000b{n}")
+}
+
+fn id<T: std::str::FromStr>(text: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    text.parse().expect("an id")
+}
+
+fn line(n: u8, source: &str, source_id: Option<&str>, appointment: Option<&str>) -> LineRecord {
+    let price = Money::from_minor_units(100).expect("an amount");
+    LineRecord {
+        id: id::<InvoiceLineId>(&line_id(n)),
+        invoice_id: id::<InvoiceId>(INVOICE),
         position: 9,
-        kind: "charge".into(),
+        kind: LineKind::Charge,
         source: source.into(),
         source_id: source_id.map(str::to_owned),
         description: b"sealed".to_vec(),
-        quantity: "1".into(),
-        unit_price_minor: 100,
+        quantity: Quantity::whole(1).expect("a quantity"),
+        unit_price: price,
         discount_percent: None,
-        tax_rate: "0".into(),
-        gross_minor: 100,
-        discount_minor: 0,
-        net_minor: 100,
-        tax_minor: 0,
-        total_minor: 100,
+        tax_rate: Percent::ZERO,
+        amounts: LineAmounts {
+            gross: price,
+            discount: Money::ZERO,
+            net: price,
+            tax: Money::ZERO,
+            total: price,
+        },
         created_by: "someone".into(),
-        created_at: 1,
-        appointment_id: appointment.map(str::to_owned),
+        created_at: carevault_core::time::from_micros(1),
+        appointment_id: appointment.map(id::<AppointmentId>),
     }
 }
 
@@ -77,11 +95,12 @@ async fn existing_consultation_lines_name_their_appointment_and_it_is_charged_on
         ),
     )
     .await;
-    for (id, source, source_id) in [
-        ("l1", "appointment", format!("'{APPOINTMENT}'")),
-        ("l2", "manual", "NULL".to_owned()),
-        ("l3", "dispensing", "'a-dispensing'".to_owned()),
+    for (n, source, source_id) in [
+        (1, "appointment", format!("'{APPOINTMENT}'")),
+        (2, "manual", "NULL".to_owned()),
+        (3, "dispensing", "'a-dispensing'".to_owned()),
     ] {
+        let id = line_id(n);
         execute(
             &store,
             &format!(
@@ -96,48 +115,49 @@ async fn existing_consultation_lines_name_their_appointment_and_it_is_charged_on
     }
     store.migrate().await.expect("migration 018 and the rest");
 
-    let lines = billing::lines_of(store.conn(), INVOICE)
+    let lines = billing::lines_of(store.conn(), id(INVOICE))
         .await
         .expect("lines");
-    let named: Vec<(&str, Option<&str>)> = lines
+    let named: Vec<(String, Option<String>)> = lines
         .iter()
-        .map(|l| (l.id.as_str(), l.appointment_id.as_deref()))
+        .map(|l| (l.id.to_string(), l.appointment_id.map(|a| a.to_string())))
         .collect();
     assert_eq!(
         named,
-        [("l1", Some(APPOINTMENT)), ("l2", None), ("l3", None)]
+        [
+            (line_id(1), Some(APPOINTMENT.to_owned())),
+            (line_id(2), None),
+            (line_id(3), None)
+        ]
     );
     assert_eq!(
-        billing::line_of_appointment(store.conn(), APPOINTMENT)
+        billing::line_of_appointment(store.conn(), id(APPOINTMENT))
             .await
             .expect("found")
-            .map(|l| l.id),
-        Some("l1".to_owned())
+            .map(|l| l.id.to_string()),
+        Some(line_id(1))
     );
 
     // A manual line for the same visit is refused by the index, as "already charged".
     assert_eq!(
-        billing::insert_line(store.conn(), line("l4", "manual", None, Some(APPOINTMENT)))
+        billing::insert_line(store.conn(), &line(4, "manual", None, Some(APPOINTMENT)))
             .await
             .expect("classified"),
         LineInsert::AlreadyCharged
     );
     // Lines that name no visit never collide with each other (NULLs are distinct).
-    for id in ["l5", "l6"] {
+    for n in [5, 6] {
         assert_eq!(
-            billing::insert_line(store.conn(), line(id, "manual", None, None))
+            billing::insert_line(store.conn(), &line(n, "manual", None, None))
                 .await
                 .expect("inserted"),
             LineInsert::Inserted
         );
     }
     assert_eq!(
-        billing::charged_appointments(
-            store.conn(),
-            &[APPOINTMENT.to_owned(), "another".to_owned()]
-        )
-        .await
-        .expect("charged"),
-        [APPOINTMENT.to_owned()]
+        billing::charged_appointments(store.conn(), &[id(APPOINTMENT), AppointmentId::generate()])
+            .await
+            .expect("charged"),
+        [id::<AppointmentId>(APPOINTMENT)]
     );
 }

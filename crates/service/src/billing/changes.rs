@@ -38,17 +38,23 @@ impl Services {
         admin: bool,
         invoice_id: &str,
         action: AuditAction,
-        detail: impl Fn(&InvoiceRow) -> String,
+        detail: impl Fn(&InvoiceRecord) -> String,
         plan: P,
     ) -> Result<InvoiceView, ServiceError>
     where
-        P: Fn(&InvoiceRow, &[LineRow], &PatientRow, &DataKey, i64) -> Result<Change, ServiceError>,
+        P: Fn(
+            &InvoiceRecord,
+            &[LineRecord],
+            &PatientRow,
+            &DataKey,
+            DateTime<Utc>,
+        ) -> Result<Change, ServiceError>,
     {
         let role = BillingRole::Staff { admin };
         let (row, patient, dek) = tx::retry(async || {
             let (row, patient, dek) = self.load_invoice(actor, role, invoice_id).await?;
-            let now = to_micros(self.now()).max(row.updated_at);
-            let lines = store::lines_of(self.store().conn(), &row.id).await?;
+            let now = self.stored_now().max(row.updated_at);
+            let lines = store::lines_of(self.store().conn(), row.id).await?;
             let change = plan(&row, &lines, &patient, &dek, now)?;
             let mut next = change.invoice;
             next.updated_at = now;
@@ -66,9 +72,9 @@ impl Services {
                     return Err(moved());
                 }
                 if let Some(mut line) = change.line {
-                    line.invoice_id = row.id.clone();
-                    line.position = store::line_count(txn, &row.id).await? + 1;
-                    if store::insert_line(txn, line).await? == LineInsert::AlreadyCharged {
+                    line.invoice_id = row.id;
+                    line.position = store::line_count(txn, row.id).await? + 1;
+                    if store::insert_line(txn, &line).await? == LineInsert::AlreadyCharged {
                         // Only a line naming a visit can collide (its id is new): a charge of
                         // that visit landed after the caller's check. The caller words it.
                         return Err(ServiceError::Conflict {
@@ -77,13 +83,13 @@ impl Services {
                         });
                     }
                 }
-                if let Some(line_id) = &change.delete_line
-                    && !store::delete_line(txn, &row.id, line_id).await?
+                if let Some(line_id) = change.delete_line
+                    && !store::delete_line(txn, row.id, line_id).await?
                 {
                     return Err(moved());
                 }
                 if let Some(payment) = change.payment {
-                    store::insert_payment(txn, payment).await?;
+                    store::insert_payment(txn, &payment).await?;
                 }
                 let mut event = self
                     .audit_event(actor, action, ResourceType::Invoice)
@@ -97,7 +103,7 @@ impl Services {
             Ok((row, patient, dek))
         })
         .await?;
-        let fresh = store::find_invoice(self.store().conn(), &row.id)
+        let fresh = store::find_invoice(self.store().conn(), row.id)
             .await?
             .ok_or(ServiceError::NotFound("invoice"))?;
         self.present_invoice(&fresh, &patient, &dek, role).await
@@ -172,13 +178,11 @@ impl Services {
             (true, None, None) => String::new(),
         };
         if let Some(visit) = &visit
-            && let Some(refusal) = self
-                .visit_charged_already(&visit.row.id.to_string())
-                .await?
+            && let Some(refusal) = self.visit_charged_already(visit.row.id).await?
         {
             return Err(refusal);
         }
-        let visit_id = visit.as_ref().map(|visit| visit.row.id.to_string());
+        let visit_id = visit.as_ref().map(|visit| visit.row.id);
         let changed = self
             .change_invoice(
                 actor,
@@ -187,12 +191,15 @@ impl Services {
                 AuditAction::Update,
                 |next| match &visit_id {
                     Some(id) => {
-                        format!("line added charging visit {id}; total {}", next.total_minor)
+                        format!(
+                            "line added charging visit {id}; total {}",
+                            next.total.minor_units()
+                        )
                     }
-                    None => format!("line added; total {}", next.total_minor),
+                    None => format!("line added; total {}", next.total.minor_units()),
                 },
                 |row, _, patient, dek, now| {
-                    let status = status_of(row)?;
+                    let status = row.status;
                     let kind = if status == InvoiceStatus::Draft {
                         LineKind::Charge
                     } else {
@@ -212,7 +219,7 @@ impl Services {
                             )
                             .into());
                         }
-                        if visit.row.patient_id.to_string() != row.patient_id {
+                        if visit.row.patient_id != row.patient_id {
                             return Err(ValidationErrors::single(
                                 "appointment_id",
                                 "is not a visit of this invoice's patient",
@@ -238,16 +245,17 @@ impl Services {
                             tax_rate: tax_rate.as_deref(),
                         },
                     )?;
-                    let mut line = line_row(
+                    let mut line = line_record(
                         &item,
                         dek,
-                        &patient.id.to_string(),
+                        row.id,
+                        patient.id,
                         SOURCE_MANUAL,
                         None,
                         &actor_id,
                         now,
                     )?;
-                    line.appointment_id = visit_id.clone();
+                    line.appointment_id = visit_id;
                     let next = with_line(row, &line)?;
                     check_totals(&totals_of(&next)?)?;
                     Ok(Change {
@@ -264,7 +272,7 @@ impl Services {
                 if field == Some("appointment_id") =>
             {
                 Err(self
-                    .visit_charged_already(id)
+                    .visit_charged_already(*id)
                     .await?
                     .unwrap_or(ServiceError::Conflict { field, message }))
             }
@@ -287,18 +295,18 @@ impl Services {
             admin,
             invoice_id,
             AuditAction::Update,
-            |next| format!("line removed; total {}", next.total_minor),
+            |next| format!("line removed; total {}", next.total.minor_units()),
             |row, lines, _, _, _| {
-                check_line_edit(status_of(row)?).map_err(|refusal| ServiceError::Conflict {
+                check_line_edit(row.status).map_err(|refusal| ServiceError::Conflict {
                     field: None,
                     message: refusal.to_string(),
                 })?;
                 let line = lines
                     .iter()
-                    .find(|line| line.id == line_id)
+                    .find(|line| line.id.to_string() == line_id)
                     .ok_or(ServiceError::NotFound("line"))?;
                 Ok(Change {
-                    delete_line: Some(line_id.clone()),
+                    delete_line: Some(line.id),
                     ..Change::of(without_line(row, line)?)
                 })
             },
@@ -319,12 +327,10 @@ impl Services {
             admin,
             invoice_id,
             AuditAction::StatusChanged,
-            |next| format!("issued; total {}", next.total_minor),
+            |next| format!("issued; total {}", next.total.minor_units()),
             |row, lines, _, _, now| {
-                let mut next = leaving_draft(
-                    row,
-                    check_issue(status_of(row)?, lines.len(), &totals_of(row)?),
-                )?;
+                let mut next =
+                    leaving_draft(row, check_issue(row.status, lines.len(), &totals_of(row)?))?;
                 next.issued_at = Some(now);
                 Ok(Change::of(next))
             },
@@ -346,7 +352,7 @@ impl Services {
             method: &request.method,
             reference: request.reference.as_deref(),
         })?;
-        let actor_id = self.billing_actor_id(actor)?;
+        let actor_id = actor.user_id().ok_or(ServiceError::Forbidden)?;
         self.change_invoice(
             actor,
             admin,
@@ -355,12 +361,13 @@ impl Services {
             |next| {
                 format!(
                     "payment recorded; paid {} of {}",
-                    next.paid_minor, next.total_minor
+                    next.paid.minor_units(),
+                    next.total.minor_units()
                 )
             },
             |row, _, patient, dek, now| {
                 let totals = totals_of(row)?;
-                let next_status = check_payment(status_of(row)?, totals.balance, payment.amount())
+                let next_status = check_payment(row.status, totals.balance, payment.amount())
                     .map_err(|refusal| match refusal {
                         carevault_core::billing::PaymentRefusal::NotPayable { .. } => {
                             ServiceError::Conflict {
@@ -370,30 +377,29 @@ impl Services {
                         }
                         _ => ValidationErrors::single("amount", refusal.to_string()).into(),
                     })?;
-                let id = Uuid::now_v7().to_string();
-                let reference = place("payments", &id, &patient.id.to_string()).seal(
+                let id = PaymentId::generate();
+                let reference = place("payments", &id.to_string(), &patient.id.to_string()).seal(
                     dek,
                     "reference",
                     payment.reference(),
                 )?;
                 let mut next = row.clone();
-                next.paid_minor = totals
+                next.paid = totals
                     .paid
                     .checked_add(payment.amount())
-                    .map_err(too_large)?
-                    .minor_units();
-                next.status = next_status.as_str().to_owned();
+                    .map_err(too_large)?;
+                next.status = next_status;
                 if next_status == InvoiceStatus::Paid {
                     next.closed_at = Some(now);
                 }
                 Ok(Change {
-                    payment: Some(PaymentRow {
+                    payment: Some(PaymentRecord {
                         id,
-                        invoice_id: row.id.clone(),
-                        amount_minor: payment.amount().minor_units(),
-                        method: payment.method().as_str().to_owned(),
+                        invoice_id: row.id,
+                        amount: payment.amount(),
+                        method: payment.method(),
                         reference,
-                        received_by: actor_id.clone(),
+                        received_by: actor_id,
                         received_at: now,
                     }),
                     ..Change::of(next)
@@ -430,13 +436,10 @@ impl Services {
             AuditAction::StatusChanged,
             |_| "voided".to_owned(),
             |row, _, patient, dek, now| {
-                let mut next = leaving_draft(row, void(status_of(row)?, &reason))?;
+                let mut next = leaving_draft(row, void(row.status, &reason))?;
                 next.closed_at = Some(now);
-                next.void_reason = place("invoices", &row.id, &patient.id.to_string()).seal(
-                    dek,
-                    "void_reason",
-                    Some(reason.as_str()),
-                )?;
+                next.void_reason = place("invoices", &row.id.to_string(), &patient.id.to_string())
+                    .seal(dek, "void_reason", Some(reason.as_str()))?;
                 Ok(Change::of(next))
             },
         )
@@ -447,15 +450,15 @@ impl Services {
 /// `row` moved to the status `next` allows (a refusal is a 409), and no longer the
 /// patient's open invoice: issued or voided.
 fn leaving_draft(
-    row: &InvoiceRow,
+    row: &InvoiceRecord,
     next: Result<InvoiceStatus, impl std::fmt::Display>,
-) -> Result<InvoiceRow, ServiceError> {
+) -> Result<InvoiceRecord, ServiceError> {
     let status = next.map_err(|refusal| ServiceError::Conflict {
         field: None,
         message: refusal.to_string(),
     })?;
     let mut next = row.clone();
-    next.status = status.as_str().to_owned();
+    next.status = status;
     next.open_for = None;
     Ok(next)
 }
@@ -463,15 +466,15 @@ fn leaving_draft(
 /// What one change of an invoice writes.
 #[derive(Debug)]
 struct Change {
-    invoice: InvoiceRow,
-    line: Option<LineRow>,
-    delete_line: Option<String>,
-    payment: Option<PaymentRow>,
+    invoice: InvoiceRecord,
+    line: Option<LineRecord>,
+    delete_line: Option<InvoiceLineId>,
+    payment: Option<PaymentRecord>,
 }
 
 impl Change {
     /// Only the invoice row changes.
-    fn of(invoice: InvoiceRow) -> Change {
+    fn of(invoice: InvoiceRecord) -> Change {
         Change {
             invoice,
             line: None,

@@ -7,8 +7,9 @@ use super::*;
 /// sealed and computed beforehand, so that the transaction only writes.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedCharge {
-    pub patient_id: String,
-    pub line: LineRow,
+    pub patient_id: PatientId,
+    /// Its invoice and position are set when it is written ([`add_charge_in`]).
+    pub line: LineRecord,
     pub currency: Currency,
 }
 
@@ -40,27 +41,28 @@ pub(crate) enum ChargeOutcome {
     Retry,
 }
 
-/// A new draft invoice row for `patient_id`, numbered from the `invoice` counter.
+/// A new draft invoice for `patient_id`, numbered from the `invoice` counter. `now` is a
+/// stored instant (whole microseconds).
 pub(super) async fn new_draft(
     conn: &impl carevault_store::Conn,
-    patient_id: &str,
+    patient_id: PatientId,
     currency: Currency,
     actor_id: &str,
-    now: i64,
-) -> Result<InvoiceRow, StoreError> {
+    now: DateTime<Utc>,
+) -> Result<InvoiceRecord, StoreError> {
     let serial = patient_store::next_counter_value(conn, "invoice", 1).await?;
-    Ok(InvoiceRow {
-        id: Uuid::now_v7().to_string(),
+    Ok(InvoiceRecord {
+        id: InvoiceId::generate(),
         number: format!("INV-{serial:06}"),
-        patient_id: patient_id.to_owned(),
-        open_for: Some(patient_id.to_owned()),
-        status: InvoiceStatus::Draft.as_str().to_owned(),
-        currency: currency.as_str().to_owned(),
-        subtotal_minor: 0,
-        discount_minor: 0,
-        tax_minor: 0,
-        total_minor: 0,
-        paid_minor: 0,
+        patient_id,
+        open_for: Some(patient_id),
+        status: InvoiceStatus::Draft,
+        currency,
+        subtotal: Money::ZERO,
+        discount: Money::ZERO,
+        tax: Money::ZERO,
+        total: Money::ZERO,
+        paid: Money::ZERO,
         version: 0,
         void_reason: None,
         created_by: actor_id.to_owned(),
@@ -82,33 +84,33 @@ pub(crate) async fn add_charge_in(
     txn: &carevault_store::Transaction,
     charge: &PreparedCharge,
 ) -> Result<ChargeOutcome, StoreError> {
-    if let Some(appointment_id) = &charge.line.appointment_id
+    if let Some(appointment_id) = charge.line.appointment_id
         && let Some(line) = store::line_of_appointment(txn, appointment_id).await?
     {
         return Ok(ChargeOutcome::AlreadyCharged {
-            invoice_id: line.invoice_id,
+            invoice_id: line.invoice_id.to_string(),
         });
     }
     if let Some(source_id) = &charge.line.source_id
         && let Some(line) = store::line_of_source(txn, &charge.line.source, source_id).await?
     {
         return Ok(ChargeOutcome::AlreadyCharged {
-            invoice_id: line.invoice_id,
+            invoice_id: line.invoice_id.to_string(),
         });
     }
     let now = charge.line.created_at;
-    let invoice = match store::open_invoice_of(txn, &charge.patient_id).await? {
+    let invoice = match store::open_invoice_of(txn, charge.patient_id).await? {
         Some(invoice) => invoice,
         None => {
             let draft = new_draft(
                 txn,
-                &charge.patient_id,
+                charge.patient_id,
                 charge.currency,
                 &charge.line.created_by,
                 now,
             )
             .await?;
-            match store::insert_invoice(txn, draft.clone()).await {
+            match store::insert_invoice(txn, &draft).await {
                 Ok(()) => draft,
                 Err(StoreError::UniqueViolation(_)) => return Ok(ChargeOutcome::Retry),
                 Err(err) => return Err(err),
@@ -123,11 +125,11 @@ pub(crate) async fn add_charge_in(
         return Ok(ChargeOutcome::Retry);
     }
     let mut line = charge.line.clone();
-    line.invoice_id = invoice.id.clone();
-    line.position = store::line_count(txn, &invoice.id).await? + 1;
-    match store::insert_line(txn, line).await? {
+    line.invoice_id = invoice.id;
+    line.position = store::line_count(txn, invoice.id).await? + 1;
+    match store::insert_line(txn, &line).await? {
         LineInsert::Inserted => Ok(ChargeOutcome::Added {
-            invoice_id: invoice.id,
+            invoice_id: invoice.id.to_string(),
         }),
         // A charge of the same thing landed after the check above (a concurrent manual
         // charge of the visit): the statement failed (and on PostgreSQL aborted the

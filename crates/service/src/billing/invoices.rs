@@ -15,9 +15,7 @@ impl Services {
         let status = match given(status) {
             Some(raw) => Some(
                 InvoiceStatus::parse(raw)
-                    .map_err(|message| ValidationErrors::single("status", message))?
-                    .as_str()
-                    .to_owned(),
+                    .map_err(|message| ValidationErrors::single("status", message))?,
             ),
             None => None,
         };
@@ -49,15 +47,24 @@ impl Services {
             Some(id) => Some(self.bill_patient(actor, role, id).await?),
             None => None,
         };
-        let rows = store::list_invoices(
-            self.store().conn(),
-            &InvoiceFilter {
-                patient_id: patient_id.clone(),
-                status,
-                limit: LIST_LIMIT,
-            },
-        )
-        .await?;
+        // A patient named in another spelling than the stored one has no invoices listed.
+        let rows = match patient_id
+            .as_deref()
+            .map(crate::ids::requested_id::<PatientId>)
+        {
+            Some(None) => Vec::new(),
+            filtered => {
+                store::list_invoices(
+                    self.store().conn(),
+                    &InvoiceFilter {
+                        patient_id: filtered.flatten(),
+                        status,
+                        limit: LIST_LIMIT,
+                    },
+                )
+                .await?
+            }
+        };
         let mut keys: std::collections::HashMap<String, (PatientRow, DataKey)> =
             std::collections::HashMap::new();
         if let Some((patient, dek)) = pinned {
@@ -65,15 +72,16 @@ impl Services {
         }
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            if !keys.contains_key(&row.patient_id) {
-                let loaded = match self.bill_patient(actor, role, &row.patient_id).await {
+            let patient_id = row.patient_id.to_string();
+            if !keys.contains_key(&patient_id) {
+                let loaded = match self.bill_patient(actor, role, &patient_id).await {
                     // An erased patient's invoices can no longer be read: left out.
                     Err(ServiceError::NotFound(_)) => continue,
                     other => other?,
                 };
-                keys.insert(row.patient_id.clone(), loaded);
+                keys.insert(patient_id.clone(), loaded);
             }
-            if let Some((patient, dek)) = keys.get(&row.patient_id) {
+            if let Some((patient, dek)) = keys.get(&patient_id) {
                 out.push(self.summary_of(row, patient, dek)?);
             }
         }
@@ -111,7 +119,7 @@ impl Services {
             .patient(pseudonym_of(patient.pseudonym_number));
         if view.may_edit && view.summary.status == InvoiceStatus::Draft && may_charge_visits(actor)
         {
-            view.visits_to_charge = self.visits_to_charge(&patient.id.to_string()).await?;
+            view.visits_to_charge = self.visits_to_charge(patient.id).await?;
             event.reason = Some(format!(
                 "with {} visits to charge",
                 view.visits_to_charge.len()
@@ -134,22 +142,20 @@ impl Services {
         let (patient, dek) = self.bill_patient(actor, role, patient_id).await?;
         let actor_id = self.billing_actor_id(actor)?;
         let (row, opened) = tx::retry(async || {
-            if let Some(row) =
-                store::open_invoice_of(self.store().conn(), &patient.id.to_string()).await?
-            {
+            if let Some(row) = store::open_invoice_of(self.store().conn(), patient.id).await? {
                 return Ok((row, false));
             }
-            let now = to_micros(self.now());
+            let now = self.stored_now();
             self.transaction_once(async |txn| {
                 let draft = new_draft(
                     txn,
-                    &patient.id.to_string(),
+                    patient.id,
                     self.settings().billing.currency,
                     &actor_id,
                     now,
                 )
                 .await?;
-                store::insert_invoice(txn, draft.clone())
+                store::insert_invoice(txn, &draft)
                     .await
                     .map_err(|err| match err {
                         // Another desk opened one meanwhile: read that one.

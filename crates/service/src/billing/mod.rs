@@ -43,17 +43,17 @@ use carevault_core::billing::{
     check_line_edit, check_payment, check_totals, void,
 };
 use carevault_core::money::{Currency, Money, MoneyError, Percent};
-use carevault_core::time::{from_micros, to_micros};
-use carevault_core::{Action, DrugId, PatientId, PriceId, ValidationErrors};
+use carevault_core::{
+    Action, DrugId, InvoiceId, InvoiceLineId, PatientId, PaymentId, PriceId, ValidationErrors,
+};
 use carevault_crypto::data_key::DataKey;
 use carevault_store::StoreError;
 use carevault_store::billing::{
-    self as store, InvoiceFilter, InvoiceRow, LineInsert, LineRow, PaymentRow, PriceRecord,
+    self as store, InvoiceFilter, InvoiceRecord, LineInsert, LineRecord, PaymentRecord, PriceRecord,
 };
 use carevault_store::patients::{self as patient_store, PatientRow};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use uuid::Uuid;
 
 use crate::Services;
 use crate::actor::Actor;
@@ -158,71 +158,46 @@ pub struct InvoiceView {
     pub visits_to_charge: Vec<VisitToCharge>,
 }
 
-fn money(minor: i64) -> Result<Money, ServiceError> {
-    Money::from_minor_units(minor).map_err(|_| ServiceError::Integrity)
-}
-
-fn decimal(text: &str) -> Result<Decimal, ServiceError> {
-    text.parse::<Decimal>().map_err(|_| ServiceError::Integrity)
-}
-
-fn percent(text: &str) -> Result<Percent, ServiceError> {
-    Percent::parse(text).map_err(|_| ServiceError::Integrity)
-}
-
 fn too_large(_: MoneyError) -> ServiceError {
     ValidationErrors::single("unit_price", "makes the invoice's total too large").into()
 }
 
-fn totals_of(row: &InvoiceRow) -> Result<InvoiceTotals, ServiceError> {
-    let grand_total = money(row.total_minor)?;
-    let paid = money(row.paid_minor)?;
+fn totals_of(row: &InvoiceRecord) -> Result<InvoiceTotals, ServiceError> {
     Ok(InvoiceTotals {
-        subtotal: money(row.subtotal_minor)?,
-        discount_total: money(row.discount_minor)?,
-        tax_total: money(row.tax_minor)?,
-        grand_total,
-        paid,
-        balance: grand_total
-            .checked_sub(paid)
+        subtotal: row.subtotal,
+        discount_total: row.discount,
+        tax_total: row.tax,
+        grand_total: row.total,
+        paid: row.paid,
+        balance: row
+            .total
+            .checked_sub(row.paid)
             .map_err(|_| ServiceError::Integrity)?,
     })
 }
 
 /// `row` with a line's amounts added to its totals.
-fn with_line(row: &InvoiceRow, line: &LineRow) -> Result<InvoiceRow, ServiceError> {
-    let add = |a: i64, b: i64| {
-        Money::from_minor_units(a)
-            .and_then(|a| Money::from_minor_units(b).and_then(|b| a.checked_add(b)))
-            .map(|sum| sum.minor_units())
-            .map_err(too_large)
-    };
+fn with_line(row: &InvoiceRecord, line: &LineRecord) -> Result<InvoiceRecord, ServiceError> {
+    let add = |a: Money, b: Money| a.checked_add(b).map_err(too_large);
+    let amounts = &line.amounts;
     let mut next = row.clone();
-    next.subtotal_minor = add(row.subtotal_minor, line.gross_minor)?;
-    next.discount_minor = add(row.discount_minor, line.discount_minor)?;
-    next.tax_minor = add(row.tax_minor, line.tax_minor)?;
-    next.total_minor = add(row.total_minor, line.total_minor)?;
+    next.subtotal = add(row.subtotal, amounts.gross)?;
+    next.discount = add(row.discount, amounts.discount)?;
+    next.tax = add(row.tax, amounts.tax)?;
+    next.total = add(row.total, amounts.total)?;
     Ok(next)
 }
 
 /// `row` with a line's amounts taken off its totals (a draft line removed).
-fn without_line(row: &InvoiceRow, line: &LineRow) -> Result<InvoiceRow, ServiceError> {
-    let sub = |a: i64, b: i64| {
-        Money::from_minor_units(a)
-            .and_then(|a| Money::from_minor_units(b).and_then(|b| a.checked_sub(b)))
-            .map(|diff| diff.minor_units())
-            .map_err(|_| ServiceError::Integrity)
-    };
+fn without_line(row: &InvoiceRecord, line: &LineRecord) -> Result<InvoiceRecord, ServiceError> {
+    let sub = |a: Money, b: Money| a.checked_sub(b).map_err(|_| ServiceError::Integrity);
+    let amounts = &line.amounts;
     let mut next = row.clone();
-    next.subtotal_minor = sub(row.subtotal_minor, line.gross_minor)?;
-    next.discount_minor = sub(row.discount_minor, line.discount_minor)?;
-    next.tax_minor = sub(row.tax_minor, line.tax_minor)?;
-    next.total_minor = sub(row.total_minor, line.total_minor)?;
+    next.subtotal = sub(row.subtotal, amounts.gross)?;
+    next.discount = sub(row.discount, amounts.discount)?;
+    next.tax = sub(row.tax, amounts.tax)?;
+    next.total = sub(row.total, amounts.total)?;
     Ok(next)
-}
-
-fn status_of(row: &InvoiceRow) -> Result<InvoiceStatus, ServiceError> {
-    InvoiceStatus::parse(&row.status).map_err(|_| ServiceError::Integrity)
 }
 
 fn place<'a>(table: &'a str, row_id: &'a str, patient_id: &'a str) -> Place<'a> {
@@ -233,44 +208,43 @@ fn place<'a>(table: &'a str, row_id: &'a str, patient_id: &'a str) -> Place<'a> 
     }
 }
 
-/// A line row (sealed description, stored amounts) for `item`.
-pub(crate) fn line_row(
+/// A line record (sealed description, its amounts) for `item`, on `invoice_id` (an
+/// automatic charge does not know its invoice yet: [`add_charge_in`] sets it, and the
+/// position, when it writes the line). `now` is a stored instant (whole microseconds).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn line_record(
     item: &LineItem,
     dek: &DataKey,
-    patient_id: &str,
+    invoice_id: InvoiceId,
+    patient_id: PatientId,
     source: &str,
     source_id: Option<String>,
     actor_id: &str,
-    now: i64,
-) -> Result<LineRow, ServiceError> {
-    let id = Uuid::now_v7().to_string();
-    let description = place("invoice_lines", &id, patient_id)
+    now: DateTime<Utc>,
+) -> Result<LineRecord, ServiceError> {
+    let id = InvoiceLineId::generate();
+    let description = place("invoice_lines", &id.to_string(), &patient_id.to_string())
         .seal(dek, "description", Some(item.description().as_str()))?
         .ok_or(ServiceError::Integrity)?;
-    let amounts = item.amounts();
-    Ok(LineRow {
-        invoice_id: String::new(),
+    Ok(LineRecord {
+        id,
+        invoice_id,
         position: 0,
-        kind: item.kind().as_str().to_owned(),
+        kind: item.kind(),
         source: source.to_owned(),
         source_id,
         description,
-        quantity: item.quantity().value().normalize().to_string(),
-        unit_price_minor: item.unit_price().minor_units(),
+        quantity: item.quantity(),
+        unit_price: item.unit_price(),
         discount_percent: match item.discount() {
-            Discount::Percent(p) => Some(p.value().normalize().to_string()),
+            Discount::Percent(p) => Some(p),
             _ => None,
         },
-        tax_rate: item.tax_rate().value().normalize().to_string(),
-        gross_minor: amounts.gross.minor_units(),
-        discount_minor: amounts.discount.minor_units(),
-        net_minor: amounts.net.minor_units(),
-        tax_minor: amounts.tax.minor_units(),
-        total_minor: amounts.total.minor_units(),
+        tax_rate: item.tax_rate(),
+        amounts: item.amounts(),
         created_by: actor_id.to_owned(),
         created_at: now,
         appointment_id: None,
-        id,
     })
 }
 
@@ -361,8 +335,11 @@ impl Services {
         actor: &Actor,
         role: BillingRole,
         invoice_id: &str,
-    ) -> Result<(InvoiceRow, PatientRow, DataKey), ServiceError> {
-        let row = store::find_invoice(self.store().conn(), invoice_id.trim()).await?;
+    ) -> Result<(InvoiceRecord, PatientRow, DataKey), ServiceError> {
+        let row = match crate::ids::requested_id::<InvoiceId>(invoice_id.trim()) {
+            Some(id) => store::find_invoice(self.store().conn(), id).await?,
+            None => None,
+        };
         let Some(row) = row else {
             if role == BillingRole::Patient {
                 return Err(self
@@ -376,13 +353,15 @@ impl Services {
             }
             return Err(ServiceError::NotFound("invoice"));
         };
-        let (patient, dek) = self.bill_patient(actor, role, &row.patient_id).await?;
+        let (patient, dek) = self
+            .bill_patient(actor, role, &row.patient_id.to_string())
+            .await?;
         Ok((row, patient, dek))
     }
 
     pub(crate) fn summary_of(
         &self,
-        row: &InvoiceRow,
+        row: &InvoiceRecord,
         patient: &PatientRow,
         dek: &DataKey,
     ) -> Result<InvoiceSummary, ServiceError> {
@@ -391,75 +370,70 @@ impl Services {
             .open(dek, "mrn", Some(&patient.mrn))?
             .ok_or(ServiceError::Integrity)?;
         Ok(InvoiceSummary {
-            id: row.id.clone(),
+            id: row.id.to_string(),
             number: row.number.clone(),
-            patient_id: row.patient_id.clone(),
+            patient_id: row.patient_id.to_string(),
             patient_name: format!("{family_name}, {given_name}"),
             mrn,
-            status: status_of(row)?,
-            currency: Currency::parse(&row.currency).map_err(|_| ServiceError::Integrity)?,
+            status: row.status,
+            currency: row.currency,
             totals: totals_of(row)?,
-            created_at: from_micros(row.created_at),
-            issued_at: row.issued_at.map(from_micros),
-            closed_at: row.closed_at.map(from_micros),
+            created_at: row.created_at,
+            issued_at: row.issued_at,
+            closed_at: row.closed_at,
         })
     }
 
     async fn present_invoice(
         &self,
-        row: &InvoiceRow,
+        row: &InvoiceRecord,
         patient: &PatientRow,
         dek: &DataKey,
         role: BillingRole,
     ) -> Result<InvoiceView, ServiceError> {
         let conn = self.store().conn();
         let mut lines = Vec::new();
-        for line in store::lines_of(conn, &row.id).await? {
-            let description = place("invoice_lines", &line.id, &patient.id.to_string())
+        for line in store::lines_of(conn, row.id).await? {
+            let id = line.id.to_string();
+            let description = place("invoice_lines", &id, &patient.id.to_string())
                 .open(dek, "description", Some(&line.description))?
                 .ok_or(ServiceError::Integrity)?;
             lines.push(LineView {
-                id: line.id.clone(),
+                id,
                 position: line.position,
-                kind: LineKind::parse(&line.kind).map_err(|_| ServiceError::Integrity)?,
-                source: line.source.clone(),
+                kind: line.kind,
+                source: line.source,
                 description,
-                quantity: decimal(&line.quantity)?,
-                unit_price: money(line.unit_price_minor)?,
-                discount_percent: line.discount_percent.as_deref().map(percent).transpose()?,
-                tax_rate: percent(&line.tax_rate)?,
-                amounts: LineAmounts {
-                    gross: money(line.gross_minor)?,
-                    discount: money(line.discount_minor)?,
-                    net: money(line.net_minor)?,
-                    tax: money(line.tax_minor)?,
-                    total: money(line.total_minor)?,
-                },
-                created_at: from_micros(line.created_at),
-                appointment_id: line.appointment_id.clone(),
+                quantity: line.quantity.value(),
+                unit_price: line.unit_price,
+                discount_percent: line.discount_percent,
+                tax_rate: line.tax_rate,
+                amounts: line.amounts,
+                created_at: line.created_at,
+                appointment_id: line.appointment_id.map(|id| id.to_string()),
             });
         }
         let mut payments = Vec::new();
-        for payment in store::payments_of(conn, &row.id).await? {
+        for payment in store::payments_of(conn, row.id).await? {
+            let id = payment.id.to_string();
             payments.push(PaymentView {
-                reference: place("payments", &payment.id, &patient.id.to_string()).open(
+                reference: place("payments", &id, &patient.id.to_string()).open(
                     dek,
                     "reference",
                     payment.reference.as_deref(),
                 )?,
-                id: payment.id,
-                amount: money(payment.amount_minor)?,
-                method: PaymentMethod::parse(&payment.method)
-                    .map_err(|_| ServiceError::Integrity)?,
-                received_at: from_micros(payment.received_at),
+                id,
+                amount: payment.amount,
+                method: payment.method,
+                received_at: payment.received_at,
             });
         }
-        let status = status_of(row)?;
+        let status = row.status;
         Ok(InvoiceView {
             summary: self.summary_of(row, patient, dek)?,
             lines,
             payments,
-            void_reason: place("invoices", &row.id, &patient.id.to_string()).open(
+            void_reason: place("invoices", &row.id.to_string(), &patient.id.to_string()).open(
                 dek,
                 "void_reason",
                 row.void_reason.as_deref(),

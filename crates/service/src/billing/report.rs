@@ -50,11 +50,11 @@ impl Services {
             )
             .into());
         }
-        let start = to_micros(self.settings().scheduling.day_start(from));
-        let end = to_micros(self.settings().scheduling.day_start(to));
+        let start = self.settings().scheduling.day_start(from);
+        let end = self.settings().scheduling.day_start(to);
         let conn = self.store().conn();
         let zero = || Money::ZERO;
-        let day_of = |micros: i64| self.settings().scheduling.local_date(from_micros(micros));
+        let day_of = |instant: DateTime<Utc>| self.settings().scheduling.local_date(instant);
         let days_len = usize::try_from((to - from).num_days()).unwrap_or(0);
         let mut days: Vec<(NaiveDate, Money, Money)> = (0..days_len)
             .map(|offset| (from + chrono::Days::new(offset as u64), zero(), zero()))
@@ -76,7 +76,7 @@ impl Services {
         let add = |a: Money, b: Money| a.checked_add(b).map_err(ServiceError::internal);
         for row in store::invoices_for_report(conn, start, end).await? {
             let totals = totals_of(&row)?;
-            let status = status_of(&row)?;
+            let status = row.status;
             if let Some(issued) = row.issued_at
                 && issued >= start
                 && issued < end
@@ -96,9 +96,8 @@ impl Services {
             }
         }
         for payment in store::payments_between(conn, start, end).await? {
-            let amount = money(payment.amount_minor)?;
-            let method =
-                PaymentMethod::parse(&payment.method).map_err(|_| ServiceError::Integrity)?;
+            let amount = payment.amount;
+            let method = payment.method;
             if let Some(slot) = report.paid_by_method.iter_mut().find(|(m, _)| *m == method) {
                 slot.1 = add(slot.1, amount)?;
             }

@@ -309,15 +309,17 @@ impl Services {
             tax_rate,
         )?;
         Ok(PreparedCharge {
-            patient_id: patient.id.to_string(),
-            line: billing::line_row(
+            patient_id: patient.id,
+            line: billing::line_record(
                 &item,
                 dek,
-                &patient.id.to_string(),
+                // Not known yet: `add_charge_in` puts the line on the open invoice.
+                carevault_core::InvoiceId::generate(),
+                patient.id,
                 billing::SOURCE_DISPENSING,
                 Some(Uuid::now_v7().to_string()),
                 &actor_id.to_string(),
-                to_micros(now),
+                chrono::SubsecRound::trunc_subsecs(now, 6),
             )?,
             currency: self.settings().billing.currency,
         })

@@ -387,19 +387,21 @@ impl Services {
             .user_id()
             .map_or_else(|| "system".to_owned(), |id| id.to_string());
         Ok(Some(crate::billing::PreparedCharge {
-            patient_id: patient.id.to_string(),
-            line: carevault_store::billing::LineRow {
+            patient_id: patient.id,
+            line: carevault_store::billing::LineRecord {
                 // The visit is charged once, whichever of this and a manual charge naming it
                 // comes first (see `crate::visit_charges`).
-                appointment_id: Some(row.id.to_string()),
-                ..crate::billing::line_row(
+                appointment_id: Some(row.id),
+                ..crate::billing::line_record(
                     &item,
                     &dek,
-                    &patient.id.to_string(),
+                    // Not known yet: `add_charge_in` puts the line on the open invoice.
+                    carevault_core::InvoiceId::generate(),
+                    patient.id,
                     crate::billing::SOURCE_APPOINTMENT,
                     Some(row.id.to_string()),
                     &actor_id,
-                    to_micros(self.now()),
+                    self.stored_now(),
                 )?
             },
             currency: self.settings().billing.currency,
