@@ -649,3 +649,117 @@ pub async fn line_count(conn: &impl Conn, invoice_id: InvoiceId) -> Result<i32, 
         .max()
         .unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::TryIntoModel;
+
+    use super::*;
+
+    fn line_model() -> invoice_lines::Model {
+        invoice_lines::Model {
+            id: InvoiceLineId::generate().to_string(),
+            invoice_id: InvoiceId::generate().to_string(),
+            position: 2,
+            kind: "charge".into(),
+            source: "appointment".into(),
+            source_id: Some("anything".into()),
+            description: b"sealed".to_vec(),
+            quantity: "2.5".into(),
+            unit_price_minor: 1999,
+            discount_percent: Some("12.5".into()),
+            tax_rate: "7".into(),
+            gross_minor: 4998,
+            discount_minor: 625,
+            net_minor: 4373,
+            tax_minor: 306,
+            total_minor: 4679,
+            created_by: "system".into(),
+            created_at: 1_765_000_000_123_456,
+            appointment_id: Some(AppointmentId::generate().to_string()),
+        }
+    }
+
+    fn invoice_model() -> invoices::Model {
+        let patient = PatientId::generate().to_string();
+        invoices::Model {
+            id: InvoiceId::generate().to_string(),
+            number: "INV-000001".into(),
+            patient_id: patient.clone(),
+            open_for: Some(patient),
+            status: "partially_paid".into(),
+            currency: "EUR".into(),
+            subtotal_minor: 4998,
+            discount_minor: 625,
+            tax_minor: 306,
+            total_minor: 4679,
+            paid_minor: 100,
+            version: 3,
+            void_reason: None,
+            created_by: UserId::generate().to_string(),
+            created_at: 1,
+            issued_at: Some(2),
+            closed_at: None,
+            updated_at: 3,
+        }
+    }
+
+    #[test]
+    fn records_write_back_the_text_they_were_read_from() {
+        let line = line_model();
+        let record = LineRecord::try_from(line.clone()).unwrap();
+        let back = invoice_lines::ActiveModel::from(&record)
+            .try_into_model()
+            .unwrap();
+        assert_eq!(back, line);
+
+        let invoice = invoice_model();
+        let record = InvoiceRecord::try_from(invoice.clone()).unwrap();
+        assert_eq!(record.status, InvoiceStatus::PartiallyPaid);
+        let back = invoices::ActiveModel::from(&record)
+            .try_into_model()
+            .unwrap();
+        assert_eq!(back, invoice);
+
+        let payment = payments::Model {
+            id: PaymentId::generate().to_string(),
+            invoice_id: InvoiceId::generate().to_string(),
+            amount_minor: 100,
+            method: "card".into(),
+            reference: Some(b"sealed".to_vec()),
+            received_by: UserId::generate().to_string(),
+            received_at: 1_765_000_000_000_001,
+        };
+        let record = PaymentRecord::try_from(payment.clone()).unwrap();
+        let back = payments::ActiveModel::from(&record)
+            .try_into_model()
+            .unwrap();
+        assert_eq!(back, payment);
+    }
+
+    #[test]
+    fn a_column_that_does_not_convert_is_named() {
+        let corrupt =
+            |line: invoice_lines::Model| LineRecord::try_from(line).unwrap_err().to_string();
+        assert!(
+            corrupt(invoice_lines::Model {
+                quantity: "0".into(),
+                ..line_model()
+            })
+            .contains("invoice_lines.quantity: ")
+        );
+        assert!(
+            corrupt(invoice_lines::Model {
+                kind: "gift".into(),
+                ..line_model()
+            })
+            .contains("invoice_lines.kind: ")
+        );
+        let err = InvoiceRecord::try_from(invoices::Model {
+            status: "lost".into(),
+            ..invoice_model()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("invoices.status: "), "{err}");
+    }
+}
