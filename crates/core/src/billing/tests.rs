@@ -1,5 +1,6 @@
 //! The tests of the billing rules, in the order of the files (statuses, lines, corrections,
 //! issuing and paying, the price list). They share the fixtures at the top.
+#![cfg(test)]
 
 use rust_decimal::Decimal;
 

@@ -1,5 +1,6 @@
 //! Tests of a key ring on its key directory: creating, reloading, rotating, refusing what is
 //! missing, insecure or malformed; and rings derived from a master key.
+#![cfg(test)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -1,4 +1,5 @@
 //! Tests of the synthetic patient generator.
+#![cfg(test)]
 
 use std::time::{Duration, Instant};
 
