@@ -6,7 +6,7 @@
 //! - **Writes** append their event inside their own transaction ([`Services::append_in`]):
 //!   the change and its record commit together or not at all.
 //! - **Reads and refusals** go through the group-commit writer ([`Services::record`]):
-//!   events arriving within a few milliseconds share one transaction, and each caller waits
+//!   the events that queue while one batch commits share the next transaction, and each caller waits
 //!   until its batch is committed. If the append fails, the caller fails (fail closed).
 //! - **Checkpoints**: [`Services::checkpoint_now`] signs the current tree (C2SP signed note,
 //!   Ed25519 key from the key directory), stores it and appends it to the checkpoint file
@@ -42,6 +42,8 @@ pub struct AuditSettings {
     /// `<data-dir>/checkpoints/checkpoints.log`, or none (tests that do not need the file).
     pub checkpoint_file: Option<PathBuf>,
     /// How long the group-commit writer waits for more events before committing a batch.
+    /// Zero (the default) commits at once what has queued: an event alone waits for no timer,
+    /// and under load the events that arrive during one commit form the next batch.
     pub group_commit_window: Duration,
     /// The most events in one batch.
     pub max_batch: usize,
@@ -66,7 +68,7 @@ impl AuditSettings {
             signer: Arc::new(signer),
             origin,
             checkpoint_file,
-            group_commit_window: Duration::from_millis(2),
+            group_commit_window: Duration::ZERO,
             max_batch: 512,
         })
     }
@@ -238,11 +240,21 @@ async fn run_writer(
 ) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + window;
+        // What queued up while the last batch was committing joins this one: alone, an
+        // event commits at once; under load, batches grow by themselves.
         while batch.len() < max_batch {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(next)) => batch.push(next),
-                _ => break,
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        if !window.is_zero() {
+            let deadline = tokio::time::Instant::now() + window;
+            while batch.len() < max_batch {
+                match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                    Ok(Some(next)) => batch.push(next),
+                    _ => break,
+                }
             }
         }
         let events: Vec<AuditEvent> = batch.iter().map(|p| p.event.clone()).collect();

@@ -2,6 +2,7 @@
 //! and the same code path serves all three.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -54,6 +55,9 @@ pub struct ConnectSettings {
     pub max_connections: u32,
     /// How long to wait for a connection before answering "unavailable".
     pub acquire_timeout: Duration,
+    /// Record every statement run through the store here (tests and benchmarks hold a
+    /// request's statements to a budget); none in production.
+    pub statement_counter: Option<StatementCounter>,
 }
 
 impl Default for ConnectSettings {
@@ -61,7 +65,32 @@ impl Default for ConnectSettings {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            statement_counter: None,
         }
+    }
+}
+
+/// The SQL text (with placeholders, never values) of the statements a store ran, in order.
+/// Transaction control (`BEGIN`, `COMMIT`) is not a statement here.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<Mutex<Vec<String>>>);
+
+impl StatementCounter {
+    fn record(&self, sql: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(sql.to_owned());
+    }
+
+    /// The statements run since the last call, and forgets them.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }
 
@@ -120,9 +149,12 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
             });
         }
-        let db = Database::connect(options)
+        let mut db = Database::connect(options)
             .await
             .map_err(|e| fail(first_line(&e.to_string())))?;
+        if let Some(counter) = settings.statement_counter.clone() {
+            db.set_metric_callback(move |info| counter.record(&info.statement.sql));
+        }
         // A pool opens lazily on some backends: make sure the server really answers.
         db.ping()
             .await

@@ -40,6 +40,6 @@ pub mod settings;
 pub mod throttle;
 pub mod users;
 
-pub use connect::{Backend, ConnectSettings, Store};
+pub use connect::{Backend, ConnectSettings, StatementCounter, Store};
 pub use error::StoreError;
 pub use sea_orm::{ConnectionTrait as Conn, DatabaseTransaction as Transaction, TransactionTrait};

@@ -156,6 +156,18 @@ pub(super) fn may_write(role: Option<Role>, relation: Relation, field: PatientFi
     }
 }
 
+/// The patients of `patients` that `found` holds no relation for yet.
+fn without_relation(
+    patients: &[PatientId],
+    found: &std::collections::HashMap<PatientId, Relation>,
+) -> Vec<PatientId> {
+    patients
+        .iter()
+        .filter(|p| !found.contains_key(p))
+        .copied()
+        .collect()
+}
+
 /// Whether the actor's view of a patient depends on being in the patient's care (so the
 /// care relation must be looked up).
 pub(super) fn sees_by_care(actor: &Actor) -> bool {
@@ -233,20 +245,27 @@ impl Services {
                 .into_iter()
                 .map(|id| (id, Relation::CareTeam))
                 .collect();
-        for id in carevault_store::record_shares::shared_among(conn, user, patients, now).await? {
+        // Only the first relation that holds counts, so each later look-up asks only about
+        // the patients still without one (and none is made once every patient has one).
+        let rest = without_relation(patients, &found);
+        if rest.is_empty() {
+            return Ok(found);
+        }
+        for id in carevault_store::record_shares::shared_among(conn, user, &rest, now).await? {
             found.entry(id).or_insert(Relation::Share);
         }
-        if found.len() < patients.len() {
-            let rest: Vec<PatientId> = patients
-                .iter()
-                .filter(|p| !found.contains_key(p))
-                .copied()
-                .collect();
-            for id in self.department_care_among(user, &rest).await? {
-                found.entry(id).or_insert(Relation::Department);
-            }
+        let rest = without_relation(patients, &found);
+        if rest.is_empty() {
+            return Ok(found);
         }
-        for id in carevault_store::emergency_access::held_among(conn, user, patients, now).await? {
+        for id in self.department_care_among(user, &rest).await? {
+            found.entry(id).or_insert(Relation::Department);
+        }
+        let rest = without_relation(patients, &found);
+        if rest.is_empty() {
+            return Ok(found);
+        }
+        for id in carevault_store::emergency_access::held_among(conn, user, &rest, now).await? {
             found.entry(id).or_insert(Relation::BreakGlass);
         }
         Ok(found)

@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use carevault_service::{AuditSettings, ManualClock, ServiceSettings, Services};
-use carevault_store::{ConnectSettings, Store};
+use carevault_store::{ConnectSettings, StatementCounter, Store};
 use carevault_web::{AppState, WebSettings};
 use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
@@ -238,6 +238,8 @@ pub struct TestApp {
     pub checkpoint_file: std::path::PathBuf,
     /// The key ring's master key (so a restart can open the same keys).
     pub master_key: [u8; 32],
+    /// Every statement the application's store runs (`take()` returns and forgets them).
+    pub statements: StatementCounter,
     _database: TestDatabase,
 }
 
@@ -311,10 +313,12 @@ impl TestAppBuilder {
             Some(proxy) => url_via(&database.url, proxy),
             None => database.url.clone(),
         };
+        let statements = StatementCounter::default();
         let store = Store::connect(
             &app_url,
             &ConnectSettings {
                 max_connections: 5,
+                statement_counter: Some(statements.clone()),
                 ..Default::default()
             },
         )
@@ -357,6 +361,7 @@ impl TestAppBuilder {
             database_url: app_url,
             checkpoint_file,
             master_key,
+            statements,
             _database: database,
         }
     }
@@ -435,6 +440,7 @@ impl TestApp {
             &self.database_url,
             &ConnectSettings {
                 max_connections: 5,
+                statement_counter: Some(self.statements.clone()),
                 ..Default::default()
             },
         )

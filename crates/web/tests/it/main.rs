@@ -52,6 +52,7 @@ mod scheduling_pages;
 mod scheduling_storage;
 mod sessions;
 mod sign_in;
+mod statement_budget;
 mod subject_access;
 mod throttle;
 mod visit_charges;
