@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::session_cache::Account;
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 
 /// A sign-in attempt as the client sent it. Its `Debug` output shows nothing typed.
@@ -204,7 +205,7 @@ impl Services {
         let expires_at = now
             + chrono::Duration::from_std(self.settings().session_absolute_timeout)
                 .unwrap_or_default();
-        self.transaction(async |txn| {
+        self.transaction_on_sessions(async |txn| {
             sessions::insert(
                 txn,
                 &sessions::NewSession {
@@ -304,8 +305,15 @@ impl Services {
             return Err(ServiceError::Unauthenticated);
         }
         let conn = self.store().conn();
-        let Some(session) = sessions::find_by_token_hash(conn, &token_hash(token)).await? else {
-            return Err(ServiceError::Unauthenticated);
+        let hash = token_hash(token);
+        let cache = &self.inner.sessions;
+        let lookup = cache.begin();
+        let (session, cached_account) = match cache.get(&hash) {
+            Some((session, account)) => (session, Some(account)),
+            None => match sessions::find_by_token_hash(conn, &hash).await? {
+                Some(session) => (session, None),
+                None => return Err(ServiceError::Unauthenticated),
+            },
         };
         let now = self.now();
         if session.revoked_at.is_some() {
@@ -321,7 +329,7 @@ impl Services {
             let role = users::find_by_id(conn, session.user_id)
                 .await?
                 .map(|u| u.role);
-            self.transaction(async |txn| {
+            self.transaction_on_sessions(async |txn| {
                 if sessions::revoke(txn, session.id, now).await? {
                     let mut event = self.anonymous_event(
                         AuditAction::SessionExpired,
@@ -341,8 +349,16 @@ impl Services {
             tracing::info!(session_id = %session.id, reason, "session expired");
             return Err(ServiceError::Unauthenticated);
         }
-        let Some(user) = users::find_by_id(conn, session.user_id).await? else {
-            return Err(ServiceError::Unauthenticated);
+        let user = match cached_account {
+            Some(account) => account,
+            None => {
+                let Some(user) = users::find_by_id(conn, session.user_id).await? else {
+                    return Err(ServiceError::Unauthenticated);
+                };
+                let account = Account::from(user);
+                cache.put(lookup, &hash, session.clone(), account.clone());
+                account
+            }
         };
         if user.status != UserStatus::Active {
             return Err(ServiceError::Unauthenticated);
@@ -352,6 +368,7 @@ impl Services {
         let granularity = (self.settings().session_idle_timeout / 20).min(Duration::from_secs(30));
         if idle >= granularity {
             sessions::touch(conn, session.id, now).await?;
+            cache.touched(&hash, now);
         }
         Ok(Actor::user(
             user.id,
@@ -368,7 +385,7 @@ impl Services {
         let Some(session_id) = actor.session_id() else {
             return Err(ServiceError::Unauthenticated);
         };
-        self.transaction(async |txn| {
+        self.transaction_on_sessions(async |txn| {
             sessions::revoke(txn, session_id, self.now()).await?;
             let mut event = self.audit_event(actor, AuditAction::SignOut, ResourceType::Session);
             event.resource_id = Some(session_id.to_string());

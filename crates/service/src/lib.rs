@@ -39,6 +39,7 @@ pub mod prescriptions;
 pub mod problems;
 pub mod scheduling;
 mod sealing;
+mod session_cache;
 pub mod shares;
 pub mod status;
 pub mod subject_access;
@@ -66,6 +67,10 @@ pub struct ServiceSettings {
     pub session_idle_timeout: Duration,
     /// A session ends this long after sign-in, however active.
     pub session_absolute_timeout: Duration,
+    /// How long an authenticated session is remembered before it is read again: the bound
+    /// within which a session revoked or an account disabled by another process on the same
+    /// database stops working here (in this process, at once). At most 2 s in production.
+    pub session_cache_max_age: Duration,
     pub throttle: ThrottleSettings,
     pub patients: PatientSettings,
     pub scheduling: scheduling::SchedulingSettings,
@@ -85,6 +90,7 @@ impl Default for ServiceSettings {
         Self {
             session_idle_timeout: Duration::from_secs(15 * 60),
             session_absolute_timeout: Duration::from_secs(12 * 60 * 60),
+            session_cache_max_age: Duration::from_secs(1),
             throttle: ThrottleSettings::default(),
             patients: PatientSettings::default(),
             scheduling: scheduling::SchedulingSettings::default(),
@@ -158,6 +164,7 @@ struct Inner {
     checkpoint_lock: tokio::sync::Mutex<()>,
     verified: tokio::sync::Mutex<Option<carevault_audit::VerifierState>>,
     keys: std::sync::RwLock<Arc<carevault_crypto::keyring::KeyRing>>,
+    sessions: session_cache::SessionCache,
 }
 
 impl Services {
@@ -171,6 +178,7 @@ impl Services {
         keys: carevault_crypto::keyring::KeyRing,
     ) -> Self {
         let started_at = clock.now();
+        let session_cache_max_age = settings.session_cache_max_age;
         let audit_writer = audit_trail::AuditWriter::start(store.clone(), &audit, clock.clone());
         Self {
             inner: Arc::new(Inner {
@@ -184,6 +192,7 @@ impl Services {
                 checkpoint_lock: tokio::sync::Mutex::new(()),
                 verified: tokio::sync::Mutex::new(None),
                 keys: std::sync::RwLock::new(Arc::new(keys)),
+                sessions: session_cache::SessionCache::new(session_cache_max_age),
             }),
         }
     }

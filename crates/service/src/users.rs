@@ -151,7 +151,7 @@ impl Services {
             .ok_or(ServiceError::NotFound("account"))?;
         let hash = hash_off_thread(&password).await?;
         let now = self.now();
-        self.transaction(async |txn| {
+        self.transaction_on_sessions(async |txn| {
             users::set_password_hash(txn, user.id, &hash, now).await?;
             sessions::revoke_all_for_user(txn, user.id, None, now).await?;
             let mut event =
@@ -194,7 +194,7 @@ impl Services {
             .map_err(|message| ValidationErrors::single("new_password", message))?;
         let hash = hash_off_thread(&password).await?;
         let now = self.now();
-        self.transaction(async |txn| {
+        self.transaction_on_sessions(async |txn| {
             users::set_password_hash(txn, user.id, &hash, now).await?;
             sessions::revoke_all_for_user(txn, user.id, actor.session_id(), now).await?;
             let mut event =
@@ -224,7 +224,7 @@ impl Services {
             });
         }
         let now = self.now();
-        self.transaction(async |txn| {
+        self.transaction_on_sessions(async |txn| {
             users::set_status(txn, user.id, UserStatus::Disabled, now).await?;
             sessions::revoke_all_for_user(txn, user.id, None, now).await?;
             let mut event =

@@ -255,8 +255,10 @@ impl Services {
                 self.append_in(txn, event).await?;
                 Ok(shredded)
             })
-            .await?;
-        let shredded = match erased {
+            .await;
+        // The patient's account (if any) was disabled and its sessions revoked.
+        self.forget_cached_sessions();
+        let shredded = match erased? {
             Ok(shredded) => shredded,
             // Refused: recorded once the transaction is rolled back.
             Err(refusal) => {

@@ -432,6 +432,26 @@ impl TestApp {
         }
     }
 
+    /// A second, independent set of services over the same database, keys and clock, as a
+    /// second `carevault serve` process would have: its own pool, caches and audit writer,
+    /// sharing nothing with this one but the database.
+    pub async fn other_process(&self, settings: ServiceSettings) -> Services {
+        let store = Store::connect(
+            &self.database_url,
+            &ConnectSettings {
+                max_connections: 5,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("a second pool on the test database");
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let audit = AuditSettings::new(key, None).expect("audit settings");
+        let keys = carevault_crypto::keyring::KeyRing::from_master_key(&self.master_key)
+            .expect("a key ring");
+        Services::new(store, self.clock.clone(), settings, audit, keys)
+    }
+
     /// Stops the services and starts new ones over the same database, keys and clock, as
     /// a server restart would.
     pub async fn restart(&mut self) {

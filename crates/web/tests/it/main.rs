@@ -50,6 +50,7 @@ mod routes;
 mod scheduling_api;
 mod scheduling_pages;
 mod scheduling_storage;
+mod session_cache;
 mod sessions;
 mod sign_in;
 mod statement_budget;

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# HTTP load figures for BENCHMARKS.md ("Audited reads and registrations over HTTP"), each with
+# its ceiling measured in the same run: a bare axum server answering the same JSON with no
+# session, database, encryption or audit (crates/cli/examples/bare_axum.rs).
+#
+#   scripts/bench-http.sh                      # SQLite in a temp dir, 50,000 patients
+#   PATIENTS=1000 DURATION=3 ROUNDS=1 scripts/bench-http.sh   # a quick look
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/cv_bench scripts/bench-http.sh
+#
+# What runs: a release build of `carevault` and of the example; `serve --demo` on a fresh data
+# directory (demo accounts), `demo seed --patients $PATIENTS`, then `serve` again. The
+# receptionist registers one patient and puts Dr. Smith on its care team; then, in $ROUNDS
+# alternating rounds of $DURATION seconds each, wrk (`-t2`, keep-alive) drives:
+#   baseline@C   the bare axum server, GET, C connections
+#   read@C       GET /api/v1/patients/{id} as Dr. Smith (session, care relation, decrypt, audit)
+#   register@C   POST /api/v1/patients as the receptionist, a new name and phone each time
+#                (duplicate check, sealed fields, blind indexes, audit, durable before the 201)
+# It prints one line per run and, at the end, the median of each scenario and its ratio to
+# the baseline at the same connection count. Every response must be 2xx, or the run fails.
+# Needs: wrk, curl, python3. Only loopback addresses are used.
+set -euo pipefail
+
+PATIENTS=${PATIENTS:-50000}
+DURATION=${DURATION:-8}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-"1 16 64"}
+SCENARIOS=${SCENARIOS:-"read register"}
+PORT=${PORT:-8197}
+BASE_PORT=${BASE_PORT:-8198}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$repo/target}
+
+for tool in wrk curl python3; do
+    command -v "$tool" >/dev/null || { echo "bench-http: $tool is needed" >&2; exit 2; }
+done
+
+(cd "$repo" && cargo build --quiet --release -p carevault --bin carevault --example bare_axum)
+bin=$target/release/carevault
+base=$target/release/examples/bare_axum
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+export CAREVAULT_DATA_DIR=$work/data CAREVAULT_LOG=warn
+if [[ -n ${DATABASE_URL:-} ]]; then export CAREVAULT_DATABASE_URL=$DATABASE_URL; fi
+url=http://127.0.0.1:$PORT
+
+wait_ready() {
+    for _ in $(seq 1 600); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/readyz") == 200 ]] && return 0
+        sleep 0.5
+    done
+    echo "bench-http: the server did not become ready" >&2
+    exit 1
+}
+
+serve() {
+    "$bin" serve "$@" --bind "127.0.0.1:$PORT" >>"$work/serve.log" 2>&1 &
+    pids+=($!)
+    wait_ready
+}
+
+stop_server() {
+    kill "${pids[-1]}"
+    wait "${pids[-1]}" 2>/dev/null || true
+    unset 'pids[-1]'
+}
+
+serve --demo
+stop_server
+start=$(date +%s.%N)
+"$bin" demo seed --patients "$PATIENTS" --seed 17 >/dev/null
+echo "seeded $PATIENTS patients in $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
+serve --demo
+
+token() {
+    curl -sf -X POST "$url/api/v1/auth/login" -H 'content-type: application/json' \
+        -d "{\"username\":\"$1\",\"password\":\"$2\"}" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+doctor=$(token drsmith doctor123)
+reception=$(token reception staff123)
+patient=$(curl -sf -X POST "$url/api/v1/patients" -H "authorization: Bearer $reception" \
+    -H 'content-type: application/json' \
+    -d '{"given_name":"Bench","family_name":"Readqz","date_of_birth":"1970-01-02","sex":"female","phone":"0161 496 0100"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -sf -o /dev/null -X POST "$url/api/v1/patients/$patient/care-team" \
+    -H "authorization: Bearer $reception" -H 'content-type: application/json' \
+    -d '{"username":"drsmith"}'
+curl -sf "$url/api/v1/patients/$patient" -H "authorization: Bearer $doctor" >"$work/patient.json"
+
+"$base" "127.0.0.1:$BASE_PORT" "$work/patient.json" &
+pids+=($!)
+sleep 0.5
+
+cat >"$work/read.lua" <<EOF
+wrk.headers["authorization"] = "Bearer $doctor"
+EOF
+cat >"$work/register.lua" <<EOF
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
+local n = 0
+local function letters(i)
+    local s = ""
+    repeat
+        s = string.char(97 + i % 26) .. s
+        i = math.floor(i / 26)
+    until i == 0
+    return s
+end
+function request()
+    n = n + 1
+    local id = tid * 10000000 + n
+    local body = string.format(
+        '{"given_name":"Load","family_name":"Bench%s","date_of_birth":"1975-05-05","sex":"male","phone":"07%09d"}',
+        letters(id), id)
+    return wrk.format("POST", "/api/v1/patients", {
+        ["authorization"] = "Bearer $reception",
+        ["content-type"] = "application/json",
+    }, body)
+end
+EOF
+
+results=$work/results.txt
+run() { # name connections url [lua]
+    local name=$1 c=$2 target_url=$3 script=${4:-}
+    local out=$work/wrk.out
+    local threads=$((c < 2 ? 1 : 2))
+    wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency ${script:+-s "$script"} "$target_url" >"$out"
+    if grep -q 'Non-2xx' "$out"; then
+        echo "bench-http: $name@$c had answers that were not 2xx:" >&2
+        cat "$out" >&2
+        exit 1
+    fi
+    python3 - "$name@$c" "$out" <<'EOF' | tee -a "$results"
+import re, sys
+name, path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+def ms(p):
+    m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+print(f"{name:14} {rps:10.0f} req/s  p50 {ms(50):7.2f} ms  p99 {ms(99):7.2f} ms")
+EOF
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+    echo "round $round"
+    for c in $CONNECTIONS; do
+        run baseline "$c" "http://127.0.0.1:$BASE_PORT/api/v1/patients/$patient"
+        for scenario in $SCENARIOS; do
+            case $scenario in
+            read) run read "$c" "$url/api/v1/patients/$patient" "$work/read.lua" ;;
+            register) run register "$c" "$url" "$work/register.lua" ;;
+            esac
+        done
+    done
+done
+
+echo
+echo "medians over $ROUNDS round(s) of ${DURATION} s; ratio = the scenario's req/s / the baseline's at the same connections"
+python3 - "$results" <<'EOF'
+import re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"(\S+)@(\d+)\s+(\d+) req/s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms", line)
+    if m:
+        runs.setdefault((m.group(1), int(m.group(2))), []).append(tuple(map(float, m.group(3, 4, 5))))
+for (name, c), values in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0] != "baseline", kv[0][0])):
+    rps = statistics.median(v[0] for v in values)
+    p50 = statistics.median(v[1] for v in values)
+    p99 = statistics.median(v[2] for v in values)
+    base = runs.get(("baseline", c))
+    ratio = "" if name == "baseline" or not base else f"  ratio {rps / statistics.median(v[0] for v in base):.3f}"
+    print(f"{name + '@' + str(c):14} {rps:10.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{ratio}")
+EOF
