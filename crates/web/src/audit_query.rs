@@ -125,13 +125,14 @@ fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// The canonical name of one of `all`, as `parse` reads `text`; otherwise the names allowed.
 fn one_of<T: Copy>(
     text: &str,
     parse: fn(&str) -> Option<T>,
     all: &[T],
     name: fn(T) -> &'static str,
-) -> Result<T, String> {
-    parse(text).ok_or_else(|| {
+) -> Result<String, String> {
+    parse(text).map(|v| name(v).to_owned()).ok_or_else(|| {
         let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
         format!("must be one of: {}", names.join(", "))
     })
@@ -184,8 +185,25 @@ impl AuditEventsParams {
     /// The API's stricter reading: a parameter given with an empty value is refused (the
     /// page's form sends empty fields for "no filter"; a client of the API leaves them out).
     pub fn refuse_empty(&self) -> Result<(), ValidationErrors> {
-        let mut errors = ValidationErrors::new();
-        for (name, value) in [
+        let paging = [("offset", &self.offset), ("limit", &self.limit)];
+        let values: Vec<(&str, Option<&str>)> = self
+            .filters()
+            .into_iter()
+            .chain(paging)
+            .map(|(name, value)| (name, value.as_deref()))
+            .collect();
+        crate::extract::refuse_empty_params(&values)
+    }
+
+    /// The API's reading: [`Self::refuse_empty`], then [`Self::to_query`].
+    pub fn to_api_query(&self) -> Result<AuditQuery, ValidationErrors> {
+        self.refuse_empty()?;
+        self.to_query()
+    }
+
+    /// The filter parameters by name, paging left out.
+    fn filters(&self) -> [(&'static str, &Option<String>); 8] {
+        [
             ("actor", &self.actor),
             ("action", &self.action),
             ("patient", &self.patient),
@@ -194,14 +212,7 @@ impl AuditEventsParams {
             ("outcome", &self.outcome),
             ("from", &self.from),
             ("to", &self.to),
-            ("offset", &self.offset),
-            ("limit", &self.limit),
-        ] {
-            if value.is_some() && given(value).is_none() {
-                errors.push(name, crate::extract::EMPTY_PARAMETER);
-            }
-        }
-        errors.into_result()
+        ]
     }
 
     /// Checks every value; all problems are reported together.
@@ -217,46 +228,32 @@ impl AuditEventsParams {
                 )
                 .map(|id| id.to_string());
         }
-        if let Some(text) = given(&self.action) {
-            filter.action = errors
-                .check(
-                    "action",
-                    one_of(
-                        text,
-                        AuditAction::parse,
-                        AuditAction::ALL,
-                        AuditAction::as_str,
-                    ),
-                )
-                .map(|a| a.as_str().to_owned());
-        }
-        if let Some(text) = given(&self.patient) {
-            filter.patient_pseudonym = errors.check("patient", short_text(text));
-        }
-        if let Some(text) = given(&self.resource_type) {
-            filter.resource_type = errors
-                .check(
-                    "resource_type",
-                    one_of(
-                        text,
-                        ResourceType::parse,
-                        ResourceType::ALL,
-                        ResourceType::as_str,
-                    ),
-                )
-                .map(|r| r.as_str().to_owned());
-        }
-        if let Some(text) = given(&self.resource) {
-            filter.resource_id = errors.check("resource", short_text(text));
-        }
-        if let Some(text) = given(&self.outcome) {
-            filter.outcome = errors
-                .check(
-                    "outcome",
-                    one_of(text, Outcome::parse, Outcome::ALL, Outcome::as_str),
-                )
-                .map(|o| o.as_str().to_owned());
-        }
+        filter.action = given(&self.action).and_then(|text| {
+            let named = one_of(
+                text,
+                AuditAction::parse,
+                AuditAction::ALL,
+                AuditAction::as_str,
+            );
+            errors.check("action", named)
+        });
+        filter.patient_pseudonym =
+            given(&self.patient).and_then(|text| errors.check("patient", short_text(text)));
+        filter.resource_type = given(&self.resource_type).and_then(|text| {
+            let named = one_of(
+                text,
+                ResourceType::parse,
+                ResourceType::ALL,
+                ResourceType::as_str,
+            );
+            errors.check("resource_type", named)
+        });
+        filter.resource_id =
+            given(&self.resource).and_then(|text| errors.check("resource", short_text(text)));
+        filter.outcome = given(&self.outcome).and_then(|text| {
+            let named = one_of(text, Outcome::parse, Outcome::ALL, Outcome::as_str);
+            errors.check("outcome", named)
+        });
         let from = given(&self.from).and_then(|t| errors.check("from", instant(t, DayEdge::Start)));
         let to = given(&self.to).and_then(|t| errors.check("to", instant(t, DayEdge::End)));
         if let (Some(from), Some(to)) = (from, to)
@@ -291,16 +288,7 @@ impl AuditEventsParams {
     /// The filters as a query string (without paging), for links that keep them.
     pub fn filter_query_string(&self) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
-            ("actor", &self.actor),
-            ("action", &self.action),
-            ("patient", &self.patient),
-            ("resource_type", &self.resource_type),
-            ("resource", &self.resource),
-            ("outcome", &self.outcome),
-            ("from", &self.from),
-            ("to", &self.to),
-        ] {
+        for (name, value) in self.filters() {
             if let Some(value) = given(value) {
                 query.append_pair(name, value);
             }

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use carevault_service::Actor;
 use carevault_service::audit_log::{AuditEntry, AuditPage, ConsistencyProof, InclusionProof};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,18 @@ impl From<AuditPage> for AuditEventsPage {
     }
 }
 
+/// An audit route's query parameters, looked at only once the caller has audit access (a
+/// refusal is recorded, whatever the parameters).
+async fn audit_params<P>(
+    state: &AppState,
+    actor: &Actor,
+    params: Result<ApiQuery<P>, ApiError>,
+) -> Result<P, ApiError> {
+    state.services.require_audit_access(actor).await?;
+    let ApiQuery(params) = params?;
+    Ok(params)
+}
+
 /// Audit events matching the filters, newest first.
 ///
 /// For administrators and auditors. The view is itself recorded as an `audit_viewed` event
@@ -105,14 +118,9 @@ pub async fn events(
     CurrentActor(actor): CurrentActor,
     params: Result<ApiQuery<AuditEventsParams>, ApiError>,
 ) -> Result<Json<AuditEventsPage>, ApiError> {
-    // Refuse (and record it) before looking at the parameters.
-    state.services.require_audit_access(&actor).await?;
-    let ApiQuery(params) = params?;
-    params
-        .refuse_empty()
-        .map_err(|errors| Problem::validation(&errors))?;
+    let params = audit_params(&state, &actor, params).await?;
     let query = params
-        .to_query()
+        .to_api_query()
         .map_err(|errors| Problem::validation(&errors))?;
     let page = state
         .services
@@ -141,15 +149,9 @@ pub async fn export_csv(
     CurrentActor(actor): CurrentActor,
     params: Result<ApiQuery<AuditExportParams>, ApiError>,
 ) -> Result<Response, ApiError> {
-    // Refuse (and record it) before looking at the parameters.
-    state.services.require_audit_access(&actor).await?;
-    let ApiQuery(params) = params?;
-    let params = AuditEventsParams::from(params);
-    params
-        .refuse_empty()
-        .map_err(|errors| Problem::validation(&errors))?;
+    let params = AuditEventsParams::from(audit_params(&state, &actor, params).await?);
     let query = params
-        .to_query()
+        .to_api_query()
         .map_err(|errors| Problem::validation(&errors))?;
     let export = state
         .services
@@ -258,9 +260,7 @@ pub async fn inclusion_proof(
     CurrentActor(actor): CurrentActor,
     params: Result<ApiQuery<InclusionProofParams>, ApiError>,
 ) -> Result<Json<AuditInclusionProof>, ApiError> {
-    // Refuse (and record it) before looking at the parameters.
-    state.services.require_audit_access(&actor).await?;
-    let ApiQuery(params) = params?;
+    let params = audit_params(&state, &actor, params).await?;
     let proof = state
         .services
         .audit_inclusion_proof(&actor, params.index, params.size)
@@ -321,9 +321,7 @@ pub async fn consistency_proof(
     CurrentActor(actor): CurrentActor,
     params: Result<ApiQuery<ConsistencyProofParams>, ApiError>,
 ) -> Result<Json<AuditConsistencyProof>, ApiError> {
-    // Refuse (and record it) before looking at the parameters.
-    state.services.require_audit_access(&actor).await?;
-    let ApiQuery(params) = params?;
+    let params = audit_params(&state, &actor, params).await?;
     let proof = state
         .services
         .audit_consistency_proof(&actor, params.from, params.to)

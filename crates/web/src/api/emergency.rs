@@ -26,6 +26,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::api::{path_uuid, validation};
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
 use crate::routes::RouteTable;
@@ -193,10 +194,6 @@ pub struct EmergencyGrantListParams {
 // Handlers
 // ---------------------------------------------------------------------------------------
 
-fn validation(errors: &ValidationErrors) -> ApiError {
-    Problem::validation(errors).into()
-}
-
 /// Breaks the glass: emergency access to one patient's record, at once.
 ///
 /// Doctors and nurses outside the patient's care team. While the grant lasts the caller
@@ -287,14 +284,11 @@ pub async fn review(
     Path(id): Path<String>,
     body: Result<ApiJson<EmergencyReviewRequest>, ApiError>,
 ) -> Result<Json<EmergencyGrantRecord>, ApiError> {
-    let id: uuid::Uuid = id
-        .trim()
-        .parse()
-        .map_err(|_| validation(&ValidationErrors::single("id", "is not a valid id")))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let grant = state
         .services
-        .review_emergency_access(&actor, &id.to_string(), &body.verdict, &body.note)
+        .review_emergency_access(&actor, &id, &body.verdict, &body.note)
         .await?;
     Ok(Json(grant.into()))
 }

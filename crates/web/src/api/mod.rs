@@ -36,6 +36,26 @@ pub(crate) fn path_patient_id(raw: &str) -> Option<carevault_core::PatientId> {
     raw.trim().parse().ok()
 }
 
+/// The 422 answer to input that failed validation, naming each bad field.
+pub(crate) fn validation(errors: &carevault_core::ValidationErrors) -> ApiError {
+    Problem::validation(errors).into()
+}
+
+/// An id from the path: one that is not an id is a 422 naming the field `id` (a malformed
+/// id names nothing, and saying so reveals nothing).
+pub(crate) fn path_id<T: std::str::FromStr>(
+    raw: &str,
+) -> Result<T, carevault_core::ValidationErrors> {
+    raw.trim()
+        .parse()
+        .map_err(|_| carevault_core::ValidationErrors::single("id", "is not a valid id"))
+}
+
+/// A UUID from the path as the canonical text the services take ids in; see [`path_id`].
+pub(crate) fn path_uuid(raw: &str) -> Result<String, carevault_core::ValidationErrors> {
+    path_id::<uuid::Uuid>(raw).map(|id| id.to_string())
+}
+
 /// The 404 of a patient-scoped route whose patient does not exist (or whose id is not one).
 pub(crate) fn no_such_patient() -> ApiError {
     Problem::for_status(axum::http::StatusCode::NOT_FOUND)

@@ -7,7 +7,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use carevault_core::Action;
-use carevault_service::notifications::{FollowUpInput, NotificationView, OutboxFilter};
+use carevault_service::notifications::{
+    FollowUpInput, NotificationView, OutboxFilter, Preferences,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -158,6 +160,16 @@ pub struct NotificationPreferencesRecord {
     pub email_available: bool,
 }
 
+impl From<Preferences> for NotificationPreferencesRecord {
+    fn from(p: Preferences) -> Self {
+        Self {
+            email_enabled: p.email_enabled,
+            reminders_enabled: p.reminders_enabled,
+            email_available: p.email_available,
+        }
+    }
+}
+
 /// A follow-up reminder to queue.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -249,12 +261,8 @@ pub async fn preferences(
     State(state): State<AppState>,
     CurrentActor(actor): CurrentActor,
 ) -> Result<Json<NotificationPreferencesRecord>, ApiError> {
-    let p = state.services.notification_preferences(&actor).await?;
-    Ok(Json(NotificationPreferencesRecord {
-        email_enabled: p.email_enabled,
-        reminders_enabled: p.reminders_enabled,
-        email_available: p.email_available,
-    }))
+    let preferences = state.services.notification_preferences(&actor).await?;
+    Ok(Json(preferences.into()))
 }
 
 /// Saves your notification preferences.
@@ -274,15 +282,11 @@ pub async fn set_preferences(
     body: Result<ApiJson<NotificationPreferencesRecord>, ApiError>,
 ) -> Result<Json<NotificationPreferencesRecord>, ApiError> {
     let ApiJson(body) = body?;
-    let p = state
+    let saved = state
         .services
         .set_notification_preferences(&actor, body.email_enabled, body.reminders_enabled)
         .await?;
-    Ok(Json(NotificationPreferencesRecord {
-        email_enabled: p.email_enabled,
-        reminders_enabled: p.reminders_enabled,
-        email_available: p.email_available,
-    }))
+    Ok(Json(saved.into()))
 }
 
 /// Asks a patient to book a follow-up appointment.

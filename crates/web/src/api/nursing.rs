@@ -11,8 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use carevault_core::Action;
-use carevault_core::ValidationErrors;
-use carevault_core::clinical::VitalsInput;
 use carevault_service::encounters::AddendumView;
 use carevault_service::nursing::{
     NursePatientList as NurseList, NursePatientRow, NursingNoteView, TriageInput, TriageView,
@@ -22,8 +20,8 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::clinical::{VitalsRecord, number_or_text, utc};
-use crate::api::{no_such_patient, path_patient_id};
+use crate::api::clinical::{VitalsRecord, number_or_text, utc, vitals_input};
+use crate::api::{no_such_patient, path_patient_id, path_uuid, validation};
 use crate::extract::{ApiJson, CurrentActor};
 use crate::problem::{ApiError, Problem};
 use crate::routes::RouteTable;
@@ -273,18 +271,6 @@ carevault_core::opaque_debug!(
 // Handlers
 // ---------------------------------------------------------------------------------------
 
-/// An id from the path: one that is not an id is a 422 naming the field `id`.
-fn path_id(raw: &str) -> Result<String, ValidationErrors> {
-    raw.trim()
-        .parse::<uuid::Uuid>()
-        .map(|id| id.to_string())
-        .map_err(|_| ValidationErrors::single("id", "is not a valid id"))
-}
-
-fn validation(errors: &ValidationErrors) -> ApiError {
-    Problem::validation(errors).into()
-}
-
 /// Records the triage of a checked-in visit.
 ///
 /// Nurses in the patient's care (care team, or the visit's department today): the acuity on
@@ -308,21 +294,12 @@ pub async fn record_triage(
     Path(id): Path<String>,
     body: Result<ApiJson<TriageRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let input = TriageInput {
         acuity: body.acuity.as_deref().unwrap_or_default(),
         note: body.note.as_deref().unwrap_or_default(),
-        vitals: VitalsInput {
-            temperature_c: body.temperature_c.as_deref(),
-            pulse_bpm: body.pulse_bpm.as_deref(),
-            systolic_mmhg: body.systolic_mmhg.as_deref(),
-            diastolic_mmhg: body.diastolic_mmhg.as_deref(),
-            respiratory_rate: body.respiratory_rate.as_deref(),
-            spo2_percent: body.spo2_percent.as_deref(),
-            weight_kg: body.weight_kg.as_deref(),
-            height_cm: body.height_cm.as_deref(),
-        },
+        vitals: vitals_input!(body),
     };
     let view = state.services.record_triage(&actor, &id, &input).await?;
     Ok((StatusCode::CREATED, Json(TriageRecord::from(view))).into_response())
@@ -405,7 +382,7 @@ pub async fn add_addendum(
     Path(id): Path<String>,
     body: Result<ApiJson<AddendumRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let addendum = state.services.add_addendum(&actor, &id, &body.text).await?;
     Ok((StatusCode::CREATED, Json(AddendumRecord::from(addendum))).into_response())

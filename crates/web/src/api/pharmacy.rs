@@ -134,6 +134,24 @@ pub struct DrugUpdateRequest {
     pub active: Option<bool>,
 }
 
+/// The service's input from the fields of a [`DrugRequest`] or [`DrugUpdateRequest`] (two
+/// types, hence a macro); absent reorder figures are 0.
+macro_rules! drug_input {
+    ($body:expr, $active:expr) => {
+        DrugInput {
+            active: $active,
+            name: $body.name,
+            generic_name: $body.generic_name,
+            form: $body.form,
+            strength: $body.strength,
+            unit: $body.unit,
+            atc_code: $body.atc_code,
+            reorder_level: $body.reorder_level.unwrap_or(0).to_string(),
+            reorder_quantity: $body.reorder_quantity.unwrap_or(0).to_string(),
+        }
+    };
+}
+
 /// One drug's stock.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StockLevelRecord {
@@ -344,20 +362,7 @@ pub async fn create_drug(
     let ApiJson(body) = body?;
     let drug = state
         .services
-        .create_drug(
-            &actor,
-            DrugInput {
-                name: body.name,
-                generic_name: body.generic_name,
-                form: body.form,
-                strength: body.strength,
-                unit: body.unit,
-                atc_code: body.atc_code,
-                reorder_level: body.reorder_level.unwrap_or(0).to_string(),
-                reorder_quantity: body.reorder_quantity.unwrap_or(0).to_string(),
-                active: true,
-            },
-        )
+        .create_drug(&actor, drug_input!(body, true))
         .await?;
     Ok((StatusCode::CREATED, Json(drug.into())))
 }
@@ -386,21 +391,7 @@ pub async fn update_drug(
     let ApiJson(body) = body?;
     let drug = state
         .services
-        .update_drug(
-            &actor,
-            &id,
-            DrugInput {
-                name: body.name,
-                generic_name: body.generic_name,
-                form: body.form,
-                strength: body.strength,
-                unit: body.unit,
-                atc_code: body.atc_code,
-                reorder_level: body.reorder_level.unwrap_or(0).to_string(),
-                reorder_quantity: body.reorder_quantity.unwrap_or(0).to_string(),
-                active: body.active.unwrap_or(true),
-            },
-        )
+        .update_drug(&actor, &id, drug_input!(body, body.active.unwrap_or(true)))
         .await?;
     Ok(Json(drug.into()))
 }

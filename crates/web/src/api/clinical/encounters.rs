@@ -421,7 +421,7 @@ pub async fn encounter(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let view = state.services.get_encounter(&actor, &id).await?;
     Ok(with_etag(view, StatusCode::OK))
 }
@@ -450,7 +450,7 @@ pub async fn patch_encounter(
     if_match: IfMatch,
     body: Result<ApiJson<PatchEncounterRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let current = state.services.get_encounter(&actor, &id).await?;
     let seen = if_match.require_current(
@@ -514,7 +514,7 @@ pub async fn sign_encounter(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let view = state.services.sign_encounter(&actor, &id).await?;
     Ok(with_etag(view, StatusCode::OK))
 }
@@ -537,7 +537,7 @@ pub async fn amendments(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Json<AmendmentList>, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let view = state.services.get_encounter(&actor, &id).await?;
     Ok(Json(AmendmentList {
         items: view.amendments.into_iter().map(Into::into).collect(),
@@ -565,7 +565,7 @@ pub async fn amend_encounter(
     Path(id): Path<String>,
     body: Result<ApiJson<AmendmentRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let view = state
         .services
@@ -604,7 +604,7 @@ pub async fn add_note(
     Path(id): Path<String>,
     body: Result<ApiJson<NoteRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let view = state
         .services

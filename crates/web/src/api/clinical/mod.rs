@@ -24,7 +24,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use carevault_core::clinical::VitalsInput;
 use carevault_core::{PatientId, Role, ValidationErrors};
 use carevault_service::encounters::{
     AmendmentInput, AmendmentView, DiagnosisInput, DiagnosisView, EncounterInput, EncounterView,
@@ -40,9 +39,28 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::versions::{IfMatch, versioned};
+use crate::api::{path_uuid, validation};
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
 use crate::routes::RouteTable;
+
+/// The vitals of a request that has the eight vitals fields ([`VitalsRequest`] or the
+/// nursing triage), borrowed as the service's input (two types, hence a macro).
+macro_rules! vitals_input {
+    ($body:expr) => {
+        carevault_core::clinical::VitalsInput {
+            temperature_c: $body.temperature_c.as_deref(),
+            pulse_bpm: $body.pulse_bpm.as_deref(),
+            systolic_mmhg: $body.systolic_mmhg.as_deref(),
+            diastolic_mmhg: $body.diastolic_mmhg.as_deref(),
+            respiratory_rate: $body.respiratory_rate.as_deref(),
+            spo2_percent: $body.spo2_percent.as_deref(),
+            weight_kg: $body.weight_kg.as_deref(),
+            height_cm: $body.height_cm.as_deref(),
+        }
+    };
+}
+pub(crate) use vitals_input;
 
 mod encounters;
 mod icd10;
@@ -125,18 +143,6 @@ carevault_core::opaque_debug!(
 // ---------------------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------------------
-
-fn validation(errors: &ValidationErrors) -> ApiError {
-    Problem::validation(errors).into()
-}
-
-/// An id from the path: one that is not an id is a 422 naming the field `id`.
-fn path_id(raw: &str) -> Result<String, ValidationErrors> {
-    raw.trim()
-        .parse::<uuid::Uuid>()
-        .map(|id| id.to_string())
-        .map_err(|_| ValidationErrors::single("id", "is not a valid id"))
-}
 
 /// The `patient_id` of a query or body: required, and an id.
 fn patient_param(raw: Option<&str>) -> Result<PatientId, ValidationErrors> {

@@ -288,7 +288,7 @@ pub async fn prescription(
     CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Json<PrescriptionRecord>, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let view = state.services.get_prescription(&actor, &id).await?;
     Ok(Json(view.into()))
 }
@@ -314,7 +314,7 @@ pub async fn change_prescription_status(
     Path(id): Path<String>,
     body: Result<ApiJson<PrescriptionStatusRequest>, ApiError>,
 ) -> Result<Json<PrescriptionRecord>, ApiError> {
-    let id = path_id(&id).map_err(|e| validation(&e))?;
+    let id = path_uuid(&id).map_err(|e| validation(&e))?;
     let ApiJson(body) = body?;
     let view = state
         .services

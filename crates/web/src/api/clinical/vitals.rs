@@ -148,16 +148,7 @@ pub async fn record_vitals(
 ) -> Result<Response, ApiError> {
     let ApiJson(body) = body?;
     let patient = patient_param(Some(&body.patient_id)).map_err(|e| validation(&e))?;
-    let input = VitalsInput {
-        temperature_c: body.temperature_c.as_deref(),
-        pulse_bpm: body.pulse_bpm.as_deref(),
-        systolic_mmhg: body.systolic_mmhg.as_deref(),
-        diastolic_mmhg: body.diastolic_mmhg.as_deref(),
-        respiratory_rate: body.respiratory_rate.as_deref(),
-        spo2_percent: body.spo2_percent.as_deref(),
-        weight_kg: body.weight_kg.as_deref(),
-        height_cm: body.height_cm.as_deref(),
-    };
+    let input = vitals_input!(body);
     let view = state
         .services
         .record_vitals(&actor, patient, body.encounter_id.as_deref(), &input)

@@ -36,6 +36,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::versions::{IfMatch, precondition_failed, versioned};
+use crate::api::{path_id, validation};
 use crate::extract::{ApiJson, ApiQuery, CurrentActor};
 use crate::problem::{ApiError, Problem};
 use crate::routes::RouteTable;
@@ -88,17 +89,6 @@ where
 // ---------------------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------------------
-
-/// An id from the path: one that is not an id is a 422 naming the field `id`.
-fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ValidationErrors> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ValidationErrors::single("id", "is not a valid id"))
-}
-
-fn validation(errors: &ValidationErrors) -> ApiError {
-    Problem::validation(errors).into()
-}
 
 fn record(state: &AppState, view: AppointmentView) -> AppointmentRecord {
     AppointmentRecord::new(view, &state.services.clinic_time_zone())
