@@ -8,6 +8,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Patients, Users, foreign_key, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -25,18 +27,6 @@ enum EmergencyAccess {
     ReviewNote,
     ReviewedBy,
     ReviewedAt,
-}
-
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
 }
 
 #[async_trait::async_trait]
@@ -57,41 +47,36 @@ impl MigrationTrait for Migration {
                     .col(blob_null(EmergencyAccess::ReviewNote))
                     .col(string_len_null(EmergencyAccess::ReviewedBy, 36))
                     .col(big_integer_null(EmergencyAccess::ReviewedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_emergency_access_patient")
-                            .from(EmergencyAccess::Table, EmergencyAccess::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_emergency_access_user")
-                            .from(EmergencyAccess::Table, EmergencyAccess::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_emergency_access_patient",
+                        (EmergencyAccess::Table, EmergencyAccess::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        "fk_emergency_access_user",
+                        (EmergencyAccess::Table, EmergencyAccess::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_emergency_access_holder")
-                    .table(EmergencyAccess::Table)
-                    .col(EmergencyAccess::UserId)
-                    .col(EmergencyAccess::PatientId)
-                    .col(EmergencyAccess::ExpiresAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_emergency_access_holder",
+                EmergencyAccess::Table,
+                [
+                    EmergencyAccess::UserId,
+                    EmergencyAccess::PatientId,
+                    EmergencyAccess::ExpiresAt,
+                ],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_emergency_access_review")
-                    .table(EmergencyAccess::Table)
-                    .col(EmergencyAccess::ReviewStatus)
-                    .col(EmergencyAccess::GrantedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_emergency_access_review",
+                EmergencyAccess::Table,
+                [EmergencyAccess::ReviewStatus, EmergencyAccess::GrantedAt],
+            ))
             .await?;
         Ok(())
     }

@@ -8,6 +8,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Patients, Users, foreign_key, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -22,18 +24,6 @@ enum RecordShares {
     GrantedAt,
     ExpiresAt,
     RevokedAt,
-}
-
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
 }
 
 #[async_trait::async_trait]
@@ -51,41 +41,36 @@ impl MigrationTrait for Migration {
                     .col(big_integer(RecordShares::GrantedAt))
                     .col(big_integer(RecordShares::ExpiresAt))
                     .col(big_integer_null(RecordShares::RevokedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_record_shares_patient")
-                            .from(RecordShares::Table, RecordShares::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_record_shares_user")
-                            .from(RecordShares::Table, RecordShares::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_record_shares_patient",
+                        (RecordShares::Table, RecordShares::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        "fk_record_shares_user",
+                        (RecordShares::Table, RecordShares::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_record_shares_holder")
-                    .table(RecordShares::Table)
-                    .col(RecordShares::UserId)
-                    .col(RecordShares::PatientId)
-                    .col(RecordShares::ExpiresAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_record_shares_holder",
+                RecordShares::Table,
+                [
+                    RecordShares::UserId,
+                    RecordShares::PatientId,
+                    RecordShares::ExpiresAt,
+                ],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_record_shares_patient")
-                    .table(RecordShares::Table)
-                    .col(RecordShares::PatientId)
-                    .col(RecordShares::GrantedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_record_shares_patient",
+                RecordShares::Table,
+                [RecordShares::PatientId, RecordShares::GrantedAt],
+            ))
             .await?;
         Ok(())
     }

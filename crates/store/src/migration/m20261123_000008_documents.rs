@@ -19,6 +19,8 @@ use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Patients, Users, foreign_key, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -49,18 +51,6 @@ enum DocumentChunks {
     Bytes,
 }
 
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -81,39 +71,32 @@ impl MigrationTrait for Migration {
                     .col(integer(Documents::ThumbnailChunks))
                     .col(string_len(Documents::UploadedBy, 36))
                     .col(big_integer(Documents::UploadedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_documents_patient")
-                            .from(Documents::Table, Documents::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_documents_uploaded_by")
-                            .from(Documents::Table, Documents::UploadedBy)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_documents_patient",
+                        (Documents::Table, Documents::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        "fk_documents_uploaded_by",
+                        (Documents::Table, Documents::UploadedBy),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_documents_patient")
-                    .table(Documents::Table)
-                    .col(Documents::PatientId)
-                    .col(Documents::UploadedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_documents_patient",
+                Documents::Table,
+                [Documents::PatientId, Documents::UploadedAt],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_documents_encounter")
-                    .table(Documents::Table)
-                    .col(Documents::EncounterId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_documents_encounter",
+                Documents::Table,
+                [Documents::EncounterId],
+            ))
             .await?;
 
         // MariaDB/MySQL: `blob` holds 64 KiB, a sealed 1 MiB chunk needs `mediumblob`.
@@ -138,12 +121,11 @@ impl MigrationTrait for Migration {
                             .col(DocumentChunks::Part)
                             .col(DocumentChunks::Seq),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_document_chunks_document")
-                            .from(DocumentChunks::Table, DocumentChunks::DocumentId)
-                            .to(Documents::Table, Documents::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_document_chunks_document",
+                        (DocumentChunks::Table, DocumentChunks::DocumentId),
+                        (Documents::Table, Documents::Id),
+                    ))
                     .to_owned(),
             )
             .await?;

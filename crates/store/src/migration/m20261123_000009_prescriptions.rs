@@ -6,6 +6,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Encounters, Patients, foreign_key, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -22,18 +24,6 @@ enum Prescriptions {
     QuantityDispensed,
     CreatedAt,
     UpdatedAt,
-}
-
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Encounters {
-    Table,
-    Id,
 }
 
 #[async_trait::async_trait]
@@ -53,30 +43,25 @@ impl MigrationTrait for Migration {
                     .col(integer(Prescriptions::QuantityDispensed))
                     .col(big_integer(Prescriptions::CreatedAt))
                     .col(big_integer(Prescriptions::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_prescriptions_patient")
-                            .from(Prescriptions::Table, Prescriptions::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_prescriptions_encounter")
-                            .from(Prescriptions::Table, Prescriptions::EncounterId)
-                            .to(Encounters::Table, Encounters::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_prescriptions_patient",
+                        (Prescriptions::Table, Prescriptions::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        "fk_prescriptions_encounter",
+                        (Prescriptions::Table, Prescriptions::EncounterId),
+                        (Encounters::Table, Encounters::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_prescriptions_patient_status")
-                    .table(Prescriptions::Table)
-                    .col(Prescriptions::PatientId)
-                    .col(Prescriptions::Status)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_prescriptions_patient_status",
+                Prescriptions::Table,
+                [Prescriptions::PatientId, Prescriptions::Status],
+            ))
             .await?;
         Ok(())
     }

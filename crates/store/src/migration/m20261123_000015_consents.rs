@@ -9,6 +9,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Patients, foreign_key, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -22,12 +24,6 @@ enum Consents {
     RecordedAt,
     RecordedBy,
     Note,
-}
-
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
 }
 
 #[async_trait::async_trait]
@@ -44,25 +40,20 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Consents::RecordedAt))
                     .col(string_len(Consents::RecordedBy, 36))
                     .col(blob_null(Consents::Note))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_consents_patient")
-                            .from(Consents::Table, Consents::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_consents_patient",
+                        (Consents::Table, Consents::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_consents_patient")
-                    .table(Consents::Table)
-                    .col(Consents::PatientId)
-                    .col(Consents::Purpose)
-                    .col(Consents::RecordedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_consents_patient",
+                Consents::Table,
+                [Consents::PatientId, Consents::Purpose, Consents::RecordedAt],
+            ))
             .await?;
         Ok(())
     }

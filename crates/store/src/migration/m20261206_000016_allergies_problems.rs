@@ -20,6 +20,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Encounters, Patients, foreign_key, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -53,18 +55,6 @@ enum PatientProblems {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Encounters {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -82,24 +72,20 @@ impl MigrationTrait for Migration {
                     .col(big_integer(PatientAllergies::RecordedAt))
                     .col(string_len_null(PatientAllergies::UpdatedBy, 36))
                     .col(big_integer(PatientAllergies::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_patient_allergies_patient")
-                            .from(PatientAllergies::Table, PatientAllergies::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_patient_allergies_patient",
+                        (PatientAllergies::Table, PatientAllergies::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_patient_allergies_patient")
-                    .table(PatientAllergies::Table)
-                    .col(PatientAllergies::PatientId)
-                    .col(PatientAllergies::Status)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_patient_allergies_patient",
+                PatientAllergies::Table,
+                [PatientAllergies::PatientId, PatientAllergies::Status],
+            ))
             .await?;
         manager
             .create_table(
@@ -115,30 +101,25 @@ impl MigrationTrait for Migration {
                     .col(big_integer(PatientProblems::RecordedAt))
                     .col(string_len_null(PatientProblems::UpdatedBy, 36))
                     .col(big_integer(PatientProblems::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_patient_problems_patient")
-                            .from(PatientProblems::Table, PatientProblems::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_patient_problems_encounter")
-                            .from(PatientProblems::Table, PatientProblems::SourceEncounterId)
-                            .to(Encounters::Table, Encounters::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_patient_problems_patient",
+                        (PatientProblems::Table, PatientProblems::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        "fk_patient_problems_encounter",
+                        (PatientProblems::Table, PatientProblems::SourceEncounterId),
+                        (Encounters::Table, Encounters::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_patient_problems_patient")
-                    .table(PatientProblems::Table)
-                    .col(PatientProblems::PatientId)
-                    .col(PatientProblems::Status)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_patient_problems_patient",
+                PatientProblems::Table,
+                [PatientProblems::PatientId, PatientProblems::Status],
+            ))
             .await?;
         Ok(())
     }
