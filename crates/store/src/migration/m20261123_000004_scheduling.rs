@@ -17,7 +17,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Patients, Users, foreign_key, index};
+use super::schema::{Users, foreign_key, index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -121,40 +121,36 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_table(
-                Table::create()
-                    .table(Appointments::Table)
-                    .col(string_len(Appointments::Id, 36).primary_key())
-                    .col(string_len(Appointments::PatientId, 36))
-                    .col(string_len_null(Appointments::ClinicianId, 36))
-                    .col(string_len(Appointments::DepartmentId, 36))
-                    .col(big_integer(Appointments::StartAt))
-                    .col(big_integer(Appointments::EndAt))
-                    .col(string_len(Appointments::Kind, 20))
-                    .col(string_len(Appointments::Status, 20))
-                    .col(blob(Appointments::Reason))
-                    .col(blob_null(Appointments::Notes))
-                    .col(blob_null(Appointments::PreferredTimes))
-                    .col(blob_null(Appointments::StatusReason))
-                    .col(string_len_null(Appointments::RequestedBy, 36))
-                    .col(string_len_null(Appointments::CreatedBy, 36))
-                    .col(big_integer(Appointments::CreatedAt))
-                    .col(big_integer(Appointments::UpdatedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_appointments_patient",
-                        (Appointments::Table, Appointments::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
-                    .foreign_key(&mut foreign_key(
-                        "fk_appointments_clinician",
-                        (Appointments::Table, Appointments::ClinicianId),
-                        (Users::Table, Users::Id),
-                    ))
-                    .foreign_key(&mut foreign_key(
-                        "fk_appointments_department",
-                        (Appointments::Table, Appointments::DepartmentId),
-                        (Departments::Table, Departments::Id),
-                    ))
-                    .to_owned(),
+                patient_record_table(
+                    Appointments::Table,
+                    Appointments::Id,
+                    Appointments::PatientId,
+                )
+                .col(string_len_null(Appointments::ClinicianId, 36))
+                .col(string_len(Appointments::DepartmentId, 36))
+                .col(big_integer(Appointments::StartAt))
+                .col(big_integer(Appointments::EndAt))
+                .col(string_len(Appointments::Kind, 20))
+                .col(string_len(Appointments::Status, 20))
+                .col(blob(Appointments::Reason))
+                .col(blob_null(Appointments::Notes))
+                .col(blob_null(Appointments::PreferredTimes))
+                .col(blob_null(Appointments::StatusReason))
+                .col(string_len_null(Appointments::RequestedBy, 36))
+                .col(string_len_null(Appointments::CreatedBy, 36))
+                .col(big_integer(Appointments::CreatedAt))
+                .col(big_integer(Appointments::UpdatedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_appointments_clinician",
+                    (Appointments::Table, Appointments::ClinicianId),
+                    (Users::Table, Users::Id),
+                ))
+                .foreign_key(&mut foreign_key(
+                    "fk_appointments_department",
+                    (Appointments::Table, Appointments::DepartmentId),
+                    (Departments::Table, Departments::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         for (name, column) in [

@@ -8,7 +8,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Patients, Users, foreign_key, index};
+use super::schema::{Users, foreign_key, index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -34,30 +34,26 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(EmergencyAccess::Table)
-                    .col(string_len(EmergencyAccess::Id, 36).primary_key())
-                    .col(string_len(EmergencyAccess::PatientId, 36))
-                    .col(string_len(EmergencyAccess::UserId, 36))
-                    .col(blob(EmergencyAccess::Reason))
-                    .col(integer(EmergencyAccess::DurationMinutes))
-                    .col(big_integer(EmergencyAccess::GrantedAt))
-                    .col(big_integer(EmergencyAccess::ExpiresAt))
-                    .col(string_len(EmergencyAccess::ReviewStatus, 20))
-                    .col(blob_null(EmergencyAccess::ReviewNote))
-                    .col(string_len_null(EmergencyAccess::ReviewedBy, 36))
-                    .col(big_integer_null(EmergencyAccess::ReviewedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_emergency_access_patient",
-                        (EmergencyAccess::Table, EmergencyAccess::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
-                    .foreign_key(&mut foreign_key(
-                        "fk_emergency_access_user",
-                        (EmergencyAccess::Table, EmergencyAccess::UserId),
-                        (Users::Table, Users::Id),
-                    ))
-                    .to_owned(),
+                patient_record_table(
+                    EmergencyAccess::Table,
+                    EmergencyAccess::Id,
+                    EmergencyAccess::PatientId,
+                )
+                .col(string_len(EmergencyAccess::UserId, 36))
+                .col(blob(EmergencyAccess::Reason))
+                .col(integer(EmergencyAccess::DurationMinutes))
+                .col(big_integer(EmergencyAccess::GrantedAt))
+                .col(big_integer(EmergencyAccess::ExpiresAt))
+                .col(string_len(EmergencyAccess::ReviewStatus, 20))
+                .col(blob_null(EmergencyAccess::ReviewNote))
+                .col(string_len_null(EmergencyAccess::ReviewedBy, 36))
+                .col(big_integer_null(EmergencyAccess::ReviewedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_emergency_access_user",
+                    (EmergencyAccess::Table, EmergencyAccess::UserId),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager

@@ -8,7 +8,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Patients, Users, foreign_key, index};
+use super::schema::{Users, foreign_key, index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -31,27 +31,23 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(RecordShares::Table)
-                    .col(string_len(RecordShares::Id, 36).primary_key())
-                    .col(string_len(RecordShares::PatientId, 36))
-                    .col(string_len(RecordShares::UserId, 36))
-                    .col(string_len(RecordShares::Scope, 20))
-                    .col(string_len_null(RecordShares::ScopeId, 36))
-                    .col(big_integer(RecordShares::GrantedAt))
-                    .col(big_integer(RecordShares::ExpiresAt))
-                    .col(big_integer_null(RecordShares::RevokedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_record_shares_patient",
-                        (RecordShares::Table, RecordShares::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
-                    .foreign_key(&mut foreign_key(
-                        "fk_record_shares_user",
-                        (RecordShares::Table, RecordShares::UserId),
-                        (Users::Table, Users::Id),
-                    ))
-                    .to_owned(),
+                patient_record_table(
+                    RecordShares::Table,
+                    RecordShares::Id,
+                    RecordShares::PatientId,
+                )
+                .col(string_len(RecordShares::UserId, 36))
+                .col(string_len(RecordShares::Scope, 20))
+                .col(string_len_null(RecordShares::ScopeId, 36))
+                .col(big_integer(RecordShares::GrantedAt))
+                .col(big_integer(RecordShares::ExpiresAt))
+                .col(big_integer_null(RecordShares::RevokedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_record_shares_user",
+                    (RecordShares::Table, RecordShares::UserId),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager

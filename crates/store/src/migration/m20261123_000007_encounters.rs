@@ -16,7 +16,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Patients, Users, foreign_key, index};
+use super::schema::{Users, foreign_key, index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -93,10 +93,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Encounters::Table)
-                    .col(string_len(Encounters::Id, 36).primary_key())
-                    .col(string_len(Encounters::PatientId, 36))
+                patient_record_table(Encounters::Table, Encounters::Id, Encounters::PatientId)
                     .col(string_len(Encounters::ClinicianId, 36))
                     .col(string_len_null(Encounters::AppointmentId, 36))
                     .col(string_len_null(Encounters::DepartmentId, 36))
@@ -111,11 +108,6 @@ impl MigrationTrait for Migration {
                     .col(blob_null(Encounters::Plan))
                     .col(big_integer(Encounters::CreatedAt))
                     .col(big_integer(Encounters::UpdatedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_encounters_patient",
-                        (Encounters::Table, Encounters::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
                     .foreign_key(&mut foreign_key(
                         "fk_encounters_clinician",
                         (Encounters::Table, Encounters::ClinicianId),
@@ -187,19 +179,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_table(
-                Table::create()
-                    .table(Vitals::Table)
-                    .col(string_len(Vitals::Id, 36).primary_key())
-                    .col(string_len(Vitals::PatientId, 36))
+                patient_record_table(Vitals::Table, Vitals::Id, Vitals::PatientId)
                     .col(string_len_null(Vitals::EncounterId, 36))
                     .col(blob(Vitals::Body))
                     .col(string_len(Vitals::RecordedBy, 36))
                     .col(big_integer(Vitals::RecordedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_vitals_patient",
-                        (Vitals::Table, Vitals::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
                     .to_owned(),
             )
             .await?;

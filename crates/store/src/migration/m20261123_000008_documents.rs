@@ -19,7 +19,7 @@ use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Patients, Users, foreign_key, index};
+use super::schema::{Users, foreign_key, index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -56,10 +56,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Documents::Table)
-                    .col(string_len(Documents::Id, 36).primary_key())
-                    .col(string_len(Documents::PatientId, 36))
+                patient_record_table(Documents::Table, Documents::Id, Documents::PatientId)
                     .col(string_len_null(Documents::EncounterId, 36))
                     .col(string_len(Documents::Kind, 10))
                     .col(big_integer(Documents::SizeBytes))
@@ -71,11 +68,6 @@ impl MigrationTrait for Migration {
                     .col(integer(Documents::ThumbnailChunks))
                     .col(string_len(Documents::UploadedBy, 36))
                     .col(big_integer(Documents::UploadedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_documents_patient",
-                        (Documents::Table, Documents::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
                     .foreign_key(&mut foreign_key(
                         "fk_documents_uploaded_by",
                         (Documents::Table, Documents::UploadedBy),

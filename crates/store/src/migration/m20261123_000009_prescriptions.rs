@@ -6,7 +6,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Encounters, Patients, foreign_key, index};
+use super::schema::{Encounters, foreign_key, index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -31,29 +31,25 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Prescriptions::Table)
-                    .col(string_len(Prescriptions::Id, 36).primary_key())
-                    .col(string_len(Prescriptions::PatientId, 36))
-                    .col(string_len(Prescriptions::EncounterId, 36))
-                    .col(string_len(Prescriptions::PrescriberId, 36))
-                    .col(string_len(Prescriptions::Status, 20))
-                    .col(blob(Prescriptions::Body))
-                    .col(blob_null(Prescriptions::StatusReason))
-                    .col(integer(Prescriptions::QuantityDispensed))
-                    .col(big_integer(Prescriptions::CreatedAt))
-                    .col(big_integer(Prescriptions::UpdatedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_prescriptions_patient",
-                        (Prescriptions::Table, Prescriptions::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
-                    .foreign_key(&mut foreign_key(
-                        "fk_prescriptions_encounter",
-                        (Prescriptions::Table, Prescriptions::EncounterId),
-                        (Encounters::Table, Encounters::Id),
-                    ))
-                    .to_owned(),
+                patient_record_table(
+                    Prescriptions::Table,
+                    Prescriptions::Id,
+                    Prescriptions::PatientId,
+                )
+                .col(string_len(Prescriptions::EncounterId, 36))
+                .col(string_len(Prescriptions::PrescriberId, 36))
+                .col(string_len(Prescriptions::Status, 20))
+                .col(blob(Prescriptions::Body))
+                .col(blob_null(Prescriptions::StatusReason))
+                .col(integer(Prescriptions::QuantityDispensed))
+                .col(big_integer(Prescriptions::CreatedAt))
+                .col(big_integer(Prescriptions::UpdatedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_prescriptions_encounter",
+                    (Prescriptions::Table, Prescriptions::EncounterId),
+                    (Encounters::Table, Encounters::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager

@@ -12,7 +12,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Patients, foreign_key, index};
+use super::schema::{Patients, foreign_key, index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -46,21 +46,13 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(LegalHolds::Table)
-                    .col(string_len(LegalHolds::Id, 36).primary_key())
-                    .col(string_len(LegalHolds::PatientId, 36))
+                patient_record_table(LegalHolds::Table, LegalHolds::Id, LegalHolds::PatientId)
                     .col(string_len(LegalHolds::Reason, 200))
                     .col(string_len_null(LegalHolds::SetBy, 36))
                     .col(big_integer(LegalHolds::SetAt))
                     .col(big_integer_null(LegalHolds::Until))
                     .col(big_integer_null(LegalHolds::ReleasedAt))
                     .col(string_len_null(LegalHolds::ReleasedBy, 36))
-                    .foreign_key(&mut foreign_key(
-                        "fk_legal_holds_patient",
-                        (LegalHolds::Table, LegalHolds::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
                     .to_owned(),
             )
             .await?;

@@ -9,7 +9,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Patients, foreign_key, index};
+use super::schema::{index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -31,20 +31,12 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Consents::Table)
-                    .col(string_len(Consents::Id, 36).primary_key())
-                    .col(string_len(Consents::PatientId, 36))
+                patient_record_table(Consents::Table, Consents::Id, Consents::PatientId)
                     .col(string_len(Consents::Purpose, 32))
                     .col(string_len(Consents::Status, 16))
                     .col(big_integer(Consents::RecordedAt))
                     .col(string_len(Consents::RecordedBy, 36))
                     .col(blob_null(Consents::Note))
-                    .foreign_key(&mut foreign_key(
-                        "fk_consents_patient",
-                        (Consents::Table, Consents::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
                     .to_owned(),
             )
             .await?;

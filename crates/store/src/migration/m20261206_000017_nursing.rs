@@ -14,7 +14,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::schema::{Patients, Users, add_column, foreign_key, index};
+use super::schema::{Users, add_column, foreign_key, index, patient_record_table};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -42,26 +42,22 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(NursingNotes::Table)
-                    .col(string_len(NursingNotes::Id, 36).primary_key())
-                    .col(string_len(NursingNotes::PatientId, 36))
-                    .col(string_len_null(NursingNotes::AppointmentId, 36))
-                    .col(string_len(NursingNotes::Kind, 16))
-                    .col(blob(NursingNotes::Body))
-                    .col(string_len(NursingNotes::AuthorId, 36))
-                    .col(big_integer(NursingNotes::CreatedAt))
-                    .foreign_key(&mut foreign_key(
-                        "fk_nursing_notes_patient",
-                        (NursingNotes::Table, NursingNotes::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
-                    .foreign_key(&mut foreign_key(
-                        "fk_nursing_notes_author",
-                        (NursingNotes::Table, NursingNotes::AuthorId),
-                        (Users::Table, Users::Id),
-                    ))
-                    .to_owned(),
+                patient_record_table(
+                    NursingNotes::Table,
+                    NursingNotes::Id,
+                    NursingNotes::PatientId,
+                )
+                .col(string_len_null(NursingNotes::AppointmentId, 36))
+                .col(string_len(NursingNotes::Kind, 16))
+                .col(blob(NursingNotes::Body))
+                .col(string_len(NursingNotes::AuthorId, 36))
+                .col(big_integer(NursingNotes::CreatedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_nursing_notes_author",
+                    (NursingNotes::Table, NursingNotes::AuthorId),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager

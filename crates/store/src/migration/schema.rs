@@ -5,6 +5,7 @@
 //! the SQL of every caller exactly as it is, on all three backends.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
 
 /// `users`, as other tables refer to it.
 #[derive(DeriveIden)]
@@ -60,6 +61,28 @@ pub(super) fn foreign_key(
         .name(name)
         .from(from.0, from.1)
         .to(to.0, to.1)
+        .to_owned()
+}
+
+/// The start of a table of records that each belong to one patient: the `id` primary key,
+/// then `patient_id` with its foreign key `fk_<table>_patient` to `patients`. The caller adds
+/// the other columns (after these two) and keys (after this foreign key).
+pub(super) fn patient_record_table(
+    table: impl IntoIden,
+    id: impl IntoIden,
+    patient_id: impl IntoIden,
+) -> TableCreateStatement {
+    let table = table.into_iden();
+    let patient_id = patient_id.into_iden();
+    Table::create()
+        .table(table.clone())
+        .col(string_len(id, 36).primary_key())
+        .col(string_len(patient_id.clone(), 36))
+        .foreign_key(&mut foreign_key(
+            &format!("fk_{table}_patient"),
+            (table, patient_id),
+            (Patients::Table, Patients::Id),
+        ))
         .to_owned()
 }
 
