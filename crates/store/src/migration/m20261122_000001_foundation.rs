@@ -3,6 +3,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{foreign_key, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -77,23 +79,20 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Sessions::LastSeenAt))
                     .col(big_integer(Sessions::ExpiresAt))
                     .col(big_integer_null(Sessions::RevokedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_sessions_user")
-                            .from(Sessions::Table, Sessions::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_sessions_user",
+                        (Sessions::Table, Sessions::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_sessions_user")
-                    .table(Sessions::Table)
-                    .col(Sessions::UserId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_sessions_user",
+                Sessions::Table,
+                [Sessions::UserId],
+            ))
             .await?;
         manager
             .create_table(
@@ -106,14 +105,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_login_failures_key_time")
-                    .table(LoginFailures::Table)
-                    .col(LoginFailures::KeyHash)
-                    .col(LoginFailures::FailedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_login_failures_key_time",
+                LoginFailures::Table,
+                [LoginFailures::KeyHash, LoginFailures::FailedAt],
+            ))
             .await?;
         manager
             .create_table(

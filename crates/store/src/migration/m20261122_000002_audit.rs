@@ -6,6 +6,8 @@ use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -126,13 +128,7 @@ impl MigrationTrait for Migration {
             ("ix_audit_events_action", AuditEvents::Action),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(AuditEvents::Table)
-                        .col(column)
-                        .to_owned(),
-                )
+                .create_index(index(name, AuditEvents::Table, [column]))
                 .await?;
         }
         manager

@@ -10,6 +10,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Users, foreign_key, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -68,12 +70,6 @@ enum Counters {
     Value,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -105,32 +101,27 @@ impl MigrationTrait for Migration {
                     .col(blob_null(Patients::PrimaryDiagnosis))
                     .col(big_integer(Patients::CreatedAt))
                     .col(big_integer(Patients::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_patients_account")
-                            .from(Patients::Table, Patients::AccountId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_patients_account",
+                        (Patients::Table, Patients::AccountId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_patients_kek_version")
-                    .table(Patients::Table)
-                    .col(Patients::KekVersion)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_patients_kek_version",
+                Patients::Table,
+                [Patients::KekVersion],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_patients_updated_at")
-                    .table(Patients::Table)
-                    .col(Patients::UpdatedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_patients_updated_at",
+                Patients::Table,
+                [Patients::UpdatedAt],
+            ))
             .await?;
         manager
             .create_table(
@@ -146,23 +137,20 @@ impl MigrationTrait for Migration {
                             .col(PatientSearchIndex::Value)
                             .col(PatientSearchIndex::PatientId),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_patient_search_index_patient")
-                            .from(PatientSearchIndex::Table, PatientSearchIndex::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_patient_search_index_patient",
+                        (PatientSearchIndex::Table, PatientSearchIndex::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_patient_search_index_patient")
-                    .table(PatientSearchIndex::Table)
-                    .col(PatientSearchIndex::PatientId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_patient_search_index_patient",
+                PatientSearchIndex::Table,
+                [PatientSearchIndex::PatientId],
+            ))
             .await?;
         manager
             .create_table(
@@ -179,30 +167,25 @@ impl MigrationTrait for Migration {
                             .col(CareTeamMembers::UserId)
                             .col(CareTeamMembers::Source),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_care_team_patient")
-                            .from(CareTeamMembers::Table, CareTeamMembers::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_care_team_user")
-                            .from(CareTeamMembers::Table, CareTeamMembers::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_care_team_patient",
+                        (CareTeamMembers::Table, CareTeamMembers::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        "fk_care_team_user",
+                        (CareTeamMembers::Table, CareTeamMembers::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_care_team_user")
-                    .table(CareTeamMembers::Table)
-                    .col(CareTeamMembers::UserId)
-                    .col(CareTeamMembers::PatientId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_care_team_user",
+                CareTeamMembers::Table,
+                [CareTeamMembers::UserId, CareTeamMembers::PatientId],
+            ))
             .await?;
         manager
             .create_table(

@@ -17,6 +17,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Users, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -75,18 +77,6 @@ enum AppointmentSlotClaims {
     AppointmentId,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -116,60 +106,51 @@ impl MigrationTrait for Migration {
                     .col(string_len(StaffProfiles::WorkingHours, 400))
                     .col(boolean(StaffProfiles::Active))
                     .col(big_integer(StaffProfiles::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_staff_profiles_user")
-                            .from(StaffProfiles::Table, StaffProfiles::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_staff_profiles_department")
-                            .from(StaffProfiles::Table, StaffProfiles::DepartmentId)
-                            .to(Departments::Table, Departments::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_staff_profiles_user",
+                        (StaffProfiles::Table, StaffProfiles::UserId),
+                        (Users::Table, Users::Id),
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        "fk_staff_profiles_department",
+                        (StaffProfiles::Table, StaffProfiles::DepartmentId),
+                        (Departments::Table, Departments::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
             .create_table(
-                Table::create()
-                    .table(Appointments::Table)
-                    .col(string_len(Appointments::Id, 36).primary_key())
-                    .col(string_len(Appointments::PatientId, 36))
-                    .col(string_len_null(Appointments::ClinicianId, 36))
-                    .col(string_len(Appointments::DepartmentId, 36))
-                    .col(big_integer(Appointments::StartAt))
-                    .col(big_integer(Appointments::EndAt))
-                    .col(string_len(Appointments::Kind, 20))
-                    .col(string_len(Appointments::Status, 20))
-                    .col(blob(Appointments::Reason))
-                    .col(blob_null(Appointments::Notes))
-                    .col(blob_null(Appointments::PreferredTimes))
-                    .col(blob_null(Appointments::StatusReason))
-                    .col(string_len_null(Appointments::RequestedBy, 36))
-                    .col(string_len_null(Appointments::CreatedBy, 36))
-                    .col(big_integer(Appointments::CreatedAt))
-                    .col(big_integer(Appointments::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_appointments_patient")
-                            .from(Appointments::Table, Appointments::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_appointments_clinician")
-                            .from(Appointments::Table, Appointments::ClinicianId)
-                            .to(Users::Table, Users::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_appointments_department")
-                            .from(Appointments::Table, Appointments::DepartmentId)
-                            .to(Departments::Table, Departments::Id),
-                    )
-                    .to_owned(),
+                patient_record_table(
+                    Appointments::Table,
+                    Appointments::Id,
+                    Appointments::PatientId,
+                )
+                .col(string_len_null(Appointments::ClinicianId, 36))
+                .col(string_len(Appointments::DepartmentId, 36))
+                .col(big_integer(Appointments::StartAt))
+                .col(big_integer(Appointments::EndAt))
+                .col(string_len(Appointments::Kind, 20))
+                .col(string_len(Appointments::Status, 20))
+                .col(blob(Appointments::Reason))
+                .col(blob_null(Appointments::Notes))
+                .col(blob_null(Appointments::PreferredTimes))
+                .col(blob_null(Appointments::StatusReason))
+                .col(string_len_null(Appointments::RequestedBy, 36))
+                .col(string_len_null(Appointments::CreatedBy, 36))
+                .col(big_integer(Appointments::CreatedAt))
+                .col(big_integer(Appointments::UpdatedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_appointments_clinician",
+                    (Appointments::Table, Appointments::ClinicianId),
+                    (Users::Table, Users::Id),
+                ))
+                .foreign_key(&mut foreign_key(
+                    "fk_appointments_department",
+                    (Appointments::Table, Appointments::DepartmentId),
+                    (Departments::Table, Departments::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         for (name, column) in [
@@ -182,14 +163,11 @@ impl MigrationTrait for Migration {
             ("ix_appointments_status_start", Appointments::Status),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Appointments::Table)
-                        .col(column)
-                        .col(Appointments::StartAt)
-                        .to_owned(),
-                )
+                .create_index(index(
+                    name,
+                    Appointments::Table,
+                    [column, Appointments::StartAt],
+                ))
                 .await?;
         }
         manager
@@ -206,26 +184,23 @@ impl MigrationTrait for Migration {
                             .col(AppointmentSlotClaims::OwnerId)
                             .col(AppointmentSlotClaims::SlotKey),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_slot_claims_appointment")
-                            .from(
-                                AppointmentSlotClaims::Table,
-                                AppointmentSlotClaims::AppointmentId,
-                            )
-                            .to(Appointments::Table, Appointments::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_slot_claims_appointment",
+                        (
+                            AppointmentSlotClaims::Table,
+                            AppointmentSlotClaims::AppointmentId,
+                        ),
+                        (Appointments::Table, Appointments::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_slot_claims_appointment")
-                    .table(AppointmentSlotClaims::Table)
-                    .col(AppointmentSlotClaims::AppointmentId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_slot_claims_appointment",
+                AppointmentSlotClaims::Table,
+                [AppointmentSlotClaims::AppointmentId],
+            ))
             .await?;
         Ok(())
     }

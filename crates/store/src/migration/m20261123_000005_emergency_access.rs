@@ -8,6 +8,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Users, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -27,71 +29,50 @@ enum EmergencyAccess {
     ReviewedAt,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(EmergencyAccess::Table)
-                    .col(string_len(EmergencyAccess::Id, 36).primary_key())
-                    .col(string_len(EmergencyAccess::PatientId, 36))
-                    .col(string_len(EmergencyAccess::UserId, 36))
-                    .col(blob(EmergencyAccess::Reason))
-                    .col(integer(EmergencyAccess::DurationMinutes))
-                    .col(big_integer(EmergencyAccess::GrantedAt))
-                    .col(big_integer(EmergencyAccess::ExpiresAt))
-                    .col(string_len(EmergencyAccess::ReviewStatus, 20))
-                    .col(blob_null(EmergencyAccess::ReviewNote))
-                    .col(string_len_null(EmergencyAccess::ReviewedBy, 36))
-                    .col(big_integer_null(EmergencyAccess::ReviewedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_emergency_access_patient")
-                            .from(EmergencyAccess::Table, EmergencyAccess::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_emergency_access_user")
-                            .from(EmergencyAccess::Table, EmergencyAccess::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
-                    .to_owned(),
+                patient_record_table(
+                    EmergencyAccess::Table,
+                    EmergencyAccess::Id,
+                    EmergencyAccess::PatientId,
+                )
+                .col(string_len(EmergencyAccess::UserId, 36))
+                .col(blob(EmergencyAccess::Reason))
+                .col(integer(EmergencyAccess::DurationMinutes))
+                .col(big_integer(EmergencyAccess::GrantedAt))
+                .col(big_integer(EmergencyAccess::ExpiresAt))
+                .col(string_len(EmergencyAccess::ReviewStatus, 20))
+                .col(blob_null(EmergencyAccess::ReviewNote))
+                .col(string_len_null(EmergencyAccess::ReviewedBy, 36))
+                .col(big_integer_null(EmergencyAccess::ReviewedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_emergency_access_user",
+                    (EmergencyAccess::Table, EmergencyAccess::UserId),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_emergency_access_holder")
-                    .table(EmergencyAccess::Table)
-                    .col(EmergencyAccess::UserId)
-                    .col(EmergencyAccess::PatientId)
-                    .col(EmergencyAccess::ExpiresAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_emergency_access_holder",
+                EmergencyAccess::Table,
+                [
+                    EmergencyAccess::UserId,
+                    EmergencyAccess::PatientId,
+                    EmergencyAccess::ExpiresAt,
+                ],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_emergency_access_review")
-                    .table(EmergencyAccess::Table)
-                    .col(EmergencyAccess::ReviewStatus)
-                    .col(EmergencyAccess::GrantedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_emergency_access_review",
+                EmergencyAccess::Table,
+                [EmergencyAccess::ReviewStatus, EmergencyAccess::GrantedAt],
+            ))
             .await?;
         Ok(())
     }

@@ -8,6 +8,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Users, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -24,68 +26,47 @@ enum RecordShares {
     RevokedAt,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(RecordShares::Table)
-                    .col(string_len(RecordShares::Id, 36).primary_key())
-                    .col(string_len(RecordShares::PatientId, 36))
-                    .col(string_len(RecordShares::UserId, 36))
-                    .col(string_len(RecordShares::Scope, 20))
-                    .col(string_len_null(RecordShares::ScopeId, 36))
-                    .col(big_integer(RecordShares::GrantedAt))
-                    .col(big_integer(RecordShares::ExpiresAt))
-                    .col(big_integer_null(RecordShares::RevokedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_record_shares_patient")
-                            .from(RecordShares::Table, RecordShares::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_record_shares_user")
-                            .from(RecordShares::Table, RecordShares::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
-                    .to_owned(),
+                patient_record_table(
+                    RecordShares::Table,
+                    RecordShares::Id,
+                    RecordShares::PatientId,
+                )
+                .col(string_len(RecordShares::UserId, 36))
+                .col(string_len(RecordShares::Scope, 20))
+                .col(string_len_null(RecordShares::ScopeId, 36))
+                .col(big_integer(RecordShares::GrantedAt))
+                .col(big_integer(RecordShares::ExpiresAt))
+                .col(big_integer_null(RecordShares::RevokedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_record_shares_user",
+                    (RecordShares::Table, RecordShares::UserId),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_record_shares_holder")
-                    .table(RecordShares::Table)
-                    .col(RecordShares::UserId)
-                    .col(RecordShares::PatientId)
-                    .col(RecordShares::ExpiresAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_record_shares_holder",
+                RecordShares::Table,
+                [
+                    RecordShares::UserId,
+                    RecordShares::PatientId,
+                    RecordShares::ExpiresAt,
+                ],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_record_shares_patient")
-                    .table(RecordShares::Table)
-                    .col(RecordShares::PatientId)
-                    .col(RecordShares::GrantedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_record_shares_patient",
+                RecordShares::Table,
+                [RecordShares::PatientId, RecordShares::GrantedAt],
+            ))
             .await?;
         Ok(())
     }

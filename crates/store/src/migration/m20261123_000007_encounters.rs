@@ -16,6 +16,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Users, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -86,39 +88,12 @@ enum DiagnosisStats {
     RecordedDay,
 }
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
-fn fk(
-    name: &str,
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Encounters::Table)
-                    .col(string_len(Encounters::Id, 36).primary_key())
-                    .col(string_len(Encounters::PatientId, 36))
+                patient_record_table(Encounters::Table, Encounters::Id, Encounters::PatientId)
                     .col(string_len(Encounters::ClinicianId, 36))
                     .col(string_len_null(Encounters::AppointmentId, 36))
                     .col(string_len_null(Encounters::DepartmentId, 36))
@@ -133,12 +108,7 @@ impl MigrationTrait for Migration {
                     .col(blob_null(Encounters::Plan))
                     .col(big_integer(Encounters::CreatedAt))
                     .col(big_integer(Encounters::UpdatedAt))
-                    .foreign_key(&mut fk(
-                        "fk_encounters_patient",
-                        (Encounters::Table, Encounters::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut foreign_key(
                         "fk_encounters_clinician",
                         (Encounters::Table, Encounters::ClinicianId),
                         (Users::Table, Users::Id),
@@ -147,14 +117,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_encounters_patient_started")
-                    .table(Encounters::Table)
-                    .col(Encounters::PatientId)
-                    .col(Encounters::StartedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_encounters_patient_started",
+                Encounters::Table,
+                [Encounters::PatientId, Encounters::StartedAt],
+            ))
             .await?;
         manager
             .create_table(
@@ -169,7 +136,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(EncounterDiagnoses::AddedBy, 36))
                     .col(big_integer(EncounterDiagnoses::AddedAt))
                     .col(big_integer_null(EncounterDiagnoses::RetractedAt))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut foreign_key(
                         "fk_encounter_diagnoses_encounter",
                         (EncounterDiagnoses::Table, EncounterDiagnoses::EncounterId),
                         (Encounters::Table, Encounters::Id),
@@ -178,13 +145,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_encounter_diagnoses_encounter")
-                    .table(EncounterDiagnoses::Table)
-                    .col(EncounterDiagnoses::EncounterId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_encounter_diagnoses_encounter",
+                EncounterDiagnoses::Table,
+                [EncounterDiagnoses::EncounterId],
+            ))
             .await?;
         manager
             .create_table(
@@ -197,7 +162,7 @@ impl MigrationTrait for Migration {
                     .col(blob(EncounterNotes::Body))
                     .col(string_len(EncounterNotes::AuthorId, 36))
                     .col(big_integer(EncounterNotes::CreatedAt))
-                    .foreign_key(&mut fk(
+                    .foreign_key(&mut foreign_key(
                         "fk_encounter_notes_encounter",
                         (EncounterNotes::Table, EncounterNotes::EncounterId),
                         (Encounters::Table, Encounters::Id),
@@ -206,42 +171,28 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_encounter_notes_encounter")
-                    .table(EncounterNotes::Table)
-                    .col(EncounterNotes::EncounterId)
-                    .col(EncounterNotes::CreatedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_encounter_notes_encounter",
+                EncounterNotes::Table,
+                [EncounterNotes::EncounterId, EncounterNotes::CreatedAt],
+            ))
             .await?;
         manager
             .create_table(
-                Table::create()
-                    .table(Vitals::Table)
-                    .col(string_len(Vitals::Id, 36).primary_key())
-                    .col(string_len(Vitals::PatientId, 36))
+                patient_record_table(Vitals::Table, Vitals::Id, Vitals::PatientId)
                     .col(string_len_null(Vitals::EncounterId, 36))
                     .col(blob(Vitals::Body))
                     .col(string_len(Vitals::RecordedBy, 36))
                     .col(big_integer(Vitals::RecordedAt))
-                    .foreign_key(&mut fk(
-                        "fk_vitals_patient",
-                        (Vitals::Table, Vitals::PatientId),
-                        (Patients::Table, Patients::Id),
-                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_vitals_patient_recorded")
-                    .table(Vitals::Table)
-                    .col(Vitals::PatientId)
-                    .col(Vitals::RecordedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_vitals_patient_recorded",
+                Vitals::Table,
+                [Vitals::PatientId, Vitals::RecordedAt],
+            ))
             .await?;
         manager
             .create_table(
@@ -255,13 +206,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_diagnosis_stats_day")
-                    .table(DiagnosisStats::Table)
-                    .col(DiagnosisStats::RecordedDay)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_diagnosis_stats_day",
+                DiagnosisStats::Table,
+                [DiagnosisStats::RecordedDay],
+            ))
             .await?;
         Ok(())
     }

@@ -19,6 +19,8 @@ use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Users, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -49,27 +51,12 @@ enum DocumentChunks {
     Bytes,
 }
 
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Documents::Table)
-                    .col(string_len(Documents::Id, 36).primary_key())
-                    .col(string_len(Documents::PatientId, 36))
+                patient_record_table(Documents::Table, Documents::Id, Documents::PatientId)
                     .col(string_len_null(Documents::EncounterId, 36))
                     .col(string_len(Documents::Kind, 10))
                     .col(big_integer(Documents::SizeBytes))
@@ -81,39 +68,27 @@ impl MigrationTrait for Migration {
                     .col(integer(Documents::ThumbnailChunks))
                     .col(string_len(Documents::UploadedBy, 36))
                     .col(big_integer(Documents::UploadedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_documents_patient")
-                            .from(Documents::Table, Documents::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_documents_uploaded_by")
-                            .from(Documents::Table, Documents::UploadedBy)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_documents_uploaded_by",
+                        (Documents::Table, Documents::UploadedBy),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_documents_patient")
-                    .table(Documents::Table)
-                    .col(Documents::PatientId)
-                    .col(Documents::UploadedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_documents_patient",
+                Documents::Table,
+                [Documents::PatientId, Documents::UploadedAt],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_documents_encounter")
-                    .table(Documents::Table)
-                    .col(Documents::EncounterId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_documents_encounter",
+                Documents::Table,
+                [Documents::EncounterId],
+            ))
             .await?;
 
         // MariaDB/MySQL: `blob` holds 64 KiB, a sealed 1 MiB chunk needs `mediumblob`.
@@ -138,12 +113,11 @@ impl MigrationTrait for Migration {
                             .col(DocumentChunks::Part)
                             .col(DocumentChunks::Seq),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_document_chunks_document")
-                            .from(DocumentChunks::Table, DocumentChunks::DocumentId)
-                            .to(Documents::Table, Documents::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_document_chunks_document",
+                        (DocumentChunks::Table, DocumentChunks::DocumentId),
+                        (Documents::Table, Documents::Id),
+                    ))
                     .to_owned(),
             )
             .await?;

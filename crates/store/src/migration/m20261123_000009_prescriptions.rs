@@ -6,6 +6,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Encounters, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -24,59 +26,38 @@ enum Prescriptions {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Encounters {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Prescriptions::Table)
-                    .col(string_len(Prescriptions::Id, 36).primary_key())
-                    .col(string_len(Prescriptions::PatientId, 36))
-                    .col(string_len(Prescriptions::EncounterId, 36))
-                    .col(string_len(Prescriptions::PrescriberId, 36))
-                    .col(string_len(Prescriptions::Status, 20))
-                    .col(blob(Prescriptions::Body))
-                    .col(blob_null(Prescriptions::StatusReason))
-                    .col(integer(Prescriptions::QuantityDispensed))
-                    .col(big_integer(Prescriptions::CreatedAt))
-                    .col(big_integer(Prescriptions::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_prescriptions_patient")
-                            .from(Prescriptions::Table, Prescriptions::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_prescriptions_encounter")
-                            .from(Prescriptions::Table, Prescriptions::EncounterId)
-                            .to(Encounters::Table, Encounters::Id),
-                    )
-                    .to_owned(),
+                patient_record_table(
+                    Prescriptions::Table,
+                    Prescriptions::Id,
+                    Prescriptions::PatientId,
+                )
+                .col(string_len(Prescriptions::EncounterId, 36))
+                .col(string_len(Prescriptions::PrescriberId, 36))
+                .col(string_len(Prescriptions::Status, 20))
+                .col(blob(Prescriptions::Body))
+                .col(blob_null(Prescriptions::StatusReason))
+                .col(integer(Prescriptions::QuantityDispensed))
+                .col(big_integer(Prescriptions::CreatedAt))
+                .col(big_integer(Prescriptions::UpdatedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_prescriptions_encounter",
+                    (Prescriptions::Table, Prescriptions::EncounterId),
+                    (Encounters::Table, Encounters::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_prescriptions_patient_status")
-                    .table(Prescriptions::Table)
-                    .col(Prescriptions::PatientId)
-                    .col(Prescriptions::Status)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_prescriptions_patient_status",
+                Prescriptions::Table,
+                [Prescriptions::PatientId, Prescriptions::Status],
+            ))
             .await?;
         Ok(())
     }

@@ -15,6 +15,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{foreign_key, index, unique_index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -86,15 +88,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_drugs_name_strength")
-                    .table(Drugs::Table)
-                    .col(Drugs::Name)
-                    .col(Drugs::Strength)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "ux_drugs_name_strength",
+                Drugs::Table,
+                [Drugs::Name, Drugs::Strength],
+            ))
             .await?;
         manager
             .create_table(
@@ -111,24 +109,20 @@ impl MigrationTrait for Migration {
                     .col(big_integer(StockBatches::ReceivedAt))
                     .col(string_len(StockBatches::ReceivedBy, 36))
                     .check(Expr::col(StockBatches::QuantityOnHand).gte(0))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_stock_batches_drug")
-                            .from(StockBatches::Table, StockBatches::DrugId)
-                            .to(Drugs::Table, Drugs::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_stock_batches_drug",
+                        (StockBatches::Table, StockBatches::DrugId),
+                        (Drugs::Table, Drugs::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_stock_batches_drug_expiry")
-                    .table(StockBatches::Table)
-                    .col(StockBatches::DrugId)
-                    .col(StockBatches::ExpiryDate)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_stock_batches_drug_expiry",
+                StockBatches::Table,
+                [StockBatches::DrugId, StockBatches::ExpiryDate],
+            ))
             .await?;
         manager
             .create_table(
@@ -142,24 +136,20 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(StockMovements::PrescriptionId, 36))
                     .col(string_len(StockMovements::Actor, 36))
                     .col(big_integer(StockMovements::At))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_stock_movements_batch")
-                            .from(StockMovements::Table, StockMovements::BatchId)
-                            .to(StockBatches::Table, StockBatches::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_stock_movements_batch",
+                        (StockMovements::Table, StockMovements::BatchId),
+                        (StockBatches::Table, StockBatches::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_stock_movements_batch_at")
-                    .table(StockMovements::Table)
-                    .col(StockMovements::BatchId)
-                    .col(StockMovements::At)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_stock_movements_batch_at",
+                StockMovements::Table,
+                [StockMovements::BatchId, StockMovements::At],
+            ))
             .await?;
         Ok(())
     }

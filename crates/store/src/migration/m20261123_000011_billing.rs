@@ -19,6 +19,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{foreign_key, index, unique_index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -125,14 +127,7 @@ impl MigrationTrait for Migration {
             ("ux_price_list_drug", PriceList::DrugId),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(PriceList::Table)
-                        .col(column)
-                        .unique()
-                        .to_owned(),
-                )
+                .create_index(unique_index(name, PriceList::Table, [column]))
                 .await?;
         }
         manager
@@ -162,27 +157,22 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, column, unique) in [
-            ("ux_invoices_number", Invoices::Number, true),
-            ("ux_invoices_open_for", Invoices::OpenFor, true),
-            ("ix_invoices_patient", Invoices::PatientId, false),
+        for statement in [
+            unique_index("ux_invoices_number", Invoices::Table, [Invoices::Number]),
+            unique_index("ux_invoices_open_for", Invoices::Table, [Invoices::OpenFor]),
+            index(
+                "ix_invoices_patient",
+                Invoices::Table,
+                [Invoices::PatientId],
+            ),
+            index(
+                "ix_invoices_issued_at",
+                Invoices::Table,
+                [Invoices::IssuedAt],
+            ),
         ] {
-            let mut index = Index::create();
-            index.name(name).table(Invoices::Table).col(column);
-            if unique {
-                index.unique();
-            }
-            manager.create_index(index.to_owned()).await?;
+            manager.create_index(statement).await?;
         }
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_invoices_issued_at")
-                    .table(Invoices::Table)
-                    .col(Invoices::IssuedAt)
-                    .to_owned(),
-            )
-            .await?;
         manager
             .create_table(
                 Table::create()
@@ -205,35 +195,27 @@ impl MigrationTrait for Migration {
                     .col(big_integer(InvoiceLines::TotalMinor))
                     .col(string_len(InvoiceLines::CreatedBy, 36))
                     .col(big_integer(InvoiceLines::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_invoice_lines_invoice")
-                            .from(InvoiceLines::Table, InvoiceLines::InvoiceId)
-                            .to(Invoices::Table, Invoices::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_invoice_lines_invoice",
+                        (InvoiceLines::Table, InvoiceLines::InvoiceId),
+                        (Invoices::Table, Invoices::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_invoice_lines_source")
-                    .table(InvoiceLines::Table)
-                    .col(InvoiceLines::Source)
-                    .col(InvoiceLines::SourceId)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "ux_invoice_lines_source",
+                InvoiceLines::Table,
+                [InvoiceLines::Source, InvoiceLines::SourceId],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_invoice_lines_invoice")
-                    .table(InvoiceLines::Table)
-                    .col(InvoiceLines::InvoiceId)
-                    .col(InvoiceLines::Position)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_invoice_lines_invoice",
+                InvoiceLines::Table,
+                [InvoiceLines::InvoiceId, InvoiceLines::Position],
+            ))
             .await?;
         manager
             .create_table(
@@ -247,32 +229,27 @@ impl MigrationTrait for Migration {
                     .col(string_len(Payments::ReceivedBy, 36))
                     .col(big_integer(Payments::ReceivedAt))
                     .check(Expr::col(Payments::AmountMinor).gt(0))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_payments_invoice")
-                            .from(Payments::Table, Payments::InvoiceId)
-                            .to(Invoices::Table, Invoices::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_payments_invoice",
+                        (Payments::Table, Payments::InvoiceId),
+                        (Invoices::Table, Invoices::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_payments_invoice")
-                    .table(Payments::Table)
-                    .col(Payments::InvoiceId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_payments_invoice",
+                Payments::Table,
+                [Payments::InvoiceId],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_payments_received_at")
-                    .table(Payments::Table)
-                    .col(Payments::ReceivedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_payments_received_at",
+                Payments::Table,
+                [Payments::ReceivedAt],
+            ))
             .await?;
         Ok(())
     }

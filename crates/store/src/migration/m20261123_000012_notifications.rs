@@ -19,6 +19,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{index, unique_index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -79,43 +81,32 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_notifications_status_next")
-                    .table(Notifications::Table)
-                    .col(Notifications::Status)
-                    .col(Notifications::NextAttemptAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_notifications_status_next",
+                Notifications::Table,
+                [Notifications::Status, Notifications::NextAttemptAt],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_notifications_recipient_created")
-                    .table(Notifications::Table)
-                    .col(Notifications::RecipientUserId)
-                    .col(Notifications::CreatedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_notifications_recipient_created",
+                Notifications::Table,
+                [Notifications::RecipientUserId, Notifications::CreatedAt],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_notifications_related")
-                    .table(Notifications::Table)
-                    .col(Notifications::RelatedId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_notifications_related",
+                Notifications::Table,
+                [Notifications::RelatedId],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_notifications_dedupe_key")
-                    .table(Notifications::Table)
-                    .col(Notifications::DedupeKey)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "ux_notifications_dedupe_key",
+                Notifications::Table,
+                [Notifications::DedupeKey],
+            ))
             .await?;
         manager
             .create_table(

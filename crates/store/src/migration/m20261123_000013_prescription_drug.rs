@@ -7,6 +7,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::add_column;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -19,13 +21,11 @@ enum Prescriptions {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Prescriptions::Table)
-                    .add_column(string_len_null(Prescriptions::DrugId, 36))
-                    .to_owned(),
-            )
-            .await
+        add_column(
+            manager,
+            Prescriptions::Table,
+            string_len_null(Prescriptions::DrugId, 36),
+        )
+        .await
     }
 }

@@ -12,6 +12,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Patients, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -39,45 +41,27 @@ enum Erasures {
     LedgerSequence,
 }
 
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(LegalHolds::Table)
-                    .col(string_len(LegalHolds::Id, 36).primary_key())
-                    .col(string_len(LegalHolds::PatientId, 36))
+                patient_record_table(LegalHolds::Table, LegalHolds::Id, LegalHolds::PatientId)
                     .col(string_len(LegalHolds::Reason, 200))
                     .col(string_len_null(LegalHolds::SetBy, 36))
                     .col(big_integer(LegalHolds::SetAt))
                     .col(big_integer_null(LegalHolds::Until))
                     .col(big_integer_null(LegalHolds::ReleasedAt))
                     .col(string_len_null(LegalHolds::ReleasedBy, 36))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_legal_holds_patient")
-                            .from(LegalHolds::Table, LegalHolds::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_legal_holds_patient")
-                    .table(LegalHolds::Table)
-                    .col(LegalHolds::PatientId)
-                    .col(LegalHolds::SetAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_legal_holds_patient",
+                LegalHolds::Table,
+                [LegalHolds::PatientId, LegalHolds::SetAt],
+            ))
             .await?;
         manager
             .create_table(
@@ -89,12 +73,11 @@ impl MigrationTrait for Migration {
                     .col(string_len(Erasures::ActorKind, 20))
                     .col(string_len(Erasures::ReasonCategory, 40))
                     .col(big_integer_null(Erasures::LedgerSequence))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_erasures_patient")
-                            .from(Erasures::Table, Erasures::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
+                    .foreign_key(&mut foreign_key(
+                        "fk_erasures_patient",
+                        (Erasures::Table, Erasures::PatientId),
+                        (Patients::Table, Patients::Id),
+                    ))
                     .to_owned(),
             )
             .await?;

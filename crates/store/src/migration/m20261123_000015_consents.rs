@@ -9,6 +9,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -24,45 +26,26 @@ enum Consents {
     Note,
 }
 
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(Consents::Table)
-                    .col(string_len(Consents::Id, 36).primary_key())
-                    .col(string_len(Consents::PatientId, 36))
+                patient_record_table(Consents::Table, Consents::Id, Consents::PatientId)
                     .col(string_len(Consents::Purpose, 32))
                     .col(string_len(Consents::Status, 16))
                     .col(big_integer(Consents::RecordedAt))
                     .col(string_len(Consents::RecordedBy, 36))
                     .col(blob_null(Consents::Note))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_consents_patient")
-                            .from(Consents::Table, Consents::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_consents_patient")
-                    .table(Consents::Table)
-                    .col(Consents::PatientId)
-                    .col(Consents::Purpose)
-                    .col(Consents::RecordedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_consents_patient",
+                Consents::Table,
+                [Consents::PatientId, Consents::Purpose, Consents::RecordedAt],
+            ))
             .await?;
         Ok(())
     }

@@ -20,6 +20,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Encounters, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -53,92 +55,63 @@ enum PatientProblems {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Encounters {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(PatientAllergies::Table)
-                    .col(string_len(PatientAllergies::Id, 36).primary_key())
-                    .col(string_len(PatientAllergies::PatientId, 36))
-                    .col(string_len(PatientAllergies::EntryKind, 24))
-                    .col(string_len(PatientAllergies::Status, 20))
-                    .col(blob(PatientAllergies::Body))
-                    .col(blob_null(PatientAllergies::StatusReason))
-                    .col(string_len_null(PatientAllergies::RecordedBy, 36))
-                    .col(big_integer(PatientAllergies::RecordedAt))
-                    .col(string_len_null(PatientAllergies::UpdatedBy, 36))
-                    .col(big_integer(PatientAllergies::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_patient_allergies_patient")
-                            .from(PatientAllergies::Table, PatientAllergies::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .to_owned(),
+                patient_record_table(
+                    PatientAllergies::Table,
+                    PatientAllergies::Id,
+                    PatientAllergies::PatientId,
+                )
+                .col(string_len(PatientAllergies::EntryKind, 24))
+                .col(string_len(PatientAllergies::Status, 20))
+                .col(blob(PatientAllergies::Body))
+                .col(blob_null(PatientAllergies::StatusReason))
+                .col(string_len_null(PatientAllergies::RecordedBy, 36))
+                .col(big_integer(PatientAllergies::RecordedAt))
+                .col(string_len_null(PatientAllergies::UpdatedBy, 36))
+                .col(big_integer(PatientAllergies::UpdatedAt))
+                .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_patient_allergies_patient")
-                    .table(PatientAllergies::Table)
-                    .col(PatientAllergies::PatientId)
-                    .col(PatientAllergies::Status)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_patient_allergies_patient",
+                PatientAllergies::Table,
+                [PatientAllergies::PatientId, PatientAllergies::Status],
+            ))
             .await?;
         manager
             .create_table(
-                Table::create()
-                    .table(PatientProblems::Table)
-                    .col(string_len(PatientProblems::Id, 36).primary_key())
-                    .col(string_len(PatientProblems::PatientId, 36))
-                    .col(string_len(PatientProblems::Status, 16))
-                    .col(blob(PatientProblems::Body))
-                    .col(string_len_null(PatientProblems::SourceEncounterId, 36))
-                    .col(string_len_null(PatientProblems::SourceDiagnosisId, 36))
-                    .col(string_len(PatientProblems::RecordedBy, 36))
-                    .col(big_integer(PatientProblems::RecordedAt))
-                    .col(string_len_null(PatientProblems::UpdatedBy, 36))
-                    .col(big_integer(PatientProblems::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_patient_problems_patient")
-                            .from(PatientProblems::Table, PatientProblems::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_patient_problems_encounter")
-                            .from(PatientProblems::Table, PatientProblems::SourceEncounterId)
-                            .to(Encounters::Table, Encounters::Id),
-                    )
-                    .to_owned(),
+                patient_record_table(
+                    PatientProblems::Table,
+                    PatientProblems::Id,
+                    PatientProblems::PatientId,
+                )
+                .col(string_len(PatientProblems::Status, 16))
+                .col(blob(PatientProblems::Body))
+                .col(string_len_null(PatientProblems::SourceEncounterId, 36))
+                .col(string_len_null(PatientProblems::SourceDiagnosisId, 36))
+                .col(string_len(PatientProblems::RecordedBy, 36))
+                .col(big_integer(PatientProblems::RecordedAt))
+                .col(string_len_null(PatientProblems::UpdatedBy, 36))
+                .col(big_integer(PatientProblems::UpdatedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_patient_problems_encounter",
+                    (PatientProblems::Table, PatientProblems::SourceEncounterId),
+                    (Encounters::Table, Encounters::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_patient_problems_patient")
-                    .table(PatientProblems::Table)
-                    .col(PatientProblems::PatientId)
-                    .col(PatientProblems::Status)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_patient_problems_patient",
+                PatientProblems::Table,
+                [PatientProblems::PatientId, PatientProblems::Status],
+            ))
             .await?;
         Ok(())
     }

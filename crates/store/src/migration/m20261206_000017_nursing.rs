@@ -14,6 +14,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{Users, add_column, foreign_key, index, patient_record_table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -35,82 +37,55 @@ enum Vitals {
     AppointmentId,
 }
 
-#[derive(DeriveIden)]
-enum Patients {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
-                    .table(NursingNotes::Table)
-                    .col(string_len(NursingNotes::Id, 36).primary_key())
-                    .col(string_len(NursingNotes::PatientId, 36))
-                    .col(string_len_null(NursingNotes::AppointmentId, 36))
-                    .col(string_len(NursingNotes::Kind, 16))
-                    .col(blob(NursingNotes::Body))
-                    .col(string_len(NursingNotes::AuthorId, 36))
-                    .col(big_integer(NursingNotes::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_nursing_notes_patient")
-                            .from(NursingNotes::Table, NursingNotes::PatientId)
-                            .to(Patients::Table, Patients::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_nursing_notes_author")
-                            .from(NursingNotes::Table, NursingNotes::AuthorId)
-                            .to(Users::Table, Users::Id),
-                    )
-                    .to_owned(),
+                patient_record_table(
+                    NursingNotes::Table,
+                    NursingNotes::Id,
+                    NursingNotes::PatientId,
+                )
+                .col(string_len_null(NursingNotes::AppointmentId, 36))
+                .col(string_len(NursingNotes::Kind, 16))
+                .col(blob(NursingNotes::Body))
+                .col(string_len(NursingNotes::AuthorId, 36))
+                .col(big_integer(NursingNotes::CreatedAt))
+                .foreign_key(&mut foreign_key(
+                    "fk_nursing_notes_author",
+                    (NursingNotes::Table, NursingNotes::AuthorId),
+                    (Users::Table, Users::Id),
+                ))
+                .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_nursing_notes_patient_created")
-                    .table(NursingNotes::Table)
-                    .col(NursingNotes::PatientId)
-                    .col(NursingNotes::CreatedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_nursing_notes_patient_created",
+                NursingNotes::Table,
+                [NursingNotes::PatientId, NursingNotes::CreatedAt],
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_nursing_notes_appointment")
-                    .table(NursingNotes::Table)
-                    .col(NursingNotes::AppointmentId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_nursing_notes_appointment",
+                NursingNotes::Table,
+                [NursingNotes::AppointmentId],
+            ))
             .await?;
+        add_column(
+            manager,
+            Vitals::Table,
+            string_len_null(Vitals::AppointmentId, 36),
+        )
+        .await?;
         manager
-            .alter_table(
-                Table::alter()
-                    .table(Vitals::Table)
-                    .add_column(string_len_null(Vitals::AppointmentId, 36))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_vitals_appointment")
-                    .table(Vitals::Table)
-                    .col(Vitals::AppointmentId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ix_vitals_appointment",
+                Vitals::Table,
+                [Vitals::AppointmentId],
+            ))
             .await?;
         Ok(())
     }

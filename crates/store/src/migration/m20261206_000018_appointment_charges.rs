@@ -12,6 +12,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use super::schema::{add_column, unique_index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -26,14 +28,12 @@ enum InvoiceLines {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(InvoiceLines::Table)
-                    .add_column(string_len_null(InvoiceLines::AppointmentId, 36))
-                    .to_owned(),
-            )
-            .await?;
+        add_column(
+            manager,
+            InvoiceLines::Table,
+            string_len_null(InvoiceLines::AppointmentId, 36),
+        )
+        .await?;
         manager
             .exec_stmt(
                 Query::update()
@@ -47,14 +47,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_invoice_lines_appointment")
-                    .table(InvoiceLines::Table)
-                    .col(InvoiceLines::AppointmentId)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(unique_index(
+                "ux_invoice_lines_appointment",
+                InvoiceLines::Table,
+                [InvoiceLines::AppointmentId],
+            ))
             .await
     }
 }

@@ -24,6 +24,7 @@ mod m20261123_000015_consents;
 mod m20261206_000016_allergies_problems;
 mod m20261206_000017_nursing;
 mod m20261206_000018_appointment_charges;
+mod schema;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
 
