@@ -9,7 +9,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -26,9 +26,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::NoticeQuery;
-use crate::pages::{Layout, notice, render};
+use crate::pages::{Layout, PageRequest, notice, render};
 use crate::routes::{Access, RouteTable};
 
 /// The review queue's address.
@@ -172,9 +172,7 @@ carevault_core::opaque_debug!(BreakGlassForm);
 /// `POST /patients/{id}/break-glass`: asks for emergency access, then back to the patient
 /// page (now in full, with the banner); or the page again with the messages (422).
 pub async fn break_glass(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<BreakGlassForm>,
 ) -> Result<Response, PageError> {
@@ -326,9 +324,7 @@ async fn queue_rows(
 
 /// `GET /admin/break-glass`: the review queue.
 pub async fn queue(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (pending, reviewed) = queue_rows(&state, &actor).await?;
@@ -363,9 +359,7 @@ impl std::fmt::Debug for ReviewForm {
 /// the queue again with the messages beside that grant's form (422; 409 when someone
 /// reviewed it meanwhile).
 pub async fn review(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<ReviewForm>,
 ) -> Result<Response, PageError> {

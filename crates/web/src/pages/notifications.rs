@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -14,10 +14,8 @@ use carevault_service::ServiceError;
 use carevault_service::notifications::{NotificationView, OutboxFilter};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, render};
+use crate::pages::{Layout, PageRequest, render};
 use crate::routes::{Access, RouteTable};
 
 /// Adds the notification pages.
@@ -91,11 +89,7 @@ struct InboxPage {
 }
 
 /// `GET /notifications`: the signed-in user's inbox.
-pub async fn inbox(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-) -> Result<Response, PageError> {
+pub async fn inbox(PageRequest { state, actor, csrf }: PageRequest) -> Result<Response, PageError> {
     let zone = state.services.clinic_time_zone();
     let rows: Vec<InboxRow> = state
         .services
@@ -130,8 +124,7 @@ pub async fn inbox(
 
 /// `POST /notifications/{id}/read`.
 pub async fn mark_read(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     state.services.mark_notification_read(&actor, &id).await?;
@@ -150,9 +143,7 @@ struct PreferencesPage {
 
 /// `GET /notifications/preferences`.
 pub async fn preferences(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let p = state.services.notification_preferences(&actor).await?;
@@ -182,8 +173,7 @@ pub struct PreferencesForm {
 
 /// `POST /notifications/preferences`.
 pub async fn save_preferences(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Form(form): Form<PreferencesForm>,
 ) -> Result<Response, PageError> {
     state
@@ -225,9 +215,7 @@ struct OutboxPage {
 
 /// `GET /admin/notifications?status=…&kind=…&channel=…&recipient=…`: the outbox.
 pub async fn outbox(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let mut filter = OutboxFilter::default();

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,9 +18,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
 use crate::pages::path_patient_id;
-use crate::pages::{Layout, render};
+use crate::pages::{Layout, PageRequest, render};
 use crate::routes::{Access, RouteTable};
 
 /// Adds the privacy pages.
@@ -202,9 +201,7 @@ async fn erase_view(
 
 /// `GET /patients/{id}/erase`: what erasure does, whether it is refused now, and the form.
 pub async fn erase_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
@@ -213,9 +210,7 @@ pub async fn erase_page(
 
 /// `POST /patients/{id}/erase`: erases, or shows why not next to the form.
 pub async fn erase(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<EraseForm>,
 ) -> Result<Response, PageError> {
@@ -306,9 +301,7 @@ async fn holds_view(
 
 /// `GET /patients/{id}/holds`.
 pub async fn holds_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
@@ -334,9 +327,7 @@ pub async fn holds_page(
 
 /// `POST /patients/{id}/holds`: set a hold.
 pub async fn set_hold(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<HoldForm>,
 ) -> Result<Response, PageError> {
@@ -361,8 +352,7 @@ pub async fn set_hold(
 
 /// `POST /patients/{id}/holds/{hold_id}/release`.
 pub async fn release_hold(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path((id, hold_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
@@ -400,9 +390,7 @@ struct RetentionPage {
 
 /// `GET /admin/retention`: the patients past retention without a hold.
 pub async fn retention_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let report = state.services.retention_report(&actor).await?;
     render(&RetentionPage {

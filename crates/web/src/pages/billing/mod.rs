@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -26,10 +26,10 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::{
-    Layout, csv_download, month_start, not_found, notice_in_query, render, report_range,
-    staff_screen, with_status,
+    Layout, PageRequest, QueryNotice, csv_download, input_status, month_start, not_found, render,
+    report_range, staff_screen, with_status,
 };
 use crate::pdf::{self, Section};
 use crate::routes::{Access, RouteTable};

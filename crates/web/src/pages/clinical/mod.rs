@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -36,9 +36,11 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::path_patient_id;
-use crate::pages::{Layout, csv_download, not_found, render, report_range};
+use crate::pages::{
+    Layout, PageRequest, csv_download, input_status, not_found, render, report_range,
+};
 use crate::routes::{Access, RouteTable};
 
 mod encounter;

@@ -11,7 +11,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -29,8 +29,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, csv_download, notice_in_query, render, with_status};
+use crate::pages::{Layout, PageRequest, csv_download, notice_in_query, render, with_status};
 use crate::routes::{Access, RouteTable};
 
 mod dispensing;

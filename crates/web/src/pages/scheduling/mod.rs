@@ -10,7 +10,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -31,10 +31,10 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::{
-    Layout, csv_download, month_start, not_found, notice, notice_in_query, render, report_range,
-    staff_screen, with_status,
+    Layout, PageRequest, QueryNotice, csv_download, input_status, month_start, not_found, notice,
+    render, report_range, staff_screen, with_status,
 };
 use crate::routes::{Access, RouteTable};
 
