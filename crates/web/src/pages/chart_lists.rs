@@ -13,7 +13,7 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use carevault_core::Action;
 use carevault_core::allergy::{AllergySeverity, CODED_SUBSTANCES, SubstanceKind};
 use carevault_core::{PatientId, ValidationErrors};
@@ -41,17 +41,15 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Access::Page,
             get(allergies_page).post(record_allergy),
         )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
+        .form_post(
+            Action::WriteClinicalNotes,
             "/patients/{id}/allergies/no-known",
-            Access::Page,
-            post(record_no_known_allergies),
+            record_no_known_allergies,
         )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
+        .form_post(
+            Action::WriteClinicalNotes,
             "/patients/{id}/allergies/{entry_id}/status",
-            Access::Page,
-            post(change_allergy_status),
+            change_allergy_status,
         )
         .add(
             &[
@@ -62,17 +60,15 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Access::Page,
             get(problems_page).post(add_problem),
         )
-        .add(
-            &[("POST", Action::WriteEncounters)],
+        .form_post(
+            Action::WriteEncounters,
             "/patients/{id}/problems/{problem_id}/status",
-            Access::Page,
-            post(change_problem_status),
+            change_problem_status,
         )
-        .add(
-            &[("POST", Action::WriteEncounters)],
+        .form_post(
+            Action::WriteEncounters,
             "/encounters/{eid}/diagnoses/{did}/problem",
-            Access::Page,
-            post(problem_from_diagnosis),
+            problem_from_diagnosis,
         )
 }
 

@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use carevault_core::Action;
 use carevault_core::PatientId;
 use carevault_core::document::human_size;
@@ -36,24 +36,9 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Access::Page,
             post(upload).layer(limit),
         )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/documents",
-            Access::Page,
-            get(my_documents),
-        )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/documents/{id}/download",
-            Access::Page,
-            get(download),
-        )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/documents/{id}/thumbnail",
-            Access::Page,
-            get(thumbnail),
-        )
+        .page(Action::UsePortal, "/my/documents", my_documents)
+        .page(Action::SeeClinical, "/documents/{id}/download", download)
+        .page(Action::SeeClinical, "/documents/{id}/thumbnail", thumbnail)
 }
 
 /// One document as listed on a page.

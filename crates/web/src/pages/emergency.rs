@@ -12,7 +12,6 @@ use axum::Form;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::masking::PatientView;
 use carevault_core::{PatientId, ValidationErrors};
@@ -29,32 +28,24 @@ use crate::errors::PageError;
 use crate::extract::query_params;
 use crate::pages::NoticeQuery;
 use crate::pages::{Layout, PageRequest, notice, render};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// The review queue's address.
 pub const QUEUE_HREF: &str = "/admin/break-glass";
 
 /// Adds the break-the-glass pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
-    use Access::Page;
     table
-        .add(
-            &[("POST", Action::BreakTheGlass)],
+        .form_post(
+            Action::BreakTheGlass,
             "/patients/{id}/break-glass",
-            Page,
-            post(break_glass),
+            break_glass,
         )
-        .add(
-            &[("GET", Action::ReviewEmergencyAccess)],
-            QUEUE_HREF,
-            Page,
-            get(queue),
-        )
-        .add(
-            &[("POST", Action::ReviewEmergencyAccess)],
+        .page(Action::ReviewEmergencyAccess, QUEUE_HREF, queue)
+        .form_post(
+            Action::ReviewEmergencyAccess,
             "/admin/break-glass/{id}/review",
-            Page,
-            post(review),
+            review,
         )
 }
 

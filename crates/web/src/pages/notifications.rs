@@ -7,7 +7,6 @@ use axum::Form;
 use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::notification::{Channel, DeliveryStatus, NotificationKind};
 use carevault_service::ServiceError;
@@ -16,35 +15,20 @@ use serde::Deserialize;
 
 use crate::errors::PageError;
 use crate::pages::{Layout, PageRequest, render};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the notification pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::UseAccount)],
-            "/notifications",
-            Access::Page,
-            get(inbox),
-        )
-        .add(
-            &[("POST", Action::UseAccount)],
-            "/notifications/{id}/read",
-            Access::Page,
-            post(mark_read),
-        )
-        .add(
-            &[("GET", Action::UseAccount), ("POST", Action::UseAccount)],
+        .page(Action::UseAccount, "/notifications", inbox)
+        .form_post(Action::UseAccount, "/notifications/{id}/read", mark_read)
+        .page_with_form(
+            Action::UseAccount,
             "/notifications/preferences",
-            Access::Page,
-            get(preferences).post(save_preferences),
+            preferences,
+            save_preferences,
         )
-        .add(
-            &[("GET", Action::AdministerSystem)],
-            "/admin/notifications",
-            Access::Page,
-            get(outbox),
-        )
+        .page(Action::AdministerSystem, "/admin/notifications", outbox)
 }
 
 /// How a notification's kind reads.

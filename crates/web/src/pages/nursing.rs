@@ -43,17 +43,12 @@ use crate::vitals_table::VitalsTable;
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     use Access::Page;
     table
-        .add(
-            &[("GET", Action::NursingCare)],
-            "/my/patients",
-            Page,
-            get(my_patients),
-        )
-        .add(
-            &[("GET", Action::NursingCare), ("POST", Action::NursingCare)],
+        .page(Action::NursingCare, "/my/patients", my_patients)
+        .page_with_form(
+            Action::NursingCare,
             "/appointments/{id}/triage",
-            Page,
-            get(triage_form).post(record_triage),
+            triage_form,
+            record_triage,
         )
         .add(
             &[

@@ -8,7 +8,6 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::{PatientId, ValidationErrors};
 use carevault_service::erasure::{ErasureOutcome, LegalHold, LegalHoldInput, Tombstone};
@@ -20,41 +19,29 @@ use crate::AppState;
 use crate::errors::PageError;
 use crate::pages::path_patient_id;
 use crate::pages::{Layout, PageRequest, render};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the privacy pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::ManageRetention),
-                ("POST", Action::ManageRetention),
-            ],
+        .page_with_form(
+            Action::ManageRetention,
             "/patients/{id}/erase",
-            Access::Page,
-            get(erase_page).post(erase),
+            erase_page,
+            erase,
         )
-        .add(
-            &[
-                ("GET", Action::ManageRetention),
-                ("POST", Action::ManageRetention),
-            ],
+        .page_with_form(
+            Action::ManageRetention,
             "/patients/{id}/holds",
-            Access::Page,
-            get(holds_page).post(set_hold),
+            holds_page,
+            set_hold,
         )
-        .add(
-            &[("POST", Action::ManageRetention)],
+        .form_post(
+            Action::ManageRetention,
             "/patients/{id}/holds/{hold_id}/release",
-            Access::Page,
-            post(release_hold),
+            release_hold,
         )
-        .add(
-            &[("GET", Action::ManageRetention)],
-            "/admin/retention",
-            Access::Page,
-            get(retention_page),
-        )
+        .page(Action::ManageRetention, "/admin/retention", retention_page)
 }
 
 #[derive(Debug, Clone)]

@@ -8,7 +8,6 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use carevault_core::Action;
 use carevault_core::consent::{ConsentPurpose, ConsentStatus};
 use carevault_core::{PatientId, ValidationErrors};
@@ -22,44 +21,30 @@ use crate::api::subject_access::zip_attachment;
 use crate::errors::PageError;
 use crate::pages::path_patient_id;
 use crate::pages::{Layout, PageRequest, QueryNotice, render};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the data-subject rights pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::SubjectRights)],
+        .page(
+            Action::SubjectRights,
             "/patients/{id}/access-export",
-            Access::Page,
-            get(patient_export),
+            patient_export,
         )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/access-export",
-            Access::Page,
-            get(my_export),
-        )
-        .add(
-            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
+        .page(Action::UsePortal, "/my/access-export", my_export)
+        .page_with_form(
+            Action::UsePortal,
             "/my/consents",
-            Access::Page,
-            get(my_consents_page).post(my_consents_submit),
+            my_consents_page,
+            my_consents_submit,
         )
-        .add(
-            &[
-                ("GET", Action::ManageConsents),
-                ("POST", Action::ManageConsents),
-            ],
+        .page_with_form(
+            Action::ManageConsents,
             "/patients/{id}/consents",
-            Access::Page,
-            get(patient_consents_page).post(patient_consents_submit),
+            patient_consents_page,
+            patient_consents_submit,
         )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
-            "/admin/processing",
-            Access::Page,
-            get(processing_page),
-        )
+        .page(Action::ReadAuditLog, "/admin/processing", processing_page)
 }
 
 /// `GET /patients/{id}/access-export`: the ZIP (administrators).

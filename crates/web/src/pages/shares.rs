@@ -5,7 +5,6 @@ use axum::Form;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::{Role, ValidationErrors};
 use carevault_service::shares::{DEFAULT_DAYS, ShareInput};
@@ -15,23 +14,13 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::errors::PageError;
 use crate::pages::{Layout, PageRequest, QueryNotice, render};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 
 /// Adds the sharing pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
-            "/my/sharing",
-            Access::Page,
-            get(page).post(share),
-        )
-        .add(
-            &[("POST", Action::UsePortal)],
-            "/my/sharing/{share_id}/revoke",
-            Access::Page,
-            post(revoke),
-        )
+        .page_with_form(Action::UsePortal, "/my/sharing", page, share)
+        .form_post(Action::UsePortal, "/my/sharing/{share_id}/revoke", revoke)
 }
 
 #[derive(Debug, Clone)]

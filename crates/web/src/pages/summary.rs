@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use carevault_core::Action;
 use carevault_core::PatientId;
 use carevault_service::Actor;
@@ -18,36 +17,16 @@ use crate::AppState;
 use crate::errors::PageError;
 use crate::pages::{Layout, PageRequest, render};
 use crate::pdf::{self, Section};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 use crate::vitals_table::{VitalsTable, reading_as_text};
 
 /// Adds the summary pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/patients/{id}/summary",
-            Access::Page,
-            get(page),
-        )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/patients/{id}/summary.pdf",
-            Access::Page,
-            get(pdf_file),
-        )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/summary",
-            Access::Page,
-            get(my_page),
-        )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/summary.pdf",
-            Access::Page,
-            get(my_pdf),
-        )
+        .page(Action::SeeClinical, "/patients/{id}/summary", page)
+        .page(Action::SeeClinical, "/patients/{id}/summary.pdf", pdf_file)
+        .page(Action::UsePortal, "/my/summary", my_page)
+        .page(Action::UsePortal, "/my/summary.pdf", my_pdf)
 }
 
 #[derive(Template)]

@@ -74,100 +74,53 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Page,
             get(departments).post(create_department),
         )
-        .add(
-            &[
-                ("GET", Action::ManageDepartments),
-                ("POST", Action::ManageDepartments),
-            ],
+        .page_with_form(
+            Action::ManageDepartments,
             "/departments/{id}/edit",
-            Page,
-            get(edit_department_form).post(update_department),
+            edit_department_form,
+            update_department,
         )
-        .add(&[("GET", Action::SeeStaff)], "/staff", Page, get(staff))
-        .add(
-            &[
-                ("GET", Action::ManageDepartments),
-                ("POST", Action::ManageDepartments),
-            ],
+        .page(Action::SeeStaff, "/staff", staff)
+        .page_with_form(
+            Action::ManageDepartments,
             "/staff/{id}/edit",
-            Page,
-            get(edit_staff_form).post(update_staff),
+            edit_staff_form,
+            update_staff,
         )
-        .add(
-            &[
-                ("GET", Action::BookAppointments),
-                ("POST", Action::BookAppointments),
-            ],
+        .page_with_form(
+            Action::BookAppointments,
             "/appointments/new",
-            Page,
-            get(booking_form).post(book),
+            booking_form,
+            book,
         )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/appointments/requests",
-            Page,
-            get(requests),
-        )
-        .add(
-            &[("GET", Action::OfficeReports)],
-            "/appointments/report",
-            Page,
-            get(report),
-        )
-        .add(
-            &[("GET", Action::OfficeReports)],
+        .page(Action::Appointments, "/appointments/requests", requests)
+        .page(Action::OfficeReports, "/appointments/report", report)
+        .page(
+            Action::OfficeReports,
             "/appointments/report.csv",
-            Page,
-            get(report_csv),
+            report_csv,
         )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/appointments/{id}",
-            Page,
-            get(appointment),
-        )
-        .add(
-            &[("POST", Action::Appointments)],
+        .page(Action::Appointments, "/appointments/{id}", appointment)
+        .form_post(
+            Action::Appointments,
             "/appointments/{id}/status",
-            Page,
-            axum::routing::post(change_status),
+            change_status,
         )
-        .add(
-            &[("POST", Action::Appointments)],
+        .form_post(
+            Action::Appointments,
             "/appointments/{id}/reschedule",
-            Page,
-            axum::routing::post(reschedule),
+            reschedule,
         )
-        .add(
-            &[("POST", Action::Appointments)],
-            "/appointments/{id}/accept",
-            Page,
-            axum::routing::post(accept),
-        )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/schedule",
-            Page,
-            get(schedule),
-        )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/appointments.csv",
-            Page,
-            get(schedule_csv),
-        )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/my/day",
-            Page,
-            get(my_day),
-        )
-        .add(&[("GET", Action::Appointments)], "/desk", Page, get(desk))
-        .add(
-            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
+        .form_post(Action::Appointments, "/appointments/{id}/accept", accept)
+        .page(Action::Appointments, "/schedule", schedule)
+        .page(Action::Appointments, "/appointments.csv", schedule_csv)
+        .page(Action::Appointments, "/my/day", my_day)
+        .page(Action::Appointments, "/desk", desk)
+        .page_with_form(
+            Action::UsePortal,
             "/my/appointments",
-            Page,
-            get(my_appointments).post(request_appointment),
+            my_appointments,
+            request_appointment,
         )
 }
 
