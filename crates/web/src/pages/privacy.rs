@@ -139,6 +139,32 @@ fn tombstone_view(
     }
 }
 
+/// The erase page of an erased patient, titled `title`: the tombstone, with what the
+/// erasure just done reported (`outcome`).
+async fn erased_page(
+    state: &AppState,
+    actor: &Actor,
+    csrf: String,
+    title: &str,
+    id: PatientId,
+    outcome: Option<&ErasureOutcome>,
+) -> Result<Response, PageError> {
+    let tombstone = state.services.erasure_tombstone(actor, id).await?;
+    render(&ErasePage {
+        layout: Layout::new(state, actor, title, "/patients", csrf),
+        id: id.to_string(),
+        pseudonym: outcome.map_or_else(|| tombstone.pseudonym.clone(), |o| o.pseudonym.clone()),
+        name: String::new(),
+        refusal: None,
+        holds: Vec::new(),
+        last_encounter: None,
+        retained_until: None,
+        ledger_configured: false,
+        confirm_error: None,
+        done: Some(tombstone_view(state, &tombstone, outcome)),
+    })
+}
+
 async fn erase_view(
     state: &AppState,
     actor: &Actor,
@@ -151,20 +177,7 @@ async fn erase_view(
         Ok(preview) => preview,
         Err(ServiceError::NotFound(_)) => {
             // Erased already: show the tombstone (or 404 for an unknown id).
-            let tombstone = state.services.erasure_tombstone(actor, id).await?;
-            return render(&ErasePage {
-                layout: Layout::new(state, actor, "Erased patient", "/patients", csrf),
-                id: id.to_string(),
-                pseudonym: tombstone.pseudonym.clone(),
-                name: String::new(),
-                refusal: None,
-                holds: Vec::new(),
-                last_encounter: None,
-                retained_until: None,
-                ledger_configured: false,
-                confirm_error: None,
-                done: Some(tombstone_view(state, &tombstone, None)),
-            });
+            return erased_page(state, actor, csrf, "Erased patient", id, None).await;
         }
         Err(other) => return Err(other.into()),
     };
@@ -208,20 +221,8 @@ pub async fn erase(
         .await
     {
         Ok(outcome) => {
-            let tombstone = state.services.erasure_tombstone(&actor, id).await?;
-            return render(&ErasePage {
-                layout: Layout::new(&state, &actor, "Patient erased", "/patients", csrf),
-                id: id.to_string(),
-                pseudonym: outcome.pseudonym.clone(),
-                name: String::new(),
-                refusal: None,
-                holds: Vec::new(),
-                last_encounter: None,
-                retained_until: None,
-                ledger_configured: false,
-                confirm_error: None,
-                done: Some(tombstone_view(&state, &tombstone, Some(&outcome))),
-            });
+            let title = "Patient erased";
+            return erased_page(&state, &actor, csrf, title, id, Some(&outcome)).await;
         }
         Err(ServiceError::Conflict { message, .. }) => (Some(message), None),
         Err(ServiceError::Validation(errors)) => (

@@ -299,14 +299,15 @@ struct FreeSlot {
     label: String,
 }
 
-fn free_slots(state: &AppState, slots: &[TimeSlot]) -> Vec<FreeSlot> {
+/// Free slots offered as choices, labelled "start–end" with the start as `start_format`.
+fn free_slots(state: &AppState, slots: &[TimeSlot], start_format: &str) -> Vec<FreeSlot> {
     slots
         .iter()
         .map(|s| FreeSlot {
             value: input_value(state, s.start()),
             label: format!(
                 "{}–{}",
-                local(state, s.start(), "%a %d %b %H:%M"),
+                local(state, s.start(), start_format),
                 local(state, s.end(), "%H:%M")
             ),
         })
@@ -315,17 +316,7 @@ fn free_slots(state: &AppState, slots: &[TimeSlot]) -> Vec<FreeSlot> {
 
 /// Free slots of one day, labelled by time only.
 fn day_slots(state: &AppState, slots: &[TimeSlot]) -> Vec<FreeSlot> {
-    slots
-        .iter()
-        .map(|s| FreeSlot {
-            value: input_value(state, s.start()),
-            label: format!(
-                "{}–{}",
-                local(state, s.start(), "%H:%M"),
-                local(state, s.end(), "%H:%M")
-            ),
-        })
-        .collect()
+    free_slots(state, slots, "%H:%M")
 }
 
 /// What a conflict shows: the message, the collisions and the next free slots.
@@ -353,7 +344,7 @@ fn conflict_view(state: &AppState, conflict: &SlotConflict) -> ConflictView {
                 patient: c.patient_label.clone(),
             })
             .collect(),
-        free: free_slots(state, &conflict.next_free),
+        free: free_slots(state, &conflict.next_free, "%a %d %b %H:%M"),
     }
 }
 
