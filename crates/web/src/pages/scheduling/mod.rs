@@ -205,30 +205,37 @@ fn kind_options(current: &str) -> Vec<SelectOption> {
         .collect()
 }
 
+/// A select's options: the blank choice labelled `with_blank` (if any), then `options`.
+fn after_blank(
+    with_blank: Option<&str>,
+    current: &str,
+    options: impl Iterator<Item = SelectOption>,
+) -> Vec<SelectOption> {
+    with_blank
+        .map(|label| option("", label, current))
+        .into_iter()
+        .chain(options)
+        .collect()
+}
+
 /// Doctors and nurses of the directory, for a clinician select.
 fn clinician_options(
     staff: &[StaffMember],
     current: &str,
     with_blank: Option<&str>,
 ) -> Vec<SelectOption> {
-    let mut options: Vec<SelectOption> = with_blank
-        .map(|label| option("", label, current))
-        .into_iter()
-        .collect();
-    options.extend(
-        staff
-            .iter()
-            .filter(|s| s.role.holds_a_schedule() && s.active)
-            .map(|s| {
-                let mut label = s.display_name.clone();
-                if let Some(d) = &s.department_name {
-                    label.push_str(" — ");
-                    label.push_str(d);
-                }
-                option(s.id.to_string(), label, current)
-            }),
-    );
-    options
+    let clinicians = staff
+        .iter()
+        .filter(|s| s.role.holds_a_schedule() && s.active)
+        .map(|s| {
+            let mut label = s.display_name.clone();
+            if let Some(d) = &s.department_name {
+                label.push_str(" — ");
+                label.push_str(d);
+            }
+            option(s.id.to_string(), label, current)
+        });
+    after_blank(with_blank, current, clinicians)
 }
 
 fn department_options(
@@ -236,18 +243,14 @@ fn department_options(
     current: &str,
     with_blank: Option<&str>,
 ) -> Vec<SelectOption> {
-    let mut options: Vec<SelectOption> = with_blank
-        .map(|label| option("", label, current))
-        .into_iter()
-        .collect();
-    options.extend(departments.iter().filter(|d| d.active).map(|d| {
+    let active = departments.iter().filter(|d| d.active).map(|d| {
         option(
             d.id.to_string(),
             format!("{} ({})", d.name, d.code),
             current,
         )
-    }));
-    options
+    });
+    after_blank(with_blank, current, active)
 }
 
 /// Turns a service error on a form into the messages next to its fields; anything else
