@@ -4,7 +4,9 @@
 //! the policy gives no grant for that action, before the handler or its extractors run. The
 //! use case then asks the policy again for the record in question.
 //!
-//! Pages are added with [`RouteTable::add`] (methods, path, access, handlers). An API operation
+//! Pages are added with [`RouteTable::page`], [`RouteTable::form_post`] and
+//! [`RouteTable::page_with_form`] (action, path, handlers), or with [`RouteTable::add`]
+//! (methods with their actions, path, access, method router) for the rest. An API operation
 //! is added with [`RouteTable::api`]: its method and path are read from the handler's
 //! `#[utoipa::path]` (through `utoipa_axum::routes!`), and its OpenAPI entry is collected here,
 //! so the document served at `/api/openapi.json` lists exactly what the table routed.
@@ -16,6 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -198,6 +201,59 @@ impl RouteTable {
         self.register(actions.into(), path, access, method_router)
     }
 
+    /// Registers a page for signed-in users at `path`: `show` answers `GET`, performing
+    /// `action`.
+    pub fn page<H, T>(self, action: Action, path: &'static str, show: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.page_route(vec![("GET", action)], path, get(show))
+    }
+
+    /// Registers a form's target for signed-in users at `path`: `submit` answers `POST`,
+    /// performing `action`.
+    pub fn form_post<H, T>(self, action: Action, path: &'static str, submit: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.page_route(vec![("POST", action)], path, post(submit))
+    }
+
+    /// Registers a page with its own form at `path`: `show` answers `GET` and `submit`
+    /// answers `POST`, both performing `action`.
+    pub fn page_with_form<H, T, S, U>(
+        self,
+        action: Action,
+        path: &'static str,
+        show: H,
+        submit: S,
+    ) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+        S: Handler<U, AppState>,
+        U: 'static,
+    {
+        let actions = vec![("GET", action), ("POST", action)];
+        self.page_route(actions, path, get(show).post(submit))
+    }
+
+    /// Registers a page route ([`Access::Page`]) whose methods perform `actions`.
+    fn page_route(
+        self,
+        actions: Vec<(&'static str, Action)>,
+        path: &'static str,
+        method_router: MethodRouter<AppState>,
+    ) -> Self {
+        assert!(
+            !path.starts_with("/api/v1/"),
+            "{path}: an API operation is added with RouteTable::api"
+        );
+        self.register(actions.into(), path, Access::Page, method_router)
+    }
+
     /// Registers an API operation for signed-in callers ([`Access::Api`]) that performs
     /// `action`. `operation` is `routes!(handler)`: the method(s) and path come from the
     /// handler's `#[utoipa::path]`, and its OpenAPI entry (with the schemas it names and the
@@ -324,7 +380,7 @@ fn intern(path: &str) -> &'static str {
 }
 
 pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
-    use Access::{Page, Public};
+    use Access::Public;
     let table = RouteTable::new(state.clone())
         // Probes and assets.
         .add(
@@ -339,12 +395,7 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             Public,
             get(pages::probes::readyz),
         )
-        .add(
-            &[("GET", Action::AdministerSystem)],
-            "/metrics",
-            Page,
-            get(metrics::serve),
-        )
+        .page(Action::AdministerSystem, "/metrics", metrics::serve)
         .add(
             &[("GET", Action::UseAccount)],
             "/assets/{name}",
@@ -364,151 +415,95 @@ pub(crate) fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
             Public,
             get(pages::login::form).post(pages::login::submit),
         )
-        .add(
-            &[("POST", Action::UseAccount)],
-            "/logout",
-            Page,
-            post(pages::login::logout),
-        )
+        .form_post(Action::UseAccount, "/logout", pages::login::logout)
         // Pages.
-        .add(
-            &[("GET", Action::UseAccount)],
-            "/",
-            Page,
-            get(pages::dashboard::home),
-        )
-        .add(
-            &[("GET", Action::UseAccount)],
+        .page(Action::UseAccount, "/", pages::dashboard::home)
+        .page(
+            Action::UseAccount,
             "/dashboard",
-            Page,
-            get(pages::dashboard::dashboard),
+            pages::dashboard::dashboard,
         )
-        .add(
-            &[("GET", Action::UseAccount), ("POST", Action::UseAccount)],
+        .page_with_form(
+            Action::UseAccount,
             "/account/password",
-            Page,
-            get(pages::account::password_form).post(pages::account::change_password),
+            pages::account::password_form,
+            pages::account::change_password,
         )
-        .add(
-            &[
-                ("GET", Action::AdministerSystem),
-                ("POST", Action::AdministerSystem),
-            ],
+        .page_with_form(
+            Action::AdministerSystem,
             "/admin/users",
-            Page,
-            get(pages::admin::users).post(pages::admin::create_user),
+            pages::admin::users,
+            pages::admin::create_user,
         )
-        .add(
-            &[("GET", Action::AdministerSystem)],
+        .page(
+            Action::AdministerSystem,
             "/admin/status",
-            Page,
-            get(pages::admin::status),
+            pages::admin::status,
         )
-        .add(
-            &[
-                ("GET", Action::AdministerSystem),
-                ("POST", Action::AdministerSystem),
-            ],
+        .page_with_form(
+            Action::AdministerSystem,
             "/admin/backups",
-            Page,
-            get(pages::backups::page).post(pages::backups::back_up_now),
+            pages::backups::page,
+            pages::backups::back_up_now,
         )
-        .add(
-            &[("POST", Action::AdministerSystem)],
+        .form_post(
+            Action::AdministerSystem,
             "/admin/audit/verify",
-            Page,
-            post(pages::admin::verify_audit_trail),
+            pages::admin::verify_audit_trail,
         )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
-            "/audit",
-            Page,
-            get(pages::audit::log),
-        )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
+        .page(Action::ReadAuditLog, "/audit", pages::audit::log)
+        .page(
+            Action::ReadAuditLog,
             "/audit/export.csv",
-            Page,
-            get(pages::audit::export_csv),
+            pages::audit::export_csv,
         )
-        .add(
-            &[("GET", Action::UsePortal)],
+        .page(
+            Action::UsePortal,
             "/account/access-history",
-            Page,
-            get(pages::audit::access_history),
+            pages::audit::access_history,
         )
-        .add(
-            &[("GET", Action::ReadApiDocs)],
-            "/api/docs",
-            Page,
-            get(api::docs::page),
-        )
+        .page(Action::ReadApiDocs, "/api/docs", api::docs::page)
         // Patients.
-        .add(
-            &[("GET", Action::FindPatients)],
-            "/patients",
-            Page,
-            get(pages::patients::list),
-        )
-        .add(
-            &[("GET", Action::FindPatients)],
+        .page(Action::FindPatients, "/patients", pages::patients::list)
+        .page(
+            Action::FindPatients,
             "/patients.csv",
-            Page,
-            get(pages::patients::list_csv),
+            pages::patients::list_csv,
         )
-        .add(
-            &[
-                ("GET", Action::RegisterPatients),
-                ("POST", Action::RegisterPatients),
-            ],
+        .page_with_form(
+            Action::RegisterPatients,
             "/patients/new",
-            Page,
-            get(pages::patients::new_form).post(pages::patients::register),
+            pages::patients::new_form,
+            pages::patients::register,
         )
-        .add(
-            &[("GET", Action::SeeIdentity)],
-            "/patients/{id}",
-            Page,
-            get(pages::chart::show),
-        )
-        .add(
-            &[("GET", Action::EditRecord), ("POST", Action::EditRecord)],
+        .page(Action::SeeIdentity, "/patients/{id}", pages::chart::show)
+        .page_with_form(
+            Action::EditRecord,
             "/patients/{id}/edit",
-            Page,
-            get(pages::patients::edit_form).post(pages::patients::update),
+            pages::patients::edit_form,
+            pages::patients::update,
         )
-        .add(
-            &[("POST", Action::ManageCareTeam)],
+        .form_post(
+            Action::ManageCareTeam,
             "/patients/{id}/care-team",
-            Page,
-            post(pages::patients::assign_care_team),
+            pages::patients::assign_care_team,
         )
-        .add(
-            &[("POST", Action::ManageCareTeam)],
+        .form_post(
+            Action::ManageCareTeam,
             "/patients/{id}/care-team/{user_id}/remove",
-            Page,
-            post(pages::patients::remove_care_team),
+            pages::patients::remove_care_team,
         )
-        .add(
-            &[("GET", Action::AdministerSystem)],
+        .page(
+            Action::AdministerSystem,
             "/patients/{id}/encryption",
-            Page,
-            get(pages::patients::encryption),
+            pages::patients::encryption,
         )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/record",
-            Page,
-            get(pages::chart::my_record),
-        )
-        .add(
-            &[
-                ("GET", Action::AdministerSystem),
-                ("POST", Action::AdministerSystem),
-            ],
+        .page(Action::UsePortal, "/my/record", pages::chart::my_record)
+        .page_with_form(
+            Action::AdministerSystem,
             "/admin/research-export",
-            Page,
-            get(pages::patients::research_export_form).post(pages::patients::research_export),
+            pages::patients::research_export_form,
+            pages::patients::research_export,
         )
         // JSON API.
         .add(

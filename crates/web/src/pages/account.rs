@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::ValidationErrors;
@@ -10,10 +9,8 @@ use carevault_service::ServiceError;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, render};
+use crate::pages::{Layout, PageRequest, render};
 
 #[derive(Template)]
 #[template(path = "account_password.html")]
@@ -23,9 +20,7 @@ struct PasswordPage {
 }
 
 pub async fn password_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     render(&PasswordPage {
         layout: Layout::new(&state, &actor, "Change password", "/account/password", csrf),
@@ -46,9 +41,7 @@ pub struct PasswordForm {
 carevault_core::opaque_debug!(PasswordForm);
 
 pub async fn change_password(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     let result = if form.new_password != form.confirm_password {

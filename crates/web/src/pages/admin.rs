@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::{Role, ValidationErrors};
@@ -14,10 +14,8 @@ use carevault_service::users::{AccountView, NewAccount};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, NoticeQuery, format_size, format_uptime, notice, render};
+use crate::pages::{Layout, NoticeQuery, PageRequest, format_size, format_uptime, notice, render};
 
 #[derive(Template)]
 #[template(path = "admin_users.html")]
@@ -44,9 +42,7 @@ pub struct NewUserForm {
 carevault_core::opaque_debug!(NewUserForm);
 
 pub async fn users(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
     let accounts = state.services.list_accounts(&actor).await?;
@@ -61,9 +57,7 @@ pub async fn users(
 }
 
 pub async fn create_user(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<NewUserForm>,
 ) -> Result<Response, PageError> {
     let result = state
@@ -138,9 +132,7 @@ fn format_bytes(bytes: Option<i64>) -> String {
 }
 
 pub async fn status(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
     // The status call admits administrators only; the audit facts follow from it.
@@ -191,8 +183,7 @@ pub async fn status(
 /// `POST /admin/audit/verify`: "Verify now" — the whole audit trail, against every stored
 /// checkpoint; the result shows on the status page.
 pub async fn verify_audit_trail(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
 ) -> Result<Response, PageError> {
     let report = state.services.verify_audit_trail_as(&actor).await?;
     let notice = if report.ok {

@@ -3,7 +3,7 @@
 //! is the service's decision; these handlers only parse, call and render.
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
@@ -12,12 +12,11 @@ use carevault_service::ServiceError;
 use carevault_service::audit_log::{AuditEntry, AuditPage};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::audit_query::{AuditEventsParams, AuditExportParams, DEFAULT_LIMIT};
 use crate::csv_export::{actor_label, audit_csv_response};
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
-use crate::pages::{Layout, render};
+use crate::extract::query_params;
+use crate::pages::{Layout, PageRequest, render};
 
 /// A stored role name as people read it ("Administrator"); empty for no role.
 pub fn role_label(role: Option<&str>) -> String {
@@ -182,9 +181,7 @@ const FORM_FIELDS: [&str; 7] = [
 
 /// `GET /audit`: the audit log, filtered and paged.
 pub async fn log(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     state.services.require_audit_access(&actor).await?;
@@ -262,8 +259,7 @@ fn invalid_filters(
 
 /// `GET /audit/export.csv`: the filtered log as a streamed CSV download.
 pub async fn export_csv(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     state.services.require_audit_access(&actor).await?;
@@ -301,9 +297,7 @@ pub struct AccessHistoryParams {
 
 /// `GET /account/access-history`: who accessed the patient's own record.
 pub async fn access_history(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     // A mangled offset shows the first page: there is nothing to correct in a form here.

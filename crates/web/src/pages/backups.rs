@@ -2,16 +2,14 @@
 //! directory, and the "Back up now" button (administrators only; the service decides).
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_service::backup::BackupRecord;
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
 use crate::pages::format_size;
-use crate::pages::{Layout, render};
+use crate::pages::{Layout, PageRequest, render};
 
 /// One backup file as the page lists it.
 struct FileRow {
@@ -40,9 +38,7 @@ pub struct BackupsQuery {
 
 /// `GET /admin/backups`.
 pub async fn page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Query(query): Query<BackupsQuery>,
 ) -> Result<Response, PageError> {
     // The listing admits administrators only; the last record follows from it.
@@ -86,8 +82,7 @@ pub async fn page(
 /// `POST /admin/backups`: "Back up now" — a backup and its restore drill; the outcome shows
 /// on the page.
 pub async fn back_up_now(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
 ) -> Result<Response, PageError> {
     let record = state.services.backup_now(&actor, None).await?;
     let result = match (

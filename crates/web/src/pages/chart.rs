@@ -5,7 +5,7 @@
 //! so the page is authorised, opened and recorded once.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use carevault_core::clinical::VITAL_RANGES;
@@ -19,10 +19,9 @@ use chrono_tz::Tz;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
 use crate::pages::documents::DocumentsSection;
 use crate::pages::emergency::EmergencySection;
-use crate::pages::{Layout, notice, render};
+use crate::pages::{Layout, PageRequest, notice, render};
 
 /// Vitals readings shown side by side in the chart's flowsheet.
 const FLOWSHEET_READINGS: usize = 6;
@@ -620,9 +619,7 @@ fn notice_code(raw: Option<&str>) -> Option<String> {
 
 /// `GET /patients/{id}`: the chart, as the actor may see it.
 pub async fn show(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
@@ -650,9 +647,7 @@ struct NoRecordPage {
 
 /// `GET /my/record`: the patient's own chart.
 pub async fn my_record(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let Some(chart) = state.services.my_chart(&actor).await? else {

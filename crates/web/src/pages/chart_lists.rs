@@ -10,10 +10,10 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use carevault_core::Action;
 use carevault_core::allergy::{AllergySeverity, CODED_SUBSTANCES, SubstanceKind};
 use carevault_core::{PatientId, ValidationErrors};
@@ -24,8 +24,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, not_found, notice_in_query, path_patient_id, render, with_status};
+use crate::pages::{
+    Layout, PageRequest, QueryNotice, not_found, path_patient_id, render, with_status,
+};
 use crate::routes::{Access, RouteTable};
 
 /// Adds the allergy and problem list pages.
@@ -40,17 +41,15 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Access::Page,
             get(allergies_page).post(record_allergy),
         )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
+        .form_post(
+            Action::WriteClinicalNotes,
             "/patients/{id}/allergies/no-known",
-            Access::Page,
-            post(record_no_known_allergies),
+            record_no_known_allergies,
         )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
+        .form_post(
+            Action::WriteClinicalNotes,
             "/patients/{id}/allergies/{entry_id}/status",
-            Access::Page,
-            post(change_allergy_status),
+            change_allergy_status,
         )
         .add(
             &[
@@ -61,17 +60,15 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Access::Page,
             get(problems_page).post(add_problem),
         )
-        .add(
-            &[("POST", Action::WriteEncounters)],
+        .form_post(
+            Action::WriteEncounters,
             "/patients/{id}/problems/{problem_id}/status",
-            Access::Page,
-            post(change_problem_status),
+            change_problem_status,
         )
-        .add(
-            &[("POST", Action::WriteEncounters)],
+        .form_post(
+            Action::WriteEncounters,
             "/encounters/{eid}/diagnoses/{did}/problem",
-            Access::Page,
-            post(problem_from_diagnosis),
+            problem_from_diagnosis,
         )
 }
 
@@ -111,6 +108,26 @@ impl<F: Default> Again<F> {
     }
 }
 
+impl<F> Again<F> {
+    /// The message for the field `name`, when its input was refused.
+    fn field(&self, name: &str) -> Option<String> {
+        self.errors.message_for(name).map(str::to_owned)
+    }
+}
+
+/// The layout of a list page titled `title`: with the notice and the banner of `patient`.
+async fn list_layout(
+    state: &AppState,
+    actor: &Actor,
+    csrf: String,
+    title: &str,
+    patient: PatientId,
+    notice: Option<&'static str>,
+) -> Result<Layout, PageError> {
+    let layout = Layout::new(state, actor, title, "/patients", csrf).with_notice(notice);
+    crate::pages::banner::with_banner(state, actor, layout, patient).await
+}
+
 /// What the allergy list and the problem list pages have in common: each is loaded for a
 /// patient and shown with its form as typed.
 trait ListPage {
@@ -140,10 +157,10 @@ async fn show<L: ListPage>(
     actor: &Actor,
     csrf: String,
     id: &str,
-    raw: Option<&str>,
+    notice: Option<&'static str>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(id)?;
-    render(&L::load(state, actor, id, csrf, Again::fresh(), notice_in_query(raw)).await?)
+    render(&L::load(state, actor, id, csrf, Again::fresh(), notice).await?)
 }
 
 /// A list page shown again after a refused change, with `status`.
@@ -301,42 +318,32 @@ impl ListPage for Allergies {
         notice: Option<&'static str>,
     ) -> Result<AllergiesPage, PageError> {
         let found = state.services.list_allergies(actor, id).await?;
-        let Again {
-            form,
-            errors,
-            problem,
-        } = again;
-        let field = |name: &str| errors.message_for(name).map(str::to_owned);
         let title = format!("Allergies of {}", found.patient_label);
-        let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
         Ok(AllergiesPage {
-            layout: crate::pages::banner::with_banner(state, actor, layout, found.patient_id)
-                .await?,
+            layout: list_layout(state, actor, csrf, &title, found.patient_id, notice).await?,
             id: found.patient_id.to_string(),
             patient: found.patient_label,
             allergy_list: found.list,
             allergy_actions: found.may_record,
-            substances: substance_groups(&form.substance),
-            severities: severities(&form.severity),
-            free_text_checked: form.free_text(),
-            substance_error: field("substance"),
-            reaction_error: field("reaction"),
-            severity_error: field("severity"),
-            form,
-            problem,
+            substances: substance_groups(&again.form.substance),
+            severities: severities(&again.form.severity),
+            free_text_checked: again.form.free_text(),
+            substance_error: again.field("substance"),
+            reaction_error: again.field("reaction"),
+            severity_error: again.field("severity"),
+            form: again.form,
+            problem: again.problem,
         })
     }
 }
 
 /// `GET /patients/{id}/allergies`.
 pub async fn allergies_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
-    show::<Allergies>(&state, &actor, csrf, &id, raw.as_deref()).await
+    show::<Allergies>(&state, &actor, csrf, &id, notice).await
 }
 
 /// A refusal a page shows at the top: the conflict's message, or the input's problems.
@@ -359,9 +366,7 @@ fn problem_text(prefix: &str, err: &ServiceError) -> Option<String> {
 /// `POST /patients/{id}/allergies`: records an allergy, or shows the form again with the
 /// problems next to their fields (422, every typed value kept).
 pub async fn record_allergy(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<AllergyForm>,
 ) -> Result<Response, PageError> {
@@ -405,9 +410,7 @@ pub async fn record_allergy(
 /// `POST /patients/{id}/allergies/no-known`: records "no known allergies" (409 with the
 /// reason while an allergy is active).
 pub async fn record_no_known_allergies(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
@@ -438,9 +441,7 @@ pub struct StatusForm {
 /// `POST /patients/{id}/allergies/{entry_id}/status`: changes an entry's status (an entry
 /// of another patient is not found).
 pub async fn change_allergy_status(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path((id, entry_id)): Path<(String, String)>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, PageError> {
@@ -509,49 +510,37 @@ impl ListPage for Problems {
         notice: Option<&'static str>,
     ) -> Result<ProblemsPage, PageError> {
         let found = state.services.list_problems(actor, id).await?;
-        let Again {
-            form,
-            errors,
-            problem,
-        } = again;
-        let field = |name: &str| errors.message_for(name).map(str::to_owned);
         let title = format!("Problem list of {}", found.patient_label);
-        let layout = Layout::new(state, actor, &title, "/patients", csrf).with_notice(notice);
         Ok(ProblemsPage {
-            layout: crate::pages::banner::with_banner(state, actor, layout, found.patient_id)
-                .await?,
+            layout: list_layout(state, actor, csrf, &title, found.patient_id, notice).await?,
             id: found.patient_id.to_string(),
             patient: found.patient_label,
             problems: found.problems,
             problem_actions: found.may_manage,
-            free_text_checked: form.free_text(),
-            code_error: field("code"),
-            text_error: field("text"),
-            onset_error: field("onset"),
-            status_error: field("status"),
-            form,
-            problem,
+            free_text_checked: again.form.free_text(),
+            code_error: again.field("code"),
+            text_error: again.field("text"),
+            onset_error: again.field("onset"),
+            status_error: again.field("status"),
+            form: again.form,
+            problem: again.problem,
         })
     }
 }
 
 /// `GET /patients/{id}/problems`.
 pub async fn problems_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
-    show::<Problems>(&state, &actor, csrf, &id, raw.as_deref()).await
+    show::<Problems>(&state, &actor, csrf, &id, notice).await
 }
 
 /// `POST /patients/{id}/problems`: adds a problem, or shows the form again with the
 /// problems next to their fields (422) or the duplicate (409), every typed value kept.
 pub async fn add_problem(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<ProblemForm>,
 ) -> Result<Response, PageError> {
@@ -608,9 +597,7 @@ pub struct ProblemStatusForm {
 /// `POST /patients/{id}/problems/{problem_id}/status`: resolves or reactivates a problem (a
 /// problem of another patient is not found).
 pub async fn change_problem_status(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path((id, problem_id)): Path<(String, String)>,
     Form(form): Form<ProblemStatusForm>,
 ) -> Result<Response, PageError> {
@@ -626,8 +613,7 @@ pub async fn change_problem_status(
 /// `POST /encounters/{eid}/diagnoses/{did}/problem`: "Add to problem list" on an encounter's
 /// diagnosis; back to the encounter with a notice saying whether it was added.
 pub async fn problem_from_diagnosis(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path((encounter_id, diagnosis_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let encounter_id = encounter_id

@@ -4,17 +4,15 @@
 //! `Services::admin_dashboard`, rendered as inline SVG by [`crate::charts`].
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::{Action, Role};
 use carevault_service::dashboard::{AdminDashboard, RoleDashboard, SEXES};
 use carevault_service::pharmacy::StockLevel;
 
-use crate::AppState;
 use crate::charts::{self, Bar, Group};
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, NoticeQuery, format_size, format_uptime, notice, render};
+use crate::pages::{Layout, NoticeQuery, PageRequest, format_size, format_uptime, notice, render};
 
 /// A card on a dashboard.
 #[derive(Debug, Clone)]
@@ -647,9 +645,7 @@ pub async fn home() -> Response {
 }
 
 pub async fn dashboard(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
     let role = actor.role();

@@ -7,10 +7,10 @@
 //! `?csrf_token=` (see `csrf.rs`); the origin checks apply as to every form.
 
 use askama::Template;
+use axum::extract::Path;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use carevault_core::Action;
 use carevault_core::PatientId;
 use carevault_core::document::human_size;
@@ -23,8 +23,7 @@ use crate::api::documents::{
     UploadError, attachment, read_upload, thumbnail_response, upload_body_limit, upload_input,
 };
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, render};
+use crate::pages::{Layout, PageRequest, render};
 use crate::routes::{Access, RouteTable};
 
 /// Adds the document pages.
@@ -37,24 +36,9 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Access::Page,
             post(upload).layer(limit),
         )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/documents",
-            Access::Page,
-            get(my_documents),
-        )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/documents/{id}/download",
-            Access::Page,
-            get(download),
-        )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/documents/{id}/thumbnail",
-            Access::Page,
-            get(thumbnail),
-        )
+        .page(Action::UsePortal, "/my/documents", my_documents)
+        .page(Action::SeeClinical, "/documents/{id}/download", download)
+        .page(Action::SeeClinical, "/documents/{id}/thumbnail", thumbnail)
 }
 
 /// One document as listed on a page.
@@ -142,9 +126,7 @@ struct MyDocumentsPage {
 
 /// `GET /my/documents`: the patient's own documents and the upload form.
 pub async fn my_documents(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let layout = crate::pages::banner::with_own_banner(
         &state,
@@ -179,8 +161,7 @@ fn refused(field: &str, message: &str) -> PageError {
 
 /// `POST /patients/{id}/documents`: uploads a document from the page's form.
 pub async fn upload(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
@@ -216,8 +197,7 @@ pub async fn upload(
 
 /// `GET /documents/{id}/download`: the file, as an attachment (audited).
 pub async fn download(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (meta, bytes) = state.services.download_document(&actor, &id).await?;
@@ -226,8 +206,7 @@ pub async fn download(
 
 /// `GET /documents/{id}/thumbnail`: an image's thumbnail, shown inline on the pages.
 pub async fn thumbnail(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let bytes = state.services.document_thumbnail(&actor, &id).await?;

@@ -9,10 +9,9 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::masking::PatientView;
 use carevault_core::{PatientId, ValidationErrors};
@@ -26,35 +25,27 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::NoticeQuery;
-use crate::pages::{Layout, notice, render};
-use crate::routes::{Access, RouteTable};
+use crate::pages::{Layout, PageRequest, notice, render};
+use crate::routes::RouteTable;
 
 /// The review queue's address.
 pub const QUEUE_HREF: &str = "/admin/break-glass";
 
 /// Adds the break-the-glass pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
-    use Access::Page;
     table
-        .add(
-            &[("POST", Action::BreakTheGlass)],
+        .form_post(
+            Action::BreakTheGlass,
             "/patients/{id}/break-glass",
-            Page,
-            post(break_glass),
+            break_glass,
         )
-        .add(
-            &[("GET", Action::ReviewEmergencyAccess)],
-            QUEUE_HREF,
-            Page,
-            get(queue),
-        )
-        .add(
-            &[("POST", Action::ReviewEmergencyAccess)],
+        .page(Action::ReviewEmergencyAccess, QUEUE_HREF, queue)
+        .form_post(
+            Action::ReviewEmergencyAccess,
             "/admin/break-glass/{id}/review",
-            Page,
-            post(review),
+            review,
         )
 }
 
@@ -172,9 +163,7 @@ carevault_core::opaque_debug!(BreakGlassForm);
 /// `POST /patients/{id}/break-glass`: asks for emergency access, then back to the patient
 /// page (now in full, with the banner); or the page again with the messages (422).
 pub async fn break_glass(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<BreakGlassForm>,
 ) -> Result<Response, PageError> {
@@ -326,9 +315,7 @@ async fn queue_rows(
 
 /// `GET /admin/break-glass`: the review queue.
 pub async fn queue(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (pending, reviewed) = queue_rows(&state, &actor).await?;
@@ -363,9 +350,7 @@ impl std::fmt::Debug for ReviewForm {
 /// the queue again with the messages beside that grant's form (422; 409 when someone
 /// reviewed it meanwhile).
 pub async fn review(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<ReviewForm>,
 ) -> Result<Response, PageError> {

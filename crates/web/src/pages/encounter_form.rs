@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::time::from_micros;
@@ -41,8 +41,8 @@ use super::clinical::{
 };
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
-use crate::pages::{Layout, not_found, path_patient_id, render};
+use crate::extract::query_params;
+use crate::pages::{Layout, PageRequest, not_found, path_patient_id, render};
 
 /// The prefix of the prescription fields in the form (`rx_drug_name`).
 const RX: &str = "rx_";
@@ -340,9 +340,7 @@ struct NewEncounterQuery {
 /// `GET /encounters/new?patient=…[&appointment=…]`: the form (doctors: the formulary for
 /// its prescription fieldset is theirs alone, and the service refuses anyone else).
 pub async fn new_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let query: NewEncounterQuery = query_params(raw.as_deref().unwrap_or_default())
@@ -411,9 +409,7 @@ impl FormOf {
 
 /// `POST /encounters/new`: the form of a new encounter, with any of its buttons.
 pub async fn submit_new(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, PageError> {
     let form = FormOf::New {
@@ -425,9 +421,7 @@ pub async fn submit_new(
 
 /// `POST /encounters/{id}/edit`: the draft's form, with any of its buttons.
 pub async fn submit_draft(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, PageError> {
@@ -522,8 +516,7 @@ async fn submit(
 /// `POST /appointments/{id}/start`: starts the appointment and opens its encounter (the
 /// draft is created the first time; starting again opens the same one).
 pub async fn start_appointment(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id: AppointmentId = id.trim().parse().map_err(|_| not_found("appointment"))?;

@@ -27,6 +27,8 @@ pub mod scheduling;
 pub mod shares;
 pub mod summary;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use carevault_core::policy::{Grant, Scope, grant};
@@ -34,6 +36,7 @@ use carevault_core::{Action, Role};
 use carevault_service::Actor;
 
 use crate::AppState;
+use crate::extract::{CurrentActor, FormToken};
 
 /// One entry of the navigation menu.
 #[derive(Debug, Clone)]
@@ -253,6 +256,45 @@ pub fn notice(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// What every signed-in page handler takes from its request: the application state, the
+/// signed-in actor and the session's form token (for the forms the page renders).
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub state: AppState,
+    pub actor: Actor,
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for PageRequest {
+    type Rejection = crate::errors::PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentActor(actor) = CurrentActor::from_request_parts(parts, state).await?;
+        let FormToken(csrf) = FormToken::from_request_parts(parts, state).await?;
+        Ok(Self {
+            state: state.clone(),
+            actor,
+            csrf,
+        })
+    }
+}
+
+/// The notice a page shows after a redirect, named by its query's `notice` parameter
+/// (see [`notice_in_query`]).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryNotice(pub Option<&'static str>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryNotice {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(notice_in_query(parts.uri.query())))
+    }
+}
+
 /// The `?notice=…` parameter of a page reached after a redirect (see [`notice`]).
 #[derive(Debug, serde::Deserialize)]
 pub struct NoticeQuery {
@@ -346,6 +388,15 @@ where
 pub(crate) fn with_status(mut response: Response, status: StatusCode) -> Response {
     *response.status_mut() = status;
     response
+}
+
+/// The status of a page shown with the problems of its query: 200, or 422 when there are any.
+pub(crate) fn input_status(errors: &carevault_core::ValidationErrors) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 /// A staff screen: a patient's account, which the policy lets reach its own record only, is

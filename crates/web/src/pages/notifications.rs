@@ -4,49 +4,31 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::notification::{Channel, DeliveryStatus, NotificationKind};
 use carevault_service::ServiceError;
 use carevault_service::notifications::{NotificationView, OutboxFilter};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, render};
-use crate::routes::{Access, RouteTable};
+use crate::pages::{Layout, PageRequest, render};
+use crate::routes::RouteTable;
 
 /// Adds the notification pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::UseAccount)],
-            "/notifications",
-            Access::Page,
-            get(inbox),
-        )
-        .add(
-            &[("POST", Action::UseAccount)],
-            "/notifications/{id}/read",
-            Access::Page,
-            post(mark_read),
-        )
-        .add(
-            &[("GET", Action::UseAccount), ("POST", Action::UseAccount)],
+        .page(Action::UseAccount, "/notifications", inbox)
+        .form_post(Action::UseAccount, "/notifications/{id}/read", mark_read)
+        .page_with_form(
+            Action::UseAccount,
             "/notifications/preferences",
-            Access::Page,
-            get(preferences).post(save_preferences),
+            preferences,
+            save_preferences,
         )
-        .add(
-            &[("GET", Action::AdministerSystem)],
-            "/admin/notifications",
-            Access::Page,
-            get(outbox),
-        )
+        .page(Action::AdministerSystem, "/admin/notifications", outbox)
 }
 
 /// How a notification's kind reads.
@@ -91,11 +73,7 @@ struct InboxPage {
 }
 
 /// `GET /notifications`: the signed-in user's inbox.
-pub async fn inbox(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-) -> Result<Response, PageError> {
+pub async fn inbox(PageRequest { state, actor, csrf }: PageRequest) -> Result<Response, PageError> {
     let zone = state.services.clinic_time_zone();
     let rows: Vec<InboxRow> = state
         .services
@@ -130,8 +108,7 @@ pub async fn inbox(
 
 /// `POST /notifications/{id}/read`.
 pub async fn mark_read(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     state.services.mark_notification_read(&actor, &id).await?;
@@ -150,9 +127,7 @@ struct PreferencesPage {
 
 /// `GET /notifications/preferences`.
 pub async fn preferences(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let p = state.services.notification_preferences(&actor).await?;
@@ -182,8 +157,7 @@ pub struct PreferencesForm {
 
 /// `POST /notifications/preferences`.
 pub async fn save_preferences(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Form(form): Form<PreferencesForm>,
 ) -> Result<Response, PageError> {
     state
@@ -225,9 +199,7 @@ struct OutboxPage {
 
 /// `GET /admin/notifications?status=…&kind=…&channel=…&recipient=…`: the outbox.
 pub async fn outbox(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let mut filter = OutboxFilter::default();

@@ -16,7 +16,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -33,8 +33,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, not_found, notice_in_query, path_patient_id, render, with_status};
+use crate::pages::{
+    Layout, PageRequest, QueryNotice, not_found, path_patient_id, render, with_status,
+};
 use crate::routes::{Access, RouteTable};
 use crate::vitals_table::VitalsTable;
 
@@ -42,17 +43,12 @@ use crate::vitals_table::VitalsTable;
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     use Access::Page;
     table
-        .add(
-            &[("GET", Action::NursingCare)],
-            "/my/patients",
-            Page,
-            get(my_patients),
-        )
-        .add(
-            &[("GET", Action::NursingCare), ("POST", Action::NursingCare)],
+        .page(Action::NursingCare, "/my/patients", my_patients)
+        .page_with_form(
+            Action::NursingCare,
             "/appointments/{id}/triage",
-            Page,
-            get(triage_form).post(record_triage),
+            triage_form,
+            record_triage,
         )
         .add(
             &[
@@ -215,10 +211,8 @@ struct MyPatientsPage {
 
 /// `GET /my/patients`: the nurse's patients today.
 pub async fn my_patients(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     let list = state.services.my_patients(&actor).await?;
     let rows = list
@@ -255,7 +249,7 @@ pub async fn my_patients(
         .collect();
     render(&MyPatientsPage {
         layout: Layout::new(&state, &actor, "My patients", "/my/patients", csrf)
-            .with_notice(notice_in_query(raw.as_deref())),
+            .with_notice(notice),
         today: list.today.format("%A %Y-%m-%d").to_string(),
         department: list.department_name,
         rows,
@@ -414,9 +408,7 @@ async fn triage_page(
 /// `GET /appointments/{id}/triage`: the triage form (nurses in the patient's care, for a
 /// visit checked in or in progress).
 pub async fn triage_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = id_from_path(&id, "appointment")?;
@@ -442,9 +434,7 @@ pub async fn triage_form(
 
 /// `POST /appointments/{id}/triage`: records it, then to "My patients"; or the form again.
 pub async fn record_triage(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<TriageForm>,
 ) -> Result<Response, PageError> {
@@ -567,23 +557,12 @@ async fn notes_page(
 
 /// `GET /patients/{id}/nursing-notes`.
 pub async fn nursing_notes(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     let patient = path_patient_id(&id)?;
-    notes_page(
-        &state,
-        &actor,
-        csrf,
-        patient,
-        String::new(),
-        None,
-        notice_in_query(raw.as_deref()),
-    )
-    .await
+    notes_page(&state, &actor, csrf, patient, String::new(), None, notice).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -595,9 +574,7 @@ pub struct TextForm {
 /// `POST /patients/{id}/nursing-notes`: adds the note, then back to the list; or the form
 /// again with the text kept.
 pub async fn add_nursing_note(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<TextForm>,
 ) -> Result<Response, PageError> {
@@ -636,9 +613,7 @@ struct AddendumPage {
 /// `POST /encounters/{id}/addenda`: adds the addendum, then back to the encounter with a
 /// notice; refused input shows the form again (on its own page) with the text kept.
 pub async fn add_addendum(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<TextForm>,
 ) -> Result<Response, PageError> {

@@ -5,10 +5,9 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::{PatientId, ValidationErrors};
 use carevault_service::erasure::{ErasureOutcome, LegalHold, LegalHoldInput, Tombstone};
@@ -18,44 +17,31 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
 use crate::pages::path_patient_id;
-use crate::pages::{Layout, render};
-use crate::routes::{Access, RouteTable};
+use crate::pages::{Layout, PageRequest, render};
+use crate::routes::RouteTable;
 
 /// Adds the privacy pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[
-                ("GET", Action::ManageRetention),
-                ("POST", Action::ManageRetention),
-            ],
+        .page_with_form(
+            Action::ManageRetention,
             "/patients/{id}/erase",
-            Access::Page,
-            get(erase_page).post(erase),
+            erase_page,
+            erase,
         )
-        .add(
-            &[
-                ("GET", Action::ManageRetention),
-                ("POST", Action::ManageRetention),
-            ],
+        .page_with_form(
+            Action::ManageRetention,
             "/patients/{id}/holds",
-            Access::Page,
-            get(holds_page).post(set_hold),
+            holds_page,
+            set_hold,
         )
-        .add(
-            &[("POST", Action::ManageRetention)],
+        .form_post(
+            Action::ManageRetention,
             "/patients/{id}/holds/{hold_id}/release",
-            Access::Page,
-            post(release_hold),
+            release_hold,
         )
-        .add(
-            &[("GET", Action::ManageRetention)],
-            "/admin/retention",
-            Access::Page,
-            get(retention_page),
-        )
+        .page(Action::ManageRetention, "/admin/retention", retention_page)
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +139,32 @@ fn tombstone_view(
     }
 }
 
+/// The erase page of an erased patient, titled `title`: the tombstone, with what the
+/// erasure just done reported (`outcome`).
+async fn erased_page(
+    state: &AppState,
+    actor: &Actor,
+    csrf: String,
+    title: &str,
+    id: PatientId,
+    outcome: Option<&ErasureOutcome>,
+) -> Result<Response, PageError> {
+    let tombstone = state.services.erasure_tombstone(actor, id).await?;
+    render(&ErasePage {
+        layout: Layout::new(state, actor, title, "/patients", csrf),
+        id: id.to_string(),
+        pseudonym: outcome.map_or_else(|| tombstone.pseudonym.clone(), |o| o.pseudonym.clone()),
+        name: String::new(),
+        refusal: None,
+        holds: Vec::new(),
+        last_encounter: None,
+        retained_until: None,
+        ledger_configured: false,
+        confirm_error: None,
+        done: Some(tombstone_view(state, &tombstone, outcome)),
+    })
+}
+
 async fn erase_view(
     state: &AppState,
     actor: &Actor,
@@ -165,20 +177,7 @@ async fn erase_view(
         Ok(preview) => preview,
         Err(ServiceError::NotFound(_)) => {
             // Erased already: show the tombstone (or 404 for an unknown id).
-            let tombstone = state.services.erasure_tombstone(actor, id).await?;
-            return render(&ErasePage {
-                layout: Layout::new(state, actor, "Erased patient", "/patients", csrf),
-                id: id.to_string(),
-                pseudonym: tombstone.pseudonym.clone(),
-                name: String::new(),
-                refusal: None,
-                holds: Vec::new(),
-                last_encounter: None,
-                retained_until: None,
-                ledger_configured: false,
-                confirm_error: None,
-                done: Some(tombstone_view(state, &tombstone, None)),
-            });
+            return erased_page(state, actor, csrf, "Erased patient", id, None).await;
         }
         Err(other) => return Err(other.into()),
     };
@@ -202,9 +201,7 @@ async fn erase_view(
 
 /// `GET /patients/{id}/erase`: what erasure does, whether it is refused now, and the form.
 pub async fn erase_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
@@ -213,9 +210,7 @@ pub async fn erase_page(
 
 /// `POST /patients/{id}/erase`: erases, or shows why not next to the form.
 pub async fn erase(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<EraseForm>,
 ) -> Result<Response, PageError> {
@@ -226,20 +221,8 @@ pub async fn erase(
         .await
     {
         Ok(outcome) => {
-            let tombstone = state.services.erasure_tombstone(&actor, id).await?;
-            return render(&ErasePage {
-                layout: Layout::new(&state, &actor, "Patient erased", "/patients", csrf),
-                id: id.to_string(),
-                pseudonym: outcome.pseudonym.clone(),
-                name: String::new(),
-                refusal: None,
-                holds: Vec::new(),
-                last_encounter: None,
-                retained_until: None,
-                ledger_configured: false,
-                confirm_error: None,
-                done: Some(tombstone_view(&state, &tombstone, Some(&outcome))),
-            });
+            let title = "Patient erased";
+            return erased_page(&state, &actor, csrf, title, id, Some(&outcome)).await;
         }
         Err(ServiceError::Conflict { message, .. }) => (Some(message), None),
         Err(ServiceError::Validation(errors)) => (
@@ -306,9 +289,7 @@ async fn holds_view(
 
 /// `GET /patients/{id}/holds`.
 pub async fn holds_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
@@ -334,9 +315,7 @@ pub async fn holds_page(
 
 /// `POST /patients/{id}/holds`: set a hold.
 pub async fn set_hold(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<HoldForm>,
 ) -> Result<Response, PageError> {
@@ -361,8 +340,7 @@ pub async fn set_hold(
 
 /// `POST /patients/{id}/holds/{hold_id}/release`.
 pub async fn release_hold(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path((id, hold_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
@@ -400,9 +378,7 @@ struct RetentionPage {
 
 /// `GET /admin/retention`: the patients past retention without a hold.
 pub async fn retention_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let report = state.services.retention_report(&actor).await?;
     render(&RetentionPage {

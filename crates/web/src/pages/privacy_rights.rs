@@ -5,10 +5,9 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use carevault_core::Action;
 use carevault_core::consent::{ConsentPurpose, ConsentStatus};
 use carevault_core::{PatientId, ValidationErrors};
@@ -20,53 +19,37 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::api::subject_access::zip_attachment;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
 use crate::pages::path_patient_id;
-use crate::pages::{Layout, notice_in_query, render};
-use crate::routes::{Access, RouteTable};
+use crate::pages::{Layout, PageRequest, QueryNotice, render};
+use crate::routes::RouteTable;
 
 /// Adds the data-subject rights pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::SubjectRights)],
+        .page(
+            Action::SubjectRights,
             "/patients/{id}/access-export",
-            Access::Page,
-            get(patient_export),
+            patient_export,
         )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/access-export",
-            Access::Page,
-            get(my_export),
-        )
-        .add(
-            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
+        .page(Action::UsePortal, "/my/access-export", my_export)
+        .page_with_form(
+            Action::UsePortal,
             "/my/consents",
-            Access::Page,
-            get(my_consents_page).post(my_consents_submit),
+            my_consents_page,
+            my_consents_submit,
         )
-        .add(
-            &[
-                ("GET", Action::ManageConsents),
-                ("POST", Action::ManageConsents),
-            ],
+        .page_with_form(
+            Action::ManageConsents,
             "/patients/{id}/consents",
-            Access::Page,
-            get(patient_consents_page).post(patient_consents_submit),
+            patient_consents_page,
+            patient_consents_submit,
         )
-        .add(
-            &[("GET", Action::ReadAuditLog)],
-            "/admin/processing",
-            Access::Page,
-            get(processing_page),
-        )
+        .page(Action::ReadAuditLog, "/admin/processing", processing_page)
 }
 
 /// `GET /patients/{id}/access-export`: the ZIP (administrators).
 pub async fn patient_export(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
@@ -77,8 +60,7 @@ pub async fn patient_export(
 
 /// `GET /my/access-export`: the patient's own ZIP.
 pub async fn my_export(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
 ) -> Result<Response, PageError> {
     Ok(zip_attachment(
         state.services.my_access_export(&actor).await?,
@@ -225,26 +207,15 @@ async fn my_page(
 
 /// `GET /my/consents`.
 pub async fn my_consents_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
-    my_page(
-        &state,
-        &actor,
-        csrf,
-        &ValidationErrors::new(),
-        notice_in_query(raw.as_deref()),
-    )
-    .await
+    my_page(&state, &actor, csrf, &ValidationErrors::new(), notice).await
 }
 
 /// `POST /my/consents`: grant or withdraw one consent.
 pub async fn my_consents_submit(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, PageError> {
     match state
@@ -293,11 +264,9 @@ async fn staff_page(
 
 /// `GET /patients/{id}/consents`.
 pub async fn patient_consents_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;
     staff_page(
@@ -307,16 +276,14 @@ pub async fn patient_consents_page(
         csrf,
         &ConsentForm::default(),
         &ValidationErrors::new(),
-        notice_in_query(raw.as_deref()),
+        notice,
     )
     .await
 }
 
 /// `POST /patients/{id}/consents`: record a consent for the patient.
 pub async fn patient_consents_submit(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, PageError> {
@@ -350,9 +317,7 @@ struct ProcessingPage {
 
 /// `GET /admin/processing`: the records of processing (administrators and auditors).
 pub async fn processing_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let records = state.services.processing_records(&actor).await?;
     render(&ProcessingPage {

@@ -2,10 +2,9 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::{Role, ValidationErrors};
 use carevault_service::shares::{DEFAULT_DAYS, ShareInput};
@@ -14,25 +13,14 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, notice_in_query, render};
-use crate::routes::{Access, RouteTable};
+use crate::pages::{Layout, PageRequest, QueryNotice, render};
+use crate::routes::RouteTable;
 
 /// Adds the sharing pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
-            "/my/sharing",
-            Access::Page,
-            get(page).post(share),
-        )
-        .add(
-            &[("POST", Action::UsePortal)],
-            "/my/sharing/{share_id}/revoke",
-            Access::Page,
-            post(revoke),
-        )
+        .page_with_form(Action::UsePortal, "/my/sharing", page, share)
+        .form_post(Action::UsePortal, "/my/sharing/{share_id}/revoke", revoke)
 }
 
 #[derive(Debug, Clone)]
@@ -189,10 +177,8 @@ async fn sharing_page(
 
 /// `GET /my/sharing`.
 pub async fn page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     sharing_page(
         &state,
@@ -200,16 +186,14 @@ pub async fn page(
         csrf,
         ShareForm::default(),
         ValidationErrors::new(),
-        notice_in_query(raw.as_deref()),
+        notice,
     )
     .await
 }
 
 /// `POST /my/sharing`: share with a doctor.
 pub async fn share(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<ShareForm>,
 ) -> Result<Response, PageError> {
     let Some((patient, _)) = state.services.my_record_shares(&actor).await? else {
@@ -248,8 +232,7 @@ pub async fn share(
 
 /// `POST /my/sharing/{share_id}/revoke`: stop a share.
 pub async fn revoke(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(share_id): Path<String>,
 ) -> Result<Response, PageError> {
     let Some((patient, _)) = state.services.my_record_shares(&actor).await? else {

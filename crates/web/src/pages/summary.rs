@@ -4,10 +4,9 @@
 //! disagree.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use carevault_core::Action;
 use carevault_core::PatientId;
 use carevault_service::Actor;
@@ -16,39 +15,18 @@ use chrono_tz::Tz;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, render};
+use crate::pages::{Layout, PageRequest, render};
 use crate::pdf::{self, Section};
-use crate::routes::{Access, RouteTable};
+use crate::routes::RouteTable;
 use crate::vitals_table::{VitalsTable, reading_as_text};
 
 /// Adds the summary pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
     table
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/patients/{id}/summary",
-            Access::Page,
-            get(page),
-        )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/patients/{id}/summary.pdf",
-            Access::Page,
-            get(pdf_file),
-        )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/summary",
-            Access::Page,
-            get(my_page),
-        )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/summary.pdf",
-            Access::Page,
-            get(my_pdf),
-        )
+        .page(Action::SeeClinical, "/patients/{id}/summary", page)
+        .page(Action::SeeClinical, "/patients/{id}/summary.pdf", pdf_file)
+        .page(Action::UsePortal, "/my/summary", my_page)
+        .page(Action::UsePortal, "/my/summary.pdf", my_pdf)
 }
 
 #[derive(Template)]
@@ -248,9 +226,7 @@ fn patient_id(raw: &str) -> Result<PatientId, PageError> {
 
 /// `GET /patients/{id}/summary`.
 pub async fn page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = patient_id(&id)?;
@@ -266,8 +242,7 @@ pub async fn page(
 
 /// `GET /patients/{id}/summary.pdf`.
 pub async fn pdf_file(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = patient_id(&id)?;
@@ -286,19 +261,14 @@ async fn own_id(state: &AppState, actor: &Actor) -> Result<PatientId, PageError>
 
 /// `GET /my/summary`.
 pub async fn my_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let id = own_id(&state, &actor).await?;
     render_page(&state, &actor, csrf, id, "/my/summary.pdf".into()).await
 }
 
 /// `GET /my/summary.pdf`.
-pub async fn my_pdf(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-) -> Result<Response, PageError> {
+pub async fn my_pdf(PageRequest { state, actor, .. }: PageRequest) -> Result<Response, PageError> {
     let id = own_id(&state, &actor).await?;
     render_pdf(&state, &actor, id).await
 }

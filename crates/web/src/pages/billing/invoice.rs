@@ -284,22 +284,12 @@ fn visit_label(v: &VisitToCharge, zone: chrono_tz::Tz, currency: Currency) -> St
 
 /// `GET /invoices/{id}`.
 pub async fn invoice_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     let id = invoice_id(&id)?;
-    invoice_view(
-        &state,
-        &actor,
-        csrf,
-        &id,
-        Forms::default(),
-        notice_in_query(raw.as_deref()),
-    )
-    .await
+    invoice_view(&state, &actor, csrf, &id, Forms::default(), notice).await
 }
 
 /// One change made from the invoice page: the notice after it, the form it came from, and
@@ -377,9 +367,7 @@ pub(super) fn optional(value: &str) -> Option<String> {
 
 /// `POST /invoices/{id}/lines`.
 pub async fn add_line(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<LineForm>,
 ) -> Result<Response, PageError> {
@@ -410,9 +398,7 @@ pub async fn add_line(
 
 /// `POST /invoices/{id}/lines/{line_id}/remove` (drafts only).
 pub async fn remove_line(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path((id, line_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let id = invoice_id(&id)?;
@@ -434,9 +420,7 @@ pub async fn remove_line(
 
 /// `POST /invoices/{id}/issue`.
 pub async fn issue(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = invoice_id(&id)?;
@@ -446,9 +430,7 @@ pub async fn issue(
 
 /// `POST /invoices/{id}/payments`.
 pub async fn pay(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<PaymentForm>,
 ) -> Result<Response, PageError> {
@@ -474,9 +456,7 @@ pub async fn pay(
 
 /// `POST /invoices/{id}/void` (administrators).
 pub async fn void(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<VoidForm>,
 ) -> Result<Response, PageError> {

@@ -119,9 +119,7 @@ async fn list_page(
 
 /// `GET /billing?status=…&patient=…`: invoices, newest first (billing staff).
 pub async fn list(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     staff_screen(&actor, "/my/bills")?;
@@ -163,8 +161,7 @@ fn list_csv_href(staff: bool, status: &str, patient: &str) -> String {
 /// filters (a patient: their own bills), as the actor may see them; audited as one export
 /// with its row count. Amounts are exact decimals in the invoice's currency.
 pub async fn list_csv(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let params: ListParams = query_params(raw.as_deref().unwrap_or_default())
@@ -201,9 +198,7 @@ pub async fn list_csv(
 
 /// `GET /my/bills`: the patient's own invoices.
 pub async fn my_bills(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     if !actor.reaches_own_record_only() {
         return Ok(Redirect::to("/billing").into_response());
@@ -227,45 +222,23 @@ pub struct OpenForm {
 
 /// `POST /billing`: open (or go to) the patient's draft invoice.
 pub async fn open_invoice(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<OpenForm>,
 ) -> Result<Response, PageError> {
-    match state.services.open_invoice(&actor, &form.patient_id).await {
+    let errors = match state.services.open_invoice(&actor, &form.patient_id).await {
         Ok((invoice, _)) => {
-            Ok(Redirect::to(&format!("/invoices/{}", invoice.summary.id)).into_response())
+            return Ok(Redirect::to(&format!("/invoices/{}", invoice.summary.id)).into_response());
         }
-        Err(ServiceError::Validation(errors)) => Ok(with_status(
-            list_page(
-                &state,
-                &actor,
-                csrf,
-                ListParams {
-                    patient: form.patient_id,
-                    ..ListParams::default()
-                },
-                errors,
-                None,
-            )
-            .await?,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
-        Err(ServiceError::NotFound(_)) => Ok(with_status(
-            list_page(
-                &state,
-                &actor,
-                csrf,
-                ListParams {
-                    patient: form.patient_id,
-                    ..ListParams::default()
-                },
-                ValidationErrors::single("patient_id", "is not a registered patient"),
-                None,
-            )
-            .await?,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
-        Err(other) => Err(other.into()),
-    }
+        Err(ServiceError::Validation(errors)) => errors,
+        Err(ServiceError::NotFound(_)) => {
+            ValidationErrors::single("patient_id", "is not a registered patient")
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let params = ListParams {
+        patient: form.patient_id,
+        ..ListParams::default()
+    };
+    let page = list_page(&state, &actor, csrf, params, errors, None).await?;
+    Ok(with_status(page, StatusCode::UNPROCESSABLE_ENTITY))
 }

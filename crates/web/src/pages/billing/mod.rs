@@ -6,10 +6,10 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_core::appointment::{AppointmentStatus, AppointmentType};
@@ -26,10 +26,10 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::{
-    Layout, csv_download, month_start, not_found, notice_in_query, render, report_range,
-    staff_screen, with_status,
+    Layout, PageRequest, QueryNotice, csv_download, input_status, month_start, not_found, render,
+    report_range, staff_screen, with_status,
 };
 use crate::pdf::{self, Section};
 use crate::routes::{Access, RouteTable};
@@ -68,90 +68,24 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Page,
             get(prices).post(add_price),
         )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/bills",
-            Page,
-            get(my_bills),
-        )
-        .add(
-            &[("GET", Action::SeeBills)],
-            "/billing.csv",
-            Page,
-            get(list_csv),
-        )
-        .add(
-            &[("GET", Action::SeeBills)],
-            "/invoices/{id}",
-            Page,
-            get(invoice_page),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/invoices/{id}/lines",
-            Page,
-            post(add_line),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
+        .page(Action::UsePortal, "/my/bills", my_bills)
+        .page(Action::SeeBills, "/billing.csv", list_csv)
+        .page(Action::SeeBills, "/invoices/{id}", invoice_page)
+        .form_post(Action::ManageBilling, "/invoices/{id}/lines", add_line)
+        .form_post(
+            Action::ManageBilling,
             "/invoices/{id}/lines/{line_id}/remove",
-            Page,
-            post(remove_line),
+            remove_line,
         )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/invoices/{id}/issue",
-            Page,
-            post(issue),
-        )
-        .add(
-            &[("POST", Action::ManageBilling)],
-            "/invoices/{id}/payments",
-            Page,
-            post(pay),
-        )
-        .add(
-            &[("POST", Action::AdministerBilling)],
-            "/invoices/{id}/void",
-            Page,
-            post(void),
-        )
-        .add(
-            &[("GET", Action::SeeBills)],
-            "/invoices/{id}/print",
-            Page,
-            get(print_invoice),
-        )
-        .add(
-            &[("GET", Action::SeeBills)],
-            "/invoices/{id}/invoice.pdf",
-            Page,
-            get(invoice_pdf),
-        )
-        .add(
-            &[("GET", Action::SeeBills)],
-            "/invoices/{id}/receipt",
-            Page,
-            get(print_receipt),
-        )
-        .add(
-            &[("GET", Action::SeeBills)],
-            "/invoices/{id}/receipt.pdf",
-            Page,
-            get(receipt_pdf),
-        )
-        .add(
-            &[("GET", Action::OfficeReports)],
-            "/reports/billing",
-            Page,
-            get(report),
-        )
-        .add(
-            &[("GET", Action::OfficeReports)],
-            "/reports/billing.csv",
-            Page,
-            get(report_csv),
-        )
+        .form_post(Action::ManageBilling, "/invoices/{id}/issue", issue)
+        .form_post(Action::ManageBilling, "/invoices/{id}/payments", pay)
+        .form_post(Action::AdministerBilling, "/invoices/{id}/void", void)
+        .page(Action::SeeBills, "/invoices/{id}/print", print_invoice)
+        .page(Action::SeeBills, "/invoices/{id}/invoice.pdf", invoice_pdf)
+        .page(Action::SeeBills, "/invoices/{id}/receipt", print_receipt)
+        .page(Action::SeeBills, "/invoices/{id}/receipt.pdf", receipt_pdf)
+        .page(Action::OfficeReports, "/reports/billing", report)
+        .page(Action::OfficeReports, "/reports/billing.csv", report_csv)
 }
 
 fn status_label(status: InvoiceStatus) -> &'static str {

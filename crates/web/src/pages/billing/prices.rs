@@ -99,10 +99,8 @@ async fn prices_page(
 
 /// `GET /billing/prices`.
 pub async fn prices(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     prices_page(
         &state,
@@ -114,16 +112,14 @@ pub async fn prices(
             ..PriceForm::default()
         },
         ValidationErrors::new(),
-        notice_in_query(raw.as_deref()),
+        notice,
     )
     .await
 }
 
 /// `POST /billing/prices` (administrators).
 pub async fn add_price(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<PriceForm>,
 ) -> Result<Response, PageError> {
     let input = PriceInput {

@@ -11,6 +11,18 @@ struct PrintPage {
     pdf_href: String,
 }
 
+/// The invoice whose id is the path's `raw` id, as the actor may see it: its id and what
+/// the printout shows.
+async fn shown_by_path(
+    state: &AppState,
+    actor: &Actor,
+    raw: &str,
+) -> Result<(String, Shown), PageError> {
+    let id = invoice_id(raw)?;
+    let view = state.services.get_invoice(actor, &id).await?;
+    Ok((id, shown(state, &view)))
+}
+
 pub(super) async fn print(
     state: AppState,
     actor: Actor,
@@ -18,9 +30,7 @@ pub(super) async fn print(
     id: String,
     receipt: bool,
 ) -> Result<Response, PageError> {
-    let id = invoice_id(&id)?;
-    let view = state.services.get_invoice(&actor, &id).await?;
-    let i = shown(&state, &view);
+    let (id, i) = shown_by_path(&state, &actor, &id).await?;
     let kind = if receipt { "receipt" } else { "invoice" };
     render(&PrintPage {
         layout: Layout::new(
@@ -42,9 +52,7 @@ pub(super) async fn print(
 
 /// `GET /invoices/{id}/print`.
 pub async fn print_invoice(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     print(state, actor, csrf, id, false).await
@@ -52,9 +60,7 @@ pub async fn print_invoice(
 
 /// `GET /invoices/{id}/receipt`.
 pub async fn print_receipt(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     print(state, actor, csrf, id, true).await
@@ -136,9 +142,7 @@ async fn pdf_file(
     id: String,
     receipt: bool,
 ) -> Result<Response, PageError> {
-    let id = invoice_id(&id)?;
-    let view = state.services.get_invoice(&actor, &id).await?;
-    let i = shown(&state, &view);
+    let (_, i) = shown_by_path(&state, &actor, &id).await?;
     let title = if receipt {
         format!("Receipt for invoice {}", i.number)
     } else {
@@ -177,8 +181,7 @@ async fn pdf_file(
 
 /// `GET /invoices/{id}/invoice.pdf`.
 pub async fn invoice_pdf(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     pdf_file(state, actor, id, false).await
@@ -186,8 +189,7 @@ pub async fn invoice_pdf(
 
 /// `GET /invoices/{id}/receipt.pdf`.
 pub async fn receipt_pdf(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     pdf_file(state, actor, id, true).await

@@ -90,9 +90,7 @@ fn billing_range(state: &AppState, raw: Option<&str>) -> (NaiveDate, NaiveDate, 
 
 /// `GET /reports/billing?from=…&to=…` (administrators and reception).
 pub async fn report(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (from, to, mut errors) = billing_range(&state, raw.as_deref());
@@ -110,11 +108,7 @@ pub async fn report(
     }
     let (days, chart_width, max) = day_bars(&report);
     let currency = report.currency;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = input_status(&errors);
     Ok(with_status(
         render(&ReportPage {
             layout: Layout::new(&state, &actor, "Billing report", "/reports/billing", csrf),
@@ -144,8 +138,7 @@ pub async fn report(
 /// `GET /reports/billing.csv?from=…&to=…`: `dimension,key,amount` rows (amounts as exact
 /// decimals, the currency in its own row).
 pub async fn report_csv(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (from, to, errors) = billing_range(&state, raw.as_deref());

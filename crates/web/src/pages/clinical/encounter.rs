@@ -195,9 +195,7 @@ struct EncounterQuery {
 /// `GET /encounters/{id}`: the one form for its author's draft; what was recorded for
 /// everyone else and once signed.
 pub async fn encounter_page(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
@@ -218,6 +216,7 @@ pub(crate) fn redirect(id: &str, notice: &str) -> Response {
 }
 
 /// Renders the page again after a refused form: 422 with the messages, 409 for a conflict.
+/// `fill` puts the form's values back, with the messages by field.
 async fn again(
     state: &AppState,
     actor: &Actor,
@@ -225,7 +224,7 @@ async fn again(
     id: &str,
     which: Which,
     err: ServiceError,
-    fill: impl FnOnce(&mut EncounterPage),
+    fill: impl FnOnce(&mut EncounterPage, &ValidationErrors),
 ) -> Result<Response, PageError> {
     let (status, errors, form_error) = match err {
         ServiceError::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
@@ -237,10 +236,10 @@ async fn again(
     let view = state.services.get_encounter(actor, id).await?;
     let mut page = build_page(state, actor, csrf, view, None).await?;
     page.which = which;
-    page.errors = errors;
     page.form_error = form_error;
     page.unsaved = true;
-    fill(&mut page);
+    fill(&mut page, &errors);
+    page.errors = errors;
     let mut response = render(&page)?;
     *response.status_mut() = status;
     Ok(response)
@@ -249,9 +248,7 @@ async fn again(
 /// `POST /encounters/{id}/amend`: a correction of a signed encounter, with a reason. Its
 /// "Look up" and "Use …" buttons search the ICD-10 list and fill a row, saving nothing.
 pub async fn amend(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, PageError> {
@@ -300,17 +297,21 @@ pub async fn amend(
     match result {
         Ok(_) => Ok(redirect(&id, "encounter-amended")),
         Err(err) => {
-            let errors = match &err {
-                ServiceError::Validation(e) => e.clone(),
-                _ => ValidationErrors::new(),
-            };
-            attach_diagnosis_errors(&mut rows, &submitted, "add_diagnoses", &errors);
-            blank_rows(&mut rows);
-            again(&state, &actor, csrf, &id, Which::Amend, err, |page| {
-                page.amend_reason = reason;
-                page.amend_texts = text_inputs(&all, &errors);
-                page.amend_diagnoses = rows;
-            })
+            again(
+                &state,
+                &actor,
+                csrf,
+                &id,
+                Which::Amend,
+                err,
+                |page, errors| {
+                    attach_diagnosis_errors(&mut rows, &submitted, "add_diagnoses", errors);
+                    blank_rows(&mut rows);
+                    page.amend_reason = reason;
+                    page.amend_texts = text_inputs(&all, errors);
+                    page.amend_diagnoses = rows;
+                },
+            )
             .await
         }
     }
@@ -326,9 +327,7 @@ carevault_core::opaque_debug!(NoteForm);
 
 /// `POST /encounters/{id}/notes`: a treatment note (nurses and doctors in the care team).
 pub async fn add_note(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, PageError> {
@@ -340,7 +339,7 @@ pub async fn add_note(
     {
         Ok(_) => Ok(redirect(&id, "note-added")),
         Err(err) => {
-            again(&state, &actor, csrf, &id, Which::Note, err, |page| {
+            again(&state, &actor, csrf, &id, Which::Note, err, |page, _| {
                 page.note_text = form.text;
             })
             .await
@@ -351,9 +350,7 @@ pub async fn add_note(
 /// `POST /encounters/{id}/vitals`: vitals on this open encounter (the care team's nurses;
 /// the author records them with the draft's form).
 pub async fn vitals(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(pairs): Form<Pairs>,
 ) -> Result<Response, PageError> {
@@ -367,13 +364,17 @@ pub async fn vitals(
     {
         Ok(_) => Ok(redirect(&id, "vitals-recorded")),
         Err(err) => {
-            let errors = match &err {
-                ServiceError::Validation(e) => e.clone(),
-                _ => ValidationErrors::new(),
-            };
-            again(&state, &actor, csrf, &id, Which::Vitals, err, |page| {
-                page.vitals = vital_inputs(&pairs, &errors, "");
-            })
+            again(
+                &state,
+                &actor,
+                csrf,
+                &id,
+                Which::Vitals,
+                err,
+                |page, errors| {
+                    page.vitals = vital_inputs(&pairs, errors, "");
+                },
+            )
             .await
         }
     }
@@ -383,9 +384,7 @@ pub async fn vitals(
 /// come back as a 409 page with the warning box, and the acknowledgement field in it, at the
 /// top.
 pub async fn prescribe(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<PrescriptionForm>,
 ) -> Result<Response, PageError> {
@@ -405,10 +404,6 @@ pub async fn prescribe(
             Ok(response)
         }
         Err(err) => {
-            let errors = match &err {
-                ServiceError::Validation(e) => e.clone(),
-                _ => ValidationErrors::new(),
-            };
             again(
                 &state,
                 &actor,
@@ -416,8 +411,8 @@ pub async fn prescribe(
                 &id,
                 Which::Prescription,
                 err,
-                |page| {
-                    page.rx = RxFields::with_errors(form, &errors, "");
+                |page, errors| {
+                    page.rx = RxFields::with_errors(form, errors, "");
                 },
             )
             .await

@@ -17,10 +17,9 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::{PatientId, Role, ValidationErrors};
 use carevault_service::encounters::{
     AmendmentInput, DiagnosisInput, EncounterView, TEXT_FIELDS, VitalsSubmission,
@@ -36,10 +35,12 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::path_patient_id;
-use crate::pages::{Layout, csv_download, not_found, render, report_range};
-use crate::routes::{Access, RouteTable};
+use crate::pages::{
+    Layout, PageRequest, csv_download, input_status, not_found, render, report_range,
+};
+use crate::routes::RouteTable;
 
 mod encounter;
 mod forms;
@@ -59,94 +60,61 @@ pub use rows::*;
 
 /// Adds the clinical pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
-    use Access::Page;
     table
-        .add(
-            &[("GET", Action::SeeMedication)],
+        .page(
+            Action::SeeMedication,
             "/patients/{id}/clinical",
-            Page,
-            get(patient_clinical),
+            patient_clinical,
         )
-        .add(
-            &[
-                ("GET", Action::WriteEncounters),
-                ("POST", Action::WriteEncounters),
-            ],
+        .page_with_form(
+            Action::WriteEncounters,
             "/encounters/new",
-            Page,
-            get(encounter_form::new_form).post(encounter_form::submit_new),
+            encounter_form::new_form,
+            encounter_form::submit_new,
         )
-        .add(
-            &[("GET", Action::SeeClinical)],
-            "/encounters/{id}",
-            Page,
-            get(encounter_page),
-        )
-        .add(
-            &[("POST", Action::WriteEncounters)],
+        .page(Action::SeeClinical, "/encounters/{id}", encounter_page)
+        .form_post(
+            Action::WriteEncounters,
             "/encounters/{id}/edit",
-            Page,
-            post(encounter_form::submit_draft),
+            encounter_form::submit_draft,
         )
-        .add(
-            &[("POST", Action::WriteEncounters)],
+        .form_post(
+            Action::WriteEncounters,
             "/appointments/{id}/start",
-            Page,
-            post(encounter_form::start_appointment),
+            encounter_form::start_appointment,
         )
-        .add(
-            &[("POST", Action::WriteEncounters)],
-            "/encounters/{id}/amend",
-            Page,
-            post(amend),
-        )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
+        .form_post(Action::WriteEncounters, "/encounters/{id}/amend", amend)
+        .form_post(
+            Action::WriteClinicalNotes,
             "/encounters/{id}/notes",
-            Page,
-            post(add_note),
+            add_note,
         )
-        .add(
-            &[("POST", Action::WriteClinicalNotes)],
+        .form_post(
+            Action::WriteClinicalNotes,
             "/encounters/{id}/vitals",
-            Page,
-            post(vitals),
+            vitals,
         )
-        .add(
-            &[("POST", Action::Prescribe)],
+        .form_post(
+            Action::Prescribe,
             "/encounters/{id}/prescriptions",
-            Page,
-            post(prescribe),
+            prescribe,
         )
-        .add(
-            &[("GET", Action::SeeMedication)],
+        .page(
+            Action::SeeMedication,
             "/prescriptions/{id}/print",
-            Page,
-            get(print_prescription),
+            print_prescription,
         )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/encounters",
-            Page,
-            get(my_encounters),
-        )
-        .add(
-            &[("GET", Action::UsePortal)],
-            "/my/prescriptions",
-            Page,
-            get(my_prescriptions),
-        )
-        .add(
-            &[("GET", Action::ClinicalReports)],
+        .page(Action::UsePortal, "/my/encounters", my_encounters)
+        .page(Action::UsePortal, "/my/prescriptions", my_prescriptions)
+        .page(
+            Action::ClinicalReports,
             "/reports/diagnoses",
-            Page,
-            get(diagnosis_report),
+            diagnosis_report,
         )
-        .add(
-            &[("GET", Action::ClinicalReports)],
+        .page(
+            Action::ClinicalReports,
             "/reports/diagnoses.csv",
-            Page,
-            get(diagnosis_report_csv),
+            diagnosis_report_csv,
         )
 }
 

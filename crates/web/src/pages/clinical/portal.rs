@@ -18,9 +18,7 @@ async fn own_record(state: &AppState, actor: &Actor) -> Result<Option<PatientId>
 
 /// `GET /my/encounters`: the patient's own signed encounters (summary, diagnoses, plan).
 pub async fn my_encounters(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let (encounters, readings) = match own_record(&state, &actor).await? {
         Some(id) => (
@@ -49,9 +47,7 @@ pub async fn my_encounters(
 
 /// `GET /my/prescriptions`: the patient's own prescriptions.
 pub async fn my_prescriptions(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let prescriptions = match own_record(&state, &actor).await? {
         Some(id) => state.services.list_prescriptions(&actor, id).await?,

@@ -11,9 +11,7 @@ struct PrintPage {
 
 /// `GET /prescriptions/{id}/print`.
 pub async fn print_prescription(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = id

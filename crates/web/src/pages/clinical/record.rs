@@ -37,9 +37,7 @@ pub(super) fn vitals_section(
 /// `GET /patients/{id}/clinical`: the patient's encounters and prescriptions, for those
 /// who may read them (pharmacists: prescriptions only).
 pub async fn patient_clinical(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = path_patient_id(&id)?;

@@ -65,9 +65,7 @@ pub(super) fn chart(by_code: &[(String, String, u64)]) -> (Vec<ChartBar>, u32) {
 
 /// `GET /reports/diagnoses?from=…&to=…` (administrators and doctors).
 pub async fn diagnosis_report(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (from, to, mut errors) = diagnosis_range(&state, raw.as_deref());
@@ -85,11 +83,7 @@ pub async fn diagnosis_report(
         state.services.diagnosis_report(&actor, from, from).await?;
         None
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = input_status(&errors);
     let report = report.unwrap_or_default();
     let (bars, chart_height) = chart(&report.by_code);
     let mut response = render(&ReportPage {
@@ -117,8 +111,7 @@ pub async fn diagnosis_report(
 
 /// `GET /reports/diagnoses.csv?from=…&to=…`: `code,title,department,count`.
 pub async fn diagnosis_report_csv(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (from, to, errors) = diagnosis_range(&state, raw.as_deref());

@@ -12,9 +12,7 @@ struct EncryptionPage {
 
 /// `GET /patients/{id}/encryption`: how one patient's fields are stored.
 pub async fn encryption(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = parse_patient_id(&id)?;
@@ -49,9 +47,7 @@ pub struct ResearchExportForm {
 
 /// `GET /admin/research-export`: what the export does, and its one setting.
 pub async fn research_export_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let k = state.services.research_export_defaults(&actor).await?;
     render(&ResearchExportPage {
@@ -69,9 +65,7 @@ pub async fn research_export_form(
 
 /// `POST /admin/research-export`: the de-identified CSV, as a download.
 pub async fn research_export(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<ResearchExportForm>,
 ) -> Result<Response, PageError> {
     let raw_k = form.k.unwrap_or_default().trim().to_owned();

@@ -12,9 +12,7 @@ carevault_core::opaque_debug!(CareTeamForm);
 
 /// `POST /patients/{id}/care-team`: puts a doctor or nurse on the care team.
 pub async fn assign_care_team(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<CareTeamForm>,
 ) -> Result<Response, PageError> {
@@ -52,8 +50,7 @@ pub async fn assign_care_team(
 
 /// `POST /patients/{id}/care-team/{user_id}/remove`: takes an assigned member off the team.
 pub async fn remove_care_team(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let id = parse_patient_id(&id)?;

@@ -107,9 +107,7 @@ pub(super) fn list_href(q: &str, sort: PatientSort, page: u64) -> String {
 
 /// `GET /patients`: the list, searched, sorted and paged.
 pub async fn list(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     // Who may search is decided (and a refusal recorded) before the parameters are judged.
@@ -313,8 +311,7 @@ fn patient_columns(role: Option<Role>) -> Vec<PatientColumn> {
 /// `GET /patients.csv?q=…&sort=…`: every patient the `/patients` list would show for these
 /// filters (all pages), masked as there; audited as one export with its row count.
 pub async fn list_csv(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let params = query_params::<ListParams>(raw.as_deref().unwrap_or_default())

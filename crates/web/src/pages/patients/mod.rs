@@ -11,7 +11,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use carevault_core::masking::{PatientField, Visibility, visibility};
@@ -26,9 +26,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::banner::with_banner;
-use crate::pages::{Layout, notice, render};
+use crate::pages::{Layout, PageRequest, notice, render};
 
 mod admin;
 mod care_team;

@@ -29,9 +29,7 @@ fn register_page(
 
 /// `GET /patients/new`: the registration form.
 pub async fn new_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     // The service says which fields the actor may fill in (and records a refusal).
     let fields = state.services.writable_patient_fields(&actor, None).await?;
@@ -49,9 +47,7 @@ pub async fn new_form(
 /// `POST /patients/new`: registers the patient, or shows the form again with the problems
 /// (422) or the possible duplicates (409).
 pub async fn register(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<PatientForm>,
 ) -> Result<Response, PageError> {
     let anyway = form.register_anyway.as_deref() == Some("true");
@@ -137,9 +133,7 @@ fn edit_layout(
 
 /// `GET /patients/{id}/edit`: the fields the actor may change, filled in.
 pub async fn edit_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = parse_patient_id(&id)?;
@@ -169,9 +163,7 @@ pub async fn edit_form(
 /// `POST /patients/{id}/edit`: saves the change, or shows the form again with the problems
 /// next to their fields (422).
 pub async fn update(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<PatientForm>,
 ) -> Result<Response, PageError> {

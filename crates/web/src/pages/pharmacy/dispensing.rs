@@ -207,9 +207,7 @@ fn queue_search(raw: Option<&str>) -> String {
 /// `GET /pharmacy/dispensing[?q=…]`: active prescriptions with units left (pharmacists),
 /// optionally only those whose patient (name, MRN, date of birth) or drug matches `q`.
 pub async fn dispensing(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     dispensing_page(
@@ -233,9 +231,7 @@ pub struct DispenseForm {
 
 /// `POST /pharmacy/dispensing/{id}`: dispenses against prescription `id`.
 pub async fn dispense(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<DispenseForm>,
 ) -> Result<Response, PageError> {

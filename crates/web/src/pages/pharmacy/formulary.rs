@@ -84,9 +84,7 @@ async fn drugs_page(
 
 /// `GET /pharmacy/drugs`: the formulary and the form for a new entry.
 pub async fn drugs(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     drugs_page(
@@ -102,9 +100,7 @@ pub async fn drugs(
 
 /// `POST /pharmacy/drugs`: adds a formulary entry.
 pub async fn create_drug(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<DrugForm>,
 ) -> Result<Response, PageError> {
     match state.services.create_drug(&actor, form.input()).await {
@@ -130,9 +126,7 @@ struct DrugEditPage {
 
 /// `GET /pharmacy/drugs/{id}/edit`.
 pub async fn edit_drug_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let drug = state.services.get_drug(&actor, &id).await?;
@@ -152,9 +146,7 @@ pub async fn edit_drug_form(
 
 /// `POST /pharmacy/drugs/{id}/edit`.
 pub async fn update_drug(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<DrugForm>,
 ) -> Result<Response, PageError> {

@@ -11,10 +11,9 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use carevault_core::Action;
 use carevault_core::ValidationErrors;
 use carevault_core::money::Money;
@@ -29,9 +28,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken};
-use crate::pages::{Layout, csv_download, notice_in_query, render, with_status};
-use crate::routes::{Access, RouteTable};
+use crate::pages::{Layout, PageRequest, csv_download, notice_in_query, render, with_status};
+use crate::routes::RouteTable;
 
 mod dispensing;
 mod formulary;
@@ -48,62 +46,31 @@ pub const STOCK_CSV_FILE_NAME: &str = "stock-report.csv";
 
 /// Adds the pharmacy pages.
 pub(crate) fn routes(table: RouteTable) -> RouteTable {
-    use Access::Page;
     table
-        .add(
-            &[("GET", Action::ManageStock)],
-            "/pharmacy",
-            Page,
-            get(overview),
-        )
-        .add(
-            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
-            "/pharmacy/drugs",
-            Page,
-            get(drugs).post(create_drug),
-        )
-        .add(
-            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
+        .page(Action::ManageStock, "/pharmacy", overview)
+        .page_with_form(Action::ManageStock, "/pharmacy/drugs", drugs, create_drug)
+        .page_with_form(
+            Action::ManageStock,
             "/pharmacy/drugs/{id}/edit",
-            Page,
-            get(edit_drug_form).post(update_drug),
+            edit_drug_form,
+            update_drug,
         )
-        .add(
-            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
+        .page_with_form(
+            Action::ManageStock,
             "/pharmacy/receipts/new",
-            Page,
-            get(receipt_form).post(receive),
+            receipt_form,
+            receive,
         )
-        .add(
-            &[("GET", Action::ManageStock), ("POST", Action::ManageStock)],
+        .page_with_form(
+            Action::ManageStock,
             "/pharmacy/batches/{id}/adjust",
-            Page,
-            get(adjust_form).post(adjust),
+            adjust_form,
+            adjust,
         )
-        .add(
-            &[("GET", Action::Dispense)],
-            "/pharmacy/dispensing",
-            Page,
-            get(dispensing),
-        )
-        .add(
-            &[("POST", Action::Dispense)],
-            "/pharmacy/dispensing/{id}",
-            Page,
-            post(dispense),
-        )
-        .add(
-            &[("GET", Action::ManageStock)],
-            "/reports/stock",
-            Page,
-            get(report),
-        )
-        .add(
-            &[("GET", Action::ManageStock)],
-            "/reports/stock.csv",
-            Page,
-            get(report_csv),
-        )
+        .page(Action::Dispense, "/pharmacy/dispensing", dispensing)
+        .form_post(Action::Dispense, "/pharmacy/dispensing/{id}", dispense)
+        .page(Action::ManageStock, "/reports/stock", report)
+        .page(Action::ManageStock, "/reports/stock.csv", report_csv)
 }
 
 /// The pharmacy's notices after a redirect (a fixed set: nothing from the URL is echoed).

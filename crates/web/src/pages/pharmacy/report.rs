@@ -105,9 +105,7 @@ fn expiring_lines(report: &StockReport) -> Vec<ExpiringLine> {
 /// `GET /reports/stock`: levels, value and expiring batches (administrators and
 /// pharmacists).
 pub async fn report(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
 ) -> Result<Response, PageError> {
     let report = state.services.stock_report(&actor).await?;
     let (bars, chart_width, max) = bars(&report);
@@ -151,8 +149,7 @@ pub const STOCK_CSV_HEADER: [&str; 9] = [
 /// `GET /reports/stock.csv`: one row per drug and a total row; every cell neutralised
 /// against spreadsheet formulas.
 pub async fn report_csv(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
 ) -> Result<Response, PageError> {
     let report = state.services.export_stock_report(&actor).await?;
     let mut rows: Vec<Vec<String>> = vec![STOCK_CSV_HEADER.iter().map(|s| (*s).into()).collect()];

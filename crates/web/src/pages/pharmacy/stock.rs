@@ -82,9 +82,7 @@ struct StockPage {
 /// `GET /pharmacy`: every active drug's stock with its alerts (administrators and
 /// pharmacists).
 pub async fn overview(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let window = state.services.expiry_window_days();
@@ -158,9 +156,7 @@ async fn receipt_page(
 
 /// `GET /pharmacy/receipts/new` (`?drug=` preselects a drug).
 pub async fn receipt_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let drug = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
@@ -176,9 +172,7 @@ pub async fn receipt_form(
 
 /// `POST /pharmacy/receipts/new`: receives a batch.
 pub async fn receive(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<ReceiptForm>,
 ) -> Result<Response, PageError> {
     let request = ReceiptRequest {
@@ -270,9 +264,7 @@ async fn adjust_page(
 
 /// `GET /pharmacy/batches/{id}/adjust`.
 pub async fn adjust_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let form = AdjustForm {
@@ -284,9 +276,7 @@ pub async fn adjust_form(
 
 /// `POST /pharmacy/batches/{id}/adjust`: a count correction, damage or expiry write-off.
 pub async fn adjust(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<AdjustForm>,
 ) -> Result<Response, PageError> {

@@ -196,22 +196,12 @@ async fn appointment_page(
 
 /// `GET /appointments/{id}`.
 pub async fn appointment(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     let id = parse_appointment_id(&id)?;
-    appointment_page(
-        &state,
-        &actor,
-        csrf,
-        id,
-        PageProblem::none(),
-        notice_in_query(raw.as_deref()),
-    )
-    .await
+    appointment_page(&state, &actor, csrf, id, PageProblem::none(), notice).await
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -233,9 +223,7 @@ impl std::fmt::Debug for StatusForm {
 /// `POST /appointments/{id}/status`: check in, start, complete, cancel (with a reason),
 /// decline a request, mark a no-show.
 pub async fn change_status(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, PageError> {
@@ -342,9 +330,7 @@ async fn slot_failure(
 
 /// `POST /appointments/{id}/reschedule`.
 pub async fn reschedule(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<SlotForm>,
 ) -> Result<Response, PageError> {
@@ -367,9 +353,7 @@ pub async fn reschedule(
 
 /// `POST /appointments/{id}/accept`: accepts a request into a slot.
 pub async fn accept(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<SlotForm>,
 ) -> Result<Response, PageError> {

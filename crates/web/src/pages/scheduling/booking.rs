@@ -92,9 +92,7 @@ async fn booking_page(
 
 /// `GET /appointments/new?patient=…&clinician=…&start=…`: the booking form.
 pub async fn booking_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     state.services.may_book_appointments(&actor).await?;
@@ -134,9 +132,7 @@ pub(super) fn optional(raw: &str) -> Option<String> {
 
 /// `POST /appointments/new`: books, then shows the appointment.
 pub async fn book(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(mut form): Form<BookingForm>,
 ) -> Result<Response, PageError> {
     let patient: Option<PatientId> = form.patient_id.trim().parse().ok();

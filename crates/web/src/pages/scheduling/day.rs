@@ -17,32 +17,14 @@ struct DayListPage {
 
 /// `GET /my/day`: the signed-in clinician's appointments today.
 pub async fn my_day(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     staff_screen(&actor, "/my/appointments")?;
     let today = state.services.clinic_today();
-    let list = state
-        .services
-        .list_appointments(
-            &actor,
-            AppointmentQuery {
-                clinician: actor.user_id(),
-                statuses: vec![
-                    AppointmentStatus::Scheduled,
-                    AppointmentStatus::CheckedIn,
-                    AppointmentStatus::InProgress,
-                    AppointmentStatus::Completed,
-                    AppointmentStatus::NoShow,
-                ],
-                from: Some(today),
-                to: Some(today),
-                ..AppointmentQuery::default()
-            },
-        )
-        .await?;
+    // The clinician's own calendar, for today.
+    let query = schedule_query(actor.user_id(), None, today, today);
+    let list = state.services.list_appointments(&actor, query).await?;
     // A doctor's "Start" opens the encounter (the service decides whether they may).
     let starts_encounters = actor.may(Action::WriteEncounters);
     let items = list
@@ -58,8 +40,7 @@ pub async fn my_day(
         })
         .collect();
     render(&DayListPage {
-        layout: Layout::new(&state, &actor, "My day", "/my/day", csrf)
-            .with_notice(notice_in_query(raw.as_deref())),
+        layout: Layout::new(&state, &actor, "My day", "/my/day", csrf).with_notice(notice),
         intro: format!(
             "{} — times in {}.",
             today.format("%A %d %B %Y"),
@@ -75,10 +56,8 @@ pub async fn my_day(
 
 /// `GET /desk`: reception's check-in desk, today's appointments in every department.
 pub async fn desk(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     staff_screen(&actor, "/my/appointments")?;
     let today = state.services.clinic_today();
@@ -99,8 +78,7 @@ pub async fn desk(
         )
         .await?;
     render(&DayListPage {
-        layout: Layout::new(&state, &actor, "Check-in desk", "/desk", csrf)
-            .with_notice(notice_in_query(raw.as_deref())),
+        layout: Layout::new(&state, &actor, "Check-in desk", "/desk", csrf).with_notice(notice),
         intro: format!(
             "Today's arrivals, {} — times in {}.",
             today.format("%A %d %B %Y"),

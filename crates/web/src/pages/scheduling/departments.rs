@@ -99,31 +99,19 @@ async fn departments_page(
 
 /// `GET /departments`.
 pub async fn departments(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     let form = DepartmentForm {
         active: Some("on".into()),
         ..DepartmentForm::default()
     };
-    departments_page(
-        &state,
-        &actor,
-        csrf,
-        form,
-        ValidationErrors::new(),
-        notice_in_query(raw.as_deref()),
-    )
-    .await
+    departments_page(&state, &actor, csrf, form, ValidationErrors::new(), notice).await
 }
 
 /// `POST /departments`: creates a department (administrators).
 pub async fn create_department(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<DepartmentForm>,
 ) -> Result<Response, PageError> {
     match state.services.create_department(&actor, form.input()).await {
@@ -144,9 +132,7 @@ fn parse_department_id(raw: &str) -> Result<DepartmentId, PageError> {
 
 /// `GET /departments/{id}/edit` (administrators).
 pub async fn edit_department_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = parse_department_id(&id)?;
@@ -168,9 +154,7 @@ pub async fn edit_department_form(
 
 /// `POST /departments/{id}/edit`.
 pub async fn update_department(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<DepartmentForm>,
 ) -> Result<Response, PageError> {

@@ -10,7 +10,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -31,10 +31,10 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CurrentActor, FormToken, query_params};
+use crate::extract::query_params;
 use crate::pages::{
-    Layout, csv_download, month_start, not_found, notice, notice_in_query, render, report_range,
-    staff_screen, with_status,
+    Layout, PageRequest, QueryNotice, csv_download, input_status, month_start, not_found, notice,
+    render, report_range, staff_screen, with_status,
 };
 use crate::routes::{Access, RouteTable};
 
@@ -74,100 +74,53 @@ pub(crate) fn routes(table: RouteTable) -> RouteTable {
             Page,
             get(departments).post(create_department),
         )
-        .add(
-            &[
-                ("GET", Action::ManageDepartments),
-                ("POST", Action::ManageDepartments),
-            ],
+        .page_with_form(
+            Action::ManageDepartments,
             "/departments/{id}/edit",
-            Page,
-            get(edit_department_form).post(update_department),
+            edit_department_form,
+            update_department,
         )
-        .add(&[("GET", Action::SeeStaff)], "/staff", Page, get(staff))
-        .add(
-            &[
-                ("GET", Action::ManageDepartments),
-                ("POST", Action::ManageDepartments),
-            ],
+        .page(Action::SeeStaff, "/staff", staff)
+        .page_with_form(
+            Action::ManageDepartments,
             "/staff/{id}/edit",
-            Page,
-            get(edit_staff_form).post(update_staff),
+            edit_staff_form,
+            update_staff,
         )
-        .add(
-            &[
-                ("GET", Action::BookAppointments),
-                ("POST", Action::BookAppointments),
-            ],
+        .page_with_form(
+            Action::BookAppointments,
             "/appointments/new",
-            Page,
-            get(booking_form).post(book),
+            booking_form,
+            book,
         )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/appointments/requests",
-            Page,
-            get(requests),
-        )
-        .add(
-            &[("GET", Action::OfficeReports)],
-            "/appointments/report",
-            Page,
-            get(report),
-        )
-        .add(
-            &[("GET", Action::OfficeReports)],
+        .page(Action::Appointments, "/appointments/requests", requests)
+        .page(Action::OfficeReports, "/appointments/report", report)
+        .page(
+            Action::OfficeReports,
             "/appointments/report.csv",
-            Page,
-            get(report_csv),
+            report_csv,
         )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/appointments/{id}",
-            Page,
-            get(appointment),
-        )
-        .add(
-            &[("POST", Action::Appointments)],
+        .page(Action::Appointments, "/appointments/{id}", appointment)
+        .form_post(
+            Action::Appointments,
             "/appointments/{id}/status",
-            Page,
-            axum::routing::post(change_status),
+            change_status,
         )
-        .add(
-            &[("POST", Action::Appointments)],
+        .form_post(
+            Action::Appointments,
             "/appointments/{id}/reschedule",
-            Page,
-            axum::routing::post(reschedule),
+            reschedule,
         )
-        .add(
-            &[("POST", Action::Appointments)],
-            "/appointments/{id}/accept",
-            Page,
-            axum::routing::post(accept),
-        )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/schedule",
-            Page,
-            get(schedule),
-        )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/appointments.csv",
-            Page,
-            get(schedule_csv),
-        )
-        .add(
-            &[("GET", Action::Appointments)],
-            "/my/day",
-            Page,
-            get(my_day),
-        )
-        .add(&[("GET", Action::Appointments)], "/desk", Page, get(desk))
-        .add(
-            &[("GET", Action::UsePortal), ("POST", Action::UsePortal)],
+        .form_post(Action::Appointments, "/appointments/{id}/accept", accept)
+        .page(Action::Appointments, "/schedule", schedule)
+        .page(Action::Appointments, "/appointments.csv", schedule_csv)
+        .page(Action::Appointments, "/my/day", my_day)
+        .page(Action::Appointments, "/desk", desk)
+        .page_with_form(
+            Action::UsePortal,
             "/my/appointments",
-            Page,
-            get(my_appointments).post(request_appointment),
+            my_appointments,
+            request_appointment,
         )
 }
 
@@ -252,30 +205,37 @@ fn kind_options(current: &str) -> Vec<SelectOption> {
         .collect()
 }
 
+/// A select's options: the blank choice labelled `with_blank` (if any), then `options`.
+fn after_blank(
+    with_blank: Option<&str>,
+    current: &str,
+    options: impl Iterator<Item = SelectOption>,
+) -> Vec<SelectOption> {
+    with_blank
+        .map(|label| option("", label, current))
+        .into_iter()
+        .chain(options)
+        .collect()
+}
+
 /// Doctors and nurses of the directory, for a clinician select.
 fn clinician_options(
     staff: &[StaffMember],
     current: &str,
     with_blank: Option<&str>,
 ) -> Vec<SelectOption> {
-    let mut options: Vec<SelectOption> = with_blank
-        .map(|label| option("", label, current))
-        .into_iter()
-        .collect();
-    options.extend(
-        staff
-            .iter()
-            .filter(|s| s.role.holds_a_schedule() && s.active)
-            .map(|s| {
-                let mut label = s.display_name.clone();
-                if let Some(d) = &s.department_name {
-                    label.push_str(" — ");
-                    label.push_str(d);
-                }
-                option(s.id.to_string(), label, current)
-            }),
-    );
-    options
+    let clinicians = staff
+        .iter()
+        .filter(|s| s.role.holds_a_schedule() && s.active)
+        .map(|s| {
+            let mut label = s.display_name.clone();
+            if let Some(d) = &s.department_name {
+                label.push_str(" — ");
+                label.push_str(d);
+            }
+            option(s.id.to_string(), label, current)
+        });
+    after_blank(with_blank, current, clinicians)
 }
 
 fn department_options(
@@ -283,18 +243,14 @@ fn department_options(
     current: &str,
     with_blank: Option<&str>,
 ) -> Vec<SelectOption> {
-    let mut options: Vec<SelectOption> = with_blank
-        .map(|label| option("", label, current))
-        .into_iter()
-        .collect();
-    options.extend(departments.iter().filter(|d| d.active).map(|d| {
+    let active = departments.iter().filter(|d| d.active).map(|d| {
         option(
             d.id.to_string(),
             format!("{} ({})", d.name, d.code),
             current,
         )
-    }));
-    options
+    });
+    after_blank(with_blank, current, active)
 }
 
 /// Turns a service error on a form into the messages next to its fields; anything else
@@ -346,14 +302,15 @@ struct FreeSlot {
     label: String,
 }
 
-fn free_slots(state: &AppState, slots: &[TimeSlot]) -> Vec<FreeSlot> {
+/// Free slots offered as choices, labelled "start–end" with the start as `start_format`.
+fn free_slots(state: &AppState, slots: &[TimeSlot], start_format: &str) -> Vec<FreeSlot> {
     slots
         .iter()
         .map(|s| FreeSlot {
             value: input_value(state, s.start()),
             label: format!(
                 "{}–{}",
-                local(state, s.start(), "%a %d %b %H:%M"),
+                local(state, s.start(), start_format),
                 local(state, s.end(), "%H:%M")
             ),
         })
@@ -362,17 +319,7 @@ fn free_slots(state: &AppState, slots: &[TimeSlot]) -> Vec<FreeSlot> {
 
 /// Free slots of one day, labelled by time only.
 fn day_slots(state: &AppState, slots: &[TimeSlot]) -> Vec<FreeSlot> {
-    slots
-        .iter()
-        .map(|s| FreeSlot {
-            value: input_value(state, s.start()),
-            label: format!(
-                "{}–{}",
-                local(state, s.start(), "%H:%M"),
-                local(state, s.end(), "%H:%M")
-            ),
-        })
-        .collect()
+    free_slots(state, slots, "%H:%M")
 }
 
 /// What a conflict shows: the message, the collisions and the next free slots.
@@ -400,7 +347,7 @@ fn conflict_view(state: &AppState, conflict: &SlotConflict) -> ConflictView {
                 patient: c.patient_label.clone(),
             })
             .collect(),
-        free: free_slots(state, &conflict.next_free),
+        free: free_slots(state, &conflict.next_free, "%a %d %b %H:%M"),
     }
 }
 

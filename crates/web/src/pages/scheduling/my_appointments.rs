@@ -95,10 +95,8 @@ async fn my_appointments_page(
 
 /// `GET /my/appointments`: a patient's upcoming and past appointments and requests.
 pub async fn my_appointments(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     my_appointments_page(
         &state,
@@ -106,16 +104,14 @@ pub async fn my_appointments(
         csrf,
         RequestForm::default(),
         ValidationErrors::new(),
-        notice_in_query(raw.as_deref()),
+        notice,
     )
     .await
 }
 
 /// `POST /my/appointments`: a patient requests a consultation.
 pub async fn request_appointment(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Form(form): Form<RequestForm>,
 ) -> Result<Response, PageError> {
     let input = RequestInput {

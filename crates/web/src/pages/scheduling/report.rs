@@ -88,9 +88,7 @@ fn appointment_range(
 
 /// `GET /appointments/report?from=…&to=…`.
 pub async fn report(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (from, to, mut errors) = appointment_range(&state, raw.as_deref());
@@ -122,11 +120,7 @@ pub async fn report(
             })
             .collect::<Vec<_>>()
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = input_status(&errors);
     Ok(with_status(
         render(&ReportPage {
             layout: Layout::new(
@@ -171,8 +165,7 @@ pub async fn report(
 /// `GET /appointments/report.csv?from=…&to=…`: the same counts as CSV
 /// (`dimension,key,count`).
 pub async fn report_csv(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let (from, to, errors) = appointment_range(&state, raw.as_deref());

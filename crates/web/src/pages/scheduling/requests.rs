@@ -26,10 +26,8 @@ const REQUESTS_WITH_AVAILABILITY: usize = 25;
 
 /// `GET /appointments/requests`: pending requests to accept or decline.
 pub async fn requests(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     staff_screen(&actor, "/my/appointments")?;
     let list = state
@@ -72,7 +70,7 @@ pub async fn requests(
             "/appointments/requests",
             csrf,
         )
-        .with_notice(notice_in_query(raw.as_deref())),
+        .with_notice(notice),
         rows,
         clinicians: clinician_options(&staff, "", Some("The requested clinician")),
         zone: zone_name(&state),

@@ -137,7 +137,7 @@ async fn schedule_scope(
 }
 
 /// The calendar's appointments: the active and finished ones of its days.
-fn schedule_query(
+pub(super) fn schedule_query(
     clinician: Option<UserId>,
     department: Option<DepartmentId>,
     first: NaiveDate,
@@ -161,9 +161,7 @@ fn schedule_query(
 
 /// `GET /schedule?clinician=…|department=…&date=…&view=day|week`.
 pub async fn schedule(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     staff_screen(&actor, "/my/appointments")?;
@@ -239,11 +237,7 @@ pub async fn schedule(
     let current_clinician = clinician.map(|c| c.to_string()).unwrap_or_default();
     let current_department = department.map(|d| d.to_string()).unwrap_or_default();
     let clinicians = clinician_options(&staff, &current_clinician, Some("—"));
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = input_status(&errors);
     let notice_code = notice(Some(params.notice.as_str()).filter(|n| !n.is_empty()));
     Ok(with_status(
         render(&SchedulePage {
@@ -278,8 +272,7 @@ pub const APPOINTMENTS_CSV_FILE_NAME: &str = "appointments.csv";
 /// of the calendar with the same query (a patient: their own), as the actor may see them;
 /// audited as one export with its row count. Clinical notes are never exported.
 pub async fn schedule_csv(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
+    PageRequest { state, actor, .. }: PageRequest,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let params: ScheduleParams = query_params(raw.as_deref().unwrap_or_default())

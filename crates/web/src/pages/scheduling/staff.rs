@@ -27,10 +27,8 @@ struct StaffPage {
 
 /// `GET /staff`: the directory.
 pub async fn staff(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
-    RawQuery(raw): RawQuery,
+    PageRequest { state, actor, csrf }: PageRequest,
+    QueryNotice(notice): QueryNotice,
 ) -> Result<Response, PageError> {
     let members = state.services.staff_directory(&actor).await?;
     let admin = is_admin(&actor);
@@ -57,8 +55,7 @@ pub async fn staff(
         "Staff directory"
     };
     render(&StaffPage {
-        layout: Layout::new(&state, &actor, title, "/staff", csrf)
-            .with_notice(notice_in_query(raw.as_deref())),
+        layout: Layout::new(&state, &actor, title, "/staff", csrf).with_notice(notice),
         rows,
         for_patient,
     })
@@ -118,9 +115,7 @@ async fn staff_edit_page(
 
 /// `GET /staff/{id}/edit` (administrators).
 pub async fn edit_staff_form(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = parse_user_id(&id)?;
@@ -141,9 +136,7 @@ pub async fn edit_staff_form(
 
 /// `POST /staff/{id}/edit`.
 pub async fn update_staff(
-    State(state): State<AppState>,
-    CurrentActor(actor): CurrentActor,
-    FormToken(csrf): FormToken,
+    PageRequest { state, actor, csrf }: PageRequest,
     Path(id): Path<String>,
     Form(form): Form<StaffForm>,
 ) -> Result<Response, PageError> {
