@@ -6,6 +6,7 @@
 #   scripts/bench-http.sh                      # SQLite in a temp dir, 50,000 patients
 #   PATIENTS=1000 DURATION=3 ROUNDS=1 scripts/bench-http.sh   # a quick look
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/cv_bench scripts/bench-http.sh
+#   BIN=/tmp/a/carevault BASE_BIN=/tmp/a/bare_axum scripts/bench-http.sh   # no build
 #
 # What runs: a release build of `carevault` and of the example; `serve --demo` on a fresh data
 # directory (demo accounts), `demo seed --patients $PATIENTS`, then `serve` again. The
@@ -34,9 +35,12 @@ for tool in wrk curl python3; do
     command -v "$tool" >/dev/null || { echo "bench-http: $tool is needed" >&2; exit 2; }
 done
 
-(cd "$repo" && cargo build --quiet --release -p carevault --bin carevault --example bare_axum)
-bin=$target/release/carevault
-base=$target/release/examples/bare_axum
+# BIN and BASE_BIN name binaries built before (to compare two builds); else build them now.
+if [[ -z ${BIN:-} || -z ${BASE_BIN:-} ]]; then
+    (cd "$repo" && cargo build --quiet --release -p carevault --bin carevault --example bare_axum)
+fi
+bin=${BIN:-$target/release/carevault}
+base=${BASE_BIN:-$target/release/examples/bare_axum}
 
 work=$(mktemp -d)
 pids=()
@@ -99,16 +103,32 @@ curl -sf "$url/api/v1/patients/$patient" -H "authorization: Bearer $doctor" >"$w
 pids+=($!)
 sleep 0.5
 
+# Each wrk thread prints the first answer that is not 2xx it sees (the run then fails).
+cat >"$work/first_failure.lua" <<'EOF'
+local told = false
+function response(status, headers, body)
+    if status >= 300 and not told then
+        told = true
+        io.write("first answer that is not 2xx: ", status, " ", body, "\n")
+    end
+end
+EOF
 cat >"$work/read.lua" <<EOF
 wrk.headers["authorization"] = "Bearer $doctor"
+dofile("$work/first_failure.lua")
 EOF
 cat >"$work/register.lua" <<EOF
+dofile("$work/first_failure.lua")
 local threads = 0
 function setup(thread)
     threads = threads + 1
     thread:set("tid", threads)
 end
 local n = 0
+local run = 0
+function init(args)
+    run = tonumber(args[1])
+end
 local function letters(i)
     local s = ""
     repeat
@@ -119,9 +139,9 @@ local function letters(i)
 end
 function request()
     n = n + 1
-    local id = tid * 10000000 + n
+    local id = (run * 8 + tid) * 10000000 + n
     local body = string.format(
-        '{"given_name":"Load","family_name":"Bench%s","date_of_birth":"1975-05-05","sex":"male","phone":"07%09d"}',
+        '{"given_name":"Load","family_name":"Bench%s","date_of_birth":"1975-05-05","sex":"male","phone":"07%012d"}',
         letters(id), id)
     return wrk.format("POST", "/api/v1/patients", {
         ["authorization"] = "Bearer $reception",
@@ -131,11 +151,13 @@ end
 EOF
 
 results=$work/results.txt
+runs=0
 run() { # name connections url [lua]
     local name=$1 c=$2 target_url=$3 script=${4:-}
     local out=$work/wrk.out
     local threads=$((c < 2 ? 1 : 2))
-    wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency ${script:+-s "$script"} "$target_url" >"$out"
+    runs=$((runs + 1))
+    wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency ${script:+-s "$script"} "$target_url" -- "$runs" >"$out"
     if grep -q 'Non-2xx' "$out"; then
         echo "bench-http: $name@$c had answers that were not 2xx:" >&2
         cat "$out" >&2

@@ -240,15 +240,28 @@ impl Services {
         F: AsyncFnOnce(&Transaction) -> Result<T, E>,
         E: From<StoreError>,
     {
+        // A transaction begun inside another's body (same task) already has the turn.
+        let nested = HOLDS_WRITE_TURN.try_with(|_| ()).is_ok();
+        let _turn = if nested {
+            None
+        } else {
+            self.store().write_turn().await
+        };
         let txn = self
             .store()
             .conn()
             .begin()
             .await
             .map_err(StoreError::from)?;
-        let result = body(&txn).await;
+        let result = HOLDS_WRITE_TURN.scope((), body(&txn)).await;
         finish(txn, result).await
     }
+}
+
+tokio::task_local! {
+    /// Set while a transaction's body runs: a transaction begun inside it must not wait for
+    /// the write turn its caller holds.
+    static HOLDS_WRITE_TURN: ();
 }
 
 #[cfg(test)]

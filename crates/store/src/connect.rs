@@ -119,6 +119,8 @@ pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
     redacted_url: String,
+    /// SQLite only: whose turn it is to write (see [`Store::write_turn`]).
+    write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -163,6 +165,7 @@ impl Store {
             db,
             backend,
             redacted_url,
+            write_turn: (backend == Backend::Sqlite).then(Arc::default),
         })
     }
 
@@ -173,6 +176,18 @@ impl Store {
     /// The URL with its password masked.
     pub fn redacted_url(&self) -> &str {
         &self.redacted_url
+    }
+
+    /// On SQLite, waits for this process's turn to run a write transaction and holds it
+    /// until the guard is dropped: SQLite lets one transaction write at a time, and writers
+    /// queued here in order are served at once, where writers left to SQLite's busy handler
+    /// sleep in growing steps (the long tail of concurrent writes). PostgreSQL and MariaDB
+    /// lock rows, not the database: nothing to wait for.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_turn {
+            Some(turn) => Some(turn.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// The pool, for repository calls outside a transaction.
