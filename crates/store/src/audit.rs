@@ -208,50 +208,36 @@ pub struct AuditFilter {
 
 fn condition(filter: &AuditFilter) -> Condition {
     use audit_events::Column as C;
-    let mut c = Condition::all();
-    if let Some(v) = &filter.actor_id {
-        c = c.add(C::ActorId.eq(v.clone()));
-    }
-    if let Some(v) = &filter.action {
-        c = c.add(C::Action.eq(v.clone()));
-    }
-    if let Some(v) = &filter.patient_pseudonym {
-        c = c.add(C::PatientPseudonym.eq(v.clone()));
-    }
-    if let Some(v) = &filter.resource_type {
-        c = c.add(C::ResourceType.eq(v.clone()));
-    }
-    if let Some(v) = &filter.resource_id {
-        c = c.add(C::ResourceId.eq(v.clone()));
-    }
-    if let Some(v) = &filter.outcome {
-        c = c.add(C::Outcome.eq(v.clone()));
-    }
-    if let Some(v) = filter.from_micros {
-        c = c.add(C::RecordedAt.gte(v));
-    }
-    if let Some(v) = filter.until_micros {
-        c = c.add(C::RecordedAt.lt(v));
-    }
-    if let Some((pseudonym, account)) = &filter.patient_or_account {
-        c = c.add(
-            Condition::any()
-                .add(C::PatientPseudonym.eq(pseudonym.clone()))
-                .add(
-                    Condition::all()
-                        .add(C::ResourceType.eq("account"))
-                        .add(C::ResourceId.eq(account.clone())),
-                ),
-        );
-    }
-    if let Some(v) = &filter.exclude_actor_id {
-        c = c.add(
+    // `column = value` for a field the filter names; an absent field matches every event.
+    let equals = |column: C, value: &Option<String>| value.as_ref().map(|v| column.eq(v.clone()));
+    Condition::all()
+        .add_option(equals(C::ActorId, &filter.actor_id))
+        .add_option(equals(C::Action, &filter.action))
+        .add_option(equals(C::PatientPseudonym, &filter.patient_pseudonym))
+        .add_option(equals(C::ResourceType, &filter.resource_type))
+        .add_option(equals(C::ResourceId, &filter.resource_id))
+        .add_option(equals(C::Outcome, &filter.outcome))
+        .add_option(filter.from_micros.map(|v| C::RecordedAt.gte(v)))
+        .add_option(filter.until_micros.map(|v| C::RecordedAt.lt(v)))
+        .add_option(
+            filter
+                .patient_or_account
+                .as_ref()
+                .map(|(pseudonym, account)| {
+                    Condition::any()
+                        .add(C::PatientPseudonym.eq(pseudonym.clone()))
+                        .add(
+                            Condition::all()
+                                .add(C::ResourceType.eq("account"))
+                                .add(C::ResourceId.eq(account.clone())),
+                        )
+                }),
+        )
+        .add_option(filter.exclude_actor_id.as_ref().map(|v| {
             Condition::any()
                 .add(C::ActorId.ne(v.clone()))
-                .add(C::ActorId.is_null()),
-        );
-    }
-    c
+                .add(C::ActorId.is_null())
+        }))
 }
 
 /// Matching events, newest first: `limit` of them after skipping `offset`.
