@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Select,
 };
 
 use crate::Conn;
@@ -116,6 +116,14 @@ pub struct AuditRow {
     pub leaf_hash: String,
 }
 
+/// Runs a query for events (ordered and limited by the caller) and reads them.
+async fn events(
+    conn: &impl Conn,
+    query: Select<audit_events::Entity>,
+) -> Result<Vec<AuditRow>, StoreError> {
+    Ok(query.all(conn).await?.into_iter().map(from_model).collect())
+}
+
 fn from_model(m: audit_events::Model) -> AuditRow {
     AuditRow {
         // A negative seq can only come from tampering; the verifier reports it as out of order.
@@ -144,15 +152,14 @@ pub async fn events_from(
     limit: u64,
 ) -> Result<Vec<AuditRow>, StoreError> {
     let from = i64::try_from(from).unwrap_or(i64::MAX);
-    Ok(audit_events::Entity::find()
-        .filter(audit_events::Column::Seq.gte(from))
-        .order_by_asc(audit_events::Column::Seq)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(from_model)
-        .collect())
+    events(
+        conn,
+        audit_events::Entity::find()
+            .filter(audit_events::Column::Seq.gte(from))
+            .order_by_asc(audit_events::Column::Seq)
+            .limit(limit),
+    )
+    .await
 }
 
 /// The stored leaf hashes of events `0..size`, in order (for proofs).
@@ -247,16 +254,15 @@ pub async fn list(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<AuditRow>, StoreError> {
-    Ok(audit_events::Entity::find()
-        .filter(condition(filter))
-        .order_by_desc(audit_events::Column::Seq)
-        .offset(offset)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(from_model)
-        .collect())
+    events(
+        conn,
+        audit_events::Entity::find()
+            .filter(condition(filter))
+            .order_by_desc(audit_events::Column::Seq)
+            .offset(offset)
+            .limit(limit),
+    )
+    .await
 }
 
 /// Matching events in sequence order with `seq > after` (for streaming exports).
@@ -271,14 +277,11 @@ pub async fn list_after(
         query =
             query.filter(audit_events::Column::Seq.gt(i64::try_from(after).unwrap_or(i64::MAX)));
     }
-    Ok(query
-        .order_by_asc(audit_events::Column::Seq)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(from_model)
-        .collect())
+    events(
+        conn,
+        query.order_by_asc(audit_events::Column::Seq).limit(limit),
+    )
+    .await
 }
 
 pub async fn count(conn: &impl Conn, filter: &AuditFilter) -> Result<u64, StoreError> {

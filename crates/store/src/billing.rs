@@ -104,10 +104,7 @@ impl From<&PriceRecord> for price_list::ActiveModel {
 }
 
 pub async fn insert_price(conn: &impl Conn, price: &PriceRecord) -> Result<(), StoreError> {
-    price_list::Entity::insert(price_list::ActiveModel::from(price))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, price_list::ActiveModel::from(price)).await
 }
 
 /// Replaces a price-list entry (all but its creation time); `false` if there is no such
@@ -357,10 +354,7 @@ impl From<&PaymentRecord> for payments::ActiveModel {
 }
 
 pub async fn insert_invoice(conn: &impl Conn, invoice: &InvoiceRecord) -> Result<(), StoreError> {
-    invoices::Entity::insert(invoices::ActiveModel::from(invoice))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, invoices::ActiveModel::from(invoice)).await
 }
 
 pub async fn find_invoice(
@@ -587,10 +581,7 @@ pub async fn lines_of(
 }
 
 pub async fn insert_payment(conn: &impl Conn, payment: &PaymentRecord) -> Result<(), StoreError> {
-    payments::Entity::insert(payments::ActiveModel::from(payment))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, payments::ActiveModel::from(payment)).await
 }
 
 /// An invoice's payments, oldest first.

@@ -107,10 +107,7 @@ pub struct DocumentChunk {
 }
 
 pub async fn insert(conn: &impl Conn, record: &DocumentRecord) -> Result<(), StoreError> {
-    Entity::insert(documents::ActiveModel::from(record))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, documents::ActiveModel::from(record)).await
 }
 
 /// Inserts one sealed chunk.

@@ -73,10 +73,7 @@ impl From<&PrescriptionRecord> for prescriptions::ActiveModel {
 }
 
 pub async fn insert(conn: &impl Conn, record: &PrescriptionRecord) -> Result<(), StoreError> {
-    Entity::insert(prescriptions::ActiveModel::from(record))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, prescriptions::ActiveModel::from(record)).await
 }
 
 pub async fn find(
