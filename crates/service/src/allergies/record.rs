@@ -174,9 +174,7 @@ impl Services {
             status: &request.status,
         })?;
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let now = self.stored_now();
         let row = new_entry(
             &dek,
@@ -231,9 +229,7 @@ impl Services {
     ) -> Result<AllergyView, ServiceError> {
         let (access, by) = self.allergy_writer(actor, patient_id).await?;
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let now = self.stored_now();
         let row = new_entry(
             &dek,
@@ -279,20 +275,8 @@ impl Services {
         entry_id: &str,
         request: AllergyStatusRequest,
     ) -> Result<AllergyView, ServiceError> {
-        let raw = entry_id.trim();
-        let found = match requested_id::<AllergyId>(raw) {
-            Some(id) => store::find(self.store().conn(), id).await?,
-            None => None,
-        };
         let (row, access, by) = self
-            .entry_for_change(
-                actor,
-                (raw, found),
-                patient,
-                ChartListAction::WriteAllergies,
-                ResourceType::Allergy,
-                "allergy entry",
-            )
+            .entry_for_change::<AllergyRecord>(actor, entry_id, patient)
             .await?;
         let patient_id = row.patient_id;
         let mut errors = ValidationErrors::new();
@@ -307,11 +291,7 @@ impl Services {
         errors.into_result()?;
         let to = to.ok_or_else(|| ValidationErrors::single("status", "is required"))?;
         let from = row.status;
-        from.check_change(to)
-            .map_err(|message| ServiceError::Conflict {
-                field: Some("status"),
-                message,
-            })?;
+        from.check_change(to).map_err(status_conflict)?;
         // An entry taken out of force stops warning when prescribing: the next clinician must
         // be able to read why.
         if to != AllergyStatus::Active && reason.is_none() {
@@ -322,9 +302,7 @@ impl Services {
             .into());
         }
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let sealed_reason = place(&row.id.to_string(), &patient_id.to_string()).seal(
             &dek,
             "status_reason",
