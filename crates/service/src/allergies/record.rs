@@ -156,6 +156,22 @@ impl Services {
         Ok((access, by))
     }
 
+    /// A new entry of `access`'s patient recorded by `by`, sealed under the patient's data
+    /// key: the row, the key and the moment it is recorded at.
+    async fn sealed_entry(
+        &self,
+        access: &crate::chart_lists::ChartListAccess,
+        by: UserId,
+        kind: AllergyEntryKind,
+        status: AllergyStatus,
+        body: &Body,
+    ) -> Result<(AllergyRecord, DataKey, DateTime<Utc>), ServiceError> {
+        let dek = self.patient_key(&access.patient).await?;
+        let now = self.stored_now();
+        let row = new_entry(&dek, access.patient.id, kind, status, body, Some(by), now)?;
+        Ok((row, dek, now))
+    }
+
     /// Records an allergy (doctors and nurses in the patient's care). An active "no known
     /// allergies" statement becomes inactive in the same transaction; a coded substance that
     /// is already active is refused (409). One `create` event.
@@ -174,17 +190,15 @@ impl Services {
             status: &request.status,
         })?;
         let patient = &access.patient;
-        let dek = self.patient_key(patient).await?;
-        let now = self.stored_now();
-        let row = new_entry(
-            &dek,
-            patient_id,
-            AllergyEntryKind::Allergy,
-            input.status(),
-            &body_of(&input, false),
-            Some(by),
-            now,
-        )?;
+        let (row, dek, now) = self
+            .sealed_entry(
+                &access,
+                by,
+                AllergyEntryKind::Allergy,
+                input.status(),
+                &body_of(&input, false),
+            )
+            .await?;
         let id = row.id;
         let event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
@@ -229,17 +243,15 @@ impl Services {
     ) -> Result<AllergyView, ServiceError> {
         let (access, by) = self.allergy_writer(actor, patient_id).await?;
         let patient = &access.patient;
-        let dek = self.patient_key(patient).await?;
-        let now = self.stored_now();
-        let row = new_entry(
-            &dek,
-            patient_id,
-            AllergyEntryKind::NoKnownAllergies,
-            AllergyStatus::Active,
-            &Body::default(),
-            Some(by),
-            now,
-        )?;
+        let (row, dek, now) = self
+            .sealed_entry(
+                &access,
+                by,
+                AllergyEntryKind::NoKnownAllergies,
+                AllergyStatus::Active,
+                &Body::default(),
+            )
+            .await?;
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
             .resource_id(row.id.to_string())
