@@ -235,6 +235,34 @@ fn shift_while_even(fn_: &mut u64, sn: &mut u64) {
     }
 }
 
+/// Hashes `seed` up an audit path from the node numbered `fn_` in a tree whose last node is
+/// `sn` (the loop RFC 9162 §2.1.3.2 and §2.1.4.2 share): `(fr, sr)`, where `sr` takes in
+/// every hash of the path and `fr` only those on its left (inclusion needs `sr` alone).
+/// `None` when the path is too long or too short for `fn_` and `sn`.
+fn hash_up_path<'a>(
+    mut fn_: u64,
+    mut sn: u64,
+    seed: Hash,
+    path: impl IntoIterator<Item = &'a Hash>,
+) -> Option<(Hash, Hash)> {
+    let (mut fr, mut sr) = (seed, seed);
+    for c in path {
+        if sn == 0 {
+            return None;
+        }
+        if fn_ & 1 == 1 || fn_ == sn {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            shift_while_even(&mut fn_, &mut sn);
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    (sn == 0).then_some((fr, sr))
+}
+
 /// Verifies that `leaf_hash` is leaf `index` of the tree of `size` leaves whose
 /// root is `root` (RFC 9162 §2.1.3.2).
 ///
@@ -258,30 +286,11 @@ pub fn verify_inclusion(
             found: proof.len(),
         });
     }
-    let (mut fn_, mut sn) = (index, size - 1);
-    let mut r = *leaf_hash;
-    for p in proof {
-        if sn == 0 {
-            return Err(ProofError::WrongProofLength {
-                expected,
-                found: proof.len(),
-            });
-        }
-        if fn_ & 1 == 1 || fn_ == sn {
-            r = node_hash(p, &r);
-            shift_while_even(&mut fn_, &mut sn);
-        } else {
-            r = node_hash(&r, p);
-        }
-        fn_ >>= 1;
-        sn >>= 1;
-    }
-    if sn != 0 {
-        return Err(ProofError::WrongProofLength {
+    let (_, r) =
+        hash_up_path(index, size - 1, *leaf_hash, proof).ok_or(ProofError::WrongProofLength {
             expected,
             found: proof.len(),
-        });
-    }
+        })?;
     if r == *root {
         Ok(())
     } else {
@@ -347,24 +356,7 @@ pub fn verify_consistency(
         fn_ >>= 1;
         sn >>= 1;
     }
-    let (mut fr, mut sr) = (first, first);
-    for c in path {
-        if sn == 0 {
-            return Err(wrong_length);
-        }
-        if fn_ & 1 == 1 || fn_ == sn {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
-            shift_while_even(&mut fn_, &mut sn);
-        } else {
-            sr = node_hash(&sr, c);
-        }
-        fn_ >>= 1;
-        sn >>= 1;
-    }
-    if sn != 0 {
-        return Err(wrong_length);
-    }
+    let (fr, sr) = hash_up_path(fn_, sn, first, path).ok_or(wrong_length)?;
     if fr == *old_root && sr == *new_root {
         Ok(())
     } else {

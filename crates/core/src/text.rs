@@ -7,6 +7,9 @@ pub(crate) fn given(raw: Option<&str>) -> Option<&str> {
     raw.map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// [`clean_text`]'s message for a value with a control character.
+pub(crate) const CONTROL_CHARACTERS: &str = "must not contain control characters";
+
 /// Trims `raw`, checks its length in characters (`min..=max`) and refuses control
 /// characters (a newline or tab only when `multiline`).
 pub(crate) fn clean_text(
@@ -30,7 +33,7 @@ pub(crate) fn clean_text(
         .chars()
         .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
     {
-        return Err("must not contain control characters".into());
+        return Err(CONTROL_CHARACTERS.into());
     }
     Ok(value.to_owned())
 }

@@ -43,6 +43,7 @@ impl std::fmt::Debug for Actor {
 }
 
 impl Actor {
+    /// A signed-in user: [`Actor::seeding`] with the session and the request it acts in.
     pub(crate) fn user(
         user_id: UserId,
         username: Username,
@@ -52,13 +53,9 @@ impl Actor {
         request_id: Option<String>,
     ) -> Self {
         Self {
-            kind: ActorKind::User,
-            user_id: Some(user_id),
-            username: Some(username),
-            display_name: display_name.as_str().to_owned(),
-            role: Some(role),
             session_id: Some(session_id),
             request_id,
+            ..Self::seeding(user_id, username, display_name, role)
         }
     }
 

@@ -10,10 +10,8 @@
 //! draft takes no addendum (409): its author edits it, nurses add treatment notes.
 
 use carevault_core::EncounterNoteId;
-use carevault_core::ValidationErrors;
 use carevault_core::audit::{AuditAction, ResourceType};
 use carevault_core::clinical::{EncounterNoteKind, EncounterStatus};
-use carevault_core::patient::ClinicalText;
 use carevault_store::encounters as store;
 
 use crate::Services;
@@ -44,14 +42,8 @@ impl Services {
                     .into(),
             });
         }
-        if text.trim().is_empty() {
-            return Err(ValidationErrors::single("text", "is required").into());
-        }
-        let text = ClinicalText::parse(text)
-            .map_err(|message| ValidationErrors::single("text", message))?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let text = crate::encounters::note_text(text)?;
+        let dek = self.patient_key(&patient).await?;
         let id = EncounterNoteId::generate();
         let now = self.now();
         let mut event = self

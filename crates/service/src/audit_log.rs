@@ -2,13 +2,15 @@
 //! export, inclusion and consistency proofs, and a patient's "who accessed my record".
 //! Every view and export of the log is itself recorded in it.
 
+use std::collections::HashMap;
+
 use carevault_audit::{Hash, consistency_proof, inclusion_proof, subtree_root};
 use carevault_core::Action;
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_store::audit::{self as audit_store, AuditRow};
 
 pub use carevault_store::audit::AuditFilter;
-use carevault_store::users;
+use carevault_store::{Conn, users};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -49,27 +51,40 @@ pub struct AuditPage {
 /// The largest page.
 pub const MAX_PAGE: u64 = 500;
 
+/// Display names of the accounts that acted in audit events, each looked up once.
+#[derive(Default)]
+pub(crate) struct ActorNames(HashMap<String, Option<String>>);
+
+impl ActorNames {
+    /// The display name of the account an event's `actor_id` names, if it exists.
+    pub(crate) async fn of(
+        &mut self,
+        conn: &impl Conn,
+        actor_id: Option<&str>,
+    ) -> Result<Option<String>, ServiceError> {
+        let Some(id) = actor_id else {
+            return Ok(None);
+        };
+        if !self.0.contains_key(id) {
+            let name = match id.parse() {
+                Ok(user) => users::find_by_id(conn, user)
+                    .await?
+                    .map(|u| u.display_name.to_string()),
+                Err(_) => None,
+            };
+            self.0.insert(id.to_owned(), name);
+        }
+        Ok(self.0.get(id).cloned().flatten())
+    }
+}
+
 impl Services {
     async fn entries(&self, rows: Vec<AuditRow>) -> Result<Vec<AuditEntry>, ServiceError> {
-        let mut names = std::collections::HashMap::new();
+        let mut names = ActorNames::default();
         let mut entries = Vec::with_capacity(rows.len());
         for row in rows {
             let f = row.fields;
-            let actor_name = match &f.actor_id {
-                Some(id) => {
-                    if !names.contains_key(id) {
-                        let name = match id.parse() {
-                            Ok(user_id) => users::find_by_id(self.store().conn(), user_id)
-                                .await?
-                                .map(|u| u.display_name.to_string()),
-                            Err(_) => None,
-                        };
-                        names.insert(id.clone(), name);
-                    }
-                    names.get(id).cloned().flatten()
-                }
-                None => None,
-            };
+            let actor_name = names.of(self.store().conn(), f.actor_id.as_deref()).await?;
             entries.push(AuditEntry {
                 seq: row.seq,
                 time: carevault_core::time::from_micros(f.time_micros),

@@ -380,9 +380,7 @@ impl Services {
         id: PatientId,
     ) -> Result<PatientBanner, ServiceError> {
         let (row, _, view) = self.load_for(actor, id).await?;
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&row).await?;
         let data = self
             .open_row_with(actor, &row, &dek, AuditAction::Read)
             .await?;
@@ -406,9 +404,7 @@ impl Services {
     ) -> Result<PatientChart, ServiceError> {
         let (row, relation, view) = self.load_for(actor, id).await?;
         let role = actor.role().ok_or(ServiceError::Forbidden)?;
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&row).await?;
         let data = self
             .open_row_with(actor, &row, &dek, AuditAction::Read)
             .await?;

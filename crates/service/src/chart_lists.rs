@@ -3,18 +3,23 @@
 //! it refuses), their audit events, and the names of who recorded what.
 
 use std::collections::HashMap;
+use std::fmt::Display;
+use std::str::FromStr;
 
 use crate::audit_trail::pseudonym_of;
 use carevault_core::allergy::{ChartListAction, chart_list_allowed};
 use carevault_core::audit::{AuditAction, Outcome, ResourceType};
 use carevault_core::masking::PatientView;
-use carevault_core::{PatientId, UserId};
+use carevault_core::{AllergyId, PatientId, ProblemId, UserId};
+use carevault_store::allergies::AllergyRecord;
 use carevault_store::patients::PatientRow;
-use carevault_store::users;
+use carevault_store::problems::ProblemRecord;
+use carevault_store::{Conn, StoreError, users};
 
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
+use crate::ids::requested_id;
 
 /// A patient the actor may act on in a chart list, and how they stand to them.
 pub(crate) struct ChartListAccess {
@@ -109,27 +114,29 @@ impl Services {
         }
     }
 
-    /// The entry a status change names (`raw`, looked up as `found`), with the access to its
-    /// list and who changes it. Not found (recorded like any missing record) unless it exists
-    /// and is of `patient` when the route names one; refused unless `actor` may do `action`.
+    /// The entry a status change names (`raw_id`), with the access to its list and who
+    /// changes it. Not found (recorded like any missing record) unless it exists and is of
+    /// `patient` when the route names one; refused unless `actor` may write its list.
     pub(crate) async fn entry_for_change<R: ListEntry>(
         &self,
         actor: &Actor,
-        (raw, found): (&str, Option<R>),
+        raw_id: &str,
         patient: Option<PatientId>,
-        action: ChartListAction,
-        resource: ResourceType,
-        noun: &'static str,
     ) -> Result<(R, ChartListAccess, UserId), ServiceError> {
+        let raw = raw_id.trim();
+        let found = match requested_id::<R::Id>(raw) {
+            Some(id) => R::find(self.store().conn(), id).await?,
+            None => None,
+        };
         let entry = match found {
             Some(entry) if patient.is_none_or(|p| p == entry.patient_id()) => entry,
             _ => {
                 let id = Some(raw.to_owned());
-                return Err(self.missing(actor, resource, id, noun).await);
+                return Err(self.missing(actor, R::RESOURCE, id, R::NOUN).await);
             }
         };
         let access = self
-            .chart_list_access(actor, entry.patient_id(), action, resource)
+            .chart_list_access(actor, entry.patient_id(), R::WRITE, R::RESOURCE)
             .await?;
         let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
         Ok((entry, access, by))
@@ -147,20 +154,57 @@ impl Services {
     }
 }
 
-/// An entry of a chart list (an allergy, a problem).
-pub(crate) trait ListEntry {
+/// An entry of a chart list (an allergy, a problem), as a status change finds it.
+pub(crate) trait ListEntry: Sized {
+    type Id: FromStr + Display;
+    /// What the list's audit events are about.
+    const RESOURCE: ResourceType;
+    /// Changing an entry of the list.
+    const WRITE: ChartListAction;
+    /// The entry in a "not found" message.
+    const NOUN: &'static str;
+
     fn patient_id(&self) -> PatientId;
+
+    /// The stored entry with this id, if any.
+    async fn find(conn: &impl Conn, id: Self::Id) -> Result<Option<Self>, StoreError>;
 }
 
-impl ListEntry for carevault_store::allergies::AllergyRecord {
+impl ListEntry for AllergyRecord {
+    type Id = AllergyId;
+    const RESOURCE: ResourceType = ResourceType::Allergy;
+    const WRITE: ChartListAction = ChartListAction::WriteAllergies;
+    const NOUN: &'static str = "allergy entry";
+
     fn patient_id(&self) -> PatientId {
         self.patient_id
     }
+
+    async fn find(conn: &impl Conn, id: AllergyId) -> Result<Option<Self>, StoreError> {
+        carevault_store::allergies::find(conn, id).await
+    }
 }
 
-impl ListEntry for carevault_store::problems::ProblemRecord {
+impl ListEntry for ProblemRecord {
+    type Id = ProblemId;
+    const RESOURCE: ResourceType = ResourceType::Problem;
+    const WRITE: ChartListAction = ChartListAction::WriteProblems;
+    const NOUN: &'static str = "problem";
+
     fn patient_id(&self) -> PatientId {
         self.patient_id
+    }
+
+    async fn find(conn: &impl Conn, id: ProblemId) -> Result<Option<Self>, StoreError> {
+        carevault_store::problems::find(conn, id).await
+    }
+}
+
+/// The conflict (409 on `status`) for a status change the list's graph does not allow.
+pub(crate) fn status_conflict(message: String) -> ServiceError {
+    ServiceError::Conflict {
+        field: Some("status"),
+        message,
     }
 }
 

@@ -165,22 +165,35 @@ impl Services {
         actor: &Actor,
         patient: PatientId,
     ) -> Result<PatientRow, ServiceError> {
-        let conn = self.store().conn();
+        let find_any = async {
+            patients::find(self.store().conn(), patient)
+                .await?
+                .filter(|row| !row.is_erased())
+                .ok_or(ServiceError::NotFound("patient"))
+        };
+        self.any_or_own_record(
+            actor,
+            patient,
+            Action::ManageConsents,
+            find_any,
+            "consents are for the patient, administrators and reception",
+        )
+        .await
+    }
+
+    /// `patient`'s record, found by `find_any`, for a user whose role may do `action` on any
+    /// patient; otherwise [`Services::own_record_or_refusal`].
+    pub(crate) async fn any_or_own_record(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        action: Action,
+        find_any: impl Future<Output = Result<PatientRow, ServiceError>>,
+        refusal: &str,
+    ) -> Result<PatientRow, ServiceError> {
         match actor.user_id() {
-            Some(_) if actor.grant(Action::ManageConsents) == Grant::Yes => {
-                patients::find(conn, patient)
-                    .await?
-                    .filter(|row| !row.is_erased())
-                    .ok_or(ServiceError::NotFound("patient"))
-            }
-            _ => {
-                self.own_record_or_refusal(
-                    actor,
-                    patient,
-                    "consents are for the patient, administrators and reception",
-                )
-                .await
-            }
+            Some(_) if actor.grant(action) == Grant::Yes => find_any.await,
+            _ => self.own_record_or_refusal(actor, patient, refusal).await,
         }
     }
 
@@ -308,9 +321,7 @@ impl Services {
         actor: &Actor,
         row: &PatientRow,
     ) -> Result<ConsentOverview, ServiceError> {
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(row).await?;
         let overview = self.consent_overview_of(row, &dek).await?;
         let mut event = self
             .audit_event(actor, AuditAction::Read, ResourceType::Patient)
@@ -365,9 +376,7 @@ impl Services {
     ) -> Result<ConsentOverview, ServiceError> {
         let (purpose, status, note) = validate(&input)?;
         let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(row).await?;
         let id = ConsentId::generate();
         let sealed_note =
             place(&id.to_string(), &row.id.to_string()).seal(&dek, "note", note.as_deref())?;

@@ -338,9 +338,7 @@ impl Services {
             self.patient_for_documents(actor, patient_id, Some(&document_id))
                 .await?
         };
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await;
+        let dek = self.patient_key(&patient).await;
         let dek = self
             .integrity_checked(dek, actor, &patient, &document_id, AuditAction::Read)
             .await?;
@@ -472,9 +470,7 @@ impl Services {
                 "validated upload without title or kind"
             )));
         };
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
 
         let id = DocumentId::generate();
         let name = clean_name(&upload.original_name, kind);
@@ -572,9 +568,7 @@ impl Services {
             self.record(event).await?;
             return Ok(Vec::new());
         }
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&row).await?;
         let mut out = Vec::with_capacity(documents.len());
         let mut events = Vec::with_capacity(documents.len());
         for document in &documents {

@@ -226,9 +226,7 @@ impl Services {
         // Whole microseconds, as stored: the grant is presented without reading it back.
         let now = self.now().trunc_subsecs(6);
         let id = EmergencyAccessId::generate();
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let mut row = EmergencyAccessRecord {
             id,
             patient_id,
@@ -321,10 +319,7 @@ impl Services {
                     } else {
                         PatientView::Pseudonymous
                     },
-                    Some(
-                        self.unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                            .await?,
-                    ),
+                    Some(self.patient_key(patient).await?),
                 ),
                 None => (PatientView::Pseudonymous, None),
             };
@@ -398,9 +393,7 @@ impl Services {
         let patient = patients::find(self.store().conn(), row.patient_id)
             .await?
             .ok_or(ServiceError::Integrity)?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let sealed = seal(&row, &dek, "review_note", note)?;
         let mut event = self
             .audit_event(actor, AuditAction::Update, ResourceType::EmergencyAccess)

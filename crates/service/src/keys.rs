@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use carevault_core::Action;
 use carevault_core::audit::{AuditAction, ResourceType};
-use carevault_core::{Action, PatientId};
 use carevault_crypto::data_key::{DataKey, DataKeyError, WrappedDataKey, rewrap, unwrap_data_key};
 use carevault_crypto::keyring::{KeyRing, KeyRingError, KeySource};
+use carevault_store::patients::PatientRow;
 use carevault_store::{Store, StoreError, patients, settings};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -224,14 +225,11 @@ impl Services {
         *slot = Arc::new(ring);
     }
 
-    /// Unwraps a patient's data key, reloading the key ring once if the key names a KEK
-    /// version this process has not seen yet.
-    pub(crate) async fn unwrap_patient_key(
-        &self,
-        patient_id: &PatientId,
-        wrapped: &[u8],
-    ) -> Result<DataKey, ServiceError> {
-        let patient_id = &patient_id.to_string();
+    /// Unwraps the data key of `patient`'s record, reloading the key ring once if the key
+    /// names a KEK version this process has not seen yet.
+    pub(crate) async fn patient_key(&self, patient: &PatientRow) -> Result<DataKey, ServiceError> {
+        let patient_id = &patient.id.to_string();
+        let wrapped = &patient.wrapped_data_key;
         if wrapped.is_empty() {
             // Crypto-shredded by erasure: the patient is gone, not damaged.
             return Err(ServiceError::NotFound("patient"));

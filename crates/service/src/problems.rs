@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::Services;
 use crate::actor::Actor;
 use crate::audit_trail::pseudonym_of;
-use crate::chart_lists::AccountNames;
+use crate::chart_lists::{AccountNames, status_conflict};
 use crate::error::ServiceError;
 use crate::ids::requested_id;
 use crate::sealing::Place;
@@ -219,9 +219,7 @@ impl Services {
             )
             .await?;
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let opened = match self.problems_of(patient, &dek).await {
             Ok(problems) => crate::patients::open_names(patient, &dek)
                 .map(|(given, family)| (problems, format!("{given} {family}"))),
@@ -282,9 +280,7 @@ impl Services {
         reason: Option<&str>,
     ) -> Result<ProblemView, ServiceError> {
         let by = actor.user_id().ok_or(ServiceError::Forbidden)?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let condition = input.condition();
         let body = Body {
             code: condition.code().map(|c| c.as_str().to_owned()),
@@ -438,9 +434,7 @@ impl Services {
             });
         }
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let (code, text) = match crate::encounters::open_diagnosis_body(&diagnosis, &dek) {
             Ok(opened) => opened,
             Err(ServiceError::Integrity) => {
@@ -481,32 +475,14 @@ impl Services {
         problem_id: &str,
         status: &str,
     ) -> Result<ProblemView, ServiceError> {
-        let raw = problem_id.trim();
-        let found = match requested_id::<ProblemId>(raw) {
-            Some(id) => store::find(self.store().conn(), id).await?,
-            None => None,
-        };
         let (row, access, by) = self
-            .entry_for_change(
-                actor,
-                (raw, found),
-                patient,
-                ChartListAction::WriteProblems,
-                ResourceType::Problem,
-                "problem",
-            )
+            .entry_for_change::<ProblemRecord>(actor, problem_id, patient)
             .await?;
         let to = ProblemStatus::parse(status).map_err(|m| ValidationErrors::single("status", m))?;
         let from = row.status;
-        from.check_change(to)
-            .map_err(|message| ServiceError::Conflict {
-                field: Some("status"),
-                message,
-            })?;
+        from.check_change(to).map_err(status_conflict)?;
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let code = open_body(&row, &dek)?.code;
         let mut event = self
             .audit_event(actor, AuditAction::StatusChanged, ResourceType::Problem)

@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::Conn;
 use crate::entity::patient_allergies::{self, Column, Entity};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// One entry of a patient's allergy list. `body` and `status_reason` are sealed by the
 /// service.
@@ -72,18 +72,11 @@ impl From<&AllergyRecord> for patient_allergies::ActiveModel {
 }
 
 pub async fn insert(conn: &impl Conn, record: &AllergyRecord) -> Result<(), StoreError> {
-    Entity::insert(patient_allergies::ActiveModel::from(record))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, patient_allergies::ActiveModel::from(record)).await
 }
 
 pub async fn find(conn: &impl Conn, id: AllergyId) -> Result<Option<AllergyRecord>, StoreError> {
-    Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(AllergyRecord::try_from)
-        .transpose()
+    record::one(conn, Entity::find_by_id(id.to_string())).await
 }
 
 /// Every entry of the patient, newest first (ties by id, which is time-ordered).
@@ -91,15 +84,14 @@ pub async fn of_patient(
     conn: &impl Conn,
     patient: PatientId,
 ) -> Result<Vec<AllergyRecord>, StoreError> {
-    Entity::find()
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .order_by_desc(Column::RecordedAt)
-        .order_by_desc(Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(AllergyRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        Entity::find()
+            .filter(Column::PatientId.eq(patient.to_string()))
+            .order_by_desc(Column::RecordedAt)
+            .order_by_desc(Column::Id),
+    )
+    .await
 }
 
 /// The entries of these patients in `status`, oldest first per patient (for lists of
@@ -112,16 +104,15 @@ pub async fn of_patients(
     if patients.is_empty() {
         return Ok(Vec::new());
     }
-    Entity::find()
-        .filter(Column::PatientId.is_in(patients.iter().map(ToString::to_string)))
-        .filter(Column::Status.eq(status.as_str()))
-        .order_by_asc(Column::RecordedAt)
-        .order_by_asc(Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(AllergyRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        Entity::find()
+            .filter(Column::PatientId.is_in(patients.iter().map(ToString::to_string)))
+            .filter(Column::Status.eq(status.as_str()))
+            .order_by_asc(Column::RecordedAt)
+            .order_by_asc(Column::Id),
+    )
+    .await
 }
 
 /// Moves an entry from `from` to `to` with a sealed reason, if it is still in `from`;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Select,
 };
 
 use crate::Conn;
@@ -116,6 +116,14 @@ pub struct AuditRow {
     pub leaf_hash: String,
 }
 
+/// Runs a query for events (ordered and limited by the caller) and reads them.
+async fn events(
+    conn: &impl Conn,
+    query: Select<audit_events::Entity>,
+) -> Result<Vec<AuditRow>, StoreError> {
+    Ok(query.all(conn).await?.into_iter().map(from_model).collect())
+}
+
 fn from_model(m: audit_events::Model) -> AuditRow {
     AuditRow {
         // A negative seq can only come from tampering; the verifier reports it as out of order.
@@ -144,15 +152,14 @@ pub async fn events_from(
     limit: u64,
 ) -> Result<Vec<AuditRow>, StoreError> {
     let from = i64::try_from(from).unwrap_or(i64::MAX);
-    Ok(audit_events::Entity::find()
-        .filter(audit_events::Column::Seq.gte(from))
-        .order_by_asc(audit_events::Column::Seq)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(from_model)
-        .collect())
+    events(
+        conn,
+        audit_events::Entity::find()
+            .filter(audit_events::Column::Seq.gte(from))
+            .order_by_asc(audit_events::Column::Seq)
+            .limit(limit),
+    )
+    .await
 }
 
 /// The stored leaf hashes of events `0..size`, in order (for proofs).
@@ -208,50 +215,36 @@ pub struct AuditFilter {
 
 fn condition(filter: &AuditFilter) -> Condition {
     use audit_events::Column as C;
-    let mut c = Condition::all();
-    if let Some(v) = &filter.actor_id {
-        c = c.add(C::ActorId.eq(v.clone()));
-    }
-    if let Some(v) = &filter.action {
-        c = c.add(C::Action.eq(v.clone()));
-    }
-    if let Some(v) = &filter.patient_pseudonym {
-        c = c.add(C::PatientPseudonym.eq(v.clone()));
-    }
-    if let Some(v) = &filter.resource_type {
-        c = c.add(C::ResourceType.eq(v.clone()));
-    }
-    if let Some(v) = &filter.resource_id {
-        c = c.add(C::ResourceId.eq(v.clone()));
-    }
-    if let Some(v) = &filter.outcome {
-        c = c.add(C::Outcome.eq(v.clone()));
-    }
-    if let Some(v) = filter.from_micros {
-        c = c.add(C::RecordedAt.gte(v));
-    }
-    if let Some(v) = filter.until_micros {
-        c = c.add(C::RecordedAt.lt(v));
-    }
-    if let Some((pseudonym, account)) = &filter.patient_or_account {
-        c = c.add(
-            Condition::any()
-                .add(C::PatientPseudonym.eq(pseudonym.clone()))
-                .add(
-                    Condition::all()
-                        .add(C::ResourceType.eq("account"))
-                        .add(C::ResourceId.eq(account.clone())),
-                ),
-        );
-    }
-    if let Some(v) = &filter.exclude_actor_id {
-        c = c.add(
+    // `column = value` for a field the filter names; an absent field matches every event.
+    let equals = |column: C, value: &Option<String>| value.as_ref().map(|v| column.eq(v.clone()));
+    Condition::all()
+        .add_option(equals(C::ActorId, &filter.actor_id))
+        .add_option(equals(C::Action, &filter.action))
+        .add_option(equals(C::PatientPseudonym, &filter.patient_pseudonym))
+        .add_option(equals(C::ResourceType, &filter.resource_type))
+        .add_option(equals(C::ResourceId, &filter.resource_id))
+        .add_option(equals(C::Outcome, &filter.outcome))
+        .add_option(filter.from_micros.map(|v| C::RecordedAt.gte(v)))
+        .add_option(filter.until_micros.map(|v| C::RecordedAt.lt(v)))
+        .add_option(
+            filter
+                .patient_or_account
+                .as_ref()
+                .map(|(pseudonym, account)| {
+                    Condition::any()
+                        .add(C::PatientPseudonym.eq(pseudonym.clone()))
+                        .add(
+                            Condition::all()
+                                .add(C::ResourceType.eq("account"))
+                                .add(C::ResourceId.eq(account.clone())),
+                        )
+                }),
+        )
+        .add_option(filter.exclude_actor_id.as_ref().map(|v| {
             Condition::any()
                 .add(C::ActorId.ne(v.clone()))
-                .add(C::ActorId.is_null()),
-        );
-    }
-    c
+                .add(C::ActorId.is_null())
+        }))
 }
 
 /// Matching events, newest first: `limit` of them after skipping `offset`.
@@ -261,16 +254,15 @@ pub async fn list(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<AuditRow>, StoreError> {
-    Ok(audit_events::Entity::find()
-        .filter(condition(filter))
-        .order_by_desc(audit_events::Column::Seq)
-        .offset(offset)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(from_model)
-        .collect())
+    events(
+        conn,
+        audit_events::Entity::find()
+            .filter(condition(filter))
+            .order_by_desc(audit_events::Column::Seq)
+            .offset(offset)
+            .limit(limit),
+    )
+    .await
 }
 
 /// Matching events in sequence order with `seq > after` (for streaming exports).
@@ -285,14 +277,11 @@ pub async fn list_after(
         query =
             query.filter(audit_events::Column::Seq.gt(i64::try_from(after).unwrap_or(i64::MAX)));
     }
-    Ok(query
-        .order_by_asc(audit_events::Column::Seq)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(from_model)
-        .collect())
+    events(
+        conn,
+        query.order_by_asc(audit_events::Column::Seq).limit(limit),
+    )
+    .await
 }
 
 pub async fn count(conn: &impl Conn, filter: &AuditFilter) -> Result<u64, StoreError> {

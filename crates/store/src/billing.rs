@@ -21,7 +21,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use crate::Conn;
 use crate::entity::{invoice_lines, invoices, payments, price_list};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// A price-list entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +104,7 @@ impl From<&PriceRecord> for price_list::ActiveModel {
 }
 
 pub async fn insert_price(conn: &impl Conn, price: &PriceRecord) -> Result<(), StoreError> {
-    price_list::Entity::insert(price_list::ActiveModel::from(price))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, price_list::ActiveModel::from(price)).await
 }
 
 /// Replaces a price-list entry (all but its creation time); `false` if there is no such
@@ -128,23 +125,18 @@ pub async fn update_price(conn: &impl Conn, price: &PriceRecord) -> Result<bool,
 }
 
 pub async fn find_price(conn: &impl Conn, id: PriceId) -> Result<Option<PriceRecord>, StoreError> {
-    price_list::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(PriceRecord::try_from)
-        .transpose()
+    record::one(conn, price_list::Entity::find_by_id(id.to_string())).await
 }
 
 /// The price list by kind and code (inactive entries too).
 pub async fn list_prices(conn: &impl Conn) -> Result<Vec<PriceRecord>, StoreError> {
-    price_list::Entity::find()
-        .order_by_asc(price_list::Column::Kind)
-        .order_by_asc(price_list::Column::Code)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(PriceRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        price_list::Entity::find()
+            .order_by_asc(price_list::Column::Kind)
+            .order_by_asc(price_list::Column::Code),
+    )
+    .await
 }
 
 /// An invoice with its stored totals.
@@ -362,21 +354,14 @@ impl From<&PaymentRecord> for payments::ActiveModel {
 }
 
 pub async fn insert_invoice(conn: &impl Conn, invoice: &InvoiceRecord) -> Result<(), StoreError> {
-    invoices::Entity::insert(invoices::ActiveModel::from(invoice))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, invoices::ActiveModel::from(invoice)).await
 }
 
 pub async fn find_invoice(
     conn: &impl Conn,
     id: InvoiceId,
 ) -> Result<Option<InvoiceRecord>, StoreError> {
-    invoices::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(InvoiceRecord::try_from)
-        .transpose()
+    record::one(conn, invoices::Entity::find_by_id(id.to_string())).await
 }
 
 /// The patient's open (draft) invoice, if any.
@@ -384,12 +369,11 @@ pub async fn open_invoice_of(
     conn: &impl Conn,
     patient_id: PatientId,
 ) -> Result<Option<InvoiceRecord>, StoreError> {
-    invoices::Entity::find()
-        .filter(invoices::Column::OpenFor.eq(patient_id.to_string()))
-        .one(conn)
-        .await?
-        .map(InvoiceRecord::try_from)
-        .transpose()
+    record::one(
+        conn,
+        invoices::Entity::find().filter(invoices::Column::OpenFor.eq(patient_id.to_string())),
+    )
+    .await
 }
 
 /// Which invoices a list shows.
@@ -413,15 +397,14 @@ pub async fn list_invoices(
     if let Some(status) = filter.status {
         query = query.filter(invoices::Column::Status.eq(status.as_str()));
     }
-    query
-        .order_by_desc(invoices::Column::CreatedAt)
-        .order_by_desc(invoices::Column::Id)
-        .limit(std::cmp::max(filter.limit, 1))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(InvoiceRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        query
+            .order_by_desc(invoices::Column::CreatedAt)
+            .order_by_desc(invoices::Column::Id)
+            .limit(std::cmp::max(filter.limit, 1)),
+    )
+    .await
 }
 
 /// Invoices issued (or paid or voided after issue) with `issued_at` in `[from, to)`, and
@@ -432,25 +415,24 @@ pub async fn invoices_for_report(
     to: DateTime<Utc>,
 ) -> Result<Vec<InvoiceRecord>, StoreError> {
     use sea_orm::Condition;
-    invoices::Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(invoices::Column::IssuedAt.gte(to_micros(from)))
-                        .add(invoices::Column::IssuedAt.lt(to_micros(to))),
-                )
-                .add(invoices::Column::Status.is_in([
-                    InvoiceStatus::Issued.as_str(),
-                    InvoiceStatus::PartiallyPaid.as_str(),
-                ])),
-        )
-        .order_by_asc(invoices::Column::IssuedAt)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(InvoiceRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        invoices::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(invoices::Column::IssuedAt.gte(to_micros(from)))
+                            .add(invoices::Column::IssuedAt.lt(to_micros(to))),
+                    )
+                    .add(invoices::Column::Status.is_in([
+                        InvoiceStatus::Issued.as_str(),
+                        InvoiceStatus::PartiallyPaid.as_str(),
+                    ])),
+            )
+            .order_by_asc(invoices::Column::IssuedAt),
+    )
+    .await
 }
 
 /// Payments received in `[from, to)`.
@@ -459,15 +441,14 @@ pub async fn payments_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<PaymentRecord>, StoreError> {
-    payments::Entity::find()
-        .filter(payments::Column::ReceivedAt.gte(to_micros(from)))
-        .filter(payments::Column::ReceivedAt.lt(to_micros(to)))
-        .order_by_asc(payments::Column::ReceivedAt)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(PaymentRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        payments::Entity::find()
+            .filter(payments::Column::ReceivedAt.gte(to_micros(from)))
+            .filter(payments::Column::ReceivedAt.lt(to_micros(to)))
+            .order_by_asc(payments::Column::ReceivedAt),
+    )
+    .await
 }
 
 /// Writes the invoice's status, totals and closing fields if it is still at
@@ -540,12 +521,12 @@ pub async fn line_of_appointment(
     conn: &impl Conn,
     appointment_id: AppointmentId,
 ) -> Result<Option<LineRecord>, StoreError> {
-    invoice_lines::Entity::find()
-        .filter(invoice_lines::Column::AppointmentId.eq(appointment_id.to_string()))
-        .one(conn)
-        .await?
-        .map(LineRecord::try_from)
-        .transpose()
+    record::one(
+        conn,
+        invoice_lines::Entity::find()
+            .filter(invoice_lines::Column::AppointmentId.eq(appointment_id.to_string())),
+    )
+    .await
 }
 
 /// Of `appointment_ids`, the ones some line charges.
@@ -589,22 +570,18 @@ pub async fn lines_of(
     conn: &impl Conn,
     invoice_id: InvoiceId,
 ) -> Result<Vec<LineRecord>, StoreError> {
-    invoice_lines::Entity::find()
-        .filter(invoice_lines::Column::InvoiceId.eq(invoice_id.to_string()))
-        .order_by_asc(invoice_lines::Column::Position)
-        .order_by_asc(invoice_lines::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(LineRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        invoice_lines::Entity::find()
+            .filter(invoice_lines::Column::InvoiceId.eq(invoice_id.to_string()))
+            .order_by_asc(invoice_lines::Column::Position)
+            .order_by_asc(invoice_lines::Column::Id),
+    )
+    .await
 }
 
 pub async fn insert_payment(conn: &impl Conn, payment: &PaymentRecord) -> Result<(), StoreError> {
-    payments::Entity::insert(payments::ActiveModel::from(payment))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, payments::ActiveModel::from(payment)).await
 }
 
 /// An invoice's payments, oldest first.
@@ -612,15 +589,14 @@ pub async fn payments_of(
     conn: &impl Conn,
     invoice_id: InvoiceId,
 ) -> Result<Vec<PaymentRecord>, StoreError> {
-    payments::Entity::find()
-        .filter(payments::Column::InvoiceId.eq(invoice_id.to_string()))
-        .order_by_asc(payments::Column::ReceivedAt)
-        .order_by_asc(payments::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(PaymentRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        payments::Entity::find()
+            .filter(payments::Column::InvoiceId.eq(invoice_id.to_string()))
+            .order_by_asc(payments::Column::ReceivedAt)
+            .order_by_asc(payments::Column::Id),
+    )
+    .await
 }
 
 /// The line that charged `source_id` of `source`, if any.
@@ -629,13 +605,13 @@ pub async fn line_of_source(
     source: &str,
     source_id: &str,
 ) -> Result<Option<LineRecord>, StoreError> {
-    invoice_lines::Entity::find()
-        .filter(invoice_lines::Column::Source.eq(source))
-        .filter(invoice_lines::Column::SourceId.eq(source_id))
-        .one(conn)
-        .await?
-        .map(LineRecord::try_from)
-        .transpose()
+    record::one(
+        conn,
+        invoice_lines::Entity::find()
+            .filter(invoice_lines::Column::Source.eq(source))
+            .filter(invoice_lines::Column::SourceId.eq(source_id)),
+    )
+    .await
 }
 
 /// The highest line position of an invoice (0 without lines).

@@ -2,12 +2,13 @@
 //! either side of a moment.
 
 use carevault_core::PatientId;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::Conn;
 use crate::entity::appointments::{Column, Entity};
 use crate::error::StoreError;
-use crate::scheduling::{AppointmentRow, appointment_rows};
+use crate::record;
+use crate::scheduling::AppointmentRow;
 
 /// Statuses of an appointment that is still to happen.
 const OPEN_STATUSES: [&str; 4] = ["requested", "scheduled", "checked_in", "in_progress"];
@@ -19,17 +20,10 @@ pub async fn upcoming_appointments(
     now: i64,
     limit: u64,
 ) -> Result<Vec<AppointmentRow>, StoreError> {
-    appointment_rows(
-        Entity::find()
-            .filter(Column::PatientId.eq(patient.to_string()))
-            .filter(Column::StartAt.gte(now))
-            .filter(Column::Status.is_in(OPEN_STATUSES))
-            .order_by_asc(Column::StartAt)
-            .order_by_asc(Column::Id)
-            .limit(limit)
-            .all(conn)
-            .await?,
-    )
+    let open_from_now = Condition::all()
+        .add(Column::StartAt.gte(now))
+        .add(Column::Status.is_in(OPEN_STATUSES));
+    appointments_of(conn, patient, open_from_now, Order::Asc, limit).await
 }
 
 /// The patient's appointments that started before `now` (micros), in any status, most
@@ -40,14 +34,27 @@ pub async fn recent_appointments(
     now: i64,
     limit: u64,
 ) -> Result<Vec<AppointmentRow>, StoreError> {
-    appointment_rows(
+    let before_now = Condition::all().add(Column::StartAt.lt(now));
+    appointments_of(conn, patient, before_now, Order::Desc, limit).await
+}
+
+/// At most `limit` of the patient's appointments matching `when`, by start time in `order`
+/// (ties by id in the same order).
+async fn appointments_of(
+    conn: &impl Conn,
+    patient: PatientId,
+    when: Condition,
+    order: Order,
+    limit: u64,
+) -> Result<Vec<AppointmentRow>, StoreError> {
+    record::all(
+        conn,
         Entity::find()
             .filter(Column::PatientId.eq(patient.to_string()))
-            .filter(Column::StartAt.lt(now))
-            .order_by_desc(Column::StartAt)
-            .order_by_desc(Column::Id)
-            .limit(limit)
-            .all(conn)
-            .await?,
+            .filter(when)
+            .order_by(Column::StartAt, order.clone())
+            .order_by(Column::Id, order)
+            .limit(limit),
     )
+    .await
 }

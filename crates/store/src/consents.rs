@@ -9,7 +9,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::Conn;
 use crate::entity::consents::{self, Column, Entity};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// One consent record. Its `Debug` output leaves out the sealed note.
 #[derive(Clone)]
@@ -94,15 +94,14 @@ async fn latest(
     if let Some(purpose) = purpose {
         query = query.filter(Column::Purpose.eq(purpose.as_str()));
     }
-    query
-        .order_by_desc(Column::RecordedAt)
-        .order_by_desc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(ConsentRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        query
+            .order_by_desc(Column::RecordedAt)
+            .order_by_desc(Column::Id)
+            .limit(limit),
+    )
+    .await
 }
 
 /// Removes the patient's consent records (for erasure); returns how many were removed.

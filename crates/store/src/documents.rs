@@ -12,7 +12,7 @@ use crate::Conn;
 use crate::entity::document_chunks::{self, Column as ChunkColumn, Entity as Chunks};
 use crate::entity::documents::{self, Column, Entity};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// A document's description. `name`, `title` and `sha256` are sealed by the service.
 #[derive(Debug, Clone)]
@@ -107,10 +107,7 @@ pub struct DocumentChunk {
 }
 
 pub async fn insert(conn: &impl Conn, record: &DocumentRecord) -> Result<(), StoreError> {
-    Entity::insert(documents::ActiveModel::from(record))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, documents::ActiveModel::from(record)).await
 }
 
 /// Inserts one sealed chunk.
@@ -126,11 +123,7 @@ pub async fn insert_chunk(conn: &impl Conn, chunk: &DocumentChunk) -> Result<(),
 }
 
 pub async fn find(conn: &impl Conn, id: DocumentId) -> Result<Option<DocumentRecord>, StoreError> {
-    Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(DocumentRecord::try_from)
-        .transpose()
+    record::one(conn, Entity::find_by_id(id.to_string())).await
 }
 
 /// The patient's documents, newest first.
@@ -139,16 +132,15 @@ pub async fn for_patient(
     patient: PatientId,
     limit: u64,
 ) -> Result<Vec<DocumentRecord>, StoreError> {
-    Entity::find()
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .order_by_desc(Column::UploadedAt)
-        .order_by_desc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(DocumentRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        Entity::find()
+            .filter(Column::PatientId.eq(patient.to_string()))
+            .order_by_desc(Column::UploadedAt)
+            .order_by_desc(Column::Id)
+            .limit(limit),
+    )
+    .await
 }
 
 /// The sealed bytes of one chunk (`None`: no such chunk). Chunks are read one at a time so a

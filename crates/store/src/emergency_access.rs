@@ -15,7 +15,7 @@ use crate::Conn;
 use crate::entity::emergency_access::{self, Column, Entity};
 use crate::error::StoreError;
 use crate::grant_window::GrantColumns;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 const ROW: Row = Row("emergency_access");
 const GRANT: GrantColumns<Column> = GrantColumns {
@@ -112,11 +112,7 @@ pub async fn find(
     conn: &impl Conn,
     id: EmergencyAccessId,
 ) -> Result<Option<EmergencyAccessRecord>, StoreError> {
-    Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(EmergencyAccessRecord::try_from)
-        .transpose()
+    record::one(conn, Entity::find_by_id(id.to_string())).await
 }
 
 /// The grant of `user` to `patient` in force at `now` with the latest expiry.
@@ -126,14 +122,14 @@ pub async fn active(
     user: UserId,
     now: DateTime<Utc>,
 ) -> Result<Option<EmergencyAccessRecord>, StoreError> {
-    GRANT
-        .in_force(Entity::find(), user, now)
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .order_by_desc(Column::ExpiresAt)
-        .one(conn)
-        .await?
-        .map(EmergencyAccessRecord::try_from)
-        .transpose()
+    record::one(
+        conn,
+        GRANT
+            .in_force(Entity::find(), user, now)
+            .filter(Column::PatientId.eq(patient.to_string()))
+            .order_by_desc(Column::ExpiresAt),
+    )
+    .await
 }
 
 /// Grants, newest first: all of them, or only `user`'s, or only those in `status`.
@@ -150,14 +146,7 @@ pub async fn list(
     if let Some(status) = status {
         query = query.filter(Column::ReviewStatus.eq(status.as_str()));
     }
-    query
-        .order_by_desc(Column::GrantedAt)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(EmergencyAccessRecord::try_from)
-        .collect()
+    record::all(conn, query.order_by_desc(Column::GrantedAt).limit(limit)).await
 }
 
 /// How many grants await review.

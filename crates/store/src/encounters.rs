@@ -13,7 +13,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::Conn;
 use crate::entity::{diagnosis_stats, encounter_diagnoses, encounter_notes, encounters, vitals};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// An encounter. The five texts are sealed by the service (`None`: empty).
 #[derive(Debug, Clone)]
@@ -116,11 +116,7 @@ pub async fn find_encounter(
     conn: &impl Conn,
     id: EncounterId,
 ) -> Result<Option<EncounterRecord>, StoreError> {
-    encounters::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(EncounterRecord::try_from)
-        .transpose()
+    record::one(conn, encounters::Entity::find_by_id(id.to_string())).await
 }
 
 /// The patient's encounters, newest first.
@@ -129,16 +125,15 @@ pub async fn encounters_of(
     patient: PatientId,
     limit: u64,
 ) -> Result<Vec<EncounterRecord>, StoreError> {
-    encounters::Entity::find()
-        .filter(encounters::Column::PatientId.eq(patient.to_string()))
-        .order_by_desc(encounters::Column::StartedAt)
-        .order_by_desc(encounters::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(EncounterRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        encounters::Entity::find()
+            .filter(encounters::Column::PatientId.eq(patient.to_string()))
+            .order_by_desc(encounters::Column::StartedAt)
+            .order_by_desc(encounters::Column::Id)
+            .limit(limit),
+    )
+    .await
 }
 
 /// The encounters of one appointment of `patient`, oldest first.
@@ -147,16 +142,15 @@ pub async fn encounters_of_appointment(
     patient: PatientId,
     appointment: AppointmentId,
 ) -> Result<Vec<EncounterRecord>, StoreError> {
-    encounters::Entity::find()
-        .filter(encounters::Column::PatientId.eq(patient.to_string()))
-        .filter(encounters::Column::AppointmentId.eq(appointment.to_string()))
-        .order_by_asc(encounters::Column::CreatedAt)
-        .order_by_asc(encounters::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(EncounterRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        encounters::Entity::find()
+            .filter(encounters::Column::PatientId.eq(patient.to_string()))
+            .filter(encounters::Column::AppointmentId.eq(appointment.to_string()))
+            .order_by_asc(encounters::Column::CreatedAt)
+            .order_by_asc(encounters::Column::Id),
+    )
+    .await
 }
 
 /// A diagnosis of an encounter. `body` is sealed by the service.
@@ -216,15 +210,14 @@ pub async fn diagnoses_of(
     conn: &impl Conn,
     encounter: EncounterId,
 ) -> Result<Vec<DiagnosisRecord>, StoreError> {
-    encounter_diagnoses::Entity::find()
-        .filter(encounter_diagnoses::Column::EncounterId.eq(encounter.to_string()))
-        .order_by_asc(encounter_diagnoses::Column::AddedAt)
-        .order_by_asc(encounter_diagnoses::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(DiagnosisRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        encounter_diagnoses::Entity::find()
+            .filter(encounter_diagnoses::Column::EncounterId.eq(encounter.to_string()))
+            .order_by_asc(encounter_diagnoses::Column::AddedAt)
+            .order_by_asc(encounter_diagnoses::Column::Id),
+    )
+    .await
 }
 
 /// Deletes the draft's diagnoses (a draft's list is replaced as a whole when edited).
@@ -327,15 +320,14 @@ pub async fn notes_of(
     conn: &impl Conn,
     encounter: EncounterId,
 ) -> Result<Vec<NoteRecord>, StoreError> {
-    encounter_notes::Entity::find()
-        .filter(encounter_notes::Column::EncounterId.eq(encounter.to_string()))
-        .order_by_asc(encounter_notes::Column::CreatedAt)
-        .order_by_asc(encounter_notes::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(NoteRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        encounter_notes::Entity::find()
+            .filter(encounter_notes::Column::EncounterId.eq(encounter.to_string()))
+            .order_by_asc(encounter_notes::Column::CreatedAt)
+            .order_by_asc(encounter_notes::Column::Id),
+    )
+    .await
 }
 
 /// One set of vital signs, of an encounter or of a triage. `body` is sealed by the service.
@@ -396,14 +388,11 @@ pub async fn vitals_of(
     if let Some(encounter) = encounter {
         query = query.filter(vitals::Column::EncounterId.eq(encounter.to_string()));
     }
-    query
-        .order_by_desc(vitals::Column::RecordedAt)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(VitalsRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        query.order_by_desc(vitals::Column::RecordedAt).limit(limit),
+    )
+    .await
 }
 
 /// The vitals with these ids.
@@ -414,13 +403,12 @@ pub async fn vitals_by_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    vitals::Entity::find()
-        .filter(vitals::Column::Id.is_in(ids.iter().map(ToString::to_string)))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(VitalsRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        vitals::Entity::find()
+            .filter(vitals::Column::Id.is_in(ids.iter().map(ToString::to_string))),
+    )
+    .await
 }
 
 /// One counted diagnosis, de-identified: its code, the department and the local day. Its
@@ -476,12 +464,11 @@ pub async fn stats_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<DiagnosisStatRecord>, StoreError> {
-    diagnosis_stats::Entity::find()
-        .filter(diagnosis_stats::Column::RecordedDay.gte(to_micros(from)))
-        .filter(diagnosis_stats::Column::RecordedDay.lt(to_micros(to)))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(DiagnosisStatRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        diagnosis_stats::Entity::find()
+            .filter(diagnosis_stats::Column::RecordedDay.gte(to_micros(from)))
+            .filter(diagnosis_stats::Column::RecordedDay.lt(to_micros(to))),
+    )
+    .await
 }

@@ -18,7 +18,7 @@ use sea_orm::{
 use crate::Conn;
 use crate::entity::{notification_preferences, notifications};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 const ROW: Row = Row("notifications");
 
@@ -116,11 +116,7 @@ pub async fn find(
     conn: &impl Conn,
     id: NotificationId,
 ) -> Result<Option<NotificationRecord>, StoreError> {
-    notifications::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(NotificationRecord::try_from)
-        .transpose()
+    record::one(conn, notifications::Entity::find_by_id(id.to_string())).await
 }
 
 /// Whether a notification with this dedupe key exists.
@@ -160,15 +156,14 @@ pub async fn list(
     if let Some(channel) = filter.channel {
         query = query.filter(notifications::Column::Channel.eq(channel.as_str()));
     }
-    query
-        .order_by_desc(notifications::Column::CreatedAt)
-        .order_by_desc(notifications::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(NotificationRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        query
+            .order_by_desc(notifications::Column::CreatedAt)
+            .order_by_desc(notifications::Column::Id)
+            .limit(limit),
+    )
+    .await
 }
 
 /// A user's unread in-app notifications that have been delivered.
@@ -189,18 +184,17 @@ pub async fn due(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<NotificationRecord>, StoreError> {
-    notifications::Entity::find()
-        .filter(notifications::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .filter(notifications::Column::Channel.eq(channel.as_str()))
-        .filter(notifications::Column::NextAttemptAt.lte(to_micros(now)))
-        .order_by_asc(notifications::Column::NextAttemptAt)
-        .order_by_asc(notifications::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(NotificationRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        notifications::Entity::find()
+            .filter(notifications::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(notifications::Column::Channel.eq(channel.as_str()))
+            .filter(notifications::Column::NextAttemptAt.lte(to_micros(now)))
+            .order_by_asc(notifications::Column::NextAttemptAt)
+            .order_by_asc(notifications::Column::Id)
+            .limit(limit),
+    )
+    .await
 }
 
 /// One more attempt of notification `id`, only if it is still pending after `attempts`
@@ -325,11 +319,11 @@ pub async fn find_preferences(
     conn: &impl Conn,
     user: UserId,
 ) -> Result<Option<PreferencesRecord>, StoreError> {
-    notification_preferences::Entity::find_by_id(user.to_string())
-        .one(conn)
-        .await?
-        .map(PreferencesRecord::try_from)
-        .transpose()
+    record::one(
+        conn,
+        notification_preferences::Entity::find_by_id(user.to_string()),
+    )
+    .await
 }
 
 /// Writes a user's preferences (inserted the first time, replaced afterwards).

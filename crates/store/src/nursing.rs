@@ -14,8 +14,8 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::Conn;
 use crate::entity::{appointments, care_team_members, nursing_notes, staff_profiles};
 use crate::error::StoreError;
-use crate::record::Row;
-use crate::scheduling::{AppointmentRow, appointment_rows};
+use crate::record::{self, Row};
+use crate::scheduling::AppointmentRow;
 
 /// A nurse's note or a triage. `body` is sealed by the service.
 #[derive(Debug, Clone)]
@@ -69,16 +69,15 @@ pub async fn notes_of(
     patient: PatientId,
     limit: u64,
 ) -> Result<Vec<NursingNoteRecord>, StoreError> {
-    nursing_notes::Entity::find()
-        .filter(nursing_notes::Column::PatientId.eq(patient.to_string()))
-        .order_by_desc(nursing_notes::Column::CreatedAt)
-        .order_by_desc(nursing_notes::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(NursingNoteRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        nursing_notes::Entity::find()
+            .filter(nursing_notes::Column::PatientId.eq(patient.to_string()))
+            .order_by_desc(nursing_notes::Column::CreatedAt)
+            .order_by_desc(nursing_notes::Column::Id)
+            .limit(limit),
+    )
+    .await
 }
 
 /// The triages of these appointments, newest first.
@@ -89,19 +88,18 @@ pub async fn triages_of(
     if appointments.is_empty() {
         return Ok(Vec::new());
     }
-    nursing_notes::Entity::find()
-        .filter(nursing_notes::Column::Kind.eq(NursingNoteKind::Triage.as_str()))
-        .filter(
-            nursing_notes::Column::AppointmentId
-                .is_in(appointments.iter().map(ToString::to_string)),
-        )
-        .order_by_desc(nursing_notes::Column::CreatedAt)
-        .order_by_desc(nursing_notes::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(NursingNoteRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        nursing_notes::Entity::find()
+            .filter(nursing_notes::Column::Kind.eq(NursingNoteKind::Triage.as_str()))
+            .filter(
+                nursing_notes::Column::AppointmentId
+                    .is_in(appointments.iter().map(ToString::to_string)),
+            )
+            .order_by_desc(nursing_notes::Column::CreatedAt)
+            .order_by_desc(nursing_notes::Column::Id),
+    )
+    .await
 }
 
 /// The departments of `user`'s active staff profile, as a subquery.
@@ -153,7 +151,8 @@ pub async fn department_appointments(
     to: i64,
     limit: u64,
 ) -> Result<Vec<AppointmentRow>, StoreError> {
-    appointment_rows(
+    record::all(
+        conn,
         appointments::Entity::find()
             .filter(appointments::Column::Status.is_in(statuses.iter().copied()))
             .filter(appointments::Column::StartAt.gte(from))
@@ -161,10 +160,9 @@ pub async fn department_appointments(
             .filter(appointments::Column::DepartmentId.in_subquery(departments_of(user)))
             .order_by_asc(appointments::Column::StartAt)
             .order_by_asc(appointments::Column::Id)
-            .limit(limit)
-            .all(conn)
-            .await?,
+            .limit(limit),
     )
+    .await
 }
 
 /// The patients whose care team `user` is on (any source), at most `limit`, most recently
@@ -204,14 +202,14 @@ pub async fn appointments_of_patients(
         return Ok(Vec::new());
     }
     let ids: Vec<String> = patients.iter().map(ToString::to_string).collect();
-    appointment_rows(
+    record::all(
+        conn,
         appointments::Entity::find()
             .filter(appointments::Column::PatientId.is_in(ids))
             .filter(appointments::Column::Status.is_in(statuses.iter().copied()))
             .filter(appointments::Column::StartAt.gte(from))
             .filter(appointments::Column::StartAt.lt(to))
-            .order_by_asc(appointments::Column::StartAt)
-            .all(conn)
-            .await?,
+            .order_by_asc(appointments::Column::StartAt),
     )
+    .await
 }

@@ -19,7 +19,7 @@ use crate::entity::counters;
 use crate::entity::patient_search_index as search_index;
 use crate::entity::patients::{self, Column, Entity};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// A patient row as stored: sealed columns are bytes, never plaintext; the plain columns
 /// are domain values.
@@ -124,14 +124,6 @@ impl From<PatientRow> for patients::Model {
             updated_at: to_micros(r.updated_at),
         }
     }
-}
-
-fn records(models: Vec<patients::Model>) -> Result<Vec<PatientRow>, StoreError> {
-    models.into_iter().map(PatientRow::try_from).collect()
-}
-
-fn record(model: Option<patients::Model>) -> Result<Option<PatientRow>, StoreError> {
-    model.map(PatientRow::try_from).transpose()
 }
 
 /// The status of crypto-shredded records, which lists and searches leave out.
@@ -299,12 +291,11 @@ pub async fn update(
 /// The patient row, unless it is erased (an erased patient is unknown to every use case
 /// but erasure's own: `privacy::find_patient`).
 pub async fn find(conn: &impl Conn, id: PatientId) -> Result<Option<PatientRow>, StoreError> {
-    record(
-        Entity::find_by_id(id.to_string())
-            .filter(Column::Status.ne(ERASED_STATUS))
-            .one(conn)
-            .await?,
+    record::one(
+        conn,
+        Entity::find_by_id(id.to_string()).filter(Column::Status.ne(ERASED_STATUS)),
     )
+    .await
 }
 
 /// The patient record linked to a portal account.
@@ -312,25 +303,24 @@ pub async fn find_by_account(
     conn: &impl Conn,
     account: UserId,
 ) -> Result<Option<PatientRow>, StoreError> {
-    record(
-        Entity::find()
-            .filter(Column::AccountId.eq(account.to_string()))
-            .one(conn)
-            .await?,
+    record::one(
+        conn,
+        Entity::find().filter(Column::AccountId.eq(account.to_string())),
     )
+    .await
 }
 
 pub async fn find_by_pseudonym(
     conn: &impl Conn,
     number: i64,
 ) -> Result<Option<PatientRow>, StoreError> {
-    record(
+    record::one(
+        conn,
         Entity::find()
             .filter(Column::PseudonymNumber.eq(number))
-            .filter(Column::Status.ne(ERASED_STATUS))
-            .one(conn)
-            .await?,
+            .filter(Column::Status.ne(ERASED_STATUS)),
     )
+    .await
 }
 
 pub async fn pseudonym_taken(conn: &impl Conn, number: i64) -> Result<bool, StoreError> {
@@ -347,13 +337,13 @@ pub async fn find_many(conn: &impl Conn, ids: &[PatientId]) -> Result<Vec<Patien
         return Ok(Vec::new());
     }
     let wanted: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let mut rows = records(
+    let mut rows: Vec<PatientRow> = record::all(
+        conn,
         Entity::find()
             .filter(Column::Id.is_in(wanted))
-            .filter(Column::Status.ne(ERASED_STATUS))
-            .all(conn)
-            .await?,
-    )?;
+            .filter(Column::Status.ne(ERASED_STATUS)),
+    )
+    .await?;
     rows.sort_by_key(|row| {
         ids.iter()
             .position(|id| *id == row.id)
@@ -378,7 +368,7 @@ pub async fn list(
             .order_by_desc(Column::UpdatedAt)
             .order_by_desc(Column::Id),
     };
-    let rows = records(ordered.offset(offset).limit(limit).all(conn).await?)?;
+    let rows = record::all(conn, ordered.offset(offset).limit(limit)).await?;
     Ok((rows, total))
 }
 
@@ -494,7 +484,7 @@ pub async fn batch_after(
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after.to_string()));
     }
-    records(query.limit(limit).all(conn).await?)
+    record::all(conn, query.limit(limit)).await
 }
 
 /// Up to `limit` (id, wrapped data key) pairs still wrapped under a KEK older than `version`.
@@ -595,13 +585,7 @@ pub async fn with_legacy_allergies(
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after.to_string()));
     }
-    records(
-        query
-            .order_by_asc(Column::Id)
-            .limit(limit)
-            .all(conn)
-            .await?,
-    )
+    record::all(conn, query.order_by_asc(Column::Id).limit(limit)).await
 }
 
 /// Empties the old free-text `allergies` column of a row whose `updated_at` is still

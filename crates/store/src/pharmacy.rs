@@ -18,7 +18,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use crate::Conn;
 use crate::entity::{drugs, prescriptions, stock_batches, stock_movements};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// How an expiry date is stored: `YYYY-MM-DD` text (it sorts on every backend).
 const EXPIRY_FORMAT: &str = "%Y-%m-%d";
@@ -128,11 +128,7 @@ pub async fn update_drug(conn: &impl Conn, drug: &DrugRecord) -> Result<bool, St
 }
 
 pub async fn find_drug(conn: &impl Conn, id: DrugId) -> Result<Option<DrugRecord>, StoreError> {
-    drugs::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(DrugRecord::try_from)
-        .transpose()
+    record::one(conn, drugs::Entity::find_by_id(id.to_string())).await
 }
 
 /// The formulary by name and strength (inactive drugs too, if `include_inactive`).
@@ -144,14 +140,13 @@ pub async fn list_drugs(
     if !include_inactive {
         query = query.filter(drugs::Column::Active.eq(true));
     }
-    query
-        .order_by_asc(drugs::Column::Name)
-        .order_by_asc(drugs::Column::Strength)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(DrugRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        query
+            .order_by_asc(drugs::Column::Name)
+            .order_by_asc(drugs::Column::Strength),
+    )
+    .await
 }
 
 /// One batch of a drug on the shelf.
@@ -228,11 +223,7 @@ pub async fn insert_batch(conn: &impl Conn, batch: &BatchRecord) -> Result<(), S
 }
 
 pub async fn find_batch(conn: &impl Conn, id: BatchId) -> Result<Option<BatchRecord>, StoreError> {
-    stock_batches::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(BatchRecord::try_from)
-        .transpose()
+    record::one(conn, stock_batches::Entity::find_by_id(id.to_string())).await
 }
 
 /// A drug's batches, earliest expiry first.
@@ -240,27 +231,25 @@ pub async fn batches_of_drug(
     conn: &impl Conn,
     drug_id: DrugId,
 ) -> Result<Vec<BatchRecord>, StoreError> {
-    stock_batches::Entity::find()
-        .filter(stock_batches::Column::DrugId.eq(drug_id.to_string()))
-        .order_by_asc(stock_batches::Column::ExpiryDate)
-        .order_by_asc(stock_batches::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(BatchRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        stock_batches::Entity::find()
+            .filter(stock_batches::Column::DrugId.eq(drug_id.to_string()))
+            .order_by_asc(stock_batches::Column::ExpiryDate)
+            .order_by_asc(stock_batches::Column::Id),
+    )
+    .await
 }
 
 /// Every batch, by drug and expiry (for the stock levels).
 pub async fn all_batches(conn: &impl Conn) -> Result<Vec<BatchRecord>, StoreError> {
-    stock_batches::Entity::find()
-        .order_by_asc(stock_batches::Column::DrugId)
-        .order_by_asc(stock_batches::Column::ExpiryDate)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(BatchRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        stock_batches::Entity::find()
+            .order_by_asc(stock_batches::Column::DrugId)
+            .order_by_asc(stock_batches::Column::ExpiryDate),
+    )
+    .await
 }
 
 /// Takes `units` (> 0) from a batch only if it still holds them: `false` (nothing changed)
@@ -359,15 +348,14 @@ pub async fn movements_of_batch(
     conn: &impl Conn,
     batch_id: BatchId,
 ) -> Result<Vec<MovementRecord>, StoreError> {
-    stock_movements::Entity::find()
-        .filter(stock_movements::Column::BatchId.eq(batch_id.to_string()))
-        .order_by_asc(stock_movements::Column::At)
-        .order_by_asc(stock_movements::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(MovementRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        stock_movements::Entity::find()
+            .filter(stock_movements::Column::BatchId.eq(batch_id.to_string()))
+            .order_by_asc(stock_movements::Column::At)
+            .order_by_asc(stock_movements::Column::Id),
+    )
+    .await
 }
 
 /// Raises an active prescription's dispensed quantity by `units`, never above `prescribed`:

@@ -10,7 +10,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::Conn;
 use crate::entity::prescriptions::{self, Column, Entity};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// A prescription. `body` and `status_reason` are sealed by the service.
 #[derive(Debug, Clone)]
@@ -73,21 +73,14 @@ impl From<&PrescriptionRecord> for prescriptions::ActiveModel {
 }
 
 pub async fn insert(conn: &impl Conn, record: &PrescriptionRecord) -> Result<(), StoreError> {
-    Entity::insert(prescriptions::ActiveModel::from(record))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, prescriptions::ActiveModel::from(record)).await
 }
 
 pub async fn find(
     conn: &impl Conn,
     id: PrescriptionId,
 ) -> Result<Option<PrescriptionRecord>, StoreError> {
-    Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(PrescriptionRecord::try_from)
-        .transpose()
+    record::one(conn, Entity::find_by_id(id.to_string())).await
 }
 
 /// The patient's prescriptions, newest first (only those in `status`, if given).
@@ -101,15 +94,14 @@ pub async fn of_patient(
     if let Some(status) = status {
         query = query.filter(Column::Status.eq(status.as_str()));
     }
-    query
-        .order_by_desc(Column::CreatedAt)
-        .order_by_desc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(PrescriptionRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        query
+            .order_by_desc(Column::CreatedAt)
+            .order_by_desc(Column::Id)
+            .limit(limit),
+    )
+    .await
 }
 
 /// Moves a prescription from `from` to `to` with a sealed reason; `false` if its status is
@@ -138,14 +130,13 @@ pub async fn set_status(
 
 /// Active prescriptions of every patient, oldest first (the pharmacy's dispensing queue).
 pub async fn active(conn: &impl Conn, limit: u64) -> Result<Vec<PrescriptionRecord>, StoreError> {
-    Entity::find()
-        .filter(Column::Status.eq(PrescriptionStatus::Active.as_str()))
-        .order_by_asc(Column::CreatedAt)
-        .order_by_asc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(PrescriptionRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        Entity::find()
+            .filter(Column::Status.eq(PrescriptionStatus::Active.as_str()))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .limit(limit),
+    )
+    .await
 }

@@ -31,7 +31,7 @@ use crate::entity::{
 };
 use crate::error::StoreError;
 use crate::patients::{ERASED_STATUS, PatientRow};
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// The tombstone of an erased patient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,11 +120,7 @@ pub async fn find_patient(
     conn: &impl Conn,
     id: PatientId,
 ) -> Result<Option<PatientRow>, StoreError> {
-    patients::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(PatientRow::try_from)
-        .transpose()
+    record::one(conn, patients::Entity::find_by_id(id.to_string())).await
 }
 
 /// Moves a not-erased patient row's version forward by a microsecond, taking its row lock
@@ -336,11 +332,7 @@ pub async fn find_erasure(
     conn: &impl Conn,
     patient: &str,
 ) -> Result<Option<ErasureRecord>, StoreError> {
-    erasures::Entity::find_by_id(patient.to_owned())
-        .one(conn)
-        .await?
-        .map(ErasureRecord::try_from)
-        .transpose()
+    record::one(conn, erasures::Entity::find_by_id(patient.to_owned())).await
 }
 
 /// Notes which ledger entry records an erasure.
@@ -362,15 +354,14 @@ pub async fn set_ledger_sequence(
 
 /// Erasures the ledger file does not record yet, oldest first.
 pub async fn erasures_without_ledger(conn: &impl Conn) -> Result<Vec<ErasureRecord>, StoreError> {
-    erasures::Entity::find()
-        .filter(erasures::Column::LedgerSequence.is_null())
-        .order_by_asc(erasures::Column::ErasedAt)
-        .order_by_asc(erasures::Column::PatientId)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(ErasureRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        erasures::Entity::find()
+            .filter(erasures::Column::LedgerSequence.is_null())
+            .order_by_asc(erasures::Column::ErasedAt)
+            .order_by_asc(erasures::Column::PatientId),
+    )
+    .await
 }
 
 /// How many patients have been erased.
@@ -399,11 +390,7 @@ pub async fn find_hold(
     conn: &impl Conn,
     id: LegalHoldId,
 ) -> Result<Option<LegalHoldRecord>, StoreError> {
-    legal_holds::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(LegalHoldRecord::try_from)
-        .transpose()
+    record::one(conn, legal_holds::Entity::find_by_id(id.to_string())).await
 }
 
 /// A patient's holds, newest first (released and expired ones included).
@@ -411,15 +398,14 @@ pub async fn holds_of(
     conn: &impl Conn,
     patient: PatientId,
 ) -> Result<Vec<LegalHoldRecord>, StoreError> {
-    legal_holds::Entity::find()
-        .filter(legal_holds::Column::PatientId.eq(patient.to_string()))
-        .order_by_desc(legal_holds::Column::SetAt)
-        .order_by_desc(legal_holds::Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(LegalHoldRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        legal_holds::Entity::find()
+            .filter(legal_holds::Column::PatientId.eq(patient.to_string()))
+            .order_by_desc(legal_holds::Column::SetAt)
+            .order_by_desc(legal_holds::Column::Id),
+    )
+    .await
 }
 
 fn in_force(now: DateTime<Utc>) -> Condition {
@@ -439,14 +425,13 @@ pub async fn active_holds(
     patient: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<LegalHoldRecord>, StoreError> {
-    let mut holds = legal_holds::Entity::find()
-        .filter(legal_holds::Column::PatientId.eq(patient))
-        .filter(in_force(now))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(LegalHoldRecord::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut holds: Vec<LegalHoldRecord> = record::all(
+        conn,
+        legal_holds::Entity::find()
+            .filter(legal_holds::Column::PatientId.eq(patient))
+            .filter(in_force(now)),
+    )
+    .await?;
     holds.sort_by_key(|hold| std::cmp::Reverse(hold.until.unwrap_or(DateTime::<Utc>::MAX_UTC)));
     Ok(holds)
 }

@@ -10,7 +10,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::Conn;
 use crate::entity::patient_problems::{self, Column, Entity};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// One problem of a patient's list. `body` is sealed by the service.
 #[derive(Debug, Clone)]
@@ -68,18 +68,11 @@ impl From<&ProblemRecord> for patient_problems::ActiveModel {
 }
 
 pub async fn insert(conn: &impl Conn, record: &ProblemRecord) -> Result<(), StoreError> {
-    Entity::insert(patient_problems::ActiveModel::from(record))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    record::insert(conn, patient_problems::ActiveModel::from(record)).await
 }
 
 pub async fn find(conn: &impl Conn, id: ProblemId) -> Result<Option<ProblemRecord>, StoreError> {
-    Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(ProblemRecord::try_from)
-        .transpose()
+    record::one(conn, Entity::find_by_id(id.to_string())).await
 }
 
 /// Every problem of the patient, newest first (ties by id, which is time-ordered).
@@ -87,15 +80,14 @@ pub async fn of_patient(
     conn: &impl Conn,
     patient: PatientId,
 ) -> Result<Vec<ProblemRecord>, StoreError> {
-    Entity::find()
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .order_by_desc(Column::RecordedAt)
-        .order_by_desc(Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(ProblemRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        Entity::find()
+            .filter(Column::PatientId.eq(patient.to_string()))
+            .order_by_desc(Column::RecordedAt)
+            .order_by_desc(Column::Id),
+    )
+    .await
 }
 
 /// Moves a problem from `from` to `to`, if it is still in `from`; `false` otherwise.

@@ -3,15 +3,50 @@
 //! Each repository module defines a record with domain types (ids, enums, `DateTime`s) and a
 //! `TryFrom<Model>` that reads every column through a [`Row`]. A value that does not convert
 //! is a [`StoreError::Corrupt`] naming the table and the column, so the layers above never
-//! parse stored text or convert micros themselves.
+//! parse stored text or convert micros themselves. [`one`], [`all`] and [`insert`] run a
+//! query or an insert and do that conversion, so repository functions state only the query.
 
 use std::fmt::Display;
 use std::str::FromStr;
 
 use carevault_core::time::from_micros;
 use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, EntityTrait, Select};
 
+use crate::Conn;
 use crate::error::StoreError;
+
+/// Runs `query` and converts the row it finds, if any, into its record.
+pub(crate) async fn one<E, R>(conn: &impl Conn, query: Select<E>) -> Result<Option<R>, StoreError>
+where
+    E: EntityTrait,
+    R: TryFrom<E::Model, Error = StoreError>,
+{
+    query.one(conn).await?.map(R::try_from).transpose()
+}
+
+/// Runs `query` and converts every row it finds into its record, in the query's order.
+pub(crate) async fn all<E, R>(conn: &impl Conn, query: Select<E>) -> Result<Vec<R>, StoreError>
+where
+    E: EntityTrait,
+    R: TryFrom<E::Model, Error = StoreError>,
+{
+    query
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(R::try_from)
+        .collect()
+}
+
+/// Inserts one row, made from its record (`ActiveModel::from(&record)`).
+pub(crate) async fn insert<A>(conn: &impl Conn, row: A) -> Result<(), StoreError>
+where
+    A: ActiveModelTrait,
+{
+    A::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(())
+}
 
 /// The table a row comes from, to name it when a column does not convert.
 #[derive(Debug, Clone, Copy)]

@@ -11,7 +11,7 @@ use crate::Conn;
 use crate::entity::record_shares::{self, Column, Entity};
 use crate::error::StoreError;
 use crate::grant_window::GrantColumns;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// A share of the whole record.
 pub const SCOPE_RECORD: &str = "record";
@@ -136,26 +136,21 @@ pub async fn for_patient(
     patient: PatientId,
     limit: u64,
 ) -> Result<Vec<RecordShareRecord>, StoreError> {
-    Entity::find()
-        .filter(Column::PatientId.eq(patient.to_string()))
-        .order_by_desc(Column::GrantedAt)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(RecordShareRecord::try_from)
-        .collect()
+    record::all(
+        conn,
+        Entity::find()
+            .filter(Column::PatientId.eq(patient.to_string()))
+            .order_by_desc(Column::GrantedAt)
+            .limit(limit),
+    )
+    .await
 }
 
 pub async fn find(
     conn: &impl Conn,
     id: RecordShareId,
 ) -> Result<Option<RecordShareRecord>, StoreError> {
-    Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(RecordShareRecord::try_from)
-        .transpose()
+    record::one(conn, Entity::find_by_id(id.to_string())).await
 }
 
 /// Revokes a share of `patient` that is not revoked yet; `false` if there is none.

@@ -19,7 +19,7 @@ use crate::entity::appointment_slot_claims as claims;
 use crate::entity::appointments::{self, Column, Entity};
 use crate::entity::{departments, staff_profiles};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// A department.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,13 +188,6 @@ impl From<AppointmentRow> for appointments::Model {
     }
 }
 
-/// Turns stored appointments into records (for the other modules that read them).
-pub(crate) fn appointment_rows(
-    models: Vec<appointments::Model>,
-) -> Result<Vec<AppointmentRow>, StoreError> {
-    models.into_iter().map(AppointmentRow::try_from).collect()
-}
-
 /// Whose time a slot claim holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotOwner {
@@ -255,22 +248,16 @@ pub async fn find_department(
     conn: &impl Conn,
     id: DepartmentId,
 ) -> Result<Option<DepartmentRow>, StoreError> {
-    departments::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(DepartmentRow::try_from)
-        .transpose()
+    record::one(conn, departments::Entity::find_by_id(id.to_string())).await
 }
 
 /// Every department, by name.
 pub async fn departments(conn: &impl Conn) -> Result<Vec<DepartmentRow>, StoreError> {
-    departments::Entity::find()
-        .order_by_asc(departments::Column::Name)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(DepartmentRow::try_from)
-        .collect()
+    record::all(
+        conn,
+        departments::Entity::find().order_by_asc(departments::Column::Name),
+    )
+    .await
 }
 
 // ---- staff profiles ----
@@ -303,20 +290,11 @@ pub async fn find_staff_profile(
     conn: &impl Conn,
     user: UserId,
 ) -> Result<Option<StaffProfileRow>, StoreError> {
-    staff_profiles::Entity::find_by_id(user.to_string())
-        .one(conn)
-        .await?
-        .map(StaffProfileRow::try_from)
-        .transpose()
+    record::one(conn, staff_profiles::Entity::find_by_id(user.to_string())).await
 }
 
 pub async fn staff_profiles(conn: &impl Conn) -> Result<Vec<StaffProfileRow>, StoreError> {
-    staff_profiles::Entity::find()
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(StaffProfileRow::try_from)
-        .collect()
+    record::all(conn, staff_profiles::Entity::find()).await
 }
 
 // ---- appointments ----
@@ -384,11 +362,7 @@ pub async fn find_appointment(
     conn: &impl Conn,
     id: AppointmentId,
 ) -> Result<Option<AppointmentRow>, StoreError> {
-    Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(AppointmentRow::try_from)
-        .transpose()
+    record::one(conn, Entity::find_by_id(id.to_string())).await
 }
 
 /// Appointments matching `filter`, earliest first, at most `limit`.
@@ -416,14 +390,14 @@ pub async fn appointments(
     if let Some(to) = filter.to {
         query = query.filter(Column::StartAt.lt(to_micros(to)));
     }
-    appointment_rows(
+    record::all(
+        conn,
         query
             .order_by_asc(Column::StartAt)
             .order_by_asc(Column::Id)
-            .limit(limit)
-            .all(conn)
-            .await?,
+            .limit(limit),
     )
+    .await
 }
 
 /// Appointments of `owner` holding any cell between `start` and `end` (micros): the ones a
@@ -447,13 +421,13 @@ pub async fn overlapping(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    appointment_rows(
+    record::all(
+        conn,
         Entity::find()
             .filter(Column::Id.is_in(ids))
-            .order_by_asc(Column::StartAt)
-            .all(conn)
-            .await?,
+            .order_by_asc(Column::StartAt),
     )
+    .await
 }
 
 /// Claims `keys` for the appointment, for each of `owners`. A
@@ -521,15 +495,15 @@ pub async fn ended_in_status(
     ended_by: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<AppointmentRow>, StoreError> {
-    appointment_rows(
+    record::all(
+        conn,
         Entity::find()
             .filter(Column::Status.eq(status.as_str()))
             .filter(Column::EndAt.lte(to_micros(ended_by)))
             .order_by_asc(Column::EndAt)
-            .limit(limit)
-            .all(conn)
-            .await?,
+            .limit(limit),
     )
+    .await
 }
 
 /// One appointment as the report counts it: no sealed column is read.

@@ -9,7 +9,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use crate::Conn;
 use crate::entity::sessions::{self, Column, Entity};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
@@ -65,12 +65,11 @@ pub async fn find_by_token_hash(
     conn: &impl Conn,
     token_hash: &str,
 ) -> Result<Option<SessionRecord>, StoreError> {
-    Entity::find()
-        .filter(Column::TokenHash.eq(token_hash))
-        .one(conn)
-        .await?
-        .map(SessionRecord::try_from)
-        .transpose()
+    record::one(
+        conn,
+        Entity::find().filter(Column::TokenHash.eq(token_hash)),
+    )
+    .await
 }
 
 /// Marks the session as used now (for the idle timeout).

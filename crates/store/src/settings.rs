@@ -20,19 +20,7 @@ pub async fn get(conn: &impl Conn, name: &str) -> Result<Option<String>, StoreEr
 }
 
 pub async fn set(conn: &impl Conn, name: &str, value: &str) -> Result<(), StoreError> {
-    let row = settings::ActiveModel {
-        name: Set(name.to_owned()),
-        value: Set(value.to_owned()),
-    };
-    Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(Column::Name)
-                .update_column(Column::Value)
-                .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    insert(conn, name, value, Column::Value).await
 }
 
 /// The value of `name`, storing `value` first if there is none. When several processes race,
@@ -42,19 +30,31 @@ pub async fn get_or_insert(
     name: &str,
     value: &str,
 ) -> Result<String, StoreError> {
+    // A no-op update rather than `DO NOTHING`, which sea-query renders invalidly for
+    // MariaDB; the stored value is left as it is on every backend.
+    insert(conn, name, value, Column::Name).await?;
+    Ok(get(conn, name).await?.unwrap_or_else(|| value.to_owned()))
+}
+
+/// Inserts `name = value`; when `name` is stored already, sets its column `on_conflict` from
+/// the new row instead (`Value` overwrites the value, `Name` leaves the row as it is).
+async fn insert(
+    conn: &impl Conn,
+    name: &str,
+    value: &str,
+    on_conflict: Column,
+) -> Result<(), StoreError> {
     let row = settings::ActiveModel {
         name: Set(name.to_owned()),
         value: Set(value.to_owned()),
     };
     Entity::insert(row)
-        // A no-op update rather than `DO NOTHING`, which sea-query renders invalidly for
-        // MariaDB; the stored value is left as it is on every backend.
         .on_conflict(
             OnConflict::column(Column::Name)
-                .update_column(Column::Name)
+                .update_column(on_conflict)
                 .to_owned(),
         )
         .exec_without_returning(conn)
         .await?;
-    Ok(get(conn, name).await?.unwrap_or_else(|| value.to_owned()))
+    Ok(())
 }

@@ -10,7 +10,7 @@ use sea_orm::{
 use crate::Conn;
 use crate::entity::users::{self, Column, Entity};
 use crate::error::StoreError;
-use crate::record::Row;
+use crate::record::{self, Row};
 
 /// A stored account, turned back into domain types. Its `Debug` output leaves out the
 /// password hash and the name.
@@ -93,31 +93,16 @@ pub async fn find_by_username(
     conn: &impl Conn,
     username: &str,
 ) -> Result<Option<UserRecord>, StoreError> {
-    Entity::find()
-        .filter(Column::Username.eq(username))
-        .one(conn)
-        .await?
-        .map(UserRecord::try_from)
-        .transpose()
+    record::one(conn, Entity::find().filter(Column::Username.eq(username))).await
 }
 
 pub async fn find_by_id(conn: &impl Conn, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-    Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await?
-        .map(UserRecord::try_from)
-        .transpose()
+    record::one(conn, Entity::find_by_id(id.to_string())).await
 }
 
 /// Every account, by username.
 pub async fn list(conn: &impl Conn) -> Result<Vec<UserRecord>, StoreError> {
-    Entity::find()
-        .order_by_asc(Column::Username)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(UserRecord::try_from)
-        .collect()
+    record::all(conn, Entity::find().order_by_asc(Column::Username)).await
 }
 
 pub async fn count(conn: &impl Conn) -> Result<u64, StoreError> {

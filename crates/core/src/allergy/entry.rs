@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::{CodedSubstance, coded_substance};
 use crate::ValidationErrors;
+use crate::text::{CONTROL_CHARACTERS, clean_text};
 
 text_choice!(
     /// How severe the reaction is.
@@ -195,29 +196,16 @@ impl fmt::Debug for Reaction {
     }
 }
 
+/// [`clean_text`], saying of a one-line value with a control character that it must stay on
+/// one line (the allergy list's wording).
 fn clean(raw: &str, min: usize, max: usize, multiline: bool) -> Result<String, String> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    let length = value.chars().count();
-    if length < min {
-        return Err(format!("must be at least {min} characters"));
-    }
-    if length > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
-    {
-        return Err(if multiline {
-            "must not contain control characters".into()
-        } else {
+    clean_text(raw, min, max, multiline).map_err(|message| {
+        if !multiline && message == CONTROL_CHARACTERS {
             "must be on one line, without control characters".into()
-        });
-    }
-    Ok(value.to_owned())
+        } else {
+            message
+        }
+    })
 }
 
 /// An allergy as submitted (a form, a JSON body), before validation. Its `Debug` output

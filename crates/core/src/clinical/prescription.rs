@@ -185,37 +185,19 @@ impl PrescriptionDetails {
             None => Some(None),
         };
         errors.into_result()?;
-        match (
-            drug_name,
-            generic_name,
-            dose,
-            route,
-            frequency,
-            duration_days,
-            quantity,
-            instructions,
-        ) {
-            (
-                Some(drug_name),
-                Some(generic_name),
-                Some(dose),
-                Some(route),
-                Some(frequency),
-                Some(duration_days),
-                Some(quantity),
-                Some(instructions),
-            ) => Ok(PrescriptionDetails {
-                drug_name,
-                generic_name,
-                dose,
-                route,
-                frequency,
-                duration_days,
-                quantity,
-                instructions,
-            }),
-            _ => Err(ValidationErrors::single("drug_name", "is required")),
-        }
+        // A field without a value has an error above, so each is here; the fallback is
+        // never reached.
+        let missing = || ValidationErrors::single("drug_name", "is required");
+        Ok(PrescriptionDetails {
+            drug_name: drug_name.ok_or_else(missing)?,
+            generic_name: generic_name.ok_or_else(missing)?,
+            dose: dose.ok_or_else(missing)?,
+            route: route.ok_or_else(missing)?,
+            frequency: frequency.ok_or_else(missing)?,
+            duration_days: duration_days.ok_or_else(missing)?,
+            quantity: quantity.ok_or_else(missing)?,
+            instructions: instructions.ok_or_else(missing)?,
+        })
     }
 
     pub fn drug_name(&self) -> &DrugName {

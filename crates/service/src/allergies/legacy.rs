@@ -106,10 +106,7 @@ impl Services {
         mut row: PatientRow,
     ) -> Result<Option<usize>, ServiceError> {
         for _ in 0..3 {
-            let dek = match self
-                .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-                .await
-            {
+            let dek = match self.patient_key(&row).await {
                 Ok(dek) => dek,
                 Err(ServiceError::NotFound(_)) => return Ok(None),
                 Err(err) => {

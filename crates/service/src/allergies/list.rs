@@ -146,9 +146,7 @@ impl Services {
             let entries = match by_patient.get(&patient_id) {
                 None => Vec::new(),
                 Some(rows) => {
-                    let dek = self
-                        .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                        .await?;
+                    let dek = self.patient_key(patient).await?;
                     rows.iter()
                         .map(|row| open_entry(row, &dek, &names))
                         .collect::<Result<Vec<_>, _>>()?
@@ -189,9 +187,7 @@ impl Services {
             )
             .await?;
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let opened = match self.allergies_of(patient, &dek).await {
             Ok(list) => self
                 .patient_label(patient, access.view, &dek)

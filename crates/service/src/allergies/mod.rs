@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 
 use crate::audit_trail::pseudonym_of;
-use crate::chart_lists::AccountNames;
+use crate::chart_lists::{AccountNames, status_conflict};
 use carevault_core::PatientId;
 use carevault_core::allergy::{
     AllergyEntryKind, AllergyFields, AllergyInput, AllergySeverity, AllergyStatus, ChartListAction,
@@ -50,7 +50,6 @@ use serde::{Deserialize, Serialize};
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
-use crate::ids::requested_id;
 use crate::sealing::Place;
 use crate::tx::Abort;
 

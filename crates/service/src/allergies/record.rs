@@ -156,6 +156,22 @@ impl Services {
         Ok((access, by))
     }
 
+    /// A new entry of `access`'s patient recorded by `by`, sealed under the patient's data
+    /// key: the row, the key and the moment it is recorded at.
+    async fn sealed_entry(
+        &self,
+        access: &crate::chart_lists::ChartListAccess,
+        by: UserId,
+        kind: AllergyEntryKind,
+        status: AllergyStatus,
+        body: &Body,
+    ) -> Result<(AllergyRecord, DataKey, DateTime<Utc>), ServiceError> {
+        let dek = self.patient_key(&access.patient).await?;
+        let now = self.stored_now();
+        let row = new_entry(&dek, access.patient.id, kind, status, body, Some(by), now)?;
+        Ok((row, dek, now))
+    }
+
     /// Records an allergy (doctors and nurses in the patient's care). An active "no known
     /// allergies" statement becomes inactive in the same transaction; a coded substance that
     /// is already active is refused (409). One `create` event.
@@ -174,19 +190,15 @@ impl Services {
             status: &request.status,
         })?;
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+        let (row, dek, now) = self
+            .sealed_entry(
+                &access,
+                by,
+                AllergyEntryKind::Allergy,
+                input.status(),
+                &body_of(&input, false),
+            )
             .await?;
-        let now = self.stored_now();
-        let row = new_entry(
-            &dek,
-            patient_id,
-            AllergyEntryKind::Allergy,
-            input.status(),
-            &body_of(&input, false),
-            Some(by),
-            now,
-        )?;
         let id = row.id;
         let event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
@@ -231,19 +243,15 @@ impl Services {
     ) -> Result<AllergyView, ServiceError> {
         let (access, by) = self.allergy_writer(actor, patient_id).await?;
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
+        let (row, dek, now) = self
+            .sealed_entry(
+                &access,
+                by,
+                AllergyEntryKind::NoKnownAllergies,
+                AllergyStatus::Active,
+                &Body::default(),
+            )
             .await?;
-        let now = self.stored_now();
-        let row = new_entry(
-            &dek,
-            patient_id,
-            AllergyEntryKind::NoKnownAllergies,
-            AllergyStatus::Active,
-            &Body::default(),
-            Some(by),
-            now,
-        )?;
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Allergy)
             .resource_id(row.id.to_string())
@@ -279,20 +287,8 @@ impl Services {
         entry_id: &str,
         request: AllergyStatusRequest,
     ) -> Result<AllergyView, ServiceError> {
-        let raw = entry_id.trim();
-        let found = match requested_id::<AllergyId>(raw) {
-            Some(id) => store::find(self.store().conn(), id).await?,
-            None => None,
-        };
         let (row, access, by) = self
-            .entry_for_change(
-                actor,
-                (raw, found),
-                patient,
-                ChartListAction::WriteAllergies,
-                ResourceType::Allergy,
-                "allergy entry",
-            )
+            .entry_for_change::<AllergyRecord>(actor, entry_id, patient)
             .await?;
         let patient_id = row.patient_id;
         let mut errors = ValidationErrors::new();
@@ -307,11 +303,7 @@ impl Services {
         errors.into_result()?;
         let to = to.ok_or_else(|| ValidationErrors::single("status", "is required"))?;
         let from = row.status;
-        from.check_change(to)
-            .map_err(|message| ServiceError::Conflict {
-                field: Some("status"),
-                message,
-            })?;
+        from.check_change(to).map_err(status_conflict)?;
         // An entry taken out of force stops warning when prescribing: the next clinician must
         // be able to read why.
         if to != AllergyStatus::Active && reason.is_none() {
@@ -322,9 +314,7 @@ impl Services {
             .into());
         }
         let patient = &access.patient;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let sealed_reason = place(&row.id.to_string(), &patient_id.to_string()).seal(
             &dek,
             "status_reason",

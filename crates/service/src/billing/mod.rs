@@ -322,9 +322,7 @@ impl Services {
                 )
                 .await);
         }
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&row).await?;
         Ok((row, dek))
     }
 

@@ -30,9 +30,7 @@ impl Services {
                 )
                 .await);
         }
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         Ok((row, patient, author, dek))
     }
 

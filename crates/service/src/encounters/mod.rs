@@ -71,6 +71,7 @@ mod save;
 mod start;
 mod summary;
 
+pub(crate) use notes::note_text;
 pub use report::*;
 pub use save::{DraftOf, DraftSaved, DraftSubmission, VitalsSubmission};
 pub use start::StartedEncounter;
@@ -463,18 +464,14 @@ impl Services {
         actor: &Actor,
         patient: PatientId,
     ) -> Result<(PatientRow, PatientView), ServiceError> {
-        let (row, _, view) = self.load_for(actor, patient).await?;
-        match view {
-            PatientView::Full | PatientView::Own => Ok((row, view)),
-            _ => Err(self
-                .deny(
-                    actor,
-                    ResourceType::Encounter,
-                    Some(patient.to_string()),
-                    "clinical records are for the patient's care team",
-                )
-                .await),
-        }
+        self.load_for_part(
+            actor,
+            patient,
+            &[PatientView::Full, PatientView::Own],
+            ResourceType::Encounter,
+            "clinical records are for the patient's care team",
+        )
+        .await
     }
 
     /// Refuses unless `actor` writes encounters (a doctor in the care team).

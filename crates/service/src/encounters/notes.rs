@@ -2,6 +2,12 @@
 
 use super::*;
 
+/// The text of a note (a treatment note, an addendum, a nursing note), checked; an error
+/// names the field `text`.
+pub(crate) fn note_text(raw: &str) -> Result<ClinicalText, ValidationErrors> {
+    ClinicalText::parse(raw).map_err(|message| ValidationErrors::single("text", message))
+}
+
 impl Services {
     /// The encounter `encounter_id` names and its patient, if `actor` may append to it (a
     /// doctor or nurse of the care team: a treatment note, an addendum), and who writes;
@@ -40,11 +46,8 @@ impl Services {
                 message: "the encounter is signed: treatment notes go to an open encounter".into(),
             });
         }
-        let text = ClinicalText::parse(text)
-            .map_err(|message| ValidationErrors::single("text", message))?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let text = note_text(text)?;
+        let dek = self.patient_key(&patient).await?;
         let mut event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Encounter)
             .resource_id(row.id.to_string())
@@ -113,9 +116,7 @@ impl Services {
                 Some(row.id)
             }
         };
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let row = self.vitals_row(&patient, &dek, encounter, recorder, &vitals)?;
         let event = self
             .audit_event(actor, AuditAction::Create, ResourceType::Vitals)
@@ -138,9 +139,7 @@ impl Services {
         patient_id: PatientId,
     ) -> Result<Vec<VitalsView>, ServiceError> {
         let (patient, _) = self.clinical_access(actor, patient_id).await?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let names = self.account_names().await?;
         let name = |id: UserId| names.of(id);
         let mut out = Vec::new();

@@ -100,9 +100,7 @@ impl Services {
         with_details: bool,
     ) -> Result<EncounterView, ServiceError> {
         let conn = self.store().conn();
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let opened = match self.open_encounter(row, &dek) {
             Ok(mut opened) => self.open_diagnoses(row, &dek).await.map(|diagnoses| {
                 opened.diagnoses = diagnoses;

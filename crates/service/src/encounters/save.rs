@@ -467,9 +467,7 @@ impl Services {
                             })?,
                     ),
                 };
-                let dek = self
-                    .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                    .await?;
+                let dek = self.patient_key(&patient).await?;
                 Ok(Target {
                     existing: None,
                     patient,

@@ -186,9 +186,7 @@ impl Services {
             )
             .into());
         }
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&row).await?;
         let place = Place {
             table: "patients",
             row_id: &row.id.to_string(),

@@ -179,9 +179,7 @@ impl Services {
             let patient = patients::find(self.store().conn(), patient_id)
                 .await?
                 .ok_or(ServiceError::Integrity)?;
-            let dek = self
-                .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                .await?;
+            let dek = self.patient_key(&patient).await?;
             let (row_id, patient_id) = (row.id.to_string(), patient.id.to_string());
             let at = place(&row_id, &patient_id);
             let text = NotificationText {

@@ -78,9 +78,7 @@ impl Services {
                 )
                 .await);
         }
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let text = rules::follow_up_reminder_text(due, actor.display_name());
         let ids = self
             .transaction(async |txn| {

@@ -25,9 +25,7 @@ impl Services {
                         let patient = patients::find(conn, patient_id)
                             .await?
                             .ok_or(ServiceError::Integrity)?;
-                        let dek = self
-                            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                            .await?;
+                        let dek = self.patient_key(&patient).await?;
                         entry.insert((patient, dek));
                     }
                     let (_, dek) = keys.get(&patient_id).ok_or(ServiceError::Integrity)?;

@@ -30,9 +30,7 @@ impl Services {
         let Some(patient) = patients::find_by_account(self.store().conn(), me).await? else {
             return Ok(false);
         };
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         Ok(Self::patient_email(&patient, &dek)?.is_some())
     }
 

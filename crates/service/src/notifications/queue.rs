@@ -161,9 +161,7 @@ impl Services {
         if row.status != AppointmentStatus::Scheduled || patient.account_id.is_none() {
             return Ok(());
         }
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let start = row.start_at;
         let local = start.with_timezone(&self.settings().scheduling.offset_at(start));
         let clinician = self.clinician_name(conn, row.clinician_id).await?;
@@ -236,9 +234,7 @@ impl Services {
     ) -> Result<(), ServiceError> {
         Self::withdraw_reminders(conn, row).await?;
         if request_declined && patient.account_id.is_some() {
-            let dek = self
-                .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                .await?;
+            let dek = self.patient_key(patient).await?;
             let text = NotificationText {
                 subject: "Your appointment request was declined".to_owned(),
                 body: "The hospital could not accept your appointment request.\n\

@@ -191,18 +191,16 @@ impl Services {
         actor: &Actor,
         patient: PatientId,
     ) -> Result<PatientRow, ServiceError> {
-        let (row, _, view) = self.load_for(actor, patient).await?;
-        if view == PatientView::Full {
-            return Ok(row);
-        }
-        Err(self
-            .deny(
+        let (row, _) = self
+            .load_for_part(
                 actor,
+                patient,
+                &[PatientView::Full],
                 ResourceType::NursingNote,
-                Some(patient.to_string()),
                 "nursing notes are for the patient's care team",
             )
-            .await)
+            .await?;
+        Ok(row)
     }
 
     /// Display names of every account, by id.

@@ -151,9 +151,7 @@ impl Services {
             .and_then(|d| departments.get(&d).cloned());
         let mut keys: HashMap<String, DataKey> = HashMap::new();
         for row in rows.values() {
-            let dek = self
-                .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-                .await?;
+            let dek = self.patient_key(row).await?;
             keys.insert(row.id.to_string(), dek);
         }
         let visit_ids: Vec<String> = visit_of.values().map(|a| a.id.to_string()).collect();

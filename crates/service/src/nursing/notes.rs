@@ -83,14 +83,8 @@ impl Services {
                 "nursing notes are written by nurses in the patient's care or department",
             )
             .await?;
-        if text.trim().is_empty() {
-            return Err(ValidationErrors::single("text", "is required").into());
-        }
-        let text = ClinicalText::parse(text)
-            .map_err(|message| ValidationErrors::single("text", message))?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let text = crate::encounters::note_text(text)?;
+        let dek = self.patient_key(&patient).await?;
         let body = serde_json::to_string(&NoteBody {
             text: Some(text.as_str().to_owned()),
             acuity: None,
@@ -132,9 +126,7 @@ impl Services {
         patient_id: PatientId,
     ) -> Result<NursingNotes, ServiceError> {
         let patient = self.nursing_reader(actor, patient_id).await?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let conn = self.store().conn();
         let rows = store::notes_of(conn, patient_id, NOTES_LIMIT).await?;
         let names = self.account_names().await?;

@@ -124,9 +124,7 @@ impl Services {
         };
         errors.into_result()?;
         let acuity = acuity.ok_or_else(|| ServiceError::internal(anyhow::anyhow!("no acuity")))?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let now = self.stored_now();
         let (patient_id, appointment_id) = (patient.id, row.id);
         let vitals_row = match &vitals {

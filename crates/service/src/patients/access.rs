@@ -314,10 +314,7 @@ impl Services {
         row: &PatientRow,
         action: AuditAction,
     ) -> Result<PatientData, ServiceError> {
-        let opened = match self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await
-        {
+        let opened = match self.patient_key(row).await {
             Ok(dek) => open_all(row, &dek),
             Err(err) => Err(err),
         };
@@ -342,6 +339,25 @@ impl Services {
                 )
                 .await)
         }
+    }
+
+    /// [`Services::load_for`] for a part of the record only some views show: the patient and
+    /// the view, if it is one of `shown_to`; otherwise `refusal` about `resource`, recorded.
+    pub(crate) async fn load_for_part(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        shown_to: &[PatientView],
+        resource: ResourceType,
+        refusal: &str,
+    ) -> Result<(PatientRow, PatientView), ServiceError> {
+        let (row, _, view) = self.load_for(actor, patient).await?;
+        if shown_to.contains(&view) {
+            return Ok((row, view));
+        }
+        Err(self
+            .deny(actor, resource, Some(patient.to_string()), refusal)
+            .await)
     }
 
     /// Loads a patient the actor may see, with the view that applies. A patient asking for

@@ -154,9 +154,7 @@ impl Services {
             return self.read_unchanged(actor, &row, &current, view).await;
         }
         let ring = self.key_ring();
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&row).await?;
         let mut updated = row.clone();
         seal_into(&mut updated, &dek, &data)?;
         if let Some(status) = status {
@@ -307,9 +305,7 @@ impl Services {
         event.reason = Some(format!("portal account linked: {}", user.id));
         self.transaction(async |txn| {
             let ring = self.key_ring();
-            let dek = self
-                .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-                .await?;
+            let dek = self.patient_key(&row).await?;
             let data = open_all(&row, &dek)?;
             match patients::update(
                 txn,

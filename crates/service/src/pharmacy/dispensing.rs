@@ -129,9 +129,7 @@ impl Services {
         let prescription_id: PrescriptionId = target.row.id;
         let prescribed_i32 = i32::try_from(target.quantity).map_err(ServiceError::internal)?;
         let wanted_i32 = i32::try_from(wanted).map_err(ServiceError::internal)?;
-        let dek = self
-            .unwrap_patient_key(&target.patient.id, &target.patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&target.patient).await?;
         // Each attempt allocates on fresh stock; a batch that no longer holds its units, or
         // an open invoice changed meanwhile, starts it again.
         let (taken, invoice_id) = tx::retry(async || {

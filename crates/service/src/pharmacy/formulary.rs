@@ -161,19 +161,8 @@ impl Services {
     ) -> Result<DrugView, ServiceError> {
         self.authorize(actor, Action::ManageStock, ResourceType::Drug)
             .await?;
-        let now = self.now();
-        let row = drug_row(&input, DrugId::generate(), now)?;
-        let mut event = self.audit_event(actor, AuditAction::Create, ResourceType::Drug);
-        event.resource_id = Some(row.id.to_string());
-        self.transaction(async |txn| {
-            store::insert_drug(txn, &row)
-                .await
-                .map_err(same_drug_taken)?;
-            self.append_in(txn, event.clone()).await?;
-            Ok(())
-        })
-        .await?;
-        Ok(drug_view(&row))
+        let row = drug_row(&input, DrugId::generate(), self.now())?;
+        self.write_drug(actor, AuditAction::Create, row).await
     }
 
     /// Changes a formulary entry (admins and pharmacists); `active: false` withdraws it.
@@ -189,16 +178,29 @@ impl Services {
             .find_drug(id)
             .await?
             .ok_or(ServiceError::NotFound("drug"))?;
-        let now = self.now();
-        let mut row = drug_row(&input, existing.id, now)?;
+        let mut row = drug_row(&input, existing.id, self.now())?;
         row.created_at = existing.created_at;
-        let mut event = self.audit_event(actor, AuditAction::Update, ResourceType::Drug);
+        self.write_drug(actor, AuditAction::Update, row).await
+    }
+
+    /// Writes a formulary entry and its `action` event in one transaction: a `Create`
+    /// inserts it, an `Update` changes it (not found if it is gone meanwhile). A drug with
+    /// the same name and strength is a 409.
+    async fn write_drug(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        row: DrugRecord,
+    ) -> Result<DrugView, ServiceError> {
+        let mut event = self.audit_event(actor, action, ResourceType::Drug);
         event.resource_id = Some(row.id.to_string());
         self.transaction(async |txn| {
-            if !store::update_drug(txn, &row)
-                .await
-                .map_err(same_drug_taken)?
-            {
+            let written = if action == AuditAction::Create {
+                store::insert_drug(txn, &row).await.map(|()| true)
+            } else {
+                store::update_drug(txn, &row).await
+            };
+            if !written.map_err(same_drug_taken)? {
                 return Err(ServiceError::NotFound("drug"));
             }
             self.append_in(txn, event.clone()).await?;

@@ -125,18 +125,14 @@ impl Services {
         actor: &Actor,
         patient: PatientId,
     ) -> Result<(PatientRow, PatientView), ServiceError> {
-        let (row, _, view) = self.load_for(actor, patient).await?;
-        match view {
-            PatientView::Full | PatientView::Own | PatientView::Dispensing => Ok((row, view)),
-            _ => Err(self
-                .deny(
-                    actor,
-                    ResourceType::Prescription,
-                    Some(patient.to_string()),
-                    "prescriptions are for the care team, pharmacy and the patient",
-                )
-                .await),
-        }
+        self.load_for_part(
+            actor,
+            patient,
+            &[PatientView::Full, PatientView::Own, PatientView::Dispensing],
+            ResourceType::Prescription,
+            "prescriptions are for the care team, pharmacy and the patient",
+        )
+        .await
     }
 
     /// The patient's prescriptions, newest first, as the actor may see them. Audited.
@@ -146,9 +142,7 @@ impl Services {
         patient_id: PatientId,
     ) -> Result<Vec<PrescriptionView>, ServiceError> {
         let (patient, view) = self.prescription_access(actor, patient_id).await?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let mut out = Vec::new();
         for row in store::of_patient(self.store().conn(), patient_id, None, LIST_LIMIT).await? {
             out.push(
@@ -178,9 +172,7 @@ impl Services {
                 .await);
         };
         let (patient, view) = self.prescription_access(actor, row.patient_id).await?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let shown = self
             .present_prescription(actor, &row, &patient, view, &dek)
             .await?;

@@ -148,9 +148,7 @@ impl Services {
             }
         };
         let parsed = self.parse_prescription(&request).await?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let warnings = self
             .prescription_warnings(actor, &patient, &dek, &parsed)
             .await?;

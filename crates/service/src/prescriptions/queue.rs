@@ -76,9 +76,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("prescription"))?;
         let (patient, _) = self.prescription_access(actor, row.patient_id).await?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let body = open_body(&row, &dek)?;
         Ok(DispensingTarget {
             row,
@@ -142,9 +140,7 @@ impl Services {
                     Err(ServiceError::NotFound(_)) => continue,
                     Err(err) => return Err(err),
                 };
-                let dek = self
-                    .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                    .await?;
+                let dek = self.patient_key(&patient).await?;
                 let shown = self.dispensing_patient(actor, &patient, view, &dek).await?;
                 slot.insert((patient, view, dek, shown));
             }

@@ -56,9 +56,7 @@ impl Services {
             ),
             (_, None) => None,
         };
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let sealed = place(&row.id.to_string(), &row.patient_id.to_string()).seal(
             &dek,
             "status_reason",

@@ -108,9 +108,7 @@ impl Services {
         }
         let id = AppointmentId::generate();
         let now = whole_micros(self.now());
-        let dek = self
-            .unwrap_patient_key(&target.patient.id, &target.patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&target.patient).await?;
         let s =
             |column: &str, value: Option<&str>| seal(&dek, id, target.patient.id, column, value);
         let row = AppointmentRow {

@@ -169,9 +169,7 @@ impl Services {
             let opened = if shows_reason {
                 let key = patient.id.to_string();
                 if !keys.contains_key(&key) {
-                    let dek = self
-                        .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                        .await?;
+                    let dek = self.patient_key(patient).await?;
                     keys.insert(key.clone(), dek);
                 }
                 let dek = keys

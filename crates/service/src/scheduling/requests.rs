@@ -210,9 +210,7 @@ impl Services {
         };
         let id = AppointmentId::generate();
         let now = whole_micros(self.now());
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&patient).await?;
         let s = |column: &str, value: Option<&str>| seal(&dek, id, patient.id, column, value);
         let row = AppointmentRow {
             id,

@@ -259,9 +259,7 @@ impl Services {
         updated.status = to;
         updated.updated_at = version_after(read_at, self.now());
         if let Some(reason) = reason {
-            let dek = self
-                .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-                .await?;
+            let dek = self.patient_key(patient).await?;
             updated.status_reason =
                 seal(&dek, row.id, row.patient_id, "status_reason", Some(reason))?;
         }
@@ -380,9 +378,7 @@ impl Services {
             Discount::None,
             tax_rate,
         )?;
-        let dek = self
-            .unwrap_patient_key(&patient.id, &patient.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(patient).await?;
         let actor_id = actor
             .user_id()
             .map_or_else(|| "system".to_owned(), |id| id.to_string());

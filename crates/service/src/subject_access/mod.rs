@@ -39,7 +39,6 @@ use carevault_core::time::from_micros;
 use carevault_core::{PatientId, Role};
 use carevault_store::audit::{self as audit_store, AuditFilter};
 use carevault_store::patients::{self, PatientRow};
-use carevault_store::users;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -48,6 +47,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit_log::ActorNames;
 use crate::billing::{InvoiceView, LineView, PaymentView};
 use crate::consents::ConsentOverview;
 use crate::documents::DocumentMeta;
@@ -142,31 +142,29 @@ impl Services {
         patient: PatientId,
     ) -> Result<PatientRow, ServiceError> {
         let conn = self.store().conn();
-        match actor.user_id() {
-            Some(_) if actor.grant(Action::SubjectRights) == Grant::Yes => {
-                match patients::find(conn, patient).await? {
+        let find_any = async {
+            match patients::find(conn, patient).await? {
+                Some(row) if row.is_erased() => {
+                    Err(ServiceError::NotFound("patient record (it was erased)"))
+                }
+                Some(row) => Ok(row),
+                // `patients::find` leaves erased rows out; the tombstone says why.
+                None => match carevault_store::privacy::find_patient(conn, patient).await? {
                     Some(row) if row.is_erased() => {
                         Err(ServiceError::NotFound("patient record (it was erased)"))
                     }
-                    Some(row) => Ok(row),
-                    // `patients::find` leaves erased rows out; the tombstone says why.
-                    None => match carevault_store::privacy::find_patient(conn, patient).await? {
-                        Some(row) if row.is_erased() => {
-                            Err(ServiceError::NotFound("patient record (it was erased)"))
-                        }
-                        _ => Err(ServiceError::NotFound("patient")),
-                    },
-                }
+                    _ => Err(ServiceError::NotFound("patient")),
+                },
             }
-            _ => {
-                self.own_record_or_refusal(
-                    actor,
-                    patient,
-                    "access exports are for administrators and the patient",
-                )
-                .await
-            }
-        }
+        };
+        self.any_or_own_record(
+            actor,
+            patient,
+            Action::SubjectRights,
+            find_any,
+            "access exports are for administrators and the patient",
+        )
+        .await
     }
 
     /// The export of the signed-in patient's own record (404 when the account is not
@@ -303,9 +301,7 @@ impl Services {
             notifications.iter().map(notification_json).collect(),
         )?;
 
-        let dek = self
-            .unwrap_patient_key(&row.id, &row.wrapped_data_key)
-            .await?;
+        let dek = self.patient_key(&row).await?;
         let consents = self.consent_overview_of(&row, &dek).await?;
         section(&mut archive, "consents", consents_json(&consents))?;
 
@@ -365,8 +361,7 @@ impl Services {
                 ..Default::default()
             },
         };
-        let mut names: std::collections::HashMap<String, Option<String>> =
-            std::collections::HashMap::new();
+        let mut names = ActorNames::default();
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
@@ -374,21 +369,7 @@ impl Services {
             let fetched = rows.len() as u64;
             for event in rows {
                 let f = event.fields;
-                let actor_name = match &f.actor_id {
-                    Some(id) => {
-                        if !names.contains_key(id) {
-                            let name = match id.parse() {
-                                Ok(user) => users::find_by_id(conn, user)
-                                    .await?
-                                    .map(|u| u.display_name.to_string()),
-                                Err(_) => None,
-                            };
-                            names.insert(id.clone(), name);
-                        }
-                        names.get(id).cloned().flatten()
-                    }
-                    None => None,
-                };
+                let actor_name = names.of(conn, f.actor_id.as_deref()).await?;
                 out.push(json!({
                     "seq": event.seq,
                     "time": time(from_micros(f.time_micros)),
