@@ -205,7 +205,7 @@ impl Services {
         let expires_at = now
             + chrono::Duration::from_std(self.settings().session_absolute_timeout)
                 .unwrap_or_default();
-        self.transaction_on_sessions(async |txn| {
+        let sign_in = async |txn: &carevault_store::Transaction| {
             sessions::insert(
                 txn,
                 &sessions::NewSession {
@@ -234,9 +234,15 @@ impl Services {
             let mut event = self.audit_event(&actor, AuditAction::SignIn, ResourceType::Session);
             event.resource_id = Some(session_id.to_string());
             self.append_in(txn, event).await?;
-            Ok(())
-        })
-        .await?;
+            Ok::<(), ServiceError>(())
+        };
+        // Only a sign-in that revokes the browser's previous session changes what the session
+        // cache may hold.
+        if previous_session.is_some() {
+            self.transaction_on_sessions(sign_in).await?;
+        } else {
+            self.transaction(sign_in).await?;
+        }
         tracing::info!(user_id = %user.id, role = %user.role, session_id = %session_id, "signed in");
 
         Ok(SignedIn {

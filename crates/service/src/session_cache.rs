@@ -51,7 +51,6 @@ struct Entry {
 }
 
 /// See the module documentation.
-#[derive(Debug)]
 pub(crate) struct SessionCache {
     entries: Mutex<HashMap<String, Entry>>,
     generation: AtomicU64,
@@ -59,6 +58,26 @@ pub(crate) struct SessionCache {
     /// which a change made by another process takes effect here
     /// (`ServiceSettings::session_cache_max_age`).
     max_age: Duration,
+}
+
+/// Only the size: the entries name accounts and sessions.
+impl std::fmt::Debug for SessionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCache")
+            .field("entries", &self.entries().len())
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Empties the cache when dropped: after a change to sessions or accounts, whether its
+/// transaction committed, failed, or its request was dropped while committing.
+struct ForgetOnDrop<'a>(&'a SessionCache);
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.forget_all();
+    }
 }
 
 /// A look-up in progress: remembers the generation it started in.
@@ -146,9 +165,8 @@ impl crate::Services {
         &self,
         body: impl AsyncFnOnce(&carevault_store::Transaction) -> Result<T, crate::ServiceError> + Clone,
     ) -> Result<T, crate::ServiceError> {
-        let result = self.transaction(body).await;
-        self.forget_cached_sessions();
-        result
+        let _forget = ForgetOnDrop(&self.inner.sessions);
+        self.transaction(body).await
     }
 
     /// Empties the session cache: for a use case that changed sessions or accounts in a

@@ -245,7 +245,7 @@ impl Services {
         let _turn = if nested {
             None
         } else {
-            self.store().write_turn().await
+            self.store().write_turn().await?
         };
         let txn = self
             .store()

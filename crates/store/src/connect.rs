@@ -121,6 +121,8 @@ pub struct Store {
     redacted_url: String,
     /// SQLite only: whose turn it is to write (see [`Store::write_turn`]).
     write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// How long a writer waits for its turn before it counts as contention.
+    turn_timeout: Duration,
 }
 
 impl Store {
@@ -166,6 +168,7 @@ impl Store {
             backend,
             redacted_url,
             write_turn: (backend == Backend::Sqlite).then(Arc::default),
+            turn_timeout: settings.acquire_timeout,
         })
     }
 
@@ -182,11 +185,18 @@ impl Store {
     /// until the guard is dropped: SQLite lets one transaction write at a time, and writers
     /// queued here in order are served at once, where writers left to SQLite's busy handler
     /// sleep in growing steps (the long tail of concurrent writes). PostgreSQL and MariaDB
-    /// lock rows, not the database: nothing to wait for.
-    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.write_turn {
-            Some(turn) => Some(turn.clone().lock_owned().await),
-            None => None,
+    /// lock rows, not the database: nothing to wait for. A turn not had within the pool's
+    /// acquire timeout is `Contention` (retried with back-off, then "unavailable"), so an
+    /// overload or a mistake (a body waiting for another task's transaction) cannot hang.
+    pub async fn write_turn(&self) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, StoreError> {
+        let Some(turn) = &self.write_turn else {
+            return Ok(None);
+        };
+        match tokio::time::timeout(self.turn_timeout, turn.clone().lock_owned()).await {
+            Ok(guard) => Ok(Some(guard)),
+            Err(_) => Err(StoreError::Contention(sea_orm::DbErr::Custom(
+                "no turn to write within the acquire timeout".into(),
+            ))),
         }
     }
 

@@ -154,47 +154,45 @@ pub enum ListOrder {
 
 /// The next value of the counter `name`, starting at `first`. Call it inside the
 /// transaction that uses the value: on PostgreSQL and MariaDB the counter row stays locked
-/// until that transaction ends, so two registrations never get the same number.
+/// until that transaction ends, so two registrations never get the same number. When two
+/// transactions create a new counter at once, the second gets `Contention`: PostgreSQL has
+/// aborted its transaction by then, and the whole transaction, run again, finds the row.
 pub async fn next_counter_value(
     conn: &impl Conn,
     name: &str,
     first: i64,
 ) -> Result<i64, StoreError> {
-    for _ in 0..3 {
-        let updated = counters::Entity::update_many()
-            .col_expr(
-                counters::Column::Value,
-                Expr::col(counters::Column::Value).add(1),
-            )
-            .filter(counters::Column::Name.eq(name))
-            .exec(conn)
-            .await?;
-        if updated.rows_affected == 0 {
-            let row = counters::ActiveModel {
-                name: Set(name.to_owned()),
-                value: Set(first),
-            };
-            match counters::Entity::insert(row)
-                .exec_without_returning(conn)
-                .await
-            {
-                Ok(_) => return Ok(first),
-                // Another transaction created it first: take the next value after it.
-                Err(err) => match StoreError::from(err) {
-                    StoreError::UniqueViolation(_) => continue,
-                    other => return Err(other),
-                },
-            }
-        }
-        let row = counters::Entity::find_by_id(name.to_owned())
-            .one(conn)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("counter {name} vanished")))?;
-        return Ok(row.value);
+    let updated = counters::Entity::update_many()
+        .col_expr(
+            counters::Column::Value,
+            Expr::col(counters::Column::Value).add(1),
+        )
+        .filter(counters::Column::Name.eq(name))
+        .exec(conn)
+        .await?;
+    if updated.rows_affected == 0 {
+        let row = counters::ActiveModel {
+            name: Set(name.to_owned()),
+            value: Set(first),
+        };
+        return match counters::Entity::insert(row)
+            .exec_without_returning(conn)
+            .await
+        {
+            Ok(_) => Ok(first),
+            Err(err) => match StoreError::from(err) {
+                StoreError::UniqueViolation(what) => Err(StoreError::Contention(
+                    sea_orm::DbErr::Custom(format!("counter {name} created concurrently: {what}")),
+                )),
+                other => Err(other),
+            },
+        };
     }
-    Err(StoreError::Corrupt(format!(
-        "counter {name} cannot be advanced"
-    )))
+    let row = counters::Entity::find_by_id(name.to_owned())
+        .one(conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("counter {name} vanished")))?;
+    Ok(row.value)
 }
 
 /// Stores a new patient row and its blind indexes.
