@@ -104,7 +104,7 @@ async fn fixture() -> Fixture {
         store.clone(),
         Arc::new(SystemClock),
         ServiceSettings::default(),
-        AuditSettings::ephemeral(),
+        AuditSettings::ephemeral().expect("audit settings"),
         carevault_crypto::keyring::KeyRing::from_master_key(&[9u8; 32]).unwrap(),
     );
     services.seed_demo().await.unwrap();

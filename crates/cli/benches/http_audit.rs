@@ -674,7 +674,7 @@ fn run_backend(settings: &Settings, postgres_admin: Option<&str>) {
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        let mut audit = AuditSettings::ephemeral();
+        let mut audit = AuditSettings::ephemeral().expect("audit settings");
         if let Some(window) = settings.group_commit_window {
             audit.group_commit_window = window;
         }

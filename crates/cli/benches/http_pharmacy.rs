@@ -329,7 +329,7 @@ async fn run(settings: Settings) {
         store.clone(),
         Arc::new(SystemClock),
         service_settings,
-        AuditSettings::ephemeral(),
+        AuditSettings::ephemeral().expect("audit settings"),
         carevault_crypto::keyring::KeyRing::from_master_key(&[9u8; 32]).unwrap(),
     );
     services.seed_demo().await.unwrap();

@@ -379,7 +379,7 @@ mod tests {
             store,
             std::sync::Arc::new(crate::ManualClock::new(chrono::Utc::now())),
             crate::ServiceSettings::default(),
-            crate::AuditSettings::ephemeral(),
+            crate::AuditSettings::ephemeral().expect("audit settings"),
             keys,
         );
         (services, scratch)

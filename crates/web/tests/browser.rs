@@ -1298,7 +1298,7 @@ impl Server {
                 data_dir: Some(data.path().to_owned()),
                 ..ServiceSettings::default()
             },
-            carevault_service::AuditSettings::ephemeral(),
+            carevault_service::AuditSettings::ephemeral()?,
             carevault_crypto::keyring::KeyRing::from_master_key(
                 &carevault_crypto::random_bytes::<32>(),
             )?,

@@ -583,9 +583,13 @@ async fn no_event_is_lost_when_the_server_stops_gracefully(backend: Backend) {
             })
             .await
     });
+    // The stop comes as soon as the first answer is out, with the other requests in flight
+    // (a fixed pause let a loaded CI machine stop the server before any request was read).
+    let first_answer = std::sync::Arc::new(tokio::sync::Notify::new());
     let mut tasks = Vec::new();
     for _ in 0..200 {
         let token = token.clone();
+        let first_answer = first_answer.clone();
         tasks.push(tokio::spawn(async move {
             let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
             let request = format!(
@@ -597,13 +601,16 @@ async fn no_event_is_lost_when_the_server_stops_gracefully(backend: Backend) {
             if !response.starts_with("HTTP/1.1 200") {
                 return None;
             }
+            first_answer.notify_one();
             response
                 .lines()
                 .find_map(|l| l.strip_prefix("x-request-id: "))
                 .map(|id| id.trim().to_owned())
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    tokio::time::timeout(std::time::Duration::from_secs(120), first_answer.notified())
+        .await
+        .expect("a first request is answered");
     let _ = stop.send(());
     let mut answered = BTreeSet::new();
     for task in tasks {
