@@ -378,6 +378,19 @@ impl Services {
             .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("no sequence number")))
     }
 
+    /// Appends several events inside `conn`'s transaction (one lock of the tree for all).
+    pub(crate) async fn append_many_in(
+        &self,
+        conn: &impl Conn,
+        events: &[AuditEvent],
+    ) -> Result<(), ServiceError> {
+        let Some(first) = events.first() else {
+            return Ok(());
+        };
+        append_events(conn, first.time, events).await?;
+        Ok(())
+    }
+
     /// Refuses `actor` and records the refusal (HIPAA wants denied attempts on record).
     pub(crate) async fn deny(
         &self,

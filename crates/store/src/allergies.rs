@@ -75,6 +75,16 @@ pub async fn insert(conn: &impl Conn, record: &AllergyRecord) -> Result<(), Stor
     record::insert(conn, patient_allergies::ActiveModel::from(record)).await
 }
 
+/// Stores several new entries with multi-row statements.
+pub async fn insert_many(conn: &impl Conn, records: &[AllergyRecord]) -> Result<(), StoreError> {
+    for chunk in records.chunks(500) {
+        Entity::insert_many(chunk.iter().map(patient_allergies::ActiveModel::from))
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn find(conn: &impl Conn, id: AllergyId) -> Result<Option<AllergyRecord>, StoreError> {
     record::one(conn, Entity::find_by_id(id.to_string())).await
 }

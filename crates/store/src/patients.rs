@@ -162,10 +162,22 @@ pub async fn next_counter_value(
     name: &str,
     first: i64,
 ) -> Result<i64, StoreError> {
+    reserve_counter_values(conn, name, first, 1).await
+}
+
+/// Reserves the next `count` values (at least one) of counter `name` at once, as
+/// [`next_counter_value`] does one; returns the first of them.
+pub async fn reserve_counter_values(
+    conn: &impl Conn,
+    name: &str,
+    first: i64,
+    count: i64,
+) -> Result<i64, StoreError> {
+    let count = Ord::max(count, 1);
     let updated = counters::Entity::update_many()
         .col_expr(
             counters::Column::Value,
-            Expr::col(counters::Column::Value).add(1),
+            Expr::col(counters::Column::Value).add(count),
         )
         .filter(counters::Column::Name.eq(name))
         .exec(conn)
@@ -173,7 +185,7 @@ pub async fn next_counter_value(
     if updated.rows_affected == 0 {
         let row = counters::ActiveModel {
             name: Set(name.to_owned()),
-            value: Set(first),
+            value: Set(first + count - 1),
         };
         return match counters::Entity::insert(row)
             .exec_without_returning(conn)
@@ -192,32 +204,36 @@ pub async fn next_counter_value(
         .one(conn)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("counter {name} vanished")))?;
-    Ok(row.value)
+    Ok(row.value - count + 1)
 }
 
-/// Stores a new patient row and its blind indexes.
-pub async fn insert(
+/// Stores new patient rows and their blind indexes: two statements for one registration, a
+/// few multi-row statements for a batch (an import, the synthetic seed).
+pub async fn insert_many(
     conn: &impl Conn,
-    row: PatientRow,
-    index: &[IndexEntry],
+    patients: Vec<(PatientRow, Vec<IndexEntry>)>,
 ) -> Result<(), StoreError> {
-    let id = row.id;
-    Entity::insert(patients::Model::from(row).into_active_model())
-        .exec_without_returning(conn)
-        .await?;
-    insert_index(conn, id, index).await
-}
-
-async fn insert_index(
-    conn: &impl Conn,
-    patient_id: PatientId,
-    index: &[IndexEntry],
-) -> Result<(), StoreError> {
-    if index.is_empty() {
-        return Ok(());
+    let mut index = Vec::new();
+    let mut rows = Vec::with_capacity(patients.len());
+    for (row, entries) in patients {
+        index.extend(index_rows(row.id, &entries));
+        rows.push(patients::Model::from(row).into_active_model());
     }
+    // Well under every backend's limit of bound parameters per statement.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(500).collect();
+        Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    insert_index(conn, &index).await
+}
+
+/// One patient's blind-index rows, without repeats.
+fn index_rows(patient_id: PatientId, index: &[IndexEntry]) -> Vec<search_index::ActiveModel> {
     let mut seen = std::collections::HashSet::new();
-    let rows: Vec<search_index::ActiveModel> = index
+    index
         .iter()
         .filter(|entry| seen.insert((entry.kind, entry.value.clone())))
         .map(|entry| search_index::ActiveModel {
@@ -226,10 +242,18 @@ async fn insert_index(
             patient_id: Set(patient_id.to_string()),
             weight: Set(entry.weight),
         })
-        .collect();
-    search_index::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
+        .collect()
+}
+
+async fn insert_index(
+    conn: &impl Conn,
+    rows: &[search_index::ActiveModel],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(2000) {
+        search_index::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -282,7 +306,7 @@ pub async fn update(
         .filter(search_index::Column::PatientId.eq(id.to_string()))
         .exec(conn)
         .await?;
-    insert_index(conn, id, index).await?;
+    insert_index(conn, &index_rows(id, index)).await?;
     Ok(true)
 }
 
@@ -321,12 +345,23 @@ pub async fn find_by_pseudonym(
     .await
 }
 
-pub async fn pseudonym_taken(conn: &impl Conn, number: i64) -> Result<bool, StoreError> {
+/// Which of these pseudonym numbers are already taken (one query).
+pub async fn pseudonyms_taken(
+    conn: &impl Conn,
+    numbers: &[i64],
+) -> Result<std::collections::HashSet<i64>, StoreError> {
+    if numbers.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
     Ok(Entity::find()
-        .filter(Column::PseudonymNumber.eq(number))
-        .count(conn)
+        .select_only()
+        .column(Column::PseudonymNumber)
+        .filter(Column::PseudonymNumber.is_in(numbers.iter().copied()))
+        .into_tuple::<i64>()
+        .all(conn)
         .await?
-        > 0)
+        .into_iter()
+        .collect())
 }
 
 /// The rows with these ids, in the order of `ids` (missing and erased ids are skipped).

@@ -120,27 +120,33 @@ impl Services {
         duplicate_override: bool,
     ) -> Result<Vec<PatientId>, ServiceError> {
         let ring = self.key_ring();
+        let count = batch.len();
         let ids = self
             .transaction(async |txn| {
-                let mut ids = Vec::with_capacity(batch.len());
-                for mut data in batch.iter().cloned() {
-                    let serial = patients::next_counter_value(
-                        txn,
-                        "mrn",
-                        i64::try_from(MRN_FIRST_SERIAL).unwrap_or(1),
-                    )
-                    .await?;
+                // A batch costs about as many statements as one registration: the MRNs are
+                // reserved together, the pseudonyms checked together, the rows inserted with
+                // multi-row statements and the events appended in one go.
+                let first_serial = patients::reserve_counter_values(
+                    txn,
+                    "mrn",
+                    i64::try_from(MRN_FIRST_SERIAL).unwrap_or(1),
+                    i64::try_from(count).unwrap_or(i64::MAX),
+                )
+                .await?;
+                let numbers = free_pseudonym_numbers(txn, count).await?;
+                let now = whole_micros(self.now());
+                let mut ids = Vec::with_capacity(count);
+                let mut rows = Vec::with_capacity(count);
+                let mut allergy_rows = Vec::new();
+                let mut events = Vec::with_capacity(count);
+                for ((mut data, serial), number) in
+                    batch.iter().cloned().zip(first_serial..).zip(numbers)
+                {
                     data.mrn = Mrn::from_serial(u64::try_from(serial).unwrap_or(0)).to_string();
                     let id = PatientId::generate();
-                    let id_text = id.to_string();
                     let dek = DataKey::generate();
-                    let wrapped =
-                        wrap_data_key(&ring, &dek, &id_text).map_err(ServiceError::internal)?;
-                    let mut number = random_pseudonym_number();
-                    while patients::pseudonym_taken(txn, number).await? {
-                        number = random_pseudonym_number();
-                    }
-                    let now = whole_micros(self.now());
+                    let wrapped = wrap_data_key(&ring, &dek, &id.to_string())
+                        .map_err(ServiceError::internal)?;
                     let mut row = PatientRow {
                         id,
                         pseudonym_number: number,
@@ -175,32 +181,31 @@ impl Services {
                     if duplicate_override {
                         event.reason = Some("registered despite a possible duplicate".into());
                     }
+                    events.push(event);
                     // Allergies typed in from paper become entries of the allergy list.
-                    let allergy_rows = match &data.allergies {
-                        Some(text) => crate::allergies::transcribed_rows(
+                    if let Some(text) = &data.allergies {
+                        allergy_rows.extend(crate::allergies::transcribed_rows(
                             text,
                             id,
                             &dek,
                             actor.user_id(),
                             now,
-                        )?,
-                        None => Vec::new(),
-                    };
-                    patients::insert(txn, row, &index_entries(&ring, &data))
-                        .await
-                        .map_err(|err| match err {
-                            // Two registrations drew the same pseudonym number at once: try again.
-                            StoreError::UniqueViolation(_) => tx::again(ServiceError::internal(
-                                anyhow::anyhow!("could not register"),
-                            )),
-                            other => other.into(),
-                        })?;
-                    for entry in allergy_rows {
-                        carevault_store::allergies::insert(txn, &entry).await?;
+                        )?);
                     }
-                    self.append_in(txn, event).await?;
+                    rows.push((row, index_entries(&ring, &data)));
                     ids.push(id);
                 }
+                patients::insert_many(txn, rows)
+                    .await
+                    .map_err(|err| match err {
+                        // Two registrations drew the same pseudonym number at once: try again.
+                        StoreError::UniqueViolation(_) => tx::again(ServiceError::internal(
+                            anyhow::anyhow!("could not register"),
+                        )),
+                        other => other.into(),
+                    })?;
+                carevault_store::allergies::insert_many(txn, &allergy_rows).await?;
+                self.append_many_in(txn, &events).await?;
                 Ok(ids)
             })
             .await?;
@@ -227,8 +232,8 @@ impl Services {
         let today = self.today();
         let mut done = 0u64;
         while done < count {
-            let chunk = (count - done).min(200);
-            let mut batch = Vec::with_capacity(usize::try_from(chunk).unwrap_or(200));
+            let chunk = (count - done).min(500);
+            let mut batch = Vec::with_capacity(usize::try_from(chunk).unwrap_or(500));
             for _ in 0..chunk {
                 let p = generator.next_patient(today);
                 batch.push(PatientData {
@@ -260,4 +265,23 @@ impl Services {
         }
         Ok(done)
     }
+}
+
+/// `count` distinct random pseudonym numbers that no stored patient has (checked together).
+async fn free_pseudonym_numbers(
+    conn: &impl carevault_store::Conn,
+    count: usize,
+) -> Result<Vec<i64>, ServiceError> {
+    let mut chosen: Vec<i64> = Vec::with_capacity(count);
+    while chosen.len() < count {
+        let mut candidates: Vec<i64> = (chosen.len()..count)
+            .map(|_| random_pseudonym_number())
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.retain(|n| !chosen.contains(n));
+        let taken = patients::pseudonyms_taken(conn, &candidates).await?;
+        chosen.extend(candidates.into_iter().filter(|n| !taken.contains(n)));
+    }
+    Ok(chosen)
 }

@@ -97,7 +97,7 @@ async fn write_legacy_patient(
         created_at: at,
         updated_at: at,
     };
-    carevault_store::patients::insert(store.conn(), row, &[])
+    carevault_store::patients::insert_many(store.conn(), vec![(row, Vec::new())])
         .await
         .expect("a legacy row");
     id
