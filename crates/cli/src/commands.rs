@@ -250,7 +250,17 @@ async fn demo_seed(
     seed: Option<u64>,
     allow_real_database: bool,
 ) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    // A bulk load: a large page cache keeps the blind-index B-tree's inner pages in memory
+    // (1,000,000 patients: see BENCHMARKS.md, "At 1,000,000 patients").
+    let store = open_store_with(
+        &config,
+        ConnectSettings {
+            max_connections: config.db_max_connections.min(4),
+            sqlite_cache_kib: Some(256 * 1024),
+            ..Default::default()
+        },
+    )
+    .await?;
     let services = services(store, &config).await?;
     if !services.holds_demo_data().await? && !allow_real_database {
         bail!(
@@ -295,17 +305,21 @@ fn ensure_private_dir(dir: &Path, what: &str) -> anyhow::Result<()> {
 
 /// Opens the database (creating the data directory for SQLite) and applies migrations.
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    if config.database_url.starts_with("sqlite:") {
-        ensure_private_dir(&config.data_dir, "data directory")?;
-    }
-    let store = Store::connect(
-        &config.database_url,
-        &ConnectSettings {
+    open_store_with(
+        config,
+        ConnectSettings {
             max_connections: config.db_max_connections,
             ..Default::default()
         },
     )
-    .await?;
+    .await
+}
+
+async fn open_store_with(config: &Config, settings: ConnectSettings) -> anyhow::Result<Store> {
+    if config.database_url.starts_with("sqlite:") {
+        ensure_private_dir(&config.data_dir, "data directory")?;
+    }
+    let store = Store::connect(&config.database_url, &settings).await?;
     store
         .migrate()
         .await

@@ -3,11 +3,13 @@
 //!
 //! # What is backed up
 //! [`BACKUP_TABLES`], in an order where every foreign key points at a table earlier in the
-//! list (so rows load with foreign keys on). Two tables are left out on purpose
+//! list (so rows load with foreign keys on). Three tables are left out on purpose
 //! ([`EXCLUDED_TABLES`]): `sessions` (restoring them would revive sign-ins of the old
-//! server, possibly of people whose access ended since) and `login_failures` (a sliding
+//! server, possibly of people whose access ended since), `login_failures` (a sliding
 //! window of failed sign-ins, worthless after a restore; it is also the only table with an
-//! auto-increment key, so no sequence needs resetting on PostgreSQL after a restore).
+//! auto-increment key, so no sequence needs resetting on PostgreSQL after a restore) and
+//! `patient_tallies` (counts kept by triggers on `patients`, which the restored patient rows
+//! rebuild).
 //! `seaql_migrations` is not a table of the backup either: the applied migration names go
 //! into the manifest, and a restore migrates the empty target to exactly those.
 //!
@@ -47,7 +49,7 @@ use crate::entity;
 use crate::error::StoreError;
 
 /// Tables deliberately left out of backups (see the module docs).
-pub const EXCLUDED_TABLES: [&str; 2] = ["sessions", "login_failures"];
+pub const EXCLUDED_TABLES: [&str; 3] = ["sessions", "login_failures", "patient_tallies"];
 
 /// Tables whose migrations insert a row (the audit trail's singleton state): a restore
 /// replaces that row with the backup's, and they do not count when a target is checked for

@@ -58,6 +58,11 @@ pub struct ConnectSettings {
     /// Record every statement run through the store here (tests and benchmarks hold a
     /// request's statements to a budget); none in production.
     pub statement_counter: Option<StatementCounter>,
+    /// SQLite only: each connection's page cache, in KiB (`PRAGMA cache_size`); `None`
+    /// keeps SQLite's 2 MiB. A bulk load into a large database wants far more (its inserts
+    /// land at random places in the blind-index B-tree); a server keeps the default, as the
+    /// operating system caches the file anyway.
+    pub sqlite_cache_kib: Option<u32>,
 }
 
 impl Default for ConnectSettings {
@@ -66,6 +71,7 @@ impl Default for ConnectSettings {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             statement_counter: None,
+            sqlite_cache_kib: None,
         }
     }
 }
@@ -152,6 +158,9 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
+            if let Some(kib) = settings.sqlite_cache_kib {
+                options.map_sqlx_sqlite_opts(move |o| o.pragma("cache_size", format!("-{kib}")));
+            }
         }
         let mut db = Database::connect(options)
             .await

@@ -7,21 +7,20 @@
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::Conn;
-use crate::entity::{appointments, encounters, invoices, patients};
+use crate::entity::{appointments, encounters, invoices, patient_tallies};
 use crate::error::StoreError;
 
-/// (sex, birth year, count) of every patient record not erased.
+/// (sex, birth year, count) of every patient record not erased, from the tallies the
+/// database keeps (a few hundred rows, whatever the number of patients).
 pub async fn patients_by_sex_and_birth_year(
     conn: &impl Conn,
 ) -> Result<Vec<(String, i32, i64)>, StoreError> {
-    Ok(patients::Entity::find()
+    Ok(patient_tallies::Entity::find()
         .select_only()
-        .column(patients::Column::Sex)
-        .column(patients::Column::BirthYear)
-        .column_as(patients::Column::Id.count(), "n")
-        .filter(patients::Column::Status.ne("erased"))
-        .group_by(patients::Column::Sex)
-        .group_by(patients::Column::BirthYear)
+        .column(patient_tallies::Column::Sex)
+        .column(patient_tallies::Column::BirthYear)
+        .column(patient_tallies::Column::N)
+        .filter(patient_tallies::Column::N.gt(0))
         .into_tuple()
         .all(conn)
         .await?)

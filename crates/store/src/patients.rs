@@ -393,7 +393,7 @@ pub async fn list(
     limit: u64,
 ) -> Result<(Vec<PatientRow>, u64), StoreError> {
     let base = Entity::find().filter(Column::Status.ne(ERASED_STATUS));
-    let total = base.clone().count(conn).await?;
+    let total = count_not_erased(conn).await?;
     let ordered = match order {
         ListOrder::NewestFirst => base.order_by_desc(Column::Id),
         ListOrder::OldestFirst => base.order_by_asc(Column::Id),
@@ -587,6 +587,20 @@ pub async fn count_by_kek_version(conn: &impl Conn) -> Result<Vec<(u32, u64)>, S
             )
         })
         .collect())
+}
+
+/// The patient records not erased, from the tallies the database keeps (no table scan).
+pub async fn count_not_erased(conn: &impl Conn) -> Result<u64, StoreError> {
+    let tallies: Vec<i64> = crate::entity::patient_tallies::Entity::find()
+        .select_only()
+        .column(crate::entity::patient_tallies::Column::N)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(tallies
+        .into_iter()
+        .map(|n| u64::try_from(n).unwrap_or(0))
+        .sum())
 }
 
 pub async fn count(conn: &impl Conn) -> Result<u64, StoreError> {

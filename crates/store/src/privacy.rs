@@ -485,12 +485,19 @@ pub async fn last_encounter_at(conn: &impl Conn, patient: &str) -> Result<Option
     Ok(latest)
 }
 
-/// Every patient's last encounter start (micros), by patient id.
-pub async fn last_encounters(conn: &impl Conn) -> Result<HashMap<String, i64>, StoreError> {
+/// The start of the latest encounter (micros) of each of `patients` that has one.
+pub async fn last_encounters(
+    conn: &impl Conn,
+    patients: &[String],
+) -> Result<HashMap<String, i64>, StoreError> {
+    if patients.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<(String, Option<i64>)> = encounters::Entity::find()
         .select_only()
         .column(encounters::Column::PatientId)
         .column_as(encounters::Column::StartedAt.max(), "latest")
+        .filter(encounters::Column::PatientId.is_in(patients.iter().cloned()))
         .group_by(encounters::Column::PatientId)
         .into_tuple()
         .all(conn)
@@ -501,16 +508,29 @@ pub async fn last_encounters(conn: &impl Conn) -> Result<HashMap<String, i64>, S
         .collect())
 }
 
-/// One not-erased patient as the retention report needs it: id, pseudonym number,
-/// registration time (micros). Clear columns only.
-pub async fn retention_subjects(conn: &impl Conn) -> Result<Vec<(String, i64, i64)>, StoreError> {
-    Ok(patients::Entity::find()
+/// Up to `limit` not-erased patients registered before `registered_before` (micros), by
+/// id after `after` (keyset paging): id, pseudonym number, registration time (micros), as
+/// the retention report needs them. Clear columns only. Someone registered since cannot be
+/// past retention, so a young registry reads nothing.
+pub async fn retention_subjects(
+    conn: &impl Conn,
+    registered_before: i64,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    let mut query = patients::Entity::find()
         .select_only()
         .column(patients::Column::Id)
         .column(patients::Column::PseudonymNumber)
         .column(patients::Column::CreatedAt)
         .filter(patients::Column::Status.ne(ERASED_STATUS))
+        .filter(patients::Column::CreatedAt.lt(registered_before));
+    if let Some(after) = after {
+        query = query.filter(patients::Column::Id.gt(after));
+    }
+    Ok(query
         .order_by_asc(patients::Column::Id)
+        .limit(limit)
         .into_tuple()
         .all(conn)
         .await?)

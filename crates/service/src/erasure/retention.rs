@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// Patients read per page by the retention check.
+const RETENTION_PAGE: u64 = 2_000;
+
 /// One patient past retention.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionItem {
@@ -51,28 +54,39 @@ impl Services {
         let years = self.privacy().clinical_retention_years;
         let cutoff = to_micros(years_before(now, years));
         let conn = self.store().conn();
-        let last = store::last_encounters(conn).await?;
         let held = store::held_patients(conn, now).await?;
         let mut items = Vec::new();
         let mut held_count = 0;
-        for (id, number, created_at) in store::retention_subjects(conn).await? {
-            let (activity, from_encounter) = match last.get(&id) {
-                Some(at) => (*at, true),
-                None => (created_at, false),
+        // A page of patients at a time (bounded memory, whatever the registry's size).
+        let mut after: Option<String> = None;
+        loop {
+            let page =
+                store::retention_subjects(conn, cutoff, after.as_deref(), RETENTION_PAGE).await?;
+            let Some((last_id, _, _)) = page.last() else {
+                break;
             };
-            if activity >= cutoff {
-                continue;
+            after = Some(last_id.clone());
+            let ids: Vec<String> = page.iter().map(|(id, _, _)| id.clone()).collect();
+            let last = store::last_encounters(conn, &ids).await?;
+            for (id, number, created_at) in page {
+                let (activity, from_encounter) = match last.get(&id) {
+                    Some(at) => (*at, true),
+                    None => (created_at, false),
+                };
+                if activity >= cutoff {
+                    continue;
+                }
+                if held.contains(&id) {
+                    held_count += 1;
+                    continue;
+                }
+                items.push(RetentionItem {
+                    patient_id: id.parse().map_err(|_| ServiceError::Integrity)?,
+                    pseudonym: pseudonym_of(number),
+                    last_activity: from_micros(activity),
+                    from_encounter,
+                });
             }
-            if held.contains(&id) {
-                held_count += 1;
-                continue;
-            }
-            items.push(RetentionItem {
-                patient_id: id.parse().map_err(|_| ServiceError::Integrity)?,
-                pseudonym: pseudonym_of(number),
-                last_activity: from_micros(activity),
-                from_encounter,
-            });
         }
         items.sort_by_key(|item| item.last_activity);
         Ok((items, held_count))

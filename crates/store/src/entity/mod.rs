@@ -29,6 +29,7 @@ pub mod nursing_notes;
 pub mod patient_allergies;
 pub mod patient_problems;
 pub mod patient_search_index;
+pub mod patient_tallies;
 pub mod patients;
 pub mod payments;
 pub mod prescriptions;

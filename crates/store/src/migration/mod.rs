@@ -24,6 +24,7 @@ mod m20261123_000015_consents;
 mod m20261206_000016_allergies_problems;
 mod m20261206_000017_nursing;
 mod m20261206_000018_appointment_charges;
+mod m20261207_000019_patient_tallies;
 mod schema;
 
 pub use m20261122_000002_audit::APPEND_ONLY_TABLES;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_allergies_problems::Migration),
             Box::new(m20261206_000017_nursing::Migration),
             Box::new(m20261206_000018_appointment_charges::Migration),
+            Box::new(m20261207_000019_patient_tallies::Migration),
         ]
     }
 }

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Figures at the scale of a large hospital for BENCHMARKS.md ("At 1,000,000 patients"): the
+# time to seed the registry, patient search, pages and API lists, and the server's resident
+# memory — each search with the bare-axum ceiling measured in the same run.
+#
+#   scripts/bench-scale.sh                           # SQLite in a temp dir, 1,000,000 patients
+#   PATIENTS=20000 DURATION=3 scripts/bench-scale.sh # a quick look
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/cv_scale scripts/bench-scale.sh
+#   BIN=/tmp/a/carevault BASE_BIN=/tmp/a/bare_axum scripts/bench-scale.sh   # no build
+#   KEEP=/tmp/scale scripts/bench-scale.sh           # keep (or reuse) the seeded data directory
+#
+# What runs: a release build of `carevault` and of the bare-axum example (unless BIN and
+# BASE_BIN are given); `serve --demo` on a fresh data directory (the demo accounts and their
+# records), then `demo seed --patients $PATIENTS --seed 17` (timed), then `serve --demo`
+# again. Then, with wrk (keep-alive; `-t1` at one connection, `-t2` above):
+#   search-name@C      GET /api/v1/patients?q=<family name> as the receptionist
+#   search-name-dob@C  q=<family name> <date of birth>
+#   search-mrn@C       q=<MRN>
+#   search-soundalike@C q=<a family name spelled another way> (sound-alike match)
+#   baseline@C         the bare axum server answering a fixed patient JSON
+# each for $DURATION s at 1 and 16 connections; then each page and API list in PAGES below
+# for $PAGE_DURATION s at one connection (p50 and p99), signed in as the role that uses it.
+# Last, the server's resident memory (VmRSS and its peak VmHWM from /proc). Every answer must
+# be 2xx, or the run fails. Needs: wrk, curl, python3. Only loopback addresses are used.
+set -euo pipefail
+
+PATIENTS=${PATIENTS:-1000000}
+DURATION=${DURATION:-8}
+PAGE_DURATION=${PAGE_DURATION:-4}
+CONNECTIONS=${CONNECTIONS:-"1 16"}
+PORT=${PORT:-8297}
+BASE_PORT=${BASE_PORT:-8298}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$repo/target}
+
+for tool in wrk curl python3; do
+    command -v "$tool" >/dev/null || { echo "bench-scale: $tool is needed" >&2; exit 2; }
+done
+
+if [[ -z ${BIN:-} || -z ${BASE_BIN:-} ]]; then
+    (cd "$repo" && cargo build --quiet --release -p carevault --bin carevault --example bare_axum)
+fi
+bin=${BIN:-$target/release/carevault}
+base=${BASE_BIN:-$target/release/examples/bare_axum}
+
+work=$(mktemp -d)
+data=${KEEP:-$work/data}
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+export CAREVAULT_DATA_DIR=$data CAREVAULT_LOG=warn
+if [[ -n ${DATABASE_URL:-} ]]; then export CAREVAULT_DATABASE_URL=$DATABASE_URL; fi
+url=http://127.0.0.1:$PORT
+
+wait_ready() {
+    for _ in $(seq 1 1200); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/readyz") == 200 ]] && return 0
+        sleep 0.5
+    done
+    echo "bench-scale: the server did not become ready" >&2
+    exit 1
+}
+serve() {
+    "$bin" serve --demo --bind "127.0.0.1:$PORT" >>"$work/serve.log" 2>&1 &
+    pids+=($!)
+    wait_ready
+}
+stop_server() {
+    kill "${pids[-1]}"
+    wait "${pids[-1]}" 2>/dev/null || true
+    unset 'pids[-1]'
+}
+
+if [[ -n ${KEEP:-} && -e $KEEP/.seeded ]]; then
+    echo "reusing the $(cat "$KEEP/.seeded") patients seeded in $KEEP"
+else
+    serve
+    stop_server
+    start=$(date +%s.%N)
+    "$bin" demo seed --patients "$PATIENTS" --seed 17 >/dev/null
+    echo "seeded $PATIENTS patients in $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
+    if [[ -n ${KEEP:-} ]]; then echo "$PATIENTS" >"$KEEP/.seeded"; fi
+fi
+serve
+server_pid=${pids[-1]}
+
+token() {
+    curl -sf -X POST "$url/api/v1/auth/login" -H 'content-type: application/json' \
+        -d "{\"username\":\"$1\",\"password\":\"$2\"}" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+# A signed-in browser session's Cookie header (the sign-in form, as a browser posts it).
+cookie() {
+    python3 - "$url" "$1" "$2" <<'EOF'
+import http.client, re, sys, urllib.parse
+base, user, password = sys.argv[1:4]
+host = urllib.parse.urlsplit(base).netloc
+conn = http.client.HTTPConnection(host)
+conn.request("GET", "/login")
+r = conn.getresponse()
+page = r.read().decode()
+jar = {}
+def keep(resp):
+    for name, value in resp.getheaders():
+        if name.lower() == "set-cookie":
+            k, v = value.split(";", 1)[0].split("=", 1)
+            jar[k] = v
+keep(r)
+nonce = re.search(r'name="nonce" value="([^"]*)"', page).group(1)
+body = urllib.parse.urlencode({"nonce": nonce, "next": "/", "username": user, "password": password})
+conn.request("POST", "/login", body, {
+    "content-type": "application/x-www-form-urlencoded", "origin": base,
+    "cookie": "; ".join(f"{k}={v}" for k, v in jar.items())})
+r = conn.getresponse(); r.read(); keep(r)
+assert r.status in (302, 303), r.status
+print("; ".join(f"{k}={v}" for k, v in jar.items() if v))
+EOF
+}
+doctor=$(token drsmith doctor123)
+reception=$(token reception staff123)
+auditor=$(token auditor audit123)
+
+# A patient of the seed (newest first) gives the search terms; Dr. Smith joins its care team.
+curl -sf "$url/api/v1/patients?sort=oldest&per_page=1&q=Smith" -H "authorization: Bearer $reception" >"$work/one.json"
+read -r patient family dob mrn < <(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["items"][0]
+print(p["id"], p["family_name"], p["date_of_birth"], p["mrn"])' "$work/one.json")
+curl -sf -o /dev/null -X POST "$url/api/v1/patients/$patient/care-team" \
+    -H "authorization: Bearer $reception" -H 'content-type: application/json' \
+    -d '{"username":"drsmith"}'
+curl -sf "$url/api/v1/patients/$patient" -H "authorization: Bearer $doctor" >"$work/patient.json"
+"$base" "127.0.0.1:$BASE_PORT" "$work/patient.json" &
+pids+=($!)
+sleep 0.5
+
+admin_cookie=$(cookie admin admin123)
+doctor_cookie=$(cookie drsmith doctor123)
+reception_cookie=$(cookie reception staff123)
+auditor_cookie=$(cookie auditor audit123)
+
+results=$work/results.txt
+run() { # name threads connections duration url header
+    local name=$1 t=$2 c=$3 d=$4 target_url=$5 header=$6 out=$work/wrk.out
+    wrk -t"$t" -c"$c" -d"${d}s" --latency -H "$header" "$target_url" >"$out"
+    if grep -q 'Non-2xx' "$out"; then
+        echo "bench-scale: $name had answers that were not 2xx:" >&2
+        cat "$out" >&2
+        exit 1
+    fi
+    python3 - "$name" "$out" <<'EOF' | tee -a "$results"
+import re, sys
+name, path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+def ms(p):
+    m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+print(f"{name:34} {rps:9.0f} req/s  p50 {ms(50):8.2f} ms  p99 {ms(99):8.2f} ms")
+EOF
+}
+q() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+
+# The sound-alike: the same family name with its vowels changed (Smith → Smyth, …).
+soundalike=$(python3 -c '
+import sys
+name = sys.argv[1]
+swap = {"a": "e", "e": "a", "i": "y", "o": "u", "u": "o", "y": "i"}
+print(name[0] + "".join(swap.get(c, c) for c in name[1:]))' "$family")
+echo "searching for $family, \"$family $dob\", $mrn and $soundalike among $PATIENTS patients"
+
+for c in $CONNECTIONS; do
+    t=$((c < 2 ? 1 : 2))
+    run "baseline@$c" "$t" "$c" "$DURATION" "http://127.0.0.1:$BASE_PORT/api/v1/patients/$patient" "x-bench: 1"
+    run "search-name@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$family")" "authorization: Bearer $reception"
+    run "search-name-dob@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$family $dob")" "authorization: Bearer $reception"
+    run "search-mrn@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$mrn")" "authorization: Bearer $reception"
+    run "search-soundalike@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$soundalike")" "authorization: Bearer $reception"
+done
+
+# name | path | who (a cookie for pages, a bearer token for the API)
+PAGES=(
+    "page /dashboard (admin)|/dashboard|cookie:$admin_cookie"
+    "page /dashboard (doctor)|/dashboard|cookie:$doctor_cookie"
+    "page /desk (reception)|/desk|cookie:$reception_cookie"
+    "page /patients (list)|/patients|cookie:$reception_cookie"
+    "page /patients?q= (search)|/patients?q=$(q "$family")|cookie:$reception_cookie"
+    "page /patients/{id} (doctor)|/patients/$patient|cookie:$doctor_cookie"
+    "page /patients/{id}/clinical|/patients/$patient/clinical|cookie:$doctor_cookie"
+    "page /my/day (doctor)|/my/day|cookie:$doctor_cookie"
+    "page /schedule (reception)|/schedule|cookie:$reception_cookie"
+    "page /audit (auditor)|/audit|cookie:$auditor_cookie"
+    "page /admin/status|/admin/status|cookie:$admin_cookie"
+    "page /reports/diagnoses|/reports/diagnoses|cookie:$admin_cookie"
+    "api /api/v1/patients (list)|/api/v1/patients|authorization: Bearer $reception"
+    "api /api/v1/patients/{id}|/api/v1/patients/$patient|authorization: Bearer $doctor"
+    "api /api/v1/audit/events|/api/v1/audit/events|authorization: Bearer $auditor"
+)
+for entry in "${PAGES[@]}"; do
+    IFS='|' read -r name path who <<<"$entry"
+    case $who in cookie:*) header="cookie: ${who#cookie:}" ;; *) header=$who ;; esac
+    run "$name" 1 1 "$PAGE_DURATION" "$url$path" "$header"
+done
+
+grep -E '^(VmRSS|VmHWM)' "/proc/$server_pid/status" | tee -a "$results"
