@@ -441,21 +441,43 @@ pub async fn search(
             ),
         );
     }
-    let best = Alias::new("best");
-    let page = Query::select()
-        .column(search_index::Column::PatientId)
-        .expr_as(
-            Func::min(Expr::col(search_index::Column::Weight)),
-            best.clone(),
+    let (page, count) = if let [_] = entries {
+        // One blind index (a family name, which matches every sound-alike: tens of
+        // thousands of rows for a common name among a million patients). Each (kind, value,
+        // patient) is one row of the primary key, so every match has the same weight and
+        // appears once: the page is read in key order, newest first, with no grouping or
+        // sorting of the matches, and the total is a plain count of the key range.
+        (
+            Query::select()
+                .column(search_index::Column::PatientId)
+                .from(search_index::Entity)
+                .cond_where(any.clone())
+                .order_by(search_index::Column::PatientId, Order::Desc)
+                .offset(offset)
+                .limit(limit)
+                .to_owned(),
+            Func::count(Expr::col(search_index::Column::PatientId)),
         )
-        .from(search_index::Entity)
-        .cond_where(any.clone())
-        .group_by_col(search_index::Column::PatientId)
-        .order_by(best, Order::Asc)
-        .order_by(search_index::Column::PatientId, Order::Desc)
-        .offset(offset)
-        .limit(limit)
-        .to_owned();
+    } else {
+        let best = Alias::new("best");
+        (
+            Query::select()
+                .column(search_index::Column::PatientId)
+                .expr_as(
+                    Func::min(Expr::col(search_index::Column::Weight)),
+                    best.clone(),
+                )
+                .from(search_index::Entity)
+                .cond_where(any.clone())
+                .group_by_col(search_index::Column::PatientId)
+                .order_by(best, Order::Asc)
+                .order_by(search_index::Column::PatientId, Order::Desc)
+                .offset(offset)
+                .limit(limit)
+                .to_owned(),
+            Func::count_distinct(Expr::col(search_index::Column::PatientId)),
+        )
+    };
     let rows = conn.query_all(&page).await?;
     let mut ids = Vec::with_capacity(rows.len());
     for row in rows {
@@ -468,10 +490,7 @@ pub async fn search(
         return Ok((ids, offset + len));
     }
     let count = Query::select()
-        .expr_as(
-            Func::count_distinct(Expr::col(search_index::Column::PatientId)),
-            Alias::new("n"),
-        )
+        .expr_as(count, Alias::new("n"))
         .from(search_index::Entity)
         .cond_where(any)
         .to_owned();
