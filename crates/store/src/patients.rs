@@ -4,11 +4,13 @@
 //! writes and opens after it reads. Rows are handed out as [`PatientRow`], the stored form
 //! with typed plain columns.
 
+use std::collections::HashMap;
+
 use carevault_core::patient::{PatientStatus, Sex};
 use carevault_core::time::to_micros;
 use carevault_core::{PatientId, UserId};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, UnionType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -408,6 +410,14 @@ pub async fn list(
 /// The patients any of `entries` (kind label, blind index) points at — among those on
 /// `care_team_of`'s care team, if given: one page of ids, best match (lowest weight) first
 /// and newest first among equals, and the number of matches.
+///
+/// A common family name matches every sound-alike (26,000 rows for "Smith" among a million
+/// patients), so the matches are never grouped or sorted as a whole. One statement reads, for
+/// each entry, its first `offset + limit` rows in key order (newest first); the page is
+/// merged from those. That is exact: a patient on the page has, in the entry that gives its
+/// best weight, fewer than `offset + limit` patients before it (each of them sorts before it
+/// overall too). The total is counted over the entries that matched at all: a plain count of
+/// one key range when only one did.
 pub async fn search(
     conn: &impl Conn,
     entries: &[(&str, String)],
@@ -415,20 +425,9 @@ pub async fn search(
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<PatientId>, u64), StoreError> {
-    if entries.is_empty() {
-        return Ok((Vec::new(), 0));
-    }
-    let mut any = Condition::any();
-    for (kind, value) in entries {
-        any = any.add(
-            Condition::all()
-                .add(search_index::Column::Kind.eq(*kind))
-                .add(search_index::Column::Value.eq(value.clone())),
-        );
-    }
-    if let Some(user) = care_team_of {
+    let on_team = |condition: Condition| match care_team_of {
         // Only the patients on this clinician's care team.
-        any = Condition::all().add(any).add(
+        Some(user) => Condition::all().add(condition).add(
             Expr::col(search_index::Column::PatientId).in_subquery(
                 Query::select()
                     .column(crate::entity::care_team_members::Column::PatientId)
@@ -439,49 +438,68 @@ pub async fn search(
                     )
                     .to_owned(),
             ),
-        );
-    }
-    let (page, count) = if let [_] = entries {
-        // One blind index (a family name, which matches every sound-alike: tens of
-        // thousands of rows for a common name among a million patients). Each (kind, value,
-        // patient) is one row of the primary key, so every match has the same weight and
-        // appears once: the page is read in key order, newest first, with no grouping or
-        // sorting of the matches, and the total is a plain count of the key range.
-        (
-            Query::select()
-                .column(search_index::Column::PatientId)
-                .from(search_index::Entity)
-                .cond_where(any.clone())
-                .order_by(search_index::Column::PatientId, Order::Desc)
-                .offset(offset)
-                .limit(limit)
-                .to_owned(),
-            Func::count(Expr::col(search_index::Column::PatientId)),
-        )
-    } else {
-        let best = Alias::new("best");
-        (
-            Query::select()
-                .column(search_index::Column::PatientId)
-                .expr_as(
-                    Func::min(Expr::col(search_index::Column::Weight)),
-                    best.clone(),
-                )
-                .from(search_index::Entity)
-                .cond_where(any.clone())
-                .group_by_col(search_index::Column::PatientId)
-                .order_by(best, Order::Asc)
-                .order_by(search_index::Column::PatientId, Order::Desc)
-                .offset(offset)
-                .limit(limit)
-                .to_owned(),
-            Func::count_distinct(Expr::col(search_index::Column::PatientId)),
+        ),
+        None => condition,
+    };
+    let matches = |kind: &str, value: &str| {
+        on_team(
+            Condition::all()
+                .add(search_index::Column::Kind.eq(kind))
+                .add(search_index::Column::Value.eq(value)),
         )
     };
-    let rows = conn.query_all(&page).await?;
-    let mut ids = Vec::with_capacity(rows.len());
-    for row in rows {
+    let wanted = offset.saturating_add(limit);
+    let mut heads: Option<sea_orm::sea_query::SelectStatement> = None;
+    for (i, (kind, value)) in entries.iter().enumerate() {
+        let head = Query::select()
+            .column(Asterisk)
+            .from_subquery(
+                Query::select()
+                    .columns([
+                        search_index::Column::Kind,
+                        search_index::Column::Value,
+                        search_index::Column::PatientId,
+                        search_index::Column::Weight,
+                    ])
+                    .from(search_index::Entity)
+                    .cond_where(matches(kind, value))
+                    .order_by(search_index::Column::PatientId, Order::Desc)
+                    .limit(wanted)
+                    .to_owned(),
+                Alias::new(format!("e{i}")),
+            )
+            .to_owned();
+        heads = Some(match heads {
+            Some(mut all) => all.union(UnionType::All, head).to_owned(),
+            None => head,
+        });
+    }
+    let Some(heads) = heads else {
+        return Ok((Vec::new(), 0));
+    };
+    // Best weight per patient, and which entries matched anything.
+    let mut best: HashMap<String, i16> = HashMap::new();
+    let mut matched: Vec<(String, String)> = Vec::new();
+    for row in conn.query_all(&heads).await? {
+        let kind: String = row.try_get("", "kind")?;
+        let value: String = row.try_get("", "value")?;
         let id: String = row.try_get("", "patient_id")?;
+        let weight: i16 = row.try_get("", "weight")?;
+        best.entry(id)
+            .and_modify(|w| *w = Ord::min(*w, weight))
+            .or_insert(weight);
+        if !matched.iter().any(|(k, v)| *k == kind && *v == value) {
+            matched.push((kind, value));
+        }
+    }
+    let mut ranked: Vec<(i16, String)> = best.into_iter().map(|(id, w)| (w, id)).collect();
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+    let mut ids = Vec::with_capacity(usize::try_from(limit).unwrap_or(0));
+    for (_, id) in ranked
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+    {
         ids.push(Row("patient_search_index").parse("patient_id", &id)?);
     }
     // A page that is not full and not past the end says the total itself.
@@ -489,10 +507,22 @@ pub async fn search(
     if len < limit && (len > 0 || offset == 0) {
         return Ok((ids, offset + len));
     }
+    let (count, condition) = match matched.as_slice() {
+        [(kind, value)] => (
+            Func::count(Expr::col(search_index::Column::PatientId)),
+            matches(kind, value),
+        ),
+        _ => (
+            Func::count_distinct(Expr::col(search_index::Column::PatientId)),
+            matched.iter().fold(Condition::any(), |any, (kind, value)| {
+                any.add(matches(kind, value))
+            }),
+        ),
+    };
     let count = Query::select()
         .expr_as(count, Alias::new("n"))
         .from(search_index::Entity)
-        .cond_where(any)
+        .cond_where(condition)
         .to_owned();
     let total = match conn.query_one(&count).await? {
         Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
