@@ -28,53 +28,10 @@ CONNECTIONS=${CONNECTIONS:-"1 16 64"}
 SCENARIOS=${SCENARIOS:-"read register"}
 PORT=${PORT:-8197}
 BASE_PORT=${BASE_PORT:-8198}
-repo=$(cd "$(dirname "$0")/.." && pwd)
-target=${CARGO_TARGET_DIR:-$repo/target}
-
-for tool in wrk curl python3; do
-    command -v "$tool" >/dev/null || { echo "bench-http: $tool is needed" >&2; exit 2; }
-done
-
-# BIN and BASE_BIN name binaries built before (to compare two builds); else build them now.
-if [[ -z ${BIN:-} || -z ${BASE_BIN:-} ]]; then
-    (cd "$repo" && cargo build --quiet --release -p carevault --bin carevault --example bare_axum)
-fi
-bin=${BIN:-$target/release/carevault}
-base=${BASE_BIN:-$target/release/examples/bare_axum}
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-export CAREVAULT_DATA_DIR=$work/data CAREVAULT_LOG=warn
-if [[ -n ${DATABASE_URL:-} ]]; then export CAREVAULT_DATABASE_URL=$DATABASE_URL; fi
-url=http://127.0.0.1:$PORT
-
-wait_ready() {
-    for _ in $(seq 1 600); do
-        [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/readyz") == 200 ]] && return 0
-        sleep 0.5
-    done
-    echo "bench-http: the server did not become ready" >&2
-    exit 1
-}
-
-serve() {
-    "$bin" serve "$@" --bind "127.0.0.1:$PORT" >>"$work/serve.log" 2>&1 &
-    pids+=($!)
-    wait_ready
-}
-
-stop_server() {
-    kill "${pids[-1]}"
-    wait "${pids[-1]}" 2>/dev/null || true
-    unset 'pids[-1]'
-}
+name=bench-http
+data=
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 serve --demo
 stop_server
@@ -83,11 +40,6 @@ start=$(date +%s.%N)
 echo "seeded $PATIENTS patients in $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
 serve --demo
 
-token() {
-    curl -sf -X POST "$url/api/v1/auth/login" -H 'content-type: application/json' \
-        -d "{\"username\":\"$1\",\"password\":\"$2\"}" |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
-}
 doctor=$(token drsmith doctor123)
 reception=$(token reception staff123)
 patient=$(curl -sf -X POST "$url/api/v1/patients" -H "authorization: Bearer $reception" \

@@ -30,70 +30,24 @@ PAGE_DURATION=${PAGE_DURATION:-4}
 CONNECTIONS=${CONNECTIONS:-"1 16"}
 PORT=${PORT:-8297}
 BASE_PORT=${BASE_PORT:-8298}
-repo=$(cd "$(dirname "$0")/.." && pwd)
-target=${CARGO_TARGET_DIR:-$repo/target}
-
-for tool in wrk curl python3; do
-    command -v "$tool" >/dev/null || { echo "bench-scale: $tool is needed" >&2; exit 2; }
-done
-
-if [[ -z ${BIN:-} || -z ${BASE_BIN:-} ]]; then
-    (cd "$repo" && cargo build --quiet --release -p carevault --bin carevault --example bare_axum)
-fi
-bin=${BIN:-$target/release/carevault}
-base=${BASE_BIN:-$target/release/examples/bare_axum}
-
-work=$(mktemp -d)
-data=${KEEP:-$work/data}
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-export CAREVAULT_DATA_DIR=$data CAREVAULT_LOG=warn
-if [[ -n ${DATABASE_URL:-} ]]; then export CAREVAULT_DATABASE_URL=$DATABASE_URL; fi
-url=http://127.0.0.1:$PORT
-
-wait_ready() {
-    for _ in $(seq 1 1200); do
-        [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/readyz") == 200 ]] && return 0
-        sleep 0.5
-    done
-    echo "bench-scale: the server did not become ready" >&2
-    exit 1
-}
-serve() {
-    "$bin" serve --demo --bind "127.0.0.1:$PORT" >>"$work/serve.log" 2>&1 &
-    pids+=($!)
-    wait_ready
-}
-stop_server() {
-    kill "${pids[-1]}"
-    wait "${pids[-1]}" 2>/dev/null || true
-    unset 'pids[-1]'
-}
+name=bench-scale
+data=${KEEP:-}
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 if [[ -n ${KEEP:-} && -e $KEEP/.seeded ]]; then
     echo "reusing the $(cat "$KEEP/.seeded") patients seeded in $KEEP"
 else
-    serve
+    serve --demo
     stop_server
     start=$(date +%s.%N)
     "$bin" demo seed --patients "$PATIENTS" --seed 17 >/dev/null
     echo "seeded $PATIENTS patients in $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
     if [[ -n ${KEEP:-} ]]; then echo "$PATIENTS" >"$KEEP/.seeded"; fi
 fi
-serve
+serve --demo
 server_pid=${pids[-1]}
 
-token() {
-    curl -sf -X POST "$url/api/v1/auth/login" -H 'content-type: application/json' \
-        -d "{\"username\":\"$1\",\"password\":\"$2\"}" |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
-}
 # A signed-in browser session's Cookie header (the sign-in form, as a browser posts it).
 cookie() {
     python3 - "$url" "$1" "$2" <<'EOF'

@@ -160,21 +160,7 @@ async fn admin_charts_count_the_seeded_data(backend: Backend) {
     assert!(expected_ages["40-44 female"] >= 3, "{expected_ages:?}");
     // One record is erased behind the server's back (as the erasure procedure leaves it):
     // it is no longer counted.
-    let db = sea_orm::Database::connect(app.database_url.as_str())
-        .await
-        .unwrap();
-    let backend = db.get_database_backend();
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DbBackend::Postgres => "UPDATE patients SET status = 'erased' WHERE id = $1",
-            _ => "UPDATE patients SET status = 'erased' WHERE id = ?",
-        },
-        [erased.id.to_string().into()],
-    ))
-    .await
-    .unwrap();
-    let _ = db.close().await;
+    erase_by_hand(&app, erased.id).await;
     let erased_label = format!("{} female", band_2026(1950));
     *expected_ages.get_mut(&erased_label).unwrap() -= 1;
     expected_ages.retain(|_, n| *n > 0);
@@ -627,6 +613,26 @@ async fn readiness_reports_four_words(backend: Backend) {
     store.close().await;
 }
 
+/// Marks a record erased in the database, behind the server's back (as the erasure
+/// procedure leaves it).
+async fn erase_by_hand(app: &TestApp, id: carevault_core::PatientId) {
+    let db = sea_orm::Database::connect(app.database_url.as_str())
+        .await
+        .unwrap();
+    let backend = db.get_database_backend();
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => "UPDATE patients SET status = 'erased' WHERE id = $1",
+            _ => "UPDATE patients SET status = 'erased' WHERE id = ?",
+        },
+        [id.to_string().into()],
+    ))
+    .await
+    .unwrap();
+    let _ = db.close().await;
+}
+
 /// (sex, birth year, count) from the tallies the triggers keep, and recounted from `patients`.
 async fn tallies_and_recount(app: &TestApp) -> (Vec<(String, i64, i64)>, Vec<(String, i64, i64)>) {
     let db = sea_orm::Database::connect(app.database_url.as_str())
@@ -706,21 +712,7 @@ async fn the_patient_tallies_match_a_recount(backend: Backend) {
         .erase_patient(&admin, ids[1].id, &mrn)
         .await
         .expect("an erasure");
-    let db = sea_orm::Database::connect(app.database_url.as_str())
-        .await
-        .unwrap();
-    let backend = db.get_database_backend();
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DbBackend::Postgres => "UPDATE patients SET status = 'erased' WHERE id = $1",
-            _ => "UPDATE patients SET status = 'erased' WHERE id = ?",
-        },
-        [ids[2].id.to_string().into()],
-    ))
-    .await
-    .unwrap();
-    let _ = db.close().await;
+    erase_by_hand(&app, ids[2].id).await;
     let (tallies, recount) = tallies_and_recount(&app).await;
     assert_eq!(tallies, recount, "after the edit and the erasures");
 
