@@ -448,7 +448,8 @@ pub async fn search(
                 .add(search_index::Column::Value.eq(value)),
         )
     };
-    let wanted = offset.saturating_add(limit);
+    // The backends bind LIMIT as a signed 64-bit number (a page far past the end is empty).
+    let wanted = Ord::min(offset.saturating_add(limit), i64::MAX.unsigned_abs());
     let mut heads: Option<sea_orm::sea_query::SelectStatement> = None;
     for (i, (kind, value)) in entries.iter().enumerate() {
         let head = Query::select()
@@ -492,6 +493,7 @@ pub async fn search(
             matched.push((kind, value));
         }
     }
+    // Ids are fixed-format lowercase UUIDs, so Rust's byte order is the databases' order.
     let mut ranked: Vec<(i16, String)> = best.into_iter().map(|(id, w)| (w, id)).collect();
     ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
     let mut ids = Vec::with_capacity(usize::try_from(limit).unwrap_or(0));
@@ -508,6 +510,7 @@ pub async fn search(
         return Ok((ids, offset + len));
     }
     let (count, condition) = match matched.as_slice() {
+        [] => return Ok((ids, 0)),
         [(kind, value)] => (
             Func::count(Expr::col(search_index::Column::PatientId)),
             matches(kind, value),

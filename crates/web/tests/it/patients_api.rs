@@ -508,6 +508,23 @@ async fn search_finds_by_every_index_and_pages_and_masks(backend: Backend) {
         paged,
         BTreeSet::from([ann_id.as_str(), bob["id"].as_str().unwrap()])
     );
+    // A page far past the end (the largest there is) is empty, with the true total.
+    let past = admin
+        .get(&format!(
+            "{}&per_page=100&page=9223372036854775807",
+            search("Smithqz")
+        ))
+        .await;
+    assert_eq!(past.status, StatusCode::OK, "{}", past.text());
+    let past = past.json();
+    assert_eq!(
+        (
+            past["total"].as_u64(),
+            past["items"].as_array().map(Vec::len)
+        ),
+        (Some(2), Some(0)),
+        "{past}"
+    );
     // The list without a query: John (demo) and the two Smiths, sorted.
     let newest = admin.get("/api/v1/patients?sort=newest").await.json();
     let oldest = admin.get("/api/v1/patients?sort=oldest").await.json();
