@@ -46,14 +46,7 @@ patient=$(curl -sf -X POST "$url/api/v1/patients" -H "authorization: Bearer $rec
     -H 'content-type: application/json' \
     -d '{"given_name":"Bench","family_name":"Readqz","date_of_birth":"1970-01-02","sex":"female","phone":"0161 496 0100"}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-curl -sf -o /dev/null -X POST "$url/api/v1/patients/$patient/care-team" \
-    -H "authorization: Bearer $reception" -H 'content-type: application/json' \
-    -d '{"username":"drsmith"}'
-curl -sf "$url/api/v1/patients/$patient" -H "authorization: Bearer $doctor" >"$work/patient.json"
-
-"$base" "127.0.0.1:$BASE_PORT" "$work/patient.json" &
-pids+=($!)
-sleep 0.5
+start_baseline "$patient"
 
 # Each wrk thread prints the first answer that is not 2xx it sees (the run then fails).
 cat >"$work/first_failure.lua" <<'EOF'
@@ -110,22 +103,7 @@ run() { # name connections url [lua]
     local threads=$((c < 2 ? 1 : 2))
     runs=$((runs + 1))
     wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency ${script:+-s "$script"} "$target_url" -- "$runs" >"$out"
-    if grep -q 'Non-2xx' "$out"; then
-        echo "bench-http: $name@$c had answers that were not 2xx:" >&2
-        cat "$out" >&2
-        exit 1
-    fi
-    python3 - "$name@$c" "$out" <<'EOF' | tee -a "$results"
-import re, sys
-name, path = sys.argv[1], sys.argv[2]
-text = open(path).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-def ms(p):
-    m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-print(f"{name:14} {rps:10.0f} req/s  p50 {ms(50):7.2f} ms  p99 {ms(99):7.2f} ms")
-EOF
+    report "$name@$c" "$out" 14
 }
 
 for round in $(seq 1 "$ROUNDS"); do

@@ -4,7 +4,8 @@
 #
 # Before sourcing, set: name (for messages), PORT, and data (the data directory, or empty
 # for one inside the work directory). After it: repo, bin, base, work, url, pids, and the
-# functions serve [args…], stop_server and token USER PASSWORD.
+# functions serve [args…], stop_server, token USER PASSWORD, report (set $results first)
+# and start_baseline PATIENT (set $reception and $doctor first).
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$repo/target}
@@ -58,4 +59,39 @@ token() {
     curl -sf -X POST "$url/api/v1/auth/login" -H 'content-type: application/json' \
         -d "{\"username\":\"$1\",\"password\":\"$2\"}" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+
+# Checks a wrk output file (every answer 2xx, or the run fails) and appends one line to
+# $results: NAME, requests per second, p50 and p99 in ms. WIDTH pads the name.
+report() { # name wrk-output width
+    local name=$1 out=$2 width=$3
+    if grep -q 'Non-2xx' "$out"; then
+        echo "$name: answers that were not 2xx:" >&2
+        cat "$out" >&2
+        exit 1
+    fi
+    python3 - "$name" "$out" "$width" <<'EOF' | tee -a "$results"
+import re, sys
+name, path, width = sys.argv[1], sys.argv[2], int(sys.argv[3])
+text = open(path).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+def ms(p):
+    m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+print(f"{name:{width}} {rps:10.0f} req/s  p50 {ms(50):8.2f} ms  p99 {ms(99):8.2f} ms")
+EOF
+}
+
+# Puts Dr. Smith on PATIENT's care team (as the receptionist, token $reception), saves the
+# record as he reads it (token $doctor) and serves that JSON from the bare axum baseline on
+# $BASE_PORT.
+start_baseline() { # patient-id
+    curl -sf -o /dev/null -X POST "$url/api/v1/patients/$1/care-team" \
+        -H "authorization: Bearer $reception" -H 'content-type: application/json' \
+        -d '{"username":"drsmith"}'
+    curl -sf "$url/api/v1/patients/$1" -H "authorization: Bearer $doctor" >"$work/patient.json"
+    "$base" "127.0.0.1:$BASE_PORT" "$work/patient.json" &
+    pids+=($!)
+    sleep 0.5
 }

@@ -85,13 +85,7 @@ read -r patient family dob mrn < <(python3 -c '
 import json, sys
 p = json.load(open(sys.argv[1]))["items"][0]
 print(p["id"], p["family_name"], p["date_of_birth"], p["mrn"])' "$work/one.json")
-curl -sf -o /dev/null -X POST "$url/api/v1/patients/$patient/care-team" \
-    -H "authorization: Bearer $reception" -H 'content-type: application/json' \
-    -d '{"username":"drsmith"}'
-curl -sf "$url/api/v1/patients/$patient" -H "authorization: Bearer $doctor" >"$work/patient.json"
-"$base" "127.0.0.1:$BASE_PORT" "$work/patient.json" &
-pids+=($!)
-sleep 0.5
+start_baseline "$patient"
 
 admin_cookie=$(cookie admin admin123)
 doctor_cookie=$(cookie drsmith doctor123)
@@ -102,22 +96,7 @@ results=$work/results.txt
 run() { # name threads connections duration url header
     local name=$1 t=$2 c=$3 d=$4 target_url=$5 header=$6 out=$work/wrk.out
     wrk -t"$t" -c"$c" -d"${d}s" --latency -H "$header" "$target_url" >"$out"
-    if grep -q 'Non-2xx' "$out"; then
-        echo "bench-scale: $name had answers that were not 2xx:" >&2
-        cat "$out" >&2
-        exit 1
-    fi
-    python3 - "$name" "$out" <<'EOF' | tee -a "$results"
-import re, sys
-name, path = sys.argv[1], sys.argv[2]
-text = open(path).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-def ms(p):
-    m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-print(f"{name:34} {rps:9.0f} req/s  p50 {ms(50):8.2f} ms  p99 {ms(99):8.2f} ms")
-EOF
+    report "$name" "$out" 34
 }
 q() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 
