@@ -49,6 +49,10 @@ impl fmt::Display for Backend {
     }
 }
 
+/// How long a PostgreSQL or MariaDB connection may sit idle in the pool before it is pinged
+/// on its way out (a restarted server or a proxy's idle cut is found there, not by a request).
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+
 /// Pool settings.
 #[derive(Debug, Clone)]
 pub struct ConnectSettings {
@@ -150,6 +154,16 @@ impl Store {
             .acquire_timeout(settings.acquire_timeout)
             // Statements can carry sealed bytes and blind indexes; they are not logged.
             .sqlx_logging(false);
+        // The pool pings a connection before lending it only where it can have gone stale: a
+        // database server or a proxy may drop one that sat idle, but a connection in use a
+        // moment ago is alive, and a SQLite connection is a file. (A ping on every lending
+        // is one more round trip — on SQLite one more hand-off to the connection's thread —
+        // in each transaction: BENCHMARKS.md.)
+        if backend == Backend::Sqlite {
+            options.test_before_acquire(false);
+        } else {
+            options.test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
+        }
         if backend == Backend::Sqlite {
             options.map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, UnionType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::Conn;
@@ -653,10 +653,6 @@ pub async fn count_not_erased(conn: &impl Conn) -> Result<u64, StoreError> {
         .into_iter()
         .map(|n| u64::try_from(n).unwrap_or(0))
         .sum())
-}
-
-pub async fn count(conn: &impl Conn) -> Result<u64, StoreError> {
-    Ok(Entity::find().count(conn).await?)
 }
 
 /// Takes the patient row's lock for the rest of the transaction (SQLite: the write lock)
