@@ -196,21 +196,37 @@ impl Services {
         actor: &Actor,
         row: &PatientRow,
     ) -> Result<Relation, ServiceError> {
-        let Some(user_id) = actor.user_id() else {
-            return Ok(Relation::None);
-        };
-        if actor.reaches_own_record_only() && row.account_id == Some(user_id) {
-            return Ok(Relation::Own);
-        }
-        if !sees_by_care(actor) {
-            return Ok(Relation::None);
-        }
-        let id = row.id;
         Ok(self
-            .care_relations(user_id, &[id])
+            .relations_to(actor, std::slice::from_ref(row))
             .await?
-            .remove(&id)
+            .remove(&row.id)
             .unwrap_or(Relation::None))
+    }
+
+    /// [`Services::relation_to`] for each of `rows`, with one look-up per kind of relation
+    /// for all of them (a day's calendar asks about 80 patients at once, not one by one).
+    pub(crate) async fn relations_to(
+        &self,
+        actor: &Actor,
+        rows: &[PatientRow],
+    ) -> Result<std::collections::HashMap<PatientId, Relation>, ServiceError> {
+        let mut relations: std::collections::HashMap<PatientId, Relation> =
+            rows.iter().map(|row| (row.id, Relation::None)).collect();
+        let Some(user_id) = actor.user_id() else {
+            return Ok(relations);
+        };
+        let mut by_care = Vec::with_capacity(rows.len());
+        for row in rows {
+            if actor.reaches_own_record_only() && row.account_id == Some(user_id) {
+                relations.insert(row.id, Relation::Own);
+            } else if sees_by_care(actor) {
+                by_care.push(row.id);
+            }
+        }
+        if !by_care.is_empty() {
+            relations.extend(self.care_relations(user_id, &by_care).await?);
+        }
+        Ok(relations)
     }
 
     /// Which of `patients` are in `user`'s care now: on the care team (assigned, or by an

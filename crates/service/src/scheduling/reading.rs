@@ -121,9 +121,13 @@ impl Services {
             .into_iter()
             .collect();
         let role = actor.role().ok_or(ServiceError::Forbidden)?;
+        let rows = patients::find_many(self.store().conn(), &ids).await?;
+        let mut relations = self.relations_to(actor, &rows).await?;
         let mut out = HashMap::new();
-        for row in patients::find_many(self.store().conn(), &ids).await? {
-            let relation = self.relation_to(actor, &row).await?;
+        for row in rows {
+            let relation = relations
+                .remove(&row.id)
+                .unwrap_or(carevault_core::policy::Relation::None);
             if let Some(view) = view_for(role, relation) {
                 out.insert(row.id, (row, view));
             }
