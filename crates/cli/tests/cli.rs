@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{carevault, logged, start};
+use common::{backend_url, carevault, logged, start};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Output, Stdio};
@@ -258,21 +258,6 @@ fn serve_answers(database_url: Option<&str>) {
     let (status, body) = http_get(&server.address, "/dashboard");
     assert_eq!(status, 303, "{body}");
     drop(server); // before the scratch database is dropped
-}
-
-fn backend_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CAREVAULT_REQUIRE_ALL_BACKENDS")
-            .is_ok_and(|v| !v.is_empty() && v != "0") =>
-        {
-            panic!("{var} is not set but CAREVAULT_REQUIRE_ALL_BACKENDS=1")
-        }
-        _ => {
-            eprintln!("skipped: {var} is not set");
-            None
-        }
-    }
 }
 
 #[test]

@@ -7,15 +7,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{ScratchDatabase, carevault, logged, start};
+use common::{ScratchDatabase, backend_url, carevault, logged, request, start};
 
 const PASSWORD: &str = "correct horse battery";
 const WRITERS: usize = 16;
@@ -47,36 +46,6 @@ fn create_admin(data: &Path, database_url: Option<&str>) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// One request on a fresh connection: the status and the body (`None` if the server is gone).
-fn request(
-    address: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    Some((status, body))
 }
 
 fn sign_in(address: &str) -> String {
@@ -211,18 +180,6 @@ fn killed_under_write_load_loses_nothing(database_url: Option<&str>) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-fn backend_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CAREVAULT_REQUIRE_ALL_BACKENDS")
-            .is_ok_and(|v| !v.is_empty() && v != "0") =>
-        {
-            panic!("{var} is not set but CAREVAULT_REQUIRE_ALL_BACKENDS=1")
-        }
-        _ => None,
-    }
 }
 
 #[test]

@@ -5,15 +5,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{carevault, create_admin, logged, start};
+use common::{carevault, create_admin, logged, request, sign_in, start};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -169,55 +167,6 @@ fn synthetic_patients_go_only_into_demo_or_scratch_databases() {
     assert!(v1.contains(" 3 ") && v1.ends_with("current"), "{status}");
 }
 
-/// One HTTP/1.1 request on a fresh connection: (status, body).
-fn request(
-    address: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let body = body.unwrap_or("");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn sign_in(address: &str) -> String {
-    let (status, body) = request(
-        address,
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(r#"{"username":"admin","password":"admin123"}"#),
-    );
-    assert_eq!(status, 200, "{body}");
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    json["token"].as_str().unwrap().to_owned()
-}
-
 fn register(address: &str, token: &str, n: usize) -> Result<String, String> {
     let body = serde_json::json!({
         "given_name": format!("Load{n}"),
@@ -228,13 +177,8 @@ fn register(address: &str, token: &str, n: usize) -> Result<String, String> {
         "register_anyway": true,
     })
     .to_string();
-    let (status, response) = request(
-        address,
-        "POST",
-        "/api/v1/patients",
-        Some(token),
-        Some(&body),
-    );
+    let (status, response) =
+        request(address, "POST", "/api/v1/patients", Some(token), &body).unwrap_or_default();
     if status != 201 {
         return Err(format!("register → {status} {response}"));
     }
@@ -250,7 +194,7 @@ fn keys_rotate_rewraps_every_data_key_while_the_server_serves() {
     command.args(["serve", "--demo", "--bind", "127.0.0.1:0"]);
     let server = start(command);
     let address = server.address.clone();
-    let token = sign_in(&address);
+    let token = sign_in(&address, "admin", "admin123");
     let first = register(&address, &token, 0).unwrap();
 
     // Load: two clients registering and reading patients until told to stop.
@@ -278,8 +222,9 @@ fn keys_rotate_rewraps_every_data_key_while_the_server_serves() {
                             "GET",
                             &format!("/api/v1/patients/{id}"),
                             Some(&token),
-                            None,
-                        );
+                            "",
+                        )
+                        .unwrap_or_default();
                         if status != 200 {
                             errors.push(format!("read → {status} {body}"));
                         }
@@ -289,8 +234,9 @@ fn keys_rotate_rewraps_every_data_key_while_the_server_serves() {
                         "GET",
                         "/api/v1/patients?q=Rotation&per_page=5",
                         Some(&token),
-                        None,
-                    );
+                        "",
+                    )
+                    .unwrap_or_default();
                     if status != 200 {
                         errors.push(format!("search → {status} {body}"));
                     }
@@ -346,8 +292,9 @@ fn keys_rotate_rewraps_every_data_key_while_the_server_serves() {
             "GET",
             &format!("/api/v1/patients/{id}"),
             Some(&token),
-            None,
-        );
+            "",
+        )
+        .unwrap_or_default();
         assert_eq!(status, 200, "{id}: {body}");
     }
     drop(server);

@@ -2,9 +2,11 @@
 //! its stderr kept in the test log that CI greps for secrets.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write as _};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 /// `carevault --data-dir <data_dir>`, with a clean environment, run from the data dir's parent.
 pub fn carevault(data_dir: &Path) -> Command {
@@ -32,7 +34,6 @@ fn test_log() -> Option<std::fs::File> {
 /// Keeps a finished command's stderr in the test log, and hands the output back.
 pub fn logged(output: Output) -> Output {
     if let Some(mut file) = test_log() {
-        use std::io::Write as _;
         let _ = file.write_all(&output.stderr);
     }
     output
@@ -141,7 +142,6 @@ impl Drop for ScratchDatabase {
 /// `carevault user create --username admin --role admin`, the password from stdin; asserts
 /// it succeeded.
 pub fn create_admin(data_dir: &Path) {
-    use std::io::Write as _;
     let mut child = carevault(data_dir)
         .args([
             "user",
@@ -169,4 +169,62 @@ pub fn create_admin(data_dir: &Path) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// A backend's test URL from `var`, or `None` to skip (which `CAREVAULT_REQUIRE_ALL_BACKENDS=1`
+/// turns into a failure, as in CI).
+pub fn backend_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CAREVAULT_REQUIRE_ALL_BACKENDS")
+            .is_ok_and(|v| !v.is_empty() && v != "0") =>
+        {
+            panic!("{var} is not set but CAREVAULT_REQUIRE_ALL_BACKENDS=1")
+        }
+        _ => {
+            eprintln!("skipped: {var} is not set");
+            None
+        }
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection, with a JSON body (may be empty) and a bearer
+/// token: the status and the body, or `None` if the server is gone.
+pub fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Signs in through the API and answers the bearer token; panics if the server refuses.
+pub fn sign_in(address: &str, username: &str, password: &str) -> String {
+    let body = serde_json::json!({ "username": username, "password": password }).to_string();
+    let answer = request(address, "POST", "/api/v1/auth/login", None, &body);
+    let Some((200, body)) = answer else {
+        panic!("{username} cannot sign in: {answer:?}");
+    };
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    json["token"].as_str().unwrap().to_owned()
 }
