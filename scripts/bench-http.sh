@@ -48,64 +48,10 @@ patient=$(curl -sf -X POST "$url/api/v1/patients" -H "authorization: Bearer $rec
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 start_baseline "$patient"
 
-# Each wrk thread prints the first answer that is not 2xx it sees (the run then fails).
-cat >"$work/first_failure.lua" <<'EOF'
-local told = false
-function response(status, headers, body)
-    if status >= 300 and not told then
-        told = true
-        io.write("first answer that is not 2xx: ", status, " ", body, "\n")
-    end
-end
-EOF
-cat >"$work/read.lua" <<EOF
-wrk.headers["authorization"] = "Bearer $doctor"
-dofile("$work/first_failure.lua")
-EOF
-cat >"$work/register.lua" <<EOF
-dofile("$work/first_failure.lua")
-local threads = 0
-function setup(thread)
-    threads = threads + 1
-    thread:set("tid", threads)
-end
-local n = 0
-local run = 0
-function init(args)
-    run = tonumber(args[1])
-end
-local function letters(i)
-    local s = ""
-    repeat
-        s = string.char(97 + i % 26) .. s
-        i = math.floor(i / 26)
-    until i == 0
-    return s
-end
-function request()
-    n = n + 1
-    local id = (run * 8 + tid) * 10000000 + n
-    local body = string.format(
-        '{"given_name":"Load","family_name":"Bench%s","date_of_birth":"1975-05-05","sex":"male","phone":"07%012d"}',
-        letters(id), id)
-    return wrk.format("POST", "/api/v1/patients", {
-        ["authorization"] = "Bearer $reception",
-        ["content-type"] = "application/json",
-    }, body)
-end
-EOF
+write_load_scripts
 
 results=$work/results.txt
-runs=0
-run() { # name connections url [lua]
-    local name=$1 c=$2 target_url=$3 script=${4:-}
-    local out=$work/wrk.out
-    local threads=$((c < 2 ? 1 : 2))
-    runs=$((runs + 1))
-    wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency ${script:+-s "$script"} "$target_url" -- "$runs" >"$out"
-    report "$name@$c" "$out" 14
-}
-
+width=14
 for round in $(seq 1 "$ROUNDS"); do
     echo "round $round"
     for c in $CONNECTIONS; do
@@ -121,18 +67,4 @@ done
 
 echo
 echo "medians over $ROUNDS round(s) of ${DURATION} s; ratio = the scenario's req/s / the baseline's at the same connections"
-python3 - "$results" <<'EOF'
-import re, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    m = re.match(r"(\S+)@(\d+)\s+(\d+) req/s\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms", line)
-    if m:
-        runs.setdefault((m.group(1), int(m.group(2))), []).append(tuple(map(float, m.group(3, 4, 5))))
-for (name, c), values in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0] != "baseline", kv[0][0])):
-    rps = statistics.median(v[0] for v in values)
-    p50 = statistics.median(v[1] for v in values)
-    p99 = statistics.median(v[2] for v in values)
-    base = runs.get(("baseline", c))
-    ratio = "" if name == "baseline" or not base else f"  ratio {rps / statistics.median(v[0] for v in base):.3f}"
-    print(f"{name + '@' + str(c):14} {rps:10.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{ratio}")
-EOF
+print_medians

@@ -117,8 +117,48 @@ for c in $CONNECTIONS; do
     run "search-soundalike@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$soundalike")" "authorization: Bearer $reception"
 done
 
+# A doctor's day of 80 appointments: Dr. Smith's calendar on a weekday four weeks ahead (his
+# hours are 08:00–12:00 and 13:00–17:00, 96 slots of 5 minutes), booked by the receptionist
+# for 80 seeded patients in the first free slots.
+read -r smith day < <(curl -sf "$url/api/v1/auth/me" -H "authorization: Bearer $doctor" | python3 -c '
+import datetime, json, sys
+day = datetime.date.today() + datetime.timedelta(days=28)
+while day.weekday() >= 5:
+    day += datetime.timedelta(days=1)
+print(json.load(sys.stdin)["id"], day)')
+curl -sf "$url/api/v1/patients?per_page=100" -H "authorization: Bearer $reception" >"$work/day-patients.json"
+python3 - "$url" "$reception" "$smith" "$day" "$work/day-patients.json" <<'PY'
+import datetime, json, sys, urllib.error, urllib.request
+url, token, smith, day, patients = sys.argv[1:6]
+ids = [p["id"] for p in json.load(open(patients))["items"]]
+def call(method, path, body=None):
+    request = urllib.request.Request(url + path, body and json.dumps(body).encode(), method=method,
+        headers={"authorization": "Bearer " + token, "content-type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+# A kept data directory has them already.
+booked = len(call("GET", f"/api/v1/appointments?clinician={smith}&date={day}")["items"])
+slot = datetime.datetime.fromisoformat(day + "T08:00:00+00:00")
+while booked < 80 and ids:
+    if slot.hour == 12:
+        slot = slot.replace(hour=13)
+    if slot.hour >= 17:
+        sys.exit(f"only {booked} appointments booked on {day}")
+    try:
+        call("POST", "/api/v1/appointments", {"patient_id": ids[-1], "clinician_id": smith,
+             "start": slot.isoformat(), "duration_minutes": 5, "reason": "Review"})
+        booked += 1
+        ids.pop()
+    except urllib.error.HTTPError as e:
+        if e.code != 409:
+            sys.exit(f"booking at {slot} answered {e.code}: {e.read().decode()}")
+    slot += datetime.timedelta(minutes=5)
+print(f"Dr. Smith's day {day}: {booked} appointments")
+PY
+
 # name | path | who (a cookie for pages, a bearer token for the API)
 PAGES=(
+    "page doctor's day (80)|/schedule?clinician=$smith&date=$day|cookie:$doctor_cookie"
+    "api doctor's day (80)|/api/v1/appointments?clinician=$smith&date=$day|authorization: Bearer $doctor"
     "page /dashboard (admin)|/dashboard|cookie:$admin_cookie"
     "page /dashboard (doctor)|/dashboard|cookie:$doctor_cookie"
     "page /desk (reception)|/desk|cookie:$reception_cookie"

@@ -53,8 +53,29 @@ use tokio::task::JoinSet;
 
 /// Concurrent calls per batch in the audited-vs-unaudited comparison.
 const READ_BATCH: usize = 64;
-/// Events in the verification database.
-const VERIFY_EVENTS: u64 = 1_000_000;
+/// Events in the verification database: 1,000,000, or `CAREVAULT_BENCH_VERIFY_EVENTS` (a
+/// multiple of [`CHECKPOINT_EVERY`]; 10,000,000 takes about 10 minutes to generate and 6 GB).
+fn verify_events() -> u64 {
+    let events: u64 = std::env::var("CAREVAULT_BENCH_VERIFY_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    assert!(
+        events > 0 && events.is_multiple_of(CHECKPOINT_EVERY),
+        "CAREVAULT_BENCH_VERIFY_EVENTS must be a multiple of {CHECKPOINT_EVERY}"
+    );
+    events
+}
+
+/// The name of the cached database and data directory for `events` events: `audit-1m`,
+/// `audit-10m`, or `audit-<n>` for other sizes.
+fn verify_name(events: u64) -> String {
+    if events.is_multiple_of(1_000_000) {
+        format!("audit-{}m", events / 1_000_000)
+    } else {
+        format!("audit-{events}")
+    }
+}
 /// Events per transaction while generating it.
 const EVENTS_PER_TXN: u64 = 10_000;
 /// A signed checkpoint every this many events.
@@ -354,8 +375,9 @@ async fn build_verify_db(path: &Path) {
         let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
     }
     let started = Instant::now();
+    let total = verify_events();
     eprintln!(
-        "generating {VERIFY_EVENTS} audit events in {} (once; cached)",
+        "generating {total} audit events in {} (once; cached)",
         path.display()
     );
     let store = Store::connect(&sqlite_url(&partial), &ConnectSettings::default())
@@ -373,7 +395,7 @@ async fn build_verify_db(path: &Path) {
         let now = Utc::now();
         // As `append_events`: the tree-state lock, the frontier, the rows, the new state.
         let state = audit_store::lock_state(&txn, now).await.unwrap();
-        if state.size >= VERIFY_EVENTS {
+        if state.size >= total {
             break;
         }
         let mut frontier = if state.frontier.is_empty() {
@@ -382,7 +404,7 @@ async fn build_verify_db(path: &Path) {
             Frontier::from_bytes(&state.frontier).unwrap()
         };
         assert_eq!(frontier.size(), state.size);
-        let count = EVENTS_PER_TXN.min(VERIFY_EVENTS - state.size);
+        let count = EVENTS_PER_TXN.min(total - state.size);
         let mut rows = Vec::with_capacity(usize::try_from(count).unwrap());
         for _ in 0..count {
             let seq = frontier.size();
@@ -447,15 +469,19 @@ async fn cached_db_is_complete(path: &Path) -> bool {
         .await
         .map(|c| c.len());
     store.close().await;
-    matches!((size, checkpoints), (Ok(VERIFY_EVENTS), Ok(10)))
+    let events = verify_events();
+    matches!((size, checkpoints), (Ok(s), Ok(c)) if s == events && u64::try_from(c) == Ok(events / CHECKPOINT_EVERY))
 }
 
-/// `<bench-data>/audit-1m/` as `carevault --data-dir` expects it: `carevault.db` (a hard
+/// `<bench-data>/audit-1m/` (or `audit-10m/`, …) as `carevault --data-dir` expects it: `carevault.db` (a hard
 /// link to the cached database) and `keys/audit-signing.key` (the fixed test key, 0600).
 fn prepare_binary_data_dir(db: &Path) -> PathBuf {
     use base64::Engine;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = bench_data_dir().canonicalize().unwrap().join("audit-1m");
+    let dir = bench_data_dir()
+        .canonicalize()
+        .unwrap()
+        .join(verify_name(verify_events()));
     let keys = dir.join("keys");
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -487,7 +513,7 @@ fn prepare_binary_data_dir(db: &Path) -> PathBuf {
 async fn verify_db() -> PathBuf {
     std::fs::create_dir_all(bench_data_dir()).unwrap();
     let dir = bench_data_dir().canonicalize().unwrap();
-    let path = dir.join("audit-1m.db");
+    let path = dir.join(format!("{}.db", verify_name(verify_events())));
     if !cached_db_is_complete(&path).await {
         build_verify_db(&path).await;
         assert!(cached_db_is_complete(&path).await);
@@ -508,7 +534,7 @@ fn verify(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(60))
-        .throughput(Throughput::Elements(VERIFY_EVENTS));
+        .throughput(Throughput::Elements(verify_events()));
     // Built lazily, so that `-- <filter>` runs that skip this bench do not build it.
     let mut opened: Option<(Store, AuditSettings)> = None;
     group.bench_function("verify_1m_events_10_checkpoints", |b| {
@@ -545,8 +571,11 @@ fn verify(c: &mut Criterion) {
                     .unwrap();
                     elapsed += start.elapsed();
                     assert!(report.ok, "verification failed: {:?}", report.problem);
-                    assert_eq!(report.size, VERIFY_EVENTS);
-                    assert_eq!(report.checkpoints_matched, 10);
+                    assert_eq!(report.size, verify_events());
+                    assert_eq!(
+                        u64::try_from(report.checkpoints_matched).unwrap(),
+                        verify_events() / CHECKPOINT_EVERY
+                    );
                 }
                 elapsed
             })
@@ -614,10 +643,11 @@ async fn verify_breakdown(store: &Store, settings: &AuditSettings) {
     let t = Instant::now();
     let summary = log.finish().unwrap();
     merkle += t.elapsed();
-    assert_eq!(summary.size, VERIFY_EVENTS);
+    assert_eq!(summary.size, verify_events());
     eprintln!(
-        "verify breakdown (one pass, {VERIFY_EVENTS} events): reading rows {fetch:.2?}, \
-         rebuilding leaves {encode:.2?}, Merkle + checkpoints {merkle:.2?}"
+        "verify breakdown (one pass, {} events): reading rows {fetch:.2?}, \
+         rebuilding leaves {encode:.2?}, Merkle + checkpoints {merkle:.2?}",
+        summary.size
     );
 
     // The same pages read with plain sqlx (no sea-orm models), every column decoded: how much
@@ -652,7 +682,7 @@ async fn verify_breakdown(store: &Store, settings: &AuditSettings) {
             break;
         }
     }
-    assert_eq!(read, VERIFY_EVENTS);
+    assert_eq!(read, verify_events());
     eprintln!(
         "the same pages through plain sqlx (no sea-orm models): {:.2?}",
         t.elapsed()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times the real binary verifying the cached 1,000,000-event audit log:
+# Times the real binary verifying the cached 1,000,000-event (or larger) audit log:
 #   target/release/carevault --data-dir target/bench-data/audit-1m audit verify
 # The database and the key file are made by the `audit_store` bench (its verify step);
 # this script makes them first if they are missing. Uses hyperfine when installed
@@ -7,7 +7,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 
-data=target/bench-data/audit-1m
+# CAREVAULT_BENCH_VERIFY_EVENTS=10000000 times a log of 10,000,000 events (audit-10m; about
+# 10 minutes and 6 GB to generate once).
+events=${CAREVAULT_BENCH_VERIFY_EVENTS:-1000000}
+if ((events % 1000000 == 0)); then data=target/bench-data/audit-$((events / 1000000))m; else data=target/bench-data/audit-$events; fi
 runs=${RUNS:-5}
 if [[ ! -f $data/carevault.db || ! -f $data/keys/audit-signing.key ]]; then
     cargo bench -p carevault --bench audit_store -- --test verify
