@@ -93,7 +93,7 @@ reception_cookie=$(cookie reception staff123)
 auditor_cookie=$(cookie auditor audit123)
 
 results=$work/results.txt
-run() { # name threads connections duration url header
+measure() { # name threads connections duration url header
     local name=$1 t=$2 c=$3 d=$4 target_url=$5 header=$6 out=$work/wrk.out
     wrk -t"$t" -c"$c" -d"${d}s" --latency -H "$header" "$target_url" >"$out"
     report "$name" "$out" 34
@@ -110,11 +110,11 @@ echo "searching for $family, \"$family $dob\", $mrn and $soundalike among $PATIE
 
 for c in $CONNECTIONS; do
     t=$((c < 2 ? 1 : 2))
-    run "baseline@$c" "$t" "$c" "$DURATION" "http://127.0.0.1:$BASE_PORT/api/v1/patients/$patient" "x-bench: 1"
-    run "search-name@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$family")" "authorization: Bearer $reception"
-    run "search-name-dob@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$family $dob")" "authorization: Bearer $reception"
-    run "search-mrn@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$mrn")" "authorization: Bearer $reception"
-    run "search-soundalike@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$soundalike")" "authorization: Bearer $reception"
+    measure "baseline@$c" "$t" "$c" "$DURATION" "http://127.0.0.1:$BASE_PORT/api/v1/patients/$patient" "x-bench: 1"
+    measure "search-name@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$family")" "authorization: Bearer $reception"
+    measure "search-name-dob@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$family $dob")" "authorization: Bearer $reception"
+    measure "search-mrn@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$mrn")" "authorization: Bearer $reception"
+    measure "search-soundalike@$c" "$t" "$c" "$DURATION" "$url/api/v1/patients?q=$(q "$soundalike")" "authorization: Bearer $reception"
 done
 
 # A doctor's day of 80 appointments: Dr. Smith's calendar on a weekday four weeks ahead (his
@@ -176,9 +176,9 @@ PAGES=(
     "api /api/v1/audit/events|/api/v1/audit/events|authorization: Bearer $auditor"
 )
 for entry in "${PAGES[@]}"; do
-    IFS='|' read -r name path who <<<"$entry"
+    IFS='|' read -r label path who <<<"$entry"
     case $who in cookie:*) header="cookie: ${who#cookie:}" ;; *) header=$who ;; esac
-    run "$name" 1 1 "$PAGE_DURATION" "$url$path" "$header"
+    measure "$label" 1 1 "$PAGE_DURATION" "$url$path" "$header"
 done
 
 grep -E '^(VmRSS|VmHWM)' "/proc/$server_pid/status" | tee -a "$results"

@@ -50,7 +50,9 @@ impl fmt::Display for Backend {
 }
 
 /// How long a PostgreSQL or MariaDB connection may sit idle in the pool before it is pinged
-/// on its way out (a restarted server or a proxy's idle cut is found there, not by a request).
+/// on its way out: a proxy's idle cut, or a server restarted while it sat, is found there. A
+/// connection lent again sooner after a restart fails its first statement (`Unavailable`, a
+/// 503) and is dropped; the pool opens a new one.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
 
 /// Pool settings.
