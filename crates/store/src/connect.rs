@@ -163,10 +163,6 @@ impl Store {
         // in each transaction: BENCHMARKS.md.)
         if backend == Backend::Sqlite {
             options.test_before_acquire(false);
-        } else {
-            options.test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
-        }
-        if backend == Backend::Sqlite {
             options.map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -177,6 +173,8 @@ impl Store {
             if let Some(kib) = settings.sqlite_cache_kib {
                 options.map_sqlx_sqlite_opts(move |o| o.pragma("cache_size", format!("-{kib}")));
             }
+        } else {
+            options.test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
         }
         let mut db = Database::connect(options)
             .await

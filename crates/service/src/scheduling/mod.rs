@@ -45,6 +45,7 @@ use carevault_core::appointment::{
 use carevault_core::audit::{AuditAction, AuditEvent, Outcome, ResourceType};
 use carevault_core::masking::{PatientView, view_for};
 use carevault_core::patient::{ClinicalText, PatientStatus, Phone};
+use carevault_core::policy::Relation;
 use carevault_core::time::{to_micros, version_after, whole_micros};
 use carevault_core::{
     Action, AppointmentId, DepartmentId, Grant, PatientId, Role, UserId, ValidationErrors,

@@ -125,9 +125,7 @@ impl Services {
         let mut relations = self.relations_to(actor, &rows).await?;
         let mut out = HashMap::new();
         for row in rows {
-            let relation = relations
-                .remove(&row.id)
-                .unwrap_or(carevault_core::policy::Relation::None);
+            let relation = relations.remove(&row.id).unwrap_or(Relation::None);
             if let Some(view) = view_for(role, relation) {
                 out.insert(row.id, (row, view));
             }
